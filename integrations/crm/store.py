@@ -1,0 +1,124 @@
+"""The CRM store: one SQLAlchemy engine (SQLite by default, any URL works) and versioned migrations.
+
+Migrations only ever add: a table, a column, an index. They run in order, each in its own
+transaction, and the applied version is recorded in `retain_meta`, so upgrading never touches
+a user's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, create_engine, event, inspect, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from integrations.crm.models import Base, Meta
+from retain.errors import ConfigError
+
+Migration = Callable[[Connection], None]
+
+_V1_TABLES = [
+    "csms", "accounts", "contacts", "contracts", "telemetry_daily", "fine_tune_jobs", "tickets",
+    "survey_responses", "onboarding_plans", "milestones", "activities", "renewal_events",
+    "health_snapshots", "retain_meta",
+]
+
+
+def _v1_initial(conn: Connection) -> None:
+    tables = [Base.metadata.tables[name] for name in _V1_TABLES]
+    Base.metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
+MIGRATIONS: list[tuple[int, str, Migration]] = [
+    (1, "initial CRM schema", _v1_initial),
+]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        engine = create_engine(url, future=True)
+    except Exception as exc:  # noqa: BLE001 - any driver/URL problem becomes one clear line
+        raise ConfigError(f"Cannot use database_url {url!r}: {exc}. Check the URL.") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+class CRMStore:
+    """Access to the CRM database."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session committed on success and rolled back on any error."""
+        with self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def schema_version(self) -> int:
+        """The last migration applied, 0 for an empty database."""
+        if not inspect(self.engine).has_table("retain_meta"):
+            return 0
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(Meta.value).where(Meta.key == "schema_version")
+            ).scalar_one_or_none()
+        return int(value) if value else 0
+
+    def upgrade(self) -> int:
+        """Apply every migration not yet applied; return the version reached."""
+        current = self.schema_version()
+        for version, _description, migrate in MIGRATIONS:
+            if version <= current:
+                continue
+            with self.engine.begin() as conn:
+                migrate(conn)
+                conn.execute(text("DELETE FROM retain_meta WHERE key = 'schema_version'"))
+                conn.execute(
+                    text("INSERT INTO retain_meta(key, value) VALUES ('schema_version', :v)"),
+                    {"v": str(version)},
+                )
+            current = version
+        return current
+
+    def get_meta(self, key: str) -> str | None:
+        """Read a value from retain_meta."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(Meta.value).where(Meta.key == key)).scalar_one_or_none()
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Write a value to retain_meta."""
+        with self.session() as s:
+            s.merge(Meta(key=key, value=value))
+
+
+def open_store(url: str) -> CRMStore:
+    """Open the store and bring its schema up to date."""
+    store = CRMStore(url)
+    store.upgrade()
+    return store

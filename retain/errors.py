@@ -1,0 +1,42 @@
+"""Errors a user can act on: each carries one clear line saying what was wrong and what to do."""
+
+
+class RetainError(Exception):
+    """An error whose message is shown to the user as is, with no traceback."""
+
+
+class ConfigError(RetainError):
+    """A setting is missing or holds a value that is not allowed."""
+
+
+class NotFoundError(RetainError):
+    """A named thing (account, CSM, file, model) does not exist."""
+
+
+class AccessDenied(RetainError):
+    """The asking CSM may not see the account they asked about."""
+
+
+class AmbiguousName(RetainError):
+    """A name matches several accounts closely; the candidates are listed."""
+
+    def __init__(self, query: str, candidates: list[str]):
+        self.query = query
+        self.candidates = candidates
+        super().__init__(
+            f"'{query}' matches several accounts: {', '.join(candidates)}. "
+            "Say which one you mean."
+        )
+
+
+class ImportValidationError(RetainError):
+    """A CSV import had bad rows; nothing was written."""
+
+    def __init__(self, problems: list[tuple[int, str]], total: int):
+        self.problems = problems
+        shown = "; ".join(f"line {line}: {why}" for line, why in problems[:20])
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        super().__init__(
+            f"{len(problems)} of {total} rows are bad, nothing was imported: {shown}{more}. "
+            "Fix them, or re-run with --skip-bad to import the good rows."
+        )
