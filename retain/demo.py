@@ -116,12 +116,12 @@ def features_from_health(h: np.ndarray, rng: np.random.Generator) -> dict[str, n
 def true_renewal_logit(f: dict[str, np.ndarray]) -> np.ndarray:
     """The generator's ground truth: log-odds of renewing given the features 90 days before."""
     return (
-        1.3
-        + 4.0 * f["usage_change_30d"]
-        + 1.7 * (f["champion_present"] - 0.8)
-        + 0.45 * (f["nps"] - 7.0)
+        2.6
+        + 5.0 * f["usage_change_30d"]
+        + 3.0 * (f["champion_present"] - 0.8)
+        + 0.2 * (f["nps"] - 7.0)
         + 2.2 * (f["seat_utilization"] - 0.65)
-        - 60.0 * (f["error_rate"] - 0.01)
+        - 120.0 * (f["error_rate"] - 0.01)
         - 0.5 * (f["open_high_tickets"] - 0.5)
         - 1.2 * (f["p95_ratio"] - 1.0)
     )
@@ -279,6 +279,10 @@ def generate(
     # Renewal date: the next anniversary of the contract start.
     start = np.array([anchor - timedelta(days=int(t)) for t in tenure])
     renewal = [_next_anniversary(s, anchor) for s in start]
+    for i, name in enumerate(ARC_NAMES):
+        if name == "Cyberdyne Systems":
+            start[i] = anchor - timedelta(days=70)
+            renewal[i] = _years_after(start[i], 1)
     arc_renewal = {"Initech": 21, "Wayne Media": 75, "Acme Corp": 200, "Globex": 130,
                    "Hooli": 55, "Umbrella Corp": 160}
     for i, name in enumerate(ARC_NAMES):
@@ -317,7 +321,7 @@ def generate(
             left = anchor - timedelta(days=int(rng.integers(20, 150)))
         if name == "Wayne Media":
             left = anchor - timedelta(days=45)
-        if name in ("Acme Corp", "Hooli", "Globex", "Cyberdyne Systems", "Initech"):
+        if name in ("Acme Corp", "Hooli", "Globex", "Cyberdyne Systems", "Initech", "Umbrella Corp"):
             left = None
         for k in range(int(rng.integers(3, 6))):
             contact_id += 1
@@ -692,13 +696,13 @@ def _renewal_history(pf: Portfolio, rng: np.random.Generator, h: np.ndarray, nam
                 events.append((i + 1, d, h[i] + rng.normal(0, 0.4), float(arr[i]), True))
             years += 1
     # Former customers: enough of them that about one renewal in six was lost.
-    n_former = max(10, int(n * 0.35))
+    n_former = max(10, int(n * 0.25))
     next_id = n + 1
     acc_cols = pf.columns["accounts"]
     former_names = _account_names(n + n_former, np.random.default_rng(12345))[n:]
     for k in range(n_former):
         aid = next_id + k
-        hf = rng.normal(-0.5, 1.1)
+        hf = rng.normal(-0.2, 1.0)
         when = anchor - timedelta(days=int(rng.integers(15, 730)))
         a = float(np.round(rng.uniform(10_000, 300_000), -2))
         name = former_names[k] + " (former)"

@@ -1,0 +1,210 @@
+"""Account features for the whole portfolio at once, as of a date: one SQL pass per table.
+
+The metric columns (METRICS) are what the scorecard and the renewal model read; the other
+columns are context that turns a metric into a sentence (names, dates, before/after values).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import and_, case, func, select
+
+from integrations.crm.models import (
+    Account,
+    Activity,
+    Contact,
+    Contract,
+    FineTuneJob,
+    Milestone,
+    OnboardingPlan,
+    SurveyResponse,
+    TelemetryDaily,
+    Ticket,
+)
+from integrations.crm.store import CRMStore
+
+METRICS = [
+    "usage_change_30d", "seat_utilization", "p95_ratio", "error_rate", "eval_score",
+    "open_high_tickets", "tickets_30d", "nps", "note_tone", "onboarding_progress",
+    "onboarding_overdue", "champion_present", "days_since_touch", "days_to_renewal",
+]
+
+_POS = re.compile(r"\b(happy|great|love|momentum|expand|expansion|smooth|reference|thrilled|"
+                  r"good|fast|saved|win|wins)\b", re.I)
+_NEG = re.compile(r"\b(frustrat\w*|unhappy|slow|errors?|outages?|blocked|escalat\w*|churn|"
+                  r"cancel\w*|alternatives?|questioning|annoyed|dropping|failing|failed|"
+                  r"on hold|leaving|tough|no reply)\b", re.I)
+
+
+def note_tone(text: str) -> float:
+    """A rough tone of a note from -1 (negative) to 1 (positive), from word counts."""
+    pos = len(_POS.findall(text))
+    neg = len(_NEG.findall(text))
+    if pos + neg == 0:
+        return 0.0
+    return (pos - neg) / (pos + neg)
+
+
+def _read(store: CRMStore, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    with store.engine.connect() as conn:
+        return pd.read_sql(stmt, conn)
+
+
+def _to_date(series: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(series, errors="coerce")
+    return pd.Series([None if pd.isna(x) else x.date() for x in stamps], index=series.index,
+                     dtype=object)
+
+
+def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None = None) -> pd.DataFrame:
+    """Features of every live account (or the given ones) as of `as_of`, indexed by account id."""
+    acc = select(
+        Account.id.label("account_id"), Account.name, Account.segment, Account.industry,
+        Account.arr, Account.owner_id, Account.lifecycle_stage, Account.created_on,
+    ).where(Account.lifecycle_stage != "churned")
+    if account_ids is not None:
+        acc = acc.where(Account.id.in_(account_ids))
+    df = _read(store, acc).set_index("account_id")
+    if df.empty:
+        return df.reindex(columns=list(df.columns) + METRICS)
+    ids = df.index.tolist()
+
+    # Contract: the latest active one.
+    ctr = _read(store, select(Contract.account_id, Contract.renewal_date, Contract.seats,
+                              Contract.arr.label("contract_arr"), Contract.plan,
+                              Contract.id.label("contract_id"))
+                .where(Contract.status == "active").order_by(Contract.renewal_date))
+    ctr = ctr.drop_duplicates("account_id", keep="last").set_index("account_id")
+    df = df.join(ctr)
+    df["renewal_date"] = _to_date(df["renewal_date"])
+    df["days_to_renewal"] = [
+        float((d - as_of).days) if isinstance(d, date) else np.nan for d in df["renewal_date"]
+    ]
+
+    # Telemetry windows: last 30 vs the 30 before; latency now (14 d) vs a month before (30-60 d).
+    t = TelemetryDaily
+    d30, d60, d14, d7 = (as_of - timedelta(days=k) for k in (30, 60, 14, 7))
+    in_last30 = and_(t.day > d30, t.day <= as_of)
+    in_prior30 = and_(t.day > d60, t.day <= d30)
+    in_last14 = and_(t.day > d14, t.day <= as_of)
+    in_last7 = and_(t.day > d7, t.day <= as_of)
+    tel = _read(store, select(
+        t.account_id,
+        func.sum(case((in_last30, t.api_requests), else_=0)).label("requests_30d"),
+        func.sum(case((in_prior30, t.api_requests), else_=0)).label("requests_prior_30d"),
+        func.avg(case((in_last14, t.p95_latency_ms))).label("p95_now"),
+        func.avg(case((in_prior30, t.p95_latency_ms))).label("p95_before"),
+        func.avg(case((in_last14, t.p50_latency_ms))).label("p50_now"),
+        func.sum(case((in_last14, t.error_rate * t.api_requests), else_=0)).label("err_weighted"),
+        func.sum(case((in_last14, t.api_requests), else_=0)).label("requests_14d"),
+        func.avg(case((in_last7, t.seats_used))).label("seats_used_7d"),
+        func.sum(case((in_last30, t.spend), else_=0)).label("spend_30d"),
+        func.sum(case((in_last30, t.input_tokens), else_=0)).label("input_tokens_30d"),
+        func.max(case((t.day <= as_of, t.day))).label("last_usage_day"),
+    ).where(t.day > d60, t.day <= as_of).group_by(t.account_id)).set_index("account_id")
+    df = df.join(tel)
+    prior = df["requests_prior_30d"].astype(float)
+    df["usage_change_30d"] = np.where(prior > 0, df["requests_30d"] / prior.where(prior > 0) - 1.0,
+                                      np.nan)
+    df["seat_utilization"] = df["seats_used_7d"] / df["seats"].where(df["seats"] > 0)
+    df["p95_ratio"] = df["p95_now"] / df["p95_before"].where(df["p95_before"] > 0)
+    df["error_rate"] = df["err_weighted"] / df["requests_14d"].where(df["requests_14d"] > 0)
+    _model_switches(store, df, as_of)
+
+    # Fine-tunes: the latest finished run's eval score.
+    ft = _read(store, select(FineTuneJob.account_id, FineTuneJob.eval_score, FineTuneJob.created_on)
+               .where(FineTuneJob.created_on <= as_of, FineTuneJob.eval_score.is_not(None))
+               .order_by(FineTuneJob.created_on))
+    df["eval_score"] = ft.drop_duplicates("account_id", keep="last").set_index("account_id")[
+        "eval_score"].reindex(df.index)
+
+    # Tickets.
+    since30 = pd.Timestamp(as_of - timedelta(days=30))
+    tk = _read(store, select(Ticket.account_id, Ticket.priority, Ticket.status, Ticket.opened_at,
+                             Ticket.closed_at).where(Ticket.opened_at <= pd.Timestamp(as_of) + pd.Timedelta(days=1)))
+    tk["opened_at"] = pd.to_datetime(tk["opened_at"])
+    tk["closed_at"] = pd.to_datetime(tk["closed_at"])
+    still_open = tk["closed_at"].isna() | (tk["closed_at"] > pd.Timestamp(as_of))
+    high_open = tk[still_open & tk["priority"].isin(["high", "urgent"])]
+    df["open_high_tickets"] = high_open.groupby("account_id").size().reindex(df.index).fillna(0.0)
+    df["open_tickets"] = tk[still_open].groupby("account_id").size().reindex(df.index).fillna(0.0)
+    df["tickets_30d"] = tk[tk["opened_at"] > since30].groupby("account_id").size().reindex(
+        df.index).fillna(0.0)
+
+    # NPS: the most recent answer in the last 180 days.
+    nps = _read(store, select(SurveyResponse.account_id, SurveyResponse.score,
+                              SurveyResponse.responded_on, SurveyResponse.id.label("nps_id"))
+                .where(SurveyResponse.kind == "nps", SurveyResponse.responded_on <= as_of,
+                       SurveyResponse.responded_on > as_of - timedelta(days=180))
+                .order_by(SurveyResponse.responded_on))
+    latest = nps.drop_duplicates("account_id", keep="last").set_index("account_id")
+    df["nps"] = latest["score"].reindex(df.index).astype(float)
+    df["nps_date"] = _to_date(latest["responded_on"].reindex(df.index))
+    df["nps_id"] = latest["nps_id"].reindex(df.index)
+
+    # Notes: tone of the last 60 days and the last touch.
+    notes = _read(store, select(Activity.account_id, Activity.occurred_on, Activity.body)
+                  .where(Activity.occurred_on <= as_of))
+    notes["occurred_on"] = _to_date(notes["occurred_on"])
+    recent = notes[notes["occurred_on"] > as_of - timedelta(days=60)]
+    tone = recent.assign(tone=recent["body"].map(note_tone)).groupby("account_id")["tone"].mean()
+    df["note_tone"] = tone.reindex(df.index)
+    last_touch = notes.groupby("account_id")["occurred_on"].max().reindex(df.index)
+    df["last_touch"] = last_touch
+    df["days_since_touch"] = [float((as_of - d).days) if isinstance(d, date) else np.nan
+                              for d in last_touch]
+
+    # Onboarding: the active plan's progress and overdue milestones.
+    ms = _read(store, select(OnboardingPlan.account_id, Milestone.name, Milestone.due_date,
+                             Milestone.completed_date, Milestone.status, Milestone.seq)
+               .join(Milestone, Milestone.plan_id == OnboardingPlan.id)
+               .where(OnboardingPlan.status == "active").order_by(Milestone.seq))
+    ms["due_date"] = _to_date(ms["due_date"])
+    ms["completed_date"] = _to_date(ms["completed_date"])
+    done = ms["completed_date"].map(lambda d: isinstance(d, date) and d <= as_of)
+    overdue = (~done) & ms["due_date"].map(lambda d: isinstance(d, date) and d < as_of)
+    grouped = ms.assign(done=done, overdue=overdue).groupby("account_id")
+    df["onboarding_progress"] = grouped["done"].mean().reindex(df.index)
+    df["onboarding_overdue"] = grouped["overdue"].sum().reindex(df.index)
+    first_overdue = ms[overdue].drop_duplicates("account_id").set_index("account_id")
+    df["first_overdue_milestone"] = first_overdue["name"].reindex(df.index)
+    df["first_overdue_due"] = first_overdue["due_date"].reindex(df.index)
+
+    # Champion: present unless every champion has left by as_of.
+    ch = _read(store, select(Contact.account_id, Contact.name, Contact.left_on)
+               .where(Contact.is_champion.is_(True)))
+    ch["left_on"] = _to_date(ch["left_on"])
+    ch["here"] = ch["left_on"].map(lambda d: not isinstance(d, date) or d > as_of)
+    present = ch.groupby("account_id")["here"].any()
+    df["champion_present"] = present.reindex(df.index).astype(float)
+    gone = ch[~ch["here"]].sort_values("left_on").drop_duplicates("account_id", keep="last")
+    gone = gone.set_index("account_id")
+    df["champion_left_name"] = gone["name"].reindex(df.index)
+    df["champion_left_on"] = gone["left_on"].reindex(df.index)
+    df.loc[df["champion_present"] == 1.0, ["champion_left_name", "champion_left_on"]] = None
+    return df.loc[ids]
+
+
+def _model_switches(store: CRMStore, df: pd.DataFrame, as_of: date) -> None:
+    """Mark accounts whose model version changed in the last 60 days, with the date."""
+    t = TelemetryDaily
+    rows = _read(store, select(t.account_id, t.model_name, t.model_version,
+                               func.min(t.day).label("first_day"))
+                 .where(t.day > as_of - timedelta(days=60), t.day <= as_of)
+                 .group_by(t.account_id, t.model_name, t.model_version))
+    rows["first_day"] = _to_date(rows["first_day"])
+    rows = rows.sort_values(["account_id", "first_day"])
+    latest = rows.drop_duplicates("account_id", keep="last").set_index("account_id")
+    counts = rows.groupby("account_id").size()
+    earliest = rows.drop_duplicates("account_id", keep="first").set_index("account_id")
+    df["model_now"] = (latest["model_name"] + " " + latest["model_version"]).reindex(df.index)
+    switched = counts[counts > 1].index
+    df["model_before"] = None
+    df["model_switched_on"] = None
+    sw = df.index.intersection(switched)
+    df.loc[sw, "model_before"] = (earliest["model_name"] + " " + earliest["model_version"]).reindex(sw)
+    df.loc[sw, "model_switched_on"] = latest["first_day"].reindex(sw)
