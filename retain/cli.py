@@ -1,0 +1,365 @@
+"""The `retain` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import click
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from retain.errors import RetainError
+from retain.runtime import Runtime
+from retain.settings import load_settings
+
+app = typer.Typer(help="Retain: a self-hosted, multi-agent customer-success assistant.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+demo_app = typer.Typer(help="The demo portfolio.", no_args_is_help=True)
+model_app = typer.Typer(help="The renewal-risk model.", no_args_is_help=True)
+import_app = typer.Typer(help="Import records from a real CRM.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+app.add_typer(model_app, name="model")
+app.add_typer(import_app, name="import")
+
+console = Console()
+
+
+class Band(str, Enum):
+    """Health bands."""
+
+    red = "red"
+    yellow = "yellow"
+    green = "green"
+
+
+class Segment(str, Enum):
+    """Planning segments."""
+
+    at_risk = "at risk"
+    growth = "growth potential"
+    high_value = "high-value"
+    healthy = "healthy"
+
+
+class Kind(str, Enum):
+    """Importable record kinds."""
+
+    accounts = "accounts"
+    contacts = "contacts"
+    contracts = "contracts"
+    tickets = "tickets"
+    notes = "notes"
+    nps = "nps"
+
+BAND_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
+
+
+class _State:
+    config: str | None = None
+    who: str | None = None
+    runtime: Runtime | None = None
+
+
+state = _State()
+
+
+def runtime() -> Runtime:
+    """The runtime for this invocation, built from the settings on first use."""
+    if state.runtime is None:
+        state.runtime = Runtime(load_settings(state.config))
+    return state.runtime
+
+
+@app.callback()
+def _main(
+    config: str | None = typer.Option(None, "--config", help="A YAML settings file."),
+    who: str | None = typer.Option(None, "--as", help="Act as this CSM (email, Slack id or name)."),
+) -> None:
+    state.config = config
+    state.who = who
+
+
+def _print_json(data: Any) -> None:
+    console.print_json(json.dumps(data, default=str))
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+# ---------------------------------------------------------------- demo
+@demo_app.command("seed")
+def demo_seed(
+    accounts: int = typer.Option(150, "--accounts", min=9, max=200_000, help="How many live accounts."),
+    seed: int = typer.Option(7, "--seed", help="Random seed; the same seed gives the same portfolio."),
+    csms: int = typer.Option(6, "--csms", min=2, max=2000, help="How many CSMs."),
+) -> None:
+    """Replace the CRM with a deterministic demo portfolio, fit the renewal model and score it."""
+    from retain import demo
+    from tools import renewal_model
+    from tools.health import save_snapshots, score_portfolio
+
+    rt = runtime()
+    as_of = rt.settings.as_of()
+    with _progress() as bar:
+        task = bar.add_task("Generating portfolio", total=1.0)
+        pf = demo.generate(accounts, seed, as_of, csms,
+                           progress=lambda stage, f: bar.update(task, completed=f * 0.6,
+                                                                description=f"Generating {stage}"))
+        counts = demo.write(rt.store, pf, progress=lambda stage, f: bar.update(
+            task, completed=0.6 + (f - 0.9) * 3, description=f"Writing {stage}"))
+        bar.update(task, description="Fitting renewal model", completed=0.93)
+        try:
+            model = renewal_model.fit(rt.store, rt.card)
+            renewal_model.save(model, rt.model_file)
+        except renewal_model.ThinHistory as exc:
+            rt.model_file.unlink(missing_ok=True)
+            console.print(f"[yellow]{exc}[/]")
+        bar.update(task, description="Scoring accounts", completed=0.96)
+        health = score_portfolio(rt.store, rt.card, as_of)
+        save_snapshots(rt.store, health)
+        bar.update(task, description="Done", completed=1.0)
+    table = Table(title=f"Demo portfolio as of {as_of} (seed {seed})")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in counts.items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+
+
+@demo_app.command("run")
+def demo_run(
+    accounts: int = typer.Option(150, "--accounts", min=9, max=200_000),
+    seed: int = typer.Option(7, "--seed"),
+) -> None:
+    """Retain's main job on the embedded defaults: seed the demo, then show the portfolio and story arcs."""
+    demo_seed(accounts=accounts, seed=seed, csms=6)
+    accounts_cmd(csm=None, band=None, segment=None, renewal_days=None, limit=25, as_json=False)
+    from retain.demo import ARC_NAMES
+
+    console.rule("Story arcs")
+    for name in ARC_NAMES[:7]:
+        account_cmd(name=name, as_json=False, brief=True)
+
+
+# ---------------------------------------------------------------- read commands
+@app.command("accounts")
+def accounts_cmd(
+    csm: str | None = typer.Option(None, "--csm", help="Only this CSM's accounts."),
+    band: Band | None = typer.Option(None, "--band"),
+    segment: Segment | None = typer.Option(None, "--segment"),
+    renewal_days: int | None = typer.Option(None, "--renewal-days", min=0, help="Renewing within N days."),
+    limit: int = typer.Option(50, "--limit", min=1),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The portfolio you may see, worst health first."""
+    from tools.crm import portfolio
+
+    ctx = runtime().tool_context(state.who)
+    data = portfolio(ctx, csm=csm, band=band.value if band else None,
+                     segment=segment.value if segment else None, renewal_within_days=renewal_days,
+                     limit=limit)
+    if as_json:
+        _print_json(data)
+        return
+    table = Table(title=f"{data['count']} accounts ({ctx.viewer.name}, as of {ctx.as_of})")
+    for col, just in [("account", "left"), ("owner", "left"), ("health", "right"), ("trend", "right"),
+                      ("segment", "left"), ("ARR", "right"), ("renewal", "left"), ("P(renew)", "right")]:
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for r in data["accounts"]:
+        trend = r["trend"]
+        table.add_row(
+            r["name"], r["owner"] or "", f"[{BAND_STYLE[r['band']]}]{r['score']:.0f} {r['band']}[/]",
+            "" if trend is None else f"{trend:+.0f}", r["segment"], f"${r['arr']:,.0f}",
+            f"{r['renewal_date']} ({int(r['days_to_renewal'])}d)" if r["renewal_date"] else "",
+            "" if r["p_renew"] is None else f"{r['p_renew']:.2f}")
+    console.print(table)
+
+
+@app.command("account")
+def account_cmd(
+    name: str = typer.Argument(..., help="Account name (typos are fine)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    brief: bool = typer.Option(False, "--brief", help="Only the headline and drivers."),
+) -> None:
+    """One account: health with drivers, renewal outlook, onboarding, model performance, tickets."""
+    from tools import crm
+
+    ctx = runtime().tool_context(state.who)
+    acct = crm.find_account(ctx, name)
+    aid = acct["account_id"]
+    data = {
+        "overview": crm.account_overview(ctx, aid), "health": crm.health_breakdown(ctx, aid),
+        "renewal": crm.renewal_outlook(ctx, aid), "onboarding": crm.onboarding_status(ctx, aid),
+        "performance": crm.model_performance(ctx, aid), "tickets": crm.list_tickets(ctx, aid),
+        "nps": crm.nps_summary(ctx, aid),
+    }
+    if as_json:
+        _print_json(data)
+        return
+    _render_account(data, brief)
+
+
+def _render_account(d: dict[str, Any], brief: bool) -> None:
+    ov, h, rn = d["overview"], d["health"], d["renewal"]
+    trend = "" if h["trend"] is None else f", {h['trend']:+.0f} vs 30 days ago"
+    p = f" · P(renew) {rn['p_renew']:.2f}" if rn["p_renew"] is not None else ""
+    head = (f"[{BAND_STYLE[h['band']]}]Health {h['score']:.0f} ({h['band']}){trend}[/] · "
+            f"{ov['segment']} · ARR ${ov['arr']:,.0f} · owner {ov['owner']} · "
+            f"renews {ov['renewal_date']} ({int(ov['days_to_renewal'] or 0)}d){p} · {rn['segment']}: "
+            f"{rn['segment_reason']}")
+    lines = [head, ""]
+    lines += ["[bold]Drivers[/]"] + [f"  [red]▼[/] {x['text']} (-{x['points_lost']:.0f} pts)"
+                                     for x in h["drivers"]] or ["  none"]
+    lines += [f"  [green]▲[/] {x['text']}" for x in h["strengths"][:3]]
+    alerts = d["performance"]["findings"]
+    if alerts:
+        lines += ["", "[bold]Telemetry alerts[/]"] + [f"  ! {a['text']}" for a in alerts]
+    ob = d["onboarding"]
+    if ob["plan"] and ob["overdue"]:
+        lines += ["", f"[bold]Onboarding[/] {ob['progress'] * 100:.0f}% complete"]
+        lines += [f"  overdue: {m['name']} (due {m['due']}, {m['days_overdue']} days, {m['status']})"
+                  for m in ob["overdue"]]
+    console.print(Panel("\n".join(lines), title=f"[bold]{ov['name']}[/]", expand=False))
+    if brief:
+        return
+    comp = Table(title="Health components")
+    for c in ("component", "weight", "value", "points"):
+        comp.add_column(c, justify="left" if c == "component" else "right")
+    for c in h["components"]:
+        comp.add_row(c["label"], f"{c['weight']:.0f}", "n/a" if c["value"] is None else f"{c['value']:.2f}",
+                     f"{c['points']:.1f}")
+    console.print(comp)
+    if d["tickets"]["tickets"]:
+        tk = Table(title="Open tickets")
+        for c in ("opened", "priority", "subject"):
+            tk.add_column(c)
+        for t in d["tickets"]["tickets"]:
+            tk.add_row(t["opened"], t["priority"], t["subject"])
+        console.print(tk)
+    latest = d["nps"]["latest"]
+    if latest:
+        console.print(f"Latest NPS: {latest['score']} ({latest['category']}) on {latest['date']}: "
+                      f"“{latest['comment']}”")
+
+
+@app.command("csms")
+def csms_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The people who use Retain, with their role and team."""
+    from sqlalchemy import select
+
+    from integrations.crm.models import CSM
+
+    with runtime().store.session() as s:
+        rows = [{"name": c.name, "email": c.email, "role": c.role, "team": c.team,
+                 "slack_user_id": c.slack_user_id} for c in s.scalars(select(CSM).order_by(CSM.id))]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title="CSMs")
+    for c in ("name", "email", "role", "team", "slack_user_id"):
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*(str(r[c] or "") for c in ("name", "email", "role", "team", "slack_user_id")))
+    console.print(table)
+
+
+# ---------------------------------------------------------------- model
+@model_app.command("fit")
+def model_fit(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Fit P(renew) on renewal history, print the held-out backtest and save the model."""
+    from tools import renewal_model
+
+    rt = runtime()
+    try:
+        model = renewal_model.fit(rt.store, rt.card)
+    except renewal_model.ThinHistory as exc:
+        rt.model_file.unlink(missing_ok=True)
+        if as_json:
+            _print_json({"fitted": False, "reason": str(exc)})
+        else:
+            console.print(f"[yellow]{exc}[/]")
+        return
+    renewal_model.save(model, rt.model_file)
+    if as_json:
+        _print_json({"fitted": True, **model.to_json()})
+        return
+    m = model.metrics
+    console.print(f"Fitted on {m['n_events']} renewals ({m['n_lost']} lost). Backtest on the newest "
+                  f"{m['n_test']} ({m['test_from']} to {m['test_to']}), trained on the older {m['n_train']}:")
+    t = Table(title="Held-out backtest")
+    t.add_column("")
+    t.add_column("ROC AUC", justify="right")
+    t.add_column("Brier", justify="right")
+    t.add_row("renewal model", f"{m['auc']:.3f}", f"{m['brier']:.3f}")
+    t.add_row("scorecard alone", f"{m['scorecard_auc']:.3f}", "")
+    console.print(t)
+    cal = Table(title="Calibration (held out)")
+    for c in ("P(renew) bin", "n", "predicted", "observed"):
+        cal.add_column(c, justify="right")
+    for row in m["calibration"]:
+        cal.add_row(row["bin"], str(row["n"]), f"{row['predicted']:.2f}", f"{row['observed']:.2f}")
+    console.print(cal)
+    co = Table(title="Drivers: P(renew) = sigmoid(b0 + sum(bi * zi)), z = standardised feature")
+    co.add_column("feature")
+    co.add_column("coefficient", justify="right")
+    co.add_row("b0 (intercept)", f"{model.intercept:+.3f}")
+    for f, c in sorted(model.coefficients.items(), key=lambda kv: -abs(kv[1])):
+        co.add_row(f, f"{c:+.3f}")
+    console.print(co)
+    console.print(f"Saved to {rt.model_file}")
+
+
+# ---------------------------------------------------------------- import
+@import_app.command("csv")
+def import_csv_cmd(
+    file: Path = typer.Argument(..., help="The CSV file."),
+    kind: Kind = typer.Option(..., "--kind"),
+    mapping: str | None = typer.Option(None, "--mapping", help="salesforce, hubspot, or a YAML file."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Import the good rows and report the bad ones."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Import a CSV export; any bad row stops the import (nothing written) unless --skip-bad."""
+    from integrations.crm.importer import import_csv
+
+    result = import_csv(runtime().store, kind.value, file, mapping, skip_bad)
+    if as_json:
+        _print_json(result)
+        return
+    console.print(f"{result['kind']}: {result['inserted']} added, {result['updated']} updated, "
+                  f"{result['skipped']} skipped of {result['rows']} rows.")
+    for line, why in result["bad"]:
+        console.print(f"  [yellow]line {line}[/]: {why}")
+
+
+def main() -> None:
+    """Run the CLI; a user error is one red line and exit code 2, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        console.print("[red]aborted[/]")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except RetainError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - the user gets one line; RETAIN_DEBUG shows the rest
+        if os.environ.get("RETAIN_DEBUG"):
+            raise
+        Console(stderr=True).print(
+            f"[red]error:[/] unexpected {type(exc).__name__}: {exc}. "
+            "Re-run with RETAIN_DEBUG=1 for details.", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,77 @@
+"""Who may see which account, enforced in code: a CSM their own, a manager their team's, an admin all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+
+from integrations.crm.models import CSM, Account
+from integrations.crm.store import CRMStore
+from retain.errors import AccessDenied, NotFoundError
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person asking, with the role that decides their scope."""
+
+    csm_id: int | None
+    name: str
+    role: str  # csm | manager | admin
+    email: str = ""
+    team: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins see every account."""
+        return self.role == "admin"
+
+
+ADMIN = Viewer(csm_id=None, name="admin", role="admin")
+
+
+def resolve_viewer(store: CRMStore, who: str | None) -> Viewer:
+    """Find a CSM by email, Slack user id or name; empty means the operator's admin view."""
+    if not who:
+        return ADMIN
+    key = who.strip().lower()
+    with store.session() as s:
+        csm = s.scalars(select(CSM).where(or_(
+            func.lower(CSM.email) == key, func.lower(CSM.slack_user_id) == key,
+            func.lower(CSM.name) == key))).first()
+    if csm is None:
+        raise NotFoundError(f"No CSM called '{who}'. Use an email, Slack user id or full name "
+                            "from `retain csms`.")
+    return Viewer(csm_id=csm.id, name=csm.name, role=csm.role, email=csm.email, team=csm.team)
+
+
+def visible_owner_ids(store: CRMStore, viewer: Viewer) -> set[int] | None:
+    """The CSM ids whose accounts the viewer may see; None means every account."""
+    if viewer.is_admin:
+        return None
+    if viewer.csm_id is None:
+        return set()
+    ids = {viewer.csm_id}
+    if viewer.role == "manager":
+        with store.session() as s:
+            ids |= set(s.scalars(select(CSM.id).where(CSM.manager_id == viewer.csm_id)))
+    return ids
+
+
+def can_see(store: CRMStore, viewer: Viewer, account_id: int) -> bool:
+    """Whether the viewer may see this account."""
+    owners = visible_owner_ids(store, viewer)
+    if owners is None:
+        return True
+    with store.session() as s:
+        owner = s.scalar(select(Account.owner_id).where(Account.id == account_id))
+    return owner in owners
+
+
+def check(store: CRMStore, viewer: Viewer, account_id: int, name: str) -> None:
+    """Raise AccessDenied, in plain words, when the viewer may not see the account."""
+    if not can_see(store, viewer, account_id):
+        raise AccessDenied(
+            f"{name} is not in your portfolio, so I can't share its details. "
+            "Ask its owner, your manager or an admin if you need access."
+        )

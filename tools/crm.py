@@ -1,0 +1,375 @@
+"""The CRM tools agents call. Each returns plain JSON with `sources` an answer can cite.
+
+Access is checked here, in code, on every call: a tool never returns an account the viewer may
+not see, whatever the caller (model, router, CLI) asked for.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from sqlalchemy import select
+
+from integrations.crm.models import (
+    CSM,
+    Account,
+    Contact,
+    Milestone,
+    OnboardingPlan,
+    SurveyResponse,
+    TelemetryDaily,
+    Ticket,
+)
+from integrations.crm.store import CRMStore
+from retain.errors import AmbiguousName, NotFoundError
+from tools import access
+from tools.access import Viewer
+from tools.detectors import detect
+from tools.health import PortfolioHealth, Scorecard, drivers, score_portfolio
+from tools.renewal_model import RenewalModel
+
+Source = dict[str, str]
+
+
+def src(kind: str, ident: Any, day: date | str | None, label: str) -> Source:
+    """A source reference: record type, id, date and a short label."""
+    when = day.isoformat() if isinstance(day, date) else (str(day)[:10] if day else "")
+    return {"type": kind, "id": str(ident), "date": when, "label": label}
+
+
+@dataclass
+class ToolContext:
+    """What every tool needs: the store, the scorecard, the model, who is asking and when."""
+
+    store: CRMStore
+    card: Scorecard
+    viewer: Viewer
+    as_of: date
+    model: RenewalModel | None = None
+    _health: PortfolioHealth | None = field(default=None, repr=False)
+
+    def health(self) -> PortfolioHealth:
+        """Scores of the whole live portfolio, computed once per context."""
+        if self._health is None:
+            self._health = score_portfolio(self.store, self.card, self.as_of)
+        return self._health
+
+    def visible(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows of a per-account frame the viewer may see."""
+        owners = access.visible_owner_ids(self.store, self.viewer)
+        if owners is None:
+            return frame
+        return frame[frame["owner_id"].isin(owners)]
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else round(float(value), 4)
+    if isinstance(value, np.integer):
+        return int(value)
+    if value is pd.NaT:
+        return None
+    return value
+
+
+def find_account(ctx: ToolContext, name: str) -> dict[str, Any]:
+    """Find the account a CSM means by a name, allowing typos; several close matches are candidates."""
+    query = name.strip()
+    if not query:
+        raise NotFoundError("No account name given. Say which account you mean.")
+    with ctx.store.session() as s:
+        rows = s.execute(select(Account.id, Account.name, Account.owner_id)
+                         .where(Account.lifecycle_stage != "churned")).all()
+    names = {r.id: r.name for r in rows}
+    exact = [r for r in rows if r.name.casefold() == query.casefold()]
+    if not exact:
+        exact = [r for r in rows if r.name.casefold().split()[0] == query.casefold()
+                 and len(query) >= 3]
+    if len(exact) == 1:
+        hit = exact[0]
+    else:
+        pool = {r.id: r.name for r in (exact or rows)}
+        scored = process.extract(query, pool, scorer=fuzz.WRatio, limit=5, score_cutoff=80)
+        if not scored:
+            raise NotFoundError(f"No account matches '{query}'. Check the spelling, or run "
+                                "`retain accounts` to list them.")
+        best = scored[0][1]
+        close = [m for m in scored if m[1] >= best - 3]
+        visible = [m for m in close if access.can_see(ctx.store, ctx.viewer, m[2])]
+        if len(close) > 1 and len(visible) != 1:
+            raise AmbiguousName(query, [m[0] for m in (visible or close)])
+        chosen = visible[0] if visible else close[0]
+        hit = next(r for r in rows if r.id == chosen[2])
+    access.check(ctx.store, ctx.viewer, hit.id, hit.name)
+    return {"account_id": hit.id, "name": names[hit.id],
+            "sources": [src("account", hit.id, None, hit.name)]}
+
+
+def _row(ctx: ToolContext, account_id: int) -> tuple[pd.Series, PortfolioHealth]:
+    h = ctx.health()
+    if account_id not in h.features.index:
+        raise NotFoundError(f"Account {account_id} is not a live account.")
+    name = h.features.loc[account_id, "name"]
+    access.check(ctx.store, ctx.viewer, account_id, str(name))
+    return h.features.loc[account_id], h
+
+
+def health_breakdown(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+    """Health score, band and trend with each component's value and contribution, and the top drivers."""
+    row, h = _row(ctx, account_id)
+    comps = []
+    for cname, comp in ctx.card.components.items():
+        v = h.table.components.loc[account_id, cname]
+        comps.append({"component": cname, "label": comp.label, "weight": comp.weight,
+                      "value": _clean(v), "points": _clean(h.table.contributions.loc[account_id, cname])})
+    prev = h.previous.get(account_id, float("nan"))
+    d = drivers(ctx.card, h.table, h.features, account_id)
+    return {
+        "account_id": account_id, "name": row["name"], "score": float(h.table.score[account_id]),
+        "band": h.table.band[account_id], "score_30d_ago": _clean(prev),
+        "trend": _clean(h.table.score[account_id] - prev), "components": comps,
+        "drivers": d["negative"], "strengths": d["positive"],
+        "sources": [src("health_score", account_id, ctx.as_of, f"Health score {row['name']}")]
+        + _driver_sources(row, d["negative"]),
+    }
+
+
+def _driver_sources(row: pd.Series, items: list[dict[str, Any]]) -> list[Source]:
+    out = []
+    for it in items:
+        m = it["metric"]
+        if m == "nps" and not pd.isna(row.get("nps_id")):
+            out.append(src("nps", int(row["nps_id"]), row.get("nps_date"), f"NPS {int(row['nps'])}"))
+        elif m in ("usage_change_30d", "seat_utilization", "p95_ratio", "error_rate"):
+            out.append(src("telemetry", f"{int(row.name)}:{m}", row.get("last_usage_day"), m))
+        elif m == "champion_present" and isinstance(row.get("champion_left_on"), date):
+            out.append(src("contact", row["champion_left_name"], row["champion_left_on"],
+                           f"{row['champion_left_name']} left"))
+        elif m == "days_to_renewal":
+            out.append(src("contract", int(row["contract_id"]), row["renewal_date"], "Contract"))
+    return out
+
+
+def account_overview(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+    """Who the customer is: segment, ARR, owner, plan, renewal date, contacts and champion."""
+    row, h = _row(ctx, account_id)
+    with ctx.store.session() as s:
+        owner = s.scalar(select(CSM.name).where(CSM.id == int(row["owner_id"])))
+        contacts = s.execute(select(Contact).where(Contact.account_id == account_id)).scalars().all()
+        people = [{"name": c.name, "role": c.role, "champion": c.is_champion,
+                   "left_on": c.left_on.isoformat() if c.left_on else None} for c in contacts]
+    return {
+        "account_id": account_id, "name": row["name"], "segment": row["segment"],
+        "industry": row["industry"], "arr": float(row["arr"]), "owner": owner,
+        "lifecycle_stage": row["lifecycle_stage"], "plan": row.get("plan"),
+        "seats": _clean(row.get("seats")), "renewal_date": _iso(row.get("renewal_date")),
+        "days_to_renewal": _clean(row.get("days_to_renewal")),
+        "health_score": float(h.table.score[account_id]), "band": h.table.band[account_id],
+        "contacts": people,
+        "sources": [src("account", account_id, None, row["name"]),
+                    src("contract", _clean(row.get("contract_id")), row.get("renewal_date"), "Contract")],
+    }
+
+
+def _iso(v: Any) -> str | None:
+    return v.isoformat() if isinstance(v, date) else None
+
+
+def usage_trend(ctx: ToolContext, account_id: int, days: int = 90) -> dict[str, Any]:
+    """Weekly API requests, active users and seats used over the last `days` days."""
+    row, _ = _row(ctx, account_id)
+    tel = _telemetry(ctx, account_id, days)
+    if tel.empty:
+        return {"account_id": account_id, "name": row["name"], "weeks": [], "sources": []}
+    tel["week"] = pd.to_datetime(tel["day"]).dt.to_period("W").dt.start_time.dt.date
+    weekly = tel.groupby("week").agg(requests=("api_requests", "sum"),
+                                     active_users=("active_users", "max"),
+                                     seats_used=("seats_used", "max"), spend=("spend", "sum"))
+    weeks = [{"week": w.isoformat(), **{k: _clean(v) for k, v in r.items()}}
+             for w, r in weekly.iterrows()]
+    return {"account_id": account_id, "name": row["name"],
+            "usage_change_30d": _clean(row["usage_change_30d"]),
+            "seat_utilization": _clean(row["seat_utilization"]), "weeks": weeks,
+            "sources": [src("telemetry", f"{account_id}:usage", tel["day"].iloc[-1],
+                            f"Daily usage {tel['day'].iloc[0]} to {tel['day'].iloc[-1]}")]}
+
+
+def _telemetry(ctx: ToolContext, account_id: int, days: int) -> pd.DataFrame:
+    t = TelemetryDaily
+    stmt = select(t).where(t.account_id == account_id, t.day > ctx.as_of - timedelta(days=days),
+                           t.day <= ctx.as_of).order_by(t.day)
+    with ctx.store.engine.connect() as conn:
+        df = pd.read_sql(stmt, conn)
+    df["day"] = pd.to_datetime(df["day"]).dt.date
+    return df
+
+
+def model_performance(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+    """Latency, error rate, tokens and cost per request, model versions and fine-tune findings."""
+    row, _ = _row(ctx, account_id)
+    tel = _telemetry(ctx, account_id, 60)
+    recent = tel.tail(14)
+    req = max(1, int(recent["api_requests"].sum())) if not recent.empty else 1
+    findings = detect(ctx.store, account_id, ctx.as_of)
+    srcs = [s for f in findings for s in f["sources"]]
+    return {
+        "account_id": account_id, "name": row["name"], "model_now": row.get("model_now"),
+        "p50_ms": _clean(recent["p50_latency_ms"].mean()) if not recent.empty else None,
+        "p95_ms": _clean(recent["p95_latency_ms"].mean()) if not recent.empty else None,
+        "error_rate": _clean(row.get("error_rate")),
+        "input_tokens_per_request": round(float(recent["input_tokens"].sum()) / req) if not recent.empty else None,
+        "cost_per_request": round(float(recent["spend"].sum()) / req, 5) if not recent.empty else None,
+        "eval_score": _clean(row.get("eval_score")), "findings": findings,
+        "sources": srcs or [src("telemetry", f"{account_id}:performance", ctx.as_of, "Telemetry")],
+    }
+
+
+def list_tickets(ctx: ToolContext, account_id: int, status: str = "open", limit: int = 10) -> dict[str, Any]:
+    """Support tickets of an account (open, closed or all), newest first."""
+    row, _ = _row(ctx, account_id)
+    stmt = select(Ticket).where(Ticket.account_id == account_id).order_by(Ticket.opened_at.desc())
+    if status == "open":
+        stmt = stmt.where(Ticket.status != "closed")
+    elif status == "closed":
+        stmt = stmt.where(Ticket.status == "closed")
+    with ctx.store.session() as s:
+        tickets = s.scalars(stmt.limit(limit)).all()
+    items = [{"id": t.id, "priority": t.priority, "status": t.status,
+              "opened": t.opened_at.date().isoformat(), "subject": t.subject, "body": t.body}
+             for t in tickets]
+    return {"account_id": account_id, "name": row["name"], "tickets": items,
+            "sources": [src("ticket", t["id"], t["opened"], t["subject"]) for t in items]}
+
+
+def nps_summary(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+    """NPS answers of the last year with comments, and the latest score."""
+    row, _ = _row(ctx, account_id)
+    with ctx.store.session() as s:
+        rs = s.scalars(select(SurveyResponse).where(
+            SurveyResponse.account_id == account_id, SurveyResponse.kind == "nps",
+            SurveyResponse.responded_on > ctx.as_of - timedelta(days=365),
+            SurveyResponse.responded_on <= ctx.as_of).order_by(SurveyResponse.responded_on.desc())).all()
+    items = [{"id": r.id, "score": r.score, "date": r.responded_on.isoformat(),
+              "comment": r.comment,
+              "category": "detractor" if r.score <= 6 else ("passive" if r.score <= 8 else "promoter")}
+             for r in rs]
+    return {"account_id": account_id, "name": row["name"], "responses": items,
+            "latest": items[0] if items else None,
+            "sources": [src("nps", r["id"], r["date"], f"NPS {r['score']}") for r in items]}
+
+
+def onboarding_status(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+    """The onboarding plan's milestones: done, overdue, blocked, and what is next."""
+    row, _ = _row(ctx, account_id)
+    with ctx.store.session() as s:
+        plan = s.scalars(select(OnboardingPlan).where(OnboardingPlan.account_id == account_id)
+                         .order_by(OnboardingPlan.started_on.desc())).first()
+        if plan is None:
+            return {"account_id": account_id, "name": row["name"], "plan": None, "milestones": [],
+                    "sources": []}
+        ms = s.scalars(select(Milestone).where(Milestone.plan_id == plan.id)
+                       .order_by(Milestone.seq)).all()
+    items = []
+    for m in ms:
+        done = m.completed_date is not None and m.completed_date <= ctx.as_of
+        overdue = not done and m.due_date < ctx.as_of
+        items.append({"id": m.id, "name": m.name, "owner": m.owner, "due": m.due_date.isoformat(),
+                      "completed": m.completed_date.isoformat() if m.completed_date else None,
+                      "status": m.status, "overdue": overdue,
+                      "days_overdue": (ctx.as_of - m.due_date).days if overdue else 0})
+    nxt = next((m for m in items if not m["completed"]), None)
+    return {
+        "account_id": account_id, "name": row["name"],
+        "plan": {"id": plan.id, "name": plan.name, "started": plan.started_on.isoformat(),
+                 "target": plan.target_date.isoformat(), "status": plan.status},
+        "progress": round(sum(1 for m in items if m["completed"]) / max(1, len(items)), 2),
+        "milestones": items, "overdue": [m for m in items if m["overdue"]], "next": nxt,
+        "sources": [src("onboarding_plan", plan.id, plan.started_on, plan.name)]
+        + [src("milestone", m["id"], m["due"], m["name"]) for m in items if m["overdue"]],
+    }
+
+
+def renewal_outlook(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+    """Renewal date, ARR, health, P(renew) with its drivers, and the account's segment."""
+    row, h = _row(ctx, account_id)
+    p_renew, model_drivers = None, []
+    if ctx.model is not None:
+        frame = h.features.loc[[account_id]]
+        p_renew = round(float(ctx.model.predict(frame)[0]), 3)
+        model_drivers = ctx.model.drivers(frame)[0]
+    seg = segments(ctx, [account_id])[account_id]
+    return {
+        "account_id": account_id, "name": row["name"], "renewal_date": _iso(row.get("renewal_date")),
+        "days_to_renewal": _clean(row.get("days_to_renewal")), "arr": float(row["arr"]),
+        "health_score": float(h.table.score[account_id]), "band": h.table.band[account_id],
+        "p_renew": p_renew, "p_renew_drivers": model_drivers,
+        "risk_drivers": drivers(ctx.card, h.table, h.features, account_id)["negative"],
+        "segment": seg["segment"], "segment_reason": seg["reason"],
+        "sources": [src("contract", _clean(row.get("contract_id")), row.get("renewal_date"),
+                        f"Contract renewing {_iso(row.get('renewal_date'))}"),
+                    src("health_score", account_id, ctx.as_of, "Health score")],
+    }
+
+
+def segments(ctx: ToolContext, account_ids: list[int] | None = None) -> dict[int, dict[str, str]]:
+    """Each account's planning segment (at risk, growth potential, high-value, healthy) and why."""
+    h = ctx.health()
+    f = h.features if account_ids is None else h.features.loc[account_ids]
+    arr_q = h.features["arr"].quantile(0.75)
+    p = ctx.model.predict(f) if ctx.model is not None else np.full(len(f), np.nan)
+    out = {}
+    for k, aid in enumerate(f.index):
+        band, s = h.table.band[aid], h.table.score[aid]
+        util, usage = f.loc[aid, "seat_utilization"], f.loc[aid, "usage_change_30d"]
+        if band == "red" or (not math.isnan(p[k]) and p[k] < 0.6):
+            why = f"health {s:.0f} ({band})" + (f", P(renew) {p[k]:.2f}" if not math.isnan(p[k]) else "")
+            out[aid] = {"segment": "at risk", "reason": why}
+        elif (not pd.isna(util) and util >= 0.9) or (not pd.isna(usage) and usage >= 0.2):
+            why = (f"{util * 100:.0f}% of seats in use" if not pd.isna(util) and util >= 0.9
+                   else f"usage up {usage * 100:.0f}% in 30 days")
+            out[aid] = {"segment": "growth potential", "reason": why}
+        elif f.loc[aid, "arr"] >= arr_q:
+            out[aid] = {"segment": "high-value", "reason": f"ARR ${f.loc[aid, 'arr']:,.0f} in the top quarter"}
+        else:
+            out[aid] = {"segment": "healthy", "reason": f"health {s:.0f} ({band})"}
+    return out
+
+
+def portfolio(ctx: ToolContext, csm: str | None = None, band: str | None = None,
+              segment: str | None = None, renewal_within_days: int | None = None,
+              limit: int = 200) -> dict[str, Any]:
+    """The viewer's accounts, filtered by owner, band, segment or renewal window, worst first."""
+    h = ctx.health()
+    frame = ctx.visible(h.frame())
+    with ctx.store.session() as s:
+        owners = dict(s.execute(select(CSM.id, CSM.name)).tuples().all())
+    if csm:
+        ids = [i for i, n in owners.items() if csm.casefold() in n.casefold()]
+        frame = frame[frame["owner_id"].isin(ids)]
+    if band:
+        frame = frame[frame["band"] == band]
+    if renewal_within_days is not None:
+        frame = frame[frame["days_to_renewal"].between(0, renewal_within_days)]
+    segs = segments(ctx, frame.index.tolist()) if len(frame) else {}
+    if segment:
+        frame = frame[[segs[a]["segment"] == segment for a in frame.index]]
+    frame = frame.sort_values("score")
+    p = ctx.model.predict(h.features.loc[frame.index]) if ctx.model is not None and len(frame) else None
+    rows = []
+    for k, (aid, r) in enumerate(frame.head(limit).iterrows()):
+        rows.append({
+            "account_id": int(aid), "name": r["name"], "owner": owners.get(int(r["owner_id"])),
+            "segment": segs[aid]["segment"], "segment_reason": segs[aid]["reason"],
+            "arr": float(r["arr"]), "score": float(r["score"]), "band": r["band"],
+            "trend": _clean(r["trend"]), "renewal_date": _iso(r["renewal_date"]),
+            "days_to_renewal": _clean(r["days_to_renewal"]),
+            "p_renew": None if p is None else round(float(p[k]), 3),
+        })
+    return {"count": len(frame), "accounts": rows,
+            "sources": [src("health_score", r["account_id"], ctx.as_of, r["name"]) for r in rows[:20]]}
