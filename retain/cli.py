@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from retain.errors import RetainError
+
+TyperClickException = typer.BadParameter.__mro__[2]  # typer's own ClickException
 from retain.runtime import Runtime
 from retain.settings import load_settings
 
@@ -32,7 +34,7 @@ app.add_typer(import_app, name="import")
 console = Console()
 
 
-class Band(str, Enum):
+class Band(StrEnum):
     """Health bands."""
 
     red = "red"
@@ -40,7 +42,7 @@ class Band(str, Enum):
     green = "green"
 
 
-class Segment(str, Enum):
+class Segment(StrEnum):
     """Planning segments."""
 
     at_risk = "at risk"
@@ -49,7 +51,7 @@ class Segment(str, Enum):
     healthy = "healthy"
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """Importable record kinds."""
 
     accounts = "accounts"
@@ -313,8 +315,8 @@ def model_fit(as_json: bool = typer.Option(False, "--json")) -> None:
     co.add_column("feature")
     co.add_column("coefficient", justify="right")
     co.add_row("b0 (intercept)", f"{model.intercept:+.3f}")
-    for f, c in sorted(model.coefficients.items(), key=lambda kv: -abs(kv[1])):
-        co.add_row(f, f"{c:+.3f}")
+    for feat, coef in sorted(model.coefficients.items(), key=lambda kv: -abs(kv[1])):
+        co.add_row(feat, f"{coef:+.3f}")
     console.print(co)
     console.print(f"Saved to {rt.model_file}")
 
@@ -345,12 +347,12 @@ def main() -> None:
     """Run the CLI; a user error is one red line and exit code 2, never a traceback."""
     try:
         app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except (click.exceptions.Exit, typer.Exit) as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         console.print("[red]aborted[/]")
         sys.exit(130)
-    except click.ClickException as exc:
+    except (click.ClickException, TyperClickException) as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except RetainError as exc:

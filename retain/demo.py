@@ -170,7 +170,7 @@ class _Text:
         return kind, subject, body
 
     def ticket(self, h: float) -> tuple[str, str]:
-        return self.pick([
+        options = [
             ("Intermittent 5xx errors on /v1/chat", "We're seeing 502/503 on about 2% of calls "
              "since this morning, mostly long prompts. Retries help. Can you check?"),
             ("Rate limit hit during batch job", "Our nightly batch gets 429s after ~10 min. "
@@ -185,7 +185,8 @@ class _Text:
              "normal for our plan? Users notice it."),
             ("Embedding endpoint timeout", "Some embedding calls time out after 30s when we "
              "send 200 docs at once."),
-        ])
+        ]
+        return options[int(self.rng.integers(len(options)))]
 
     def nps_comment(self, score: int, use_case: str) -> str:
         if score >= 9:

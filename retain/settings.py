@@ -7,6 +7,7 @@ then environment variables (RETAIN_LLM__N_CTX=8192 sets llm.n_ctx).
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +18,19 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from configs import CONFIG_DIR
 from retain.errors import ConfigError
+
+
+_FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("retain_file_values", default={})
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The merged YAML files, below environment variables in precedence."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_VALUES.get())
 
 
 class LLMSettings(BaseModel):
@@ -91,7 +105,7 @@ class Settings(BaseSettings):
         return value
 
     @classmethod
-    def settings_customise_sources(
+    def settings_customise_sources(  # noqa: D102 - pydantic-settings hook
         cls,
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
@@ -99,8 +113,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment variables win over the YAML files, which arrive as init values.
-        return (env_settings, init_settings)
+        # Explicit arguments win, then environment variables, then the YAML files.
+        return (init_settings, env_settings, _FileSource(settings_cls))
 
     @property
     def db_url(self) -> str:
@@ -156,9 +170,9 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
     config_file = config_file or os.environ.get("RETAIN_CONFIG")
     if config_file:
         values = _deep_merge(values, _read_yaml(Path(config_file)))
-    values = _deep_merge(values, overrides)
+    token = _FILE_VALUES.set(values)
     try:
-        return Settings(**values)
+        return Settings(**overrides)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(p for p in err["loc"] if not isinstance(p, int))
@@ -169,3 +183,5 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
             f"Setting '{name}' is not allowed: {err['msg']}{got_text}. "
             f"Fix it in the config file or in {_env_name(loc)}."
         ) from None
+    finally:
+        _FILE_VALUES.reset(token)

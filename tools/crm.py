@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz, process, utils
 from sqlalchemy import select
 
 from integrations.crm.models import (
@@ -37,10 +37,10 @@ from tools.renewal_model import RenewalModel
 Source = dict[str, str]
 
 
-def src(kind: str, ident: Any, day: date | str | None, label: str) -> Source:
+def src(kind: str, ident: Any, day: Any, label: Any) -> Source:
     """A source reference: record type, id, date and a short label."""
     when = day.isoformat() if isinstance(day, date) else (str(day)[:10] if day else "")
-    return {"type": kind, "id": str(ident), "date": when, "label": label}
+    return {"type": kind, "id": str(ident), "date": when, "label": str(label)}
 
 
 @dataclass
@@ -95,7 +95,8 @@ def find_account(ctx: ToolContext, name: str) -> dict[str, Any]:
         hit = exact[0]
     else:
         pool = {r.id: r.name for r in (exact or rows)}
-        scored = process.extract(query, pool, scorer=fuzz.WRatio, limit=5, score_cutoff=80)
+        scored = process.extract(query, pool, scorer=fuzz.WRatio, limit=5,
+                                 score_cutoff=80, processor=utils.default_process)
         if not scored:
             raise NotFoundError(f"No account matches '{query}'. Check the spelling, or run "
                                 "`retain accounts` to list them.")
@@ -348,7 +349,7 @@ def portfolio(ctx: ToolContext, csm: str | None = None, band: str | None = None,
     h = ctx.health()
     frame = ctx.visible(h.frame())
     with ctx.store.session() as s:
-        owners = dict(s.execute(select(CSM.id, CSM.name)).tuples().all())
+        owners: dict[int, str] = {i: n for i, n in s.execute(select(CSM.id, CSM.name))}
     if csm:
         ids = [i for i, n in owners.items() if csm.casefold() in n.casefold()]
         frame = frame[frame["owner_id"].isin(ids)]

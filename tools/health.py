@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 
 from integrations.crm.models import HealthSnapshot
 from integrations.crm.store import CRMStore
@@ -139,7 +139,8 @@ def describe(metric: str, row: pd.Series) -> str:
     v = row.get(metric)
     if metric == "usage_change_30d":
         word = "down" if v < 0 else "up"
-        return f"usage {word} {_pct(v)} in 30 days ({int(row['requests_30d']):,} requests vs {int(row['requests_prior_30d']):,})"
+        return (f"usage {word} {_pct(v)} in 30 days ({int(row['requests_30d']):,} requests vs "
+                f"{int(row['requests_prior_30d']):,})")
     if metric == "seat_utilization":
         return f"{v * 100:.0f}% of seats in use ({row['seats_used_7d']:.0f} of {int(row['seats'])})"
     if metric == "p95_ratio":
@@ -260,5 +261,5 @@ def save_snapshots(store: CRMStore, health: PortfolioHealth) -> int:
     with store.session() as s:
         s.execute(delete(HealthSnapshot).where(HealthSnapshot.day == health.as_of))
         if rows:
-            s.execute(HealthSnapshot.__table__.insert(), rows)
+            s.execute(insert(HealthSnapshot), rows)
     return len(rows)

@@ -198,8 +198,8 @@ def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = Non
         raise RetainError(f"{path} is not valid CSV: {exc}.") from None
 
     with store.session() as s:
-        known_accounts = dict(s.execute(select(Account.external_id, Account.id)).tuples().all())
-        csm_emails = dict(s.execute(select(CSM.email, CSM.id)).tuples().all())
+        known_accounts: dict[str, int] = {e: i for e, i in s.execute(select(Account.external_id, Account.id)) if e}
+        csm_emails: dict[str, int] = {e: i for e, i in s.execute(select(CSM.email, CSM.id))}
     good: list[tuple[int, _Row]] = []
     bad: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
@@ -234,7 +234,7 @@ def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = Non
             "skipped": len(bad), "bad": bad}
 
 
-_MODEL = {"accounts": Account, "contacts": Contact, "contracts": Contract, "tickets": Ticket,
+_MODEL: dict[str, Any] = {"accounts": Account, "contacts": Contact, "contracts": Contract, "tickets": Ticket,
           "notes": Activity, "nps": SurveyResponse}
 
 

@@ -1,0 +1,24 @@
+# Two entry points for a fresh machine: `make demo` (Retain's main job) and `make test`.
+UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+SRC := retain agents tools integrations prompts configs
+
+.PHONY: uv demo test lint bench
+
+uv:
+	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv
+
+demo: uv
+	$(UV) sync --frozen
+	$(UV) run retain demo run
+
+lint: uv
+	$(UV) sync --frozen
+	$(UV) run ruff check .
+	$(UV) run mypy $(SRC)
+
+test: lint
+	$(UV) run pytest -q
+
+bench: uv
+	$(UV) sync --frozen
+	$(UV) run python -m bench.run
