@@ -19,8 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from configs import CONFIG_DIR
 from retain.errors import ConfigError
 
-
-_FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("retain_file_values", default={})
+_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("retain_file_values", default=None)
 
 
 class _FileSource(PydanticBaseSettingsSource):
@@ -30,7 +29,7 @@ class _FileSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_FILE_VALUES.get())
+        return dict(_FILE_VALUES.get() or {})
 
 
 class LLMSettings(BaseModel):

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from retain.errors import ConfigError
-from tools.health import Scorecard, load_scorecard, score
 from tools.features import METRICS
+from tools.health import Scorecard, load_scorecard, score
 
 CARD = Scorecard.model_validate({
     "bands": {"green": 70, "yellow": 40},
