@@ -21,7 +21,7 @@ from retain.runtime import Runtime
 from retain.settings import load_settings
 
 # typer bundles its own click; its usage errors derive from this ClickException.
-TyperClickException = typer.BadParameter.__mro__[2]
+TyperClickException: type[click.ClickException] = typer.BadParameter.__mro__[2]
 
 app = typer.Typer(help="Retain: a self-hosted, multi-agent customer-success assistant.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
