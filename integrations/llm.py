@@ -1,0 +1,251 @@
+"""Chat models: a local GGUF through llama-cpp-python (in-process), or any OpenAI-compatible server.
+
+llama.cpp contexts are not thread-safe, so one `Llama` per model file per process is loaded on
+first use and every call goes through its lock. Every call records prompt and completion tokens,
+the prompt tokens served from the KV cache (prefix reuse) and seconds, in `LLMCall`.
+Structured output is JSON-schema-constrained decoding into a pydantic model, with one repair
+attempt and then a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from retain.errors import RetainError
+
+M = TypeVar("M", bound=BaseModel)
+Message = dict[str, str]
+
+
+class LLMError(RetainError):
+    """The model failed to give a usable answer."""
+
+
+class LLMTimeout(LLMError):
+    """A call ran past its time budget."""
+
+
+@dataclass
+class LLMCall:
+    """What one model call cost."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    seconds: float
+    model: str
+    purpose: str = ""
+
+
+@dataclass
+class CallLog:
+    """Every call a request made, for answers, --verbose and benchmarks."""
+
+    calls: list[LLMCall] = field(default_factory=list)
+
+    def totals(self) -> dict[str, Any]:
+        """Sums over the calls."""
+        return {"calls": len(self.calls),
+                "prompt_tokens": sum(c.prompt_tokens for c in self.calls),
+                "cached_tokens": sum(c.cached_tokens for c in self.calls),
+                "completion_tokens": sum(c.completion_tokens for c in self.calls),
+                "seconds": round(sum(c.seconds for c in self.calls), 3)}
+
+    def as_list(self) -> list[dict[str, Any]]:
+        """The calls as plain dicts."""
+        return [asdict(c) for c in self.calls]
+
+
+class ChatModel(Protocol):
+    """What Retain needs from a chat model."""
+
+    name: str
+    log: CallLog
+
+    def complete(self, messages: list[Message], *, max_tokens: int | None = None,
+                 schema: dict[str, Any] | None = None, purpose: str = "") -> str:
+        """The assistant's reply text (JSON text when a schema is given)."""
+        ...
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    k = 0
+    while k < n and a[k] == b[k]:
+        k += 1
+    return k
+
+
+class _Loaded:
+    """One llama.cpp model in this process, with the lock that serialises its use."""
+
+    def __init__(self, path: Path, n_ctx: int, n_threads: int, n_batch: int):
+        from llama_cpp import Llama
+
+        self.lock = threading.Lock()
+        self.llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
+                           n_threads_batch=n_threads, n_batch=n_batch, verbose=False)
+
+
+_LOADED: dict[tuple[str, int, int, int], _Loaded] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def load_llama(path: Path, n_ctx: int, n_threads: int = 0, n_batch: int = 512) -> _Loaded:
+    """The process-wide model for this file and shape, loaded on first use."""
+    if not path.is_file():
+        raise LLMError(f"Model file {path} does not exist. Put the GGUF file there, set "
+                       "RETAIN_LLM__MODEL_PATH, or run `retain models pull`.")
+    threads = n_threads or os.cpu_count() or 1
+    key = (str(path.resolve()), n_ctx, threads, n_batch)
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = _Loaded(path, n_ctx, threads, n_batch)
+        return _LOADED[key]
+
+
+class LlamaCppChat:
+    """A local GGUF chat model; calls are serialised, timed and counted."""
+
+    def __init__(self, path: Path, *, n_ctx: int = 4096, n_threads: int = 0, n_batch: int = 512,
+                 max_tokens: int = 512, temperature: float = 0.2, timeout_s: float = 120.0,
+                 log: CallLog | None = None):
+        self.path = Path(path)
+        self.name = self.path.name
+        self.n_ctx, self.n_threads, self.n_batch = n_ctx, n_threads, n_batch
+        self.max_tokens, self.temperature, self.timeout_s = max_tokens, temperature, timeout_s
+        self.log = log if log is not None else CallLog()
+
+    def complete(self, messages: list[Message], *, max_tokens: int | None = None,
+                 schema: dict[str, Any] | None = None, purpose: str = "") -> str:
+        """Generate a reply; with `schema`, decoding is constrained to JSON matching it."""
+        model = load_llama(self.path, self.n_ctx, self.n_threads, self.n_batch)
+        fmt = {"type": "json_object", "schema": schema} if schema is not None else None
+        budget = max_tokens or self.max_tokens
+        with model.lock:
+            before = list(model.llama._input_ids)
+            start = time.perf_counter()
+            deadline = start + self.timeout_s
+            pieces: list[str] = []
+            completion = 0
+            stream: Iterator[Any] = model.llama.create_chat_completion(  # type: ignore[assignment]
+                messages=messages, max_tokens=budget, temperature=self.temperature,
+                response_format=fmt, stream=True)  # type: ignore[arg-type]
+            timed_out = False
+            for chunk in stream:
+                delta = chunk["choices"][0].get("delta", {})
+                if delta.get("content"):
+                    pieces.append(delta["content"])
+                    completion += 1
+                if time.perf_counter() > deadline:
+                    timed_out = True
+                    break
+            seconds = time.perf_counter() - start
+            after = list(model.llama._input_ids)
+        completion_tokens = max(completion, 0)
+        prompt_tokens = max(0, len(after) - completion_tokens) if not timed_out else len(after)
+        cached = min(_common_prefix(before, after[:prompt_tokens]), max(0, prompt_tokens - 1))
+        self.log.calls.append(LLMCall(prompt_tokens, completion_tokens, cached, round(seconds, 4),
+                                      self.name, purpose))
+        if timed_out:
+            raise LLMTimeout(f"The model call ran past its {self.timeout_s:g} s budget and was "
+                             "stopped. Raise llm.timeout_s or use a smaller model.")
+        return "".join(pieces)
+
+
+class OpenAICompatChat:
+    """Any OpenAI-compatible chat server (llama.cpp server, `python -m llama_cpp.server`, vLLM)."""
+
+    def __init__(self, base_url: str, model: str, *, api_key: str = "", max_tokens: int = 512,
+                 temperature: float = 0.2, timeout_s: float = 120.0, log: CallLog | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.name = model
+        self.max_tokens, self.temperature, self.timeout_s = max_tokens, temperature, timeout_s
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
+        self.log = log if log is not None else CallLog()
+
+    def complete(self, messages: list[Message], *, max_tokens: int | None = None,
+                 schema: dict[str, Any] | None = None, purpose: str = "") -> str:
+        """One chat completion over HTTP."""
+        body: dict[str, Any] = {"model": self.name, "messages": messages,
+                                "max_tokens": max_tokens or self.max_tokens,
+                                "temperature": self.temperature}
+        if schema is not None:
+            body["response_format"] = {"type": "json_object", "schema": schema}
+        start = time.perf_counter()
+        try:
+            r = self.client.post("/v1/chat/completions", json=body)
+        except httpx.TimeoutException:
+            raise LLMTimeout(f"The model server at {self.base_url} did not answer within "
+                             f"{self.timeout_s:g} s.") from None
+        except httpx.HTTPError as exc:
+            raise LLMError(f"Cannot reach the model server at {self.base_url}: {exc}.") from None
+        if r.status_code != 200:
+            raise LLMError(f"The model server at {self.base_url} answered {r.status_code}: "
+                           f"{r.text[:200]}")
+        data = r.json()
+        usage = data.get("usage") or {}
+        details = usage.get("prompt_tokens_details") or {}
+        self.log.calls.append(LLMCall(int(usage.get("prompt_tokens", 0)),
+                                      int(usage.get("completion_tokens", 0)),
+                                      int(details.get("cached_tokens", 0) or 0),
+                                      round(time.perf_counter() - start, 4), self.name, purpose))
+        return str(data["choices"][0]["message"].get("content") or "")
+
+
+def structured(model: ChatModel, messages: list[Message], output: type[M], *,
+               max_tokens: int | None = None, purpose: str = "") -> M:
+    """A pydantic object from JSON-schema-constrained output; one repair attempt, then LLMError."""
+    schema = output.model_json_schema()
+    text = model.complete(messages, max_tokens=max_tokens, schema=schema, purpose=purpose)
+    try:
+        return output.model_validate_json(text)
+    except ValidationError as first:
+        repair = messages + [
+            {"role": "assistant", "content": text},
+            {"role": "user", "content": "That was not valid for the schema: "
+             f"{_short(first)}. Reply again with only the corrected JSON."},
+        ]
+        text = model.complete(repair, max_tokens=max_tokens, schema=schema, purpose=purpose + ":repair")
+        try:
+            return output.model_validate_json(text)
+        except ValidationError as second:
+            raise LLMError(f"The model did not produce a valid {output.__name__} after one repair "
+                           f"({_short(second)}).") from None
+
+
+def _short(exc: ValidationError) -> str:
+    e = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+
+
+def make_chat_model(settings: Any, log: CallLog | None = None) -> ChatModel | None:
+    """The configured chat model, or None when llm.backend is 'none' (deterministic answers)."""
+    llm = settings.llm
+    if llm.backend == "none":
+        return None
+    if llm.backend == "openai":
+        if not llm.base_url:
+            raise LLMError("llm.backend is 'openai' but llm.base_url is empty. Set RETAIN_LLM__BASE_URL.")
+        return OpenAICompatChat(llm.base_url, llm.model, api_key=llm.api_key, max_tokens=llm.max_tokens,
+                                temperature=llm.temperature, timeout_s=llm.timeout_s, log=log)
+    path = Path(llm.model_path) if llm.model_path else settings.models_path / f"{llm.model}.gguf"
+    return LlamaCppChat(path, n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_batch=llm.n_batch,
+                        max_tokens=llm.max_tokens, temperature=llm.temperature,
+                        timeout_s=llm.timeout_s, log=log)
+
+
+def dumps(obj: Any) -> str:
+    """Compact, stable JSON for prompts (stable text keeps the KV-cache prefix reusable)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
