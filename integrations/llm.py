@@ -139,7 +139,8 @@ class LlamaCppChat:
             pieces: list[str] = []
             completion = 0
             stream: Iterator[Any] = model.llama.create_chat_completion(  # type: ignore[assignment]
-                messages=messages, max_tokens=budget, temperature=self.temperature,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=budget, temperature=self.temperature,
                 response_format=fmt, stream=True)  # type: ignore[arg-type]
             timed_out = False
             for chunk in stream:
