@@ -1,0 +1,82 @@
+"""Embeddings through llama.cpp, registered with Chroma so a reopened collection rebuilds it offline.
+
+One text per call with a small context is what runs fast on a CPU (llama-cpp-python's batched
+`embed(list)` is about 10x slower), so texts are embedded one at a time under the model's lock,
+mean-pooled by the model and L2-normalised here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from integrations.llm import LLMError
+
+_MODELS: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
+_GUARD = threading.Lock()
+
+
+def _load(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
+    if not path.is_file():
+        raise LLMError(f"Embedding model {path} does not exist. Put the GGUF file there, set "
+                       "RETAIN_EMBEDDING__MODEL_PATH, or run `retain models pull`.")
+    key = (str(path.resolve()), n_ctx)
+    with _GUARD:
+        if key not in _MODELS:
+            from llama_cpp import Llama
+
+            threads = os.cpu_count() or 1
+            llama = Llama(model_path=str(path), embedding=True, n_ctx=n_ctx, n_batch=n_ctx,
+                          n_ubatch=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
+            _MODELS[key] = (llama, threading.Lock())
+        return _MODELS[key]
+
+
+@register_embedding_function
+class LlamaCppEmbedding(EmbeddingFunction[Documents]):
+    """A GGUF embedding model (e.g. all-MiniLM-L6-v2) as a Chroma embedding function."""
+
+    def __init__(self, model_path: str, n_ctx: int = 256):
+        self.model_path = str(model_path)
+        self.n_ctx = int(n_ctx)
+
+    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's signature
+        """Embed each text: mean pooled, L2-normalised."""
+        llama, lock = _load(Path(self.model_path), self.n_ctx)
+        out: Embeddings = []
+        with lock:
+            for text in input:
+                vec = np.asarray(llama.embed(text, normalize=False, truncate=True), dtype=np.float32)
+                if vec.ndim == 2:  # per-token vectors: mean-pool them
+                    vec = vec.mean(axis=0)
+                norm = float(np.linalg.norm(vec)) or 1.0
+                out.append((vec / norm).astype(np.float32))
+        return out
+
+    @staticmethod
+    def name() -> str:
+        """The name Chroma stores with a collection."""
+        return "retain-llamacpp"
+
+    def get_config(self) -> dict[str, Any]:
+        """What Chroma needs to rebuild this function when the collection is reopened."""
+        return {"model_path": self.model_path, "n_ctx": self.n_ctx}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> LlamaCppEmbedding:
+        """Rebuild from a stored config."""
+        return LlamaCppEmbedding(config["model_path"], config.get("n_ctx", 256))
+
+    def default_space(self) -> str:  # type: ignore[override]
+        """Normalised vectors: cosine distance."""
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:  # type: ignore[override]
+        """Spaces that make sense for normalised vectors."""
+        return ["cosine", "ip", "l2"]
