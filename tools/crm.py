@@ -32,6 +32,7 @@ from tools import access
 from tools.access import Viewer
 from tools.detectors import detect
 from tools.health import PortfolioHealth, Scorecard, drivers, score_portfolio
+from tools.health import plain as _clean
 from tools.renewal_model import RenewalModel
 
 Source = dict[str, str]
@@ -66,16 +67,6 @@ class ToolContext:
         if owners is None:
             return frame
         return frame[frame["owner_id"].isin(owners)]
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else round(float(value), 4)
-    if isinstance(value, np.integer):
-        return int(value)
-    if value is pd.NaT:
-        return None
-    return value
 
 
 def find_account(ctx: ToolContext, name: str) -> dict[str, Any]:

@@ -198,7 +198,7 @@ def drivers(card: Scorecard, table: ScoreTable, features: pd.DataFrame, account_
         s = sig[(cname, metric)][0]
         if math.isnan(s):
             continue
-        item = {"component": cname, "metric": metric, "value": _plain(row[metric]),
+        item = {"component": cname, "metric": metric, "value": plain(row[metric]),
                 "points_lost": round(float(lost[pos]), 1), "text": describe(metric, row)}
         if s < 0.5 and lost[pos] >= 0.5:
             neg_items.append(item)
@@ -210,7 +210,10 @@ def drivers(card: Scorecard, table: ScoreTable, features: pd.DataFrame, account_
     return {"negative": neg_items[:top], "positive": pos_items[:top]}
 
 
-def _plain(v: Any) -> Any:
+def plain(v: Any) -> Any:
+    """A numpy/pandas scalar as plain JSON: NaN and NaT become None, floats rounded to 4 places."""
+    if v is pd.NaT:
+        return None
     if isinstance(v, float | np.floating):
         return None if math.isnan(v) else round(float(v), 4)
     if isinstance(v, np.integer):
