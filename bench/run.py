@@ -1,11 +1,12 @@
 """Run every benchmark Retain has so far and print its figures."""
 
-from bench import seed_score
+from bench import memory, seed_score
 
 
 def main() -> None:
     """Each benchmark prints its own table."""
     seed_score.main()
+    memory.main()
 
 
 if __name__ == "__main__":

@@ -241,8 +241,9 @@ def make_chat_model(settings: Any, log: CallLog | None = None) -> ChatModel | No
             raise LLMError("llm.backend is 'openai' but llm.base_url is empty. Set RETAIN_LLM__BASE_URL.")
         return OpenAICompatChat(llm.base_url, llm.model, api_key=llm.api_key, max_tokens=llm.max_tokens,
                                 temperature=llm.temperature, timeout_s=llm.timeout_s, log=log)
-    path = Path(llm.model_path) if llm.model_path else settings.models_path / f"{llm.model}.gguf"
-    return LlamaCppChat(path, n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_batch=llm.n_batch,
+    from integrations.models import require
+
+    return LlamaCppChat(require(settings, "chat"), n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_batch=llm.n_batch,
                         max_tokens=llm.max_tokens, temperature=llm.temperature,
                         timeout_s=llm.timeout_s, log=log)
 
@@ -250,3 +251,38 @@ def make_chat_model(settings: Any, log: CallLog | None = None) -> ChatModel | No
 def dumps(obj: Any) -> str:
     """Compact, stable JSON for prompts (stable text keeps the KV-cache prefix reusable)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def as_langchain(model: ChatModel) -> Any:
+    """The chat model as a LangChain `BaseChatModel`, for graph nodes and tools that expect one.
+
+    It is a thin adapter: the same serialised, counted calls, with `schema` passed through
+    `bind(schema=...)` for JSON-schema-constrained output.
+    """
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.messages import AIMessage, BaseMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    roles = {"human": "user", "ai": "assistant", "system": "system"}
+
+    class RetainChatModel(BaseChatModel):
+        """A Retain chat model (llama.cpp or OpenAI-compatible) behind LangChain's interface."""
+
+        inner: Any
+
+        @property
+        def _llm_type(self) -> str:
+            return "retain-" + type(self.inner).__name__.lower()
+
+        def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                      run_manager: Any = None, **kwargs: Any) -> ChatResult:
+            plain = [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
+            text = self.inner.complete(plain, max_tokens=kwargs.get("max_tokens"),
+                                       schema=kwargs.get("schema"), purpose=kwargs.get("purpose", ""))
+            last = self.inner.log.calls[-1] if self.inner.log.calls else None
+            usage = ({"input_tokens": last.prompt_tokens, "output_tokens": last.completion_tokens,
+                      "total_tokens": last.prompt_tokens + last.completion_tokens} if last else None)
+            msg = AIMessage(content=text, usage_metadata=usage)  # type: ignore[arg-type]
+            return ChatResult(generations=[ChatGeneration(message=msg)])
+
+    return RetainChatModel(inner=model)

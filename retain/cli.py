@@ -31,6 +31,11 @@ import_app = typer.Typer(help="Import records from a real CRM.", no_args_is_help
 app.add_typer(demo_app, name="demo")
 app.add_typer(model_app, name="model")
 app.add_typer(import_app, name="import")
+models_app = typer.Typer(help="The local GGUF models.", no_args_is_help=True)
+memory_app = typer.Typer(help="Retain's memory (Chroma): notes, playbooks, remembered facts.",
+                         no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(memory_app, name="memory")
 
 console = Console()
 
@@ -344,6 +349,169 @@ def import_csv_cmd(
         console.print(f"  [yellow]line {line}[/]: {why}")
 
 
+# ---------------------------------------------------------------- models
+def _size(n: int | None) -> str:
+    if n is None:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+@models_app.command("list")
+def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The configured models: in use or not, where they should be, present or missing, size."""
+    from integrations.models import status
+
+    rows = status(runtime().settings)
+    if as_json:
+        _print_json(rows)
+        return
+    t = Table(title=f"Models (folder {runtime().settings.models_path})")
+    for c in ("name", "kind", "in use", "present", "size", "path"):
+        t.add_column(c)
+    for r in rows:
+        size = _size(r["size_bytes"]) if r["present"] else (f"{r['download_size']} to download"
+                                                             if r["download_size"] else "")
+        t.add_row(r["name"], r["kind"], "yes" if r["in_use"] else "",
+                  "[green]yes[/]" if r["present"] else "[red]missing[/]", size, r["path"])
+    console.print(t)
+    if any(r["in_use"] and not r["present"] for r in rows):
+        console.print("Fetch missing models with `retain models pull`, or point RETAIN_MODELS_DIR at "
+                      "a folder that has them.")
+
+
+@models_app.command("pull")
+def models_pull(
+    names: list[str] = typer.Argument(None, help="Model names from configs/models.yaml (default: the ones in use)."),
+    force: bool = typer.Option(False, "--force", help="Download again even if a verified file is present."),
+) -> None:
+    """Download models with huggingface_hub into the models folder and verify their sha256."""
+    from integrations.models import ModelMissing, pull, registry, resolve
+
+    settings = runtime().settings
+    specs = registry()
+    wanted = names or [n for n in (resolve(settings, "chat")[0], resolve(settings, "embedding")[0])]
+    unknown = [n for n in wanted if n not in specs]
+    if unknown:
+        raise ModelMissing(f"No model called {', '.join(unknown)} in configs/models.yaml. "
+                           f"Known: {', '.join(specs)}.")
+    for name in wanted:
+        spec = specs[name]
+        console.print(f"{name}: {spec.repo} / {spec.file} ({spec.download_size or 'size unknown'})")
+        path = pull(spec, settings.models_path, force=force)
+        console.print(f"  [green]ok[/] sha256 verified, {path}")
+
+
+# ---------------------------------------------------------------- memory
+def _memory_progress(bar: Progress) -> Any:
+    tasks: dict[str, Any] = {}
+
+    def tick(which: str, done: int, total: int) -> None:
+        if which not in tasks:
+            tasks[which] = bar.add_task(f"Embedding {which}", total=max(total, 1))
+        bar.update(tasks[which], completed=done if total else 1, total=max(total, 1))
+    return tick
+
+
+def _sync_table(result: dict[str, Any]) -> None:
+    t = Table(title="Memory sync")
+    for c in ("collection", "documents", "embedded", "unchanged", "removed", "chunks added"):
+        t.add_column(c, justify="left" if c == "collection" else "right")
+    for name, r in result.items():
+        if isinstance(r, dict):
+            t.add_row(name, *(f"{r[k]:,}" for k in ("documents", "embedded", "unchanged", "removed", "chunks")))
+    console.print(t)
+
+
+@memory_app.command("sync")
+def memory_sync(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Embed what is new or changed in the CRM and the knowledge base (only that)."""
+    mem = runtime().memory
+    with _progress() as bar:
+        result = mem.sync(_memory_progress(bar))
+    _print_json(result) if as_json else _sync_table(result)
+
+
+@memory_app.command("rebuild")
+def memory_rebuild(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Drop every memory collection (any embedding model) and rebuild it from the CRM."""
+    mem = runtime().memory
+    with _progress() as bar:
+        result = mem.rebuild(_memory_progress(bar))
+    if as_json:
+        _print_json(result)
+        return
+    if result["dropped"]:
+        console.print(f"Dropped {len(result['dropped'])} collections: {', '.join(result['dropped'])}")
+    _sync_table(result)
+
+
+@memory_app.command("search")
+def memory_search(
+    query: str = typer.Argument(..., help="What to look for, in plain words."),
+    account: str | None = typer.Option(None, "--account", help="Only this account's notes."),
+    kb: bool = typer.Option(False, "--kb", help="Search the playbooks instead of account notes."),
+    k: int = typer.Option(5, "--k", min=1, max=50, help="How many hits."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Search notes, tickets, NPS comments and remembered facts you may see (or the playbooks)."""
+    from tools import crm
+
+    rt = runtime()
+    mem = rt.memory
+    if kb:
+        hits = mem.search_knowledge(query, k=k)
+    else:
+        ctx = rt.tool_context(state.who)
+        ids = [crm.find_account(ctx, account)["account_id"]] if account else None
+        hits = mem.search(query, ctx.viewer, account_ids=ids, k=k, as_of=ctx.as_of)
+    rows = [h.as_dict() for h in hits]
+    if as_json:
+        _print_json(rows)
+        return
+    t = Table(title=f"{len(rows)} hits for “{query}”")
+    for c in ("score", "account", "source", "date", "text"):
+        t.add_column(c, overflow="fold")
+    for r in rows:
+        src = r["source"]
+        t.add_row(f"{r['score']:.2f}", r["account"], f"{src['type']} {src['id']}", src["date"],
+                  r["text"][:160].replace("\n", " "))
+    console.print(t)
+
+
+@memory_app.command("remember")
+def memory_remember(
+    account: str = typer.Argument(..., help="The account the fact is about."),
+    fact: str = typer.Argument(..., help="The fact, e.g. 'their champion leaves in May'."),
+) -> None:
+    """Remember a fact about an account, with who said it and when."""
+    from tools import crm
+
+    rt = runtime()
+    ctx = rt.tool_context(state.who)
+    acct = crm.find_account(ctx, account)
+    saved = rt.memory.remember(ctx.viewer, acct["account_id"], fact, said_by=ctx.viewer.name, origin="cli")
+    console.print(f"Remembered for {saved['account']} (fact {saved['id']}): {saved['text']}")
+
+
+@memory_app.command("stats")
+def memory_stats(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The collections in the memory store and their sizes."""
+    rows = runtime().memory.stats()
+    if as_json:
+        _print_json(rows)
+        return
+    t = Table(title="Memory collections")
+    for c in ("collection", "chunks", "current model"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(r["collection"], f"{r['chunks']:,}", "yes" if r["current"] else "stale")
+    console.print(t)
+
+
 def main() -> None:
     """Run the CLI; a user error is one red line and exit code 2, never a traceback."""
     try:
@@ -357,7 +525,7 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except RetainError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False)
+        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the user gets one line; RETAIN_DEBUG shows the rest
         if os.environ.get("RETAIN_DEBUG"):

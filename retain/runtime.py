@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from integrations.crm.store import CRMStore, open_store
 from retain.settings import Settings
@@ -12,6 +13,9 @@ from tools import renewal_model
 from tools.access import Viewer, resolve_viewer
 from tools.crm import ToolContext
 from tools.health import Scorecard, load_scorecard
+
+if TYPE_CHECKING:
+    from integrations.memory import Memory
 
 
 @dataclass
@@ -38,6 +42,13 @@ class Runtime:
     def renewal_model(self) -> renewal_model.RenewalModel | None:
         """The fitted renewal model, if one was fitted."""
         return renewal_model.load(self.model_file)
+
+    @cached_property
+    def memory(self) -> Memory:
+        """The Chroma memory (embedded or server), opened on first use."""
+        from integrations.memory import Memory
+
+        return Memory(self.settings, self.store)
 
     def viewer(self, who: str | None = None) -> Viewer:
         """The person a request acts for (default: settings.cli_user, else an admin view)."""

@@ -69,6 +69,7 @@ class MemorySettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     chunk_chars: int = Field(800, ge=100, le=8000)
+    recency_half_life_days: float = Field(120, gt=0)
 
 
 class HealthSettings(BaseModel):

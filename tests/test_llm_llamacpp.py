@@ -138,3 +138,17 @@ def test_openai_backend_unreachable_is_clear():
     m = OpenAICompatChat(f"http://127.0.0.1:{_free_port()}", "x", timeout_s=2)
     with pytest.raises(LLMError, match="Cannot reach"):
         m.complete([{"role": "user", "content": "hi"}])
+
+
+def test_langchain_adapter_runs_the_real_model_and_reports_usage():
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from integrations.llm import as_langchain
+
+    m = chat()
+    lc = as_langchain(m)
+    msg = lc.invoke([SystemMessage(SYSTEM["content"]), HumanMessage("How is Acme doing?")], max_tokens=8)
+    assert isinstance(msg.content, str)
+    assert msg.usage_metadata["input_tokens"] == m.log.calls[-1].prompt_tokens > 20
+    routed = lc.invoke([HumanMessage("Route: how is Acme?")], schema=Route.model_json_schema(), max_tokens=60)
+    assert Route.model_validate_json(routed.content)

@@ -215,6 +215,18 @@ class HealthSnapshot(Base):
     components: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class RememberedFact(Base):
+    """Something a CSM asked Retain to remember about an account, with who said it and when."""
+
+    __tablename__ = "remembered_facts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    said_by: Mapped[str] = mapped_column(String(200))
+    said_at: Mapped[datetime] = mapped_column(DateTime)
+    origin: Mapped[str] = mapped_column(String(200), default="")  # e.g. slack:C123/1700000000.1
+
+
 class Meta(Base):
     """Key/value facts about the store itself (schema version, demo anchor date)."""
 

@@ -32,8 +32,13 @@ def _v1_initial(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=tables, checkfirst=True)
 
 
+def _v2_remembered_facts(conn: Connection) -> None:
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["remembered_facts"]], checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial CRM schema", _v1_initial),
+    (2, "facts CSMs ask Retain to remember", _v2_remembered_facts),
 ]
 
 
