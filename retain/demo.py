@@ -743,7 +743,7 @@ def write(store: CRMStore, pf: Portfolio, progress: Callable[[str, float], None]
     mark = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
     counts: dict[str, int] = {}
     with store.engine.begin() as conn:
-        for table in reversed(_ORDER + ["health_snapshots", "remembered_facts"]):
+        for table in reversed(_ORDER + ["health_snapshots", "remembered_facts", "needs_profiles", "action_log"]):
             conn.execute(text(f"DELETE FROM {table}"))
         for k, table in enumerate(_ORDER):
             rows = pf.tables.get(table, [])

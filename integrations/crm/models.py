@@ -227,6 +227,29 @@ class RememberedFact(Base):
     origin: Mapped[str] = mapped_column(String(200), default="")  # e.g. slack:C123/1700000000.1
 
 
+class NeedsProfile(Base):
+    """An account's needs profile (goals, use cases, criteria, pain points, stakeholders), each item sourced."""
+
+    __tablename__ = "needs_profiles"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(64))  # of the records it was built from
+    method: Mapped[str] = mapped_column(String(20))  # llm | rules
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ActionLog(Base):
+    """An approved action (remembered fact, logged follow-up), keyed by its draft id: it runs once."""
+
+    __tablename__ = "action_log"
+    draft_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    decision: Mapped[str] = mapped_column(String(10))  # approve | skip
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(DateTime)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class Meta(Base):
     """Key/value facts about the store itself (schema version, demo anchor date)."""
 

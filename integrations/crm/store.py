@@ -36,9 +36,15 @@ def _v2_remembered_facts(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=[Base.metadata.tables["remembered_facts"]], checkfirst=True)
 
 
+def _v3_needs_and_actions(conn: Connection) -> None:
+    tables = [Base.metadata.tables[n] for n in ("needs_profiles", "action_log")]
+    Base.metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial CRM schema", _v1_initial),
     (2, "facts CSMs ask Retain to remember", _v2_remembered_facts),
+    (3, "needs profiles and the approved-action log", _v3_needs_and_actions),
 ]
 
 

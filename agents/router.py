@@ -1,0 +1,195 @@
+"""The router: which accounts, which intents, which time window. Deterministic first.
+
+Patterns find the intents, fuzzy matching over account names finds the accounts (through
+`find_account`, so access and ambiguity are handled in one place), pronouns reuse the accounts of
+the previous turn. Only when that leaves Retain unsure, and a chat model is configured, is the
+LLM asked, with JSON-schema-constrained output.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from rapidfuzz import fuzz, process, utils
+from sqlalchemy import select
+
+from agents.state import INTENTS, Deps
+from integrations.crm.models import Account
+from integrations.llm import LLMError, structured
+from prompts import load
+from retain.errors import AccessDenied, AmbiguousName, NotFoundError
+from tools import crm
+
+_PATTERNS: dict[str, str] = {
+    "remember": r"^\s*(please\s+)?(remember|note that|keep in mind|fyi\b)",
+    "help": r"^\s*(help\b|\?+\s*$|what can you do|how do i use)",
+    "needs": r"care about|\bgoals?\b|pain ?points?|use ?cases?|priorit|what do(es)? \w+ want|\bneeds?\b|"
+             r"success criteria|stakeholders?|objectives?|complain",
+    "onboarding": r"onboard|milestone|kick-?off|go-?live|\bblocked\b|blockers?|\bstuck\b|\bsso\b|scim|"
+                  r"follow[- ]?up|implementation|rollout",
+    "tuning": r"latenc|\bslow|p95|p50|errors?\b|time ?outs?|cost per|tokens?|fine[- ]?tun|tuning|"
+              r"model (switch|version|upgrade|change)|throughput|\bspend\b|context length|\bprompts?\b|"
+              r"performance",
+    "renewal": r"renew|churn|\brisk|expan|upsell|up-sell|contract|\barr\b|p\(renew\)|\bseats?\b|pric|save play|"
+               r"\bplays?\b",
+    "health": r"how is|how's|how are|doing|health|status|overview|update on|summary|tell me about|"
+              r"going on|what changed",
+}
+_PORTFOLIO = re.compile(
+    r"\bmy (accounts|portfolio|book|renewals|customers|team)|which (of my |of our )?(accounts|customers|renewals)|"
+    r"\ball (my |our )?accounts\b|portfolio|who (is|are) at risk|what renews|renewals? (this|next|in|within|due)|"
+    r"\b(list|show) (me )?(the |my )?(accounts|renewals|customers)|at[- ]risk accounts|accounts at risk")
+_PREP = re.compile(r"\bqbr\b|\bebr\b|prep me|prepare (me )?for|get me ready|brief me on|meeting with")
+_FOLLOW = re.compile(r"\b(their|they|them|theirs|its|this account|that account|the account|this customer|"
+                     r"that customer|and the|what about)\b")
+_STOP = set("""a an the and or but of for to in on at by with from about is are was were be been how what
+why which who whom when where do does did my our your their they them it its this that these those me we
+i you he she please tell show give list prep qbr ebr doing going health status renewal renewals risk at
+latency errors error cost tokens onboarding notes note account accounts customer customers quarter month
+week year day days next last this team any all some up down go went got get has have had can could should
+would will new old top more less than since after before into over under p95 p50 sso remember their
+help why whats what's hows how's care pain points goals milestones follow followup blocked stuck model""".split())
+
+
+class RouteOut(BaseModel):
+    """The LLM's reading of a message, when patterns are unsure."""
+
+    intents: list[Literal["needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember",
+                          "help"]] = Field(default_factory=list, max_length=6)
+    accounts: list[str] = Field(default_factory=list, max_length=4)
+    window_days: int | None = Field(None, ge=0, le=730)
+
+
+def _intents(low: str) -> list[str]:
+    found = [name for name, pat in _PATTERNS.items() if re.search(pat, low)]
+    if "remember" in found:
+        return ["remember"]
+    if "help" in found and len(low) < 40:
+        return ["help"]
+    found = [f for f in found if f != "help"]
+    if _PREP.search(low):
+        found = ["needs", "onboarding", "tuning", "renewal", "health"]
+    return found
+
+
+def window_days(low: str, today: date) -> int | None:
+    """The time window a message names, in days from today."""
+    m = re.search(r"(?:next|within|in|coming)\s+(\d{1,3})\s*(day|week|month)s?", low)
+    if m:
+        n = int(m.group(1))
+        return n * {"day": 1, "week": 7, "month": 30}[m.group(2)]
+    q_end = date(today.year, 3 * ((today.month - 1) // 3) + 3, 1)
+    q_end = date(q_end.year + (q_end.month == 12), q_end.month % 12 + 1, 1)
+    if "this quarter" in low or "end of quarter" in low or "this qtr" in low:
+        return (q_end - today).days - 1
+    if "next quarter" in low:
+        nxt = date(q_end.year + (q_end.month > 9), (q_end.month + 2) % 12 + 1, 1)
+        return (nxt - today).days - 1
+    if "this month" in low:
+        return (date(today.year + (today.month == 12), today.month % 12 + 1, 1) - today).days - 1
+    if "next month" in low:
+        return 60
+    if "this year" in low:
+        return (date(today.year + 1, 1, 1) - today).days - 1
+    return None
+
+
+def _spans(text: str) -> list[tuple[int, int, str]]:
+    words = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9&.\-]*", text)]
+    words = [(s, e, re.sub(r"'s$|’s$", "", w)) for s, e, w in words]
+    out = []
+    for n in (4, 3, 2, 1):
+        for i in range(len(words) - n + 1):
+            part = words[i:i + n]
+            toks = [w for _, _, w in part]
+            if all(t.lower() in _STOP for t in toks) or toks[0].lower() in _STOP and n > 1 or \
+                    toks[-1].lower() in _STOP:
+                continue
+            if n == 1 and (len(toks[0]) < 4 or toks[0].lower() in _STOP):
+                continue
+            out.append((part[0][0], part[-1][1], " ".join(toks)))
+    return out
+
+
+def link_accounts(deps: Deps, ctx: crm.ToolContext, question: str) -> dict[str, Any]:
+    """Accounts named in the message: found, ambiguous, denied, unknown."""
+    with ctx.store.session() as s:
+        names = list(s.scalars(select(Account.name).where(Account.lifecycle_stage != "churned")))
+    firsts = {n.split()[0] for n in names if len(n.split()[0]) >= 4}
+    pool = names + sorted(firsts - set(names))
+    taken: list[tuple[int, int]] = []
+    found: list[dict[str, Any]] = []
+    ambiguous: list[dict[str, Any]] = []
+    denied: list[str] = []
+    for start, end, span in _spans(question):
+        if any(start < e and end > s for s, e in taken):
+            continue
+        best = process.extractOne(span, pool, scorer=fuzz.ratio, processor=utils.default_process,
+                                  score_cutoff=100 if len(span) < 5 else 86)
+        if best is None:
+            continue
+        try:
+            hit = crm.find_account(ctx, span)
+        except AmbiguousName as exc:
+            ambiguous.append({"text": span, "candidates": exc.candidates})
+        except AccessDenied:
+            denied.append(best[0])
+        except NotFoundError:
+            continue
+        else:
+            if all(f["account_id"] != hit["account_id"] for f in found):
+                found.append({"account_id": hit["account_id"], "name": hit["name"]})
+        taken.append((start, end))
+    return {"accounts": found, "ambiguous": ambiguous, "denied": denied}
+
+
+def route(deps: Deps, question: str, who: str, last_accounts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Decide intents, accounts and window for one message."""
+    ctx = deps.runtime.tool_context(who)
+    low = question.lower()
+    intents = _intents(low)
+    linked = link_accounts(deps, ctx, question) if intents != ["help"] else \
+        {"accounts": [], "ambiguous": [], "denied": []}
+    accounts, via = linked["accounts"], "named"
+    portfolio = bool(_PORTFOLIO.search(low)) and not accounts
+    if not accounts and not linked["ambiguous"] and not linked["denied"] and last_accounts and not portfolio \
+            and intents != ["help"] and (_FOLLOW.search(low) or intents):
+        accounts, via = list(last_accounts), "conversation"
+    if portfolio:
+        intents = ["portfolio"] + [i for i in intents if i in ("renewal", "onboarding", "tuning")]
+    elif accounts and not intents:
+        intents = ["health"]
+    window = window_days(low, ctx.as_of)
+    sure = bool(intents) and (bool(accounts) or portfolio or intents[0] in ("help", "remember")
+                              or bool(linked["ambiguous"]) or bool(linked["denied"]))
+    method = "patterns"
+    if not sure and deps.chat is not None and not linked["ambiguous"] and not linked["denied"]:
+        try:
+            out = structured(deps.chat, [{"role": "system", "content": load("router")},
+                                         {"role": "user", "content": question}],
+                             RouteOut, max_tokens=120, purpose="route")
+            method = "llm"
+            intents = [i for i in out.intents if i in INTENTS] or intents
+            for name in out.accounts:
+                try:
+                    hit = crm.find_account(ctx, name)
+                except AmbiguousName as exc:
+                    linked["ambiguous"].append({"text": name, "candidates": exc.candidates})
+                except AccessDenied:
+                    linked["denied"].append(name)
+                except NotFoundError:
+                    continue
+                else:
+                    accounts.append({"account_id": hit["account_id"], "name": hit["name"]})
+            window = out.window_days if out.window_days is not None else window
+            portfolio = "portfolio" in intents
+        except LLMError:
+            method = "patterns (llm failed)"
+    if not intents:
+        intents = ["portfolio"] if re.search(r"\b(my|our|which|who|any)\b", low) else ["help"]
+    return {"intents": intents, "accounts": accounts, "accounts_via": via if accounts else None,
+            "ambiguous": linked["ambiguous"], "denied": linked["denied"], "window_days": window,
+            "method": method}
