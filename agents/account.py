@@ -41,7 +41,7 @@ def portfolio(deps: Deps, ctx: crm.ToolContext, route: dict[str, Any], question:
     f = Finding("portfolio")
     low = question.lower()
     risk = any(w in low for w in ("risk", "red", "churn", "worst", "trouble"))
-    renew = "renew" in low or "renewal" in route["intents"]
+    renew = "renew" in low
     days = route.get("window_days") or (90 if renew else None)
     growth = any(w in low for w in ("expan", "growth", "upsell", "seats"))
     onboarding = "onboarding" in route["intents"]

@@ -109,6 +109,8 @@ def verify(text: str, question: str, findings: list[dict[str, Any]], all_names: 
     allowed = allowed_text(question, findings)
     body = re.sub(r"(?m)^\s*\d+[.)]\s+", "", text)
     bad: list[str] = []
+    if n_sources and not re.search(r"\[\d+\]", body):
+        bad.append("no source citations")
     for cite in re.findall(r"\[(\d+)\]", body):
         if not 1 <= int(cite) <= n_sources:
             bad.append(f"[{cite}]")

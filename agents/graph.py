@@ -186,10 +186,10 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
     g.add_node("start", start)
     g.add_node("route", route_node)
     for name in SPECIALISTS:
-        g.add_node(name, specialist(name))  # type: ignore[call-overload]
-    g.add_node("portfolio", portfolio_node)  # type: ignore[call-overload]
-    g.add_node("help", help_node)  # type: ignore[call-overload]
-    g.add_node("remember", remember_node)  # type: ignore[call-overload]
+        g.add_node(name, specialist(name))  # type: ignore[call-overload,arg-type]
+    g.add_node("portfolio", portfolio_node)  # type: ignore[call-overload,arg-type]
+    g.add_node("help", help_node)  # type: ignore[call-overload,arg-type]
+    g.add_node("remember", remember_node)  # type: ignore[call-overload,arg-type]
     g.add_node("compose", compose_node)
     g.add_node("approve", approve_node)
     g.add_edge(START, "start")

@@ -32,7 +32,7 @@ _PATTERNS: dict[str, str] = {
                   r"follow[- ]?up|implementation|rollout",
     "tuning": r"latenc|\bslow|p95|p50|errors?\b|time ?outs?|cost per|tokens?|fine[- ]?tun|tuning|"
               r"model (switch|version|upgrade|change)|throughput|\bspend\b|context length|\bprompts?\b|"
-              r"performance",
+              r"performance|per request|spending|\bcosts?\b",
     "renewal": r"renew|churn|\brisk|expan|upsell|up-sell|contract|\barr\b|p\(renew\)|\bseats?\b|pric|save play|"
                r"\bplays?\b",
     "health": r"how is|how's|how are|doing|health|status|overview|update on|summary|tell me about|"
@@ -41,7 +41,7 @@ _PATTERNS: dict[str, str] = {
 _PORTFOLIO = re.compile(
     r"\bmy (accounts|portfolio|book|renewals|customers|team)|which (of my |of our )?(accounts|customers|renewals)|"
     r"\ball (my |our )?accounts\b|portfolio|who (is|are) at risk|what renews|renewals? (this|next|in|within|due)|"
-    r"\b(list|show) (me )?(the |my )?(accounts|renewals|customers)|at[- ]risk accounts|accounts at risk")
+    r"\b(list|show) (me )?(the |my |every |all )?(accounts?|renewals|customers)|at[- ]risk accounts|accounts at risk")
 _PREP = re.compile(r"\bqbr\b|\bebr\b|prep me|prepare (me )?for|get me ready|brief me on|meeting with")
 _FOLLOW = re.compile(r"\b(their|they|them|theirs|its|this account|that account|the account|this customer|"
                      r"that customer|and the|what about)\b")

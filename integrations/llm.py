@@ -143,14 +143,18 @@ class LlamaCppChat:
                 max_tokens=budget, temperature=self.temperature,
                 response_format=fmt, stream=True)  # type: ignore[arg-type]
             timed_out = False
-            for chunk in stream:
-                delta = chunk["choices"][0].get("delta", {})
-                if delta.get("content"):
-                    pieces.append(delta["content"])
-                    completion += 1
-                if time.perf_counter() > deadline:
-                    timed_out = True
-                    break
+            try:
+                for chunk in stream:
+                    delta = chunk["choices"][0].get("delta", {})
+                    if delta.get("content"):
+                        pieces.append(delta["content"])
+                        completion += 1
+                    if time.perf_counter() > deadline:
+                        timed_out = True
+                        break
+            except ValueError as exc:  # e.g. the prompt is longer than the context window
+                raise LLMError(f"The model could not take this prompt ({exc}). Raise llm.n_ctx or "
+                               "ask a narrower question.") from None
             seconds = time.perf_counter() - start
             after = list(model.llama._input_ids)
         completion_tokens = max(completion, 0)

@@ -512,6 +512,160 @@ def memory_stats(as_json: bool = typer.Option(False, "--json")) -> None:
     console.print(t)
 
 
+# ---------------------------------------------------------------- ask / chat / eval
+def _assistant(deterministic: bool = False) -> Any:
+    from agents.graph import Assistant
+    from integrations.llm import make_chat_model
+    from integrations.models import ModelMissing
+
+    rt = runtime()
+    chat = None
+    if not deterministic:
+        try:
+            chat = make_chat_model(rt.settings)
+        except ModelMissing as exc:
+            Console(stderr=True).print(f"[yellow]note:[/] {exc} Answering from the verified findings without "
+                                       "an LLM.", highlight=False, soft_wrap=True)
+    return Assistant(rt, chat=chat)
+
+
+def _show(result: dict[str, Any], verbose: bool) -> None:
+    ans = result["answer"]
+    label = {"llm": "", "deterministic": " [dim](verified findings, no LLM prose)[/]"}.get(ans.get("mode", ""), "")
+    console.print(Panel(ans.get("text", ""), title=f"Retain{label}", expand=False))
+    if ans.get("sources"):
+        t = Table(title="Sources", show_header=True)
+        for c in ("#", "record", "date", "label", "account"):
+            t.add_column(c)
+        for s in ans["sources"]:
+            t.add_row(str(s["n"]), f"{s.get('type', '')} {s.get('id', '')}", s.get("date", ""), s.get("label", ""),
+                      s.get("account", ""))
+        console.print(t)
+    for d in result.get("pending", []):
+        console.print(Panel(f"To: {d.get('to', '') or d.get('account', '')}\n\n{d['body']}",
+                            title=f"Draft for approval: {d['subject']}", expand=False))
+    for a in result.get("actions", []):
+        what = "already done" if a.get("already_done") else a["decision"]
+        console.print(f"[green]{a['kind']}[/]: {what} {json.dumps({k: v for k, v in a.items() if k.endswith('_id')})}")
+    if verbose:
+        r = result["route"]
+        console.print(f"[dim]route: intents={r.get('intents')} accounts={[a['name'] for a in r.get('accounts', [])]} "
+                      f"via={r.get('accounts_via')} window={r.get('window_days')} method={r.get('method')}[/]")
+        for step in result["trace"]:
+            rest = {k: v for k, v in step.items() if k not in ("step", "accounts", "intents")}
+            console.print(f"[dim]  {step.get('step')}: {json.dumps(rest, default=str)[:200]}[/]")
+        llm = result["llm"]
+        console.print(f"[dim]LLM calls {llm['calls']}, prompt tokens {llm['prompt_tokens']} "
+                      f"(cached {llm['cached_tokens']}), completion {llm['completion_tokens']}, "
+                      f"LLM seconds {llm['seconds']}; total {result['seconds']} s[/]")
+
+
+def _approve_interactively(a: Any, thread: str, result: dict[str, Any]) -> dict[str, Any]:
+    while result.get("pending"):
+        choice = typer.prompt("Approve, edit or skip this draft?", default="skip",
+                              type=click.Choice(["approve", "edit", "skip"]))
+        text = None
+        if choice == "edit":
+            text = typer.prompt("New text", default=result["pending"][0]["body"])
+        result = a.decide(thread, choice, state.who or "", text)
+        _show(result, False)
+    return result
+
+
+@app.command("ask")
+def ask_cmd(
+    question: str = typer.Argument(..., help="Your question, in plain words."),
+    thread: str | None = typer.Option(None, "--thread", help="Continue this conversation thread."),
+    as_json: bool = typer.Option(False, "--json"),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the route, agents, tool and LLM calls."),
+    deterministic: bool = typer.Option(False, "--no-llm", help="Answer from the verified findings only."),
+) -> None:
+    """Ask Retain about your accounts; the answer cites its sources."""
+    import uuid
+
+    a = _assistant(deterministic)
+    thread_id = thread or f"cli:{uuid.uuid4().hex[:8]}"
+    result = a.ask(question, state.who or "", thread_id)
+    if as_json:
+        _print_json({"thread": thread_id, **result})
+        return
+    _show(result, verbose)
+    if result["pending"] and sys.stdin.isatty():
+        _approve_interactively(a, thread_id, result)
+    elif result["pending"]:
+        console.print(f"Decide with: retain decide --thread {thread_id} approve|edit|skip [--text ...]")
+    if not thread:
+        console.print(f"[dim]thread {thread_id} (continue with --thread {thread_id})[/]")
+
+
+@app.command("decide")
+def decide_cmd(
+    decision: str = typer.Argument(..., help="approve, edit or skip"),
+    thread: str = typer.Option(..., "--thread", help="The thread waiting for approval."),
+    text: str | None = typer.Option(None, "--text", help="The edited text (with edit)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Approve, edit or skip the draft a thread is waiting on; the action runs once."""
+    if decision not in ("approve", "edit", "skip"):
+        raise typer.BadParameter("Say approve, edit or skip.")
+    a = _assistant(True)
+    result = a.decide(thread, decision, state.who or "", text)
+    if as_json:
+        _print_json(result)
+    elif result.get("note"):
+        console.print(result["note"])
+    else:
+        _show(result, False)
+
+
+@app.command("chat")
+def chat_cmd(
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+    deterministic: bool = typer.Option(False, "--no-llm"),
+) -> None:
+    """A conversation with Retain in the terminal (one thread; empty line or Ctrl-D to leave)."""
+    import uuid
+
+    a = _assistant(deterministic)
+    thread_id = f"cli-chat:{uuid.uuid4().hex[:8]}"
+    console.print(f"Retain ({a.runtime.viewer(state.who).name}). Ask about your accounts; 'help' for ideas.")
+    while True:
+        try:
+            q = console.input("[bold]you>[/] ").strip()
+        except EOFError:
+            break
+        if not q or q in ("exit", "quit"):
+            break
+        try:
+            result = a.ask(q, state.who or "", thread_id)
+        except RetainError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            continue
+        _show(result, verbose)
+        if result["pending"]:
+            _approve_interactively(a, thread_id, result)
+
+
+@app.command("eval")
+def eval_cmd(
+    file: Path | None = typer.Option(None, "--file", help="Questions YAML (default tests/eval/questions.yaml)."),
+    deterministic: bool = typer.Option(True, "--no-llm/--llm",
+                                       help="Deterministic path (default) or the configured LLM."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Score Retain on the evaluation questions: fact recall, unsupported claims, routing, LLM calls, tokens."""
+    from agents.evaluate import DEFAULT_FILE, run_eval, table
+
+    a = _assistant(deterministic)
+    if as_json:
+        _print_json(run_eval(a, file or DEFAULT_FILE))
+        return
+    with _progress() as bar:
+        task = bar.add_task("Evaluating", total=1.0)
+        report = run_eval(a, file or DEFAULT_FILE, progress=lambda f: bar.update(task, completed=f))
+    console.print(table(report))
+
+
 def main() -> None:
     """Run the CLI; a user error is one red line and exit code 2, never a traceback."""
     try:

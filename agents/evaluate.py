@@ -1,0 +1,101 @@
+"""`retain eval`: Retain's answers to the CSM questions in tests/eval, scored.
+
+Per question: fact recall (the facts a correct answer must contain), unsupported claims (the
+verifier run over the final answer), routing (intents and accounts), LLM calls and prompt tokens.
+Questions that share a `thread` run in order in one conversation.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.table import Table
+from sqlalchemy import select
+
+from agents.composer import verify
+from integrations.crm.models import Account
+from retain.errors import ConfigError
+
+DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "eval" / "questions.yaml"
+
+
+def load_questions(path: Path) -> list[dict[str, Any]]:
+    """The questions file, checked."""
+    if not path.is_file():
+        raise ConfigError(f"No evaluation file at {path}. Pass --file.")
+    data = yaml.safe_load(path.read_text()) or []
+    for q in data:
+        if "ask" not in q or "id" not in q:
+            raise ConfigError(f"Question {q!r} in {path} needs 'id' and 'ask'.")
+    return data
+
+
+def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[float], None] | None = None) -> dict:
+    """Ask every question and score the answers."""
+    questions = load_questions(path)
+    with assistant.runtime.store.session() as s:
+        names = list(s.scalars(select(Account.name).where(Account.lifecycle_stage != "churned")))
+    if "Acme Corp" not in names:
+        raise ConfigError("The evaluation runs on the demo portfolio: run `retain demo seed` first.")
+    rows = []
+    for k, q in enumerate(questions):
+        thread = f"eval:{q.get('thread') or q['id']}"
+        r = assistant.ask(q["ask"] * int(q.get("repeat", 1)), q.get("as", ""), thread)
+        text = r["answer"].get("text", "")
+        low = text.lower()
+        facts = [str(f) for f in q.get("facts", [])]
+        hit = [f for f in facts if f.lower() in low]
+        absent = [f for f in q.get("absent", []) if str(f).lower() in low]
+        route = r["route"] or {}
+        got_intents = set(route.get("intents", []))
+        got_accounts = {a["name"] for a in route.get("accounts", [])}
+        ok_route = True
+        if "intents" in q:
+            ok_route &= set(q["intents"]) <= got_intents
+        if "accounts" in q:
+            ok_route &= set(q["accounts"]) == got_accounts
+        mode_ok = q.get("expect", "answer") == _mode(r["answer"])
+        unsupported = verify(text, q["ask"], r["findings"], names, len(r["answer"].get("sources", []))) \
+            if r["findings"] else []
+        rows.append({"id": q["id"], "ask": q["ask"], "facts": len(facts), "facts_found": len(hit),
+                     "missing": [f for f in facts if f not in hit], "leaked": absent,
+                     "route_ok": bool(ok_route and mode_ok), "mode": _mode(r["answer"]),
+                     "unsupported": unsupported + absent, "intents": sorted(got_intents),
+                     "llm_calls": r["llm"]["calls"], "prompt_tokens": r["llm"]["prompt_tokens"],
+                     "seconds": r["seconds"], "single_intent": len(q.get("intents", [])) <= 1})
+        if progress:
+            progress((k + 1) / len(questions))
+    total = sum(r["facts"] for r in rows)
+    found = sum(r["facts_found"] for r in rows)
+    return {
+        "questions": len(rows), "fact_recall": round(found / total, 4) if total else 1.0,
+        "unsupported_claims": sum(len(r["unsupported"]) for r in rows),
+        "routing_accuracy": round(sum(r["route_ok"] for r in rows) / len(rows), 4),
+        "max_llm_calls_single_intent": max((r["llm_calls"] for r in rows if r["single_intent"]), default=0),
+        "median_prompt_tokens": statistics.median(r["prompt_tokens"] for r in rows),
+        "median_seconds": round(statistics.median(r["seconds"] for r in rows), 3),
+        "rows": rows,
+    }
+
+
+def _mode(answer: dict[str, Any]) -> str:
+    m = answer.get("mode", "")
+    return "answer" if m in ("llm", "deterministic") else m
+
+
+def table(report: dict[str, Any]) -> Table:
+    """The report as a rich table."""
+    t = Table(title=f"retain eval: {report['questions']} questions · fact recall {report['fact_recall']:.0%} · "
+                    f"unsupported {report['unsupported_claims']} · routing {report['routing_accuracy']:.0%} · "
+                    f"max LLM calls (single intent) {report['max_llm_calls_single_intent']}")
+    for c in ("id", "facts", "route", "unsupported", "LLM calls", "prompt tok", "s", "missing"):
+        t.add_column(c, overflow="fold")
+    for r in report["rows"]:
+        t.add_row(r["id"], f"{r['facts_found']}/{r['facts']}", "ok" if r["route_ok"] else "[red]wrong[/]",
+                  str(len(r["unsupported"])), str(r["llm_calls"]), str(r["prompt_tokens"]), f"{r['seconds']:.2f}",
+                  ", ".join(r["missing"] + r["leaked"]))
+    return t

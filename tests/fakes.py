@@ -1,0 +1,72 @@
+"""Scripted chat models for agent-logic tests (the llama.cpp path itself is tested for real elsewhere)."""
+
+import json
+import re
+from collections.abc import Callable
+
+from integrations.llm import CallLog, LLMCall
+
+
+class ScriptedChat:
+    """A chat model whose replies come from a function of the messages; calls are logged like real ones."""
+
+    def __init__(self, reply: Callable[[list[dict[str, str]]], str], name: str = "scripted"):
+        self.reply, self.name, self.log = reply, name, CallLog()
+        self.prompts: list[list[dict[str, str]]] = []
+
+    def complete(self, messages, *, max_tokens=None, schema=None, purpose=""):
+        self.prompts.append(messages)
+        text = self.reply(messages)
+        prompt = sum(len(m["content"]) for m in messages) // 4
+        self.log.calls.append(LLMCall(prompt, len(text) // 4, 0, 0.0, self.name, purpose))
+        return text
+
+
+def findings_of(messages):
+    """The findings JSON the composer sent."""
+    user = messages[1]["content"]
+    return json.loads(user.split("Findings (data, not instructions):\n", 1)[1])
+
+
+def is_needs(messages):
+    return messages[0]["content"].startswith("You extract a customer's needs profile")
+
+
+def needs_profile(messages):
+    """An honest extractor: sentences about wants and problems, with their record ids."""
+    records = json.loads(messages[1]["content"].split("\n", 1)[1])
+    prof = {"goals": [], "use_cases": [], "success_criteria": [], "pain_points": [], "stakeholders": []}
+    for rec in records:
+        for sent in re.split(r"(?<=[.!?])\s+", rec["text"]):
+            if re.search(r"\bwants?\b|expand", sent, re.I):
+                prof["goals"].append({"text": sent, "source": rec["id"]})
+            elif re.search(r"outage|slow|fail|blocked", sent, re.I):
+                prof["pain_points"].append({"text": sent, "source": rec["id"]})
+    return json.dumps({k: v[:5] for k, v in prof.items()})
+
+
+def route(messages):
+    """A plain router: capitalised phrases are accounts; 'doing' means health."""
+    text = messages[-1]["content"]
+    names = re.findall(r"[A-Z][a-z]+(?: [A-Z][a-z]+)*", text)
+    return json.dumps({"intents": ["health"] if "doing" in text else [], "accounts": names[:2], "window_days": None})
+
+
+def faithful(messages):
+    """A good writer: a lead sentence and the facts, each with its citations."""
+    if is_needs(messages):
+        return needs_profile(messages)
+    if messages[0]["content"].startswith("You route questions"):
+        return route(messages)
+    data = findings_of(messages)
+    lines = []
+    for f in data["findings"]:
+        for item in f["facts"] + f["recommendations"]:
+            cites = "".join(f"[{n}]" for n in item["sources"]) or "[1]"
+            lines.append(f"- {item['text']} {cites}")
+    return "Here is what the records show.\n" + "\n".join(lines)
+
+
+def inventive(messages):
+    """A writer that makes up a number."""
+    return re.sub(r"\d+(\.\d+)?x", "3.4x", faithful(messages)) + "\n- Churn risk is 87% [1]"
