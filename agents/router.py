@@ -26,7 +26,8 @@ from tools import crm
 _PATTERNS: dict[str, str] = {
     "remember": r"^\s*(please\s+)?(remember|note that|keep in mind|fyi\b)",
     "help": r"^\s*(help\b|\?+\s*$|what can you do|how do i use)",
-    "needs": r"care about|\bgoals?\b|pain ?points?|use ?cases?|priorit|what do(es)? \w+ want|\bneeds?\b|"
+    "needs": r"care about|\bgoals?\b|pain ?points?|use ?cases?|priorit|what do(es)? \w+ want|"
+             r"\bneeds?\b(?!\s+(my|your|our|a|an|the|to|attention))|"
              r"success criteria|stakeholders?|objectives?|complain",
     "onboarding": r"onboard|milestone|kick-?off|go-?live|\bblocked\b|blockers?|\bstuck\b|\bsso\b|scim|"
                   r"follow[- ]?up|implementation|rollout",
@@ -61,6 +62,32 @@ class RouteOut(BaseModel):
                           "help"]] = Field(default_factory=list, max_length=6)
     accounts: list[str] = Field(default_factory=list, max_length=4)
     window_days: int | None = Field(None, ge=0, le=730)
+
+
+_EXAMPLES: dict[str, Any] = {}
+
+
+def nearest_example(deps: Deps, question: str) -> tuple[list[str], float] | None:
+    """The intents of the closest labelled example (configs/router_examples.yaml), if close enough."""
+    mem = deps.memory
+    if mem is None:
+        return None
+    import numpy as np
+    import yaml
+
+    from configs import CONFIG_DIR
+
+    key = mem.model_id
+    if key not in _EXAMPLES:
+        data = yaml.safe_load((CONFIG_DIR / "router_examples.yaml").read_text())
+        texts = [e["text"] for e in data["examples"]]
+        vecs = np.asarray(mem.cache.embed(mem.ef, texts), dtype=np.float32)
+        _EXAMPLES[key] = (vecs, [e["intents"] for e in data["examples"]], float(data["min_similarity"]))
+    vecs, labels, floor = _EXAMPLES[key]
+    q = np.asarray(mem.ef([question])[0], dtype=np.float32)
+    sims = vecs @ q
+    best = int(np.argmax(sims))
+    return (list(labels[best]), float(sims[best])) if sims[best] >= floor else None
 
 
 def _intents(low: str) -> list[str]:
@@ -154,7 +181,16 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[dict[str, Any
     linked = link_accounts(deps, ctx, question) if intents != ["help"] else \
         {"accounts": [], "ambiguous": [], "denied": []}
     accounts, via = linked["accounts"], "named"
-    portfolio = bool(_PORTFOLIO.search(low)) and not accounts
+    method = "patterns"
+    if not intents:
+        generic = question
+        for a in linked["accounts"]:
+            for name in (a["name"], a["name"].split()[0]):
+                generic = re.sub(rf"\b{re.escape(name)}('s|’s)?\b", "they", generic, flags=re.I)
+        near = nearest_example(deps, generic)
+        if near is not None:
+            intents, method = near[0], f"example ({near[1]:.2f})"
+    portfolio = (bool(_PORTFOLIO.search(low)) or intents == ["portfolio"]) and not accounts
     if not accounts and not linked["ambiguous"] and not linked["denied"] and last_accounts and not portfolio \
             and intents != ["help"] and (_FOLLOW.search(low) or intents):
         accounts, via = list(last_accounts), "conversation"
@@ -165,7 +201,6 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[dict[str, Any
     window = window_days(low, ctx.as_of)
     sure = bool(intents) and (bool(accounts) or portfolio or intents[0] in ("help", "remember")
                               or bool(linked["ambiguous"]) or bool(linked["denied"]))
-    method = "patterns"
     if not sure and deps.chat is not None and not linked["ambiguous"] and not linked["denied"]:
         try:
             out = structured(deps.chat, [{"role": "system", "content": load("router")},

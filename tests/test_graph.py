@@ -211,3 +211,23 @@ def test_cli_ask_and_decide(rt):
     assert r.returncode == 0 and '"decision": "approve"' in r.stdout
     r = retain("--as", "nobody@example.com", "ask", "how is Acme doing?")
     assert r.returncode == 2 and "No CSM called" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_nearest_labelled_example_routes_what_patterns_miss(rt):
+    import os
+    from pathlib import Path
+
+    from retain.runtime import Runtime
+    from retain.settings import load_settings
+
+    models = Path(os.environ.get("RETAIN_MODELS_DIR", Path(__file__).resolve().parents[2] / "shared" / "models"))
+    withmem = Runtime(load_settings(data_dir=str(rt.settings.data_dir), today=rt.settings.today,
+                                    embedding={"model_path": str(models / "all-MiniLM-L6-v2-q8_0.gguf")}))
+    bot = Assistant(withmem)
+    r = bot.ask("what is Acme Corp trying to achieve this year?", DANA, "ex1")
+    assert r["route"]["intents"] == ["needs"] and r["route"]["method"].startswith("example"), r["route"]
+    assert "Berlin" in r["answer"]["text"]
+    r = bot.ask("who needs my attention this week?", DANA, "ex2")
+    assert r["route"]["intents"][0] == "portfolio" and "Initech" in r["answer"]["text"]
+    without = Assistant(rt, use_memory=False).ask("what is Acme Corp trying to achieve this year?", DANA, "ex3")
+    assert without["route"]["intents"] == ["health"]  # no embeddings: the account's overview
