@@ -666,6 +666,53 @@ def eval_cmd(
     console.print(table(report))
 
 
+# ---------------------------------------------------------------- slack
+@app.command("serve")
+def serve_cmd(
+    http: bool = typer.Option(False, "--http", help="HTTP mode (/slack/events) instead of slack.mode."),
+    port: int | None = typer.Option(None, "--port", help="HTTP port (default slack.port)."),
+    deterministic: bool = typer.Option(False, "--no-llm", help="Answer from the verified findings only."),
+) -> None:
+    """Run the Slack app (Socket Mode by default; HTTP mode with --http or slack.mode: http)."""
+    import logging
+    import signal
+    import threading
+
+    from integrations.slack.app import RetainSlack, secrets, serve_http
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    rt = runtime()
+    st = rt.settings.slack
+    sec = secrets(rt.settings)
+    mode = "http" if http else st.mode
+    if not sec["bot_token"]:
+        raise RetainError("No Slack bot token. Set RETAIN_SLACK__BOT_TOKEN (xoxb-...) or slack.secrets_file; "
+                          "see the README's Slack section.")
+    if mode == "http" and not sec["signing_secret"]:
+        raise RetainError("HTTP mode needs the app's signing secret: set RETAIN_SLACK__SIGNING_SECRET.")
+    if mode == "socket" and not sec["app_token"]:
+        raise RetainError("Socket Mode needs an app-level token (xapp-...): set RETAIN_SLACK__APP_TOKEN, "
+                          "or use --http.")
+    bot = RetainSlack(rt, _assistant(deterministic))
+    pending = bot.inbox.recover()
+    console.print(f"Retain on Slack ({mode} mode); {pending} pending events resumed.")
+    if mode == "http":
+        server = serve_http(bot.app, st.host, port or st.port)
+        console.print(f"Listening on http://{st.host}:{server.server_port}/slack/events")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+        server.shutdown()
+    else:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        SocketModeHandler(bot.app, sec["app_token"]).start()
+    bot.inbox.drain(10)
+
+
 def main() -> None:
     """Run the CLI; a user error is one red line and exit code 2, never a traceback."""
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from configs import CONFIG_DIR
@@ -72,6 +72,24 @@ class MemorySettings(BaseModel):
     recency_half_life_days: float = Field(120, gt=0)
 
 
+class SlackSettings(BaseModel):
+    """The Slack app. Tokens come from the environment (RETAIN_SLACK__BOT_TOKEN, ...) or a secrets file."""
+
+    model_config = {"extra": "forbid"}
+
+    mode: Literal["socket", "http"] = "socket"
+    bot_token: SecretStr = SecretStr("")
+    app_token: SecretStr = SecretStr("")
+    signing_secret: SecretStr = SecretStr("")
+    secrets_file: str = ""
+    base_url: str = "https://slack.com/api/"
+    host: str = "0.0.0.0"  # noqa: S104 - HTTP mode listens where the operator says
+    port: int = Field(3000, ge=1, le=65535)
+    workers: int = Field(4, ge=1, le=64)
+    post_interval_s: float = Field(1.0, ge=0, le=10)
+    config_file: str = ""
+
+
 class HealthSettings(BaseModel):
     """The health scorecard file."""
 
@@ -96,6 +114,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     memory: MemorySettings = MemorySettings()
     health: HealthSettings = HealthSettings()
+    slack: SlackSettings = SlackSettings()
 
     @field_validator("today")
     @classmethod

@@ -20,6 +20,8 @@ class Viewer:
     role: str  # csm | manager | admin
     email: str = ""
     team: str | None = None
+    scope_team: str | None = None  # set in a team's Slack channel: only that team's accounts
+
 
     @property
     def is_admin(self) -> bool:
@@ -31,9 +33,17 @@ ADMIN = Viewer(csm_id=None, name="admin", role="admin")
 
 
 def resolve_viewer(store: CRMStore, who: str | None) -> Viewer:
-    """Find a CSM by email, Slack user id or name; empty means the operator's admin view."""
+    """Find a CSM by email, Slack user id or name; empty means the operator's admin view.
+
+    `who#team=East` narrows the viewer to that team's accounts (a team's Slack channel).
+    """
     if not who:
         return ADMIN
+    who, _, team = who.partition("#team=")
+    if team:
+        base = resolve_viewer(store, who) if who else ADMIN
+        return Viewer(csm_id=base.csm_id, name=base.name, role=base.role, email=base.email, team=base.team,
+                      scope_team=team)
     key = who.strip().lower()
     with store.session() as s:
         csm = s.scalars(select(CSM).where(or_(
@@ -47,6 +57,11 @@ def resolve_viewer(store: CRMStore, who: str | None) -> Viewer:
 
 def visible_owner_ids(store: CRMStore, viewer: Viewer) -> set[int] | None:
     """The CSM ids whose accounts the viewer may see; None means every account."""
+    if viewer.scope_team is not None:
+        with store.session() as s:
+            team = set(s.scalars(select(CSM.id).where(CSM.team == viewer.scope_team)))
+        own = visible_owner_ids(store, Viewer(viewer.csm_id, viewer.name, viewer.role, viewer.email, viewer.team))
+        return team if own is None else team & own
     if viewer.is_admin:
         return None
     if viewer.csm_id is None:

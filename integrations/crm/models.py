@@ -250,6 +250,20 @@ class ActionLog(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class SlackInbox(Base):
+    """Every Slack event, command and action Retain accepted, written before the ack: nothing is lost."""
+
+    __tablename__ = "slack_inbox"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # event id, trigger id, action ts
+    kind: Mapped[str] = mapped_column(String(30))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # pending | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class Meta(Base):
     """Key/value facts about the store itself (schema version, demo anchor date)."""
 

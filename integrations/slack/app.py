@@ -1,0 +1,334 @@
+"""The Slack app: Bolt listeners that only record and ack; workers that answer through the graph.
+
+Socket Mode (bot + app-level token, no public URL) or HTTP mode (`/slack/events`, every request's
+signature checked by Bolt: v0 HMAC, 5-minute window, 401 otherwise). Both run these listeners.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import yaml
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from configs import CONFIG_DIR
+from integrations.slack import blocks
+from integrations.slack.inbox import Inbox
+from integrations.slack.safe import clean
+from retain.errors import ConfigError, NotFoundError, RetainError
+from retain.runtime import Runtime
+from tools import crm
+
+log = logging.getLogger("retain.slack")
+
+
+@dataclass
+class SlackConfig:
+    """Channels Retain answers in (with their team) and hosts links may point to."""
+
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    link_hosts: list[str] = field(default_factory=list)
+
+
+def load_slack_config(path: str = "") -> SlackConfig:
+    """configs/slack.yaml, or the file named in slack.config_file."""
+    p = Path(path) if path else CONFIG_DIR / "slack.yaml"
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"Slack config {p} does not exist. Set slack.config_file.") from None
+    return SlackConfig(channels=data.get("channels") or {}, link_hosts=list(data.get("link_hosts") or []))
+
+
+def secrets(settings: Any) -> dict[str, str]:
+    """Tokens from the environment (via settings) or the secrets file; never logged."""
+    s = settings.slack
+    out = {"bot_token": s.bot_token.get_secret_value(), "app_token": s.app_token.get_secret_value(),
+           "signing_secret": s.signing_secret.get_secret_value()}
+    if s.secrets_file:
+        try:
+            data = yaml.safe_load(Path(s.secrets_file).read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"Slack secrets file {s.secrets_file} does not exist.") from None
+        out |= {k: str(v) for k, v in data.items() if k in out and v and not out[k]}
+    return out
+
+
+class _Paced:
+    """Posts to one channel at most once per interval (Slack's limit is about 1 per second)."""
+
+    def __init__(self, interval: float):
+        self.interval, self.last, self.lock = interval, {}, threading.Lock()  # type: ignore[var-annotated]
+
+    def wait(self, channel: str) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            at = max(now, self.last.get(channel, 0.0) + self.interval)
+            self.last[channel] = at
+        if at > now:
+            time.sleep(at - now)
+
+
+COMMANDS = {
+    "at-risk": "which of my accounts are at risk?",
+    "brief": "which of my accounts need attention, and what renews in the next 90 days?",
+    "help": "help",
+}
+
+
+class RetainSlack:
+    """The Bolt app, its Web API client, the inbox and the workers."""
+
+    def __init__(self, runtime: Runtime, assistant: Any, client: WebClient | None = None,
+                 config: SlackConfig | None = None):
+        self.runtime, self.assistant = runtime, assistant
+        st = runtime.settings.slack
+        sec = secrets(runtime.settings)
+        self.config = config or load_slack_config(st.config_file)
+        self.client = client or WebClient(token=sec["bot_token"] or None, base_url=st.base_url, retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=3), ConnectionErrorRetryHandler(max_retry_count=2)])
+        self.paced = _Paced(st.post_interval_s)
+        self.app = App(signing_secret=sec["signing_secret"] or None,
+                       client=self.client, process_before_response=True,
+                       request_verification_enabled=bool(sec["signing_secret"]))
+        self.inbox = Inbox(runtime.store, self.handle, workers=st.workers)
+        self._bot_user: str | None = None
+        self._register()
+
+    # -- listeners: record, ack, return
+    def _register(self) -> None:
+        app = self.app
+
+        @app.event("app_mention")
+        def mention(body: dict[str, Any], event: dict[str, Any]) -> None:
+            self.inbox.accept(body["event_id"], "question", _question(event))
+
+        @app.event("message")
+        def message(body: dict[str, Any], event: dict[str, Any]) -> None:
+            if event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id"):
+                self.inbox.accept(body["event_id"], "question", _question(event))
+
+        @app.event("app_home_opened")
+        def home(body: dict[str, Any], event: dict[str, Any]) -> None:
+            if event.get("tab", "home") == "home":
+                self.inbox.accept(body["event_id"], "home", {"user": event["user"]})
+
+        @app.command("/retain")
+        def command(ack: Any, body: dict[str, Any]) -> None:
+            ack(text="Working on it…")
+            self.inbox.accept(f"cmd:{body['trigger_id']}", "command", {
+                "user": body["user_id"], "channel": body["channel_id"], "text": body.get("text", "")})
+
+        for action in ("retain_approve", "retain_skip"):
+            @app.action(action)
+            def decide(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+                ack()
+                self.inbox.accept(f"act:{body['trigger_id']}", "decision", {
+                    "user": body["user"]["id"], "value": action["value"], "action": action["action_id"],
+                    "channel": body["channel"]["id"], "ts": body["message"]["ts"]})
+
+        @app.action("retain_edit")
+        def edit(ack: Any, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+            ack()
+            value = json.loads(action["value"])
+            draft = self._pending_draft(value["thread"])
+            if draft is None:
+                return
+            meta = {**value, "channel": body["channel"]["id"], "ts": body["message"]["ts"]}
+            client.views_open(trigger_id=body["trigger_id"], view=blocks.edit_modal(draft["body"], meta))
+
+        @app.view("retain_edit_submit")
+        def edit_submit(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+            ack()
+            meta = json.loads(view["private_metadata"])
+            text = view["state"]["values"]["body"]["text"]["value"]
+            self.inbox.accept(f"view:{view['id']}:{view.get('hash', '')}", "decision", {
+                "user": body["user"]["id"], "value": json.dumps(meta), "action": "retain_edit_submit",
+                "channel": meta["channel"], "ts": meta["ts"], "text": text})
+
+    # -- workers
+    def handle(self, kind: str, p: dict[str, Any]) -> dict[str, Any] | None:
+        """Run one inbox item."""
+        if kind == "question":
+            return self._answer(p)
+        if kind == "command":
+            return self._command(p)
+        if kind == "decision":
+            return self._decision(p)
+        if kind == "home":
+            return self._home(p)
+        return None
+
+    def _who(self, user: str, channel: str, channel_type: str) -> tuple[str | None, str | None]:
+        """(who for the graph, or None) and a note to post instead of data."""
+        try:
+            self.runtime.viewer(user)
+        except NotFoundError:
+            return None, (f"I don't have you as a CSM yet, so I can't share account data. Ask your Retain "
+                          f"admin to add your Slack user ID ({user}) to your CSM record, then try again.")
+        if channel_type == "im" or channel.startswith("D"):
+            return user, None
+        team = (self.config.channels.get(channel) or {}).get("team")
+        if not team:
+            return None, ("I only share account data in DMs and in channels set up for a team. "
+                          "DM me, or ask an admin to add this channel to configs/slack.yaml.")
+        return f"{user}#team={team}", None
+
+    def _post(self, **kw: Any) -> Any:
+        self.paced.wait(kw.get("channel", ""))
+        return self.client.chat_postMessage(unfurl_links=False, unfurl_media=False, **kw)
+
+    def _answer(self, p: dict[str, Any]) -> dict[str, Any]:
+        thread_ts = p.get("thread_ts") or p["ts"]
+        who, note = self._who(p["user"], p["channel"], p.get("channel_type", ""))
+        if who is None:
+            r = self._post(channel=p["channel"], thread_ts=thread_ts, text=note)
+            return {"ts": r["ts"], "note": "refused"}
+        question = re.sub(r"<@[UW][A-Z0-9]+>", "", p.get("text", "")).strip()
+        what = question[:60] + ("…" if len(question) > 60 else "")
+        ph = self._post(channel=p["channel"], thread_ts=thread_ts, text=f"Looking into “{clean(what)}”…",
+                        blocks=blocks.placeholder(f"Looking into “{what}”…"))
+        thread = f"slack:{p['channel']}:{thread_ts}"
+        try:
+            result = self.assistant.ask(question, who, thread)
+        except Exception as exc:
+            log.exception("answer failed in %s: %s", p["channel"], type(exc).__name__)
+            self.client.chat_update(channel=p["channel"], ts=ph["ts"],
+                                    text="Sorry, I couldn't answer that: something failed on my side and it "
+                                         "has been logged. Please try again in a minute.")
+            raise
+        text, bl = blocks.answer(result, self.config.link_hosts)
+        self.client.chat_update(channel=p["channel"], ts=ph["ts"], text=text, blocks=bl)
+        for d in result.get("pending", []):
+            t, b = blocks.approval(d, thread)
+            self._post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
+        return {"ts": ph["ts"], "mode": result["answer"].get("mode")}
+
+    def _command(self, p: dict[str, Any]) -> dict[str, Any]:
+        text = p["text"].strip()
+        verb, _, rest = text.partition(" ")
+        verb = verb.lower()
+        who, note = self._who(p["user"], p["channel"], "im" if p["channel"].startswith("D") else "")
+        if who is None:
+            self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=note)
+            return {"note": "refused"}
+        if verb == "account" and rest:
+            ctx = self.runtime.tool_context(who)
+            try:
+                aid = crm.find_account(ctx, rest)["account_id"]
+                t, b = blocks.card(crm.account_overview(ctx, aid), crm.health_breakdown(ctx, aid),
+                                   crm.renewal_outlook(ctx, aid), crm.onboarding_status(ctx, aid),
+                                   crm.list_tickets(ctx, aid))
+            except RetainError as exc:
+                t, b = str(exc), []
+            self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=t, blocks=b or None)
+            return {"card": rest}
+        if verb == "renewals":
+            days = int(rest) if rest.strip().isdigit() else 90
+            question = f"which of my renewals are due in the next {days} days?"
+        elif verb == "remember" and rest:
+            question = f"remember {rest}"
+        else:
+            question = COMMANDS.get(verb, "help")
+        thread = f"slack-cmd:{p['user']}:{time.time_ns()}"
+        result = self.assistant.ask(question, who, thread)
+        t, b = blocks.answer(result, self.config.link_hosts)
+        self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=t, blocks=b)
+        for d in result.get("pending", []):  # approvals go to the CSM's DM, where they can be updated
+            at, ab = blocks.approval(d, thread)
+            self._post(channel=p["user"], text=at, blocks=ab)
+        return {"command": verb}
+
+    def _pending_draft(self, thread: str) -> dict[str, Any] | None:
+        snap = self.assistant.graph.get_state({"configurable": {"thread_id": thread}})
+        for it in snap.interrupts:
+            return dict(it.value["draft"])
+        return None
+
+    def _decision(self, p: dict[str, Any]) -> dict[str, Any]:
+        value = json.loads(p["value"])
+        choice = {"retain_approve": "approve", "retain_skip": "skip", "retain_edit_submit": "edit"}[p["action"]]
+        draft = self._pending_draft(value["thread"])
+        who = p["user"]
+        result = self.assistant.decide(value["thread"], choice, who, p.get("text"))
+        if not result.get("actions"):
+            return {"note": "already decided"}
+        action = result["actions"][0]
+        body = (p.get("text") or (draft or {}).get("body", ""))
+        subject = (draft or {}).get("subject", "Draft")
+        self.client.chat_update(channel=p["channel"], ts=p["ts"], text=f"{subject}: {action['decision']}",
+                                blocks=blocks.decided(f"*{clean(subject)}*\n{clean(body)}", who, action))
+        return {"decision": action["decision"], "already_done": action.get("already_done", False)}
+
+    def _home(self, p: dict[str, Any]) -> dict[str, Any]:
+        try:
+            ctx = self.runtime.tool_context(p["user"])
+        except NotFoundError:
+            view = {"type": "home", "blocks": [blocks._section(
+                f"I don't have you as a CSM yet. Ask your Retain admin to add your Slack user ID ({p['user']}).")]}
+            self.client.views_publish(user_id=p["user"], view=view)
+            return {"note": "unmapped"}
+        risk = crm.portfolio(ctx, segment="at risk", limit=10)["accounts"]
+        ren = sorted(crm.portfolio(ctx, renewal_within_days=90, limit=50)["accounts"],
+                     key=lambda r: r["days_to_renewal"])
+        overdue = []
+        for r in crm.portfolio(ctx, limit=500)["accounts"]:
+            for m in crm.onboarding_status(ctx, r["account_id"]).get("overdue", []):
+                overdue.append({**m, "account": r["name"]})
+        overdue.sort(key=lambda m: -m["days_overdue"])
+        self.client.views_publish(user_id=p["user"], view=blocks.home(ctx.viewer.name, risk, ren, overdue))
+        return {"published": True}
+
+
+def _question(event: dict[str, Any]) -> dict[str, Any]:
+    return {"user": event.get("user", ""), "channel": event["channel"], "text": event.get("text", ""),
+            "ts": event["ts"], "thread_ts": event.get("thread_ts"), "channel_type": event.get("channel_type", "")}
+
+
+def serve_http(app: App, host: str, port: int) -> ThreadingHTTPServer:
+    """HTTP mode: POST /slack/events into Bolt (signature checked there), GET /healthz."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            if self.path.split("?")[0] != "/slack/events":
+                self.send_response(404)
+                self.end_headers()
+                return
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+            resp = app.dispatch(BoltRequest(body=body, headers={k.lower(): [v] for k, v in self.headers.items()}))
+            data = (resp.body or "").encode()
+            self.send_response(resp.status)
+            for k, vs in resp.headers.items():
+                for v in vs:
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802
+            ok = self.path == "/healthz"
+            self.send_response(200 if ok else 404)
+            self.end_headers()
+            if ok:
+                self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True, name="retain-http").start()
+    return server

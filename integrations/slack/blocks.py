@@ -1,0 +1,130 @@
+"""Block Kit for Retain's replies: answers with sources, approvals, account cards, App Home."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from integrations.slack.safe import MAX_BLOCKS, SECTION_LIMIT, clean, cut
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_LIMIT)}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, 2000)}]}
+
+
+def placeholder(what: str) -> list[dict[str, Any]]:
+    """The message posted at once, replaced by the answer."""
+    return [_context(f":hourglass_flowing_sand: {clean(what)}")]
+
+
+def answer(result: dict[str, Any], link_hosts: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """An answer: its text in sections (split on lines), then a context block listing its sources."""
+    ans = result["answer"]
+    text = clean(ans.get("text", ""), link_hosts)
+    blocks: list[dict[str, Any]] = []
+    chunk = ""
+    for line in text.split("\n"):
+        if len(chunk) + len(line) + 1 > SECTION_LIMIT and chunk:
+            blocks.append(_section(chunk))
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    if chunk:
+        blocks.append(_section(chunk))
+    if ans.get("mode") == "deterministic":
+        blocks.append(_context("_Verified findings from the CRM (no LLM prose)._"))
+    sources = ans.get("sources") or []
+    if sources:
+        items = [f"[{s['n']}] {clean(s.get('type', '').replace('_', ' '))} · {clean(s.get('label', ''))}"
+                 + (f" · {s['date']}" if s.get("date") else "") for s in sources]
+        for k in range(0, len(items), 10):  # context blocks take up to 10 elements
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(i, 300)}
+                                                           for i in items[k:k + 10]]})
+    if len(blocks) > MAX_BLOCKS:
+        blocks = blocks[: MAX_BLOCKS - 1] + [_context(f"… {len(blocks) - MAX_BLOCKS + 1} more blocks cut.")]
+    return cut(text, 3900) or "Retain", blocks
+
+
+def approval(draft: dict[str, Any], thread: str) -> tuple[str, list[dict[str, Any]]]:
+    """A draft with Approve / Edit / Skip buttons; the buttons carry the thread to resume."""
+    value = json.dumps({"thread": thread, "draft": draft["id"]})
+    to = f"To: {clean(draft['to'])}\n" if draft.get("to") else ""
+    text = f"*Draft: {clean(draft['subject'])}*\n{to}{clean(draft['body'])}"
+    blocks = [_section(text), {"type": "actions", "block_id": "retain_approval", "elements": [
+        {"type": "button", "action_id": "retain_approve", "style": "primary", "value": value,
+         "text": {"type": "plain_text", "text": "Approve"}},
+        {"type": "button", "action_id": "retain_edit", "value": value, "text": {"type": "plain_text", "text": "Edit"}},
+        {"type": "button", "action_id": "retain_skip", "value": value, "text": {"type": "plain_text", "text": "Skip"}},
+    ]}]
+    return cut(f"Draft for approval: {draft['subject']}", 3900), blocks
+
+
+def decided(draft_text: str, who: str, action: dict[str, Any]) -> list[dict[str, Any]]:
+    """The approval message after the decision: the draft, and what happened (no buttons)."""
+    if action.get("decision") == "skip":
+        what = f"Skipped by <@{who}>."
+    else:
+        ref = action.get("activity_id") or action.get("fact_id")
+        kind = "CRM activity" if action.get("activity_id") else "remembered fact"
+        what = f"Approved by <@{who}>: recorded as {kind} {ref}."
+    return [_section(cut(draft_text, SECTION_LIMIT)), _context(what)]
+
+
+def edit_modal(draft_body: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """The Edit modal: the draft text, editable."""
+    return {"type": "modal", "callback_id": "retain_edit_submit", "private_metadata": json.dumps(meta),
+            "title": {"type": "plain_text", "text": "Edit draft"},
+            "submit": {"type": "plain_text", "text": "Approve"},
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "blocks": [{"type": "input", "block_id": "body", "label": {"type": "plain_text", "text": "Text"},
+                        "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
+                                    "initial_value": cut(draft_body, 3000)}}]}
+
+
+def home(name: str, at_risk: list[dict[str, Any]], renewals: list[dict[str, Any]],
+         overdue: list[dict[str, Any]]) -> dict[str, Any]:
+    """App Home: the CSM's portfolio at a glance."""
+    def rows(items: list[dict[str, Any]], fmt: Any, empty: str) -> str:
+        return "\n".join(fmt(i) for i in items[:10]) or empty
+
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": cut(f"Portfolio: {name}", 150)}},
+        _section("*At risk*\n" + rows(at_risk, lambda r: f"• {clean(r['name'])}: health {r['score']:.0f} "
+                                      f"({r['band']}), {clean(r['segment_reason'])}", "None right now.")),
+        _section("*Renewals in the next 90 days*\n" + rows(
+            renewals, lambda r: f"• {clean(r['name'])}: {r['renewal_date']} ({int(r['days_to_renewal'])} days), "
+            f"ARR ${r['arr']:,.0f}" + (f", P(renew) {r['p_renew']:.2f}" if r.get("p_renew") is not None else ""),
+            "None.")),
+        _section("*Overdue onboarding milestones*\n" + rows(
+            overdue, lambda m: f"• {clean(m['account'])}: {clean(m['name'])} due {m['due']} "
+            f"({m['days_overdue']} days overdue)", "None.")),
+        _context("Ask me anything in a DM, or use `/retain help`."),
+    ]
+    return {"type": "home", "blocks": blocks}
+
+
+def card(ov: dict[str, Any], h: dict[str, Any], rn: dict[str, Any], ob: dict[str, Any],
+         tickets: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """An account card: health, band, trend, drivers, renewal, ARR, P(renew), onboarding, open tickets."""
+    trend = "" if h["trend"] is None else f" ({h['trend']:+.0f} vs 30 days ago)"
+    fields = [
+        f"*Health*\n{h['score']:.0f} {h['band']}{trend}",
+        f"*Renewal*\n{rn['renewal_date'] or 'n/a'}" + (f" ({int(rn['days_to_renewal'])} days)"
+                                                        if rn["days_to_renewal"] is not None else ""),
+        f"*ARR*\n${rn['arr']:,.0f}",
+        "*P(renew)*\n" + (f"{rn['p_renew']:.2f}" if rn["p_renew"] is not None else "n/a"),
+        "*Onboarding*\n" + (f"{ob['progress'] * 100:.0f}% · {len(ob['overdue'])} overdue" if ob.get("plan")
+                            else "no plan"),
+        f"*Open tickets*\n{len(tickets['tickets'])}",
+    ]
+    drivers = "\n".join(f"• {clean(d['text'])}" for d in h["drivers"]) or "• none"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": cut(ov["name"], 150)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
+        _section(f"*Top drivers*\n{drivers}"),
+        _context(f"Owner {clean(ov['owner'] or '')} · {clean(rn['segment'])}: {clean(rn['segment_reason'])}"),
+    ]
+    return f"{ov['name']}: health {h['score']:.0f} ({h['band']})", blocks

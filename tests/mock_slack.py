@@ -1,0 +1,81 @@
+"""A local stand-in for Slack's Web API on 127.0.0.1 that records every call (as slack-bolt's tests do)."""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+class MockSlack:
+    """POST /api/<method>; answers like Slack; `fail` injects errors such as 429 with Retry-After."""
+
+    def __init__(self):
+        self.calls: list[tuple[str, dict]] = []
+        self.fail: dict[str, list[tuple[int, dict]]] = {}
+        self.lock = threading.Lock()
+        self._ts = 0
+        mock = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                method = self.path.split("/api/", 1)[-1].split("?")[0]
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = {k: v[0] for k, v in parse_qs(raw).items()}
+                    for k in ("blocks", "view"):
+                        if isinstance(params.get(k), str):
+                            params[k] = json.loads(params[k])
+                with mock.lock:
+                    failure = mock.fail.get(method, []).pop(0) if mock.fail.get(method) else None
+                    mock.calls.append((method, {**params, "_at": time.time(), "_failed": failure is not None}))
+                if failure is not None:
+                    status, headers = failure
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    body = json.dumps({"ok": False, "error": "ratelimited"}).encode()
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                body = json.dumps(mock.answer(method, params)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/api/"
+
+    def answer(self, method, params):
+        if method == "auth.test":
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "team": "Retain",
+                    "url": "https://retain.slack.com/", "user": "retain"}
+        with self.lock:
+            self._ts += 1
+            ts = f"1700000000.{self._ts:06d}"
+        if method in ("chat.postMessage", "chat.update"):
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts") or ts,
+                    "message": {"text": params.get("text", "")}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        if method in ("views.publish", "views.open"):
+            return {"ok": True, "view": {"id": "V1", **(params.get("view") or {})}}
+        return {"ok": True}
+
+    def of(self, method):
+        with self.lock:
+            return [p for m, p in self.calls if m == method and not p["_failed"]]
+
+    def close(self):
+        self.server.shutdown()
