@@ -12,6 +12,7 @@ class MockSlack:
 
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
+        self.uploads: list[bytes] = []
         self.fail: dict[str, list[tuple[int, dict]]] = {}
         self.lock = threading.Lock()
         self._ts = 0
@@ -20,7 +21,16 @@ class MockSlack:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 method = self.path.split("/api/", 1)[-1].split("?")[0]
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                raw_bytes = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if method.startswith("/upload/"):
+                    with mock.lock:
+                        mock.uploads.append(raw_bytes)
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                    return
+                raw = raw_bytes.decode()
                 if "json" in (self.headers.get("Content-Type") or ""):
                     params = json.loads(raw or "{}")
                 else:
@@ -69,6 +79,10 @@ class MockSlack:
                     "message": {"text": params.get("text", "")}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
+        if method == "files.getUploadURLExternal":
+            return {"ok": True, "upload_url": f"{self.url[:-5]}/upload/F{ts[-3:]}", "file_id": f"F{ts[-3:]}"}
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": [{"id": f["id"]} for f in json.loads(params.get("files", "[]"))]}
         if method in ("views.publish", "views.open"):
             return {"ok": True, "view": {"id": "V1", **(params.get("view") or {})}}
         return {"ok": True}

@@ -202,6 +202,9 @@ def test_slash_commands(slack):
     assert "Initech" in joined  # at-risk and renewals
     assert "how is Acme doing" in joined  # help
     assert "not in your portfolio" in joined  # Cyberdyne is Marcus's
+    assert len(mock.uploads) == 1 and b"\x89PNG" in mock.uploads[0]  # the health-trend chart
+    done = mock.of("files.completeUploadExternal")[0]
+    assert done["channel_id"] == "D0DANA0001"
 
 
 def test_app_home_shows_the_portfolio(slack):

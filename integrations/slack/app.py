@@ -233,8 +233,14 @@ class RetainSlack:
                                    crm.renewal_outlook(ctx, aid), crm.onboarding_status(ctx, aid),
                                    crm.list_tickets(ctx, aid))
             except RetainError as exc:
-                t, b = str(exc), []
+                t, b, aid = str(exc), [], None
             self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=t, blocks=b or None)
+            if aid is not None:
+                from integrations.slack.charts import health_trend_png
+
+                png = health_trend_png(ctx, aid)
+                self.client.files_upload_v2(channel=p["channel"], content=png, filename="health-trend.png",
+                                            title=f"Health trend: {t.split(':')[0]}")
             return {"card": rest}
         if verb == "renewals":
             days = int(rest) if rest.strip().isdigit() else 90
@@ -328,7 +334,10 @@ def serve_http(app: App, host: str, port: int) -> ThreadingHTTPServer:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256  # Slack delivers bursts; the default backlog of 5 resets connections
+        daemon_threads = True
+
+    server = Server((host, port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="retain-http").start()
     return server
