@@ -30,7 +30,7 @@ def health_trend_png(ctx: crm.ToolContext, account_id: int, weeks: int = 13) -> 
     ax.axhspan(ctx.card.bands.get("green", 75), 100, color="#d8f3dc", zorder=0)
     ax.axhspan(ctx.card.bands.get("yellow", 55), ctx.card.bands.get("green", 75), color="#fff3bf", zorder=0)
     ax.axhspan(0, ctx.card.bands.get("yellow", 55), color="#ffe3e3", zorder=0)
-    ax.plot(days, scores, marker="o", color="#1d3557", linewidth=2, zorder=2)
+    ax.plot(days, scores, marker="o", color="#1d3557", linewidth=2, zorder=2)  # type: ignore[arg-type]
     ax.set_ylim(0, 100)
     ax.set_title(f"{name}: health, last {weeks} weeks", fontsize=10)
     ax.tick_params(labelsize=8)
