@@ -320,6 +320,22 @@ class Assistant:
                 "llm": {**deps.log.totals(), "calls_detail": deps.log.as_list()}, "seconds": round(seconds, 3)}
 
 
+def build_assistant(runtime: Runtime, deterministic: bool = False,
+                    warn: Any = None) -> Assistant:
+    """The assistant with the configured chat model; without one (or with its file missing), deterministic."""
+    from integrations.llm import make_chat_model
+    from integrations.models import ModelMissing
+
+    chat = None
+    if not deterministic:
+        try:
+            chat = make_chat_model(runtime.settings)
+        except ModelMissing as exc:
+            if warn:
+                warn(f"{exc} Answering from the verified findings without an LLM.")
+    return Assistant(runtime, chat=chat)
+
+
 def make_graph(config: Any = None) -> Any:
     """The graph for `langgraph dev` / LangGraph Studio, with dependencies from the settings."""
     from integrations.llm import make_chat_model

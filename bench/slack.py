@@ -32,6 +32,8 @@ from tools import renewal_model
 
 SECRET = "bench-secret"
 WORKERS = 4
+PROCESS = True
+SWITCH = 0.005
 USERS = ["UCSM00004", "UCSM00005", "UCSM00006", "UCSM00007", "UCSM00008", "UCSM00009"]
 QUESTIONS = ["how is {a} doing?", "what's the renewal risk at {a}?", "why did {a}'s latency change?"]
 
@@ -63,6 +65,9 @@ def _send(url: str, client: httpx.Client, k: int, retry: int | None) -> float:
 
 
 def run(n: int = 100) -> dict:
+    import sys
+
+    sys.setswitchinterval(SWITCH)
     """Seed, serve, fire, drain, count."""
     today = date(2026, 11, 23)
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,7 +78,7 @@ def run(n: int = 100) -> dict:
         rt = Runtime(settings)
         demo.write(rt.store, demo.generate(150, 7, today))
         renewal_model.save(renewal_model.fit(rt.store, rt.card), rt.model_file)
-        bot = RetainSlack(rt, Assistant(rt, use_memory=False))
+        bot = RetainSlack(rt, Assistant(rt, use_memory=False), worker_process=PROCESS)
         server = serve_http(bot.app, "127.0.0.1", 0)
         url = f"http://127.0.0.1:{server.server_port}/slack/events"
         start = time.perf_counter()
@@ -90,6 +95,7 @@ def run(n: int = 100) -> dict:
         for u in updates:
             per_channel[u["channel"]] = per_channel.get(u["channel"], 0) + 1
         server.shutdown()
+        bot.close()
         mock.close()  # type: ignore[attr-defined]
     lat = np.asarray(first + retries)
     return {"events": n, "requests": len(lat), "ack_p50_ms": round(float(np.percentile(lat, 50)), 1),

@@ -514,19 +514,12 @@ def memory_stats(as_json: bool = typer.Option(False, "--json")) -> None:
 
 # ---------------------------------------------------------------- ask / chat / eval
 def _assistant(deterministic: bool = False) -> Any:
-    from agents.graph import Assistant
-    from integrations.llm import make_chat_model
-    from integrations.models import ModelMissing
+    from agents.graph import build_assistant
 
-    rt = runtime()
-    chat = None
-    if not deterministic:
-        try:
-            chat = make_chat_model(rt.settings)
-        except ModelMissing as exc:
-            Console(stderr=True).print(f"[yellow]note:[/] {exc} Answering from the verified findings without "
-                                       "an LLM.", highlight=False, soft_wrap=True)
-    return Assistant(rt, chat=chat)
+    def warn(msg: str) -> None:
+        Console(stderr=True).print(f"[yellow]note:[/] {msg}", highlight=False, soft_wrap=True)
+
+    return build_assistant(runtime(), deterministic, warn)
 
 
 def _show(result: dict[str, Any], verbose: bool) -> None:
@@ -693,7 +686,7 @@ def serve_cmd(
     if mode == "socket" and not sec["app_token"]:
         raise RetainError("Socket Mode needs an app-level token (xapp-...): set RETAIN_SLACK__APP_TOKEN, "
                           "or use --http.")
-    bot = RetainSlack(rt, _assistant(deterministic))
+    bot = RetainSlack(rt, _assistant(True), worker_process=True, deterministic=deterministic)
     pending = bot.inbox.recover()
     console.print(f"Retain on Slack ({mode} mode); {pending} pending events resumed.")
     if mode == "http":
@@ -706,11 +699,12 @@ def serve_cmd(
         except KeyboardInterrupt:
             pass
         server.shutdown()
+        bot.close()
     else:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         SocketModeHandler(bot.app, sec["app_token"]).start()
-    bot.inbox.drain(10)
+    bot.close()
 
 
 def main() -> None:

@@ -253,3 +253,24 @@ def test_safe_text_helpers():
     assert "https://docs.retain.example/a" in clean("see https://docs.retain.example/a", ["retain.example"])
     assert "https:\u200b//evil.example" in clean("https://evil.example", ["retain.example"])
     assert cut("é" * 5000, 3000) == "é" * 2999 + "…"
+
+
+def test_worker_process_answers_each_event_once(rt):
+    mock = MockSlack()
+    settings = load_settings(data_dir=str(rt.settings.data_dir), today=rt.settings.today, llm={"backend": "none"},
+                             slack={"mode": "http", "bot_token": "xoxb-test", "signing_secret": SECRET,
+                                    "base_url": mock.url, "post_interval_s": 0})
+    runtime = Runtime(settings)
+    bot = RetainSlack(runtime, Assistant(runtime, use_memory=False), worker_process=True)
+    server = serve_http(bot.app, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.server_port}/slack/events"
+    try:
+        for k in range(3):
+            for retry in (None, 1):
+                mention(url, "how is Acme doing?", ts=f"1700000500.00000{k}", eid=f"EvP{k}", retry=retry)
+        assert bot.inbox.drain(120)
+        assert len(answers(mock)) == 3 and all("Health 98" in json.dumps(u["blocks"]) for u in answers(mock))
+    finally:
+        server.shutdown()
+        bot.close()
+        mock.close()

@@ -93,7 +93,8 @@ class RetainSlack:
     """The Bolt app, its Web API client, the inbox and the workers."""
 
     def __init__(self, runtime: Runtime, assistant: Any, client: WebClient | None = None,
-                 config: SlackConfig | None = None):
+                 config: SlackConfig | None = None, worker_process: bool = False, deterministic: bool = False):
+        """With `worker_process`, answers run in a second process so acks never wait on the GIL."""
         self.runtime, self.assistant = runtime, assistant
         st = runtime.settings.slack
         sec = secrets(runtime.settings)
@@ -104,9 +105,27 @@ class RetainSlack:
         self.app = App(signing_secret=sec["signing_secret"] or None,
                        client=self.client, process_before_response=True,
                        request_verification_enabled=bool(sec["signing_secret"]))
-        self.inbox = Inbox(runtime.store, self.handle, workers=st.workers)
-        self._bot_user: str | None = None
+        self.worker: Any = None
+        if worker_process:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("spawn")
+            self.queue: Any = ctx.Queue()
+            self.worker = ctx.Process(target=_worker_main, args=(runtime.settings, self.queue, deterministic),
+                                      name="retain-slack-worker", daemon=True)
+            self.worker.start()
+            self.inbox = Inbox(runtime.store, None, notify=self.queue.put)
+        else:
+            self.inbox = Inbox(runtime.store, self.handle, workers=st.workers)
         self._register()
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish what is running and stop the worker process."""
+        if self.worker is not None:
+            self.queue.put(None)
+            self.worker.join(timeout)
+        else:
+            self.inbox.drain(timeout)
 
     # -- listeners: record, ack, return
     def _register(self) -> None:
@@ -299,6 +318,22 @@ class RetainSlack:
         return {"published": True}
 
 
+def _worker_main(settings: Any, queue: Any, deterministic: bool) -> None:
+    """The answering process: its own runtime, model and memory; work arrives as inbox keys."""
+    from agents.graph import build_assistant
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    rt = Runtime(settings)
+    bot = RetainSlack(rt, build_assistant(rt, deterministic, log.warning))
+    bot.inbox.recover()
+    while True:
+        key = queue.get()
+        if key is None:
+            break
+        bot.inbox._submit(key)
+    bot.inbox.drain(120)
+
+
 def _question(event: dict[str, Any]) -> dict[str, Any]:
     return {"user": event.get("user", ""), "channel": event["channel"], "text": event.get("text", ""),
             "ts": event["ts"], "thread_ts": event.get("thread_ts"), "channel_type": event.get("channel_type", "")}
@@ -310,7 +345,9 @@ def serve_http(app: App, host: str, port: int) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             if self.path.split("?")[0] != "/slack/events":
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 self.send_response(404)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
@@ -327,6 +364,7 @@ def serve_http(app: App, host: str, port: int) -> ThreadingHTTPServer:
         def do_GET(self) -> None:  # noqa: N802
             ok = self.path == "/healthz"
             self.send_response(200 if ok else 404)
+            self.send_header("Content-Length", "2" if ok else "0")
             self.end_headers()
             if ok:
                 self.wfile.write(b"ok")

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from integrations.crm.models import SlackInbox
@@ -29,8 +29,10 @@ Handler = Callable[[str, dict[str, Any]], dict[str, Any] | None]
 class Inbox:
     """Accept, deduplicate and run Slack work exactly once."""
 
-    def __init__(self, store: CRMStore, handler: Handler, workers: int = 4):
-        self.store, self.handler = store, handler
+    def __init__(self, store: CRMStore, handler: Handler | None, workers: int = 4,
+                 notify: Callable[[str], None] | None = None):
+        """Run work here with `handler`, or hand keys to another process with `notify`."""
+        self.store, self.handler, self.notify = store, handler, notify
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retain-slack")
         self.inflight: set[str] = set()
         self.lock = threading.Lock()
@@ -49,6 +51,9 @@ class Inbox:
         return self._submit(key)
 
     def _submit(self, key: str) -> bool:
+        if self.notify is not None:
+            self.notify(key)
+            return True
         with self.lock:
             if key in self.inflight:
                 return False
@@ -66,6 +71,7 @@ class Inbox:
                 kind, payload = row.kind, dict(row.payload)
                 s.commit()
             try:
+                assert self.handler is not None
                 result = self.handler(kind, payload) or {}
                 status = "done"
             except Exception as exc:  # noqa: BLE001 - logged, marked failed; the handler told the user
@@ -88,11 +94,18 @@ class Inbox:
         return sum(self._submit(k) for k in keys)
 
     def drain(self, timeout: float = 30.0) -> bool:
-        """Wait until nothing is running (tests, shutdown)."""
+        """Wait until nothing is running here, or (with a worker process) nothing is left pending."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            with self.lock:
-                if not self.inflight:
+            if self.notify is not None:
+                with self.store.session() as s:
+                    left = s.scalar(select(func.count()).select_from(SlackInbox).where(
+                        SlackInbox.status == "pending", SlackInbox.attempts < MAX_ATTEMPTS))
+                if not left:
                     return True
-            time.sleep(0.02)
+            else:
+                with self.lock:
+                    if not self.inflight:
+                        return True
+            time.sleep(0.05)
         return False
