@@ -1,12 +1,13 @@
 """Run every benchmark Retain has so far and print its figures."""
 
-from bench import memory, seed_score
+from bench import memory, seed_score, slack
 
 
 def main() -> None:
     """Each benchmark prints its own table."""
     seed_score.main()
     memory.main()
+    slack.main()
 
 
 if __name__ == "__main__":

@@ -274,3 +274,18 @@ def test_worker_process_answers_each_event_once(rt):
         server.shutdown()
         bot.close()
         mock.close()
+
+
+def test_a_failed_answer_replaces_the_placeholder_with_one_clear_message(slack, monkeypatch):
+    bot, mock, url = slack
+
+    def boom(*a, **k):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(bot.assistant, "ask", boom)
+    mention(url, "how is Acme doing?", eid="EvFail")
+    bot.inbox.drain()
+    upd = answers(mock)[-1]
+    assert "couldn't answer" in upd["text"] and "database on fire" not in upd["text"]
+    with bot.runtime.store.session() as s:
+        assert s.get(SlackInbox, "EvFail").status == "failed"
