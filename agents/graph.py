@@ -257,6 +257,8 @@ def execute(deps: Deps, who: str, draft: dict[str, Any], decision: Any) -> dict[
             prior = s.get(ActionLog, draft["id"])
             return {"draft_id": draft["id"], "kind": draft["kind"], "already_done": True,
                     "decision": prior.decision if prior else choice, **(prior.result if prior else {})}
+    if draft["kind"] == "follow_up":
+        result |= _after_follow_up(deps, draft, choice, text)
     if draft["kind"] == "fact" and choice != "skip" and deps.memory is not None:
         try:
             from integrations.memory import fact_docs
@@ -266,6 +268,41 @@ def execute(deps: Deps, who: str, draft: dict[str, Any], decision: Any) -> dict[
             result["memory"] = "pending sync"
     return {"draft_id": draft["id"], "kind": draft["kind"], "decision": "skip" if choice == "skip" else "approve",
             "already_done": False, **result}
+
+
+def _after_follow_up(deps: Deps, draft: dict[str, Any], choice: str, text: str) -> dict[str, Any]:
+    """Approved: send it through the configured channel (Slack Connect, else the email outbox). Skipped: snooze."""
+    from datetime import timedelta
+
+    from integrations.crm.models import FollowUpState
+    from integrations.scheduler import enqueue, load_schedules
+
+    store = deps.runtime.store
+    if choice == "skip":
+        days = float(load_schedules()["onboarding_sweep"]["snooze_days"])
+        with store.session() as s:
+            row = s.get(FollowUpState, draft["milestone_id"]) or FollowUpState(
+                milestone_id=draft["milestone_id"], state="", nagged_at=datetime.now(), thread="")
+            row.snoozed_until = datetime.now() + timedelta(days=days)
+            s.merge(row)
+            s.commit()
+        return {"snoozed_days": days}
+    from integrations.slack.app import load_slack_config
+
+    cfg = load_slack_config(deps.runtime.settings.slack.config_file)
+    channel = (cfg.customer_channels or {}).get(draft["account"])
+    if channel:
+        key, _ = enqueue(store, "followup", draft["id"], draft["account"], channel, text)
+        return {"sent_via": "slack_connect", "outbox": key}
+    box = deps.runtime.settings.data_dir / "email_outbox"
+    box.mkdir(parents=True, exist_ok=True)
+    path = box / f"{draft['id']}.eml"
+    if not path.exists():  # one file per draft: the mail hook sends each once
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"To: {draft.get('to', '')} <{draft.get('to_email', '')}>\nSubject: {draft['subject']}\n\n"
+                       f"{text}\n")
+        tmp.replace(path)
+    return {"sent_via": "email_outbox", "file": str(path)}
 
 
 class Assistant:

@@ -659,14 +659,119 @@ def eval_cmd(
     console.print(table(report))
 
 
+# ---------------------------------------------------------------- briefings
+@app.command("brief")
+def brief_cmd(
+    csm: str | None = typer.Option(None, "--csm", help="Whose briefing (email, Slack id or name); default --as."),
+    since: str | None = typer.Option(None, "--since", help="Changes since this date (default yesterday)."),
+    dry_run: bool = typer.Option(True, "--dry-run/--send", help="Print it (default) or queue it for Slack."),
+    deterministic: bool = typer.Option(False, "--no-llm"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Today's portfolio briefing: what changed, at risk with the play, renewals, overdue onboarding, 3 to-dos."""
+    from datetime import date as _date
+
+    from sqlalchemy import select
+
+    from agents import briefing
+    from agents.state import Deps
+    from integrations.crm.models import Account
+
+    a = _assistant(deterministic)
+    who = csm or state.who or ""
+    deps = Deps(runtime=a.runtime, chat=a.chat, use_memory=False)
+    b = briefing.build(deps, who, _date.fromisoformat(since) if since else None)
+    with a.runtime.store.session() as s:
+        names = list(s.scalars(select(Account.name)))
+    opening = briefing.summary(deps, b, names)
+    if as_json:
+        _print_json({**b, "opening": opening})
+        return
+    console.print(Panel(briefing.render_text(b, opening), title=f"Briefing: {b['who']}", expand=False))
+    if not dry_run:
+        from integrations import jobs
+
+        viewer = a.runtime.viewer(who)
+        if viewer.csm_id is None:
+            raise RetainError("Say whose briefing to send with --csm.")
+        jobs.configure(a.runtime, assistant=a)
+        r = jobs.briefing("csm", viewer.csm_id)
+        console.print(f"Briefing slot {r.get('slot')}: sent {r.get('sent', 0)}, retrying {r.get('retry', 0)}.")
+
+
+# ---------------------------------------------------------------- scheduler
+jobs_app = typer.Typer(help="Scheduled jobs.", invoke_without_command=True)
+app.add_typer(jobs_app, name="jobs")
+
+
+@jobs_app.callback()
+def jobs_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """The scheduled jobs with their next run."""
+    if ctx.invoked_subcommand:
+        return
+    from integrations.scheduler import Scheduler
+
+    sch = Scheduler(runtime())
+    sch.aps.start(paused=True)
+    sch.sync_jobs()
+    rows = [{"id": j.id, "name": j.name, "next_run_utc": str(j.next_run_time)[:19] if j.next_run_time else "",
+             "trigger": str(j.trigger)} for j in sch.aps.get_jobs()]
+    sch.aps.shutdown(wait=False)
+    if as_json:
+        _print_json(rows)
+        return
+    t = Table(title="Scheduled jobs (configs/schedules.yaml)")
+    for c in ("id", "name", "next run (UTC)", "trigger"):
+        t.add_column(c)
+    for r in rows:
+        t.add_row(r["id"], r["name"], r["next_run_utc"], r["trigger"])
+    console.print(t)
+
+
+@jobs_app.command("run")
+def jobs_run(name: str = typer.Argument(..., help="A job id from `retain jobs`, e.g. onboarding:sweep")) -> None:
+    """Run one job now (its outbox keeps it from sending anything twice)."""
+    from integrations import jobs
+    from integrations.scheduler import job_specs
+
+    rt = runtime()
+    spec = next((s for s in job_specs(rt.store) if s.id == name), None)
+    if spec is None:
+        raise RetainError(f"No job '{name}'. See `retain jobs`.")
+    jobs.configure(rt)
+    fn = getattr(jobs, spec.func.split(":")[1])
+    _print_json(fn(*spec.args))
+
+
+@app.command("scheduler")
+def scheduler_cmd() -> None:
+    """Run the scheduler alone (briefings, onboarding sweep, nightly, outbox); Ctrl-C to stop."""
+    import signal
+    import threading
+
+    from integrations.scheduler import Scheduler
+
+    sch = Scheduler(runtime())
+    sch.start()
+    console.print(f"Scheduler running ({len(sch.aps.get_jobs())} jobs, lease {sch.holder}).")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    sch.shutdown()
+
+
 # ---------------------------------------------------------------- slack
 @app.command("serve")
 def serve_cmd(
     http: bool = typer.Option(False, "--http", help="HTTP mode (/slack/events) instead of slack.mode."),
     port: int | None = typer.Option(None, "--port", help="HTTP port (default slack.port)."),
     deterministic: bool = typer.Option(False, "--no-llm", help="Answer from the verified findings only."),
+    no_scheduler: bool = typer.Option(False, "--no-scheduler", help="Do not run the scheduler in this process."),
 ) -> None:
-    """Run the Slack app (Socket Mode by default; HTTP mode with --http or slack.mode: http)."""
+    """Run the Slack app and the scheduler (Socket Mode by default; HTTP mode with --http)."""
     import logging
     import signal
     import threading
@@ -688,7 +793,14 @@ def serve_cmd(
                           "or use --http.")
     bot = RetainSlack(rt, _assistant(True), worker_process=True, deterministic=deterministic)
     pending = bot.inbox.recover()
-    console.print(f"Retain on Slack ({mode} mode); {pending} pending events resumed.")
+    sch = None
+    if not no_scheduler:
+        from integrations.scheduler import Scheduler
+
+        sch = Scheduler(rt)
+        sch.start()
+    console.print(f"Retain on Slack ({mode} mode); {pending} pending events resumed; scheduler "
+                  f"{'off' if sch is None else 'on'}.")
     if mode == "http":
         server = serve_http(bot.app, st.host, port or st.port)
         console.print(f"Listening on http://{st.host}:{server.server_port}/slack/events")
@@ -700,6 +812,8 @@ def serve_cmd(
             pass
         server.shutdown()
         bot.close()
+        if sch is not None:
+            sch.shutdown()
     else:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

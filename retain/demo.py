@@ -743,7 +743,8 @@ def write(store: CRMStore, pf: Portfolio, progress: Callable[[str, float], None]
     mark = "?" if store.engine.dialect.paramstyle == "qmark" else "%s"
     counts: dict[str, int] = {}
     with store.engine.begin() as conn:
-        for table in reversed(_ORDER + ["health_snapshots", "remembered_facts", "needs_profiles", "action_log"]):
+        for table in reversed(_ORDER + ["health_snapshots", "remembered_facts", "needs_profiles", "action_log",
+                                           "followup_state"]):
             conn.execute(text(f"DELETE FROM {table}"))
         for k, table in enumerate(_ORDER):
             rows = pf.tables.get(table, [])

@@ -264,6 +264,46 @@ class SlackInbox(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class Outbox(Base):
+    """A scheduled message, keyed by (job, scheduled slot, recipient): written before it is sent."""
+
+    __tablename__ = "outbox"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    job: Mapped[str] = mapped_column(String(100))
+    slot: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    blocks: Mapped[list[Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(DateTime)
+    ts: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class SchedulerLease(Base):
+    """Which process runs the scheduler; a second one refuses while the lease is live."""
+
+    __tablename__ = "scheduler_lease"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FollowUpState(Base):
+    """When a milestone was last nagged (and in which state), or until when it is snoozed."""
+
+    __tablename__ = "followup_state"
+    milestone_id: Mapped[int] = mapped_column(ForeignKey("milestones.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(100))
+    nagged_at: Mapped[datetime] = mapped_column(DateTime)
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    thread: Mapped[str] = mapped_column(String(200))
+
+
 class Meta(Base):
     """Key/value facts about the store itself (schema version, demo anchor date)."""
 

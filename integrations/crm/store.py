@@ -45,11 +45,17 @@ def _v4_slack_inbox(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=[Base.metadata.tables["slack_inbox"]], checkfirst=True)
 
 
+def _v5_outbox_and_scheduler(conn: Connection) -> None:
+    tables = [Base.metadata.tables[n] for n in ("outbox", "scheduler_lease", "followup_state")]
+    Base.metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial CRM schema", _v1_initial),
     (2, "facts CSMs ask Retain to remember", _v2_remembered_facts),
     (3, "needs profiles and the approved-action log", _v3_needs_and_actions),
     (4, "the Slack inbox", _v4_slack_inbox),
+    (5, "outbox, scheduler lease, follow-up state", _v5_outbox_and_scheduler),
 ]
 
 

@@ -39,6 +39,7 @@ class SlackConfig:
 
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     link_hosts: list[str] = field(default_factory=list)
+    customer_channels: dict[str, str] = field(default_factory=dict)
 
 
 def load_slack_config(path: str = "") -> SlackConfig:
@@ -48,7 +49,8 @@ def load_slack_config(path: str = "") -> SlackConfig:
         data = yaml.safe_load(p.read_text()) or {}
     except FileNotFoundError:
         raise ConfigError(f"Slack config {p} does not exist. Set slack.config_file.") from None
-    return SlackConfig(channels=data.get("channels") or {}, link_hosts=list(data.get("link_hosts") or []))
+    return SlackConfig(channels=data.get("channels") or {}, link_hosts=list(data.get("link_hosts") or []),
+                       customer_channels=data.get("customer_channels") or {})
 
 
 def secrets(settings: Any) -> dict[str, str]:
