@@ -226,11 +226,17 @@ class Scheduler:
 
     def sync_jobs(self) -> list[JobSpec]:
         """Add or replace every configured job (fixed ids), drop jobs no longer configured."""
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
         specs = job_specs(self.runtime.store)
         wanted = {s.id for s in specs}
         for s in specs:
-            self.aps.add_job(s.func, s.trigger, args=s.args, id=s.id, name=s.name, replace_existing=True,
-                             **s.fields)
+            trigger = CronTrigger(**s.fields) if s.trigger == "cron" else IntervalTrigger(**s.fields)
+            have = self.aps.get_job(s.id)
+            if have is not None and str(have.trigger) == str(trigger) and list(have.args) == list(s.args):
+                continue  # unchanged: keep its stored next run, so a run missed while down is not lost
+            self.aps.add_job(s.func, trigger, args=s.args, id=s.id, name=s.name, replace_existing=True)
         for job in self.aps.get_jobs():
             if job.id not in wanted:
                 job.remove()
@@ -241,7 +247,8 @@ class Scheduler:
         from integrations import jobs
 
         acquire_lease(self.runtime.store, self.holder)
-        jobs.configure(self.runtime)
+        if jobs._STATE.get("runtime") is not self.runtime:
+            jobs.configure(self.runtime)
         self.aps.start(paused=True)
         self.sync_jobs()
         if not paused:
