@@ -149,14 +149,46 @@ def demo_run(
     accounts: int = typer.Option(150, "--accounts", min=9, max=200_000),
     seed: int = typer.Option(7, "--seed"),
 ) -> None:
-    """Retain's main job on the embedded defaults: seed the demo, then show the portfolio and story arcs."""
+    """Retain's main job end to end on the embedded defaults: seed, sync memory, answer, brief, follow up."""
     demo_seed(accounts=accounts, seed=seed, csms=6)
-    accounts_cmd(csm=None, band=None, segment=None, renewal_days=None, limit=25, as_json=False)
-    from retain.demo import ARC_NAMES
+    accounts_cmd(csm=None, band=None, segment=None, renewal_days=None, limit=15, as_json=False)
+    rt = runtime()
+    console.rule("Memory")
+    try:
+        with _progress() as bar:
+            _sync_table(rt.memory.sync(_memory_progress(bar)))
+    except RetainError as exc:
+        console.print(f"[yellow]Memory skipped:[/] {exc}")
+    console.rule("Questions CSMs ask (story arcs)")
+    a = _assistant()
+    if a.chat is None:
+        console.print("[dim]No chat model present: answers are the verified findings (run `retain models pull` "
+                      "for LLM prose).[/]")
+    for who, q in [("dana.reyes@retain.example", "why did Globex's latency go up?"),
+                   ("dana.reyes@retain.example", "prep me for Initech's QBR"),
+                   ("marcus.chen@retain.example", "how is Wayne Media doing?"),
+                   ("sam.okafor@retain.example", "what happened to Umbrella's fine-tune?"),
+                   ("dana.reyes@retain.example", "which of my renewals this quarter are at risk?")]:
+        console.print(f"[bold]{who.split('@')[0].replace('.', ' ').title()}:[/] {q}")
+        _show(a.ask(q, who, f"demo:{q}"), False)
+    console.rule("Today's briefing")
+    brief_cmd(csm="dana.reyes@retain.example", since=None, dry_run=True, deterministic=a.chat is None,
+              as_json=False)
+    console.rule("Pending onboarding follow-ups")
+    from integrations.scheduler import load_schedules
+    from tools import crm
 
-    console.rule("Story arcs")
-    for name in ARC_NAMES[:7]:
-        account_cmd(name=name, as_json=False, brief=True)
+    ctx = rt.tool_context()
+    t = Table(title="Overdue or stalled milestones the hourly sweep drafts follow-ups for (approve in Slack)")
+    for c in ("account", "owner", "milestone", "due", "days overdue", "status"):
+        t.add_column(c)
+    for r in crm.portfolio(ctx, limit=500)["accounts"]:
+        st = crm.onboarding_status(ctx, r["account_id"])
+        for m in st.get("overdue", [])[:1]:
+            t.add_row(r["name"], r["owner"] or "", m["name"], m["due"], str(m["days_overdue"]), m["status"])
+    console.print(t)
+    console.print(f"Quiet period {load_schedules()['onboarding_sweep']['quiet_days']} days; with Slack tokens set, "
+                  "`retain serve` runs the sweep, briefings and answers live.")
 
 
 # ---------------------------------------------------------------- read commands
