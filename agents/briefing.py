@@ -24,10 +24,15 @@ from tools.health import drivers, score
 MAX_DETECT = 400  # telemetry detectors run on at most this many accounts per briefing (worst health first)
 
 
-def build(deps: Deps, who: str, since: date | None = None) -> dict[str, Any]:
-    """The briefing for one person's scope, as structured sections with source references."""
+def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -> dict[str, Any]:
+    """The briefing for one person's scope, as structured sections with source references.
+
+    `health` (a PortfolioHealth) lets a run over many people score the portfolio once.
+    """
     rt = deps.runtime
     ctx = rt.tool_context(who)
+    if health is not None:
+        ctx._health = health
     today = ctx.as_of
     since = since or today - timedelta(days=1)
     h = ctx.health()

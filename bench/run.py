@@ -1,6 +1,6 @@
 """Run every benchmark Retain has so far and print its figures."""
 
-from bench import memory, seed_score, slack
+from bench import briefing, memory, seed_score, slack
 
 
 def main() -> None:
@@ -8,6 +8,7 @@ def main() -> None:
     seed_score.main()
     memory.main()
     slack.main()
+    briefing.main()
 
 
 if __name__ == "__main__":
