@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from integrations.crm.models import CSM, Account, FollowUpState, Milestone, OnboardingPlan, Outbox
 from integrations.scheduler import deliver, enqueue, load_schedules, slot_for
+from retain.faults import fault
 
 log = logging.getLogger("retain.jobs")
 _STATE: dict[str, Any] = {}
@@ -102,6 +103,7 @@ def briefing(kind: str, ident: Any) -> dict[str, Any]:
         text = brief.render_text(b, opening)
         blocks = _blocks(text)
         enqueue(rt.store, job, slot, channel, channel, text[:39000], blocks)
+        fault("after_outbox_write")
     return {"slot": slot, **deliver(rt.store, _client())}
 
 

@@ -22,6 +22,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from retain.errors import RetainError
+from retain.faults import fault
 
 M = TypeVar("M", bound=BaseModel)
 Message = dict[str, str]
@@ -149,6 +150,8 @@ class LlamaCppChat:
                     if delta.get("content"):
                         pieces.append(delta["content"])
                         completion += 1
+                        if completion == 2:
+                            fault("in_llm")
                     if time.perf_counter() > deadline:
                         timed_out = True
                         break

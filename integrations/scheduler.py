@@ -27,6 +27,7 @@ from configs import CONFIG_DIR
 from integrations.crm.models import CSM, Outbox, SchedulerLease
 from integrations.crm.store import CRMStore
 from retain.errors import RetainError
+from retain.faults import fault
 
 log = logging.getLogger("retain.scheduler")
 LEASE_TTL = timedelta(seconds=90)
@@ -93,18 +94,24 @@ def deliver(store: CRMStore, client: Any, now: datetime | None = None, cfg: dict
     now = now or datetime.now()
     counts = {"sent": 0, "retry": 0, "dead": 0}
     with store.session() as s:
-        due = list(s.scalars(select(Outbox.key).where(Outbox.status == "pending", Outbox.next_try_at <= now)
-                             .order_by(Outbox.created_at)))
+        due = list(s.scalars(select(Outbox.key).where(Outbox.status.in_(("pending", "sending")),
+                                                      Outbox.next_try_at <= now).order_by(Outbox.created_at)))
     for key in due:
         with store.session() as s:
             row = s.get(Outbox, key)
-            if row is None or row.status != "pending":
+            if row is None or row.status not in ("pending", "sending"):
                 continue
+            if row.status == "sending":  # a previous process died between posting and marking it sent
+                log.warning("outbox %s: the last send crashed after posting; sending again may duplicate it", key)
+                counts["possible_duplicates"] = counts.get("possible_duplicates", 0) + 1
+            row.status = "sending"
             channel, text, blocks = row.channel, row.text, row.blocks
+            s.commit()
         try:
             resp = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
                                            unfurl_media=False)
             ts, error = str(resp.get("ts", "")), None
+            fault("after_post")
         except Exception as exc:  # noqa: BLE001 - any failure is retried; the reason is kept (no payload)
             ts, error = None, f"{type(exc).__name__}: {str(exc)[:200]}"
         with store.session() as s:
@@ -121,6 +128,7 @@ def deliver(store: CRMStore, client: Any, now: datetime | None = None, cfg: dict
             else:
                 backoff = cfg["backoff_s"][min(row.attempts - 1, len(cfg["backoff_s"]) - 1)]
                 row.next_try_at, row.last_error = now + timedelta(seconds=float(backoff)), error
+                row.status = "pending"
                 counts["retry"] += 1
             dead = row.status == "dead"
             s.commit()
