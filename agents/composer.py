@@ -140,13 +140,11 @@ def verify(text: str, question: str, findings: list[dict[str, Any]], all_names: 
     return list(dict.fromkeys(bad))
 
 
-def _llm_messages(question: str, findings: list[dict[str, Any]], sources: list[dict[str, Any]],
-                  maps: list[list[int]]) -> list[dict[str, str]]:
+def _llm_messages(question: str, findings: list[dict[str, Any]], maps: list[list[int]]) -> list[dict[str, str]]:
     agents = sorted({f["agent"] for f in findings}, key=lambda a: _ORDER.index(a) if a in _ORDER else 99)
     guidance = [load(a) for a in agents if a in ("tuning", "renewal", "onboarding")]
-    data = {"sources": [{"n": s["n"], "type": s.get("type"), "label": s.get("label"), "date": s.get("date")}
-                        for s in sources],
-            "findings": [{"account": f.get("account"), "agent": f["agent"],
+    # Only what the prose needs: each fact with its source numbers (the sources block is rendered in code).
+    data = {"findings": [{"account": f.get("account"), "agent": f["agent"],
                           "facts": [{"text": i["text"], "sources": [m[k] for k in i["src"]]} for i in f["facts"]],
                           "recommendations": [{"text": i["text"], "sources": [m[k] for k in i["src"]]}
                                               for i in f["recommendations"]]}
@@ -166,7 +164,7 @@ def compose(deps: Deps, question: str, findings: list[dict[str, Any]], all_names
         why = "no chat model configured" if deps.chat is None else "LLM call budget used"
         return {**base, "text": text, "mode": "deterministic", "note": why, "unsupported": []}
     _, maps = number_sources(findings)
-    messages = _llm_messages(question, findings, sources, maps)
+    messages = _llm_messages(question, findings, maps)
     unsupported: list[str] = []
     for attempt in range(2):
         if attempt == 1 and calls_left < 2:

@@ -114,10 +114,11 @@ class CountingWriter:
     def __init__(self, tokenizer: Tokenizer):
         import importlib.util
 
-        spec = importlib.util.spec_from_file_location("fakes", Path(__file__).resolve().parents[1] / "tests" / "fakes.py")
+        fakes = Path(__file__).resolve().parents[1] / "tests" / "fakes.py"
+        spec = importlib.util.spec_from_file_location("fakes", fakes)
         mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         spec.loader.exec_module(mod)  # type: ignore[union-attr]
-        self.write, self.tok, self.name, self.log = mod.faithful, tokenizer, "counting-writer", CallLog()
+        self.write, self.tok, self.name, self.log = mod.concise, tokenizer, "counting-writer", CallLog()
 
     def complete(self, messages: list[dict[str, str]], *, max_tokens: int | None = None, schema: Any = None,
                  purpose: str = "") -> str:
@@ -163,7 +164,7 @@ def run(limit: int | None = None) -> dict[str, Any]:
                              for intent in q["intents"] for tool in PLANS.get(intent, [])])
             else:
                 plan = [[("portfolio", {"segment": "at risk"} if "risk" in q["ask"] else {})]]
-            peer_model = ScriptedPeer(plan=plan, answer=r["answer"]["deterministic"] or r["answer"]["text"],
+            peer_model = ScriptedPeer(plan=plan, answer=r["answer"]["text"],  # the same answer text as Retain's
                                       tokenizer=tok, calls=[])
             agent = create_react_agent(peer_model, tools, prompt=PEER_SYSTEM)
             agent.invoke({"messages": [("user", q["ask"])]}, {"recursion_limit": 20})

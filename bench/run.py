@@ -1,14 +1,11 @@
-"""Run every benchmark Retain has so far and print its figures."""
+"""Every benchmark, one command: writes BENCHMARKS.md (component tables print as they run)."""
 
-from bench import briefing, memory, seed_score, slack
+from bench import compare
 
 
 def main() -> None:
-    """Each benchmark prints its own table."""
-    seed_score.main()
-    memory.main()
-    slack.main()
-    briefing.main()
+    """Retain against the peer on three model shapes, plus every component benchmark."""
+    compare.main()
 
 
 if __name__ == "__main__":

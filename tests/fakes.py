@@ -67,6 +67,18 @@ def faithful(messages):
     return "Here is what the records show.\n" + "\n".join(lines)
 
 
+def concise(messages):
+    """A writer that follows the composer prompt: a lead sentence, at most five bullets, cited."""
+    if is_needs(messages) or messages[0]["content"].startswith("You route questions"):
+        return faithful(messages)
+    data = findings_of(messages)
+    items = [i for f in data["findings"] for i in f["facts"]][:4] + \
+        [i for f in data["findings"] for i in f["recommendations"]][:1]
+    lead = items[0]["text"] if items else "Nothing notable in the records."
+    bullets = [f"- {i['text']} {''.join(f'[{n}]' for n in i['sources']) or '[1]'}" for i in items[1:]]
+    return f"{lead} {''.join(f'[{n}]' for n in items[0]['sources']) if items else ''}\n" + "\n".join(bullets)
+
+
 def inventive(messages):
     """A writer that makes up a number."""
     return re.sub(r"\d+(\.\d+)?x", "3.4x", faithful(messages)) + "\n- Churn risk is 87% [1]"
