@@ -166,7 +166,8 @@ def write_md(r: dict[str, Any], comp: dict[str, Any], path: Path) -> None:
                      f"**{pa['retain_s'] / pa['peer_s']:.2f}** |")
     rr = r.get("real_0_5b", {})
     lines += ["", "Run for real on the 0.5B shape (llama.cpp, the median token counts): "
-              f"Retain {rr.get('retain_s')} s, peer {rr.get('peer_s')} s.", "", "![seconds per answer](bench/seconds_per_answer.png)", "",
+              f"Retain {rr.get('retain_s')} s, peer {rr.get('peer_s')} s.", "",
+              "![seconds per answer](bench/seconds_per_answer.png)", "",
               "## llama.cpp settings (0.5B shape)", "", "| setting | prefill tok/s | generation tok/s |",
               "|---|---:|---:|"]
     for k, s in r.get("settings", {}).items():
