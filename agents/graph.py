@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import time
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -148,7 +149,7 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
         acct = accounts[0]
         f = Finding("remember", acct)
         f.fact(f"To remember for {acct['name']}: \u201c{text}\u201d", kind="fact_draft")
-        f["drafts"].append({"id": _uuid(), "kind": "fact", "account_id": acct["account_id"],
+        f["drafts"].append({"id": uuid.uuid4().hex, "kind": "fact", "account_id": acct["account_id"],
                             "account": acct["name"], "subject": f"Remember for {acct['name']}", "body": text})
         return {"findings": [dict(f)], "trace": [{"step": "remember"}]}
 
@@ -200,12 +201,6 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
     g.add_conditional_edges("compose", after_compose, ["approve", END])
     g.add_edge("approve", END)
     return g.compile(checkpointer=checkpointer)
-
-
-def _uuid() -> str:
-    import uuid
-
-    return uuid.uuid4().hex
 
 
 def _reply(text: str, kind: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
@@ -85,7 +84,6 @@ class Deps:
     use_memory: bool = True
     budget_s: float = 90.0
     started: float = field(default_factory=time.perf_counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def memory(self) -> Any:

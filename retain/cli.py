@@ -778,21 +778,26 @@ def jobs_run(name: str = typer.Argument(..., help="A job id from `retain jobs`, 
 @app.command("scheduler")
 def scheduler_cmd() -> None:
     """Run the scheduler alone (briefings, onboarding sweep, nightly, outbox); Ctrl-C to stop."""
-    import signal
-    import threading
-
     from integrations.scheduler import Scheduler
 
     sch = Scheduler(runtime())
     sch.start()
     console.print(f"Scheduler running ({len(sch.aps.get_jobs())} jobs, lease {sch.holder}).")
+    _wait_until_stopped()
+    sch.shutdown()
+
+
+def _wait_until_stopped() -> None:
+    """Block until SIGTERM or Ctrl-C."""
+    import signal
+    import threading
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait()
     except KeyboardInterrupt:
         pass
-    sch.shutdown()
 
 
 # ---------------------------------------------------------------- slack
@@ -805,8 +810,6 @@ def serve_cmd(
 ) -> None:
     """Run the Slack app and the scheduler (Socket Mode by default; HTTP mode with --http)."""
     import logging
-    import signal
-    import threading
 
     from integrations.slack.app import RetainSlack, secrets, serve_http
 
@@ -833,24 +836,20 @@ def serve_cmd(
         sch.start()
     console.print(f"Retain on Slack ({mode} mode); {pending} pending events resumed; scheduler "
                   f"{'off' if sch is None else 'on'}.")
-    if mode == "http":
-        server = serve_http(bot.app, st.host, port or st.port)
-        console.print(f"Listening on http://{st.host}:{server.server_port}/slack/events")
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
-        server.shutdown()
+    try:
+        if mode == "http":
+            server = serve_http(bot.app, st.host, port or st.port)
+            console.print(f"Listening on http://{st.host}:{server.server_port}/slack/events")
+            _wait_until_stopped()
+            server.shutdown()
+        else:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            SocketModeHandler(bot.app, sec["app_token"]).start()
+    finally:
         bot.close()
         if sch is not None:
             sch.shutdown()
-    else:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        SocketModeHandler(bot.app, sec["app_token"]).start()
-    bot.close()
 
 
 def main() -> None:
