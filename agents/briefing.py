@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from agents import renewal
-from agents.composer import verify
+from agents.composer import ground, verify
 from agents.state import Deps
 from integrations.crm.models import CSM, Account, Milestone, OnboardingPlan, SurveyResponse, Ticket
 from integrations.llm import LLMError
@@ -202,7 +202,7 @@ def summary(deps: Deps, b: dict[str, Any], all_names: list[str]) -> dict[str, An
         text = deps.chat.complete(msgs, max_tokens=120, purpose="briefing").strip()
     except LLMError:
         return {"text": plain, "mode": "deterministic", "llm_calls": 1}
-    bad = verify(text, "", [finding], all_names, 0)
+    bad = verify(text, "", [finding], all_names, 0) + ground(text, "", [finding], cited=False)
     if bad or not text:
         return {"text": plain, "mode": "deterministic", "llm_calls": 1, "unsupported": bad}
     return {"text": text, "mode": "llm", "llm_calls": 1}

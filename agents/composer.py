@@ -140,6 +140,124 @@ def verify(text: str, question: str, findings: list[dict[str, Any]], all_names: 
     return list(dict.fromkeys(bad))
 
 
+_LINKISH = re.compile(r"(?i)<[^<>\n]*>|\b(?:[a-z]+://|www\.)\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+                      r"|(?<![\w.])@\w+|(?<![\w@.\[/-])(?:[a-z0-9-]+\.)+[a-z]{2,24}(?![\w\[(-])")
+_WORD = re.compile(r"[a-z][a-z'-]{2,}")
+_STOP = frozenset("""the and for are was were has have had with from that this they their them its it's into over
+under than then there here what which who whom when where why how all any each more most less least very also just
+not but nor yet our your you we us his her she him one two per via about after before since until while been being
+does did doing done can could should would will may might must shall show shows showed records record data account
+accounts customer customers csm some such only other another these those both either neither own same still even
+now new well much many few last next week weeks day days month months year years time""".split())
+_DIRECTIVE_START = frozenset("""tell ask send email e-mail call visit click go open share forward reply offer give grant
+promise wire pay transfer reset disable enable delete remove ignore contact download install run update change approve
+escalate schedule book invite sign log login provide post write mention say inform notify recommend push upsell
+discount waive refund credit cancel extend renew buy purchase apply use try check make let please do don't never
+always set move copy paste add create submit confirm accept reject disregard forget follow print list reveal""".split())
+_DIRECTIVE = re.compile(r"(?i)\b(you|we|they|the csm|csms?)\s+(should|must|need to|have to|ought to|are required to)\b"
+                        r"|\bplease\b|\bi (?:recommend|suggest|advise)\b")
+OVERLAP_MIN = 0.5  # share of a sentence's content words that must come from what it cites
+
+
+def _stem(w: str) -> str:
+    for suf in ("ing", "ed", "es", "s"):
+        if len(w) > len(suf) + 3 and w.endswith(suf):
+            return w[: -len(suf)]
+    return w
+
+
+def _content(text: str) -> set[str]:
+    return {_stem(w.strip("'-")) for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+_QUOTED = re.compile(r"[\u201c\"]([^\u201d\"]*)[\u201d\"]")
+_ATTRIBUTED = re.compile(r"[\u201c\u201d\"]|\b(said|says|wrote|writes|comment\w*|mention\w*|according|nps|note[sd]?|"
+                         r"ticket|survey|told|asked|complain\w*|quote\w*)\b", re.I)
+
+
+def _support(findings: list[dict[str, Any]], maps: list[list[int]],
+             quoted: bool = True) -> tuple[dict[int, set[str]], set[str]]:
+    """Per global source number, the words of what cites it; and the words of every recommendation.
+
+    With `quoted=False`, words inside quotation marks (a customer's own words) do not count: a
+    sentence may only repeat those as a quote or with its attribution, never as a fact of its own.
+    """
+    by_source: dict[int, set[str]] = {}
+    recs: set[str] = set()
+    for f, m in zip(findings, maps, strict=True):
+        head = _content(str(f.get("account") or ""))
+        for item in f["facts"] + f["recommendations"]:
+            words = _content(item["text"] if quoted else _QUOTED.sub(" ", item["text"])) | head
+            for k in item["src"]:
+                by_source.setdefault(m[k], set()).update(words)
+        for k, src in enumerate(f["sources"]):
+            by_source.setdefault(m[k], set()).update(_content(str(src.get("label", ""))) | head)
+        for item in f["recommendations"]:
+            recs |= _content(item["text"])
+        for d in f.get("drafts", []):
+            recs |= _content(f"{d.get('subject', '')}")
+    return by_source, recs
+
+
+def _sentences(text: str) -> list[tuple[str, list[int]]]:
+    """Sentences with the citations that cover them.
+
+    Within a line, a sentence without a citation takes the next cited sentence's citations (a quote
+    of several sentences cited once at its end), else the previous one's.
+    """
+    out: list[tuple[str, list[int]]] = []
+    for line in text.split("\n"):
+        line = re.sub(r"^\s*(?:[-*•→]|\d+[.)])\s*", "", line).strip()
+        parts = [p.strip() for p in re.split(r"(?<=[.!?\u201d\"])\s+(?!\[)", line) if p.strip()]
+        cites = [[int(n) for n in re.findall(r"\[(\d+)\]", p)] for p in parts]
+        for i, p in enumerate(parts):
+            later = [x for x in cites[i + 1:] if x]
+            earlier = [x for x in cites[:i] if x]
+            c = cites[i] or (later[0] if later else earlier[-1] if earlier else [])
+            out.append((p, c))
+    return out
+
+
+def ground(text: str, question: str, findings: list[dict[str, Any]], cited: bool = True) -> list[str]:
+    """Sentences of LLM prose the findings do not carry: uncited, off what they cite, links, or orders.
+
+    Each sentence with content must cite a source and share at least OVERLAP_MIN of its content words
+    with the facts that cite those sources. No link, e-mail, mention or Slack markup may appear. A
+    sentence that tells someone to do something must be one of the findings' recommendations.
+    With `cited=False` (a text with no sources, like a briefing's opening) the support is every fact.
+    """
+    findings = _ordered(findings)
+    _, maps = number_sources(findings)
+    by_source, recs = _support(findings, maps)
+    unquoted, _ = _support(findings, maps, quoted=False)
+    every = set().union(*(_content(i["text"]) for f in findings for i in f["facts"] + f["recommendations"]))
+    names = set().union(*(_content(str(f.get("account") or "")) for f in findings))
+    asked = _content(question)
+    bad: list[str] = []
+    for m in _LINKISH.finditer(text):
+        bad.append(f"link or mention {m.group(0)[:40]!r}")
+    for sent, cites in _sentences(text):
+        words = _content(_CITE.sub(" ", sent)) - asked
+        if not words:
+            continue
+        short = sent[:60]
+        if words <= names:  # a heading: just the account's name
+            continue
+        if cited and not cites:
+            bad.append(f"uncited sentence {short!r}")
+            continue
+        pool = by_source if _ATTRIBUTED.search(sent) else unquoted
+        support = set().union(*(pool.get(n, set()) for n in cites)) if cited else every
+        if len(words & support) / len(words) < OVERLAP_MIN:
+            bad.append(f"sentence not in what it cites {short!r}")
+            continue
+        first = (_WORD.findall(sent.lower()) or [""])[0]
+        if (first in _DIRECTIVE_START or _DIRECTIVE.search(sent)) and \
+                len(words & recs) / len(words) < OVERLAP_MIN:
+            bad.append(f"instruction not in the recommendations {short!r}")
+    return bad
+
+
 def _llm_messages(question: str, findings: list[dict[str, Any]], maps: list[list[int]]) -> list[dict[str, str]]:
     agents = sorted({f["agent"] for f in findings}, key=lambda a: _ORDER.index(a) if a in _ORDER else 99)
     guidance = [load(a) for a in agents if a in ("tuning", "renewal", "onboarding")]
@@ -174,7 +292,7 @@ def compose(deps: Deps, question: str, findings: list[dict[str, Any]], all_names
         except LLMError as exc:
             return {**base, "text": text, "mode": "deterministic", "note": f"model failed: {exc}",
                     "unsupported": unsupported}
-        unsupported = verify(prose, question, findings, all_names, len(sources))
+        unsupported = verify(prose, question, findings, all_names, len(sources)) + ground(prose, question, findings)
         if not unsupported and prose.strip():
             return {**base, "text": prose.strip(), "mode": "llm", "note": "verified" if attempt == 0 else
                     "verified after one rewrite", "unsupported": []}

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from agents.composer import verify
 from integrations.crm.models import Account
 from retain.errors import ConfigError
+from tools.access import OPERATOR
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "eval" / "questions.yaml"
 
@@ -44,7 +45,7 @@ def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[floa
     rows = []
     for k, q in enumerate(questions):
         thread = f"eval:{q.get('thread') or q['id']}"
-        r = assistant.ask(q["ask"] * int(q.get("repeat", 1)), q.get("as", ""), thread)
+        r = assistant.ask(q["ask"] * int(q.get("repeat", 1)), q.get("as") or OPERATOR, thread)
         text = r["answer"].get("text", "")
         low = text.lower()
         facts = [str(f) for f in q.get("facts", [])]

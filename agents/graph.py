@@ -32,6 +32,7 @@ from integrations.crm.models import CSM, Account, ActionLog, Activity, Remembere
 from integrations.llm import CallLog, ChatModel
 from retain.errors import AccessDenied, NotFoundError, RetainError
 from retain.runtime import Runtime
+from tools import access
 
 SPECIALISTS = {"needs": needs.run, "onboarding": onboarding.run, "tuning": tuning.run,
                "renewal": renewal.run, "health": account_agent.health}
@@ -180,7 +181,9 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
         done = []
         for d in state["answer"]["drafts"]:
             decision = interrupt({"draft": d, "options": ["approve", "edit", "skip"]})
-            done.append(execute(deps, state.get("who", ""), d, decision))
+            if isinstance(decision, str):
+                decision = {"decision": decision}
+            done.append(execute(deps, str(decision.get("who") or ""), d, decision))
         return {"actions": done, "trace": [{"step": "approve", "actions": done}]}
 
     g = StateGraph(State)
@@ -208,7 +211,11 @@ def _reply(text: str, kind: str) -> dict[str, Any]:
 
 
 def execute(deps: Deps, who: str, draft: dict[str, Any], decision: Any) -> dict[str, Any]:
-    """Run an approved draft exactly once (keyed by its id); a skip is recorded too."""
+    """Run an approved draft exactly once (keyed by its id); a skip is recorded too.
+
+    `who` is the person deciding. Only the account's owner, their manager or an admin may decide
+    (checked here too, not only by the caller); anyone else changes nothing.
+    """
     if isinstance(decision, str):
         decision = {"decision": decision}
     choice = str(decision.get("decision", "skip")).lower()
@@ -216,8 +223,13 @@ def execute(deps: Deps, who: str, draft: dict[str, Any], decision: Any) -> dict[
         choice = "skip"
     text = (decision.get("text") or draft.get("body") or "").strip()
     store = deps.runtime.store
-    viewer = deps.runtime.viewer(who)
-    by = decision.get("by") or viewer.name
+    try:
+        viewer = deps.runtime.viewer(who)
+    except NotFoundError:
+        viewer = None
+    if viewer is None or not access.may_decide(store, viewer, draft["account_id"]):
+        return {"draft_id": draft["id"], "kind": draft["kind"], "decision": "refused", "already_done": False}
+    by = viewer.name
     with store.session() as s:
         prior = s.get(ActionLog, draft["id"])
         if prior is not None:
@@ -225,8 +237,6 @@ def execute(deps: Deps, who: str, draft: dict[str, Any], decision: Any) -> dict[
                     "already_done": True, **prior.result}
         result: dict[str, Any] = {}
         if choice in ("approve", "edit"):
-            from tools import access
-
             name = s.scalar(select(Account.name).where(Account.id == draft["account_id"])) or ""
             access.check(store, viewer, draft["account_id"], name)
             if draft["kind"] == "fact":
@@ -289,13 +299,19 @@ def _after_follow_up(deps: Deps, draft: dict[str, Any], choice: str, text: str) 
     if channel:
         key, _ = enqueue(store, "followup", draft["id"], draft["account"], channel, text)
         return {"sent_via": "slack_connect", "outbox": key}
+    from integrations import mail
+
+    try:
+        raw = mail.build(draft.get("to", ""), draft.get("to_email", ""), draft["subject"], text,
+                         link_hosts=cfg.link_hosts)
+    except mail.BadAddress as exc:
+        return {"sent_via": "none", "error": str(exc)}
     box = deps.runtime.settings.data_dir / "email_outbox"
     box.mkdir(parents=True, exist_ok=True)
     path = box / f"{draft['id']}.eml"
     if not path.exists():  # one file per draft: the mail hook sends each once
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(f"To: {draft.get('to', '')} <{draft.get('to_email', '')}>\nSubject: {draft['subject']}\n\n"
-                       f"{text}\n")
+        tmp.write_bytes(raw)
         tmp.replace(path)
     return {"sent_via": "email_outbox", "file": str(path)}
 
@@ -334,15 +350,38 @@ class Assistant:
         return self._result(out, deps, time.perf_counter() - t)
 
     def decide(self, thread: str, decision: str, who: str = "", text: str | None = None) -> dict[str, Any]:
-        """Approve, edit or skip the draft the thread is paused on."""
+        """Approve, edit or skip the draft the thread is paused on, as `who`.
+
+        Only the draft's account owner, their manager or an admin may (AccessDenied otherwise, and
+        nothing changes); the decision is recorded under the decider's name.
+        """
         deps = self._deps()
         cfg = self._config(thread, deps)
-        snap = self.graph.get_state(cfg)
-        if not snap.interrupts:
+        decider = self.runtime.viewer(who)  # no identity or an unknown one: NotFoundError, nothing runs
+        draft = self.pending_draft(thread)
+        if draft is None:
             return {"actions": [], "pending": [], "note": "Nothing is waiting for approval in this thread."}
+        if not access.may_decide(self.runtime.store, decider, draft["account_id"]):
+            raise AccessDenied(access.DECIDE_REFUSAL)
         t = time.perf_counter()
-        out = self.graph.invoke(Command(resume={"decision": decision, "text": text}), cfg)
+        out = self.graph.invoke(Command(resume={"decision": decision, "text": text, "who": who}), cfg)
         return self._result(out, deps, time.perf_counter() - t)
+
+    def pending_draft(self, thread: str) -> dict[str, Any] | None:
+        """The draft a thread is paused on, if any."""
+        snap = self.graph.get_state({"configurable": {"thread_id": thread}})
+        for it in snap.interrupts:
+            return dict(it.value["draft"])
+        return None
+
+    def may_decide(self, thread: str, who: str) -> bool:
+        """Whether `who` may approve, edit or skip the draft this thread is paused on (False if none)."""
+        draft = self.pending_draft(thread)
+        try:
+            decider = self.runtime.viewer(who)
+        except NotFoundError:
+            return False
+        return draft is not None and access.may_decide(self.runtime.store, decider, draft["account_id"])
 
     def _result(self, out: dict[str, Any], deps: Deps, seconds: float) -> dict[str, Any]:
         pending = [i.value["draft"] for i in out.get("__interrupt__", [])]

@@ -163,7 +163,7 @@ def link_accounts(deps: Deps, ctx: crm.ToolContext, question: str) -> dict[str, 
         except AmbiguousName as exc:
             ambiguous.append({"text": span, "candidates": exc.candidates})
         except AccessDenied:
-            denied.append(best[0])
+            denied.append(span)  # what the person typed: an out-of-scope account's name is never revealed
         except NotFoundError:
             continue
         else:

@@ -32,6 +32,7 @@ from retain import demo
 from retain.runtime import Runtime
 from retain.settings import load_settings
 from tools import build_tools, renewal_model
+from tools.access import OPERATOR
 
 MODELS = Path(os.environ.get("RETAIN_MODELS_DIR", Path(__file__).resolve().parents[2] / "shared" / "models"))
 PLANS = {  # the ideal data tools per intent (after find_account)
@@ -152,9 +153,9 @@ def run(limit: int | None = None) -> dict[str, Any]:
               and "remember" not in q["intents"] and "help" not in q["intents"]]
         for q in qs[:limit]:
             n0 = len(writer.log.calls)
-            r = retain.ask(q["ask"], q.get("as", ""), f"bench:{q['id']}")
+            r = retain.ask(q["ask"], q.get("as") or OPERATOR, f"bench:{q['id']}")
             mine = writer.log.calls[n0:]
-            ctx = rt.tool_context(q.get("as", ""))
+            ctx = rt.tool_context(q.get("as") or OPERATOR)
             tools = build_tools(ctx)
             accounts = [a["name"] for a in r["route"].get("accounts", [])]
             if accounts:

@@ -33,16 +33,12 @@ def _rt() -> Any:
 
 def _client() -> Any:
     if _STATE.get("client") is None:
-        from slack_sdk import WebClient
-        from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
-
-        from integrations.slack.app import secrets
+        from integrations.slack.app import load_slack_config, secrets
+        from integrations.slack.client import make_client
 
         rt = _rt()
-        _STATE["client"] = WebClient(token=secrets(rt.settings)["bot_token"] or None,
-                                     base_url=rt.settings.slack.base_url,
-                                     retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3),
-                                                     ConnectionErrorRetryHandler(max_retry_count=2)])
+        _STATE["client"] = make_client(secrets(rt.settings)["bot_token"], rt.settings.slack.base_url,
+                                       load_slack_config(rt.settings.slack.config_file).link_hosts)
     return _STATE["client"]
 
 
@@ -127,7 +123,7 @@ def onboarding_sweep() -> dict[str, Any]:
     today = rt.settings.as_of()
     quiet = timedelta(days=float(cfg["quiet_days"]))
     stalled = today - timedelta(days=int(cfg["stalled_days"]))
-    drafted, quieted = 0, 0
+    drafted, quieted, failed = 0, 0, 0
     with rt.store.session() as s:
         rows = s.execute(select(Milestone, OnboardingPlan.account_id, Account.name, CSM)
                          .join(OnboardingPlan, Milestone.plan_id == OnboardingPlan.id)
@@ -152,7 +148,12 @@ def onboarding_sweep() -> dict[str, Any]:
         if not csm.slack_user_id:
             continue
         thread = f"followup:{m.id}:{now:%Y%m%d%H%M}"
-        result = _assistant().ask(f"draft a follow-up for {name}'s onboarding", csm.email, thread)
+        try:
+            result = _assistant().ask(f"draft a follow-up for {name}'s onboarding", csm.email, thread)
+        except Exception as exc:  # noqa: BLE001 - one account's odd data must not stop the others
+            log.exception("onboarding sweep: milestone %s failed: %s", m.id, type(exc).__name__)
+            failed += 1
+            continue
         for d in result.get("pending", []):
             text, bl = kit.approval(d, thread)
             enqueue(rt.store, "onboarding:sweep", f"{now:%Y-%m-%d}", f"{csm.slack_user_id}:{m.id}",
@@ -164,7 +165,7 @@ def onboarding_sweep() -> dict[str, Any]:
             s.merge(row)
             s.commit()
     sent = deliver(rt.store, _client())
-    return {"drafted": drafted, "quiet": quieted, **sent}
+    return {"drafted": drafted, "quiet": quieted, "failed": failed, **sent}
 
 
 def nightly() -> dict[str, Any]:

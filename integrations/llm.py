@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from retain.errors import RetainError
+from retain.errors import RetainError, mask_secrets
 from retain.faults import fault
 
 M = TypeVar("M", bound=BaseModel)
@@ -177,6 +177,7 @@ class OpenAICompatChat:
     def __init__(self, base_url: str, model: str, *, api_key: str = "", max_tokens: int = 512,
                  temperature: float = 0.2, timeout_s: float = 120.0, log: CallLog | None = None):
         self.base_url = base_url.rstrip("/")
+        self.shown_url = mask_secrets(self.base_url)  # what errors and logs may say
         self.name = model
         self.max_tokens, self.temperature, self.timeout_s = max_tokens, temperature, timeout_s
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -195,13 +196,14 @@ class OpenAICompatChat:
         try:
             r = self.client.post("/v1/chat/completions", json=body)
         except httpx.TimeoutException:
-            raise LLMTimeout(f"The model server at {self.base_url} did not answer within "
+            raise LLMTimeout(f"The model server at {self.shown_url} did not answer within "
                              f"{self.timeout_s:g} s.") from None
         except httpx.HTTPError as exc:
-            raise LLMError(f"Cannot reach the model server at {self.base_url}: {exc}.") from None
+            raise LLMError(f"Cannot reach the model server at {self.shown_url}: "
+                           f"{mask_secrets(str(exc))}.") from None
         if r.status_code != 200:
-            raise LLMError(f"The model server at {self.base_url} answered {r.status_code}: "
-                           f"{r.text[:200]}")
+            raise LLMError(f"The model server at {self.shown_url} answered {r.status_code}: "
+                           f"{mask_secrets(r.text[:200])}")
         data = r.json()
         usage = data.get("usage") or {}
         details = usage.get("prompt_tokens_details") or {}

@@ -406,7 +406,7 @@ class Memory:
             name = s.scalar(select(Account.name).where(Account.id == account_id))
         if name is None:
             raise NotFoundError(f"No account with id {account_id}.")
-        access.check(self.store, viewer, account_id, name)
+        access.check(self.store, viewer, account_id, "That account")
         with self.store.session() as s:
             fact = RememberedFact(account_id=account_id, text=text, said_by=said_by,
                                   said_at=when or datetime.now().replace(microsecond=0), origin=origin)

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from configs import CONFIG_DIR
 from integrations.crm.models import CSM, Outbox, SchedulerLease
 from integrations.crm.store import CRMStore
+from integrations.slack import safe
 from retain.errors import RetainError
 from retain.faults import fault
 
@@ -108,8 +109,10 @@ def deliver(store: CRMStore, client: Any, now: datetime | None = None, cfg: dict
             channel, text, blocks = row.channel, row.text, row.blocks
             s.commit()
         try:
-            resp = client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False,
-                                           unfurl_media=False)
+            # One safe rendering whatever was queued (a raw client in a test gets it too).
+            msg = safe.message({"text": text, "blocks": blocks}, getattr(client, "link_hosts", ()))
+            resp = client.chat_postMessage(channel=channel, text=msg["text"], blocks=msg["blocks"],
+                                           unfurl_links=False, unfurl_media=False)
             ts, error = str(resp.get("ts", "")), None
             fault("after_post")
         except Exception as exc:  # noqa: BLE001 - any failure is retried; the reason is kept (no payload)

@@ -12,13 +12,16 @@ from typing import Any
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from retain.errors import RetainError
+from retain.errors import AccessDenied, RetainError, mask_secrets
 from retain.runtime import Runtime
 from retain.settings import load_settings
+from tools.access import OPERATOR
 
 # typer bundles its own click; its usage errors derive from this ClickException.
 TyperClickException: type[click.ClickException] = typer.BadParameter.__mro__[2]
@@ -70,6 +73,25 @@ class Kind(StrEnum):
 BAND_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
 
 
+class DataTable(Table):
+    """A table whose string cells are data: shown as they are, never read as rich markup."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        """Add a row; strings become plain Text (CRM text like `[/v1/completions]` is not markup)."""
+        super().add_row(*(Text(c) if isinstance(c, str) else c for c in renderables), **kwargs)
+
+
+def _esc(obj: Any) -> Any:
+    """CRM or user data escaped for rich markup, recursively (dict keys are left alone)."""
+    if isinstance(obj, str):
+        return escape(obj)
+    if isinstance(obj, dict):
+        return {k: _esc(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_esc(v) for v in obj]
+    return obj
+
+
 class _State:
     config: str | None = None
     who: str | None = None
@@ -93,6 +115,11 @@ def _main(
 ) -> None:
     state.config = config
     state.who = who
+
+
+def _who() -> str:
+    """Who this invocation acts as: --as, else settings.cli_user, else the operator's admin view."""
+    return state.who or runtime().settings.cli_user or OPERATOR
 
 
 def _print_json(data: Any) -> None:
@@ -131,12 +158,12 @@ def demo_seed(
             renewal_model.save(model, rt.model_file)
         except renewal_model.ThinHistory as exc:
             rt.model_file.unlink(missing_ok=True)
-            console.print(f"[yellow]{exc}[/]")
+            console.print(f"[yellow]{escape(str(exc))}[/]")
         bar.update(task, description="Scoring accounts", completed=0.96)
         health = score_portfolio(rt.store, rt.card, as_of)
         save_snapshots(rt.store, health)
         bar.update(task, description="Done", completed=1.0)
-    table = Table(title=f"Demo portfolio as of {as_of} (seed {seed})")
+    table = DataTable(title=f"Demo portfolio as of {as_of} (seed {seed})")
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, n in counts.items():
@@ -158,7 +185,7 @@ def demo_run(
         with _progress() as bar:
             _sync_table(rt.memory.sync(_memory_progress(bar)))
     except RetainError as exc:
-        console.print(f"[yellow]Memory skipped:[/] {exc}")
+        console.print(f"[yellow]Memory skipped:[/] {escape(str(exc))}")
     console.rule("Questions CSMs ask (story arcs)")
     a = _assistant()
     if a.chat is None:
@@ -179,7 +206,7 @@ def demo_run(
     from tools import crm
 
     ctx = rt.tool_context()
-    t = Table(title="Overdue or stalled milestones the hourly sweep drafts follow-ups for (approve in Slack)")
+    t = DataTable(title="Overdue or stalled milestones the hourly sweep drafts follow-ups for (approve in Slack)")
     for c in ("account", "owner", "milestone", "due", "days overdue", "status"):
         t.add_column(c)
     for r in crm.portfolio(ctx, limit=500)["accounts"]:
@@ -211,14 +238,14 @@ def accounts_cmd(
     if as_json:
         _print_json(data)
         return
-    table = Table(title=f"{data['count']} accounts ({ctx.viewer.name}, as of {ctx.as_of})")
+    table = DataTable(title=f"{data['count']} accounts ({ctx.viewer.name}, as of {ctx.as_of})")
     for col, just in [("account", "left"), ("owner", "left"), ("health", "right"), ("trend", "right"),
                       ("segment", "left"), ("ARR", "right"), ("renewal", "left"), ("P(renew)", "right")]:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in data["accounts"]:
         trend = r["trend"]
         table.add_row(
-            r["name"], r["owner"] or "", f"[{BAND_STYLE[r['band']]}]{r['score']:.0f} {r['band']}[/]",
+            r["name"], r["owner"] or "", Text(f"{r['score']:.0f} {r['band']}", style=BAND_STYLE[r["band"]]),
             "" if trend is None else f"{trend:+.0f}", r["segment"], f"${r['arr']:,.0f}",
             f"{r['renewal_date']} ({int(r['days_to_renewal'])}d)" if r["renewal_date"] else "",
             "" if r["p_renew"] is None else f"{r['p_renew']:.2f}")
@@ -249,7 +276,8 @@ def account_cmd(
     _render_account(data, brief)
 
 
-def _render_account(d: dict[str, Any], brief: bool) -> None:
+def _render_account(raw: dict[str, Any], brief: bool) -> None:
+    d = _esc(raw)  # for the markup lines; tables take the raw data (DataTable shows it as is)
     ov, h, rn = d["overview"], d["health"], d["renewal"]
     trend = "" if h["trend"] is None else f", {h['trend']:+.0f} vs 30 days ago"
     p = f" · P(renew) {rn['p_renew']:.2f}" if rn["p_renew"] is not None else ""
@@ -272,18 +300,18 @@ def _render_account(d: dict[str, Any], brief: bool) -> None:
     console.print(Panel("\n".join(lines), title=f"[bold]{ov['name']}[/]", expand=False))
     if brief:
         return
-    comp = Table(title="Health components")
+    comp = DataTable(title="Health components")
     for c in ("component", "weight", "value", "points"):
         comp.add_column(c, justify="left" if c == "component" else "right")
-    for c in h["components"]:
+    for c in raw["health"]["components"]:
         comp.add_row(c["label"], f"{c['weight']:.0f}", "n/a" if c["value"] is None else f"{c['value']:.2f}",
                      f"{c['points']:.1f}")
     console.print(comp)
-    if d["tickets"]["tickets"]:
-        tk = Table(title="Open tickets")
+    if raw["tickets"]["tickets"]:
+        tk = DataTable(title="Open tickets")
         for c in ("opened", "priority", "subject"):
             tk.add_column(c)
-        for t in d["tickets"]["tickets"]:
+        for t in raw["tickets"]["tickets"]:
             tk.add_row(t["opened"], t["priority"], t["subject"])
         console.print(tk)
     latest = d["nps"]["latest"]
@@ -305,7 +333,7 @@ def csms_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         _print_json(rows)
         return
-    table = Table(title="CSMs")
+    table = DataTable(title="CSMs")
     for c in ("name", "email", "role", "team", "slack_user_id"):
         table.add_column(c)
     for r in rows:
@@ -327,7 +355,7 @@ def model_fit(as_json: bool = typer.Option(False, "--json")) -> None:
         if as_json:
             _print_json({"fitted": False, "reason": str(exc)})
         else:
-            console.print(f"[yellow]{exc}[/]")
+            console.print(f"[yellow]{escape(str(exc))}[/]")
         return
     renewal_model.save(model, rt.model_file)
     if as_json:
@@ -336,20 +364,20 @@ def model_fit(as_json: bool = typer.Option(False, "--json")) -> None:
     m = model.metrics
     console.print(f"Fitted on {m['n_events']} renewals ({m['n_lost']} lost). Backtest on the newest "
                   f"{m['n_test']} ({m['test_from']} to {m['test_to']}), trained on the older {m['n_train']}:")
-    t = Table(title="Held-out backtest")
+    t = DataTable(title="Held-out backtest")
     t.add_column("")
     t.add_column("ROC AUC", justify="right")
     t.add_column("Brier", justify="right")
     t.add_row("renewal model", f"{m['auc']:.3f}", f"{m['brier']:.3f}")
     t.add_row("scorecard alone", f"{m['scorecard_auc']:.3f}", "")
     console.print(t)
-    cal = Table(title="Calibration (held out)")
+    cal = DataTable(title="Calibration (held out)")
     for c in ("P(renew) bin", "n", "predicted", "observed"):
         cal.add_column(c, justify="right")
     for row in m["calibration"]:
         cal.add_row(row["bin"], str(row["n"]), f"{row['predicted']:.2f}", f"{row['observed']:.2f}")
     console.print(cal)
-    co = Table(title="Drivers: P(renew) = sigmoid(b0 + sum(bi * zi)), z = standardised feature")
+    co = DataTable(title="Drivers: P(renew) = sigmoid(b0 + sum(bi * zi)), z = standardised feature")
     co.add_column("feature")
     co.add_column("coefficient", justify="right")
     co.add_row("b0 (intercept)", f"{model.intercept:+.3f}")
@@ -378,7 +406,7 @@ def import_csv_cmd(
     console.print(f"{result['kind']}: {result['inserted']} added, {result['updated']} updated, "
                   f"{result['skipped']} skipped of {result['rows']} rows.")
     for line, why in result["bad"]:
-        console.print(f"  [yellow]line {line}[/]: {why}")
+        console.print(f"  [yellow]line {line}[/]: {escape(str(why))}")
 
 
 # ---------------------------------------------------------------- models
@@ -401,7 +429,7 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         _print_json(rows)
         return
-    t = Table(title=f"Models (folder {runtime().settings.models_path})")
+    t = DataTable(title=f"Models (folder {runtime().settings.models_path})")
     for c in ("name", "kind", "in use", "present", "size", "path"):
         t.add_column(c)
     for r in rows:
@@ -449,7 +477,7 @@ def _memory_progress(bar: Progress) -> Any:
 
 
 def _sync_table(result: dict[str, Any]) -> None:
-    t = Table(title="Memory sync")
+    t = DataTable(title="Memory sync")
     for c in ("collection", "documents", "embedded", "unchanged", "removed", "chunks added"):
         t.add_column(c, justify="left" if c == "collection" else "right")
     for name, r in result.items():
@@ -504,7 +532,7 @@ def memory_search(
     if as_json:
         _print_json(rows)
         return
-    t = Table(title=f"{len(rows)} hits for “{query}”")
+    t = DataTable(title=f"{len(rows)} hits for “{escape(query)}”")
     for c in ("score", "account", "source", "date", "text"):
         t.add_column(c, overflow="fold")
     for r in rows:
@@ -526,7 +554,7 @@ def memory_remember(
     ctx = rt.tool_context(state.who)
     acct = crm.find_account(ctx, account)
     saved = rt.memory.remember(ctx.viewer, acct["account_id"], fact, said_by=ctx.viewer.name, origin="cli")
-    console.print(f"Remembered for {saved['account']} (fact {saved['id']}): {saved['text']}")
+    console.print(Text(f"Remembered for {saved['account']} (fact {saved['id']}): {saved['text']}"))
 
 
 @memory_app.command("stats")
@@ -536,7 +564,7 @@ def memory_stats(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         _print_json(rows)
         return
-    t = Table(title="Memory collections")
+    t = DataTable(title="Memory collections")
     for c in ("collection", "chunks", "current model"):
         t.add_column(c)
     for r in rows:
@@ -549,7 +577,7 @@ def _assistant(deterministic: bool = False) -> Any:
     from agents.graph import build_assistant
 
     def warn(msg: str) -> None:
-        Console(stderr=True).print(f"[yellow]note:[/] {msg}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[yellow]note:[/] {escape(msg)}", highlight=False, soft_wrap=True)
 
     return build_assistant(runtime(), deterministic, warn)
 
@@ -557,9 +585,9 @@ def _assistant(deterministic: bool = False) -> Any:
 def _show(result: dict[str, Any], verbose: bool) -> None:
     ans = result["answer"]
     label = {"llm": "", "deterministic": " [dim](verified findings, no LLM prose)[/]"}.get(ans.get("mode", ""), "")
-    console.print(Panel(ans.get("text", ""), title=f"Retain{label}", expand=False))
+    console.print(Panel(Text(ans.get("text", "")), title=f"Retain{label}", expand=False))
     if ans.get("sources"):
-        t = Table(title="Sources", show_header=True)
+        t = DataTable(title="Sources", show_header=True)
         for c in ("#", "record", "date", "label", "account"):
             t.add_column(c)
         for s in ans["sources"]:
@@ -567,18 +595,22 @@ def _show(result: dict[str, Any], verbose: bool) -> None:
                       s.get("account", ""))
         console.print(t)
     for d in result.get("pending", []):
-        console.print(Panel(f"To: {d.get('to', '') or d.get('account', '')}\n\n{d['body']}",
-                            title=f"Draft for approval: {d['subject']}", expand=False))
+        console.print(Panel(Text(f"To: {d.get('to', '') or d.get('account', '')}\n\n{d['body']}"),
+                            title=f"Draft for approval: {escape(d['subject'])}", expand=False))
     for a in result.get("actions", []):
         what = "already done" if a.get("already_done") else a["decision"]
-        console.print(f"[green]{a['kind']}[/]: {what} {json.dumps({k: v for k, v in a.items() if k.endswith('_id')})}")
+        ids = json.dumps({k: v for k, v in a.items() if k.endswith("_id")})
+        err = f" ({escape(a['error'])})" if a.get("error") else ""
+        console.print(f"[green]{a['kind']}[/]: {what} {escape(ids)}{err}")
     if verbose:
         r = result["route"]
-        console.print(f"[dim]route: intents={r.get('intents')} accounts={[a['name'] for a in r.get('accounts', [])]} "
-                      f"via={r.get('accounts_via')} window={r.get('window_days')} method={r.get('method')}[/]")
+        names = escape(str([a["name"] for a in r.get("accounts", [])]))
+        console.print(f"[dim]route: intents={r.get('intents')} accounts={names} "
+                      f"via={r.get('accounts_via')} window={r.get('window_days')} "
+                      f"method={escape(str(r.get('method')))}[/]")
         for step in result["trace"]:
             rest = {k: v for k, v in step.items() if k not in ("step", "accounts", "intents")}
-            console.print(f"[dim]  {step.get('step')}: {json.dumps(rest, default=str)[:200]}[/]")
+            console.print(f"[dim]  {step.get('step')}: {escape(json.dumps(rest, default=str)[:200])}[/]")
         llm = result["llm"]
         console.print(f"[dim]LLM calls {llm['calls']}, prompt tokens {llm['prompt_tokens']} "
                       f"(cached {llm['cached_tokens']}), completion {llm['completion_tokens']}, "
@@ -592,7 +624,7 @@ def _approve_interactively(a: Any, thread: str, result: dict[str, Any]) -> dict[
         text = None
         if choice == "edit":
             text = typer.prompt("New text", default=result["pending"][0]["body"])
-        result = a.decide(thread, choice, state.who or "", text)
+        result = a.decide(thread, choice, _who(), text)
         _show(result, False)
     return result
 
@@ -610,7 +642,7 @@ def ask_cmd(
 
     a = _assistant(deterministic)
     thread_id = thread or f"cli:{uuid.uuid4().hex[:8]}"
-    result = a.ask(question, state.who or "", thread_id)
+    result = a.ask(question, _who(), thread_id)
     if as_json:
         _print_json({"thread": thread_id, **result})
         return
@@ -634,11 +666,11 @@ def decide_cmd(
     if decision not in ("approve", "edit", "skip"):
         raise typer.BadParameter("Say approve, edit or skip.")
     a = _assistant(True)
-    result = a.decide(thread, decision, state.who or "", text)
+    result = a.decide(thread, decision, _who(), text)
     if as_json:
         _print_json(result)
     elif result.get("note"):
-        console.print(result["note"])
+        console.print(Text(result["note"]))
     else:
         _show(result, False)
 
@@ -653,7 +685,7 @@ def chat_cmd(
 
     a = _assistant(deterministic)
     thread_id = f"cli-chat:{uuid.uuid4().hex[:8]}"
-    console.print(f"Retain ({a.runtime.viewer(state.who).name}). Ask about your accounts; 'help' for ideas.")
+    console.print(f"Retain ({escape(a.runtime.viewer(state.who).name)}). Ask about your accounts; 'help' for ideas.")
     while True:
         try:
             q = console.input("[bold]you>[/] ").strip()
@@ -662,9 +694,9 @@ def chat_cmd(
         if not q or q in ("exit", "quit"):
             break
         try:
-            result = a.ask(q, state.who or "", thread_id)
+            result = a.ask(q, _who(), thread_id)
         except RetainError as exc:
-            console.print(f"[red]error:[/] {exc}")
+            console.print(f"[red]error:[/] {escape(str(exc))}")
             continue
         _show(result, verbose)
         if result["pending"]:
@@ -708,9 +740,16 @@ def brief_cmd(
     from agents import briefing
     from agents.state import Deps
     from integrations.crm.models import Account
+    from tools.access import may_brief
 
+    rt = runtime()
+    asker = rt.viewer(state.who)
+    subject = rt.viewer(csm) if csm else asker
+    if not may_brief(rt.store, asker, subject):
+        raise AccessDenied(f"You can read your own briefing, your team's as their manager, or anyone's as an admin; "
+                           f"not {csm}'s.")
     a = _assistant(deterministic)
-    who = csm or state.who or ""
+    who = csm or _who()
     deps = Deps(runtime=a.runtime, chat=a.chat, use_memory=False)
     b = briefing.build(deps, who, _date.fromisoformat(since) if since else None)
     with a.runtime.store.session() as s:
@@ -719,7 +758,7 @@ def brief_cmd(
     if as_json:
         _print_json({**b, "opening": opening})
         return
-    console.print(Panel(briefing.render_text(b, opening), title=f"Briefing: {b['who']}", expand=False))
+    console.print(Panel(Text(briefing.render_text(b, opening)), title=f"Briefing: {escape(b['who'])}", expand=False))
     if not dry_run:
         from integrations import jobs
 
@@ -752,7 +791,7 @@ def jobs_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"))
     if as_json:
         _print_json(rows)
         return
-    t = Table(title="Scheduled jobs (configs/schedules.yaml)")
+    t = DataTable(title="Scheduled jobs (configs/schedules.yaml)")
     for c in ("id", "name", "next run (UTC)", "trigger"):
         t.add_column(c)
     for r in rows:
@@ -845,7 +884,12 @@ def serve_cmd(
         else:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            SocketModeHandler(bot.app, sec["app_token"]).start()
+            handler = SocketModeHandler(bot.app, sec["app_token"])
+            handler.connect()  # not start(): it blocks and ignores SIGTERM's clean-up
+            try:
+                _wait_until_stopped()
+            finally:
+                handler.close()
     finally:
         bot.close()
         if sch is not None:
@@ -865,12 +909,13 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except RetainError as exc:
-        Console(stderr=True).print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        Console(stderr=True).print(f"[red]error:[/] {escape(mask_secrets(str(exc)))}", highlight=False,
+                                   soft_wrap=True)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the user gets one line; RETAIN_DEBUG shows the rest
         if os.environ.get("RETAIN_DEBUG"):
             raise
         Console(stderr=True).print(
-            f"[red]error:[/] unexpected {type(exc).__name__}: {exc}. "
+            f"[red]error:[/] unexpected {type(exc).__name__}: {escape(mask_secrets(str(exc)))}. "
             "Re-run with RETAIN_DEBUG=1 for details.", highlight=False)
         sys.exit(1)

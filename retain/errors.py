@@ -1,5 +1,7 @@
 """Errors a user can act on: each carries one clear line saying what was wrong and what to do."""
 
+import re
+
 
 class RetainError(Exception):
     """An error whose message is shown to the user as is, with no traceback."""
@@ -40,3 +42,21 @@ class ImportValidationError(RetainError):
             f"{len(problems)} of {total} rows are bad, nothing was imported: {shown}{more}. "
             "Fix them, or re-run with --skip-bad to import the good rows."
         )
+
+
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@'\"]*):([^/\s@'\"]+)@")
+_URL_TOKEN = re.compile(r"(?i)\b(xox[abposr]-|xapp-)[A-Za-z0-9-]+")
+_SECRET_PARAM = re.compile(r"(?i)([?&;\s](?:api[_-]?key|token|access_token|password|passwd|secret|key)=)[^&\s'\"]+")
+_SECRET_KV = re.compile(r"(?i)\b((?:bot_token|app_token|signing_secret|api_key|password|client_secret)\s*[:=]\s*)"
+                        r"['\"]?[^\s'\",}]+")
+
+
+def mask_secrets(text: str) -> str:
+    """Text with credentials hidden: URL passwords, Slack tokens, key=value secrets.
+
+    `postgresql://retain:hunter2@db/crm` -> `postgresql://retain:***@db/crm`; `xoxb-123-abc` -> `xoxb-***`.
+    """
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{m.group(2)}:***@", str(text))
+    text = _URL_TOKEN.sub(lambda m: f"{m.group(1)}***", text)
+    text = _SECRET_PARAM.sub(lambda m: f"{m.group(1)}***", text)
+    return _SECRET_KV.sub(lambda m: f"{m.group(1)}***", text)

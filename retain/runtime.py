@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from integrations.crm.store import CRMStore, open_store
 from retain.settings import Settings
 from tools import renewal_model
-from tools.access import Viewer, resolve_viewer
+from tools.access import OPERATOR, Viewer, resolve_viewer
 from tools.crm import ToolContext
 from tools.health import Scorecard, load_scorecard
 
@@ -51,8 +51,13 @@ class Runtime:
         return Memory(self.settings, self.store)
 
     def viewer(self, who: str | None = None) -> Viewer:
-        """The person a request acts for (default: settings.cli_user, else an admin view)."""
-        return resolve_viewer(self.store, who if who is not None else self.settings.cli_user)
+        """The person a request acts for; None means settings.cli_user, else the operator's admin view.
+
+        An empty string is no identity and gets no access (NotFoundError).
+        """
+        if who is None:
+            who = self.settings.cli_user or OPERATOR
+        return resolve_viewer(self.store, who)
 
     def tool_context(self, who: str | None = None) -> ToolContext:
         """A tool context for one request."""

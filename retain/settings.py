@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from configs import CONFIG_DIR
-from retain.errors import ConfigError
+from retain.errors import ConfigError, mask_secrets
 
 _FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("retain_file_values", default=None)
 
@@ -197,7 +197,8 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Se
         loc = tuple(p for p in err["loc"] if not isinstance(p, int))
         name = ".".join(str(p) for p in loc) or "settings"
         got = err.get("input")
-        got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+        secret = any(w in name.lower() for w in ("token", "secret", "key", "password"))
+        got_text = "" if isinstance(got, dict) or secret else f" (got {mask_secrets(repr(got))})"
         raise ConfigError(
             f"Setting '{name}' is not allowed: {err['msg']}{got_text}. "
             f"Fix it in the config file or in {_env_name(loc)}."

@@ -39,3 +39,27 @@ def rt(seeded_dir, tmp_path) -> Runtime:
     d = tmp_path / "demo"
     shutil.copytree(seeded_dir, d)
     return Runtime(load_settings(data_dir=str(d), today=TODAY.isoformat()))
+
+
+SLACK_SECRET = "test-signing-secret"
+
+
+@pytest.fixture
+def slack(rt):
+    """The real Bolt app in HTTP mode on 127.0.0.1, answering in-process, against a mock Web API."""
+    from mock_slack import MockSlack
+
+    from agents.graph import Assistant
+    from integrations.slack.app import RetainSlack, serve_http
+
+    mock = MockSlack()
+    settings = load_settings(data_dir=str(rt.settings.data_dir), today=rt.settings.today, slack={
+        "mode": "http", "bot_token": "xoxb-test", "signing_secret": SLACK_SECRET, "base_url": mock.url,
+        "post_interval_s": 0, "workers": 4})
+    runtime = Runtime(settings)
+    bot = RetainSlack(runtime, Assistant(runtime, use_memory=False))
+    server = serve_http(bot.app, "127.0.0.1", 0)
+    yield bot, mock, f"http://127.0.0.1:{server.server_port}/slack/events"
+    bot.close()
+    server.shutdown()
+    mock.close()

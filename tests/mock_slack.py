@@ -14,6 +14,7 @@ class MockSlack:
         self.calls: list[tuple[str, dict]] = []
         self.uploads: list[bytes] = []
         self.fail: dict[str, list[tuple[int, dict]]] = {}
+        self.replies: dict[str, dict] = {}  # fixed answers for other methods (e.g. apps.connections.open)
         self.lock = threading.Lock()
         self._ts = 0
         mock = self
@@ -68,6 +69,8 @@ class MockSlack:
         self.url = f"http://127.0.0.1:{self.server.server_port}/api/"
 
     def answer(self, method, params):
+        if method in self.replies:
+            return self.replies[method]
         if method == "auth.test":
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "team": "Retain",
                     "url": "https://retain.slack.com/", "user": "retain"}

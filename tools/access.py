@@ -30,18 +30,28 @@ class Viewer:
 
 
 ADMIN = Viewer(csm_id=None, name="admin", role="admin")
+OPERATOR = "!operator"
+"""The person at the terminal with no `--as` and no `cli_user` setting: the operator's admin view.
+
+No Slack user id, email or name starts with "!", so nothing that arrives from Slack can become it.
+"""
 
 
 def resolve_viewer(store: CRMStore, who: str | None) -> Viewer:
-    """Find a CSM by email, Slack user id or name; empty means the operator's admin view.
+    """Find a CSM by email, Slack user id or name; OPERATOR is the operator's admin view.
 
+    An empty identity has no access (NotFoundError): a Slack event without a user must never read data.
     `who#team=East` narrows the viewer to that team's accounts (a team's Slack channel).
     """
-    if not who:
-        return ADMIN
+    if who == OPERATOR:
+        return Viewer(csm_id=None, name="operator", role="admin")
+    if not (who or "").strip():
+        raise NotFoundError("No identity was given, so no account data can be shared. Say who you are "
+                            "(--as EMAIL, or a Slack user mapped to a CSM).")
+    assert who is not None
     who, _, team = who.partition("#team=")
     if team:
-        base = resolve_viewer(store, who) if who else ADMIN
+        base = resolve_viewer(store, who)
         return Viewer(csm_id=base.csm_id, name=base.name, role=base.role, email=base.email, team=base.team,
                       scope_team=team)
     key = who.strip().lower()
@@ -81,6 +91,39 @@ def can_see(store: CRMStore, viewer: Viewer, account_id: int) -> bool:
     with store.session() as s:
         owner = s.scalar(select(Account.owner_id).where(Account.id == account_id))
     return owner in owners
+
+
+DECIDE_REFUSAL = ("This draft is for an account you don't own: only its owner, their manager or an admin can "
+                  "approve, edit or skip it. Nothing was changed.")
+
+
+def may_decide(store: CRMStore, viewer: Viewer, account_id: int) -> bool:
+    """Whether the viewer may approve, edit or skip a draft for this account.
+
+    Only the account's owner, the owner's manager or an admin may; a team-channel scope changes nothing.
+    """
+    if viewer.is_admin:
+        return True
+    if viewer.csm_id is None:
+        return False
+    with store.session() as s:
+        owner = s.scalar(select(Account.owner_id).where(Account.id == account_id))
+        if owner is None:
+            return False
+        if owner == viewer.csm_id:
+            return True
+        boss = s.scalar(select(CSM.manager_id).where(CSM.id == owner))
+    return viewer.role == "manager" and boss == viewer.csm_id
+
+
+def may_brief(store: CRMStore, viewer: Viewer, subject: Viewer) -> bool:
+    """Whether the viewer may read `subject`'s briefing: themselves, their manager, or an admin."""
+    if viewer.is_admin or (viewer.csm_id is not None and viewer.csm_id == subject.csm_id):
+        return True
+    if viewer.role != "manager" or viewer.csm_id is None or subject.csm_id is None:
+        return False
+    with store.session() as s:
+        return s.scalar(select(CSM.manager_id).where(CSM.id == subject.csm_id)) == viewer.csm_id
 
 
 def check(store: CRMStore, viewer: Viewer, account_id: int, name: str) -> None:

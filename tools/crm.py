@@ -94,11 +94,11 @@ def find_account(ctx: ToolContext, name: str) -> dict[str, Any]:
         best = scored[0][1]
         close = [m for m in scored if m[1] >= best - 3]
         visible = [m for m in close if access.can_see(ctx.store, ctx.viewer, m[2])]
-        if len(close) > 1 and len(visible) != 1:
-            raise AmbiguousName(query, [m[0] for m in (visible or close)])
+        if len(visible) > 1:  # only names the asker may see are ever listed
+            raise AmbiguousName(query, [m[0] for m in visible])
         chosen = visible[0] if visible else close[0]
         hit = next(r for r in rows if r.id == chosen[2])
-    access.check(ctx.store, ctx.viewer, hit.id, hit.name)
+    access.check(ctx.store, ctx.viewer, hit.id, query)  # a refusal echoes what was typed, never the real name
     return {"account_id": hit.id, "name": names[hit.id],
             "sources": [src("account", hit.id, None, hit.name)]}
 
@@ -107,8 +107,7 @@ def _row(ctx: ToolContext, account_id: int) -> tuple[pd.Series, PortfolioHealth]
     h = ctx.health()
     if account_id not in h.features.index:
         raise NotFoundError(f"Account {account_id} is not a live account.")
-    name = h.features.loc[account_id, "name"]
-    access.check(ctx.store, ctx.viewer, account_id, str(name))
+    access.check(ctx.store, ctx.viewer, account_id, "That account")  # no name: the asker may not see it
     return h.features.loc[account_id], h
 
 
@@ -350,7 +349,7 @@ def portfolio(ctx: ToolContext, csm: str | None = None, band: str | None = None,
         frame = frame[frame["days_to_renewal"].between(0, renewal_within_days)]
     segs = segments(ctx, frame.index.tolist()) if len(frame) else {}
     if segment:
-        frame = frame[[segs[a]["segment"] == segment for a in frame.index]]
+        frame = frame.loc[[a for a in frame.index if segs[a]["segment"] == segment]]  # empty stays a frame
     frame = frame.sort_values("score")
     p = ctx.model.predict(h.features.loc[frame.index]) if ctx.model is not None and len(frame) else None
     rows = []

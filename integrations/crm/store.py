@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from integrations.crm.models import Base, Meta
-from retain.errors import ConfigError
+from retain.errors import ConfigError, mask_secrets
 
 Migration = Callable[[Connection], None]
 
@@ -77,7 +77,8 @@ def make_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, future=True)
     except Exception as exc:  # noqa: BLE001 - any driver/URL problem becomes one clear line
-        raise ConfigError(f"Cannot use database_url {url!r}: {exc}. Check the URL.") from None
+        raise ConfigError(f"Cannot use database_url {mask_secrets(repr(url))}: {mask_secrets(str(exc))}. "
+                          "Check the URL (and that its driver is installed).") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -20,17 +20,43 @@ import yaml
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from configs import CONFIG_DIR
 from integrations.slack import blocks
-from integrations.slack.inbox import Inbox
+from integrations.slack.client import make_client
+from integrations.slack.inbox import Inbox, Retry
 from integrations.slack.safe import clean
-from retain.errors import ConfigError, NotFoundError, RetainError
+from retain.errors import AccessDenied, ConfigError, NotFoundError, RetainError
 from retain.runtime import Runtime
 from tools import crm
+from tools.access import DECIDE_REFUSAL
 
 log = logging.getLogger("retain.slack")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+FAILURE_TEXT = ("Sorry, I couldn't answer that: something failed on my side and it has been logged. "
+                "Please try again in a few minutes.")
+MAX_BODY_BYTES = 1 << 20  # Slack's requests are a few KB; anything over 1 MiB is refused unread
+WORKER_TICK_S = 1.0  # the worker checks its parent and retries failed events this often
+
+
+class _NoBodies(logging.Filter):
+    """Bolt logs request bodies (with a bad signature, at INFO): drop those lines, cut long ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        if "body" in msg.lower():
+            return False
+        if len(msg) > 1000:
+            record.msg, record.args = msg[:1000] + "…", ()
+        return True
+
+
+def _bolt_logger() -> logging.Logger:
+    lg = logging.getLogger("retain.slack.bolt")
+    lg.setLevel(logging.WARNING)
+    if not any(isinstance(f, _NoBodies) for f in lg.filters):
+        lg.addFilter(_NoBodies())
+    return lg
 
 
 @dataclass
@@ -63,6 +89,14 @@ def secrets(settings: Any) -> dict[str, str]:
             data = yaml.safe_load(Path(s.secrets_file).read_text()) or {}
         except FileNotFoundError:
             raise ConfigError(f"Slack secrets file {s.secrets_file} does not exist.") from None
+        except yaml.YAMLError as exc:  # the parser's message quotes the line: it may hold a secret
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark is not None else ""
+            raise ConfigError(f"Slack secrets file {s.secrets_file} is not valid YAML{where}. Write one "
+                              "'name: value' per line (bot_token, app_token, signing_secret).") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"Slack secrets file {s.secrets_file} must hold 'name: value' lines (bot_token, "
+                              "app_token, signing_secret).")
         out |= {k: str(v) for k, v in data.items() if k in out and v and not out[k]}
     return out
 
@@ -101,10 +135,9 @@ class RetainSlack:
         st = runtime.settings.slack
         sec = secrets(runtime.settings)
         self.config = config or load_slack_config(st.config_file)
-        self.client = client or WebClient(token=sec["bot_token"] or None, base_url=st.base_url, retry_handlers=[
-            RateLimitErrorRetryHandler(max_retry_count=3), ConnectionErrorRetryHandler(max_retry_count=2)])
+        self.client = client or make_client(sec["bot_token"], st.base_url, self.config.link_hosts)
         self.paced = _Paced(st.post_interval_s)
-        self.app = App(signing_secret=sec["signing_secret"] or None,
+        self.app = App(signing_secret=sec["signing_secret"] or None, logger=_bolt_logger(),
                        client=self.client, process_before_response=True,
                        request_verification_enabled=bool(sec["signing_secret"]))
         self.worker: Any = None
@@ -119,6 +152,7 @@ class RetainSlack:
             self.inbox = Inbox(runtime.store, None, notify=self.queue.put)
         else:
             self.inbox = Inbox(runtime.store, self.handle, workers=st.workers)
+            self.inbox.start_retries()
         self._register()
 
     def close(self, timeout: float = 30.0) -> None:
@@ -126,7 +160,10 @@ class RetainSlack:
         if self.worker is not None:
             self.queue.put(None)
             self.worker.join(timeout)
+            if self.worker.is_alive():
+                self.worker.terminate()
         else:
+            self.inbox.stop_retries()
             self.inbox.drain(timeout)
 
     # -- listeners: record, ack, return
@@ -165,8 +202,12 @@ class RetainSlack:
         def edit(ack: Any, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
             ack()
             value = json.loads(action["value"])
-            draft = self._pending_draft(value["thread"])
+            user = body["user"]["id"]
+            draft = self.assistant.pending_draft(value["thread"])
             if draft is None:
+                return
+            if not self.assistant.may_decide(value["thread"], user):  # checked before the draft is shown
+                client.chat_postEphemeral(channel=body["channel"]["id"], user=user, text=DECIDE_REFUSAL)
                 return
             meta = {**value, "channel": body["channel"]["id"], "ts": body["message"]["ts"]}
             client.views_open(trigger_id=body["trigger_id"], view=blocks.edit_modal(draft["body"], meta))
@@ -182,19 +223,40 @@ class RetainSlack:
 
     # -- workers
     def handle(self, kind: str, p: dict[str, Any]) -> dict[str, Any] | None:
-        """Run one inbox item."""
-        if kind == "question":
-            return self._answer(p)
-        if kind == "command":
-            return self._command(p)
-        if kind == "decision":
-            return self._decision(p)
-        if kind == "home":
-            return self._home(p)
-        return None
+        """Run one inbox item; on its last failed attempt, tell the person once."""
+        try:
+            if kind == "question":
+                return self._answer(p)
+            if kind == "command":
+                return self._command(p)
+            if kind == "decision":
+                return self._decision(p)
+            if kind == "home":
+                return self._home(p)
+            return None
+        except Exception as exc:
+            if p.get("_last", True):
+                self._tell_failure(kind, p)
+            raise exc if isinstance(exc, Retry) else Retry(exc, p.get("_state")) from exc
+
+    def _tell_failure(self, kind: str, p: dict[str, Any]) -> None:
+        """One clear message after the last attempt failed (never the error's text)."""
+        try:
+            if kind == "question":
+                ph = (p.get("_state") or {}).get("placeholder")
+                if ph:
+                    self.client.chat_update(channel=p["channel"], ts=ph, text=FAILURE_TEXT, blocks=[])
+                else:
+                    self._post(channel=p["channel"], thread_ts=p.get("thread_ts") or p["ts"], text=FAILURE_TEXT)
+            elif kind in ("command", "decision") and p.get("user") and p.get("channel"):
+                self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=FAILURE_TEXT)
+        except Exception:  # noqa: BLE001 - Slack itself is failing; the inbox row keeps the failure
+            log.warning("could not tell %s about a failed %s", p.get("user", "?"), kind)
 
     def _who(self, user: str, channel: str, channel_type: str) -> tuple[str | None, str | None]:
         """(who for the graph, or None) and a note to post instead of data."""
+        if not _SLACK_USER.match(user or ""):  # no identity (or a forged one) means no access
+            return None, "I can't tell who sent this, so I can't share account data."
         try:
             self.runtime.viewer(user)
         except NotFoundError:
@@ -220,23 +282,20 @@ class RetainSlack:
             return {"ts": r["ts"], "note": "refused"}
         question = re.sub(r"<@[UW][A-Z0-9]+>", "", p.get("text", "")).strip()
         what = question[:60] + ("…" if len(question) > 60 else "")
-        ph = self._post(channel=p["channel"], thread_ts=thread_ts, text=f"Looking into “{clean(what)}”…",
-                        blocks=blocks.placeholder(f"Looking into “{what}”…"))
+        state = dict(p.get("_state") or {})
+        if not state.get("placeholder"):  # a retry reuses the placeholder it already posted
+            ph = self._post(channel=p["channel"], thread_ts=thread_ts, text=f"Looking into “{clean(what)}”…",
+                            blocks=blocks.placeholder(f"Looking into “{what}”…"))
+            state["placeholder"] = ph["ts"]
+            p["_state"] = state
         thread = f"slack:{p['channel']}:{thread_ts}"
-        try:
-            result = self.assistant.ask(question, who, thread)
-        except Exception as exc:
-            log.exception("answer failed in %s: %s", p["channel"], type(exc).__name__)
-            self.client.chat_update(channel=p["channel"], ts=ph["ts"],
-                                    text="Sorry, I couldn't answer that: something failed on my side and it "
-                                         "has been logged. Please try again in a minute.")
-            raise
+        result = self.assistant.ask(question, who, thread)
         text, bl = blocks.answer(result, self.config.link_hosts)
-        self.client.chat_update(channel=p["channel"], ts=ph["ts"], text=text, blocks=bl)
+        self.client.chat_update(channel=p["channel"], ts=state["placeholder"], text=text, blocks=bl)
         for d in result.get("pending", []):
             t, b = blocks.approval(d, thread)
             self._post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
-        return {"ts": ph["ts"], "mode": result["answer"].get("mode")}
+        return {"ts": state["placeholder"], "mode": result["answer"].get("mode")}
 
     def _command(self, p: dict[str, Any]) -> dict[str, Any]:
         text = p["text"].strip()
@@ -279,25 +338,29 @@ class RetainSlack:
             self._post(channel=p["user"], text=at, blocks=ab)
         return {"command": verb}
 
-    def _pending_draft(self, thread: str) -> dict[str, Any] | None:
-        snap = self.assistant.graph.get_state({"configurable": {"thread_id": thread}})
-        for it in snap.interrupts:
-            return dict(it.value["draft"])
-        return None
-
     def _decision(self, p: dict[str, Any]) -> dict[str, Any]:
         value = json.loads(p["value"])
         choice = {"retain_approve": "approve", "retain_skip": "skip", "retain_edit_submit": "edit"}[p["action"]]
-        draft = self._pending_draft(value["thread"])
         who = p["user"]
-        result = self.assistant.decide(value["thread"], choice, who, p.get("text"))
+        if not _SLACK_USER.match(who or "") or not self.assistant.may_decide(value["thread"], who):
+            if self.assistant.pending_draft(value["thread"]) is None:
+                return {"note": "already decided"}
+            self.client.chat_postEphemeral(channel=p["channel"], user=who, text=DECIDE_REFUSAL)
+            return {"note": "refused"}
+        draft = self.assistant.pending_draft(value["thread"])
+        try:
+            result = self.assistant.decide(value["thread"], choice, who, p.get("text"))
+        except (AccessDenied, NotFoundError):
+            self.client.chat_postEphemeral(channel=p["channel"], user=who, text=DECIDE_REFUSAL)
+            return {"note": "refused"}
         if not result.get("actions"):
             return {"note": "already decided"}
         action = result["actions"][0]
         body = (p.get("text") or (draft or {}).get("body", ""))
         subject = (draft or {}).get("subject", "Draft")
+        decider = self.runtime.viewer(who).name
         self.client.chat_update(channel=p["channel"], ts=p["ts"], text=f"{subject}: {action['decision']}",
-                                blocks=blocks.decided(f"*{clean(subject)}*\n{clean(body)}", who, action))
+                                blocks=blocks.decided(f"*{clean(subject)}*\n{clean(body)}", decider, action))
         return {"decision": action["decision"], "already_done": action.get("already_done", False)}
 
     def _home(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -325,11 +388,22 @@ def _worker_main(settings: Any, queue: Any, deterministic: bool) -> None:
     from agents.graph import build_assistant
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    import multiprocessing as mp
+    import queue as queues
+
     rt = Runtime(settings)
     bot = RetainSlack(rt, build_assistant(rt, deterministic, log.warning))
     bot.inbox.recover()
+    parent = mp.parent_process()
     while True:
-        key = queue.get()
+        try:
+            key = queue.get(timeout=WORKER_TICK_S)
+        except queues.Empty:
+            if parent is not None and not parent.is_alive():  # the server died (kill -9): do not linger
+                log.warning("the Slack server process is gone; the worker stops (pending events resume on restart)")
+                return
+            bot.inbox.retry_due()
+            continue
         if key is None:
             break
         bot.inbox._submit(key)
@@ -345,14 +419,26 @@ def serve_http(app: App, host: str, port: int) -> ThreadingHTTPServer:
     """HTTP mode: POST /slack/events into Bolt (signature checked there), GET /healthz."""
 
     class Handler(BaseHTTPRequestHandler):
+        def _refuse(self, status: int) -> None:
+            """Answer without reading the body, and close the connection (the body is never read)."""
+            self.close_connection = True
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             if self.path.split("?")[0] != "/slack/events":
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                return self._refuse(404)
+            try:
+                size = int(self.headers.get("Content-Length") or -1)
+            except ValueError:
+                size = -1
+            if size < 0:  # chunked or missing: Slack always sends a length
+                return self._refuse(411)
+            if size > MAX_BODY_BYTES:  # refused before reading: an unsigned 64 MB POST costs nothing
+                return self._refuse(413)
+            body = self.rfile.read(size).decode("utf-8", "replace")
             resp = app.dispatch(BoltRequest(body=body, headers={k.lower(): [v] for k, v in self.headers.items()}))
             data = (resp.body or "").encode()
             self.send_response(resp.status)

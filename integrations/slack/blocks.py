@@ -62,14 +62,14 @@ def approval(draft: dict[str, Any], thread: str) -> tuple[str, list[dict[str, An
     return cut(f"Draft for approval: {draft['subject']}", 3900), blocks
 
 
-def decided(draft_text: str, who: str, action: dict[str, Any]) -> list[dict[str, Any]]:
+def decided(draft_text: str, decider: str, action: dict[str, Any]) -> list[dict[str, Any]]:
     """The approval message after the decision: the draft, and what happened (no buttons)."""
     if action.get("decision") == "skip":
-        what = f"Skipped by <@{who}>."
+        what = f"Skipped by {clean(decider)}."
     else:
         ref = action.get("activity_id") or action.get("fact_id")
         kind = "CRM activity" if action.get("activity_id") else "remembered fact"
-        what = f"Approved by <@{who}>: recorded as {kind} {ref}."
+        what = f"Approved by {clean(decider)}: recorded as {kind} {ref}."
     return [_section(cut(draft_text, SECTION_LIMIT)), _context(what)]
 
 
