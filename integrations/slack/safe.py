@@ -46,6 +46,12 @@ def _allowed(authority: str, hosts: tuple[str, ...]) -> bool:
     return any(host == h or host.endswith("." + h) for h in hosts)
 
 
+def _url_allowed(url: str, hosts: tuple[str, ...]) -> bool:
+    """Whether a URL (with or without its scheme) points to an allowed host."""
+    body = re.sub(r"(?i)^[a-z]+://", "", url)
+    return _allowed(re.split(r"[/?#]", body, maxsplit=1)[0], hosts)
+
+
 def defang(url: str) -> str:
     """A link made unclickable but readable: every dot of its host shown as [.]."""
     m = re.match(r"(?i)^((?:[a-z]+://)?)([^/?#]*)(.*)$", url, re.S)
@@ -57,10 +63,7 @@ def defang(url: str) -> str:
 def _links(text: str, hosts: tuple[str, ...]) -> str:
     """Links to hosts not in the allowlist defanged; allowed ones kept."""
     def url(m: re.Match[str]) -> str:
-        u = m.group(0)
-        body = re.sub(r"(?i)^[a-z]+://", "", u)
-        authority = re.split(r"[/?#]", body, maxsplit=1)[0]
-        return u if _allowed(authority, hosts) else defang(u)
+        return m.group(0) if _url_allowed(m.group(0), hosts) else defang(m.group(0))
 
     def bare(m: re.Match[str]) -> str:
         return m.group(0) if _allowed(m.group(1), hosts) else defang(m.group(0))
@@ -132,12 +135,10 @@ def _walk(node: Any, hosts: tuple[str, ...]) -> Any:
         node["text"] = clean(node["text"], hosts)
         return node
     if kind == "link" and isinstance(node.get("url"), str):  # a rich-text link element
-        if not _allowed(re.split(r"[/?#]", re.sub(r"(?i)^[a-z]+://", "", node["url"]), maxsplit=1)[0], hosts):
+        if not _url_allowed(node["url"], hosts):
             return {"type": "text", "text": defang(str(node.get("text") or node["url"]))}
-    if isinstance(node.get("url"), str) and kind in ("button", None):
-        url = node["url"]
-        if not _allowed(re.split(r"[/?#]", re.sub(r"(?i)^[a-z]+://", "", url), maxsplit=1)[0], hosts):
-            node.pop("url")
+    if isinstance(node.get("url"), str) and kind in ("button", None) and not _url_allowed(node["url"], hosts):
+        node.pop("url")
     for k, v in list(node.items()):
         if isinstance(v, dict | list):
             node[k] = _walk(v, hosts)
