@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine: `make demo` (Retain's main job) and `make test`.
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
-SRC := retain agents tools integrations prompts configs
+SRC := retain core agents tools integrations prompts configs
 
 .PHONY: uv demo test lint bench
 
@@ -15,6 +15,7 @@ lint: uv
 	$(UV) sync --frozen
 	$(UV) run ruff check .
 	$(UV) run mypy $(SRC)
+	$(UV) run lint-imports
 
 test: lint
 	$(UV) run pytest -q

@@ -14,11 +14,10 @@ from typing import Any
 
 import yaml
 from rich.table import Table
-from sqlalchemy import select
 
 from agents.composer import verify
-from integrations.crm.models import Account
-from retain.errors import ConfigError
+from core.errors import ConfigError
+from tools import crm
 from tools.access import OPERATOR
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "eval" / "questions.yaml"
@@ -38,8 +37,7 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
 def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[float], None] | None = None) -> dict:
     """Ask every question and score the answers."""
     questions = load_questions(path)
-    with assistant.runtime.store.session() as s:
-        names = list(s.scalars(select(Account.name).where(Account.lifecycle_stage != "churned")))
+    names = crm.live_account_names(assistant.services.store)
     if "Acme Corp" not in names:
         raise ConfigError("The evaluation runs on the demo portfolio: run `retain demo seed` first.")
     rows = []

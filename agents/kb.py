@@ -21,8 +21,37 @@ def playbook(source_id: str) -> dict[str, Any]:
     return {"type": "playbook", "id": source_id, "date": "", "label": doc.meta["label"]}
 
 
-def excerpt(source_id: str, sentences: int = 2) -> str:
-    """The first sentences of a playbook section."""
-    body = _sections()[source_id].text.split("\n", 1)[1]
-    parts = body.replace("\n", " ").split(". ")
-    return ". ".join(parts[:sentences]).rstrip(".") + "."
+def _lines(source_id: str, *tags: str) -> list[str]:
+    doc = _sections().get(source_id)
+    if doc is None:
+        raise KeyError(f"No playbook section {source_id}; see configs/knowledge/.")
+    return [line for line in doc.text.splitlines() if line.startswith(tags)]
+
+
+def advice(source_id: str, values: dict[str, Any]) -> list[str]:
+    """A section's `Advice:` lines, filled in from `values`.
+
+    A line needing a value that is missing is left out, and then the `Otherwise:` line after it
+    (if any) is used instead.
+    """
+    out: list[str] = []
+    skipped = False
+    for line in _lines(source_id, "Advice: ", "Otherwise: "):
+        if line.startswith("Otherwise: "):
+            if skipped:
+                out.append(line.removeprefix("Otherwise: ").strip())
+            continue
+        try:
+            out.append(line.removeprefix("Advice: ").strip().format(**{k: v for k, v in values.items() if v}))
+            skipped = False
+        except (KeyError, ValueError, IndexError):
+            skipped = True
+    return out
+
+
+def play(source_id: str) -> str:
+    """A section's one-line play (its `Play:` line)."""
+    lines = _lines(source_id, "Play: ")
+    if not lines:
+        raise KeyError(f"Playbook section {source_id} has no 'Play:' line; see configs/knowledge/.")
+    return lines[0].removeprefix("Play: ").strip()

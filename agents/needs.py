@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from agents.state import Deps, Finding
+from agents.state import AccountRef, Deps, Finding
 from integrations.crm.models import Activity, Contact, NeedsProfile, SurveyResponse, Ticket
 from integrations.llm import LLMError, dumps, structured
 from prompts import load
@@ -146,7 +146,7 @@ def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[dict[str, Any],
     return prof, recs, method
 
 
-def run(deps: Deps, ctx: crm.ToolContext, account: dict[str, Any]) -> Finding:
+def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     """Needs findings for one account."""
     f = Finding("needs", account)
     prof, recs, method = profile(deps, ctx, account["account_id"])
@@ -161,7 +161,7 @@ def run(deps: Deps, ctx: crm.ToolContext, account: dict[str, Any]) -> Finding:
             else:
                 continue
             f.fact(f"{_LABEL[key]}: {item['text']}", source, kind=key)
-    if not f["facts"]:
+    if not f.facts:
         f.fact(f"No goals or pain points recorded for {account['name']} in the last year of notes", kind="empty")
-    f["data"] = {"method": method, "counts": {k: len(prof.get(k, [])) for k in FIELDS}}
+    f.data = {"method": method, "counts": {k: len(prof.get(k, [])) for k in FIELDS}}
     return f

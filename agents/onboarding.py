@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import select
 
 from agents.kb import playbook
-from agents.state import Deps, Finding
+from agents.state import AccountRef, Deps, Draft, Finding
 from integrations.crm.models import CSM, Account, Activity, Contact, Ticket
-from tools import crm
+from prompts import load
+from tools import crm, recall
 
 STALLED_DAYS = 10
 _KEYWORDS = {
@@ -39,8 +40,8 @@ def _blockers(deps: Deps, ctx: crm.ToolContext, aid: int, milestone: str) -> lis
     mem = deps.memory
     if mem is not None:
         try:
-            for h in mem.search(f"{milestone} blocked failing problem", ctx.viewer, account_ids=[aid], k=3,
-                                as_of=ctx.as_of, collections=("accounts",)):
+            for h in recall.search(mem, f"{milestone} blocked failing problem", ctx.viewer, account_ids=[aid],
+                                   k=3, as_of=ctx.as_of, collections=("accounts",)):
                 if h.kind in ("ticket", "meeting", "note", "email", "call") and h.similarity >= 0.25:
                     out.append({"text": h.text.split("\n", 1)[-1][:240], "source": h.source})
         except Exception:  # noqa: BLE001 - memory is optional; fall back to keywords
@@ -64,7 +65,7 @@ def _blockers(deps: Deps, ctx: crm.ToolContext, aid: int, milestone: str) -> lis
     return out[:2]
 
 
-def run(deps: Deps, ctx: crm.ToolContext, account: dict[str, Any]) -> Finding:
+def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     """Onboarding findings for one account, with a drafted follow-up for the most overdue milestone."""
     f = Finding("onboarding", account)
     aid = account["account_id"]
@@ -103,12 +104,12 @@ def run(deps: Deps, ctx: crm.ToolContext, account: dict[str, Any]) -> Finding:
             "trace and exact error; escalate to their sponsor if it stays blocked" if sso else
             f"Agree one concrete next step for '{focus['name']}' with an owner and a date, and offer help")
     f.recommend("Next step: " + step, playbook(play))
-    f["drafts"].append(_draft(ctx, aid, account["name"], focus, blockers, step))
+    f.drafts.append(_draft(ctx, aid, account["name"], focus, blockers, step))
     return f
 
 
 def _draft(ctx: crm.ToolContext, aid: int, name: str, m: dict[str, Any], blockers: list[dict[str, Any]],
-           step: str) -> dict[str, Any]:
+           step: str) -> Draft:
     with ctx.store.session() as s:
         contacts = s.scalars(select(Contact).where(Contact.account_id == aid, Contact.left_on.is_(None))).all()
         owner = s.scalar(select(CSM).join(Account, Account.owner_id == CSM.id).where(Account.id == aid))
@@ -117,9 +118,9 @@ def _draft(ctx: crm.ToolContext, aid: int, name: str, m: dict[str, Any], blocker
         next((c for c in contacts if c.is_champion), None) or (contacts[0] if contacts else None)
     hello = to.name.split()[0] if to else "team"
     blocker = f" From our side we see: {blockers[0]['text'][:160].rstrip('.')}." if blockers else ""
-    body = (f"Hi {hello},\n\n'{m['name']}' was due on {m['due']} and is now {m['days_overdue']} days overdue."
-            f"{blocker} To get it moving: {step[0].lower() + step[1:]}. Could we find 30 minutes this week? "
-            f"I can bring our solutions engineer.\n\nThanks,\n{owner.name if owner else 'Your CSM'}")
+    body = load("followup").format(hello=hello, milestone=m["name"], due=m["due"], days_overdue=m["days_overdue"],
+                                   blocker=blocker, step=step[0].lower() + step[1:],
+                                   sender=owner.name if owner else "Your CSM")
     return {"id": uuid.uuid4().hex, "kind": "follow_up", "account_id": aid, "account": name,
             "milestone_id": m["id"], "milestone": m["name"], "to": to.name if to else "",
             "to_email": (to.email or "") if to else "", "subject": f"{name}: next step on {m['name']}",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agents.kb import play as kb_play
 from agents.kb import playbook
-from agents.state import Deps, Finding
+from agents.state import AccountRef, Deps, Finding
 from tools import crm
 
 _EXEC = re.compile(r"\b(VP|Vice President|Chief|CEO|CFO|COO|CTO|CIO|Head|Director|President)\b")
@@ -28,7 +29,7 @@ def _play(drivers: list[dict[str, Any]], segment: str) -> str:
     return "renewal.md#timeline-start-at-120-days"
 
 
-def run(deps: Deps, ctx: crm.ToolContext, account: dict[str, Any]) -> Finding:
+def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     """Renewal findings for one account."""
     f = Finding("renewal", account)
     aid = account["account_id"]
@@ -56,9 +57,9 @@ def run(deps: Deps, ctx: crm.ToolContext, account: dict[str, Any]) -> Finding:
         f.fact(f"{len(outages)} open outage tickets, latest '{outages[0]['subject']}' on {outages[0]['opened']}",
                crm.src("ticket", outages[0]["id"], outages[0]["opened"], outages[0]["subject"]), kind="risk")
     if r["risk_drivers"] or r["segment"] == "at risk" or (r["p_renew"] is not None and r["p_renew"] < 0.6):
-        f.recommend(_play_text(play), playbook(play))
+        f.recommend(kb_play(play), playbook(play))
     elif play.startswith("expansion"):
-        f.recommend(_play_text(play), playbook(play))
+        f.recommend(kb_play(play), playbook(play))
     else:
         f.recommend("On track: run the standard renewal timeline (value review by 90 days, proposal by 60)",
                     playbook("renewal.md#timeline-start-at-120-days"))
@@ -76,22 +77,6 @@ def run(deps: Deps, ctx: crm.ToolContext, account: dict[str, Any]) -> Finding:
         f.fact(f"Champion {left[0]['name']} left on {left[0]['left_on']}", acct, kind="champion_left")
     if engage:
         f.recommend("Engage " + ", ".join(engage[:3]), acct)
-    f["data"] = {"p_renew": r["p_renew"], "segment": r["segment"], "renewal_date": r["renewal_date"],
+    f.data = {"p_renew": r["p_renew"], "segment": r["segment"], "renewal_date": r["renewal_date"],
                  "arr": r["arr"], "play": play}
     return f
-
-
-def _play_text(play: str) -> str:
-    return {
-        "renewal.md#save-play-champion-left": "Save play: champion left. Find the successor and the economic "
-        "buyer this week, offer their team an onboarding session, and rebuild the business case with numbers",
-        "renewal.md#save-play-reliability-or-performance-complaints": "Save play: reliability. Bring the incident "
-        "list with root causes, the latency and error trend since, the tuning changes that help, and offer an "
-        "executive call with engineering",
-        "renewal.md#save-play-low-adoption": "Save play: low adoption. Find the use case that did not land and "
-        "agree a 30-day adoption plan with a named owner and a usage target",
-        "expansion.md#how-to-open-the-conversation": "Expansion: open from their outcome and usage, with a "
-        "projected cost at their growth rate and a short pilot for the next team",
-        "renewal.md#timeline-start-at-120-days": "Run the renewal timeline: value review by 90 days, proposal "
-        "by 60, only paperwork left at 30",
-    }[play]

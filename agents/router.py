@@ -13,14 +13,11 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from rapidfuzz import fuzz, process, utils
-from sqlalchemy import select
 
-from agents.state import INTENTS, Deps
-from integrations.crm.models import Account
+from agents.state import INTENTS, AccountRef, Deps, Route
+from core.errors import AccessDenied, AmbiguousName, NotFoundError
 from integrations.llm import LLMError, structured
 from prompts import load
-from retain.errors import AccessDenied, AmbiguousName, NotFoundError
 from tools import crm
 
 _PATTERNS: dict[str, str] = {
@@ -143,8 +140,7 @@ def _spans(text: str) -> list[tuple[int, int, str]]:
 
 def link_accounts(deps: Deps, ctx: crm.ToolContext, question: str) -> dict[str, Any]:
     """Accounts named in the message: found, ambiguous, denied, unknown."""
-    with ctx.store.session() as s:
-        names = list(s.scalars(select(Account.name).where(Account.lifecycle_stage != "churned")))
+    names = crm.live_account_names(ctx.store)
     firsts = {n.split()[0] for n in names if len(n.split()[0]) >= 4}
     pool = names + sorted(firsts - set(names))
     taken: list[tuple[int, int]] = []
@@ -154,9 +150,7 @@ def link_accounts(deps: Deps, ctx: crm.ToolContext, question: str) -> dict[str, 
     for start, end, span in _spans(question):
         if any(start < e and end > s for s, e in taken):
             continue
-        best = process.extractOne(span, pool, scorer=fuzz.ratio, processor=utils.default_process,
-                                  score_cutoff=100 if len(span) < 5 else 86)
-        if best is None:
+        if not crm.looks_like_name(span, pool):
             continue
         try:
             hit = crm.find_account(ctx, span)
@@ -173,9 +167,9 @@ def link_accounts(deps: Deps, ctx: crm.ToolContext, question: str) -> dict[str, 
     return {"accounts": found, "ambiguous": ambiguous, "denied": denied}
 
 
-def route(deps: Deps, question: str, who: str, last_accounts: list[dict[str, Any]]) -> dict[str, Any]:
+def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef]) -> Route:
     """Decide intents, accounts and window for one message."""
-    ctx = deps.runtime.tool_context(who)
+    ctx = deps.services.tool_context(who)
     low = question.lower()
     intents = _intents(low)
     linked = link_accounts(deps, ctx, question) if intents != ["help"] else \

@@ -1,18 +1,136 @@
-"""The graph's state and the structured findings agents return (all JSON-serialisable)."""
+"""The graph's state, its dependencies, and the typed shapes passed between nodes (all JSON-serialisable).
+
+Every shape a node hands to another (route, finding, draft, answer) is a TypedDict here, so its keys
+are spelled in one place; `Finding` is the builder agents fill and turn into a `FindingDict`.
+"""
 
 from __future__ import annotations
 
 import operator
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, Literal, Protocol, TypedDict
 
 from integrations.llm import CallLog, ChatModel
-from retain.runtime import Runtime
+from integrations.memory import Memory
+from tools.crm import Source
+from tools.services import Services
 
 MAX_INPUT_CHARS = 4000
-INTENTS = ("needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember", "help")
-AGENT_INTENTS = ("needs", "onboarding", "tuning", "renewal", "health")
+Intent = Literal["needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember", "help"]
+INTENTS: tuple[Intent, ...] = ("needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember",
+                               "help")
+
+
+class AccountRef(TypedDict):
+    """An account a message is about."""
+
+    account_id: int
+    name: str
+
+
+class Ambiguity(TypedDict):
+    """A name that matched several accounts the asker may see."""
+
+    text: str
+    candidates: list[str]
+
+
+class Route(TypedDict):
+    """What the router understood: intents, accounts, and how it got there."""
+
+    intents: list[str]
+    accounts: list[AccountRef]
+    accounts_via: str | None  # "named" | "conversation" | None
+    ambiguous: list[Ambiguity]
+    denied: list[str]  # names the asker typed but may not see (echoed as typed)
+    window_days: int | None
+    method: str  # "patterns" | "example (0.83)" | "llm" | "patterns (llm failed)"
+
+
+class Preset(TypedDict):
+    """A route decided in code by the caller: no parsing of the message."""
+
+    intents: list[str]
+    accounts: list[AccountRef]
+
+
+class Item(TypedDict):
+    """A fact or recommendation, citing sources by their index in the finding's `sources`."""
+
+    text: str
+    src: list[int]
+    kind: str
+
+
+class Draft(TypedDict, total=False):
+    """An action waiting for a CSM's approval: a follow-up email or a fact to remember."""
+
+    id: str
+    kind: Literal["follow_up", "fact"]
+    account_id: int
+    account: str
+    subject: str
+    body: str
+    to: str
+    to_email: str
+    milestone_id: int
+    milestone: str
+
+
+class FindingDict(TypedDict):
+    """What one agent found about one account (or the portfolio)."""
+
+    agent: str
+    account_id: int | None
+    account: str | None
+    facts: list[Item]
+    recommendations: list[Item]
+    drafts: list[Draft]
+    sources: list[Source]
+    data: dict[str, Any]  # agent-specific figures (score, counts, accounts listed)
+
+
+class Answer(TypedDict, total=False):
+    """The reply: text, how it was made, numbered sources and drafts awaiting approval."""
+
+    text: str
+    mode: str  # "llm" | "deterministic" | "input" | "access" | "ambiguous" | "clarify"
+    sources: list[dict[str, Any]]
+    drafts: list[Draft]
+    unsupported: list[str]
+    note: str
+    deterministic: str  # the rendering from findings alone (kept when the LLM's prose is used)
+
+
+class ActionResult(TypedDict, total=False):
+    """What deciding a draft did."""
+
+    draft_id: str
+    kind: str
+    decision: str  # "approve" | "skip" | "refused"
+    already_done: bool
+    fact_id: int
+    activity_id: int
+    text: str
+    to: str
+    sent_via: str  # "slack_connect" | "email_outbox" | "none"
+    outbox: str
+    file: str
+    error: str
+    snoozed_days: float
+    memory: str
+
+
+class Step(TypedDict, total=False):
+    """One line of the trace: which node ran, for how long, with what outcome."""
+
+    step: str
+    seconds: float
+    account: str
+    facts: int
+    mode: str
+    note: str
 
 
 def _acc(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
@@ -23,75 +141,119 @@ def _acc(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
 
 
 class State(TypedDict, total=False):
-    """One conversation thread. `findings` and `trace` accumulate within a turn (reset by `start`)."""
+    """One conversation thread, checkpointed per thread id."""
+
+    question: str
+    """The message being answered (this turn)."""
+    who: str
+    """The asker: email, Slack user id or name; access is decided from it on every tool call."""
+    messages: Annotated[list[dict[str, str]], operator.add]
+    """The conversation so far (user and assistant turns), appended each turn."""
+    route: Route
+    """What the router understood this turn."""
+    preset: Preset | None
+    """Intents and accounts decided by the caller (a scheduled job), used instead of routing; one turn only."""
+    findings: Annotated[list[FindingDict], _acc]
+    """The agents' findings this turn (reset by `start`)."""
+    trace: Annotated[list[Step], _acc]
+    """Which nodes ran this turn and how long each took (reset by `start`)."""
+    answer: Answer
+    """The reply of this turn."""
+    last_accounts: list[AccountRef]
+    """The accounts the conversation is about, for follow-ups like 'and their renewal?'."""
+    actions: list[ActionResult]
+    """What approving, editing or skipping this turn's drafts did."""
+
+
+class Payload(TypedDict, total=False):
+    """What `dispatch` sends one agent node."""
 
     question: str
     who: str
-    messages: Annotated[list[dict[str, str]], operator.add]
-    route: dict[str, Any]
-    findings: Annotated[list[dict[str, Any]], _acc]
-    trace: Annotated[list[dict[str, Any]], _acc]
-    answer: dict[str, Any]
-    last_accounts: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
+    route: Route
+    account: AccountRef
 
 
-def plain(obj: Any) -> Any:
-    """JSON-clean copy (numpy numbers become Python numbers), so checkpoints can store it."""
-    import json
+class Finding:
+    """Builder for one agent's finding: facts and recommendations citing their sources."""
 
-    def default(o: Any) -> Any:
-        if hasattr(o, "item"):
-            return o.item()
-        return str(o)
+    def __init__(self, agent: str, account: AccountRef | dict[str, Any] | None = None):
+        self.agent = agent
+        self.account_id: int | None = (account or {}).get("account_id")
+        self.account: str | None = (account or {}).get("name")
+        self.facts: list[Item] = []
+        self.recommendations: list[Item] = []
+        self.drafts: list[Draft] = []
+        self.sources: list[Source] = []
+        self.data: dict[str, Any] = {}
 
-    return json.loads(json.dumps(obj, default=default))
-
-
-class Finding(dict):  # type: ignore[type-arg]
-    """What one agent found about one account: facts and recommendations citing their sources."""
-
-    def __init__(self, agent: str, account: dict[str, Any] | None = None):
-        super().__init__(agent=agent, account_id=(account or {}).get("account_id"),
-                         account=(account or {}).get("name"), facts=[], recommendations=[],
-                         drafts=[], sources=[], data={})
-
-    def source(self, s: dict[str, Any]) -> int:
+    def source(self, s: Source | dict[str, Any]) -> int:
         """Add a source (deduplicated); its index within this finding."""
         key = (s.get("type"), str(s.get("id")))
-        for i, have in enumerate(self["sources"]):
+        for i, have in enumerate(self.sources):
             if (have.get("type"), str(have.get("id"))) == key:
                 return i
-        self["sources"].append({k: str(v) if v is not None else "" for k, v in s.items()})
-        return len(self["sources"]) - 1
+        self.sources.append({k: str(v) if v is not None else "" for k, v in s.items()})  # type: ignore[arg-type]
+        return len(self.sources) - 1
 
-    def fact(self, text: str, *sources: dict[str, Any], kind: str = "") -> None:
+    def fact(self, text: str, *sources: Source | dict[str, Any], kind: str = "") -> None:
         """A fact, with the records it came from."""
-        self["facts"].append({"text": text, "src": [self.source(s) for s in sources], "kind": kind})
+        self.facts.append({"text": text, "src": [self.source(s) for s in sources], "kind": kind})
 
-    def recommend(self, text: str, *sources: dict[str, Any]) -> None:
+    def recommend(self, text: str, *sources: Source | dict[str, Any]) -> None:
         """A recommendation, citing a playbook or record where there is one."""
-        self["recommendations"].append({"text": text, "src": [self.source(s) for s in sources]})
+        self.recommendations.append({"text": text, "src": [self.source(s) for s in sources], "kind": ""})
+
+    def as_dict(self) -> FindingDict:
+        """The finding as state holds it."""
+        return {"agent": self.agent, "account_id": self.account_id, "account": self.account,
+                "facts": self.facts, "recommendations": self.recommendations, "drafts": self.drafts,
+                "sources": self.sources, "data": self.data}
+
+
+class Actions(Protocol):
+    """The side effects of an approved draft; the shell provides them (`retain.actions`)."""
+
+    def send_follow_up(self, draft: Draft, text: str) -> ActionResult:
+        """Send an approved follow-up (Slack Connect channel, else the email outbox)."""
+        ...
+
+    def snooze_follow_up(self, draft: Draft) -> ActionResult:
+        """A skipped follow-up: keep its milestone quiet for a while."""
+        ...
+
+
+class NoActions:
+    """Nothing is sent: for tests and tools that never approve follow-ups."""
+
+    def send_follow_up(self, draft: Draft, text: str) -> ActionResult:
+        """Record that nothing was sent."""
+        return {"sent_via": "none", "error": "no delivery is configured in this process"}
+
+    def snooze_follow_up(self, draft: Draft) -> ActionResult:
+        """Nothing to snooze."""
+        return {}
 
 
 @dataclass
 class Deps:
-    """What the nodes need and never checkpoint: the runtime, the chat model, the call log."""
+    """What the nodes need and never checkpoint (the graph's `context`)."""
 
-    runtime: Runtime
+    services: Services
     chat: ChatModel | None = None
     log: CallLog = field(default_factory=CallLog)
     use_memory: bool = True
     budget_s: float = 90.0
+    actions: Actions = field(default_factory=NoActions)
     started: float = field(default_factory=time.perf_counter)
 
     @property
-    def memory(self) -> Any:
+    def memory(self) -> Memory | None:
         """The Chroma memory, or None when the embedding model is not available."""
         if not self.use_memory:
             return None
         try:
-            return self.runtime.memory
+            return self.services.memory
         except Exception:  # noqa: BLE001 - memory is optional; agents fall back to SQL
             self.use_memory = False
             return None

@@ -19,23 +19,23 @@ from sqlalchemy import select
 
 from agents import briefing
 from agents.state import Deps
+from core.settings import load_settings
 from integrations.crm.models import CSM, Account
 from retain import demo
-from retain.runtime import Runtime
-from retain.settings import load_settings
 from tools.health import score_portfolio
+from tools.services import Services
 
 
 def run(accounts: int, csms: int) -> dict:
     """Seed, then build and render every CSM's briefing."""
     today = date(2026, 11, 23)
     with tempfile.TemporaryDirectory() as tmp:
-        rt = Runtime(load_settings(data_dir=tmp, today=today.isoformat(), llm={"backend": "none"}))
+        rt = Services(load_settings(data_dir=tmp, today=today.isoformat(), llm={"backend": "none"}))
         demo.write(rt.store, demo.generate(accounts, 7, today, csms))
         with rt.store.session() as s:
             people = list(s.scalars(select(CSM.email).where(CSM.role == "csm")))
             names = list(s.scalars(select(Account.name)))
-        deps = Deps(runtime=rt, use_memory=False)
+        deps = Deps(services=rt, use_memory=False)
         t0 = time.perf_counter()
         health = score_portfolio(rt.store, rt.card, today)
         t1 = time.perf_counter()

@@ -44,8 +44,8 @@ def _machine() -> str:
 
 def measure(sizes: list[str]) -> dict[str, Any]:
     """Everything BENCHMARKS.md reports."""
+    from agents.assistant import Assistant
     from agents.evaluate import run_eval
-    from agents.graph import Assistant
     from bench import models, peer
 
     out: dict[str, Any] = {"machine": _machine(), "bandwidth_gbs": models.bandwidth_gbs()}
@@ -83,15 +83,15 @@ def measure(sizes: list[str]) -> dict[str, Any]:
                 out["real_0_5b"] = {"retain_s": round(real_retain, 2), "peer_s": round(real_peer, 2)}
             path.unlink()
     # Correctness beside speed: the eval on the demo.
+    from core.settings import load_settings
     from retain import demo
-    from retain.runtime import Runtime
-    from retain.settings import load_settings
     from tools import renewal_model
+    from tools.services import Services
 
     with tempfile.TemporaryDirectory() as tmp:
         from datetime import date
 
-        rt = Runtime(load_settings(data_dir=tmp, today="2026-11-23", llm={"backend": "none"}))
+        rt = Services(load_settings(data_dir=tmp, today="2026-11-23", llm={"backend": "none"}))
         demo.write(rt.store, demo.generate(150, 7, date(2026, 11, 23)))
         renewal_model.save(renewal_model.fit(rt.store, rt.card), rt.model_file)
         ev = run_eval(Assistant(rt, use_memory=False))

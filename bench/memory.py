@@ -11,7 +11,6 @@ query embedding, scoped HNSW search with a metadata filter, recency re-ranking, 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import tempfile
@@ -20,15 +19,15 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
 from rich.progress import track
-from rich.table import Table
 
+from bench.report import report
+from core.settings import load_settings
 from integrations.memory import crm_docs
 from retain import demo
-from retain.runtime import Runtime
-from retain.settings import load_settings
+from tools import recall
 from tools.access import ADMIN
+from tools.services import Services
 
 QUERIES = ["login problems with single sign-on", "latency got worse after the model upgrade",
            "champion left the company", "renewal pricing concerns", "fine-tune loss diverged",
@@ -45,7 +44,7 @@ def run(accounts: int = 600, chunks: int = 50_000, queries: int = 200, models_di
     today = date(2026, 11, 23)
     models = Path(models_dir or os.environ.get("RETAIN_MODELS_DIR", "../shared/models"))
     with tempfile.TemporaryDirectory() as tmp:
-        rt = Runtime(load_settings(data_dir=tmp, today=today.isoformat(),
+        rt = Services(load_settings(data_dir=tmp, today=today.isoformat(),
                                    embedding={"model_path": str(models / "all-MiniLM-L6-v2-q8_0.gguf")}))
         demo.write(rt.store, demo.generate(accounts, 7, today, max(6, accounts // 25)))
         mem = rt.memory
@@ -92,12 +91,12 @@ def run(accounts: int = 600, chunks: int = 50_000, queries: int = 200, models_di
         manager = rt.viewer(_csm_emails(rt, "manager")[0])
         lat: dict[str, list[float]] = {"admin": [], "csm": [], "manager": [], "knowledge": []}
         for q in QUERIES:  # warm-up
-            mem.search(q, ADMIN, k=5, as_of=today)
+            recall.search(mem, q, ADMIN, k=5, as_of=today)
         for i in range(queries):
             q = QUERIES[i % len(QUERIES)]
             for who, viewer in (("admin", ADMIN), ("csm", csm), ("manager", manager)):
                 t = time.perf_counter()
-                mem.search(q, viewer, k=5, as_of=today)
+                recall.search(mem, q, viewer, k=5, as_of=today)
                 lat[who].append((time.perf_counter() - t) * 1000)
             t = time.perf_counter()
             mem.search_knowledge(q, k=3)
@@ -106,7 +105,7 @@ def run(accounts: int = 600, chunks: int = 50_000, queries: int = 200, models_di
         for q in QUERIES * 10:
             mem.ef([q])
         embed_ms = (time.perf_counter() - t) * 1000 / (len(QUERIES) * 10)
-        scope = len(mem.allowed_accounts(csm) or [])
+        scope = len(recall.allowed_accounts(mem.store, csm) or [])
     return {
         "cpu_cores": os.cpu_count(), "documents": res["documents"],
         "embed_only_docs_per_s": round(embed_only, 1), "ingest_cold_docs_per_s": round(cold, 1),
@@ -119,7 +118,7 @@ def run(accounts: int = 600, chunks: int = 50_000, queries: int = 200, models_di
     }
 
 
-def _csm_emails(rt: Runtime, role: str = "csm") -> list[str]:
+def _csm_emails(rt: Services, role: str = "csm") -> list[str]:
     from sqlalchemy import select
 
     from integrations.crm.models import CSM
@@ -137,24 +136,16 @@ def main() -> None:
     p.add_argument("--json", action="store_true")
     a, _ = p.parse_known_args()
     r = run(a.accounts, a.chunks, a.queries)
-    if a.json:
-        print(json.dumps(r, indent=2))
-        return
-    t = Table(title=f"Memory ({r['cpu_cores']} cores, all-MiniLM-L6-v2 Q8_0 via llama.cpp)")
-    t.add_column("measure")
-    t.add_column("value", justify="right")
-    t.add_column("target", justify="right")
-    t.add_row("embedding only, docs/s", f"{r['embed_only_docs_per_s']:.0f}", "")
-    t.add_row(f"ingest {r['documents']:,} CRM docs, cold, docs/s", f"{r['ingest_cold_docs_per_s']:.0f}", ">= 200")
-    t.add_row("rebuild from embedding cache, docs/s", f"{r['rebuild_cached_docs_per_s']:.0f}", "")
-    t.add_row("query embedding, ms", f"{r['query_embed_ms']:.1f}", "")
     views = (("csm", f"one CSM, {r['csm_scope_accounts']} accounts"), ("manager", "a manager's team"),
              ("admin", f"all accounts, {r['partitions']} partitions"), ("knowledge", "knowledge base"))
-    for who, label in views:
-        t.add_row(f"search at {r['chunks']:,} chunks ({label}), p50 / p95 ms",
-                  f"{r[f'search_{who}_p50_ms']:.1f} / {r[f'search_{who}_p95_ms']:.1f}",
-                  "p50 < 20" if who != "knowledge" else "")
-    Console().print(t)
+    report(r, a.json, f"Memory ({r['cpu_cores']} cores, all-MiniLM-L6-v2 Q8_0 via llama.cpp)", [
+        ("embedding only, docs/s", f"{r['embed_only_docs_per_s']:.0f}", ""),
+        (f"ingest {r['documents']:,} CRM docs, cold, docs/s", f"{r['ingest_cold_docs_per_s']:.0f}", ">= 200"),
+        ("rebuild from embedding cache, docs/s", f"{r['rebuild_cached_docs_per_s']:.0f}", ""),
+        ("query embedding, ms", f"{r['query_embed_ms']:.1f}", ""),
+        *[(f"search at {r['chunks']:,} chunks ({label}), p50 / p95 ms",
+           f"{r[f'search_{who}_p50_ms']:.1f} / {r[f'search_{who}_p95_ms']:.1f}",
+           "p50 < 20" if who != "knowledge" else "") for who, label in views]])
 
 
 if __name__ == "__main__":

@@ -25,14 +25,14 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from rich.console import Console
 from rich.table import Table
 
+from agents.assistant import Assistant
 from agents.evaluate import load_questions
-from agents.graph import Assistant
+from core.settings import load_settings
 from integrations.llm import CallLog, LLMCall
 from retain import demo
-from retain.runtime import Runtime
-from retain.settings import load_settings
 from tools import build_tools, renewal_model
 from tools.access import OPERATOR
+from tools.services import Services
 
 MODELS = Path(os.environ.get("RETAIN_MODELS_DIR", Path(__file__).resolve().parents[2] / "shared" / "models"))
 PLANS = {  # the ideal data tools per intent (after find_account)
@@ -143,7 +143,7 @@ def run(limit: int | None = None) -> dict[str, Any]:
     tok = Tokenizer()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        rt = Runtime(load_settings(data_dir=tmp, today=today.isoformat(), llm={"backend": "none"}))
+        rt = Services(load_settings(data_dir=tmp, today=today.isoformat(), llm={"backend": "none"}))
         demo.write(rt.store, demo.generate(150, 7, today))
         renewal_model.save(renewal_model.fit(rt.store, rt.card), rt.model_file)
         writer = CountingWriter(tok)

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
+from bench.report import report
+from core.settings import load_settings
 from retain import demo
-from retain.runtime import Runtime
-from retain.settings import load_settings
 from tools import renewal_model
 from tools.health import save_snapshots, score_portfolio
+from tools.services import Services
 
 
 def run(accounts: int = 10_000, csms: int = 50, seed: int = 7) -> dict[str, float]:
     """Time generate, write, model fit and scoring on a fresh SQLite store."""
     today = date(2026, 11, 23)
     with tempfile.TemporaryDirectory() as tmp:
-        rt = Runtime(load_settings(data_dir=tmp, today=today.isoformat()))
+        rt = Services(load_settings(data_dir=tmp, today=today.isoformat()))
         t0 = time.perf_counter()
         pf = demo.generate(accounts, seed, today, csms)
         t1 = time.perf_counter()
@@ -50,20 +47,13 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     r = run(args.accounts, args.csms)
-    if args.json:
-        print(json.dumps(r))
-        return
-    t = Table(title=f"Seed and score {r['accounts']:,} accounts ({r['telemetry_rows']:,} telemetry rows)")
-    t.add_column("step")
-    t.add_column("seconds", justify="right")
-    t.add_column("target", justify="right")
-    t.add_row("generate", f"{r['generate_s']:.1f}", "")
-    t.add_row("write (SQLite)", f"{r['write_s']:.1f}", "")
-    t.add_row("seed total", f"{r['seed_total_s']:.1f}", "< 60")
-    t.add_row("renewal model fit", f"{r['model_fit_s']:.1f}", "")
-    t.add_row("score every account (+30-day trend)", f"{r['score_all_s']:.1f}", "< 10")
-    t.add_row("save daily snapshots", f"{r['snapshot_s']:.1f}", "")
-    Console().print(t)
+    report(r, args.json, f"Seed and score {r['accounts']:,} accounts ({r['telemetry_rows']:,} telemetry rows)", [
+        ("generate", f"{r['generate_s']:.1f}", ""),
+        ("write (SQLite)", f"{r['write_s']:.1f}", ""),
+        ("seed total", f"{r['seed_total_s']:.1f}", "< 60"),
+        ("renewal model fit", f"{r['model_fit_s']:.1f}", ""),
+        ("score every account (+30-day trend)", f"{r['score_all_s']:.1f}", "< 10"),
+        ("save daily snapshots", f"{r['snapshot_s']:.1f}", "")], first="step", value="seconds")
 
 
 if __name__ == "__main__":

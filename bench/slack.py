@@ -20,15 +20,15 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
-from agents.graph import Assistant
-from integrations.slack.app import RetainSlack, serve_http
+from agents.assistant import Assistant
+from bench.report import report
+from core.settings import load_settings
+from integrations.slack.http import serve_http
 from retain import demo
-from retain.runtime import Runtime
-from retain.settings import load_settings
+from retain.slack.app import RetainSlack
 from tools import renewal_model
+from tools.services import Services
 
 SECRET = "bench-secret"
 WORKERS = 4
@@ -75,7 +75,7 @@ def run(n: int = 100) -> dict:
         settings = load_settings(data_dir=tmp, today=today.isoformat(), llm={"backend": "none"}, slack={
             "mode": "http", "bot_token": "xoxb-bench", "signing_secret": SECRET,
             "base_url": mock.url, "workers": WORKERS})  # type: ignore[attr-defined]
-        rt = Runtime(settings)
+        rt = Services(settings)
         demo.write(rt.store, demo.generate(150, 7, today))
         renewal_model.save(renewal_model.fit(rt.store, rt.card), rt.model_file)
         bot = RetainSlack(rt, Assistant(rt, use_memory=False), worker_process=PROCESS)
@@ -112,19 +112,12 @@ def main() -> None:
     p.add_argument("--json", action="store_true")
     a, _ = p.parse_known_args()
     r = run(a.events)
-    if a.json:
-        print(json.dumps(r, indent=2))
-        return
-    t = Table(title=f"Slack: {r['events']} concurrent mentions + {r['events']} retries (HTTP mode, mock Web API)")
-    t.add_column("measure")
-    t.add_column("value", justify="right")
-    t.add_column("target", justify="right")
-    t.add_row("ack p50 / p99 / max, ms", f"{r['ack_p50_ms']} / {r['ack_p99_ms']} / {r['ack_max_ms']}", "p99 < 300")
-    t.add_row("all requests acked, s", str(r["all_acked_s"]), "")
-    t.add_row("all answered, s", str(r["all_answered_s"]), "")
-    t.add_row("answers / placeholders", f"{r['answers']} / {r['placeholders']}", f"{r['events']} / {r['events']}")
-    t.add_row("each event answered exactly once", str(r["answered_exactly_once"]), "True")
-    Console().print(t)
+    report(r, a.json, f"Slack: {r['events']} concurrent mentions + {r['events']} retries (HTTP mode, mock Web API)", [
+        ("ack p50 / p99 / max, ms", f"{r['ack_p50_ms']} / {r['ack_p99_ms']} / {r['ack_max_ms']}", "p99 < 300"),
+        ("all requests acked, s", str(r["all_acked_s"]), ""),
+        ("all answered, s", str(r["all_answered_s"]), ""),
+        ("answers / placeholders", f"{r['answers']} / {r['placeholders']}", f"{r['events']} / {r['events']}"),
+        ("each event answered exactly once", str(r["answered_exactly_once"]), "True")])
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ mean-pooled by the model and L2-normalised here.
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +14,16 @@ import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
+from integrations.llama import Loaded, load
 from integrations.llm import LLMError
 
-_MODELS: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
-_GUARD = threading.Lock()
 
-
-def _load(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
-    if not path.is_file():
+def _load(path: Path, n_ctx: int) -> Loaded:
+    try:
+        return load(path, n_ctx=n_ctx, n_batch=n_ctx, embedding=True)
+    except FileNotFoundError:
         raise LLMError(f"Embedding model {path} does not exist. Put the GGUF file there, set "
-                       "RETAIN_EMBEDDING__MODEL_PATH, or run `retain models pull`.")
-    key = (str(path.resolve()), n_ctx)
-    with _GUARD:
-        if key not in _MODELS:
-            from llama_cpp import Llama
-
-            threads = os.cpu_count() or 1
-            llama = Llama(model_path=str(path), embedding=True, n_ctx=n_ctx, n_batch=n_ctx,
-                          n_ubatch=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False)
-            _MODELS[key] = (llama, threading.Lock())
-        return _MODELS[key]
+                       "RETAIN_EMBEDDING__MODEL_PATH, or run `retain models pull`.") from None
 
 
 @register_embedding_function
@@ -48,7 +36,8 @@ class LlamaCppEmbedding(EmbeddingFunction[Documents]):
 
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's signature
         """Embed each text: mean pooled, L2-normalised."""
-        llama, lock = _load(Path(self.model_path), self.n_ctx)
+        model = _load(Path(self.model_path), self.n_ctx)
+        llama, lock = model.llama, model.lock
         out: Embeddings = []
         with lock:
             for text in input:

@@ -10,8 +10,6 @@ attempt and then a clear error.
 from __future__ import annotations
 
 import json
-import os
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -21,8 +19,10 @@ from typing import Any, Protocol, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from retain.errors import RetainError, mask_secrets
-from retain.faults import fault
+from core.errors import RetainError, mask_secrets
+from core.faults import fault
+from integrations import llama
+from prompts import load
 
 M = TypeVar("M", bound=BaseModel)
 Message = dict[str, str]
@@ -87,32 +87,13 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return k
 
 
-class _Loaded:
-    """One llama.cpp model in this process, with the lock that serialises its use."""
-
-    def __init__(self, path: Path, n_ctx: int, n_threads: int, n_batch: int):
-        from llama_cpp import Llama
-
-        self.lock = threading.Lock()
-        self.llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads,
-                           n_threads_batch=n_threads, n_batch=n_batch, verbose=False)
-
-
-_LOADED: dict[tuple[str, int, int, int], _Loaded] = {}
-_LOADED_LOCK = threading.Lock()
-
-
-def load_llama(path: Path, n_ctx: int, n_threads: int = 0, n_batch: int = 512) -> _Loaded:
-    """The process-wide model for this file and shape, loaded on first use."""
-    if not path.is_file():
+def load_llama(path: Path, n_ctx: int, n_threads: int = 0, n_batch: int = 512) -> llama.Loaded:
+    """The process-wide chat model for this file and shape, loaded on first use."""
+    try:
+        return llama.load(path, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch)
+    except FileNotFoundError:
         raise LLMError(f"Model file {path} does not exist. Put the GGUF file there, set "
-                       "RETAIN_LLM__MODEL_PATH, or run `retain models pull`.")
-    threads = n_threads or os.cpu_count() or 1
-    key = (str(path.resolve()), n_ctx, threads, n_batch)
-    with _LOADED_LOCK:
-        if key not in _LOADED:
-            _LOADED[key] = _Loaded(path, n_ctx, threads, n_batch)
-        return _LOADED[key]
+                       "RETAIN_LLM__MODEL_PATH, or run `retain models pull`.") from None
 
 
 class LlamaCppChat:
@@ -224,8 +205,7 @@ def structured(model: ChatModel, messages: list[Message], output: type[M], *,
     except ValidationError as first:
         repair = messages + [
             {"role": "assistant", "content": text},
-            {"role": "user", "content": "That was not valid for the schema: "
-             f"{_short(first)}. Reply again with only the corrected JSON."},
+            {"role": "user", "content": load("repair").format(error=_short(first))},
         ]
         text = model.complete(repair, max_tokens=max_tokens, schema=schema, purpose=purpose + ":repair")
         try:
@@ -250,7 +230,7 @@ def make_chat_model(settings: Any, log: CallLog | None = None) -> ChatModel | No
             raise LLMError("llm.backend is 'openai' but llm.base_url is empty. Set RETAIN_LLM__BASE_URL.")
         return OpenAICompatChat(llm.base_url, llm.model, api_key=llm.api_key, max_tokens=llm.max_tokens,
                                 temperature=llm.temperature, timeout_s=llm.timeout_s, log=log)
-    from integrations.models import require
+    from integrations.gguf import require
 
     return LlamaCppChat(require(settings, "chat"), n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_batch=llm.n_batch,
                         max_tokens=llm.max_tokens, temperature=llm.temperature,

@@ -4,18 +4,25 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import load_settings
 from retain import demo
-from retain.runtime import Runtime
-from retain.settings import load_settings
 from tools import renewal_model
+from tools.services import Services
 
 TODAY = date(2026, 11, 23)
 
 
+@pytest.fixture(scope="session")
+def vector_cache(tmp_path_factory) -> Path:
+    """One embedding cache for the whole session: a text is embedded once, whichever test copies the data."""
+    return tmp_path_factory.mktemp("vectors") / "embedding_cache.sqlite"
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    """Every test gets its own data directory and a fixed 'today'."""
+def isolated(tmp_path, monkeypatch, vector_cache):
+    """Every test gets its own data directory, a fixed 'today' and the session's vector cache."""
     monkeypatch.setenv("RETAIN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RETAIN_EMBEDDING__CACHE_FILE", str(vector_cache))
     monkeypatch.setenv("RETAIN_TODAY", TODAY.isoformat())
     for var in ("RETAIN_CONFIG", "RETAIN_CLI_USER", "RETAIN_DATABASE_URL"):
         monkeypatch.delenv(var, raising=False)
@@ -26,7 +33,7 @@ def isolated(tmp_path, monkeypatch):
 def seeded_dir(tmp_path_factory) -> Path:
     """A demo portfolio (150 accounts, seed 7) seeded once, with its fitted model."""
     d = tmp_path_factory.mktemp("seeded")
-    rt = Runtime(load_settings(data_dir=str(d), today=TODAY.isoformat()))
+    rt = Services(load_settings(data_dir=str(d), today=TODAY.isoformat()))
     demo.write(rt.store, demo.generate(150, 7, TODAY))
     renewal_model.save(renewal_model.fit(rt.store, rt.card), rt.model_file)
     rt.store.engine.dispose()
@@ -34,11 +41,11 @@ def seeded_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def rt(seeded_dir, tmp_path) -> Runtime:
-    """A runtime over a private copy of the seeded demo."""
+def rt(seeded_dir, tmp_path) -> Services:
+    """A services over a private copy of the seeded demo."""
     d = tmp_path / "demo"
     shutil.copytree(seeded_dir, d)
-    return Runtime(load_settings(data_dir=str(d), today=TODAY.isoformat()))
+    return Services(load_settings(data_dir=str(d), today=TODAY.isoformat()))
 
 
 SLACK_SECRET = "test-signing-secret"
@@ -49,15 +56,17 @@ def slack(rt):
     """The real Bolt app in HTTP mode on 127.0.0.1, answering in-process, against a mock Web API."""
     from mock_slack import MockSlack
 
-    from agents.graph import Assistant
-    from integrations.slack.app import RetainSlack, serve_http
+    from agents.assistant import Assistant
+    from integrations.slack.http import serve_http
+    from retain.actions import Delivery
+    from retain.slack.app import RetainSlack
 
     mock = MockSlack()
     settings = load_settings(data_dir=str(rt.settings.data_dir), today=rt.settings.today, slack={
         "mode": "http", "bot_token": "xoxb-test", "signing_secret": SLACK_SECRET, "base_url": mock.url,
         "post_interval_s": 0, "workers": 4})
-    runtime = Runtime(settings)
-    bot = RetainSlack(runtime, Assistant(runtime, use_memory=False))
+    services = Services(settings)
+    bot = RetainSlack(services, Assistant(services, use_memory=False, actions=Delivery(services)))
     server = serve_http(bot.app, "127.0.0.1", 0)
     yield bot, mock, f"http://127.0.0.1:{server.server_port}/slack/events"
     bot.close()

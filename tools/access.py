@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 
+from core.errors import AccessDenied, NotFoundError
 from integrations.crm.models import CSM, Account
 from integrations.crm.store import CRMStore
-from retain.errors import AccessDenied, NotFoundError
 
 
 @dataclass(frozen=True)

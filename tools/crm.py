@@ -9,13 +9,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import select
 
+from core.errors import AmbiguousName, NotFoundError
 from integrations.crm.models import (
     CSM,
     Account,
@@ -23,19 +24,25 @@ from integrations.crm.models import (
     Milestone,
     OnboardingPlan,
     SurveyResponse,
-    TelemetryDaily,
     Ticket,
 )
 from integrations.crm.store import CRMStore
-from retain.errors import AmbiguousName, NotFoundError
 from tools import access
 from tools.access import Viewer
-from tools.detectors import detect
+from tools.detectors import detect, telemetry
 from tools.health import PortfolioHealth, Scorecard, drivers, score_portfolio
-from tools.health import plain as _clean
+from tools.plain import scalar as _clean
 from tools.renewal_model import RenewalModel
 
-Source = dict[str, str]
+
+class Source(TypedDict, total=False):
+    """A record an answer can cite: its type, id, date and a short label."""
+
+    type: str
+    id: str
+    date: str
+    label: str
+    account: str
 
 
 def src(kind: str, ident: Any, day: Any, label: Any) -> Source:
@@ -69,6 +76,26 @@ class ToolContext:
         return frame[frame["owner_id"].isin(owners)]
 
 
+def live_account_names(store: CRMStore) -> list[str]:
+    """Names of every account that has not churned (what answers may name)."""
+    with store.session() as s:
+        return list(s.scalars(select(Account.name).where(Account.lifecycle_stage != "churned")))
+
+
+# The one name-matching policy. A name the person typed as a name (`find_account`) is matched
+# leniently (WRatio >= 80: word order, partial names); a span of free text is taken for a name only
+# when it is nearly letter-for-letter one (ratio >= 86, exact under 5 letters), so ordinary words
+# never become accounts.
+LOOKUP_CUTOFF = 80
+IN_TEXT_CUTOFF = 86
+
+
+def looks_like_name(span: str, names: list[str]) -> bool:
+    """Whether a span of a message is (nearly) one of `names`."""
+    return process.extractOne(span, names, scorer=fuzz.ratio, processor=utils.default_process,
+                              score_cutoff=100 if len(span) < 5 else IN_TEXT_CUTOFF) is not None
+
+
 def find_account(ctx: ToolContext, name: str) -> dict[str, Any]:
     """Find the account a CSM means by a name, allowing typos; several close matches are candidates."""
     query = name.strip()
@@ -87,7 +114,7 @@ def find_account(ctx: ToolContext, name: str) -> dict[str, Any]:
     else:
         pool = {r.id: r.name for r in (exact or rows)}
         scored = process.extract(query, pool, scorer=fuzz.WRatio, limit=5,
-                                 score_cutoff=80, processor=utils.default_process)
+                                 score_cutoff=LOOKUP_CUTOFF, processor=utils.default_process)
         if not scored:
             raise NotFoundError(f"No account matches '{query}'. Check the spelling, or run "
                                 "`retain accounts` to list them.")
@@ -175,7 +202,7 @@ def _iso(v: Any) -> str | None:
 def usage_trend(ctx: ToolContext, account_id: int, days: int = 90) -> dict[str, Any]:
     """Weekly API requests, active users and seats used over the last `days` days."""
     row, _ = _row(ctx, account_id)
-    tel = _telemetry(ctx, account_id, days)
+    tel = telemetry(ctx.store, account_id, ctx.as_of, days)
     if tel.empty:
         return {"account_id": account_id, "name": row["name"], "weeks": [], "sources": []}
     tel["week"] = pd.to_datetime(tel["day"]).dt.to_period("W").dt.start_time.dt.date
@@ -191,20 +218,10 @@ def usage_trend(ctx: ToolContext, account_id: int, days: int = 90) -> dict[str, 
                             f"Daily usage {tel['day'].iloc[0]} to {tel['day'].iloc[-1]}")]}
 
 
-def _telemetry(ctx: ToolContext, account_id: int, days: int) -> pd.DataFrame:
-    t = TelemetryDaily
-    stmt = select(t).where(t.account_id == account_id, t.day > ctx.as_of - timedelta(days=days),
-                           t.day <= ctx.as_of).order_by(t.day)
-    with ctx.store.engine.connect() as conn:
-        df = pd.read_sql(stmt, conn)
-    df["day"] = pd.to_datetime(df["day"]).dt.date
-    return df
-
-
 def model_performance(ctx: ToolContext, account_id: int) -> dict[str, Any]:
     """Latency, error rate, tokens and cost per request, model versions and fine-tune findings."""
     row, _ = _row(ctx, account_id)
-    tel = _telemetry(ctx, account_id, 60)
+    tel = telemetry(ctx.store, account_id, ctx.as_of, 60)
     recent = tel.tail(14)
     req = max(1, int(recent["api_requests"].sum())) if not recent.empty else 1
     findings = detect(ctx.store, account_id, ctx.as_of)

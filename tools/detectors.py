@@ -17,7 +17,8 @@ from integrations.crm.models import FineTuneJob, TelemetryDaily
 from integrations.crm.store import CRMStore
 
 
-def _telemetry(store: CRMStore, account_id: int, as_of: date, days: int) -> pd.DataFrame:
+def telemetry(store: CRMStore, account_id: int, as_of: date, days: int) -> pd.DataFrame:
+    """An account's daily telemetry rows over the last `days` days up to `as_of`, oldest first."""
     t = TelemetryDaily
     stmt = (select(t).where(t.account_id == account_id, t.day > as_of - timedelta(days=days),
                             t.day <= as_of).order_by(t.day))
@@ -33,7 +34,7 @@ def _ref(day: date, what: str) -> dict[str, Any]:
 
 def detect(store: CRMStore, account_id: int, as_of: date) -> list[dict[str, Any]]:
     """Run every detector for an account; return its findings, most severe first."""
-    tel = _telemetry(store, account_id, as_of, 60)
+    tel = telemetry(store, account_id, as_of, 60)
     found: list[dict[str, Any]] = []
     if len(tel) >= 14:
         found += _latency_regression(tel)

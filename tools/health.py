@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,11 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import delete, insert
 
+from core.errors import ConfigError
 from integrations.crm.models import HealthSnapshot
 from integrations.crm.store import CRMStore
-from retain.errors import ConfigError
 from tools.features import METRICS, compute_features
+from tools.plain import scalar
 
 
 class Signal(BaseModel):
@@ -198,7 +199,7 @@ def drivers(card: Scorecard, table: ScoreTable, features: pd.DataFrame, account_
         s = sig[(cname, metric)][0]
         if math.isnan(s):
             continue
-        item = {"component": cname, "metric": metric, "value": plain(row[metric]),
+        item = {"component": cname, "metric": metric, "value": scalar(row[metric]),
                 "points_lost": round(float(lost[pos]), 1), "text": describe(metric, row)}
         if s < 0.5 and lost[pos] >= 0.5:
             neg_items.append(item)
@@ -208,17 +209,6 @@ def drivers(card: Scorecard, table: ScoreTable, features: pd.DataFrame, account_
     weight = {c: comp.weight for c, comp in card.components.items()}
     pos_items.sort(key=lambda d: -weight[d["component"]])
     return {"negative": neg_items[:top], "positive": pos_items[:top]}
-
-
-def plain(v: Any) -> Any:
-    """A numpy/pandas scalar as plain JSON: NaN and NaT become None, floats rounded to 4 places."""
-    if v is pd.NaT:
-        return None
-    if isinstance(v, float | np.floating):
-        return None if math.isnan(v) else round(float(v), 4)
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
 
 
 @dataclass
@@ -266,3 +256,17 @@ def save_snapshots(store: CRMStore, health: PortfolioHealth) -> int:
         if rows:
             s.execute(insert(HealthSnapshot), rows)
     return len(rows)
+
+
+def weekly_scores(store: CRMStore, card: Scorecard, as_of: date, account_id: int,
+                  weeks: int = 13) -> tuple[list[date], list[float]]:
+    """An account's health score each week over the last `weeks` weeks (for the trend chart)."""
+    days, scores = [], []
+    for k in range(weeks, -1, -1):
+        day = as_of - timedelta(days=7 * k)
+        feats = compute_features(store, day, [account_id])
+        if feats.empty:
+            continue
+        days.append(day)
+        scores.append(float(score(card, feats).score.iloc[0]))
+    return days, scores

@@ -21,9 +21,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sqlalchemy import select
 
+from core.errors import RetainError
 from integrations.crm.models import RenewalEvent
 from integrations.crm.store import CRMStore
-from retain.errors import RetainError
 from tools.health import Scorecard, score
 
 FEATURES = [

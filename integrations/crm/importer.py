@@ -16,9 +16,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import select
 
 from configs import CONFIG_DIR
+from core.errors import ImportValidationError, RetainError
 from integrations.crm.models import CSM, Account, Activity, Contact, Contract, SurveyResponse, Ticket
 from integrations.crm.store import CRMStore
-from retain.errors import ImportValidationError, RetainError
 
 KINDS = ["accounts", "contacts", "contracts", "tickets", "notes", "nps"]
 

@@ -24,6 +24,19 @@ class Base(DeclarativeBase):
     """Declarative base of every CRM table."""
 
 
+class AccountRecord:
+    """A record of one account: its own id and the account's."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+
+
+class Imported(AccountRecord):
+    """An account's record that can come from a CRM import (keyed there by `external_id`)."""
+
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+
 class CSM(Base):
     """A customer-success manager, manager or admin using Retain."""
 
@@ -54,13 +67,10 @@ class Account(Base):
     created_on: Mapped[date | None] = mapped_column(Date)
 
 
-class Contact(Base):
+class Contact(Imported, Base):
     """A person at a customer."""
 
     __tablename__ = "contacts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
     role: Mapped[str | None] = mapped_column(String(200))
@@ -69,13 +79,10 @@ class Contact(Base):
     left_on: Mapped[date | None] = mapped_column(Date)
 
 
-class Contract(Base):
+class Contract(Imported, Base):
     """A subscription: plan, term and seats."""
 
     __tablename__ = "contracts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     plan: Mapped[str] = mapped_column(String(100))
     start_date: Mapped[date] = mapped_column(Date)
     renewal_date: Mapped[date] = mapped_column(Date, index=True)
@@ -103,12 +110,10 @@ class TelemetryDaily(Base):
     model_version: Mapped[str] = mapped_column(String(50))
 
 
-class FineTuneJob(Base):
+class FineTuneJob(AccountRecord, Base):
     """A customer's fine-tuning run with its hyperparameters and outcome."""
 
     __tablename__ = "fine_tune_jobs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     created_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))  # succeeded | failed | running
     base_model: Mapped[str] = mapped_column(String(100))
@@ -120,13 +125,10 @@ class FineTuneJob(Base):
     eval_score: Mapped[float | None] = mapped_column(Float)
 
 
-class Ticket(Base):
+class Ticket(Imported, Base):
     """A support ticket."""
 
     __tablename__ = "tickets"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     priority: Mapped[str] = mapped_column(String(10))  # low | normal | high | urgent
     status: Mapped[str] = mapped_column(String(20))  # open | pending | closed
     opened_at: Mapped[datetime] = mapped_column(DateTime)
@@ -135,13 +137,10 @@ class Ticket(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
-class SurveyResponse(Base):
+class SurveyResponse(Imported, Base):
     """An NPS or CSAT answer with its comment."""
 
     __tablename__ = "survey_responses"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     kind: Mapped[str] = mapped_column(String(10))  # nps | csat
     score: Mapped[int] = mapped_column(Integer)
@@ -149,12 +148,10 @@ class SurveyResponse(Base):
     responded_on: Mapped[date] = mapped_column(Date)
 
 
-class OnboardingPlan(Base):
+class OnboardingPlan(AccountRecord, Base):
     """An onboarding plan for an account."""
 
     __tablename__ = "onboarding_plans"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     started_on: Mapped[date] = mapped_column(Date)
     target_date: Mapped[date] = mapped_column(Date)
@@ -176,13 +173,10 @@ class Milestone(Base):
     updated_on: Mapped[date | None] = mapped_column(Date)
 
 
-class Activity(Base):
+class Activity(Imported, Base):
     """A meeting note, email, call or CSM note: free text, as people write it."""
 
     __tablename__ = "activities"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # meeting | email | call | note
     occurred_on: Mapped[date] = mapped_column(Date, index=True)
     author: Mapped[str] = mapped_column(String(200))
@@ -190,13 +184,11 @@ class Activity(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
-class RenewalEvent(Base):
+class RenewalEvent(AccountRecord, Base):
     """A past renewal and how it went, with the account's features 90 days before it."""
 
     __tablename__ = "renewal_events"
     __table_args__ = (UniqueConstraint("account_id", "renewal_date"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     renewal_date: Mapped[date] = mapped_column(Date)
     outcome: Mapped[str] = mapped_column(String(20))  # renewed | churned | contracted | expanded
     arr_before: Mapped[float] = mapped_column(Float)
@@ -215,12 +207,10 @@ class HealthSnapshot(Base):
     components: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class RememberedFact(Base):
+class RememberedFact(AccountRecord, Base):
     """Something a CSM asked Retain to remember about an account, with who said it and when."""
 
     __tablename__ = "remembered_facts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
     said_by: Mapped[str] = mapped_column(String(200))
     said_at: Mapped[datetime] = mapped_column(DateTime)

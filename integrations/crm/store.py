@@ -15,8 +15,8 @@ from sqlalchemy import Connection, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.errors import ConfigError, mask_secrets
 from integrations.crm.models import Base, Meta
-from retain.errors import ConfigError, mask_secrets
 
 Migration = Callable[[Connection], None]
 

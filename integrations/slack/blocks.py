@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from integrations.slack.safe import MAX_BLOCKS, SECTION_LIMIT, clean, cut
@@ -21,7 +22,7 @@ def placeholder(what: str) -> list[dict[str, Any]]:
     return [_context(f":hourglass_flowing_sand: {clean(what)}")]
 
 
-def answer(result: dict[str, Any], link_hosts: list[str]) -> tuple[str, list[dict[str, Any]]]:
+def answer(result: Mapping[str, Any], link_hosts: list[str]) -> tuple[str, list[dict[str, Any]]]:
     """An answer: its text in sections (split on lines), then a context block listing its sources."""
     ans = result["answer"]
     text = clean(ans.get("text", ""), link_hosts)
@@ -48,7 +49,7 @@ def answer(result: dict[str, Any], link_hosts: list[str]) -> tuple[str, list[dic
     return cut(text, 3900) or "Retain", blocks
 
 
-def approval(draft: dict[str, Any], thread: str) -> tuple[str, list[dict[str, Any]]]:
+def approval(draft: Mapping[str, Any], thread: str) -> tuple[str, list[dict[str, Any]]]:
     """A draft with Approve / Edit / Skip buttons; the buttons carry the thread to resume."""
     value = json.dumps({"thread": thread, "draft": draft["id"]})
     to = f"To: {clean(draft['to'])}\n" if draft.get("to") else ""
@@ -62,7 +63,7 @@ def approval(draft: dict[str, Any], thread: str) -> tuple[str, list[dict[str, An
     return cut(f"Draft for approval: {draft['subject']}", 3900), blocks
 
 
-def decided(draft_text: str, decider: str, action: dict[str, Any]) -> list[dict[str, Any]]:
+def decided(draft_text: str, decider: str, action: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The approval message after the decision: the draft, and what happened (no buttons)."""
     if action.get("decision") == "skip":
         what = f"Skipped by {clean(decider)}."

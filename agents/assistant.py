@@ -1,0 +1,122 @@
+"""The assistant: the graph with its checkpoints, as the CLI, Slack, the jobs and tests use it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypedDict, cast
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
+
+from agents.graph import RECURSION_LIMIT, build_graph
+from agents.state import ActionResult, Actions, Answer, Deps, Draft, FindingDict, NoActions, Preset, Route, Step
+from core.errors import AccessDenied, NotFoundError
+from integrations.checkpoints import open_checkpointer
+from integrations.llm import CallLog, ChatModel
+from tools import access
+from tools.services import Services
+
+
+class Result(TypedDict, total=False):
+    """One turn's outcome: the answer, what the router and agents did, pending drafts, LLM cost."""
+
+    answer: Answer
+    route: Route
+    findings: list[FindingDict]
+    trace: list[Step]
+    actions: list[ActionResult]
+    pending: list[Draft]
+    llm: dict[str, Any]
+    seconds: float
+    note: str
+
+
+class _Counted:
+    """A chat model whose calls are also recorded in one request's log."""
+
+    def __init__(self, inner: ChatModel, log: CallLog):
+        self.inner, self.log, self.name = inner, log, inner.name
+
+    def complete(self, messages: list[dict[str, str]], **kw: Any) -> str:
+        n = len(self.inner.log.calls)
+        try:
+            return self.inner.complete(messages, **kw)
+        finally:
+            self.log.calls.extend(self.inner.log.calls[n:])
+
+
+class Assistant:
+    """The graph with its checkpoints, for the CLI, Slack and tests."""
+
+    def __init__(self, services: Services, chat: ChatModel | None = None, checkpointer: Any = None,
+                 use_memory: bool = True, budget_s: float = 90.0, actions: Actions | None = None):
+        self.services, self.chat, self.use_memory, self.budget_s = services, chat, use_memory, budget_s
+        self.actions: Actions = actions or NoActions()
+        if checkpointer is None:
+            checkpointer = open_checkpointer(services.settings.data_dir)
+        self.checkpointer = checkpointer
+        self.graph = build_graph(checkpointer=checkpointer)
+
+    def _deps(self) -> Deps:
+        log = CallLog()
+        chat = _Counted(self.chat, log) if self.chat is not None else None
+        d = Deps(services=self.services, chat=chat, log=log, use_memory=self.use_memory, budget_s=self.budget_s,
+                 actions=self.actions)
+        return d
+
+    def _config(self, thread: str) -> RunnableConfig:
+        return {"configurable": {"thread_id": thread}, "recursion_limit": RECURSION_LIMIT}
+
+    def ask(self, question: str, who: str = "", thread: str = "cli", preset: Preset | None = None) -> Result:
+        """Answer one message in a thread; the reply, its sources, pending approvals and what it cost.
+
+        `preset` (intents and accounts) skips routing, for callers that decided in code what they want.
+        """
+        deps = self._deps()
+        t = time.perf_counter()
+        self.services.viewer(who)  # an unknown person gets one clear error before anything runs
+        out = self.graph.invoke({"question": question, "who": who, "preset": preset}, self._config(thread),
+                                context=deps)
+        return self._result(out, deps, time.perf_counter() - t)
+
+    def decide(self, thread: str, decision: str, who: str = "", text: str | None = None) -> Result:
+        """Approve, edit or skip the draft the thread is paused on, as `who`.
+
+        Only the draft's account owner, their manager or an admin may (AccessDenied otherwise, and
+        nothing changes); the decision is recorded under the decider's name.
+        """
+        deps = self._deps()
+        cfg = self._config(thread)
+        decider = self.services.viewer(who)  # no identity or an unknown one: NotFoundError, nothing runs
+        draft = self.pending_draft(thread)
+        if draft is None:
+            return {"actions": [], "pending": [], "note": "Nothing is waiting for approval in this thread."}
+        if not access.may_decide(self.services.store, decider, draft["account_id"]):
+            raise AccessDenied(access.DECIDE_REFUSAL)
+        t = time.perf_counter()
+        out = self.graph.invoke(Command(resume={"decision": decision, "text": text, "who": who}), cfg,
+                                 context=deps)
+        return self._result(out, deps, time.perf_counter() - t)
+
+    def pending_draft(self, thread: str) -> Draft | None:
+        """The draft a thread is paused on, if any."""
+        snap = self.graph.get_state({"configurable": {"thread_id": thread}})
+        for it in snap.interrupts:
+            return Draft(**it.value["draft"])
+        return None
+
+    def may_decide(self, thread: str, who: str) -> bool:
+        """Whether `who` may approve, edit or skip the draft this thread is paused on (False if none)."""
+        draft = self.pending_draft(thread)
+        try:
+            decider = self.services.viewer(who)
+        except NotFoundError:
+            return False
+        return draft is not None and access.may_decide(self.services.store, decider, draft["account_id"])
+
+    def _result(self, out: dict[str, Any], deps: Deps, seconds: float) -> Result:
+        pending = [i.value["draft"] for i in out.get("__interrupt__", [])]
+        return {"answer": cast(Answer, out.get("answer") or {}), "route": cast(Route, out.get("route") or {}),
+                "findings": out.get("findings") or [], "trace": out.get("trace") or [],
+                "actions": out.get("actions") or [], "pending": pending,
+                "llm": {**deps.log.totals(), "calls_detail": deps.log.as_list()}, "seconds": round(seconds, 3)}

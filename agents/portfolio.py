@@ -1,0 +1,45 @@
+"""The portfolio agent: the asker's accounts filtered, sorted and counted the way the question asks."""
+
+from __future__ import annotations
+
+from agents.state import Deps, Finding, Route
+from tools import crm
+from tools import onboarding as milestones
+
+
+def run(deps: Deps, ctx: crm.ToolContext, route: Route, question: str) -> Finding:
+    """The viewer's accounts filtered the way the question asks, worst first."""
+    f = Finding("portfolio")
+    low = question.lower()
+    risk = any(w in low for w in ("risk", "red", "churn", "worst", "trouble"))
+    renew = "renew" in low
+    days = route.get("window_days") or (90 if renew else None)
+    growth = any(w in low for w in ("expan", "growth", "upsell", "seats"))
+    onboarding = "onboarding" in route["intents"]
+    seg = "at risk" if risk else ("growth potential" if growth else None)
+    data = crm.portfolio(ctx, segment=seg, renewal_within_days=days if renew else None, limit=15)
+    rows = data["accounts"]
+    if renew:
+        rows = sorted(rows, key=lambda r: r["days_to_renewal"] if r["days_to_renewal"] is not None else 9e9)
+    scope = ("at-risk " if risk else "growth " if growth else "") + "accounts"
+    when = f" renewing in the next {days} days" if renew else ""
+    scope = scope if data["count"] != 1 else scope.removesuffix("s")
+    f.fact(f"{data['count']} {scope}{when} in {'your portfolio' if ctx.viewer.role == 'csm' else 'your scope'}"
+           f" ({ctx.viewer.name})", kind="count")
+    for r in rows[:10]:
+        s = crm.src("health_score", r["account_id"], ctx.as_of, r["name"])
+        p = f", P(renew) {r['p_renew']:.2f}" if r["p_renew"] is not None else ""
+        ren = f", renews {r['renewal_date']} ({int(r['days_to_renewal'])} days)" if r["renewal_date"] else ""
+        f.fact(f"{r['name']}: health {r['score']:.0f} ({r['band']}){ren}, ARR ${r['arr']:,.0f}{p}; "
+               f"{r['segment']}: {r['segment_reason']}", s, kind="account")
+    if onboarding:
+        mine = [r["account_id"] for r in crm.portfolio(ctx, limit=500)["accounts"]]
+        seen: set[int] = set()
+        for m in milestones.overdue(ctx.store, ctx.as_of, mine):
+            if m["account_id"] not in seen:  # the most overdue milestone of each account
+                seen.add(m["account_id"])
+                f.fact(f"{m['account']}: onboarding milestone '{m['name']}' {m['days_overdue']} days overdue",
+                       crm.src("milestone", m["id"], m["due"], m["name"]), kind="overdue")
+    f.data = {"count": data["count"], "accounts": [{"account_id": r["account_id"], "name": r["name"]}
+                                                      for r in rows[:10]]}
+    return f

@@ -1,0 +1,1 @@
+"""The bottom layer every other package may import: errors, settings, fault injection."""

@@ -1,0 +1,208 @@
+"""One typed settings object, read from configs/default.yaml, a --config file and RETAIN_* variables.
+
+Precedence, lowest first: configs/default.yaml, the file named by --config (or RETAIN_CONFIG),
+then environment variables (RETAIN_LLM__N_CTX=8192 sets llm.n_ctx).
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from configs import CONFIG_DIR
+from core.errors import ConfigError, mask_secrets
+
+_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("retain_file_values", default=None)
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The merged YAML files, below environment variables in precedence."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_VALUES.get() or {})
+
+
+class LLMSettings(BaseModel):
+    """The chat model: where it runs and how much it may do per call."""
+
+    model_config = {"extra": "forbid"}
+
+    backend: Literal["llamacpp", "openai", "none"] = "llamacpp"
+    model: str = "qwen2.5-3b-instruct"
+    model_path: str = ""
+    base_url: str = ""
+    api_key: str = ""
+    n_ctx: int = Field(4096, ge=256, le=131072)
+    n_batch: int = Field(512, ge=8, le=8192)
+    n_threads: int = Field(0, ge=0, le=512)
+    max_tokens: int = Field(512, ge=1, le=32768)
+    temperature: float = Field(0.2, ge=0.0, le=2.0)
+    timeout_s: float = Field(120, gt=0)
+
+
+class EmbeddingSettings(BaseModel):
+    """The embedding model used for memory."""
+
+    model_config = {"extra": "forbid"}
+
+    model: str = "all-minilm-l6-v2"
+    model_path: str = ""
+    n_ctx: int = Field(256, ge=32, le=8192)
+    cache_file: str = ""  # the vector cache; default data_dir/embedding_cache.sqlite (share one across data dirs)
+
+
+class MemorySettings(BaseModel):
+    """Where Chroma keeps the memory."""
+
+    model_config = {"extra": "forbid"}
+
+    mode: Literal["persistent", "http"] = "persistent"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    chunk_chars: int = Field(800, ge=100, le=8000)
+    recency_half_life_days: float = Field(120, gt=0)
+
+
+class SlackSettings(BaseModel):
+    """The Slack app. Tokens come from the environment (RETAIN_SLACK__BOT_TOKEN, ...) or a secrets file."""
+
+    model_config = {"extra": "forbid"}
+
+    mode: Literal["socket", "http"] = "socket"
+    bot_token: SecretStr = SecretStr("")
+    app_token: SecretStr = SecretStr("")
+    signing_secret: SecretStr = SecretStr("")
+    secrets_file: str = ""
+    base_url: str = "https://slack.com/api/"
+    host: str = "0.0.0.0"  # noqa: S104 - HTTP mode listens where the operator says
+    port: int = Field(3000, ge=1, le=65535)
+    workers: int = Field(4, ge=1, le=64)
+    post_interval_s: float = Field(1.0, ge=0, le=10)
+    config_file: str = ""
+
+
+class HealthSettings(BaseModel):
+    """The health scorecard file."""
+
+    model_config = {"extra": "forbid"}
+
+    config_file: str = ""
+
+
+class Settings(BaseSettings):
+    """Everything Retain can be told, validated at start."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RETAIN_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    data_dir: Path = Path(".retain")
+    database_url: str = ""
+    today: str = ""
+    cli_user: str = ""
+    models_dir: str = ""
+    llm: LLMSettings = LLMSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    memory: MemorySettings = MemorySettings()
+    health: HealthSettings = HealthSettings()
+    slack: SlackSettings = SlackSettings()
+
+    @field_validator("today")
+    @classmethod
+    def _check_today(cls, value: str) -> str:
+        if value:
+            date.fromisoformat(value)
+        return value
+
+    @classmethod
+    def settings_customise_sources(  # noqa: D102 - pydantic-settings hook
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments win, then environment variables, then the YAML files.
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL of the CRM store."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'retain.db').resolve()}"
+
+    @property
+    def models_path(self) -> Path:
+        """The folder holding GGUF model files."""
+        return Path(self.models_dir) if self.models_dir else self.data_dir / "models"
+
+    @property
+    def health_file(self) -> Path:
+        """The scorecard YAML in force."""
+        return Path(self.health.config_file) if self.health.config_file else CONFIG_DIR / "health.yaml"
+
+    def as_of(self) -> date:
+        """The date Retain treats as today."""
+        return date.fromisoformat(self.today) if self.today else date.today()
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"Config file {path} does not exist. Check the --config path.") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Config file {path} is not valid YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {path} must hold a mapping of settings at the top level.")
+    return data
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    return "RETAIN_" + "__".join(str(part).upper() for part in loc)
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings; a wrong one raises ConfigError naming it and what is allowed."""
+    values = _read_yaml(CONFIG_DIR / "default.yaml")
+    config_file = config_file or os.environ.get("RETAIN_CONFIG")
+    if config_file:
+        values = _deep_merge(values, _read_yaml(Path(config_file)))
+    token = _FILE_VALUES.set(values)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(p for p in err["loc"] if not isinstance(p, int))
+        name = ".".join(str(p) for p in loc) or "settings"
+        got = err.get("input")
+        secret = any(w in name.lower() for w in ("token", "secret", "key", "password"))
+        got_text = "" if isinstance(got, dict) or secret else f" (got {mask_secrets(repr(got))})"
+        raise ConfigError(
+            f"Setting '{name}' is not allowed: {err['msg']}{got_text}. "
+            f"Fix it in the config file or in {_env_name(loc)}."
+        ) from None
+    finally:
+        _FILE_VALUES.reset(token)

@@ -1,0 +1,57 @@
+"""What an approved draft does outside the graph: send the follow-up, or snooze its milestone.
+
+The agents call these through the `agents.state.Actions` interface; this is the shell's one
+implementation (Slack Connect channel through the outbox, else a `.eml` file in the email outbox).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from agents.state import ActionResult, Draft
+from integrations import mail
+from integrations.crm.models import FollowUpState
+from integrations.outbox import enqueue
+from integrations.scheduler import load_schedules
+from integrations.slack.config import load_slack_config
+from tools.services import Services
+
+
+class Delivery:
+    """Sends approved follow-ups and snoozes skipped ones, for one set of services."""
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    def send_follow_up(self, draft: Draft, text: str) -> ActionResult:
+        """The account's Slack Connect channel if it has one (through the outbox), else the email outbox."""
+        store, settings = self.services.store, self.services.settings
+        cfg = load_slack_config(settings.slack.config_file)
+        channel = (cfg.customer_channels or {}).get(draft["account"])
+        if channel:
+            key, _ = enqueue(store, "followup", draft["id"], draft["account"], channel, text)
+            return {"sent_via": "slack_connect", "outbox": key}
+        try:
+            raw = mail.build(draft.get("to", ""), draft.get("to_email", ""), draft["subject"], text,
+                             link_hosts=cfg.link_hosts)
+        except mail.BadAddress as exc:
+            return {"sent_via": "none", "error": str(exc)}
+        box = settings.data_dir / "email_outbox"
+        box.mkdir(parents=True, exist_ok=True)
+        path = box / f"{draft['id']}.eml"
+        if not path.exists():  # one file per draft: the mail hook sends each once
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(raw)
+            tmp.replace(path)
+        return {"sent_via": "email_outbox", "file": str(path)}
+
+    def snooze_follow_up(self, draft: Draft) -> ActionResult:
+        """Keep the milestone quiet for `onboarding_sweep.snooze_days`."""
+        days = float(load_schedules()["onboarding_sweep"]["snooze_days"])
+        with self.services.store.session() as s:
+            row = s.get(FollowUpState, draft["milestone_id"]) or FollowUpState(
+                milestone_id=draft["milestone_id"], state="", nagged_at=datetime.now(), thread="")
+            row.snoozed_until = datetime.now() + timedelta(days=days)
+            s.merge(row)
+            s.commit()
+        return {"snoozed_days": days}

@@ -1,0 +1,42 @@
+"""The `retain` command line: one Typer app, its commands split by sub-app in this package."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from core.errors import RetainError, mask_secrets
+from retain.cli import accounts, ask, data, demo, memory, run  # noqa: F401 - registers the commands
+from retain.cli.common import TyperClickException, app, console
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Run the CLI; a user error is one red line and exit code 2, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except (click.exceptions.Exit, typer.Exit) as exc:
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, typer.Abort):
+        console.print("[red]aborted[/]")
+        sys.exit(130)
+    except (click.ClickException, TyperClickException) as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except RetainError as exc:
+        Console(stderr=True).print(f"[red]error:[/] {escape(mask_secrets(str(exc)))}", highlight=False,
+                                   soft_wrap=True)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - the user gets one line; RETAIN_DEBUG shows the rest
+        if os.environ.get("RETAIN_DEBUG"):
+            raise
+        Console(stderr=True).print(
+            f"[red]error:[/] unexpected {type(exc).__name__}: {escape(mask_secrets(str(exc)))}. "
+            "Re-run with RETAIN_DEBUG=1 for details.", highlight=False)
+        sys.exit(1)

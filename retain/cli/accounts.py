@@ -1,0 +1,147 @@
+"""`retain accounts`, `retain account`, `retain csms`: the portfolio in the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.panel import Panel
+from rich.text import Text
+
+from retain.cli.common import (
+    BAND_STYLE,
+    Band,
+    DataTable,
+    Segment,
+    _esc,
+    _print_json,
+    app,
+    console,
+    services,
+    state,
+)
+
+
+@app.command("accounts")
+def accounts_cmd(
+    csm: str | None = typer.Option(None, "--csm", help="Only this CSM's accounts."),
+    band: Band | None = typer.Option(None, "--band"),
+    segment: Segment | None = typer.Option(None, "--segment"),
+    renewal_days: int | None = typer.Option(None, "--renewal-days", min=0, help="Renewing within N days."),
+    limit: int = typer.Option(50, "--limit", min=1),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The portfolio you may see, worst health first."""
+    from tools.crm import portfolio
+
+    ctx = services().tool_context(state.who)
+    data = portfolio(ctx, csm=csm, band=band.value if band else None,
+                     segment=segment.value if segment else None, renewal_within_days=renewal_days,
+                     limit=limit)
+    if as_json:
+        _print_json(data)
+        return
+    table = DataTable(title=f"{data['count']} accounts ({ctx.viewer.name}, as of {ctx.as_of})")
+    for col, just in [("account", "left"), ("owner", "left"), ("health", "right"), ("trend", "right"),
+                      ("segment", "left"), ("ARR", "right"), ("renewal", "left"), ("P(renew)", "right")]:
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for r in data["accounts"]:
+        trend = r["trend"]
+        table.add_row(
+            r["name"], r["owner"] or "", Text(f"{r['score']:.0f} {r['band']}", style=BAND_STYLE[r["band"]]),
+            "" if trend is None else f"{trend:+.0f}", r["segment"], f"${r['arr']:,.0f}",
+            f"{r['renewal_date']} ({int(r['days_to_renewal'])}d)" if r["renewal_date"] else "",
+            "" if r["p_renew"] is None else f"{r['p_renew']:.2f}")
+    console.print(table)
+
+
+@app.command("account")
+def account_cmd(
+    name: str = typer.Argument(..., help="Account name (typos are fine)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    brief: bool = typer.Option(False, "--brief", help="Only the headline and drivers."),
+) -> None:
+    """One account: health with drivers, renewal outlook, onboarding, model performance, tickets."""
+    from tools import crm
+
+    ctx = services().tool_context(state.who)
+    acct = crm.find_account(ctx, name)
+    aid = acct["account_id"]
+    data = {
+        "overview": crm.account_overview(ctx, aid), "health": crm.health_breakdown(ctx, aid),
+        "renewal": crm.renewal_outlook(ctx, aid), "onboarding": crm.onboarding_status(ctx, aid),
+        "performance": crm.model_performance(ctx, aid), "tickets": crm.list_tickets(ctx, aid),
+        "nps": crm.nps_summary(ctx, aid),
+    }
+    if as_json:
+        _print_json(data)
+        return
+    _render_account(data, brief)
+
+
+def _render_account(raw: dict[str, Any], brief: bool) -> None:
+    d = _esc(raw)  # for the markup lines; tables take the raw data (DataTable shows it as is)
+    ov, h, rn = d["overview"], d["health"], d["renewal"]
+    trend = "" if h["trend"] is None else f", {h['trend']:+.0f} vs 30 days ago"
+    p = f" · P(renew) {rn['p_renew']:.2f}" if rn["p_renew"] is not None else ""
+    head = (f"[{BAND_STYLE[h['band']]}]Health {h['score']:.0f} ({h['band']}){trend}[/] · "
+            f"{ov['segment']} · ARR ${ov['arr']:,.0f} · owner {ov['owner']} · "
+            f"renews {ov['renewal_date']} ({int(ov['days_to_renewal'] or 0)}d){p} · {rn['segment']}: "
+            f"{rn['segment_reason']}")
+    lines = [head, ""]
+    lines += ["[bold]Drivers[/]"] + [f"  [red]▼[/] {x['text']} (-{x['points_lost']:.0f} pts)"
+                                     for x in h["drivers"]] or ["  none"]
+    lines += [f"  [green]▲[/] {x['text']}" for x in h["strengths"][:3]]
+    alerts = d["performance"]["findings"]
+    if alerts:
+        lines += ["", "[bold]Telemetry alerts[/]"] + [f"  ! {a['text']}" for a in alerts]
+    ob = d["onboarding"]
+    if ob["plan"] and ob["overdue"]:
+        lines += ["", f"[bold]Onboarding[/] {ob['progress'] * 100:.0f}% complete"]
+        lines += [f"  overdue: {m['name']} (due {m['due']}, {m['days_overdue']} days, {m['status']})"
+                  for m in ob["overdue"]]
+    console.print(Panel("\n".join(lines), title=f"[bold]{ov['name']}[/]", expand=False))
+    if brief:
+        return
+    comp = DataTable(title="Health components")
+    for c in ("component", "weight", "value", "points"):
+        comp.add_column(c, justify="left" if c == "component" else "right")
+    for c in raw["health"]["components"]:
+        comp.add_row(c["label"], f"{c['weight']:.0f}", "n/a" if c["value"] is None else f"{c['value']:.2f}",
+                     f"{c['points']:.1f}")
+    console.print(comp)
+    if raw["tickets"]["tickets"]:
+        tk = DataTable(title="Open tickets")
+        for c in ("opened", "priority", "subject"):
+            tk.add_column(c)
+        for t in raw["tickets"]["tickets"]:
+            tk.add_row(t["opened"], t["priority"], t["subject"])
+        console.print(tk)
+    latest = d["nps"]["latest"]
+    if latest:
+        console.print(f"Latest NPS: {latest['score']} ({latest['category']}) on {latest['date']}: "
+                      f"“{latest['comment']}”")
+
+
+@app.command("csms")
+def csms_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The people who use Retain, with their role and team."""
+    from sqlalchemy import select
+
+    from integrations.crm.models import CSM
+
+    with services().store.session() as s:
+        rows = [{"name": c.name, "email": c.email, "role": c.role, "team": c.team,
+                 "slack_user_id": c.slack_user_id} for c in s.scalars(select(CSM).order_by(CSM.id))]
+    if as_json:
+        _print_json(rows)
+        return
+    table = DataTable(title="CSMs")
+    for c in ("name", "email", "role", "team", "slack_user_id"):
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*(str(r[c] or "") for c in ("name", "email", "role", "team", "slack_user_id")))
+    console.print(table)
+
+
+# ---------------------------------------------------------------- model

@@ -1,0 +1,136 @@
+"""What every command shares: the Typer apps, the console, tables, the invocation's state and services."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from core.settings import load_settings
+from tools.access import OPERATOR
+from tools.services import Services
+
+# typer bundles its own click; its usage errors derive from this ClickException.
+TyperClickException: type[click.ClickException] = typer.BadParameter.__mro__[2]
+
+app = typer.Typer(help="Retain: a self-hosted, multi-agent customer-success assistant.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+demo_app = typer.Typer(help="The demo portfolio.", no_args_is_help=True)
+model_app = typer.Typer(help="The renewal-risk model.", no_args_is_help=True)
+import_app = typer.Typer(help="Import records from a real CRM.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+app.add_typer(model_app, name="model")
+app.add_typer(import_app, name="import")
+models_app = typer.Typer(help="The local GGUF models.", no_args_is_help=True)
+memory_app = typer.Typer(help="Retain's memory (Chroma): notes, playbooks, remembered facts.",
+                         no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(memory_app, name="memory")
+
+console = Console()
+
+
+class Band(StrEnum):
+    """Health bands."""
+
+    red = "red"
+    yellow = "yellow"
+    green = "green"
+
+
+class Segment(StrEnum):
+    """Planning segments."""
+
+    at_risk = "at risk"
+    growth = "growth potential"
+    high_value = "high-value"
+    healthy = "healthy"
+
+
+class Kind(StrEnum):
+    """Importable record kinds."""
+
+    accounts = "accounts"
+    contacts = "contacts"
+    contracts = "contracts"
+    tickets = "tickets"
+    notes = "notes"
+    nps = "nps"
+
+BAND_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
+
+
+class DataTable(Table):
+    """A table whose string cells are data: shown as they are, never read as rich markup."""
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        """Add a row; strings become plain Text (CRM text like `[/v1/completions]` is not markup)."""
+        super().add_row(*(Text(c) if isinstance(c, str) else c for c in renderables), **kwargs)
+
+
+def _esc(obj: Any) -> Any:
+    """CRM or user data escaped for rich markup, recursively (dict keys are left alone)."""
+    if isinstance(obj, str):
+        return escape(obj)
+    if isinstance(obj, dict):
+        return {k: _esc(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_esc(v) for v in obj]
+    return obj
+
+
+class _State:
+    config: str | None = None
+    who: str | None = None
+    services: Services | None = None
+
+
+state = _State()
+
+
+def services() -> Services:
+    """The services for this invocation, built from the settings on first use."""
+    if state.services is None:
+        state.services = Services(load_settings(state.config))
+    return state.services
+
+
+@app.callback()
+def _main(
+    config: str | None = typer.Option(None, "--config", help="A YAML settings file."),
+    who: str | None = typer.Option(None, "--as", help="Act as this CSM (email, Slack id or name)."),
+) -> None:
+    state.config = config
+    state.who = who
+
+
+def _who() -> str:
+    """Who this invocation acts as: --as, else settings.cli_user, else the operator's admin view."""
+    return state.who or services().settings.cli_user or OPERATOR
+
+
+def _print_json(data: Any) -> None:
+    console.print_json(json.dumps(data, default=str))
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(), console=console, transient=False)
+
+
+def assistant(deterministic: bool = False) -> Any:
+    """The assistant for this invocation (deterministic: no LLM)."""
+    from retain.deps import build_assistant
+
+    def warn(msg: str) -> None:
+        Console(stderr=True).print(f"[yellow]note:[/] {escape(msg)}", highlight=False, soft_wrap=True)
+
+    return build_assistant(services(), deterministic, warn)

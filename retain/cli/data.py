@@ -1,0 +1,145 @@
+"""`retain model`, `retain import`, `retain models`: the renewal model, CRM imports, the GGUF files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from retain.cli.common import (
+    DataTable,
+    Kind,
+    _print_json,
+    console,
+    import_app,
+    model_app,
+    models_app,
+    services,
+)
+
+
+@model_app.command("fit")
+def model_fit(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Fit P(renew) on renewal history, print the held-out backtest and save the model."""
+    from tools import renewal_model
+
+    rt = services()
+    try:
+        model = renewal_model.fit(rt.store, rt.card)
+    except renewal_model.ThinHistory as exc:
+        rt.model_file.unlink(missing_ok=True)
+        if as_json:
+            _print_json({"fitted": False, "reason": str(exc)})
+        else:
+            console.print(f"[yellow]{escape(str(exc))}[/]")
+        return
+    renewal_model.save(model, rt.model_file)
+    if as_json:
+        _print_json({"fitted": True, **model.to_json()})
+        return
+    m = model.metrics
+    console.print(f"Fitted on {m['n_events']} renewals ({m['n_lost']} lost). Backtest on the newest "
+                  f"{m['n_test']} ({m['test_from']} to {m['test_to']}), trained on the older {m['n_train']}:")
+    t = DataTable(title="Held-out backtest")
+    t.add_column("")
+    t.add_column("ROC AUC", justify="right")
+    t.add_column("Brier", justify="right")
+    t.add_row("renewal model", f"{m['auc']:.3f}", f"{m['brier']:.3f}")
+    t.add_row("scorecard alone", f"{m['scorecard_auc']:.3f}", "")
+    console.print(t)
+    cal = DataTable(title="Calibration (held out)")
+    for c in ("P(renew) bin", "n", "predicted", "observed"):
+        cal.add_column(c, justify="right")
+    for row in m["calibration"]:
+        cal.add_row(row["bin"], str(row["n"]), f"{row['predicted']:.2f}", f"{row['observed']:.2f}")
+    console.print(cal)
+    co = DataTable(title="Drivers: P(renew) = sigmoid(b0 + sum(bi * zi)), z = standardised feature")
+    co.add_column("feature")
+    co.add_column("coefficient", justify="right")
+    co.add_row("b0 (intercept)", f"{model.intercept:+.3f}")
+    for feat, coef in sorted(model.coefficients.items(), key=lambda kv: -abs(kv[1])):
+        co.add_row(feat, f"{coef:+.3f}")
+    console.print(co)
+    console.print(f"Saved to {rt.model_file}")
+
+
+# ---------------------------------------------------------------- import
+@import_app.command("csv")
+def import_csv_cmd(
+    file: Path = typer.Argument(..., help="The CSV file."),
+    kind: Kind = typer.Option(..., "--kind"),
+    mapping: str | None = typer.Option(None, "--mapping", help="salesforce, hubspot, or a YAML file."),
+    skip_bad: bool = typer.Option(False, "--skip-bad", help="Import the good rows and report the bad ones."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Import a CSV export; any bad row stops the import (nothing written) unless --skip-bad."""
+    from integrations.crm.importer import import_csv
+
+    result = import_csv(services().store, kind.value, file, mapping, skip_bad)
+    if as_json:
+        _print_json(result)
+        return
+    console.print(f"{result['kind']}: {result['inserted']} added, {result['updated']} updated, "
+                  f"{result['skipped']} skipped of {result['rows']} rows.")
+    for line, why in result["bad"]:
+        console.print(f"  [yellow]line {line}[/]: {escape(str(why))}")
+
+
+# ---------------------------------------------------------------- models
+def _size(n: int | None) -> str:
+    if n is None:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+@models_app.command("list")
+def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The configured models: in use or not, where they should be, present or missing, size."""
+    from integrations.gguf import status
+
+    rows = status(services().settings)
+    if as_json:
+        _print_json(rows)
+        return
+    t = DataTable(title=f"Models (folder {services().settings.models_path})")
+    for c in ("name", "kind", "in use", "present", "size", "path"):
+        t.add_column(c)
+    for r in rows:
+        size = _size(r["size_bytes"]) if r["present"] else (f"{r['download_size']} to download"
+                                                             if r["download_size"] else "")
+        t.add_row(r["name"], r["kind"], "yes" if r["in_use"] else "",
+                  "[green]yes[/]" if r["present"] else "[red]missing[/]", size, r["path"])
+    console.print(t)
+    if any(r["in_use"] and not r["present"] for r in rows):
+        console.print("Fetch missing models with `retain models pull`, or point RETAIN_MODELS_DIR at "
+                      "a folder that has them.")
+
+
+@models_app.command("pull")
+def models_pull(
+    names: list[str] = typer.Argument(None, help="Model names from configs/models.yaml (default: the ones in use)."),
+    force: bool = typer.Option(False, "--force", help="Download again even if a verified file is present."),
+) -> None:
+    """Download models with huggingface_hub into the models folder and verify their sha256."""
+    from integrations.gguf import ModelMissing, pull, registry, resolve
+
+    settings = services().settings
+    specs = registry()
+    wanted = names or [n for n in (resolve(settings, "chat")[0], resolve(settings, "embedding")[0])]
+    unknown = [n for n in wanted if n not in specs]
+    if unknown:
+        raise ModelMissing(f"No model called {', '.join(unknown)} in configs/models.yaml. "
+                           f"Known: {', '.join(specs)}.")
+    for name in wanted:
+        spec = specs[name]
+        console.print(f"{name}: {spec.repo} / {spec.file} ({spec.download_size or 'size unknown'})")
+        path = pull(spec, settings.models_path, force=force)
+        console.print(f"  [green]ok[/] sha256 verified, {path}")
+
+
+# ---------------------------------------------------------------- memory

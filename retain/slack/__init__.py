@@ -1,0 +1,1 @@
+"""Retain in Slack: the app, its listeners and the workers' handlers."""

@@ -1,0 +1,151 @@
+"""The Slack app: Bolt listeners that only record and ack; workers that answer through the graph.
+
+Socket Mode (bot + app-level token, no public URL) or HTTP mode (`/slack/events`, every request's
+signature checked by Bolt: v0 HMAC, 5-minute window, 401 otherwise). Both run the same listeners
+(`retain.slack.listeners`); the workers' handlers are in `retain.slack.handlers`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from agents.assistant import Assistant
+from core.errors import NotFoundError
+from integrations.slack.client import make_client
+from integrations.slack.config import Paced, SlackConfig, bolt_logger, load_slack_config, secrets
+from integrations.slack.inbox import Inbox, Retry
+from retain.slack import handlers, listeners
+from retain.slack.handlers import SLACK_USER
+from tools.services import Services
+
+log = logging.getLogger("retain.slack")
+FAILURE_TEXT = ("Sorry, I couldn't answer that: something failed on my side and it has been logged. "
+                "Please try again in a few minutes.")
+WORKER_TICK_S = 1.0  # the worker checks its parent and retries failed events this often
+
+
+class RetainSlack:
+    """The Bolt app, its Web API client, the inbox and the workers."""
+
+    def __init__(self, services: Services, assistant: Assistant, client: WebClient | None = None,
+                 config: SlackConfig | None = None, worker_process: bool = False, deterministic: bool = False):
+        """With `worker_process`, answers run in a second process so acks never wait on the GIL."""
+        self.services, self.assistant = services, assistant
+        st = services.settings.slack
+        sec = secrets(services.settings)
+        self.config = config or load_slack_config(st.config_file)
+        self.client = client or make_client(sec["bot_token"], st.base_url, self.config.link_hosts)
+        self.paced = Paced(st.post_interval_s)
+        self.app = App(signing_secret=sec["signing_secret"] or None, logger=bolt_logger(),
+                       client=self.client, process_before_response=True,
+                       request_verification_enabled=bool(sec["signing_secret"]))
+        self.worker: Any = None
+        if worker_process:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("spawn")
+            self.queue: Any = ctx.Queue()
+            self.worker = ctx.Process(target=_worker_main, args=(services.settings, self.queue, deterministic),
+                                      name="retain-slack-worker", daemon=True)
+            self.worker.start()
+            self.inbox = Inbox(services.store, None, notify=self.queue.put)
+        else:
+            self.inbox = Inbox(services.store, self.handle, workers=st.workers)
+            self.inbox.start_retries()
+        listeners.register(self.app, self)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Finish what is running and stop the worker process."""
+        if self.worker is not None:
+            self.queue.put(None)
+            self.worker.join(timeout)
+            if self.worker.is_alive():
+                self.worker.terminate()
+        else:
+            self.inbox.stop_retries()
+            self.inbox.drain(timeout)
+
+    # -- workers
+    def handle(self, kind: str, p: dict[str, Any]) -> dict[str, Any] | None:
+        """Run one inbox item; on its last failed attempt, tell the person once."""
+        try:
+            if kind == "question":
+                return handlers.answer(self, p)
+            if kind == "command":
+                return handlers.command(self, p)
+            if kind == "decision":
+                return handlers.decision(self, p)
+            if kind == "home":
+                return handlers.home(self, p)
+            return None
+        except Exception as exc:
+            if p.get("_last", True):
+                self._tell_failure(kind, p)
+            raise exc if isinstance(exc, Retry) else Retry(exc, p.get("_state")) from exc
+
+    def _tell_failure(self, kind: str, p: dict[str, Any]) -> None:
+        """One clear message after the last attempt failed (never the error's text)."""
+        try:
+            if kind == "question":
+                ph = (p.get("_state") or {}).get("placeholder")
+                if ph:
+                    self.client.chat_update(channel=p["channel"], ts=ph, text=FAILURE_TEXT, blocks=[])
+                else:
+                    self.post(channel=p["channel"], thread_ts=p.get("thread_ts") or p["ts"], text=FAILURE_TEXT)
+            elif kind in ("command", "decision") and p.get("user") and p.get("channel"):
+                self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=FAILURE_TEXT)
+        except Exception:  # noqa: BLE001 - Slack itself is failing; the inbox row keeps the failure
+            log.warning("could not tell %s about a failed %s", p.get("user", "?"), kind)
+
+    def who(self, user: str, channel: str, channel_type: str) -> tuple[str | None, str | None]:
+        """(who for the graph, or None) and a note to post instead of data."""
+        if not SLACK_USER.match(user or ""):  # no identity (or a forged one) means no access
+            return None, "I can't tell who sent this, so I can't share account data."
+        try:
+            self.services.viewer(user)
+        except NotFoundError:
+            return None, (f"I don't have you as a CSM yet, so I can't share account data. Ask your Retain "
+                          f"admin to add your Slack user ID ({user}) to your CSM record, then try again.")
+        if channel_type == "im" or channel.startswith("D"):
+            return user, None
+        team = (self.config.channels.get(channel) or {}).get("team")
+        if not team:
+            return None, ("I only share account data in DMs and in channels set up for a team. "
+                          "DM me, or ask an admin to add this channel to configs/slack.yaml.")
+        return f"{user}#team={team}", None
+
+    def post(self, **kw: Any) -> Any:
+        """Post a message (paced per channel, no unfurls)."""
+        self.paced.wait(kw.get("channel", ""))
+        return self.client.chat_postMessage(unfurl_links=False, unfurl_media=False, **kw)
+
+
+def _worker_main(settings: Any, queue: Any, deterministic: bool) -> None:
+    """The answering process: its own services, model and memory; work arrives as inbox keys."""
+    from retain.deps import build_assistant
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    import multiprocessing as mp
+    import queue as queues
+
+    rt = Services(settings)
+    bot = RetainSlack(rt, build_assistant(rt, deterministic, log.warning))
+    bot.inbox.recover()
+    parent = mp.parent_process()
+    while True:
+        try:
+            key = queue.get(timeout=WORKER_TICK_S)
+        except queues.Empty:
+            if parent is not None and not parent.is_alive():  # the server died (kill -9): do not linger
+                log.warning("the Slack server process is gone; the worker stops (pending events resume on restart)")
+                return
+            bot.inbox.retry_due()
+            continue
+        if key is None:
+            break
+        bot.inbox._submit(key)
+    bot.inbox.drain(120)

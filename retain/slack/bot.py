@@ -1,0 +1,30 @@
+"""What listeners and handlers need from the Slack app (`RetainSlack` is the one implementation)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+
+from agents.assistant import Assistant
+from integrations.slack.config import SlackConfig
+from integrations.slack.inbox import Inbox
+from tools.services import Services
+
+
+class Bot(Protocol):
+    """The app's parts a listener or a worker's handler uses."""
+
+    services: Services
+    assistant: Assistant
+    client: WebClient
+    config: SlackConfig
+    inbox: Inbox
+
+    def post(self, **kw: Any) -> Any:
+        """Post a message (paced per channel, no unfurls)."""
+        ...
+
+    def who(self, user: str, channel: str, channel_type: str) -> tuple[str | None, str | None]:
+        """(who for the graph, or None) and a note to post instead of data."""
+        ...

@@ -1,0 +1,135 @@
+"""What the workers do with each inbox item: answer a question, run a command, decide a draft, publish Home."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from core.errors import AccessDenied, NotFoundError, RetainError
+from integrations.slack import blocks
+from integrations.slack.charts import health_trend_png
+from integrations.slack.safe import clean
+from retain.slack.bot import Bot
+from tools import crm, onboarding
+from tools.access import DECIDE_REFUSAL
+from tools.health import weekly_scores
+
+COMMANDS = {
+    "at-risk": "which of my accounts are at risk?",
+    "brief": "which of my accounts need attention, and what renews in the next 90 days?",
+    "help": "help",
+}
+SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+    """Answer a mention or DM in its thread: placeholder first, then the answer and any approvals."""
+    thread_ts = p.get("thread_ts") or p["ts"]
+    who, note = bot.who(p["user"], p["channel"], p.get("channel_type", ""))
+    if who is None:
+        r = bot.post(channel=p["channel"], thread_ts=thread_ts, text=note)
+        return {"ts": r["ts"], "note": "refused"}
+    question = re.sub(r"<@[UW][A-Z0-9]+>", "", p.get("text", "")).strip()
+    what = question[:60] + ("…" if len(question) > 60 else "")
+    state = dict(p.get("_state") or {})
+    if not state.get("placeholder"):  # a retry reuses the placeholder it already posted
+        ph = bot.post(channel=p["channel"], thread_ts=thread_ts, text=f"Looking into “{clean(what)}”…",
+                        blocks=blocks.placeholder(f"Looking into “{what}”…"))
+        state["placeholder"] = ph["ts"]
+        p["_state"] = state
+    thread = f"slack:{p['channel']}:{thread_ts}"
+    result = bot.assistant.ask(question, who, thread)
+    text, bl = blocks.answer(result, bot.config.link_hosts)
+    bot.client.chat_update(channel=p["channel"], ts=state["placeholder"], text=text, blocks=bl)
+    for d in result.get("pending", []):
+        t, b = blocks.approval(d, thread)
+        bot.post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
+    return {"ts": state["placeholder"], "mode": result["answer"].get("mode")}
+
+def command(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+    """Run a /retain command; replies are ephemeral, approvals go to the CSM's DM."""
+    text = p["text"].strip()
+    verb, _, rest = text.partition(" ")
+    verb = verb.lower()
+    who, note = bot.who(p["user"], p["channel"], "im" if p["channel"].startswith("D") else "")
+    if who is None:
+        bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=note)
+        return {"note": "refused"}
+    if verb == "account" and rest:
+        ctx = bot.services.tool_context(who)
+        try:
+            aid = crm.find_account(ctx, rest)["account_id"]
+            t, b = blocks.card(crm.account_overview(ctx, aid), crm.health_breakdown(ctx, aid),
+                               crm.renewal_outlook(ctx, aid), crm.onboarding_status(ctx, aid),
+                               crm.list_tickets(ctx, aid))
+        except RetainError as exc:
+            t, b, aid = str(exc), [], None
+        bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=t, blocks=b or None)
+        if aid is not None:
+            weeks, scores = weekly_scores(ctx.store, ctx.card, ctx.as_of, aid)
+            png = health_trend_png(t.split(":")[0], weeks, scores, ctx.card.bands)
+            bot.client.files_upload_v2(channel=p["channel"], content=png, filename="health-trend.png",
+                                        title=f"Health trend: {t.split(':')[0]}")
+        return {"card": rest}
+    if verb == "renewals":
+        days = int(rest) if rest.strip().isdigit() else 90
+        question = f"which of my renewals are due in the next {days} days?"
+    elif verb == "remember" and rest:
+        question = f"remember {rest}"
+    else:
+        question = COMMANDS.get(verb, "help")
+    thread = f"slack-cmd:{p['user']}:{time.time_ns()}"
+    result = bot.assistant.ask(question, who, thread)
+    t, b = blocks.answer(result, bot.config.link_hosts)
+    bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=t, blocks=b)
+    for d in result.get("pending", []):  # approvals go to the CSM's DM, where they can be updated
+        at, ab = blocks.approval(d, thread)
+        bot.post(channel=p["user"], text=at, blocks=ab)
+    return {"command": verb}
+
+def decision(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+    """Approve, edit or skip a draft, if this person may; update the approval message."""
+    value = json.loads(p["value"])
+    choice = {"retain_approve": "approve", "retain_skip": "skip", "retain_edit_submit": "edit"}[p["action"]]
+    who = p["user"]
+    if not SLACK_USER.match(who or "") or not bot.assistant.may_decide(value["thread"], who):
+        if bot.assistant.pending_draft(value["thread"]) is None:
+            return {"note": "already decided"}
+        bot.client.chat_postEphemeral(channel=p["channel"], user=who, text=DECIDE_REFUSAL)
+        return {"note": "refused"}
+    draft = bot.assistant.pending_draft(value["thread"])
+    try:
+        result = bot.assistant.decide(value["thread"], choice, who, p.get("text"))
+    except (AccessDenied, NotFoundError):
+        bot.client.chat_postEphemeral(channel=p["channel"], user=who, text=DECIDE_REFUSAL)
+        return {"note": "refused"}
+    if not result.get("actions"):
+        return {"note": "already decided"}
+    action = result["actions"][0]
+    body = (p.get("text") or (draft or {}).get("body", ""))
+    subject = (draft or {}).get("subject", "Draft")
+    decider = bot.services.viewer(who).name
+    bot.client.chat_update(channel=p["channel"], ts=p["ts"], text=f"{subject}: {action['decision']}",
+                            blocks=blocks.decided(f"*{clean(subject)}*\n{clean(body)}", decider, action))
+    return {"decision": action["decision"], "already_done": action.get("already_done", False)}
+
+def home(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+    """Publish App Home: at-risk accounts, renewals ahead, overdue onboarding."""
+    try:
+        ctx = bot.services.tool_context(p["user"])
+    except NotFoundError:
+        view = {"type": "home", "blocks": [blocks._section(
+            f"I don't have you as a CSM yet. Ask your Retain admin to add your Slack user ID ({p['user']}).")]}
+        bot.client.views_publish(user_id=p["user"], view=view)
+        return {"note": "unmapped"}
+    risk = crm.portfolio(ctx, segment="at risk", limit=10)["accounts"]
+    ren = sorted(crm.portfolio(ctx, renewal_within_days=90, limit=50)["accounts"],
+                 key=lambda r: r["days_to_renewal"])
+    mine = [r["account_id"] for r in crm.portfolio(ctx, limit=500)["accounts"]]
+    overdue = onboarding.overdue(ctx.store, ctx.as_of, mine)
+    bot.client.views_publish(user_id=p["user"], view=blocks.home(ctx.viewer.name, risk, ren, overdue))
+    return {"published": True}
+
+

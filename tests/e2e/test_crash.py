@@ -1,0 +1,50 @@
+"""Crash tests with real processes: `kill -9` at three points of a briefing run, then a restart.
+
+Each briefing must reach the mock Slack Web API exactly once (the crash after posting but before
+marking it sent may duplicate at most once, and says so).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from mock_slack import MockSlack
+from models_dir import MODELS
+
+
+def briefings(mock):
+    return [p for p in mock.of("chat.postMessage") if p["channel"] == "UCSM00004" and "Briefing for" in p["text"]]
+
+
+@pytest.mark.parametrize("point,llm", [("after_outbox_write", False), ("after_post", False), ("in_llm", True)])
+def test_kill_9_then_restart_delivers_once(seeded_dir, tmp_path, point, llm):
+    data = tmp_path / "data"
+    shutil.copytree(seeded_dir, data)
+    mock = MockSlack()
+    env = {**os.environ, "RETAIN_DATA_DIR": str(data), "RETAIN_SLACK__BOT_TOKEN": "xoxb-test",
+           "RETAIN_SLACK__BASE_URL": mock.url, "RETAIN_LLM__BACKEND": "none"}
+    if llm:
+        env |= {"RETAIN_LLM__BACKEND": "llamacpp", "RETAIN_LLM__N_CTX": "4096",
+                "RETAIN_LLM__MODEL_PATH": str(MODELS / "stories260K-chat-template.gguf")}
+    cmd = [sys.executable, "-m", "retain", "jobs", "run", "brief:csm:4"]
+    try:
+        crashed = subprocess.run(cmd, env={**env, "RETAIN_FAULT": point}, capture_output=True, text=True,
+                                 timeout=300)
+        assert crashed.returncode == -9, crashed.stderr[-2000:]
+        before = len(briefings(mock))
+        assert before == (1 if point == "after_post" else 0)
+        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr[-2000:]
+        result = json.loads(again.stdout[again.stdout.index("{"):])
+        posts = briefings(mock)
+        if point == "after_post":
+            assert len(posts) == 2 and result.get("possible_duplicates") == 1  # at most one, and logged
+        else:
+            assert len(posts) == 1 and result["sent"] == 1
+        third = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)  # a later rerun
+        assert third.returncode == 0 and len(briefings(mock)) == len(posts)
+    finally:
+        mock.close()

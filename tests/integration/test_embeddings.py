@@ -1,0 +1,46 @@
+"""Real retrieval with the MiniLM GGUF model and a real Chroma PersistentClient."""
+
+
+import chromadb
+import numpy as np
+import pytest
+from chromadb.config import Settings as ChromaSettings
+from models_dir import MODELS
+
+from integrations.embeddings import LlamaCppEmbedding
+
+MINILM = MODELS / "all-MiniLM-L6-v2-q8_0.gguf"
+
+if not MINILM.exists():
+    pytest.fail(f"{MINILM} is missing: set RETAIN_MODELS_DIR", pytrace=False)
+
+NOTES = {
+    "cyberdyne-sso": "Still blocked on Okta SSO. The SAML assertion is rejected, pilot users cannot sign in.",
+    "globex-latency": "p95 latency doubled after the switch to nimbus-large v4.0; agents time out.",
+    "initech-renewal": "COO wants to talk about price and reliability before the renewal.",
+    "hooli-seats": "They are at 98% of seats and asked for enterprise tier pricing.",
+    "umbrella-ft": "Fine-tune loss exploded to NaN after they raised the learning rate 10x.",
+}
+
+
+def client(path):
+    return chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+
+
+def test_embeddings_are_normalised_and_semantic():
+    ef = LlamaCppEmbedding(str(MINILM))
+    a, b, c = ef(["login problems with single sign-on", "SSO / Okta failing", "invoice overage question"])
+    assert np.linalg.norm(a) == pytest.approx(1.0, abs=1e-4)
+    assert float(np.dot(a, b)) > float(np.dot(a, c))
+
+
+def test_sso_query_ranks_sso_note_first_and_reopens_offline(tmp_path, monkeypatch):
+    col = client(tmp_path).get_or_create_collection("notes", embedding_function=LlamaCppEmbedding(str(MINILM)))
+    col.add(ids=list(NOTES), documents=list(NOTES.values()))
+    hits = col.query(query_texts=["login problems with single sign-on"], n_results=3)
+    assert hits["ids"][0][0] == "cyberdyne-sso"
+    # Reopen with no embedding function given and no network: Chroma rebuilds ours from its config.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    again = client(tmp_path).get_collection("notes")
+    hits = again.query(query_texts=["model got slower after upgrade"], n_results=1)
+    assert hits["ids"][0][0] == "globex-latency"

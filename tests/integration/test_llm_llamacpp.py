@@ -1,0 +1,152 @@
+"""The llama.cpp path, for real, on the tiny models in ../shared/models."""
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Literal
+
+import httpx
+import pytest
+from models_dir import MODELS
+from pydantic import BaseModel, Field
+
+from integrations.llm import LlamaCppChat, LLMError, LLMTimeout, OpenAICompatChat, structured
+
+CHAT = MODELS / "stories260K-chat-template.gguf"
+
+if not CHAT.exists():  # the models are part of the workplace; without them this file cannot run
+    pytest.fail(f"{CHAT} is missing: set RETAIN_MODELS_DIR to the folder holding the test GGUF files",
+                pytrace=False)
+
+SYSTEM = {"role": "system", "content": "You are Retain, a customer-success assistant. " * 8}
+
+
+class Route(BaseModel):
+    intent: Literal["health", "renewal", "onboarding", "tuning"]
+    confidence: Literal["low", "medium", "high"]
+
+
+def chat(**kw):
+    return LlamaCppChat(CHAT, n_ctx=512, max_tokens=48, **kw)
+
+
+def test_load_and_generate_records_tokens():
+    m = chat()
+    text = m.complete([SYSTEM, {"role": "user", "content": "Tell me a story."}], max_tokens=16)
+    assert isinstance(text, str) and text
+    call = m.log.calls[-1]
+    assert call.prompt_tokens > 20 and 0 < call.completion_tokens <= 16 and call.seconds > 0
+
+
+def test_json_schema_output_parses_into_pydantic():
+    m = chat()
+    out = structured(m, [SYSTEM, {"role": "user", "content": "How is Acme doing?"}], Route, max_tokens=80)
+    assert isinstance(out, Route) and out.intent in ("health", "renewal", "onboarding", "tuning")
+
+
+def test_structured_gives_clear_error_after_one_repair():
+    class Long(BaseModel):
+        words: list[str] = Field(min_length=50)
+
+    m = chat()
+    with pytest.raises(LLMError, match="after one repair"):
+        structured(m, [SYSTEM, {"role": "user", "content": "List words."}], Long, max_tokens=8)
+    assert len(m.log.calls) == 2
+
+
+def test_prefix_reuse_shows_in_counters():
+    m = chat()
+    m.complete([SYSTEM, {"role": "user", "content": "First question about Acme."}], max_tokens=4)
+    m.complete([SYSTEM, {"role": "user", "content": "Second question about Globex."}], max_tokens=4)
+    second = m.log.calls[-1]
+    assert second.cached_tokens >= 60  # the shared system prompt was not prefilled again
+    assert second.cached_tokens < second.prompt_tokens
+
+
+def test_concurrent_calls_are_serialised_without_crash():
+    m = chat()
+    errors, outs = [], []
+
+    def work(i):
+        try:
+            outs.append(m.complete([SYSTEM, {"role": "user", "content": f"Story {i}"}], max_tokens=12))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(outs) == 6 and len(m.log.calls) == 6
+
+
+def test_timeout_is_honoured():
+    m = LlamaCppChat(CHAT, n_ctx=512, max_tokens=400, timeout_s=0.001)
+    with pytest.raises(LLMTimeout, match="budget"):
+        m.complete([SYSTEM, {"role": "user", "content": "Tell a long story."}])
+
+
+def test_missing_model_says_where_to_put_it(tmp_path):
+    m = LlamaCppChat(tmp_path / "nope.gguf")
+    with pytest.raises(LLMError, match="retain models pull"):
+        m.complete([{"role": "user", "content": "hi"}])
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(CHAT),
+                             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "512"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("llama_cpp.server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_openai_compatible_backend_against_llama_cpp_server(server):
+    m = OpenAICompatChat(server, "stories", max_tokens=40)
+    text = m.complete([SYSTEM, {"role": "user", "content": "Hello"}], max_tokens=8)
+    assert isinstance(text, str)
+    out = structured(m, [SYSTEM, {"role": "user", "content": "How is Acme?"}], Route, max_tokens=80)
+    assert isinstance(out, Route)
+    assert m.log.calls[-1].prompt_tokens > 20
+
+
+def test_openai_backend_unreachable_is_clear():
+    m = OpenAICompatChat(f"http://127.0.0.1:{_free_port()}", "x", timeout_s=2)
+    with pytest.raises(LLMError, match="Cannot reach"):
+        m.complete([{"role": "user", "content": "hi"}])
+
+
+def test_langchain_adapter_runs_the_real_model_and_reports_usage():
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from integrations.llm import as_langchain
+
+    m = chat()
+    lc = as_langchain(m)
+    msg = lc.invoke([SystemMessage(SYSTEM["content"]), HumanMessage("How is Acme doing?")], max_tokens=8)
+    assert isinstance(msg.content, str)
+    assert msg.usage_metadata["input_tokens"] == m.log.calls[-1].prompt_tokens > 20
+    routed = lc.invoke([HumanMessage("Route: how is Acme?")], schema=Route.model_json_schema(), max_tokens=60)
+    assert Route.model_validate_json(routed.content)

@@ -1,0 +1,65 @@
+"""Dependencies built once from the settings and handed to commands, tools and agents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.settings import Settings
+from integrations.crm.store import CRMStore, open_store
+from tools import renewal_model
+from tools.access import OPERATOR, Viewer, resolve_viewer
+from tools.crm import ToolContext
+from tools.health import Scorecard, load_scorecard
+
+if TYPE_CHECKING:
+    from integrations.memory import Memory
+
+
+@dataclass
+class Services:
+    """The CRM store, scorecard and renewal model for one set of settings."""
+
+    settings: Settings
+
+    @cached_property
+    def store(self) -> CRMStore:
+        """The CRM store, migrated to the current schema."""
+        return open_store(self.settings.db_url)
+
+    @cached_property
+    def card(self) -> Scorecard:
+        """The health scorecard."""
+        return load_scorecard(self.settings.health_file)
+
+    @property
+    def model_file(self) -> Path:
+        """Where the fitted renewal model is kept."""
+        return self.settings.data_dir / "renewal_model.json"
+
+    def renewal_model(self) -> renewal_model.RenewalModel | None:
+        """The fitted renewal model, if one was fitted."""
+        return renewal_model.load(self.model_file)
+
+    @cached_property
+    def memory(self) -> Memory:
+        """The Chroma memory (embedded or server), opened on first use."""
+        from integrations.memory import Memory
+
+        return Memory(self.settings, self.store)
+
+    def viewer(self, who: str | None = None) -> Viewer:
+        """The person a request acts for; None means settings.cli_user, else the operator's admin view.
+
+        An empty string is no identity and gets no access (NotFoundError).
+        """
+        if who is None:
+            who = self.settings.cli_user or OPERATOR
+        return resolve_viewer(self.store, who)
+
+    def tool_context(self, who: str | None = None) -> ToolContext:
+        """A tool context for one request."""
+        return ToolContext(store=self.store, card=self.card, viewer=self.viewer(who),
+                           as_of=self.settings.as_of(), model=self.renewal_model())
