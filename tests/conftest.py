@@ -72,3 +72,28 @@ def slack(rt):
     bot.close()
     server.shutdown()
     mock.close()
+
+
+@pytest.fixture
+def run_cli(monkeypatch, capsys):
+    """The real `retain` entry point, in-process (a fresh invocation each call): (exit code, stdout, stderr)."""
+    from retain import cli
+    from retain.cli import common
+
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def run(*args, env_extra=None):
+        for k, v in (env_extra or {}).items():
+            monkeypatch.setenv(k, v)
+        common.state.services, common.state.who, common.state.config = None, None, None
+        monkeypatch.setattr("sys.argv", ["retain", *args])
+        capsys.readouterr()
+        try:
+            cli.main()
+            code = 0
+        except SystemExit as done:
+            code = done.code or 0
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -2,9 +2,12 @@
 
 import math
 from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from retain.demo.model import Portfolio, sigmoid
 from retain.demo.names import ARC_NAMES, DAYS, MILESTONES, TextGen
@@ -75,102 +78,26 @@ def tickets_nps_notes(pf: Portfolio, rng: np.random.Generator, txt: TextGen, h: 
                      f"Heads up: {champ} (our champion) has left {name}. Need to find a new "
                      "sponsor before renewal.")
             continue
-        _arc_records(name, aid, ticket, nps, note, anchor, renewal[i], use)
+        _arc_records(name, aid, ticket, nps, note, renewal[i])
 
 
-def _arc_records(name: str, aid: int, ticket: Any, nps: Any, note: Any, anchor: date,
-                 renewal: date, use: str) -> None:
-    if name == "Acme Corp":
-        nps(aid, 40, 10, "Best vendor we work with. The support copilot cut handle time by 30%.")
-        nps(aid, 120, 9, "Fast, reliable, and our CSM knows our roadmap.")
-        ticket(aid, 60, "normal", "closed", "Question about batch API limits",
-               "Can we send 5k requests per batch? Planning a backfill.")
-        note(aid, 12, "meeting", "QBR: Acme Corp",
-             "QBR with Maria Santos (VP Support) and team. Support copilot now handles 41% of "
-             "tier-1 tickets, CSAT up 6 pts. Want to expand to the Berlin office in Q1. Asked "
-             "for a session on prompt caching to cut cost.")
-        note(aid, 70, "call", "Call notes: Acme Corp",
-             "Maria mentioned they'd be a reference customer. Great relationship. Follow up "
-             "on case study draft.")
-        note(aid, 130, "email", "Email: Acme Corp",
-             "Sent the fine-tuning playbook; their ML team plans a small LoRA on support macros.")
-    elif name == "Globex":
-        note(aid, 22, "email", "Email: Globex",
-             "Globex switching their production traffic to nimbus-large v4.0 tomorrow for the "
-             "better reasoning evals. Reminded them to load-test first.")
-        ticket(aid, 17, "high", "open", "Latency spike since upgrading to v4",
-               "Since we moved to nimbus-large v4.0 our p95 went from under 1s to almost 2s. "
-               "Our agents are timing out. Nothing changed on our side except the model.")
-        ticket(aid, 9, "normal", "open", "Timeouts on long prompts",
-               "Requests with ~6k tokens of context hit our 2s client timeout now.")
-        note(aid, 8, "call", "Call notes: Globex",
-             "Hank (platform lead) is annoyed about latency after the v4 switch. They don't "
-             "want to roll back because of quality. Need tuning advice: streaming, smaller "
-             "context, maybe v4 for hard queries only.")
-        nps(aid, 100, 8, "Good models, a bit pricey.")
-    elif name == "Initech":
-        nps(aid, 18, 3, "Answers are slow and the last two outages hurt us. Evaluating "
-            "alternatives before renewal.")
-        nps(aid, 150, 6, "OK product, support could be faster.")
-        ticket(aid, 25, "high", "open", "Outage: 503s for 40 minutes",
-               "Our claims triage was down for 40 min. Need an RCA.")
-        ticket(aid, 11, "high", "open", "Second outage this month",
-               "Again 503s. Our COO is asking whether we should switch providers.")
-        ticket(aid, 70, "normal", "closed", "Invoice question: token overage",
-               "Why did spend jump in August?")
-        note(aid, 16, "email", "Email: Initech",
-             "Bill Lumbergh (COO) replied to the renewal notice: 'we will need to talk about "
-             "price and reliability before we sign anything'. Renewal on "
-             f"{renewal.isoformat()}. Need exec sponsor call.")
-        note(aid, 40, "meeting", "Meeting notes: Initech",
-             "Ops review with Peter and Samir. claims triage works, but they are frustrated "
-             "with outages and slow support. asked for SLA credits.")
-    elif name == "Cyberdyne Systems":
-        note(aid, 68, "meeting", "Kickoff: Cyberdyne Systems",
-             "Kickoff done. Goal: roll out the code assistant to 400 engineers by end of "
-             "quarter. Success = 60% weekly active. IT (Raj) owns SSO via Okta.")
-        note(aid, 45, "meeting", "Onboarding sync: Cyberdyne Systems",
-             "Weekly onboarding sync. SSO still not working: Okta SAML assertion is rejected "
-             "(audience mismatch?). Raj is chasing their IT security team.")
-        note(aid, 30, "meeting", "Onboarding sync: Cyberdyne Systems",
-             "Still blocked on Okta SSO. Login problems for every pilot user, they can only "
-             "use the sandbox with API keys. Escalated to our solutions engineer.")
-        note(aid, 10, "email", "Email: Cyberdyne Systems",
-             "Raj: 'SSO still failing after the cert rotation, our security review is next "
-             "week'. Training is on hold until people can log in.")
-        ticket(aid, 35, "high", "open", "SSO login failing with Okta",
-               "SAML assertion rejected with 'invalid audience' when users sign in through Okta. "
-               "Nobody in the pilot group can log in.")
-        ticket(aid, 12, "high", "open", "Okta SSO still failing after cert rotation",
-               "We rotated the signing cert as advised, login still fails for all users.")
-    elif name == "Wayne Media":
-        note(aid, 50, "call", "Call notes: Wayne Media",
-             "Jordan Blake told me she's leaving Wayne Media at the end of the month, she was "
-             "the one pushing the call summarisation rollout. Need a new sponsor.")
-        note(aid, 20, "email", "Email: Wayne Media",
-             "No reply from the new platform lead after two emails. Usage of call "
-             "summarisation is dropping week over week.")
-        nps(aid, 90, 8, "Call summaries are good, integration took a while.")
-        ticket(aid, 100, "normal", "closed", "SDK question", "How do we set timeouts in the Python SDK?")
-    elif name == "Umbrella Corp":
-        note(aid, 9, "email", "Email: Umbrella Corp",
-             "Their ML team reran the claims fine-tune with a 10x higher learning rate and no "
-             "warmup to finish faster. The job failed overnight.")
-        ticket(aid, 8, "high", "open", "Fine-tune job failed with NaN loss",
-               "Job ft-umb-2 loss went down for a while then exploded to NaN. Same data as the "
-               "last successful run, only changed learning rate to 2e-4 and warmup to 0.")
-        note(aid, 38, "meeting", "Meeting notes: Umbrella Corp",
-             "Fine-tune v1 on claims notes scored 0.84 on their eval set. They want a better "
-             "score before rolling out to all adjusters.")
-        nps(aid, 60, 8, "Powerful fine-tuning, docs on hyperparameters are thin.")
-    elif name == "Hooli":
-        note(aid, 14, "meeting", "Meeting notes: Hooli",
-             "Gavin's team wants to roll the support copilot out to the support org (another "
-             "150 people). They are at 98% of seats. Asked for enterprise tier pricing.")
-        note(aid, 60, "call", "Call notes: Hooli", "Seat requests keep coming in from new teams; "
-             "they asked how to add seats mid-term.")
-        nps(aid, 30, 9, "Everyone wants access, we need more seats!")
-        nps(aid, 110, 9, "Great product and great support.")
+ARCS_FILE = Path(__file__).with_name("arcs.yaml")
+
+
+@cache
+def _arcs() -> dict[str, Any]:
+    return yaml.safe_load(ARCS_FILE.read_text())
+
+
+def _arc_records(name: str, aid: int, ticket: Any, nps: Any, note: Any, renewal: date) -> None:
+    """The story arc's own records for a named account (from arcs.yaml)."""
+    arc = _arcs().get(name) or {}
+    for t in arc.get("tickets", []):
+        ticket(aid, t["days_ago"], t["priority"], t["status"], t["subject"], t["body"].format(renewal=renewal))
+    for r in arc.get("nps", []):
+        nps(aid, r["days_ago"], r["score"], r["comment"].format(renewal=renewal))
+    for n in arc.get("notes", []):
+        note(aid, n["days_ago"], n["kind"], n["subject"], n["body"].format(renewal=renewal))
 
 
 def onboarding_plans(pf: Portfolio, rng: np.random.Generator, h: np.ndarray, names: list[str],

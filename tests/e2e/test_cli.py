@@ -1,4 +1,4 @@
-"""The command line as a user runs it: a real `retain` process."""
+"""The command line as a user runs it: the real entry point in-process; a real process where starting one matters."""
 
 import json
 import os
@@ -12,22 +12,22 @@ def retain(*args, env_extra=None):
                           env=env, timeout=300)
 
 
-def test_seed_then_read_commands():
-    r = retain("demo", "seed", "--accounts", "40", "--seed", "3")
-    assert r.returncode == 0, r.stderr
-    assert "telemetry_daily" in r.stdout
-    r = retain("accounts", "--json", "--band", "red")
-    data = json.loads(r.stdout)
-    assert r.returncode == 0 and all(a["band"] == "red" for a in data["accounts"])
-    r = retain("--as", "marcus.chen@retain.example", "account", "Wayne Media")
-    assert r.returncode == 0, r.stderr
-    assert "champion Jordan Blake left on" in r.stdout and "usage down" in r.stdout
-    r = retain("model", "fit", "--json")
-    assert r.returncode == 0 and "fitted" in json.loads(r.stdout)
+def test_seed_then_read_commands(run_cli):
+    code, out, err = run_cli("demo", "seed", "--accounts", "40", "--seed", "3")
+    assert code == 0, err
+    assert "telemetry_daily" in out
+    code, out, err = run_cli("accounts", "--json", "--band", "red")
+    data = json.loads(out)
+    assert code == 0 and all(a["band"] == "red" for a in data["accounts"])
+    code, out, err = run_cli("--as", "marcus.chen@retain.example", "account", "Wayne Media")
+    assert code == 0, err
+    assert "champion Jordan Blake left on" in out and "usage down" in out
+    code, out, err = run_cli("model", "fit", "--json")
+    assert code == 0 and "fitted" in json.loads(out)
 
 
-def test_bad_input_is_one_clear_line_without_traceback():
-    assert retain("demo", "seed", "--accounts", "20").returncode == 0
+def test_bad_input_is_one_clear_line_without_traceback(run_cli):
+    assert run_cli("demo", "seed", "--accounts", "20")[0] == 0
     cases = [
         (["account", "Nonexistent Widget Co"], "No account matches"),
         (["--as", "marcus.chen@retain.example", "account", "Acme Corp"], "not in your portfolio"),
@@ -36,10 +36,10 @@ def test_bad_input_is_one_clear_line_without_traceback():
         (["accounts", "--band", "purple"], "purple"),
     ]
     for args, expected in cases:
-        r = retain(*args)
-        assert r.returncode == 2, (args, r.stdout, r.stderr)
-        assert expected in r.stderr + r.stdout, (args, r.stderr)
-        assert "Traceback" not in r.stderr + r.stdout
+        code, out, err = run_cli(*args)
+        assert code == 2, (args, out, err)
+        assert expected in err + out, (args, err)
+        assert "Traceback" not in err + out
 
 
 def test_bad_setting_fails_at_start_with_its_name():

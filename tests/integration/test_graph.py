@@ -192,25 +192,17 @@ def test_real_llama_cpp_model_through_the_graph(rt):
     assert r["answer"]["mode"] == "deterministic" and "could not take this prompt" in r["answer"]["note"]
 
 
-def test_cli_ask_and_decide(rt):
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "RETAIN_DATA_DIR": str(rt.settings.data_dir), "RETAIN_LLM__BACKEND": "none"}
-
-    def retain(*args):
-        return subprocess.run([sys.executable, "-m", "retain", *args], env=env, capture_output=True, text=True,
-                              timeout=120)
-
-    r = retain("--as", MARCUS, "ask", "what's blocking Cyberdyne's onboarding?", "--thread", "cli-1", "--verbose")
-    assert r.returncode == 0, r.stderr
-    assert "SSO / SCIM setup" in r.stdout and "Sources" in r.stdout and "route: intents=['onboarding']" in r.stdout
-    assert "retain decide --thread cli-1" in r.stdout  # not a terminal: it says how to decide
-    r = retain("--as", MARCUS, "decide", "approve", "--thread", "cli-1", "--json")
-    assert r.returncode == 0 and '"decision": "approve"' in r.stdout
-    r = retain("--as", "nobody@example.com", "ask", "how is Acme doing?")
-    assert r.returncode == 2 and "No CSM called" in r.stderr and "Traceback" not in r.stderr
+def test_cli_ask_and_decide(rt, run_cli):
+    env = {"RETAIN_DATA_DIR": str(rt.settings.data_dir), "RETAIN_LLM__BACKEND": "none"}
+    code, out, err = run_cli("--as", MARCUS, "ask", "what's blocking Cyberdyne's onboarding?", "--thread", "cli-1",
+                             "--verbose", env_extra=env)
+    assert code == 0, err
+    assert "SSO / SCIM setup" in out and "Sources" in out and "route: intents=['onboarding']" in out
+    assert "retain decide --thread cli-1" in out  # not a terminal: it says how to decide
+    code, out, err = run_cli("--as", MARCUS, "decide", "approve", "--thread", "cli-1", "--json", env_extra=env)
+    assert code == 0 and '"decision": "approve"' in out
+    code, out, err = run_cli("--as", "nobody@example.com", "ask", "how is Acme doing?", env_extra=env)
+    assert code == 2 and "No CSM called" in err and "Traceback" not in err
 
 
 def test_nearest_labelled_example_routes_what_patterns_miss(rt):
