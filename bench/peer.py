@@ -30,7 +30,8 @@ from agents.evaluate import load_questions
 from core.settings import load_settings
 from integrations.llm import CallLog, LLMCall
 from retain import demo
-from tools import build_tools, renewal_model
+from tools import renewal_model
+from tools.agent_tools import build_tools
 from tools.access import OPERATOR
 from tools.services import Services
 

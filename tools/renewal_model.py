@@ -17,8 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
 from sqlalchemy import select
 
 from core.errors import RetainError
@@ -130,6 +128,8 @@ def fit(store: CRMStore, card: Scorecard, holdout: float = 0.3) -> RenewalModel:
     if test["renewed"].nunique() < 2:
         raise ThinHistory("The held-out renewals all have one outcome; the backtest cannot run. "
                           "The scorecard alone is used.")
+    from sklearn.metrics import brier_score_loss, roc_auc_score  # only when fitting: slow to import
+
     m_train = _fit_frame(train)
     p_test = m_train.predict(test)
     y_test = test["renewed"].to_numpy()
@@ -157,6 +157,8 @@ def _fit_frame(df: pd.DataFrame) -> RenewalModel:
     means = X.mean().fillna(0.0)
     scales = X.std(ddof=0).replace(0, 1.0).fillna(1.0)
     Z = ((X.fillna(means) - means) / scales).to_numpy()
+    from sklearn.linear_model import LogisticRegression  # only when fitting: slow to import
+
     lr = LogisticRegression(C=1.0, max_iter=1000)
     lr.fit(Z, df["renewed"].to_numpy())
     return RenewalModel(

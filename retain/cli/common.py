@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import typer
@@ -14,9 +14,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from core.settings import load_settings
-from tools.access import OPERATOR
-from tools.services import Services
+if TYPE_CHECKING:  # the services pull in pandas and the CRM tools: loaded on first use, not for --help
+    from tools.services import Services
 
 # typer bundles its own click; its usage errors derive from this ClickException.
 TyperClickException: type[click.ClickException] = typer.BadParameter.__mro__[2]
@@ -99,6 +98,9 @@ state = _State()
 def services() -> Services:
     """The services for this invocation, built from the settings on first use."""
     if state.services is None:
+        from core.settings import load_settings
+        from tools.services import Services
+
         state.services = Services(load_settings(state.config))
     return state.services
 
@@ -114,6 +116,8 @@ def _main(
 
 def _who() -> str:
     """Who this invocation acts as: --as, else settings.cli_user, else the operator's admin view."""
+    from tools.access import OPERATOR
+
     return state.who or services().settings.cli_user or OPERATOR
 
 

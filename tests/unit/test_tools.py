@@ -1,7 +1,8 @@
 import pytest
 
 from core.errors import AccessDenied, AmbiguousName, NotFoundError
-from tools import build_tools, crm
+from tools import crm
+from tools.agent_tools import build_tools
 
 
 def ctx(rt, who=None):
