@@ -31,8 +31,8 @@ from core.settings import load_settings
 from integrations.llm import CallLog, LLMCall
 from retain import demo
 from tools import renewal_model
-from tools.agent_tools import build_tools
 from tools.access import OPERATOR
+from tools.agent_tools import build_tools
 from tools.services import Services
 
 MODELS = Path(os.environ.get("RETAIN_MODELS_DIR", Path(__file__).resolve().parents[2] / "shared" / "models"))

@@ -1,4 +1,4 @@
-"""Crash tests with real processes: `kill -9` at three points of a briefing run, then a restart.
+"""Crash tests with a real process: `kill -9` at three points of a briefing run, then a restart.
 
 Each briefing must reach the mock Slack Web API exactly once (the crash after posting but before
 marking it sent may duplicate at most once, and says so).
@@ -20,7 +20,7 @@ def briefings(mock):
 
 
 @pytest.mark.parametrize("point,llm", [("after_outbox_write", False), ("after_post", False), ("in_llm", True)])
-def test_kill_9_then_restart_delivers_once(seeded_dir, tmp_path, point, llm):
+def test_kill_9_then_restart_delivers_once(seeded_dir, tmp_path, point, llm, run_cli):
     data = tmp_path / "data"
     shutil.copytree(seeded_dir, data)
     mock = MockSlack()
@@ -36,15 +36,17 @@ def test_kill_9_then_restart_delivers_once(seeded_dir, tmp_path, point, llm):
         assert crashed.returncode == -9, crashed.stderr[-2000:]
         before = len(briefings(mock))
         assert before == (1 if point == "after_post" else 0)
-        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-        assert again.returncode == 0, again.stderr[-2000:]
-        result = json.loads(again.stdout[again.stdout.index("{"):])
+        # The restart and a later rerun: the real entry point, in this process (the crash needed its own).
+        restart_env = {k: v for k, v in env.items() if k.startswith("RETAIN_") and k != "RETAIN_FAULT"}
+        code, out, err = run_cli("jobs", "run", "brief:csm:4", env_extra=restart_env)
+        assert code == 0, err[-2000:]
+        result = json.loads(out[out.index("{"):])
         posts = briefings(mock)
         if point == "after_post":
             assert len(posts) == 2 and result.get("possible_duplicates") == 1  # at most one, and logged
         else:
             assert len(posts) == 1 and result["sent"] == 1
-        third = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)  # a later rerun
-        assert third.returncode == 0 and len(briefings(mock)) == len(posts)
+        code, _, _ = run_cli("jobs", "run", "brief:csm:4", env_extra=restart_env)  # a later rerun
+        assert code == 0 and len(briefings(mock)) == len(posts)
     finally:
         mock.close()

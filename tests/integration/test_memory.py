@@ -179,7 +179,7 @@ def retain(*args, env):
                           timeout=300)
 
 
-def test_cli_sync_search_and_busy_store(seeded_dir, tmp_path, synced):
+def test_cli_sync_search_and_busy_store(seeded_dir, tmp_path, synced, run_cli):
     d = tmp_path / "cli"
     shutil.copytree(seeded_dir, d)
     env = {**os.environ, "RETAIN_DATA_DIR": str(d), "RETAIN_EMBEDDING__MODEL_PATH": str(MINILM),
@@ -187,11 +187,14 @@ def test_cli_sync_search_and_busy_store(seeded_dir, tmp_path, synced):
     r = retain("memory", "sync", env=env)
     assert r.returncode == 0, r.stderr
     assert "Memory sync" in r.stdout
-    r = retain("--as", "marcus.chen@retain.example", "memory", "search", SSO, "--json", env=env)
-    assert r.returncode == 0, r.stderr
-    assert '"Cyberdyne Systems"' in r.stdout.split("}", 1)[0] + r.stdout  # reopened offline, in a new process
-    r = retain("--as", "dana.reyes@retain.example", "memory", "search", SSO, "--account", "Cyberdyne", env=env)
-    assert r.returncode == 2 and "not in your portfolio" in r.stderr and "Traceback" not in r.stderr
+    # Reopened offline in another process (this one; the sync's process has ended).
+    mine = {k: v for k, v in env.items() if k.startswith(("RETAIN_", "HF_"))}
+    code, out, err = run_cli("--as", "marcus.chen@retain.example", "memory", "search", SSO, "--json", env_extra=mine)
+    assert code == 0, err
+    assert '"Cyberdyne Systems"' in out.split("}", 1)[0] + out
+    code, out, err = run_cli("--as", "dana.reyes@retain.example", "memory", "search", SSO, "--account", "Cyberdyne",
+                             env_extra=mine)
+    assert code == 2 and "not in your portfolio" in err and "Traceback" not in err
     # This test process owns the synced store: a second process is told so, in one line.
     busy = {**env, "RETAIN_DATA_DIR": str(synced[0].settings.data_dir)}
     r = retain("memory", "search", SSO, env=busy)

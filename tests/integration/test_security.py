@@ -6,9 +6,7 @@ mock Slack Web API on 127.0.0.1, the real outbox, the stdlib e-mail parser.
 
 import email
 import json
-import os
 import socket
-import subprocess
 import sys
 from datetime import date, datetime
 from email.policy import default as default_policy
@@ -90,13 +88,12 @@ def test_slack_clicks_modals_and_submissions_from_others_change_nothing(slack):
     assert "Approved by Marcus Chen" in json.dumps(mock.of("chat.update")[-1]["blocks"])
 
 
-def test_cli_decide_as_another_csm_is_refused(rt):
-    env = {**os.environ, "RETAIN_DATA_DIR": str(rt.settings.data_dir), "RETAIN_LLM__BACKEND": "none"}
+def test_cli_decide_as_another_csm_is_refused(rt, run_cli):
+    env = {"RETAIN_DATA_DIR": str(rt.settings.data_dir), "RETAIN_LLM__BACKEND": "none"}
     Assistant(rt, use_memory=False).ask("what's blocking Cyberdyne's onboarding?", MARCUS, "cli-ob")
     before = _counts(rt)
-    out = subprocess.run([sys.executable, "-m", "retain", "--as", DANA, "decide", "edit", "--thread", "cli-ob",
-                          "--text", "pwned"], env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 2 and "only its owner" in out.stderr and "Traceback" not in out.stderr
+    code, _, err = run_cli("--as", DANA, "decide", "edit", "--thread", "cli-ob", "--text", "pwned", env_extra=env)
+    assert code == 2 and "only its owner" in err and "Traceback" not in err
     assert _counts(rt) == before
 
 
