@@ -7,7 +7,7 @@ answer), deterministic without a model.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import select
 
@@ -25,7 +25,32 @@ from tools.health import drivers, score
 MAX_DETECT = 400  # telemetry detectors run on at most this many accounts per briefing (worst health first)
 
 
-def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -> dict[str, Any]:
+class Briefing(TypedDict):
+    """One person's briefing: what changed, who is at risk, what renews, what is overdue, what to do today."""
+
+    who: str
+    role: str
+    as_of: str
+    since: str
+    accounts: int
+    changes: list[dict[str, Any]]  # kind, account, account_id, text, source (and delta for scores)
+    at_risk: list[dict[str, Any]]  # account, score, reason, play, p_renew, renewal_date, source
+    renewals: dict[str, list[dict[str, Any]]]  # "30" | "60" | "90" -> account, date, days, arr, source
+    overdue: list[dict[str, Any]]  # account, milestone, due, days, status, source
+    today: list[dict[str, Any]]  # the three things to do today: text, source
+    team: list[dict[str, Any]]  # per CSM, for a manager: accounts, at_risk, renew_30, avg_health
+
+
+class Opening(TypedDict, total=False):
+    """The briefing's opening sentence or two: verified LLM prose, else the deterministic summary."""
+
+    text: str
+    mode: str
+    llm_calls: int
+    unsupported: list[str]
+
+
+def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -> Briefing:
     """The briefing for one person's scope, as structured sections with source references.
 
     `health` (a PortfolioHealth) lets a run over many people score the portfolio once.
@@ -33,14 +58,14 @@ def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -
     rt = deps.services
     ctx = rt.tool_context(who)
     if health is not None:
-        ctx._health = health
+        ctx.prime(health)
     today = ctx.as_of
     since = since or today - timedelta(days=1)
     h = ctx.health()
     vis = ctx.visible(h.features)
     ids = [int(i) for i in vis.index]
     table = h.table
-    out: dict[str, Any] = {"who": ctx.viewer.name, "role": ctx.viewer.role, "as_of": today.isoformat(),
+    out: Briefing = {"who": ctx.viewer.name, "role": ctx.viewer.role, "as_of": today.isoformat(),
                            "since": since.isoformat(), "accounts": len(ids), "changes": [], "at_risk": [],
                            "renewals": {"30": [], "60": [], "90": []}, "overdue": [], "today": [], "team": []}
     if not ids:
@@ -123,7 +148,7 @@ def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -
     return out
 
 
-def _three_things(b: dict[str, Any]) -> list[dict[str, Any]]:
+def _three_things(b: Briefing) -> list[dict[str, Any]]:
     todo: list[dict[str, Any]] = []
     soon = {r["account_id"] for r in b["renewals"]["30"]}
     for r in b["at_risk"]:
@@ -170,7 +195,7 @@ def _team(rt: Any, ids: list[int], vis: Any, table: Any, segs: dict[int, dict[st
     return sorted(rows.values(), key=lambda r: -r["at_risk"])
 
 
-def facts(b: dict[str, Any]) -> list[str]:
+def facts(b: Briefing) -> list[str]:
     """Every line of the briefing, for the verifier."""
     lines = [c["text"] for c in b["changes"]] + [f"{r['account']} {r['reason']} {r['play']}" for r in b["at_risk"]]
     lines += [f"{r['account']} {r['date']} {r['days']} days ${r['arr']:,.0f}"
@@ -182,7 +207,7 @@ def facts(b: dict[str, Any]) -> list[str]:
     return lines
 
 
-def summary(deps: Deps, b: dict[str, Any], all_names: list[str]) -> dict[str, Any]:
+def summary(deps: Deps, b: Briefing, all_names: list[str]) -> Opening:
     """The opening summary: one verified LLM sentence or two, else the deterministic one."""
     plain = (f"{b['accounts']} accounts: {len(b['at_risk'])} at risk, {len(b['renewals']['30'])} renew in the next "
              f"30 days, {len(b['overdue'])} overdue onboarding milestones, {len(b['changes'])} changes since "
@@ -205,7 +230,7 @@ def summary(deps: Deps, b: dict[str, Any], all_names: list[str]) -> dict[str, An
     return {"text": text, "mode": "llm", "llm_calls": 1}
 
 
-def render_text(b: dict[str, Any], opening: dict[str, Any]) -> str:
+def render_text(b: Briefing, opening: Opening) -> str:
     """The briefing as plain text (terminal, Slack fallback)."""
     lines = [f"*Briefing for {b['who']}, {b['as_of']}*", opening["text"], ""]
     if b["today"]:
@@ -225,7 +250,7 @@ def render_text(b: dict[str, Any], opening: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def assemble(deps: Deps, who: str, since: date | None = None) -> tuple[dict[str, Any], dict[str, Any], str]:
+def assemble(deps: Deps, who: str, since: date | None = None) -> tuple[Briefing, Opening, str]:
     """One briefing, ready to show or send: (the briefing, its verified opening, the text)."""
     b = build(deps, who, since)
     with deps.services.store.session() as s:

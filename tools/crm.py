@@ -62,6 +62,10 @@ class ToolContext:
     model: RenewalModel | None = None
     _health: PortfolioHealth | None = field(default=None, repr=False)
 
+    def prime(self, health: PortfolioHealth) -> None:
+        """Use scores already computed for this date (a run over many people scores the portfolio once)."""
+        self._health = health
+
     def health(self) -> PortfolioHealth:
         """Scores of the whole live portfolio, computed once per context."""
         if self._health is None:
