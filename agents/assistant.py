@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, TypedDict, cast
 
+from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
@@ -12,7 +13,7 @@ from agents.graph import RECURSION_LIMIT, build_graph
 from agents.state import ActionResult, Actions, Answer, Deps, Draft, FindingDict, NoActions, Preset, Route, Step
 from core.errors import AccessDenied, NotFoundError
 from integrations.checkpoints import open_checkpointer
-from integrations.llm import CallLog, ChatModel
+from integrations.llm import CallLog, ChatModel, as_langchain
 from tools import access
 from tools.services import Services
 
@@ -31,26 +32,13 @@ class Result(TypedDict, total=False):
     note: str
 
 
-class _Counted:
-    """A chat model whose calls are also recorded in one request's log."""
-
-    def __init__(self, inner: ChatModel, log: CallLog):
-        self.inner, self.log, self.name = inner, log, inner.name
-
-    def complete(self, messages: list[dict[str, str]], **kw: Any) -> str:
-        n = len(self.inner.log.calls)
-        try:
-            return self.inner.complete(messages, **kw)
-        finally:
-            self.log.calls.extend(self.inner.log.calls[n:])
-
-
 class Assistant:
     """The graph with its checkpoints, for the CLI, Slack and tests."""
 
-    def __init__(self, services: Services, chat: ChatModel | None = None, checkpointer: Any = None,
+    def __init__(self, services: Services, chat: ChatModel | BaseChatModel | None = None, checkpointer: Any = None,
                  use_memory: bool = True, budget_s: float = 90.0, actions: Actions | None = None):
-        self.services, self.chat, self.use_memory, self.budget_s = services, chat, use_memory, budget_s
+        self.services, self.use_memory, self.budget_s = services, use_memory, budget_s
+        self.chat: BaseChatModel | None = as_langchain(chat) if chat is not None else None
         self.actions: Actions = actions or NoActions()
         if checkpointer is None:
             checkpointer = open_checkpointer(services.settings.data_dir)
@@ -58,10 +46,8 @@ class Assistant:
         self.graph = build_graph(checkpointer=checkpointer)
 
     def _deps(self) -> Deps:
-        log = CallLog()
-        chat = _Counted(self.chat, log) if self.chat is not None else None
-        d = Deps(services=self.services, chat=chat, log=log, use_memory=self.use_memory, budget_s=self.budget_s,
-                 actions=self.actions)
+        d = Deps(services=self.services, chat=self.chat, log=CallLog(), use_memory=self.use_memory,
+                 budget_s=self.budget_s, actions=self.actions)
         return d
 
     def _config(self, thread: str) -> RunnableConfig:

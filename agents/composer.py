@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from agents.state import Answer, Deps, FindingDict
-from integrations.llm import LLMError, dumps
+from integrations.llm import LLMError, complete, dumps
 from prompts import load
 
 _AGENT_TITLE = {"health": "Health", "renewal": "Renewal", "onboarding": "Onboarding", "tuning": "Model usage",
@@ -288,7 +288,8 @@ def compose(deps: Deps, question: str, findings: list[FindingDict], all_names: l
         if attempt == 1 and calls_left < 2:
             break
         try:
-            prose = deps.chat.complete(messages, max_tokens=350, purpose="compose" if attempt == 0 else "rewrite")
+            prose = complete(deps.chat, messages, log=deps.log, max_tokens=350,
+                             purpose="compose" if attempt == 0 else "rewrite")
         except LLMError as exc:
             return {**base, "text": text, "mode": "deterministic", "note": f"model failed: {exc}",
                     "unsupported": unsupported}

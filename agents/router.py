@@ -199,7 +199,7 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef]) 
         try:
             out = structured(deps.chat, [{"role": "system", "content": load("router")},
                                          {"role": "user", "content": question}],
-                             RouteOut, max_tokens=120, purpose="route")
+                             RouteOut, log=deps.log, max_tokens=120, purpose="route")
             method = "llm"
             intents = [i for i in out.intents if i in INTENTS] or intents
             for name in out.accounts:

@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Protocol, TypedDict
 
-from integrations.llm import CallLog, ChatModel
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from integrations.llm import CallLog
 from integrations.memory import Memory
 from tools.crm import Source
 from tools.services import Services
@@ -240,7 +242,7 @@ class Deps:
     """What the nodes need and never checkpoint (the graph's `context`)."""
 
     services: Services
-    chat: ChatModel | None = None
+    chat: BaseChatModel | None = None
     log: CallLog = field(default_factory=CallLog)
     use_memory: bool = True
     budget_s: float = 90.0

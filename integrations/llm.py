@@ -5,6 +5,11 @@ first use and every call goes through its lock. Every call records prompt and co
 the prompt tokens served from the KV cache (prefix reuse) and seconds, in `LLMCall`.
 Structured output is JSON-schema-constrained decoding into a pydantic model, with one repair
 attempt and then a clear error.
+
+The graph talks to chat models through LangChain's `BaseChatModel` (`complete`, `structured`):
+the backends here are wrapped by `RetainChatModel` (`make_chat_model`), and any other LangChain
+chat model (a fake in tests, a hosted one) is used as it is, with its calls counted from the
+reply's usage metadata.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import httpx
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import BaseModel, ValidationError
 
 from core.errors import RetainError, mask_secrets
@@ -195,11 +203,11 @@ class OpenAICompatChat:
         return str(data["choices"][0]["message"].get("content") or "")
 
 
-def structured(model: ChatModel, messages: list[Message], output: type[M], *,
+def structured(chat: BaseChatModel | ChatModel, messages: list[Message], output: type[M], *, log: CallLog | None = None,
                max_tokens: int | None = None, purpose: str = "") -> M:
     """A pydantic object from JSON-schema-constrained output; one repair attempt, then LLMError."""
     schema = output.model_json_schema()
-    text = model.complete(messages, max_tokens=max_tokens, schema=schema, purpose=purpose)
+    text = complete(chat, messages, log=log, max_tokens=max_tokens, schema=schema, purpose=purpose)
     try:
         return output.model_validate_json(text)
     except ValidationError as first:
@@ -207,7 +215,7 @@ def structured(model: ChatModel, messages: list[Message], output: type[M], *,
             {"role": "assistant", "content": text},
             {"role": "user", "content": load("repair").format(error=_short(first))},
         ]
-        text = model.complete(repair, max_tokens=max_tokens, schema=schema, purpose=purpose + ":repair")
+        text = complete(chat, repair, log=log, max_tokens=max_tokens, schema=schema, purpose=purpose + ":repair")
         try:
             return output.model_validate_json(text)
         except ValidationError as second:
@@ -220,7 +228,7 @@ def _short(exc: ValidationError) -> str:
     return f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
 
 
-def make_chat_model(settings: Any, log: CallLog | None = None) -> ChatModel | None:
+def make_chat_model(settings: Any, log: CallLog | None = None) -> BaseChatModel | None:
     """The configured chat model, or None when llm.backend is 'none' (deterministic answers)."""
     llm = settings.llm
     if llm.backend == "none":
@@ -228,13 +236,14 @@ def make_chat_model(settings: Any, log: CallLog | None = None) -> ChatModel | No
     if llm.backend == "openai":
         if not llm.base_url:
             raise LLMError("llm.backend is 'openai' but llm.base_url is empty. Set RETAIN_LLM__BASE_URL.")
-        return OpenAICompatChat(llm.base_url, llm.model, api_key=llm.api_key, max_tokens=llm.max_tokens,
-                                temperature=llm.temperature, timeout_s=llm.timeout_s, log=log)
+        return as_langchain(OpenAICompatChat(llm.base_url, llm.model, api_key=llm.api_key,
+                                             max_tokens=llm.max_tokens, temperature=llm.temperature,
+                                             timeout_s=llm.timeout_s, log=log))
     from integrations.gguf import require
 
-    return LlamaCppChat(require(settings, "chat"), n_ctx=llm.n_ctx, n_threads=llm.n_threads, n_batch=llm.n_batch,
-                        max_tokens=llm.max_tokens, temperature=llm.temperature,
-                        timeout_s=llm.timeout_s, log=log)
+    return as_langchain(LlamaCppChat(require(settings, "chat"), n_ctx=llm.n_ctx, n_threads=llm.n_threads,
+                                     n_batch=llm.n_batch, max_tokens=llm.max_tokens,
+                                     temperature=llm.temperature, timeout_s=llm.timeout_s, log=log))
 
 
 def dumps(obj: Any) -> str:
@@ -242,36 +251,71 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def as_langchain(model: ChatModel) -> Any:
-    """The chat model as a LangChain `BaseChatModel`, for graph nodes and tools that expect one.
+class RetainChatModel(BaseChatModel):
+    """A Retain backend (llama.cpp or OpenAI-compatible) behind LangChain's chat-model interface.
 
-    It is a thin adapter: the same serialised, counted calls, with `schema` passed through
-    `bind(schema=...)` for JSON-schema-constrained output.
+    The same serialised, counted calls; `schema=` (JSON-schema-constrained output), `max_tokens=`
+    and `purpose=` pass through `invoke(..., **kwargs)`. Each reply carries what the call cost in
+    `usage_metadata` and, with the KV-cache reuse and seconds, in `response_metadata["retain_call"]`.
     """
-    from langchain_core.language_models.chat_models import BaseChatModel
-    from langchain_core.messages import AIMessage, BaseMessage
-    from langchain_core.outputs import ChatGeneration, ChatResult
 
-    roles = {"human": "user", "ai": "assistant", "system": "system"}
+    inner: Any
 
-    class RetainChatModel(BaseChatModel):
-        """A Retain chat model (llama.cpp or OpenAI-compatible) behind LangChain's interface."""
+    @property
+    def _llm_type(self) -> str:
+        return "retain-" + type(self.inner).__name__.lower()
 
-        inner: Any
+    @property
+    def name_of_model(self) -> str:
+        """The backend's model name."""
+        return str(getattr(self.inner, "name", self._llm_type))
 
-        @property
-        def _llm_type(self) -> str:
-            return "retain-" + type(self.inner).__name__.lower()
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        text = self.inner.complete(to_dicts(messages), max_tokens=kwargs.get("max_tokens"),
+                                   schema=kwargs.get("schema"), purpose=kwargs.get("purpose", ""))
+        last = self.inner.log.calls[-1] if self.inner.log.calls else None
+        usage = ({"input_tokens": last.prompt_tokens, "output_tokens": last.completion_tokens,
+                  "total_tokens": last.prompt_tokens + last.completion_tokens} if last else None)
+        meta = {"retain_call": asdict(last)} if last else {}
+        msg = AIMessage(content=text, usage_metadata=usage, response_metadata=meta)  # type: ignore[arg-type]
+        return ChatResult(generations=[ChatGeneration(message=msg)])
 
-        def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                      run_manager: Any = None, **kwargs: Any) -> ChatResult:
-            plain = [{"role": roles.get(m.type, "user"), "content": str(m.content)} for m in messages]
-            text = self.inner.complete(plain, max_tokens=kwargs.get("max_tokens"),
-                                       schema=kwargs.get("schema"), purpose=kwargs.get("purpose", ""))
-            last = self.inner.log.calls[-1] if self.inner.log.calls else None
-            usage = ({"input_tokens": last.prompt_tokens, "output_tokens": last.completion_tokens,
-                      "total_tokens": last.prompt_tokens + last.completion_tokens} if last else None)
-            msg = AIMessage(content=text, usage_metadata=usage)  # type: ignore[arg-type]
-            return ChatResult(generations=[ChatGeneration(message=msg)])
 
+_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+
+
+def to_dicts(messages: list[BaseMessage]) -> list[Message]:
+    """LangChain messages as role/content dicts (what llama.cpp and OpenAI servers take)."""
+    return [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
+
+
+def to_messages(messages: list[Message]) -> list[BaseMessage]:
+    """Role/content dicts as LangChain messages."""
+    kinds = {"system": SystemMessage, "assistant": AIMessage, "user": HumanMessage}
+    return [kinds.get(m["role"], HumanMessage)(content=m["content"]) for m in messages]
+
+
+def as_langchain(model: ChatModel | BaseChatModel) -> BaseChatModel:
+    """Any chat model as a LangChain `BaseChatModel` (a Retain backend is wrapped; LangChain's pass as they are)."""
+    if isinstance(model, BaseChatModel):
+        return model
     return RetainChatModel(inner=model)
+
+
+def complete(chat: BaseChatModel | ChatModel, messages: list[Message], *, log: CallLog | None = None,
+             max_tokens: int | None = None, schema: dict[str, Any] | None = None, purpose: str = "") -> str:
+    """One call through LangChain's interface; its cost is added to `log`. Model failures raise LLMError."""
+    chat = as_langchain(chat)
+    start = time.perf_counter()
+    reply = chat.invoke(to_messages(messages), max_tokens=max_tokens, schema=schema, purpose=purpose)
+    if log is not None:
+        call = (reply.response_metadata or {}).get("retain_call")
+        if call:
+            log.calls.append(LLMCall(**call))
+        else:
+            usage = getattr(reply, "usage_metadata", None) or {}
+            log.calls.append(LLMCall(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)), 0,
+                                     round(time.perf_counter() - start, 4),
+                                     str(getattr(chat, "model_name", "") or chat._llm_type), purpose))
+    return str(reply.content)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from langchain_core.language_models.chat_models import BaseChatModel
+
 from agents.assistant import Assistant
 from agents.graph import build_graph
 from agents.state import Deps
 from core.errors import RetainError
 from core.settings import Settings, load_settings
 from integrations.gguf import ModelMissing
-from integrations.llm import ChatModel, make_chat_model
+from integrations.llm import make_chat_model
 from retain.actions import Delivery
 from tools.services import Services
 
 
-def chat_model(settings: Settings, warn: Callable[[str], object] | None = None) -> ChatModel | None:
+def chat_model(settings: Settings, warn: Callable[[str], object] | None = None) -> BaseChatModel | None:
     """The configured chat model; None (deterministic answers) when its file is missing."""
     try:
         return make_chat_model(settings)

@@ -4,6 +4,10 @@ import json
 import re
 from collections.abc import Callable
 
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
 from integrations.llm import CallLog, LLMCall
 
 
@@ -20,6 +24,29 @@ class ScriptedChat:
         prompt = sum(len(m["content"]) for m in messages) // 4
         self.log.calls.append(LLMCall(prompt, len(text) // 4, 0, 0.0, self.name, purpose))
         return text
+
+
+class QueuedChat(BaseChatModel):
+    """A LangChain chat model that returns queued replies in order, whatever the prompt (as
+    langgraph-supervisor-py's fake does); it keeps what it was asked and the keyword arguments."""
+
+    replies: list[str]
+    asked: list[list] = []
+    kwargs: list[dict] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "queued-fake"
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.asked.append(list(messages))
+        self.kwargs.append(kwargs)
+        if not self.replies:
+            raise AssertionError("QueuedChat ran out of replies: the graph made more calls than the test expected")
+        text = self.replies.pop(0)
+        usage = {"input_tokens": sum(len(str(m.content)) for m in messages) // 4, "output_tokens": len(text) // 4,
+                 "total_tokens": 0}
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text, usage_metadata=usage))])
 
 
 def findings_of(messages):

@@ -108,12 +108,15 @@ def decision(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     if not result.get("actions"):
         return {"note": "already decided"}
     action = result["actions"][0]
+    if action.get("already_done") and int(p.get("_attempt") or 1) <= 1:
+        return {"note": "already decided"}  # another click got there first and updated the message
     body = (p.get("text") or (draft or {}).get("body", ""))
     subject = (draft or {}).get("subject", "Draft")
     decider = bot.services.viewer(who).name
     bot.client.chat_update(channel=p["channel"], ts=p["ts"], text=f"{subject}: {action['decision']}",
                             blocks=blocks.decided(f"*{clean(subject)}*\n{clean(body)}", decider, action))
     return {"decision": action["decision"], "already_done": action.get("already_done", False)}
+
 
 def home(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     """Publish App Home: at-risk accounts, renewals ahead, overdue onboarding."""

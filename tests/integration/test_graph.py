@@ -4,7 +4,7 @@ import json
 from datetime import date
 
 import pytest
-from fakes import ScriptedChat, faithful, inventive, is_needs
+from fakes import QueuedChat, ScriptedChat, faithful, inventive, is_needs
 from models_dir import MODELS
 from sqlalchemy import func, select
 
@@ -153,6 +153,22 @@ def test_verifier_catches_an_invented_number(rt):
     assert "3.4x" in r["answer"]["unsupported"] and "87%" in r["answer"]["unsupported"]
     assert "3.4x" not in r["answer"]["text"] and "2.1x" in r["answer"]["text"]
     assert r["llm"]["calls"] == 2  # the prose, one rewrite, then the verified findings
+
+
+def test_a_langchain_chat_model_plugs_in_and_queued_replies_are_verified(rt):
+    # Any LangChain BaseChatModel is accepted as it is; replies come from a queue, not from the prompt.
+    invented = "Globex's p95 latency went up 9.9x after the switch [1]."
+    chat = QueuedChat(replies=[invented, invented], asked=[], kwargs=[])
+    r = Assistant(rt, chat=chat, use_memory=False).ask("why did Globex's latency go up?", DANA, "q1")
+    assert r["answer"]["mode"] == "deterministic" and "9.9x" in r["answer"]["unsupported"]
+    assert r["llm"]["calls"] == 2 and not chat.replies  # the prose and one rewrite, both refused
+    assert [k["purpose"] for k in chat.kwargs] == ["compose", "rewrite"] and chat.kwargs[0]["max_tokens"] == 350
+    assert chat.asked[1][-1].content.startswith("These are not supported by the findings: 9.9x")
+    # A reply that only restates a verified fact, with its citation, is kept as written.
+    fact = r["findings"][0]["facts"][0]["text"]
+    chat = QueuedChat(replies=[f"- {fact} [1]"], asked=[], kwargs=[])
+    r = Assistant(rt, chat=chat, use_memory=False).ask("why did Globex's latency go up?", DANA, "q2")
+    assert r["answer"]["mode"] == "llm" and r["answer"]["text"] == f"- {fact} [1]" and r["llm"]["calls"] == 1
 
 
 def test_faithful_prose_is_kept_with_one_call(rt):
