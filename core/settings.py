@@ -58,6 +58,7 @@ class EmbeddingSettings(BaseModel):
     model: str = "all-minilm-l6-v2"
     model_path: str = ""
     n_ctx: int = Field(256, ge=32, le=8192)
+    n_threads: int = Field(0, ge=0, le=512)  # 0: the CPUs this process may use (affinity and container quota)
     cache_file: str = ""  # the vector cache; default data_dir/embedding_cache.sqlite (share one across data dirs)
 
 

@@ -18,9 +18,9 @@ from integrations.llama import Loaded, load
 from integrations.llm import LLMError
 
 
-def _load(path: Path, n_ctx: int) -> Loaded:
+def _load(path: Path, n_ctx: int, n_threads: int = 0) -> Loaded:
     try:
-        return load(path, n_ctx=n_ctx, n_batch=n_ctx, embedding=True)
+        return load(path, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_ctx, embedding=True)
     except FileNotFoundError:
         raise LLMError(f"Embedding model {path} does not exist. Put the GGUF file there, set "
                        "RETAIN_EMBEDDING__MODEL_PATH, or run `retain models pull`.") from None
@@ -30,13 +30,19 @@ def _load(path: Path, n_ctx: int) -> Loaded:
 class LlamaCppEmbedding(EmbeddingFunction[Documents]):
     """A GGUF embedding model (e.g. all-MiniLM-L6-v2) as a Chroma embedding function."""
 
-    def __init__(self, model_path: str, n_ctx: int = 256):
+    def __init__(self, model_path: str, n_ctx: int = 256, n_threads: int = 0):
+        """A model file and context; `n_threads` 0 means the CPUs this process may use.
+
+        The thread count is not part of the stored config (it is not a property of the vectors), so
+        a collection reopens whatever the thread setting.
+        """
         self.model_path = str(model_path)
         self.n_ctx = int(n_ctx)
+        self.n_threads = int(n_threads)
 
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's signature
         """Embed each text: mean pooled, L2-normalised."""
-        model = _load(Path(self.model_path), self.n_ctx)
+        model = _load(Path(self.model_path), self.n_ctx, self.n_threads)
         llama, lock = model.llama, model.lock
         out: Embeddings = []
         with lock:

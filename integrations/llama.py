@@ -6,10 +6,11 @@ lock of the model they use.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
+
+from core import cpus
 
 
 class Loaded:
@@ -28,7 +29,7 @@ def load(path: Path, *, n_ctx: int, n_threads: int = 0, n_batch: int = 512, embe
     """The process-wide model for this file and shape, loaded on first use (FileNotFoundError if absent)."""
     if not path.is_file():
         raise FileNotFoundError(path)
-    threads = n_threads or os.cpu_count() or 1
+    threads = cpus.threads(n_threads)
     key = (str(path.resolve()), n_ctx, threads, n_batch, embedding)
     with _GUARD:
         if key not in _LOADED:

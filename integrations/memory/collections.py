@@ -63,7 +63,7 @@ class Memory:
         self.store = store
         self.model_path = require(settings, "embedding")
         self.model_id = model_id(settings.embedding.model, self.model_path)
-        self.ef = LlamaCppEmbedding(str(self.model_path), settings.embedding.n_ctx)
+        self.ef = LlamaCppEmbedding(str(self.model_path), settings.embedding.n_ctx, settings.embedding.n_threads)
         cache = settings.embedding.cache_file or settings.data_dir / "embedding_cache.sqlite"
         self.cache = EmbeddingCache(Path(cache), self.model_id)
         self._client = client
