@@ -15,7 +15,6 @@ from integrations.crm.models import CSM, Account, Activity, Contact, Ticket
 from prompts import load
 from tools import crm, recall
 
-STALLED_DAYS = 10
 _KEYWORDS = {
     "sso": ["sso", "scim", "okta", "saml", "azure ad", "single sign", "login", "sign in", "identity"],
     "api": ["api key", "sandbox", "token", "credentials"],

@@ -24,8 +24,7 @@ from integrations.crm.store import CRMStore
 from integrations.outbox import deliver, enqueue
 from integrations.scheduler import JobSpec, Scheduler, load_schedules, slot_for
 from integrations.slack import blocks as kit
-from integrations.slack.client import make_client
-from integrations.slack.config import load_slack_config, secrets
+from integrations.slack.client import client_for
 from integrations.slack.safe import MAX_BLOCKS, SECTION_LIMIT, clean, cut
 from tools.health import save_snapshots, score_portfolio
 from tools.onboarding import OpenMilestone, open_milestones
@@ -80,9 +79,7 @@ def client() -> Any:
     """The Slack Web API client the jobs post with (built from the settings on first use)."""
     c = _ctx()
     if c.client is None:
-        st = c.services.settings
-        c.client = make_client(secrets(st)["bot_token"], st.slack.base_url,
-                               load_slack_config(st.slack.config_file).link_hosts)
+        c.client = client_for(c.services.settings)
     return c.client
 
 

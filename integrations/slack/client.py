@@ -47,3 +47,12 @@ class SafeWebClient(WebClient):
 def make_client(token: str | None, base_url: str, link_hosts: list[str] | tuple[str, ...] = ()) -> SafeWebClient:
     """The Slack client for the app, the jobs and the outbox."""
     return SafeWebClient(token=token or None, base_url=base_url, link_hosts=link_hosts)
+
+
+def client_for(settings: Any, link_hosts: list[str] | tuple[str, ...] | None = None) -> SafeWebClient:
+    """The client the settings describe: bot token, base URL and allowed link hosts (from the Slack config)."""
+    from integrations.slack.config import load_slack_config, secrets
+
+    st = settings.slack
+    hosts = link_hosts if link_hosts is not None else load_slack_config(st.config_file).link_hosts
+    return make_client(secrets(settings)["bot_token"], st.base_url, hosts)

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from agents.assistant import Assistant
 from core.errors import NotFoundError
-from integrations.slack.client import make_client
+from integrations.slack.client import client_for
 from integrations.slack.config import Paced, SlackConfig, bolt_logger, load_slack_config, secrets
 from integrations.slack.inbox import Inbox, Retry
 from retain.slack import handlers, listeners
@@ -38,7 +38,7 @@ class RetainSlack:
         st = services.settings.slack
         sec = secrets(services.settings)
         self.config = config or load_slack_config(st.config_file)
-        self.client = client or make_client(sec["bot_token"], st.base_url, self.config.link_hosts)
+        self.client = client or client_for(services.settings, self.config.link_hosts)
         self.paced = Paced(st.post_interval_s)
         self.app = App(signing_secret=sec["signing_secret"] or None, logger=bolt_logger(),
                        client=self.client, process_before_response=True,
