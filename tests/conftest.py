@@ -1,3 +1,4 @@
+import os
 import shutil
 from datetime import date
 from pathlib import Path
@@ -10,6 +11,12 @@ from tools import renewal_model
 from tools.services import Services
 
 TODAY = date(2026, 11, 23)
+
+# The suite never touches a database (or config) named in the environment: it may be production's.
+# This runs when pytest loads this file, before any fixture, so even session fixtures that seed a
+# demo portfolio write only to their own temporary SQLite files.
+for _var in ("RETAIN_DATABASE_URL", "RETAIN_CONFIG", "RETAIN_CLI_USER"):
+    os.environ.pop(_var, None)
 
 
 @pytest.fixture(scope="session")
