@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from integrations.memory import knowledge_docs
+from integrations.memory.documents import knowledge_docs
 
 
 @cache

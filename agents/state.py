@@ -9,14 +9,16 @@ from __future__ import annotations
 import operator
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Protocol, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypedDict
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from integrations.llm import CallLog
-from integrations.memory import Memory
 from tools.crm import Source
 from tools.services import Services
+
+if TYPE_CHECKING:  # chromadb is slow to import: only when memory is used
+    from integrations.memory import Memory
 
 MAX_INPUT_CHARS = 4000
 Intent = Literal["needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember", "help"]

@@ -7,16 +7,18 @@ that is for one person: the account ids a hit may come from and the owner partit
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from core.errors import AccessDenied, NotFoundError
 from integrations.crm.models import Account, RememberedFact
 from integrations.crm.store import CRMStore
-from integrations.memory import Hit, Memory
 from tools import access
 from tools.access import Viewer
+
+if TYPE_CHECKING:  # chromadb is slow to import: only when memory is used
+    from integrations.memory import Hit, Memory
 
 MAX_FACT_CHARS = 2000
 

@@ -46,6 +46,9 @@ class Services:
     @cached_property
     def memory(self) -> Memory:
         """The Chroma memory (embedded or server), opened on first use."""
+        from integrations.gguf import require
+
+        require(self.settings, "embedding")  # no embedding model: fail here, before chromadb is imported
         from integrations.memory import Memory
 
         return Memory(self.settings, self.store)
