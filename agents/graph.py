@@ -25,7 +25,7 @@ from langgraph.types import Send, interrupt
 from agents import health, needs, onboarding, portfolio, renewal, router, tuning
 from agents.approve import execute
 from agents.composer import compose
-from agents.state import MAX_INPUT_CHARS, Answer, Deps, Finding, Payload, State
+from agents.state import MAX_INPUT_CHARS, Answer, Deps, Finding, Payload, Route, State
 from core.errors import AccessDenied, NotFoundError, RetainError
 from tools import crm
 from tools.crm import ToolContext
@@ -69,7 +69,7 @@ def after_start(state: State) -> Literal["compose", "route"]:
     return "compose" if state.get("answer") else "route"
 
 
-def after_route(r: Any) -> Answer | None:
+def after_route(r: Route) -> Answer | None:
     """A refusal, a disambiguation or a clarifying question instead of running the agents."""
     if r["denied"] and not r["accounts"]:
         names = ", ".join(dict.fromkeys(r["denied"]))

@@ -13,19 +13,20 @@ def _sections() -> dict[str, Any]:
     return {d.meta["source_id"]: d for d in knowledge_docs()}
 
 
-def playbook(source_id: str) -> dict[str, Any]:
-    """The source reference of one playbook section, e.g. 'tuning.md#model-choice'."""
+def _section(source_id: str) -> Any:
     doc = _sections().get(source_id)
     if doc is None:
         raise KeyError(f"No playbook section {source_id}; see configs/knowledge/.")
-    return {"type": "playbook", "id": source_id, "date": "", "label": doc.meta["label"]}
+    return doc
+
+
+def playbook(source_id: str) -> dict[str, Any]:
+    """The source reference of one playbook section, e.g. 'tuning.md#model-choice'."""
+    return {"type": "playbook", "id": source_id, "date": "", "label": _section(source_id).meta["label"]}
 
 
 def _lines(source_id: str, *tags: str) -> list[str]:
-    doc = _sections().get(source_id)
-    if doc is None:
-        raise KeyError(f"No playbook section {source_id}; see configs/knowledge/.")
-    return [line for line in doc.text.splitlines() if line.startswith(tags)]
+    return [line for line in _section(source_id).text.splitlines() if line.startswith(tags)]
 
 
 def advice(source_id: str, values: dict[str, Any]) -> list[str]:
@@ -34,6 +35,7 @@ def advice(source_id: str, values: dict[str, Any]) -> list[str]:
     A line needing a value that is missing is left out, and then the `Otherwise:` line after it
     (if any) is used instead.
     """
+    known = {k: v for k, v in values.items() if v}
     out: list[str] = []
     skipped = False
     for line in _lines(source_id, "Advice: ", "Otherwise: "):
@@ -42,7 +44,7 @@ def advice(source_id: str, values: dict[str, Any]) -> list[str]:
                 out.append(line.removeprefix("Otherwise: ").strip())
             continue
         try:
-            out.append(line.removeprefix("Advice: ").strip().format(**{k: v for k, v in values.items() if v}))
+            out.append(line.removeprefix("Advice: ").strip().format(**known))
             skipped = False
         except (KeyError, ValueError, IndexError):
             skipped = True

@@ -152,14 +152,13 @@ def onboarding_sweep() -> dict[str, Any]:
     drafted, quieted, failed = 0, 0, 0
     with rt.store.session() as s:
         states = {f.milestone_id: f for f in s.scalars(select(FollowUpState))}
-    by_account: dict[int, OpenMilestone] = {}
+    by_account: dict[int, tuple[OpenMilestone, CSM]] = {}  # the earliest-due late or stalled one per account
     for o in open_milestones(rt.store):
         if (o.milestone.due_date < today or o.stalled(stalled)) and o.owner is not None \
                 and o.account_id not in by_account:
-            by_account[o.account_id] = o
-    for o in by_account.values():
-        m, csm = o.milestone, o.owner
-        assert csm is not None
+            by_account[o.account_id] = (o, o.owner)
+    for o, csm in by_account.values():
+        m = o.milestone
         state = f"{m.status}|{m.due_date}|{m.updated_on}"
         fs = states.get(m.id)
         if fs is not None and ((fs.snoozed_until and fs.snoozed_until > now)

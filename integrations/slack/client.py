@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from slack_sdk.web import SlackResponse
 
 from integrations.slack import safe
+from integrations.slack.config import load_slack_config, secrets
 
 # Methods whose arguments carry text a person reads (and Slack would parse).
 POSTING = {"chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage", "views.open",
@@ -51,8 +52,6 @@ def make_client(token: str | None, base_url: str, link_hosts: list[str] | tuple[
 
 def client_for(settings: Any, link_hosts: list[str] | tuple[str, ...] | None = None) -> SafeWebClient:
     """The client the settings describe: bot token, base URL and allowed link hosts (from the Slack config)."""
-    from integrations.slack.config import load_slack_config, secrets
-
     st = settings.slack
     hosts = link_hosts if link_hosts is not None else load_slack_config(st.config_file).link_hosts
     return make_client(secrets(settings)["bot_token"], st.base_url, hosts)
