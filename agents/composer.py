@@ -17,7 +17,7 @@ from prompts import load
 
 _AGENT_TITLE = {"health": "Health", "renewal": "Renewal", "onboarding": "Onboarding", "tuning": "Model usage",
                 "needs": "Needs", "portfolio": "Portfolio", "remember": "Remember"}
-_ORDER = ["portfolio", "health", "renewal", "onboarding", "tuning", "needs", "remember"]
+_ORDER = ["query", "portfolio", "health", "renewal", "onboarding", "tuning", "needs", "remember"]
 _CITE = re.compile(r"(\[\d+\])+")
 _NUM = re.compile(r"(?<![\w.])[-+]?\$?\d[\d,]*(?:\.\d+)?(?:%|x\b)?")
 _ISO = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -60,7 +60,8 @@ def render(findings: list[FindingDict]) -> tuple[str, list[dict[str, Any]]]:
             lines.append(f"*{f['account']}*")
             last_account = f["account"]
         if len([x for x in findings if x.get("account") == f.get("account")]) > 1 or not f.get("account"):
-            lines.append(f"_{_AGENT_TITLE.get(f['agent'], f['agent'])}_")
+            title = str(f["data"].get("title", "")) if f["agent"] == "query" else ""
+            lines.append(f"_{title[:1].upper() + title[1:] if title else _AGENT_TITLE.get(f['agent'], f['agent'])}_")
         for item in f["facts"]:
             lines.append(f"• {item['text']}{_cites(item['src'], m)}")
         for item in f["recommendations"]:

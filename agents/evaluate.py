@@ -20,18 +20,52 @@ from core.errors import ConfigError
 from tools import crm
 from tools.access import OPERATOR
 
-DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "eval" / "questions.yaml"
+DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "eval"
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:
-    """The questions file, checked."""
-    if not path.is_file():
+    """The questions file (or every *.yaml in a directory), checked."""
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if not files or not all(f.is_file() for f in files):
         raise ConfigError(f"No evaluation file at {path}. Pass --file.")
-    data = yaml.safe_load(path.read_text()) or []
-    for q in data:
-        if "ask" not in q or "id" not in q:
-            raise ConfigError(f"Question {q!r} in {path} needs 'id' and 'ask'.")
+    data: list[dict[str, Any]] = []
+    for f in files:
+        for q in yaml.safe_load(f.read_text()) or []:
+            if "ask" not in q or "id" not in q:
+                raise ConfigError(f"Question {q!r} in {f} needs 'id' and 'ask'.")
+            data.append({"category": "original", "part": "dev", **q})
     return data
+
+
+def _cell(v: Any, fmt: str) -> str:
+    if fmt == "money":
+        return f"${float(v):,.0f}"
+    if fmt == "pct":
+        return f"{round(float(v), 1):g}%"
+    if fmt == "int":
+        return f"{float(v):.0f}"
+    if fmt == "num":
+        return f"{round(float(v), 1):g}"
+    if fmt == "1dp":
+        return f"{float(v):.1f}"
+    return str(v)[:10] if fmt == "date" else str(v)
+
+
+def expected_from_sql(store: Any, specs: list[Any], today: Any) -> list[str]:
+    """Facts a correct answer must contain, read from the database by SQL (never from Retain's output).
+
+    Each spec is [sql, fmt] (fmt: text | money | pct | int | 1dp | date); every cell of every row is a fact.
+    `:today` is bound to the demo's date.
+    """
+    from sqlalchemy import text
+
+    out: list[str] = []
+    with store.session() as s:
+        for spec in specs:
+            sql, fmt = (spec, "text") if isinstance(spec, str) else (spec[0], spec[1])
+            for row in s.execute(text(sql), {"today": today.isoformat()}):
+                out += [_cell(v, fmt) for v in row if v is not None]
+    return out
 
 
 def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[float], None] | None = None) -> dict:
@@ -46,7 +80,8 @@ def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[floa
         r = assistant.ask(q["ask"] * int(q.get("repeat", 1)), q.get("as") or OPERATOR, thread)
         text = r["answer"].get("text", "")
         low = text.lower()
-        facts = [str(f) for f in q.get("facts", [])]
+        facts = [str(f) for f in q.get("facts", [])] + expected_from_sql(assistant.services.store, q.get("sql", []),
+                                                                          assistant.services.settings.as_of())
         hit = [f for f in facts if f.lower() in low]
         absent = [f for f in q.get("absent", []) if str(f).lower() in low]
         route = r["route"] or {}
@@ -65,7 +100,10 @@ def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[floa
                      "route_ok": bool(ok_route and mode_ok), "mode": _mode(r["answer"]),
                      "unsupported": unsupported + absent, "intents": sorted(got_intents),
                      "llm_calls": r["llm"]["calls"], "prompt_tokens": r["llm"]["prompt_tokens"],
-                     "seconds": r["seconds"], "single_intent": len(q.get("intents", [])) <= 1})
+                     "seconds": r["seconds"], "single_intent": len(q.get("intents", [])) <= 1,
+                     "category": q["category"], "part": q["part"]})
+        row = rows[-1]
+        row["correct"] = bool(row["facts_found"] == row["facts"] and not row["unsupported"] and row["route_ok"])
         if progress:
             progress((k + 1) / len(questions))
     total = sum(r["facts"] for r in rows)
@@ -77,8 +115,22 @@ def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[floa
         "max_llm_calls_single_intent": max((r["llm_calls"] for r in rows if r["single_intent"]), default=0),
         "median_prompt_tokens": statistics.median(r["prompt_tokens"] for r in rows),
         "median_seconds": round(statistics.median(r["seconds"] for r in rows), 3),
+        "fully_correct": round(sum(r["correct"] for r in rows) / len(rows), 4),
+        "by": {**_breakdown(rows, "part"), **_breakdown(rows, "category")},
         "rows": rows,
     }
+
+
+def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    """Recall and fully-correct per part (dev, held) or per category."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted({r[key] for r in rows}):
+        part = [r for r in rows if r[key] == name]
+        total = sum(r["facts"] for r in part)
+        out[f"{key}:{name}"] = {"questions": len(part),
+                                "fact_recall": round(sum(r["facts_found"] for r in part) / total, 4) if total else 1.0,
+                                "fully_correct": round(sum(r["correct"] for r in part) / len(part), 4)}
+    return out
 
 
 def _mode(answer: dict[str, Any]) -> str:
@@ -86,15 +138,25 @@ def _mode(answer: dict[str, Any]) -> str:
     return "answer" if m in ("llm", "deterministic") else m
 
 
+def summary_table(report: dict[str, Any]) -> Table:
+    """Recall and fully-correct by part and category."""
+    t = Table(title=f"fully correct {report['fully_correct']:.0%} of {report['questions']}")
+    for c in ("part / category", "questions", "fact recall", "fully correct"):
+        t.add_column(c)
+    for name, v in report["by"].items():
+        t.add_row(name, str(v["questions"]), f"{v['fact_recall']:.0%}", f"{v['fully_correct']:.0%}")
+    return t
+
+
 def table(report: dict[str, Any]) -> Table:
     """The report as a rich table."""
     t = Table(title=f"retain eval: {report['questions']} questions · fact recall {report['fact_recall']:.0%} · "
                     f"unsupported {report['unsupported_claims']} · routing {report['routing_accuracy']:.0%} · "
                     f"max LLM calls (single intent) {report['max_llm_calls_single_intent']}")
-    for c in ("id", "facts", "route", "unsupported", "LLM calls", "prompt tok", "s", "missing"):
+    for c in ("id", "part", "facts", "route", "unsupported", "LLM calls", "prompt tok", "s", "missing"):
         t.add_column(c, overflow="fold")
     for r in report["rows"]:
-        t.add_row(r["id"], f"{r['facts_found']}/{r['facts']}", "ok" if r["route_ok"] else "[red]wrong[/]",
+        t.add_row(r["id"], r["part"], f"{r['facts_found']}/{r['facts']}", "ok" if r["route_ok"] else "[red]wrong[/]",
                   str(len(r["unsupported"])), str(r["llm_calls"]), str(r["prompt_tokens"]), f"{r['seconds']:.2f}",
                   ", ".join(r["missing"] + r["leaked"]))
     return t

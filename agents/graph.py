@@ -22,7 +22,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
-from agents import health, needs, onboarding, portfolio, renewal, router, tuning
+from agents import crm_query, health, needs, onboarding, portfolio, renewal, router, tuning, understand
 from agents.approve import execute
 from agents.composer import compose
 from agents.state import MAX_INPUT_CHARS, Answer, Deps, Finding, Payload, Route, State
@@ -96,7 +96,7 @@ def dispatch(state: State) -> list[Send] | Literal["compose"]:
     for intent in r["intents"]:
         if intent in SPECIALISTS:
             sends += [Send(intent, {**base, "account": a}) for a in r["accounts"][:3]]
-        elif intent in ("portfolio", "remember", "help"):
+        elif intent in ("portfolio", "remember", "help", "query"):
             sends.append(Send(intent, base))
     return sends or [Send("help", base)]
 
@@ -135,9 +135,10 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
         preset = state.get("preset")
         if preset:  # a caller that knows what it wants (the onboarding sweep): access is still checked by tools
             r = plain({"intents": preset["intents"], "accounts": preset["accounts"], "accounts_via": "preset",
-                       "ambiguous": [], "denied": [], "window_days": None, "method": "preset"})
+                       "ambiguous": [], "denied": [], "window_days": None, "method": "preset", "plans": []})
         else:
-            r = plain(router.route(deps, state["question"], state.get("who", ""), state.get("last_accounts") or []))
+            r = plain(router.route(deps, state["question"], state.get("who", ""), state.get("last_accounts") or [],
+                                   state.get("last_result") or [], state.get("last_topic")))
         upd: Upd = {"route": r, "preset": None,
                     "trace": [{"step": "route", "seconds": round(time.perf_counter() - t, 4), **r}]}
         stop = after_route(r)
@@ -145,6 +146,11 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
             upd["answer"] = stop
         elif r["accounts"]:
             upd["last_accounts"] = r["accounts"]
+        if stop is None and r["denied"]:  # some named accounts are out of scope: say so, never name them
+            f = Finding("access")
+            f.fact(f"{', '.join(dict.fromkeys(r['denied']))}: not in your portfolio, so it is left out of this answer",
+                   kind="access")
+            upd["findings"] = [plain(f.as_dict())]
         return upd
 
     def specialist(name: str) -> Callable[[Payload, Runtime[Deps]], Upd]:
@@ -169,7 +175,28 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
         f = portfolio.run(deps, deps.services.tool_context(payload["who"]), payload["route"], payload["question"])
         return {"findings": [plain(f.as_dict())],
                 "trace": [{"step": "portfolio", "seconds": round(time.perf_counter() - t, 4)}],
-                "last_accounts": f.data["accounts"][:1] if f.data["count"] == 1 else []}
+                "last_accounts": f.data["accounts"][:1] if f.data["count"] == 1 else [],
+                "last_result": [a["account_id"] for a in f.data["accounts"]]}
+
+    def query_node(payload: Payload, runtime: Runtime[Deps]) -> Upd:
+        deps = _context(runtime, default_deps)
+        t = time.perf_counter()
+        ctx = deps.services.tool_context(payload["who"])
+        found = [crm_query.run_plan(deps, ctx, understand.from_json(p), payload["who"])
+                 for p in payload["route"].get("plans") or []]
+        upd: Upd = {"findings": [plain(f.as_dict()) for f in found],
+                    "trace": [{"step": "query", "seconds": round(time.perf_counter() - t, 4),
+                               "facts": sum(len(f.facts) for f in found)}]}
+        refs = [a for f in found for a in f.data.get("accounts", [])]
+        if found and found[0].data.get("entity"):
+            upd["last_topic"] = understand.TOPIC.get(found[0].data["entity"], "health")
+        if found and found[0].data.get("shape") in ("list", "aggregate", "compare", "today"):
+            upd["last_result"] = list(dict.fromkeys(a["account_id"] for a in refs))
+            if len(upd["last_result"]) == 1:
+                upd["last_accounts"] = refs[:1]
+        elif refs:
+            upd["last_accounts"] = refs[:1]
+        return upd
 
     def compose_node(state: State, runtime: Runtime[Deps]) -> Upd:
         deps = _context(runtime, default_deps)
@@ -202,14 +229,16 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
     for name in SPECIALISTS:
         g.add_node(name, specialist(name))  # type: ignore[call-overload,arg-type]
     g.add_node("portfolio", portfolio_node)  # type: ignore[call-overload,arg-type]
+    g.add_node("query", query_node)  # type: ignore[call-overload,arg-type]
     g.add_node("help", help_node)  # type: ignore[call-overload,arg-type]
     g.add_node("remember", remember)  # type: ignore[call-overload,arg-type]
     g.add_node("compose", compose_node)
     g.add_node("approve", approve_node)
     g.add_edge(START, "start")
     g.add_conditional_edges("start", after_start, ["compose", "route"])
-    g.add_conditional_edges("route", dispatch, [*SPECIALISTS, "portfolio", "help", "remember", "compose", END])
-    for name in [*SPECIALISTS, "portfolio", "help", "remember"]:
+    g.add_conditional_edges("route", dispatch, [*SPECIALISTS, "portfolio", "help", "remember", "query", "compose",
+                                                  END])
+    for name in [*SPECIALISTS, "portfolio", "help", "remember", "query"]:
         g.add_edge(name, "compose")
     g.add_conditional_edges("compose", after_compose, ["approve", END])
     g.add_edge("approve", END)

@@ -13,12 +13,15 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
+from agents import understand
 from agents.state import INTENTS, AccountRef, Deps, Route
 from core.errors import AccessDenied, AmbiguousName, NotFoundError
+from integrations.crm.models import Account
 from integrations.llm import LLMError, structured
 from prompts import load
-from tools import crm
+from tools import access, crm
 
 _PATTERNS: dict[str, str] = {
     "remember": r"^\s*(please\s+)?(remember|note that|keep in mind|fyi\b)",
@@ -41,7 +44,7 @@ _PORTFOLIO = re.compile(
     r"\ball (my |our )?accounts\b|portfolio|who (is|are) at risk|what renews|renewals? (this|next|in|within|due)|"
     r"\b(list|show) (me )?(the |my |every |all )?(accounts?|renewals|customers)|at[- ]risk accounts|accounts at risk")
 _PREP = re.compile(r"\bqbr\b|\bebr\b|prep me|prepare (me )?for|get me ready|brief me on|meeting with")
-_FOLLOW = re.compile(r"\b(their|they|them|theirs|its|this account|that account|the account|this customer|"
+_FOLLOW = re.compile(r"\b(their|they|them|theirs|its|it|this account|that account|the account|this customer|"
                      r"that customer|and the|what about)\b")
 _STOP = set("""a an the and or but of for to in on at by with from about is are was were be been how what
 why which who whom when where do does did my our your their they them it its this that these those me we
@@ -167,15 +170,87 @@ def link_accounts(deps: Deps, ctx: crm.ToolContext, question: str) -> dict[str, 
     return {"accounts": found, "ambiguous": ambiguous, "denied": denied}
 
 
-def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef]) -> Route:
+def _picked(ctx: crm.ToolContext, low: str, last_ids: list[int]) -> list[AccountRef]:
+    """"that one", "the first one": the account of the previous list it points at (if still visible)."""
+    aid = understand.pick(low, last_ids)
+    if aid is None or not access.can_see(ctx.store, ctx.viewer, aid):
+        return []
+    with ctx.store.session() as s:
+        name = s.scalar(select(Account.name).where(Account.id == aid))
+    return [{"account_id": aid, "name": str(name)}] if name else []
+
+
+def _plain_portfolio(p: understand.Plan) -> bool:
+    """A list the portfolio agent answers as well (at-risk/growth and a renewal window, nothing more)."""
+    q = p.query
+    return bool(p.shape == "list" and q is not None and q.entity == "accounts" and not q.limit
+                and all(x.field == "renewal_date" and not x.desc for x in q.sort)
+                and not q.account_ids and not q.aggregates and q.filters
+                and all(f.field in ("risk", "renewal_date") for f in q.filters))
+
+
+def _window(p: understand.Plan, today: Any) -> int | None:
+    """The renewal window of a plain portfolio plan, in days from today."""
+    for f in p.query.filters if p.query else []:
+        if f.field == "renewal_date" and f.op == "between":
+            return (date.fromisoformat(f.value[1]) - today).days
+    return None
+
+
+def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[AccountRef],
+                last_ids: list[int], intents: list[str]) -> Route | None:
+    """A route to the query agent when the message asks for a field, list, metric, comparison or today."""
+    low = question.lower()
+    plans = understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, accounts,
+                            last_ids)
+    if not plans:
+        return None
+    p = plans[0]
+    window = None
+    if _plain_portfolio(p):
+        return None
+    extra = [i for i in intents if i in ("needs", "onboarding")] if p.shape == "lookup" and not _PREP.search(low) \
+        else []
+    if p.shape == "lookup" and re.search(r"\b(at risk|risk|churn)\b", low):
+        extra.append("renewal")
+    return {"intents": ["query", *extra], "accounts": p.accounts if p.shape in ("lookup", "compare") else [],
+            "accounts_via": None, "ambiguous": [], "denied": [], "window_days": window, "method": "query",
+            "plans": [understand.to_json(x) for x in plans]}
+
+
+def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
+          last_ids: list[int] | None = None, last_topic: str | None = None) -> Route:
     """Decide intents, accounts and window for one message."""
     ctx = deps.services.tool_context(who)
     low = question.lower()
+    last_ids = last_ids or []
+    follow_up = False
     intents = _intents(low)
     linked = link_accounts(deps, ctx, question) if intents != ["help"] else \
         {"accounts": [], "ambiguous": [], "denied": []}
     accounts, via = linked["accounts"], "named"
     method = "patterns"
+    if not accounts and not linked["ambiguous"] and not linked["denied"] and intents not in (["help"], ["remember"]):
+        picked = _picked(ctx, low, last_ids)
+        if picked:
+            accounts, via = picked, "conversation"
+        elif last_accounts and not understand.THOSE.search(low) and not understand.PLURAL.search(low) \
+                and _FOLLOW.search(low):
+            follow_up = True
+            subject = last_accounts[:1] if len(last_accounts) == 1 else []
+            q = query_route(deps, ctx, question, subject, [], intents) if subject else None
+            if q is not None:
+                q["accounts_via"] = "conversation"
+                return q
+    plain_window = None
+    if intents not in (["help"], ["remember"]) and not linked["ambiguous"] and not linked["denied"] and not follow_up:
+        q = query_route(deps, ctx, question, accounts, last_ids, intents)
+        if q is not None:
+            q["accounts_via"] = via if q["accounts"] else None
+            return q
+        if not accounts:
+            plans = understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, [], [])
+            plain_window = _window(plans[0], ctx.as_of) if plans else None
     if not intents:
         generic = question
         for a in linked["accounts"]:
@@ -191,8 +266,8 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef]) 
     if portfolio:
         intents = ["portfolio"] + [i for i in intents if i in ("renewal", "onboarding", "tuning")]
     elif accounts and not intents:
-        intents = ["health"]
-    window = window_days(low, ctx.as_of)
+        intents = [last_topic] if via == "conversation" and last_topic in INTENTS else ["health"]
+    window = window_days(low, ctx.as_of) or plain_window
     sure = bool(intents) and (bool(accounts) or portfolio or intents[0] in ("help", "remember")
                               or bool(linked["ambiguous"]) or bool(linked["denied"]))
     if not sure and deps.chat is not None and not linked["ambiguous"] and not linked["denied"]:
@@ -221,4 +296,4 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef]) 
         intents = ["portfolio"] if re.search(r"\b(my|our|which|who|any)\b", low) else ["help"]
     return {"intents": intents, "accounts": accounts, "accounts_via": via if accounts else None,
             "ambiguous": linked["ambiguous"], "denied": linked["denied"], "window_days": window,
-            "method": method}
+            "method": method, "plans": []}

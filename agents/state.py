@@ -21,9 +21,9 @@ if TYPE_CHECKING:  # chromadb is slow to import: only when memory is used
     from integrations.memory import Memory
 
 MAX_INPUT_CHARS = 4000
-Intent = Literal["needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember", "help"]
+Intent = Literal["needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember", "help", "query"]
 INTENTS: tuple[Intent, ...] = ("needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember",
-                               "help")
+                               "help", "query")
 
 
 class AccountRef(TypedDict):
@@ -49,7 +49,8 @@ class Route(TypedDict):
     ambiguous: list[Ambiguity]
     denied: list[str]  # names the asker typed but may not see (echoed as typed)
     window_days: int | None
-    method: str  # "patterns" | "example (0.83)" | "llm" | "patterns (llm failed)"
+    method: str  # "patterns" | "query" | "example (0.83)" | "llm" | "patterns (llm failed)"
+    plans: list[dict[str, Any]]  # typed queries to run (agents.understand.Plan as JSON), for intent "query"
 
 
 class Preset(TypedDict):
@@ -165,6 +166,10 @@ class State(TypedDict, total=False):
     """The reply of this turn."""
     last_accounts: list[AccountRef]
     """The accounts the conversation is about, for follow-ups like 'and their renewal?'."""
+    last_result: list[int]
+    """The account ids of the last list shown, in order, for 'which of those…', 'the first one'."""
+    last_topic: str | None
+    """The agent a bare follow-up continues with ("why did it fail?" after a list of fine-tunes)."""
     actions: list[ActionResult]
     """What approving, editing or skipping this turn's drafts did."""
 

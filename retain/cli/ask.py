@@ -151,13 +151,13 @@ def chat_cmd(
 
 @app.command("eval")
 def eval_cmd(
-    file: Path | None = typer.Option(None, "--file", help="Questions YAML (default tests/eval/questions.yaml)."),
+    file: Path | None = typer.Option(None, "--file", help="Questions YAML or a folder of them (default tests/eval)."),
     deterministic: bool = typer.Option(True, "--no-llm/--llm",
                                        help="Deterministic path (default) or the configured LLM."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Score Retain on the evaluation questions: fact recall, unsupported claims, routing, LLM calls, tokens."""
-    from agents.evaluate import DEFAULT_FILE, run_eval, table
+    from agents.evaluate import DEFAULT_FILE, run_eval, summary_table, table
 
     a = assistant(deterministic)
     if as_json:
@@ -167,6 +167,7 @@ def eval_cmd(
         task = bar.add_task("Evaluating", total=1.0)
         report = run_eval(a, file or DEFAULT_FILE, progress=lambda f: bar.update(task, completed=f))
     console.print(table(report))
+    console.print(summary_table(report))
 
 
 # ---------------------------------------------------------------- briefings

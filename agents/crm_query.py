@@ -1,0 +1,228 @@
+"""The query agent: runs a `Plan` through the typed query layer and states what came back, cited.
+
+A field lookup becomes one sentence per record; a list becomes a table (one cited line per row); an
+aggregate gives its totals and groups; a metric gives its value with the formula's inputs and the
+period; "what needs me today" is the briefing's own priorities.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from agents import briefing
+from agents.state import Deps, Finding
+from agents.understand import Plan, seniority
+from tools import crm, metrics
+from tools.query import ENTITIES, QueryResult, run
+
+_PCT = {"seat_utilization", "usage_change_30d", "error_rate", "onboarding_progress"}
+
+
+def fmt(name: str, value: Any, kind: str = "") -> str:
+    """One value the way every answer writes it."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if name in _PCT:
+        return f"{float(value) * 100:.1f}%" if name == "error_rate" else f"{float(value) * 100:.0f}%"
+    if kind == "money" or name in ("arr", "contract_value", "arr_before", "arr_after", "spend", "spend_30d"):
+        return f"${float(value):,.0f}"
+    if name == "p_renew":
+        return f"{float(value):.2f}"
+    if name in ("health", "p95_ms", "p95_latency_ms", "p50_latency_ms", "days_to_renewal", "days_since_touch",
+                "seats_used", "nps", "open_tickets", "open_high_tickets", "trend"):
+        return f"{float(value):.0f}"
+    if isinstance(value, bool) or kind == "bool":
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+    return str(value)
+
+
+def _label(entity: str, name: str) -> str:
+    col = ENTITIES[entity].fields.get(name)
+    if name == "arr":
+        return "ARR"
+    return (col.label if col and col.label else name.replace("_", " ")) if name != "account" else "account"
+
+
+def _line(res: QueryResult, row: dict[str, Any]) -> str:
+    ent = res.query.entity
+    kinds = {k: c.kind for k, c in ENTITIES[ent].fields.items()}
+    head = row.get("account") if ent == "accounts" else None
+    parts = []
+    for c in res.columns:
+        if c in ("account", "band", "body", "comment", "loss_summary") or row.get(c) is None:
+            continue
+        if c == "health":
+            band = f" ({row['band']})" if row.get("band") else ""
+            parts.append(f"health {fmt(c, row[c])}{band}")
+        else:
+            parts.append(f"{_label(ent, c)} {fmt(c, row.get(c), kinds.get(c, ''))}")
+    text = ", ".join(parts)
+    for long in ("comment", "loss_summary", "body"):
+        if row.get(long) and long in res.columns:
+            text += f": \u201c{str(row[long])[:220]}\u201d"
+    if head:
+        return f"{head}: {text}"
+    return f"{row['account']}: {text}" if "account" in res.columns or ent != "accounts" else text
+
+
+def table(res: QueryResult) -> dict[str, Any]:
+    """The rows as a table (columns, formatted cells, source per row) for the terminal and Slack."""
+    kinds = {k: c.kind for k, c in ENTITIES[res.query.entity].fields.items()}
+    cols = [c for c in res.columns if c not in ("body",)]
+    if "account" not in cols:
+        cols = ["account", *cols]
+    return {"columns": [_label(res.query.entity, c) for c in cols],
+            "rows": [[fmt(c, r.get(c), kinds.get(c, ""))[:120] for c in cols] for r in res.rows]}
+
+
+def _lookup(f: Finding, p: Plan, res: QueryResult) -> None:
+    name = p.accounts[0]["name"]
+    rows = res.rows
+    if p.what == "economic buyer":
+        rows = sorted(rows, key=lambda r: seniority(r.get("role")))[:1]
+        for r in rows:
+            f.fact(f"{name}'s economic buyer is most likely {r['name']} ({r.get('role') or 'role not recorded'}), "
+                   f"the most senior current contact on record", r["source"], kind="lookup")
+    elif p.what == "champion":
+        for r in rows:
+            left = f"; left on {r['left_on']}" if r.get("left_on") else ""
+            f.fact(f"{name}'s champion: {r['name']} ({r.get('role') or 'role not recorded'}){left}", r["source"],
+                   kind="lookup")
+    elif p.what == "owner":
+        for r in rows:
+            team = f" ({r['team']} team)" if r.get("team") else ""
+            f.fact(f"{name} is owned by {r.get('owner') or 'nobody'}{team}", r["source"], kind="lookup")
+    elif p.what in ("last meeting", "last touch"):
+        for r in rows:
+            what = "Last meeting" if p.what == "last meeting" else "Last touch"
+            f.fact(f"{what} with {name}: {r['occurred_on']} ({r['kind']}, {r['author']}), \u201c{r['subject']}\u201d: "
+                   f"{str(r.get('body') or '')[:400]}", r["source"], kind="lookup")
+    elif p.what == "tickets":
+        f.fact(f"{name} has {res.total} {'matching' if 'closed' in str(res.query.filters) else 'open'} "
+               f"ticket{'s' if res.total != 1 else ''}", *[r["source"] for r in rows[:1]], kind="count")
+        for r in rows:
+            f.fact(f"{r['subject']} ({r['priority']}, {r['status']}, opened {r['opened_at']})", r["source"],
+                   kind="lookup")
+    elif p.what == "survey":
+        for r in rows:
+            who = f" from {r['contact']}" if r.get("contact") else ""
+            note = f": \u201c{r['comment']}\u201d" if r.get("comment") else ""
+            f.fact(f"{name}: {str(r['kind']).upper()} {r['score']} on {r['responded_on']}{who}{note}", r["source"],
+                   kind="lookup")
+    else:
+        for r in rows:
+            f.fact(_line(res, r), r["source"], kind="lookup")
+    if not rows:
+        f.fact(f"No {p.what} on record for {name}", crm.src("account", p.accounts[0]["account_id"], None, name),
+               kind="lookup")
+    if len(res.rows) > 1 and p.what not in ("economic buyer",):
+        f.data["table"] = table(res)
+
+
+def _aggregate(f: Finding, p: Plan, res: QueryResult, scope: str) -> None:
+    t = res.totals
+    aggs = [a for a in res.query.aggregates if a.fn != "count" and a.field]
+    extra = "; ".join(f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')} "
+                      f"{fmt(a.field or '', t.get(f'{a.fn}_{a.field}'))}" for a in aggs)
+    srcs = [r["source"] for r in res.rows[:10]]
+    f.fact(f"{t.get('count', res.total)} {p.title} in {scope}" + (f"; {extra}" if extra else ""), *srcs,
+           kind="aggregate")
+    for g in res.groups:
+        parts = "; ".join(f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')} "
+                          f"{fmt(a.field or '', g.get(f'{a.fn}_{a.field}'))}" for a in aggs)
+        gsrc = [r["source"] for r in res.rows if r["account_id"] in g["account_ids"]][:3]
+        f.fact(f"{g['group']}: {g['count']} {p.what}" + (f"; {parts}" if parts else ""), *gsrc, kind="group")
+    if res.groups:
+        f.data["table"] = {"columns": [res.query.group_by or "group", "count", *[
+            f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')}" for a in aggs]],
+            "rows": [[str(g["group"]), str(g["count"]), *[fmt(a.field or '', g.get(f"{a.fn}_{a.field}"))
+                                                         for a in aggs]] for g in res.groups]}
+    elif res.rows and len(res.rows) <= 25:
+        for r in res.rows:
+            f.fact(_line(res, r), r["source"], kind="row")
+        f.data["table"] = table(res)
+
+
+def _metric(f: Finding, ctx: crm.ToolContext, p: Plan, scope: str) -> None:
+    assert p.metric is not None and p.period is not None
+    ids = [a["account_id"] for a in p.accounts]
+    m = metrics.compute(ctx, p.metric, p.period.start, p.period.end, ids)  # type: ignore[arg-type]
+    name = metrics.NAMES[p.metric]
+    where = p.accounts[0]["name"] if p.accounts else scope
+    period = p.period.describe()
+    i = m.inputs
+    if m.value is None:
+        f.fact(f"{name} for {where}, {period}: no data (no {'responses' if 'responses' in i else 'renewals'} "
+               f"in the period)", crm.src("metric", p.metric, p.period.end, name), kind="metric")
+        return
+    unit = "%" if p.metric in ("nrr", "grr", "logo_retention", "churn_rate") else ""
+    if "start_arr" in i:
+        detail = (f"start ARR ${i['start_arr']:,.0f}, expansion ${i['expansion']:,.0f}, contraction "
+                  f"${i['contraction']:,.0f}, churned ARR ${i['churned_arr']:,.0f}; {i['renewals']} renewals, "
+                  f"{i['churned']} churned")
+    elif "promoters" in i:
+        detail = (f"{i['responses']} responses: {i['promoters']} promoters, {i['passives']} passives, "
+                  f"{i['detractors']} detractors")
+    else:
+        detail = f"{i['responses']} responses"
+    f.fact(f"{name} for {where}, {period}: {m.value:g}{unit} = {m.formula} ({detail})",
+           crm.src("metric", p.metric, p.period.end, f"{name} {p.period.start} to {p.period.end}"), *m.sources[:8],
+           kind="metric")
+    f.data["metric"] = {"metric": p.metric, "value": m.value, "inputs": i, "start": p.period.start.isoformat(),
+                        "end": p.period.end.isoformat(), "formula": m.formula}
+
+
+def _today(f: Finding, deps: Deps, who: str) -> None:
+    b = briefing.build(deps, who)
+    for k, t in enumerate(b["today"], 1):
+        f.fact(f"{k}. {t['text']}", t["source"], kind="today") if t.get("source") else \
+            f.fact(f"{k}. {t['text']}", kind="today")
+    for r in b["at_risk"][:3]:
+        f.fact(f"At risk: {r['account']}: {r['reason']}" + (f", renews {r['renewal_date']}" if r.get("renewal_date")
+                                                           else ""), r["source"], kind="risk")
+    for r in b["renewals"]["30"][:3]:
+        f.fact(f"Renews in {r['days']} days: {r['account']} ({r['date']}, ARR ${r['arr']:,.0f})", r["source"],
+               kind="renewal")
+    for m in b["overdue"][:3]:
+        f.fact(f"Overdue onboarding: {m['account']}: '{m['milestone']}' {m['days']} days overdue", m["source"],
+               kind="overdue")
+    if not f.facts:
+        f.fact(f"Nothing urgent in your {b['accounts']} accounts today", kind="today")
+    f.data["accounts"] = [{"account_id": r["account_id"], "name": r["account"]} for r in b["at_risk"][:3]]
+
+
+def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
+    """Run one plan within the asker's scope; the finding cites every record it states."""
+    account = p.accounts[0] if p.shape == "lookup" else None
+    f = Finding("query", account)
+    scope = "your portfolio" if ctx.viewer.role == "csm" else "your scope"
+    f.data = {"shape": p.shape, "title": p.title}
+    if p.shape == "metric":
+        _metric(f, ctx, p, scope)
+        return f
+    if p.shape == "today":
+        _today(f, deps, who)
+        return f
+    assert p.query is not None
+    res = run(ctx, p.query)
+    f.data["entity"] = p.query.entity
+    seen: dict[int, str] = {}
+    for r in res.rows:
+        seen.setdefault(int(r["account_id"]), str(r["account"]))
+    f.data["accounts"] = [{"account_id": k, "name": v} for k, v in seen.items()]
+    if p.shape == "lookup":
+        _lookup(f, p, res)
+    elif p.shape == "aggregate":
+        _aggregate(f, p, res, scope)
+    else:
+        label = p.title if p.shape == "list" else p.title
+        shown = f" (showing {len(res.rows)})" if len(res.rows) < res.total else ""
+        f.fact(f"{res.total} {label} in {scope}{shown}" if p.shape == "list" else f"Side by side: {label}",
+               *[r["source"] for r in res.rows[:1]], kind="count")
+        for r in res.rows[:25]:
+            f.fact(_line(res, r), r["source"], kind="row")
+        f.data["table"] = table(res)
+    return f

@@ -1,0 +1,175 @@
+"""Dates and spans in a CSM's words ("before the end of January", "in the next two weeks", "last quarter").
+
+Calendar arithmetic is dateutil's (`relativedelta`, `parser`); this module only says which phrase
+means which span. `future=True` reads an open phrase forward from today (renewals), else backward
+(metrics over a past period).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from dateutil import parser as dparser
+from dateutil.relativedelta import relativedelta
+
+NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
+                "thirty": 30, "sixty": 60, "ninety": 90, "couple": 2, "few": 3}
+_NUM = r"(\d{1,3}|" + "|".join(NUMBER_WORDS) + r")"
+_UNIT = r"(day|week|month|quarter|year)s?"
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december"]
+_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|" \
+         r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A closed date range and how the message put it."""
+
+    start: date
+    end: date
+    text: str
+
+    def describe(self) -> str:
+        """The span in words and dates."""
+        return f"{self.text} ({self.start.isoformat()} to {self.end.isoformat()})"
+
+
+def number(tok: str) -> int:
+    """A count written as digits or a word."""
+    return int(tok) if tok.isdigit() else NUMBER_WORDS[tok]
+
+
+def _step(unit: str, n: int) -> relativedelta:
+    unit = unit.rstrip("s")
+    return relativedelta(**{"days": n} if unit == "day" else {"weeks": n} if unit == "week" else
+                         {"months": 3 * n} if unit == "quarter" else {"months": n} if unit == "month" else
+                         {"years": n})
+
+
+def _quarter(d: date, shift: int = 0) -> tuple[date, date]:
+    first = date(d.year, 3 * ((d.month - 1) // 3) + 1, 1) + relativedelta(months=3 * shift)
+    return first, first + relativedelta(months=3, days=-1)
+
+
+def _month_start(name: str, today: date, future: bool, year: int | None) -> date:
+    m = next(i + 1 for i, full in enumerate(MONTHS) if full.startswith(name[:3]))
+    if year is not None:
+        return date(year, m, 1)
+    this = date(today.year, m, 1)
+    if future and this + relativedelta(months=1) <= today:
+        return this + relativedelta(years=1)
+    if not future and this > today:
+        return this - relativedelta(years=1)
+    return this
+
+
+def _explicit(text: str, today: date, future: bool) -> date | None:
+    """A calendar date written out ("March 3", "2027-01-31", "3/14"), via dateutil."""
+    m = re.search(r"\b\d{4}-\d{2}-\d{2}\b|\b" + _MONTH + r"\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?\b|"
+                  r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"(?:\s+\d{4})?\b|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
+                  text)
+    if not m:
+        return None
+    try:
+        d = dparser.parse(re.sub(r"(st|nd|rd|th)\b|\bof\b", "", m.group(0)), default=datetime(today.year, today.month, 1)).date()
+    except (ValueError, OverflowError):
+        return None
+    if future and d < today and not re.search(r"\d{4}", m.group(0)):
+        d += relativedelta(years=1)
+    return d
+
+
+def span(text: str, today: date, future: bool = True) -> Span | None:
+    """The span a message names, if any; open phrases run from today (future) or up to today (past)."""
+    low = text.lower()
+    m = re.search(r"\b(?:in the|within the|within|in|over the|during the|for the|the)?\s*(next|coming|last|past|"
+                  r"previous)\s+" + _NUM + r"?\s*" + _UNIT, low)
+    if m and (m.group(2) or m.group(1) in ("past", "coming")):
+        n = number(m.group(2)) if m.group(2) else 1
+        step = _step(m.group(3), n)
+        if m.group(1) in ("next", "coming"):
+            return Span(today, today + step, m.group(0).strip())
+        return Span(today - step, today, m.group(0).strip())
+    m = re.search(r"\b(?:in|within)\s+" + _NUM + r"\s*" + _UNIT, low)
+    if m:
+        return Span(today, today + _step(m.group(2), number(m.group(1))), m.group(0).strip())
+    if re.search(r"\b(this|current) (quarter|qtr)\b|\bend of (the )?(quarter|q)\b|\bqtd\b", low):
+        a, b = _quarter(today)
+        return Span(today if future else a, b if future else today, "this quarter")
+    if re.search(r"\bnext (quarter|qtr)\b", low):
+        a, b = _quarter(today, 1)
+        return Span(a, b, "next quarter")
+    if re.search(r"\b(last|previous|prior) (quarter|qtr)\b", low):
+        a, b = _quarter(today, -1)
+        return Span(a, b, "last quarter")
+    m = re.search(r"\bq([1-4])(?:\s*(?:of\s*)?'?(\d{2,4}))?\b", low)
+    if m:
+        year = int(m.group(2)) if m.group(2) else today.year
+        year = year + 2000 if year < 100 else year
+        a = date(year, 3 * int(m.group(1)) - 2, 1)
+        if not m.group(2) and future and a + relativedelta(months=3) <= today:
+            a += relativedelta(years=1)
+        return Span(a, a + relativedelta(months=3, days=-1), m.group(0))
+    if re.search(r"\bthis month\b|\bend of (the )?month\b|\bmtd\b", low):
+        a = today.replace(day=1)
+        return Span(today if future else a, a + relativedelta(months=1, days=-1) if future else today,
+                    "this month")
+    if re.search(r"\bnext month\b", low):
+        a = today.replace(day=1) + relativedelta(months=1)
+        return Span(a, a + relativedelta(months=1, days=-1), "next month")
+    if re.search(r"\blast month\b", low):
+        a = today.replace(day=1) - relativedelta(months=1)
+        return Span(a, a + relativedelta(months=1, days=-1), "last month")
+    if re.search(r"\bthis week\b", low):
+        a = today - relativedelta(days=today.weekday())
+        return Span(today if future else a, a + relativedelta(days=6) if future else today, "this week")
+    if re.search(r"\bnext week\b", low):
+        a = today - relativedelta(days=today.weekday()) + relativedelta(weeks=1)
+        return Span(a, a + relativedelta(days=6), "next week")
+    if re.search(r"\b(this year|year to date|ytd|so far this year)\b", low):
+        a = date(today.year, 1, 1)
+        return Span(today if future else a, date(today.year, 12, 31) if future else today, "this year")
+    if re.search(r"\bnext year\b", low):
+        return Span(date(today.year + 1, 1, 1), date(today.year + 1, 12, 31), "next year")
+    if re.search(r"\blast year\b", low):
+        return Span(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), "last year")
+    m = re.search(r"\b(?:before|by|until|till|up to|ahead of|prior to)\s+(?:the\s+)?end\s+of\s+(?:the\s+)?" + _MONTH +
+                  r"(?:\s+(\d{4}))?", low) or re.search(r"\b(?:before|by|until|till|through)\s+" + _MONTH +
+                                                       r"\b(?!\s*\d)(?:\s+(\d{4}))?", low)
+    if m:
+        a = _month_start(m.group(1), today, future, int(m.group(2)) if m.group(2) else None)
+        end = a + relativedelta(months=1, days=-1) if "end" in m.group(0) else a - relativedelta(days=1)
+        return Span(today, end, m.group(0).strip())
+    m = re.search(r"\b(?:before|by|until|till|prior to)\b(.{3,30})", low)
+    if m:
+        d = _explicit(m.group(1), today, future)
+        if d is not None:
+            return Span(today, d if "before" not in m.group(0) else d - relativedelta(days=1), m.group(0).strip())
+    m = re.search(r"\bsince\b(.{3,30})", low)
+    if m:
+        d = _explicit(m.group(1), today, False)
+        mm = re.search(_MONTH, m.group(1))
+        if d is None and mm:
+            d = _month_start(mm.group(1), today, False, None)
+        if d is not None:
+            return Span(d, today, m.group(0).strip())
+    m = re.search(r"\b(?:in|during|for)\s+(\d{4})\b", low)
+    if m and 2000 < int(m.group(1)) < 2100:
+        y = int(m.group(1))
+        return Span(date(y, 1, 1), date(y, 12, 31), m.group(0))
+    m = re.search(r"\b(?:in|during)\s+" + _MONTH + r"\b(?:\s+(\d{4}))?", low)
+    if m:
+        a = _month_start(m.group(1), today, future, int(m.group(2)) if m.group(2) else None)
+        return Span(a, a + relativedelta(months=1, days=-1), m.group(0).strip())
+    m = re.search(r"\b(?:between|from)\s+(.{3,20}?)\s+(?:and|to|until)\s+(.{3,20})", low)
+    if m:
+        a, b = _explicit(m.group(1), today, future), _explicit(m.group(2), today, future)
+        if a and b:
+            return Span(a, b, m.group(0).strip())
+    if re.search(r"\btoday\b", low):
+        return Span(today, today, "today")
+    return None

@@ -1,0 +1,366 @@
+"""The typed query layer: one pydantic `Query` over the whole CRM, run with the asker's scope in code.
+
+A `Query` names an entity (accounts, contacts, tickets, activities, renewals, telemetry, fine-tunes,
+milestones, surveys), the fields wanted, filters, sort, limit and group-by aggregates. It is data,
+never SQL: field names are checked against the entity's catalogue, and `run` builds the SQL itself,
+restricted to the accounts the viewer may see. Every row carries its source reference.
+
+Account rows join the CRM's own columns (SQL) with the day's scores (health, band, P(renew),
+usage, last touch), which the tool context computes once per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from core.errors import RetainError
+from integrations.crm.models import (
+    CSM,
+    Account,
+    Activity,
+    Contact,
+    Contract,
+    FineTuneJob,
+    Milestone,
+    OnboardingPlan,
+    RenewalEvent,
+    SurveyResponse,
+    TelemetryDaily,
+    Ticket,
+)
+from tools import access
+from tools.crm import Source, ToolContext, segments, src
+from tools.plain import scalar
+
+Entity = Literal["accounts", "contacts", "tickets", "activities", "renewals", "telemetry", "fine_tunes",
+                 "milestones", "surveys"]
+Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "contains", "in", "between", "is_null", "not_null"]
+
+
+class QueryError(RetainError):
+    """A query that names a field or value its entity does not have."""
+
+
+@dataclass(frozen=True)
+class Col:
+    """One field of an entity: its SQL expression (None when it comes from the day's scores) and kind."""
+
+    expr: Any
+    kind: Literal["text", "number", "money", "date", "bool", "ratio", "json"] = "text"
+    label: str = ""
+
+
+def _cols(model: Any, kinds: dict[str, str]) -> dict[str, Col]:
+    return {k: Col(getattr(model, k), v, k.replace("_", " ")) for k, v in kinds.items()}  # type: ignore[arg-type]
+
+
+_Owner = aliased(CSM)
+_ACCOUNT_SQL: dict[str, Col] = {
+    "account": Col(Account.name, "text", "account"),
+    "owner": Col(_Owner.name, "text", "owner"),
+    "team": Col(_Owner.team, "text", "team"),
+}
+
+# Fields of the day's scores (computed once per request by the tool context), by feature column.
+DERIVED: dict[str, tuple[str, str, str]] = {
+    "health": ("score", "number", "health"), "band": ("band", "text", "band"),
+    "trend": ("trend", "number", "30-day trend"), "p_renew": ("p_renew", "ratio", "P(renew)"),
+    "risk": ("risk", "text", "segment"), "renewal_date": ("renewal_date", "date", "renews"),
+    "days_to_renewal": ("days_to_renewal", "number", "days to renewal"), "plan": ("plan", "text", "plan"),
+    "seats": ("seats", "number", "seats"), "contract_value": ("contract_arr", "money", "contract value"),
+    "seats_used": ("seats_used_7d", "number", "seats in use"),
+    "seat_utilization": ("seat_utilization", "ratio", "seat use"),
+    "usage_change_30d": ("usage_change_30d", "ratio", "usage change 30d"),
+    "model": ("model_now", "text", "model"), "nps": ("nps", "number", "latest NPS"),
+    "last_touch": ("last_touch", "date", "last touch"),
+    "days_since_touch": ("days_since_touch", "number", "days since touch"),
+    "open_tickets": ("open_tickets", "number", "open tickets"),
+    "open_high_tickets": ("open_high_tickets", "number", "open high tickets"),
+    "onboarding_progress": ("onboarding_progress", "ratio", "onboarding progress"),
+    "champion_present": ("champion_present", "bool", "champion present"),
+    "spend_30d": ("spend_30d", "money", "spend 30d"), "p95_ms": ("p95_now", "number", "p95 ms"),
+    "error_rate": ("error_rate", "ratio", "error rate"),
+}
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """How an entity maps onto the store: its table, fields, date and label, and its source type."""
+
+    model: Any
+    source: str
+    date_field: str | None
+    label_field: str
+    fields: dict[str, Col]
+    default_fields: tuple[str, ...]
+    live_only: bool = True  # churned accounts' records are history (renewals keep them)
+
+
+ENTITIES: dict[str, EntitySpec] = {
+    "accounts": EntitySpec(Account, "account", None, "account", {
+        **_cols(Account, {"segment": "text", "industry": "text", "arr": "money", "lifecycle_stage": "text",
+                          "domain": "text", "created_on": "date"}),
+        "contract_start": Col(Contract.start_date, "date", "contract start"),
+        **{k: Col(None, kind, label) for k, (_, kind, label) in DERIVED.items()}},
+        ("account", "health", "band", "arr", "renewal_date")),
+    "contacts": EntitySpec(Contact, "contact", "last_engaged", "name", _cols(Contact, {
+        "name": "text", "email": "text", "role": "text", "is_champion": "bool", "last_engaged": "date",
+        "left_on": "date"}), ("name", "role", "account")),
+    "tickets": EntitySpec(Ticket, "ticket", "opened_at", "subject", _cols(Ticket, {
+        "subject": "text", "priority": "text", "status": "text", "opened_at": "date", "closed_at": "date",
+        "body": "text"}), ("subject", "priority", "status", "opened_at", "account")),
+    "activities": EntitySpec(Activity, "activity", "occurred_on", "subject", _cols(Activity, {
+        "kind": "text", "occurred_on": "date", "author": "text", "subject": "text", "body": "text"}),
+        ("occurred_on", "kind", "subject", "account")),
+    "renewals": EntitySpec(RenewalEvent, "renewal", "renewal_date", "outcome", _cols(RenewalEvent, {
+        "renewal_date": "date", "outcome": "text", "arr_before": "money", "arr_after": "money"}),
+        ("renewal_date", "outcome", "arr_before", "arr_after", "account"), live_only=False),
+    "telemetry": EntitySpec(TelemetryDaily, "telemetry", "day", "day", _cols(TelemetryDaily, {
+        "day": "date", "api_requests": "number", "input_tokens": "number", "output_tokens": "number",
+        "active_users": "number", "seats_used": "number", "p50_latency_ms": "number",
+        "p95_latency_ms": "number", "error_rate": "ratio", "spend": "money", "model_name": "text",
+        "model_version": "text"}), ("day", "api_requests", "p95_latency_ms", "error_rate", "account")),
+    "fine_tunes": EntitySpec(FineTuneJob, "fine_tune", "created_on", "base_model", _cols(FineTuneJob, {
+        "created_on": "date", "status": "text", "base_model": "text", "hyperparameters": "json",
+        "loss_final": "number", "loss_summary": "text", "eval_score": "number"}),
+        ("created_on", "status", "base_model", "loss_summary", "account")),
+    "milestones": EntitySpec(Milestone, "milestone", "due_date", "name", {**_cols(Milestone, {
+        "name": "text", "owner": "text", "due_date": "date", "completed_date": "date", "status": "text"}),
+        "plan": Col(OnboardingPlan.name, "text", "plan")}, ("name", "status", "due_date", "account")),
+    "surveys": EntitySpec(SurveyResponse, "nps", "responded_on", "kind", {**_cols(SurveyResponse, {
+        "kind": "text", "score": "number", "comment": "text", "responded_on": "date"}),
+        "contact": Col(Contact.name, "text", "contact")}, ("responded_on", "score", "comment", "account")),
+}
+for _spec in ENTITIES.values():
+    for _k, _c in _ACCOUNT_SQL.items():
+        _spec.fields.setdefault(_k, _c)
+
+
+class Filter(BaseModel):
+    """One condition on a field."""
+
+    field: str
+    op: Op = "eq"
+    value: Any = None
+
+
+class Sort(BaseModel):
+    """Order by a field."""
+
+    field: str
+    desc: bool = False
+
+
+class Aggregate(BaseModel):
+    """An aggregate over the matching rows (per group when `group_by` is set)."""
+
+    fn: Literal["count", "sum", "avg", "min", "max"]
+    field: str | None = None
+
+
+class Query(BaseModel):
+    """A question about the CRM as data: what to read, which rows, in which order, summed how."""
+
+    entity: Entity
+    fields: list[str] = Field(default_factory=list, max_length=12)
+    filters: list[Filter] = Field(default_factory=list, max_length=8)
+    account_ids: list[int] = Field(default_factory=list, max_length=500)
+    sort: list[Sort] = Field(default_factory=list, max_length=3)
+    limit: int | None = Field(None, ge=1, le=500)
+    group_by: str | None = None
+    aggregates: list[Aggregate] = Field(default_factory=list, max_length=4)
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> Query:
+        known = ENTITIES[self.entity].fields
+        named = [*self.fields, *(f.field for f in self.filters), *(s.field for s in self.sort),
+                 *([self.group_by] if self.group_by else []), *(a.field for a in self.aggregates if a.field)]
+        bad = [n for n in named if n not in known]
+        if bad:
+            raise ValueError(f"{self.entity} have no field {', '.join(map(repr, bad))}; "
+                             f"known: {', '.join(sorted(known))}")
+        return self
+
+
+@dataclass
+class QueryResult:
+    """Rows (each with its `source`), the count before the limit, and group aggregates if asked."""
+
+    query: Query
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    total: int
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, Any] = field(default_factory=dict)
+
+    def sources(self) -> list[Source]:
+        """The source of every row, in order."""
+        return [r["source"] for r in self.rows]
+
+
+def _base_select(spec: EntitySpec, ctx: ToolContext, q: Query) -> Any:
+    names = [k for k, c in spec.fields.items() if c.expr is not None]
+    cols = [spec.fields[k].expr.label(k) for k in names]
+    extra = [Account.id.label("account_id"), Account.owner_id.label("owner_id")]
+    if spec.model is not Account:
+        extra.append(spec.model.id.label("row_id") if hasattr(spec.model, "id") else Account.id.label("row_id"))
+    stmt = select(*cols, *extra)
+    if spec.model is Milestone:
+        stmt = stmt.select_from(Milestone).join(OnboardingPlan, Milestone.plan_id == OnboardingPlan.id) \
+            .join(Account, OnboardingPlan.account_id == Account.id)
+    elif spec.model is Account:
+        stmt = stmt.select_from(Account).outerjoin(
+            Contract, (Contract.account_id == Account.id) & (Contract.status == "active"))
+    else:
+        stmt = stmt.select_from(spec.model).join(Account, spec.model.account_id == Account.id)
+    if spec.model is SurveyResponse:
+        stmt = stmt.outerjoin(Contact, SurveyResponse.contact_id == Contact.id)
+    stmt = stmt.outerjoin(_Owner, Account.owner_id == _Owner.id)
+    owners = access.visible_owner_ids(ctx.store, ctx.viewer)
+    if owners is not None:  # the scope, in code: nothing outside it is ever read
+        stmt = stmt.where(Account.owner_id.in_(sorted(owners)))
+    if spec.live_only:
+        stmt = stmt.where(Account.lifecycle_stage != "churned")
+    if q.account_ids:
+        stmt = stmt.where(Account.id.in_(q.account_ids))
+    if spec.model is TelemetryDaily:
+        stmt = stmt.where(TelemetryDaily.day <= ctx.as_of)
+    for f in q.filters:
+        expr = spec.fields[f.field].expr
+        if expr is not None:
+            stmt = stmt.where(_sql_condition(expr, f, spec.fields[f.field].kind))
+    return stmt
+
+
+def _coerce(value: Any, kind: str) -> Any:
+    if kind == "date" and isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    if kind == "bool" and isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1")
+    return value
+
+
+def _sql_condition(expr: Any, f: Filter, kind: str) -> Any:
+    v = [_coerce(x, kind) for x in f.value] if isinstance(f.value, list) else _coerce(f.value, kind)
+    if kind == "date" and isinstance(expr.type.python_type, type) and expr.type.python_type is datetime:
+        v = [datetime.combine(x, datetime.min.time()) for x in v] if isinstance(v, list) else \
+            datetime.combine(v, datetime.min.time()) if isinstance(v, date) else v
+    ops = {"eq": lambda: expr == v if kind != "text" else expr.ilike(str(v)),
+           "ne": lambda: expr != v, "lt": lambda: expr < v, "le": lambda: expr <= v,
+           "gt": lambda: expr > v, "ge": lambda: expr >= v,
+           "contains": lambda: expr.ilike(f"%{v}%"), "in": lambda: expr.in_(v if isinstance(v, list) else [v]),
+           "between": lambda: expr.between(v[0], v[1]), "is_null": lambda: expr.is_(None),
+           "not_null": lambda: expr.is_not(None)}
+    return ops[f.op]()
+
+
+def _frame_condition(s: pd.Series, f: Filter, kind: str) -> pd.Series:
+    v = [_coerce(x, kind) for x in f.value] if isinstance(f.value, list) else _coerce(f.value, kind)
+    if f.op in ("is_null", "not_null"):
+        nulls = s.isna()
+        return nulls if f.op == "is_null" else ~nulls
+    if kind == "text":
+        low = s.fillna("").astype(str).str.lower()
+        if f.op == "contains":
+            return low.str.contains(str(v).lower(), regex=False)
+        if f.op == "in":
+            return low.isin([str(x).lower() for x in (v if isinstance(v, list) else [v])])
+        return (low == str(v).lower()) if f.op == "eq" else (low != str(v).lower())
+    x = s.where(s.notna())
+    res = {"eq": lambda: x == v, "ne": lambda: x != v, "lt": lambda: x < v, "le": lambda: x <= v,
+           "gt": lambda: x > v, "ge": lambda: x >= v,
+           "in": lambda: x.isin(v if isinstance(v, list) else [v]),
+           "between": lambda: (x >= v[0]) & (x <= v[1])}[f.op]()
+    return res.fillna(False).astype(bool)
+
+
+def _account_frame(ctx: ToolContext, rows: pd.DataFrame) -> pd.DataFrame:
+    """Add the day's scores to account rows."""
+    h = ctx.health()
+    ids = [i for i in rows["account_id"] if i in h.features.index]
+    rows = rows[rows["account_id"].isin(ids)].copy()
+    feats = h.features.loc[ids]
+    for k, (col, _, _) in DERIVED.items():
+        if col in feats.columns:
+            rows[k] = feats[col].to_numpy()
+    rows["health"] = h.table.score.loc[ids].to_numpy()
+    rows["band"] = h.table.band.loc[ids].to_numpy()
+    rows["trend"] = (h.table.score.loc[ids] - pd.Series(h.previous).reindex(ids)).to_numpy()
+    rows["p_renew"] = ctx.model.predict(feats).round(3) if ctx.model is not None and len(ids) else None
+    segs = segments(ctx, ids) if ids else {}
+    rows["risk"] = [segs[i]["segment"] for i in ids]
+    return rows
+
+
+def run(ctx: ToolContext, q: Query) -> QueryResult:
+    """Run a query within the viewer's scope; rows carry their sources."""
+    spec = ENTITIES[q.entity]
+    with ctx.store.session() as s:
+        frame = pd.DataFrame([dict(r._mapping) for r in s.execute(_base_select(spec, ctx, q))])
+    if frame.empty:
+        frame = pd.DataFrame(columns=[*spec.fields, "account_id", "owner_id", "row_id"])
+    if q.entity == "accounts":
+        frame = frame.drop_duplicates("account_id")
+        frame = _account_frame(ctx, frame) if len(frame) else frame.assign(**{k: None for k in DERIVED})
+    for f in q.filters:
+        if spec.fields[f.field].expr is None and len(frame):
+            frame = frame[_frame_condition(frame[f.field], f, spec.fields[f.field].kind)]
+    total = len(frame)
+    groups, totals = _aggregate(frame, q)
+    if q.sort and len(frame):
+        frame = frame.sort_values([x.field for x in q.sort], ascending=[not x.desc for x in q.sort],
+                                  na_position="last", kind="stable")
+    elif spec.date_field and len(frame):
+        frame = frame.sort_values(spec.date_field, ascending=False, na_position="last", kind="stable")
+    if q.limit:
+        frame = frame.head(q.limit)
+    columns = list(dict.fromkeys(q.fields or spec.default_fields))
+    rows = []
+    for rec in frame.to_dict("records"):
+        row = {c: scalar(_day(rec.get(c))) for c in columns}
+        row["account_id"] = int(rec["account_id"])
+        row["account"] = rec["account"]
+        ident = rec["account_id"] if q.entity == "accounts" else rec["row_id"]
+        when = rec.get(spec.date_field) if spec.date_field else None
+        label = rec.get(spec.label_field) or rec["account"]
+        stype = "nps" if q.entity == "surveys" and rec.get("kind") == "nps" else \
+            "csat" if q.entity == "surveys" else spec.source
+        row["source"] = {**src(stype, ident, _day(when), label), "account": rec["account"]}
+        rows.append(row)
+    return QueryResult(q, columns, rows, total, groups, totals)
+
+
+def _day(v: Any) -> Any:
+    if isinstance(v, pd.Timestamp):
+        v = v.to_pydatetime()
+    return v.date() if isinstance(v, datetime) else v
+
+
+def _aggregate(frame: pd.DataFrame, q: Query) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    if not q.aggregates:
+        return [], {}
+
+    def agg(part: pd.DataFrame) -> dict[str, Any]:
+        out: dict[str, Any] = {"count": len(part)}
+        for a in q.aggregates:
+            if a.fn == "count" or a.field is None:
+                continue
+            col = pd.to_numeric(part[a.field], errors="coerce")
+            val = {"sum": col.sum, "avg": col.mean, "min": col.min, "max": col.max}[a.fn]()
+            out[f"{a.fn}_{a.field}"] = scalar(val) if len(col.dropna()) else None
+        out["account_ids"] = sorted({int(x) for x in part["account_id"]})
+        return out
+
+    totals = agg(frame)
+    groups = []
+    if q.group_by:
+        for key, part in frame.groupby(frame[q.group_by].fillna("(none)"), sort=True):
+            groups.append({"group": scalar(key), **agg(part)})
+    return groups, totals
