@@ -111,7 +111,7 @@ def verify(text: str, question: str, findings: list[FindingDict], all_names: lis
     body = re.sub(r"(?m)^\s*\d+[.)]\s+", "", text)
     bad: list[str] = []
     if n_sources and not re.search(r"\[\d+\]", body):
-        bad.append("no source citations")
+        bad.append("no source citations")  # and with nothing to cite, compose never asks a model at all
     for cite in re.findall(r"\[(\d+)\]", body):
         if not 1 <= int(cite) <= n_sources:
             bad.append(f"[{cite}]")
@@ -176,6 +176,39 @@ _ATTRIBUTED = re.compile(r"[\u201c\u201d\"]|\b(said|says|wrote|writes|comment\w*
                          r"ticket|survey|told|asked|complain\w*|quote\w*)\b", re.I)
 
 
+def _cited_text(findings: list[FindingDict], maps: list[list[int]]) -> dict[int, str]:
+    """Per global source number, the text of every fact and recommendation citing it (and its label/date)."""
+    out: dict[int, list[str]] = {}
+    for f, m in zip(findings, maps, strict=True):
+        for item in f["facts"] + f["recommendations"]:
+            for k in item["src"]:
+                out.setdefault(m[k], []).append(f"{f.get('account') or ''} {item['text']}")
+        for k, src in enumerate(f["sources"]):
+            out.setdefault(m[k], []).append(f"{f.get('account') or ''} {src.get('label', '')} {src.get('date', '')}")
+    return {k: "\n".join(v) for k, v in out.items()}
+
+
+def _tied(sent: str, cited: str, question: str, names: list[str]) -> list[str]:
+    """Numbers, dates and account names in a sentence that the records it cites do not hold."""
+    bad = []
+    allowed = f"{cited}\n{question}"
+    iso_ok = set(_ISO.findall(allowed))
+    for d in _ISO.findall(sent):
+        if d not in iso_ok:
+            bad.append(f"{d} (not in what it cites)")
+    body = _MONTH_DAY.sub(" ", _ISO.sub(" ", sent))
+    ok = _numbers(allowed)
+    for tok in _NUM.findall(body):
+        n = _norm_num(tok)
+        if n is not None and n not in ok:
+            bad.append(f"{tok} (not in what it cites)")
+    low, allowed_low = sent.lower(), allowed.lower()
+    for name in names:
+        if re.search(rf"(?<!\w){re.escape(name.lower())}(?!\w)", low) and name.lower() not in allowed_low:
+            bad.append(f"{name} (not in what it cites)")
+    return bad
+
+
 def _support(findings: list[FindingDict], maps: list[list[int]],
              quoted: bool = True) -> tuple[dict[int, set[str]], set[str]]:
     """Per global source number, the words of what cites it; and the words of every recommendation.
@@ -219,7 +252,8 @@ def _sentences(text: str) -> list[tuple[str, list[int]]]:
     return out
 
 
-def ground(text: str, question: str, findings: list[FindingDict], cited: bool = True) -> list[str]:
+def ground(text: str, question: str, findings: list[FindingDict], cited: bool = True,
+           account_names: list[str] | None = None) -> list[str]:
     """Sentences of LLM prose the findings do not carry: uncited, off what they cite, links, or orders.
 
     Each sentence with content must cite a source and share at least OVERLAP_MIN of its content words
@@ -230,6 +264,7 @@ def ground(text: str, question: str, findings: list[FindingDict], cited: bool = 
     findings = _ordered(findings)
     _, maps = number_sources(findings)
     by_source, recs = _support(findings, maps)
+    cited_text = _cited_text(findings, maps)
     unquoted, _ = _support(findings, maps, quoted=False)
     every = set().union(*(_content(i["text"]) for f in findings for i in f["facts"] + f["recommendations"]))
     names = set().union(*(_content(str(f.get("account") or "")) for f in findings))
@@ -247,6 +282,11 @@ def ground(text: str, question: str, findings: list[FindingDict], cited: bool = 
         if cited and not cites:
             bad.append(f"uncited sentence {short!r}")
             continue
+        if cited:  # each number, date and account name must be in the records this sentence cites
+            tied = _tied(_CITE.sub(" ", sent), "\n".join(cited_text.get(n, "") for n in cites), question, account_names or [])
+            if tied:
+                bad += tied
+                continue
         pool = by_source if _ATTRIBUTED.search(sent) else unquoted
         support = set().union(*(pool.get(n, set()) for n in cites)) if cited else every
         if len(words & support) / len(words) < OVERLAP_MIN:
@@ -279,8 +319,9 @@ def compose(deps: Deps, question: str, findings: list[FindingDict], all_names: l
     text, sources = render(findings)
     drafts = [d for f in findings for d in f.get("drafts", [])]
     base: Answer = {"sources": sources, "drafts": drafts, "deterministic": text}
-    if deps.chat is None or not findings or calls_left < 1:
-        why = "no chat model configured" if deps.chat is None else "LLM call budget used"
+    if deps.chat is None or not findings or calls_left < 1 or not sources:
+        why = "no chat model configured" if deps.chat is None else \
+            "nothing to cite: the findings are shown as they are" if not sources else "LLM call budget used"
         return {**base, "text": text, "mode": "deterministic", "note": why, "unsupported": []}
     _, maps = number_sources(findings)
     messages = _llm_messages(question, findings, maps)
@@ -294,10 +335,12 @@ def compose(deps: Deps, question: str, findings: list[FindingDict], all_names: l
         except LLMError as exc:
             return {**base, "text": text, "mode": "deterministic", "note": f"model failed: {exc}",
                     "unsupported": unsupported}
-        unsupported = verify(prose, question, findings, all_names, len(sources)) + ground(prose, question, findings)
+        unsupported = verify(prose, question, findings, all_names, len(sources)) + \
+            ground(prose, question, findings, account_names=all_names)
         if not unsupported and prose.strip():
-            return {**base, "text": prose.strip(), "mode": "llm", "note": "verified" if attempt == 0 else
-                    "verified after one rewrite", "unsupported": []}
+            # The verified prose leads; the findings stay under it, so a model never leaves out what code found.
+            return {**base, "text": f"{prose.strip()}\n\n{text}", "mode": "llm", "note": "verified" if attempt == 0
+                    else "verified after one rewrite", "unsupported": []}
         messages = messages + [{"role": "assistant", "content": prose},
                                {"role": "user", "content": load("rewrite").format(unsupported=", ".join(unsupported))}]
     return {**base, "text": text, "mode": "deterministic", "note": "the model's reply had unsupported claims ("

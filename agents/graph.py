@@ -208,7 +208,7 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
         over_time = time.perf_counter() - deps.started > deps.budget_s
         names = crm.live_account_names(deps.services.store)
         ans = plain(compose(deps, state["question"], state.get("findings") or [], names,
-                            calls_left=0 if over_time else (2 if single else 3) - len(deps.log.calls)))
+                            calls_left=0 if over_time else (1 if single else 2) - len(deps.log.calls)))
         return {"answer": ans, "messages": [{"role": "assistant", "content": ans["text"]}],
                 "trace": [{"step": "compose", "mode": ans["mode"], "note": ans.get("note", ""),
                            "seconds": round(time.perf_counter() - t, 4)}]}

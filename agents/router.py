@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
 from agents import understand
@@ -22,6 +22,7 @@ from integrations.crm.models import Account
 from integrations.llm import LLMError, structured
 from prompts import load
 from tools import access, crm
+from tools.query import ENTITIES, Aggregate, Filter, Query, Sort
 
 _PATTERNS: dict[str, str] = {
     "remember": r"^\s*(please\s+)?(remember|note that|keep in mind|fyi\b)",
@@ -55,6 +56,30 @@ would will new old top more less than since after before into over under p95 p50
 help why whats what's hows how's care pain points goals milestones follow followup blocked stuck model""".split())
 
 
+FieldName = Literal[tuple(sorted({k for e in ENTITIES.values() for k in e.fields}))]  # type: ignore[valid-type]
+
+
+class FilterOut(BaseModel):
+    """A filter as the model may write it."""
+
+    field: FieldName  # type: ignore[valid-type]
+    op: Literal["eq", "ne", "lt", "le", "gt", "ge", "contains", "in", "between", "is_null", "not_null"] = "eq"
+    value: str | float | bool | list[str] | None = None
+
+
+class QueryOut(BaseModel):
+    """The typed query as the model may fill it (checked against the entity's fields before it runs)."""
+
+    entity: Literal["accounts", "contacts", "tickets", "activities", "renewals", "telemetry", "fine_tunes",
+                    "milestones", "surveys"]
+    filters: list[FilterOut] = Field(default_factory=list, max_length=6)
+    sort_by: FieldName | None = None  # type: ignore[valid-type]
+    descending: bool = False
+    limit: int | None = Field(None, ge=1, le=100)
+    group_by: FieldName | None = None  # type: ignore[valid-type]
+    count: bool = False
+
+
 class RouteOut(BaseModel):
     """The LLM's reading of a message, when patterns are unsure."""
 
@@ -62,6 +87,35 @@ class RouteOut(BaseModel):
                           "help"]] = Field(default_factory=list, max_length=6)
     accounts: list[str] = Field(default_factory=list, max_length=4)
     window_days: int | None = Field(None, ge=0, le=730)
+    query: QueryOut | None = None
+
+
+def _named_in(ctx: crm.ToolContext, question: str, name: str) -> AccountRef | None:
+    """An account a model proposed, kept only if the message names it and the asker may see it."""
+    spans = [sp for _, _, sp in _spans(question)]
+    if not any(crm.looks_like_name(sp, [name]) for sp in spans) and name.casefold() not in question.casefold():
+        return None
+    try:
+        hit = crm.find_account(ctx, name)
+    except (AmbiguousName, AccessDenied, NotFoundError):
+        return None  # never a disambiguation or refusal built from a model's guess
+    if not any(crm.looks_like_name(sp, [hit["name"], hit["name"].split()[0]]) for sp in spans):
+        return None
+    return {"account_id": hit["account_id"], "name": hit["name"]}
+
+
+def _proposed_plan(out: QueryOut, accounts: list[AccountRef]) -> understand.Plan | None:
+    """The model's query, if every field it names exists for its entity; else nothing."""
+    try:
+        q = Query(entity=out.entity, filters=[Filter(**f.model_dump()) for f in out.filters],
+                  sort=[Sort(field=out.sort_by, desc=out.descending)] if out.sort_by else [],
+                  limit=out.limit, group_by=out.group_by,
+                  aggregates=[Aggregate(fn="count")] if out.count or out.group_by else [],
+                  account_ids=[a["account_id"] for a in accounts])
+    except (ValidationError, ValueError):
+        return None
+    return understand.Plan("aggregate" if q.aggregates else "list", out.entity.replace("_", "-"), q,
+                           what=out.entity.replace("_", "-"))
 
 
 _EXAMPLES: dict[str, Any] = {}
@@ -249,8 +303,8 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
             q["accounts_via"] = via if q["accounts"] else None
             return q
         if not accounts:
-            plans = understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, [], [])
-            plain_window = _window(plans[0], ctx.as_of) if plans else None
+            found = understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, [], [])
+            plain_window = _window(found[0], ctx.as_of) if found else None
     if not intents:
         generic = question
         for a in linked["accounts"]:
@@ -270,30 +324,28 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
     window = window_days(low, ctx.as_of) or plain_window
     sure = bool(intents) and (bool(accounts) or portfolio or intents[0] in ("help", "remember")
                               or bool(linked["ambiguous"]) or bool(linked["denied"]))
+    plans: list[dict[str, Any]] = []
     if not sure and deps.chat is not None and not linked["ambiguous"] and not linked["denied"]:
         try:
             out = structured(deps.chat, [{"role": "system", "content": load("router")},
                                          {"role": "user", "content": question}],
-                             RouteOut, log=deps.log, max_tokens=120, purpose="route")
+                             RouteOut, log=deps.log, max_tokens=200, purpose="route")
             method = "llm"
-            intents = [i for i in out.intents if i in INTENTS] or intents
+            # A model only adds to what the patterns found; names count only when the message holds them.
+            intents = intents + [i for i in out.intents if i in INTENTS and i not in intents and i != "query"]
             for name in out.accounts:
-                try:
-                    hit = crm.find_account(ctx, name)
-                except AmbiguousName as exc:
-                    linked["ambiguous"].append({"text": name, "candidates": exc.candidates})
-                except AccessDenied:
-                    linked["denied"].append(name)
-                except NotFoundError:
-                    continue
-                else:
-                    accounts.append({"account_id": hit["account_id"], "name": hit["name"]})
-            window = out.window_days if out.window_days is not None else window
-            portfolio = "portfolio" in intents
+                hit = _named_in(ctx, question, name)
+                if hit is not None and all(a["account_id"] != hit["account_id"] for a in accounts):
+                    accounts.append(hit)
+            window = out.window_days if out.window_days is not None and window is None else window
+            portfolio = portfolio or ("portfolio" in intents and not accounts)
+            proposed = _proposed_plan(out.query, accounts) if out.query is not None else None
+            if proposed is not None:
+                intents, plans, method = ["query"], [understand.to_json(proposed)], "llm query"
         except LLMError:
             method = "patterns (llm failed)"
     if not intents:
         intents = ["portfolio"] if re.search(r"\b(my|our|which|who|any)\b", low) else ["help"]
     return {"intents": intents, "accounts": accounts, "accounts_via": via if accounts else None,
             "ambiguous": linked["ambiguous"], "denied": linked["denied"], "window_days": window,
-            "method": method, "plans": []}
+            "method": method, "plans": plans}

@@ -162,8 +162,8 @@ def _limit(low: str) -> int | None:
     if re.search(r"\b(top|bottom)\b", low):
         return 5
     if re.search(r"\b(which|what) (one|of (those|these|them))\b|\bwho\b|\bwhich (account|customer)\b"
-                 r"(?!s)", low) and re.search(r"\b(first|soonest|earliest|most|least|biggest|largest|smallest|"
-                                          r"highest|lowest|riskiest|healthiest|worst|best|fastest|slowest|latest)\b", low):
+                 r"(?!s)", low) and re.search(r"\b(first|soonest|earliest|most|least|biggest|largest|smallest|highest|"
+                                          r"lowest|riskiest|healthiest|worst|best|fastest|slowest|latest)\b", low):
         return 1
     if re.search(r"\bwhich (one|account|customer)\b|\bwho\b.*\b(first|soonest|most|least|biggest|worst|best)\b|"
                  r"\b(the|my) (single )?(biggest|largest|riskiest|healthiest|worst|best|smallest)\b(?! \d)", low):
@@ -217,8 +217,8 @@ def _vocab_filters(low: str, vocab: Vocabulary, asker: str) -> tuple[list[Filter
             said.append(ind)
             break
     for plan in vocab.plans:
-        if re.search(rf"\b{re.escape(plan.lower())}\s+(plan|tier|contract)s?\b|\b(plan|tier)\s+{re.escape(plan.lower())}",
-                     low):
+        word = re.escape(plan.lower())
+        if re.search(rf"\b{word}\s+(plan|tier|contract)s?\b|\b(plan|tier)\s+{word}", low):
             out.append(Filter(field="plan", value=plan))
             said.append(f"{plan} plan")
             break
@@ -246,7 +246,8 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
     if re.search(r"\b(in|still|currently|stuck in) onboarding\b|\bonboarding (accounts|customers)\b", low):
         out.append(Filter(field="lifecycle_stage", value="onboarding"))
         said.append("in onboarding")
-    if re.search(r"\b(no|without( a)?|lost( their| a)?|missing( a)?) champions?\b|champions? (left|gone|departed)", low):
+    if re.search(r"\b(no|without( a)?|lost( their| a)?|missing( a)?) champions?\b|champions? (left|gone|departed)",
+                 low):
         out.append(Filter(field="champion_present", op="lt", value=1))
         said.append("without a champion")
     if re.search(r"\bdetractors?\b", low):
@@ -255,7 +256,8 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
     elif re.search(r"\bpromoters?\b", low):
         out.append(Filter(field="nps", op="ge", value=9))
         said.append("NPS promoters (latest NPS 9-10)")
-    m = re.search(r"(?:no|not|haven'?t|have not|hasn'?t|without|zero|any)\b[^.?!]{0,40}?\b(?:touch|talk|spoke|spoken|contact|"
+    m = re.search(r"(?:no|not|haven'?t|have not|hasn'?t|without|zero|any)\b[^.?!]{0,40}?\b(?:touch|talk|spoke|spoken|"
+                  r"contact|"
                   r"heard|met|reach|engag|check)\w*[^.?!]{0,30}?" + _NUMW + r"\s*(day|week|month)s?", low) or \
         re.search(r"(?:untouched|silent|quiet|neglected|dark)\b[^.?!]{0,20}?" + _NUMW + r"\s*(day|week|month)s?", low)
     if m:
@@ -280,7 +282,8 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
 _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query without account_ids)
     (r"\bchampions?\b", "champion", {"entity": "contacts", "filters": [Filter(field="is_champion", value=True)],
                                      "fields": ["name", "role", "email", "left_on", "last_engaged"]}),
-    (r"economic buyer|decision[- ]maker|budget (holder|owner)|exec(utive)? sponsor|signs? (the|off)\b|who signs|\bsponsor",
+    (r"economic buyer|decision[- ]maker|budget (holder|owner)|exec(utive)? sponsor|signs? (the|off)\b|who signs|"
+     r"\bsponsor",
      "economic buyer", {"entity": "contacts", "filters": [Filter(field="left_on", op="is_null")],
                         "fields": ["name", "role", "email"]}),
     (r"\bcontacts?\b|who (do we know|should i (talk|speak|reach out) to|are (our|the) (people|contacts))|"
@@ -525,7 +528,8 @@ def pick(low: str, ids: list[int]) -> int | None:
     if m.group(3):
         k = int(m.group(3)) - 1
     else:
-        k = {"first": 0, "top": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "bottom": -1}.get(word, 0)
+        k = {"first": 0, "top": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1,
+             "bottom": -1}.get(word, 0)
     return ids[k] if -len(ids) <= k < len(ids) else None
 
 

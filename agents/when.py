@@ -70,12 +70,14 @@ def _month_start(name: str, today: date, future: bool, year: int | None) -> date
 def _explicit(text: str, today: date, future: bool) -> date | None:
     """A calendar date written out ("March 3", "2027-01-31", "3/14"), via dateutil."""
     m = re.search(r"\b\d{4}-\d{2}-\d{2}\b|\b" + _MONTH + r"\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?\b|"
-                  r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"(?:\s+\d{4})?\b|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
+                  r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"(?:\s+\d{4})?\b|"
+                  r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
                   text)
     if not m:
         return None
     try:
-        d = dparser.parse(re.sub(r"(st|nd|rd|th)\b|\bof\b", "", m.group(0)), default=datetime(today.year, today.month, 1)).date()
+        d = dparser.parse(re.sub(r"(st|nd|rd|th)\b|\bof\b", "", m.group(0)),
+                          default=datetime(today.year, today.month, 1)).date()
     except (ValueError, OverflowError):
         return None
     if future and d < today and not re.search(r"\d{4}", m.group(0)):
@@ -167,9 +169,9 @@ def span(text: str, today: date, future: bool = True) -> Span | None:
         return Span(a, a + relativedelta(months=1, days=-1), m.group(0).strip())
     m = re.search(r"\b(?:between|from)\s+(.{3,20}?)\s+(?:and|to|until)\s+(.{3,20})", low)
     if m:
-        a, b = _explicit(m.group(1), today, future), _explicit(m.group(2), today, future)
-        if a and b:
-            return Span(a, b, m.group(0).strip())
+        lo, hi = _explicit(m.group(1), today, future), _explicit(m.group(2), today, future)
+        if lo and hi:
+            return Span(lo, hi, m.group(0).strip())
     if re.search(r"\btoday\b", low):
         return Span(today, today, "today")
     return None

@@ -48,6 +48,7 @@ def compute(ctx: ToolContext, metric: Metric, start: date, end: date,
         scores = [r["score"] for r in res.rows]
         n = len(scores)
         inputs: dict[str, Any] = {"responses": n}
+        value: float | None
         if metric == "nps":
             prom = sum(1 for s in scores if s >= 9)
             det = sum(1 for s in scores if s <= 6)
@@ -70,7 +71,6 @@ def compute(ctx: ToolContext, metric: Metric, start: date, end: date,
     churned = sum(1 for r in rows if r["outcome"] == "churned")
     inputs = {"renewals": logos, "start_arr": start_arr, "expansion": expansion, "contraction": contraction,
               "churned_arr": churn, "churned": churned}
-    value: float | None
     if metric == "nrr":
         value = (start_arr + expansion - contraction - churn) / start_arr if start_arr else None
         formula = "(start ARR + expansion - contraction - churn) / start ARR"

@@ -53,12 +53,15 @@ class Col:
     """One field of an entity: its SQL expression (None when it comes from the day's scores) and kind."""
 
     expr: Any
-    kind: Literal["text", "number", "money", "date", "bool", "ratio", "json"] = "text"
+    kind: str = "text"  # text | number | money | date | bool | ratio | json
     label: str = ""
 
 
-def _cols(model: Any, kinds: dict[str, str]) -> dict[str, Col]:
-    return {k: Col(getattr(model, k), v, k.replace("_", " ")) for k, v in kinds.items()}  # type: ignore[arg-type]
+Kind = Literal["text", "number", "money", "date", "bool", "ratio", "json"]
+
+
+def _cols(model: Any, kinds: dict[str, Kind]) -> dict[str, Col]:
+    return {k: Col(getattr(model, k), v, k.replace("_", " ")) for k, v in kinds.items()}
 
 
 _Owner = aliased(CSM)

