@@ -283,7 +283,8 @@ def ground(text: str, question: str, findings: list[FindingDict], cited: bool = 
             bad.append(f"uncited sentence {short!r}")
             continue
         if cited:  # each number, date and account name must be in the records this sentence cites
-            tied = _tied(_CITE.sub(" ", sent), "\n".join(cited_text.get(n, "") for n in cites), question, account_names or [])
+            held = "\n".join(cited_text.get(n, "") for n in cites)
+            tied = _tied(_CITE.sub(" ", sent), held, question, account_names or [])
             if tied:
                 bad += tied
                 continue

@@ -145,6 +145,11 @@ def _acc(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
     return (old or []) + new
 
 
+def _latest(old: Any, new: Any) -> Any:
+    """The last value written wins (two agents of one turn may both set the conversation's subject)."""
+    return new
+
+
 class State(TypedDict, total=False):
     """One conversation thread, checkpointed per thread id."""
 
@@ -164,11 +169,11 @@ class State(TypedDict, total=False):
     """Which nodes ran this turn and how long each took (reset by `start`)."""
     answer: Answer
     """The reply of this turn."""
-    last_accounts: list[AccountRef]
+    last_accounts: Annotated[list[AccountRef], _latest]
     """The accounts the conversation is about, for follow-ups like 'and their renewal?'."""
-    last_result: list[int]
+    last_result: Annotated[list[int], _latest]
     """The account ids of the last list shown, in order, for 'which of those…', 'the first one'."""
-    last_topic: str | None
+    last_topic: Annotated[str | None, _latest]
     """The agent a bare follow-up continues with ("why did it fail?" after a list of fine-tunes)."""
     actions: list[ActionResult]
     """What approving, editing or skipping this turn's drafts did."""

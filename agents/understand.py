@@ -91,9 +91,9 @@ _FIELD_WORDS: dict[str, str] = {
 _SORTS: list[tuple[str, str, bool]] = [  # (pattern, field, descending)
     (r"renew\w* (?:first|soonest|earliest|next)|soonest|earliest renewal|next to renew|closest renewal", "renewal_date",
      False),
+    (r"smallest|lowest[- ]arr|least revenue|bottom \d* ?(?:accounts )?by arr", "arr", False),
     (r"biggest|largest|highest[- ]arr|most (?:valuable|revenue|arr)|top .*by (?:arr|revenue|size)|by arr|"
      r"by revenue", "arr", True),
-    (r"smallest|lowest[- ]arr|least revenue", "arr", False),
     (r"least likely to renew|lowest p\(renew\)|by p\(renew\)|riskiest|most at risk|highest risk|most risk|by risk",
      "p_renew", False),
     (r"most likely to renew|highest p\(renew\)|safest", "p_renew", True),

@@ -35,6 +35,10 @@ def answer(result: Mapping[str, Any], link_hosts: list[str]) -> tuple[str, list[
         chunk = f"{chunk}\n{line}" if chunk else line
     if chunk:
         blocks.append(_section(chunk))
+    tab = next((f["data"]["table"] for f in result.get("findings") or []
+                if (f.get("data") or {}).get("table", {}).get("rows")), None)
+    if tab is not None:
+        blocks.append(table(tab["columns"], tab["rows"], link_hosts))
     if ans.get("mode") == "deterministic":
         blocks.append(_context("_Verified findings from the CRM (no LLM prose)._"))
     sources = ans.get("sources") or []
@@ -47,6 +51,19 @@ def answer(result: Mapping[str, Any], link_hosts: list[str]) -> tuple[str, list[
     if len(blocks) > MAX_BLOCKS:
         blocks = blocks[: MAX_BLOCKS - 1] + [_context(f"… {len(blocks) - MAX_BLOCKS + 1} more blocks cut.")]
     return cut(text, 3900) or "Retain", blocks
+
+
+TABLE_ROWS = 100  # Slack's limit per table block (header included)
+TABLE_CELLS = 20
+
+
+def table(columns: list[str], rows: list[list[str]], link_hosts: list[str]) -> dict[str, Any]:
+    """A Block Kit table block: a header row, then up to 99 rows of raw text cells, each made safe."""
+    def cell(v: Any) -> dict[str, str]:
+        return {"type": "raw_text", "text": cut(clean(str(v), link_hosts), 200) or " "}
+    body = [[cell(c) for c in columns[:TABLE_CELLS]]] + [[cell(c) for c in r[:TABLE_CELLS]]
+                                                          for r in rows[:TABLE_ROWS - 1]]
+    return {"type": "table", "rows": body, "column_settings": [{"is_wrapped": True}]}
 
 
 def approval(draft: Mapping[str, Any], thread: str) -> tuple[str, list[dict[str, Any]]]:

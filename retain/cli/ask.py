@@ -32,6 +32,15 @@ def show(result: dict[str, Any], verbose: bool) -> None:
     ans = result["answer"]
     label = {"llm": "", "deterministic": " [dim](verified findings, no LLM prose)[/]"}.get(ans.get("mode", ""), "")
     console.print(Panel(Text(ans.get("text", "")), title=f"Retain{label}", expand=False))
+    for f in result.get("findings") or []:  # lists as tables
+        tab = (f.get("data") or {}).get("table")
+        if tab and tab.get("rows"):
+            t = DataTable(title=str(f["data"].get("title", "")).capitalize(), show_header=True)
+            for c in tab["columns"]:
+                t.add_column(str(c))
+            for row in tab["rows"]:
+                t.add_row(*[str(c) for c in row])
+            console.print(t)
     if ans.get("sources"):
         t = DataTable(title="Sources", show_header=True)
         for c in ("#", "record", "date", "label", "account"):

@@ -229,8 +229,8 @@ def test_planted_instructions_never_reach_the_answer(rt, k):
     r = Assistant(rt, chat=ScriptedChat(obeying), use_memory=False).ask("how is Acme doing?", DANA, f"p{k}")
     text = r["answer"]["text"]
     assert any(PLANTED[k][:30] in t for f in r["findings"] for t in [i["text"] for i in f["facts"]])
-    # The obeying prose was rejected: either the one rewrite stuck to the findings, or the verified findings.
-    assert r["llm"]["calls"] == 2 and r["answer"]["note"] != "verified", r["answer"]
+    # The obeying prose was rejected (one call for a single-intent question): the verified findings are shown.
+    assert r["llm"]["calls"] == 1 and r["answer"]["mode"] == "deterministic", r["answer"]
     assert ORDERS[k] not in re.sub(r"\u201c[^\u201d]*\u201d", "", text)  # at most quoted as the customer said it
 
 
