@@ -251,6 +251,11 @@ def _window(p: understand.Plan, today: Any) -> int | None:
     return None
 
 
+def _starts_today(p: understand.Plan, today: date) -> bool:
+    return all(f.value[0] == today.isoformat() for f in (p.query.filters if p.query else [])
+               if f.field == "renewal_date" and f.op == "between")
+
+
 def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[AccountRef],
                 last_ids: list[int], intents: list[str]) -> Route | None:
     """A route to the query agent when the message asks for a field, list, metric, comparison or today."""
@@ -261,7 +266,7 @@ def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[
         return None
     p = plans[0]
     window = None
-    if _plain_portfolio(p):
+    if _plain_portfolio(p) and _starts_today(p, ctx.as_of):  # the portfolio agent reads windows from today
         return None
     extra = [i for i in intents if i in ("needs", "onboarding")] if p.shape == "lookup" and not _PREP.search(low) \
         else []
@@ -345,7 +350,8 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
         except LLMError:
             method = "patterns (llm failed)"
     if not intents:
-        intents = ["portfolio"] if re.search(r"\b(my|our|which|who|any)\b", low) else ["help"]
+        intents = ["portfolio"] if re.search(r"\b(my|our|which|who|any|accounts|customers|clients)\b", low) \
+            else ["help"]
     return {"intents": intents, "accounts": accounts, "accounts_via": via if accounts else None,
             "ambiguous": linked["ambiguous"], "denied": linked["denied"], "window_days": window,
             "method": method, "plans": plans}

@@ -89,7 +89,7 @@ _FIELD_WORDS: dict[str, str] = {
     "spend_30d": r"spend|usage spend|cost", "seats": r"seats",
 }
 _SORTS: list[tuple[str, str, bool]] = [  # (pattern, field, descending)
-    (r"renew\w* (?:first|soonest|earliest|next)|soonest|earliest renewal|next to renew|closest renewal", "renewal_date",
+    (r"renew\w* (?:first|soonest|earliest)\b|soonest|earliest renewal|next to renew|closest renewal", "renewal_date",
      False),
     (r"smallest|lowest[- ]arr|least revenue|bottom \d* ?(?:accounts )?by arr", "arr", False),
     (r"biggest|largest|highest[- ]arr|most (?:valuable|revenue|arr)|top .*by (?:arr|revenue|size)|by arr|"
@@ -184,7 +184,10 @@ def _group(low: str) -> str | None:
                   low)
     if m:
         return _GROUPS[m.group(1)]
-    if re.search(r"\b(breakdown|break down|split)\b.*\b(csms?|team)\b|\bhow (is|are) (each|every) csm", low):
+    if re.search(r"\b(breakdown|break down|split)\b.*\b(csms?|team)\b|\bhow (is|are) (each|every) csm|"
+                 r"\b(which|what) (csm|rep|team member|person)\b|\bwho on (my|the|our) team\b|"
+                 r"\bwhich of my (csms|reps)\b|"
+                 r"\bcompare\b.*\b(csms|reps)\b", low):
         return "owner"
     return None
 
@@ -197,20 +200,20 @@ def _vocab_filters(low: str, vocab: Vocabulary, asker: str) -> tuple[list[Filter
         m = re.search(rf"\b{re.escape(name.lower())}(?:\s+(v[\d.]+))?\b", low)
         if m:
             out.append(Filter(field="model", op="contains", value=name + (f" {m.group(1)}" if m.group(1) else "")))
-            said.append(f"on {name}")
+            said.append(f"on {out[-1].value}")
             break
     for team in vocab.teams:
         if re.search(rf"\b{re.escape(team.lower())}\b(?:\s+team|'s)|\bteam\s+{re.escape(team.lower())}\b", low):
             out.append(Filter(field="team", value=team))
             said.append(f"{team} team")
-    for name in vocab.csms:
-        first = name.split()[0].lower()
-        if name == asker:
-            continue
-        if re.search(rf"\b({re.escape(name.lower())}|{re.escape(first)})(?:'s|’s)?\b", low):
-            out.append(Filter(field="owner", value=name))
-            said.append(f"owned by {name}")
-            break
+    owners = [name for name in vocab.csms if name != asker and
+              re.search(rf"\b({re.escape(name.lower())}|{re.escape(name.split()[0].lower())})(?:'s)?\b", low)]
+    if len(owners) == 1:
+        out.append(Filter(field="owner", value=owners[0]))
+        said.append(f"owned by {owners[0]}")
+    elif owners:
+        out.append(Filter(field="owner", op="in", value=owners))
+        said.append("owned by " + " and ".join(owners))
     for ind in vocab.industries:
         if re.search(rf"\b{re.escape(ind.lower())}\b", low):
             out.append(Filter(field="industry", value=ind))
@@ -257,7 +260,7 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
         out.append(Filter(field="nps", op="ge", value=9))
         said.append("NPS promoters (latest NPS 9-10)")
     m = re.search(r"(?:no|not|haven'?t|have not|hasn'?t|without|zero|any)\b[^.?!]{0,40}?\b(?:touch|talk|spoke|spoken|"
-                  r"contact|"
+                  r"contact|activit|interact|engag|"
                   r"heard|met|reach|engag|check)\w*[^.?!]{0,30}?" + _NUMW + r"\s*(day|week|month)s?", low) or \
         re.search(r"(?:untouched|silent|quiet|neglected|dark)\b[^.?!]{0,20}?" + _NUMW + r"\s*(day|week|month)s?", low)
     if m:
@@ -294,7 +297,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      {"entity": "accounts", "fields": ["owner", "team"]}),
     (r"\btickets?\b|\bcases?\b|support (issues|requests)|\bescalations?\b", "tickets",
      {"entity": "tickets", "fields": ["subject", "priority", "status", "opened_at"], "limit": 10}),
-    (r"\bseats?\b|licen[cs]es?|how many (users|people) (use|are using)", "seats",
+    (r"\bseats?\b|licen[cs]es?|how many (users|people|employees)|active users|\butili[sz]ation\b", "seats",
      {"entity": "accounts", "fields": ["seats", "seats_used", "seat_utilization", "plan"]}),
     (r"\bplan\b|\btier\b|subscription|\bpackage\b|\bsku\b|what are they (paying for|on)\b", "plan",
      {"entity": "accounts", "fields": ["plan", "seats", "contract_value"]}),
@@ -405,6 +408,9 @@ def _metric(low: str, today: date) -> Plan | None:
 def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[int]) -> Plan | None:
     """A list, ranking or aggregate over the asker's accounts (or `ids`, the previous list)."""
     entity = next((e for pat, e in _ENTITY_CUES if re.search(pat, low)), "accounts")
+    asks_accounts = re.search(r"\b(which|what) (accounts|customers|clients)\b", low)
+    if entity != "accounts" and PLURAL.search(low) and asks_accounts and _sort(low) is not None:
+        entity = "accounts"  # "which customers have the most open tickets?" ranks accounts, not tickets
     filters, said = _vocab_filters(low, vocab, asker)
     window: Span | None = None
     if entity == "accounts":
@@ -455,6 +461,7 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             filters.append(Filter(field=fld, op="between", value=[past.start.isoformat(), past.end.isoformat()]))
             said.append(past.describe())
     sort = _sort(low) if entity == "accounts" else None
+    ranked = sort is not None
     limit = _limit(low)
     group = _group(low)
     aggs: list[Aggregate] = []
@@ -466,6 +473,12 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         fld = {"health": "health", "score": "health", "arr": "arr", "nps": "nps", "p(renew)": "p_renew",
                "seat": "seats", "seats": "seats"}.get(avg.group(2) or "health", "health")
         aggs.append(Aggregate(fn="avg", field=fld))
+    if group is None and any(f.field == "owner" and f.op == "in" for f in filters):
+        group = "owner"  # two or more CSMs named: side by side
+    if group and not aggs and re.search(r"\barr\b|revenue", low):
+        aggs.append(Aggregate(fn="sum", field="arr"))
+    if group and not any(a.field == "health" for a in aggs) and re.search(r"\bhealth", low):
+        aggs.append(Aggregate(fn="avg", field="health"))
     count = re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", low)
     if (count or group) and not aggs:
         aggs.append(Aggregate(fn="count"))
@@ -478,6 +491,15 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         sort = Sort(field="renewal_date")
     if entity == "accounts" and sort is None and limit and not aggs:
         sort = Sort(field="arr", desc=True) if re.search(r"\btop\b", low) else Sort(field="health")
+    if group and aggs:  # groups ranked by their first figure: "which CSM has the lowest average health?"
+        first = next((a for a in aggs if a.field), None)
+        sort = Sort(field=first.field, desc=not re.search(r"\b(lowest|least|fewest|worst|smallest|bottom)\b", low)) \
+            if first and first.field else None
+        limit = limit if limit and limit > 1 else None
+    elif ranked and sort is not None and limit is None and not aggs:
+        limit = 10  # a ranking shows its top ten
+        if sort.field in ("open_tickets", "open_high_tickets") and sort.desc:
+            filters.append(Filter(field=sort.field, op="gt", value=0))
     fields = {"accounts": _account_fields(sort, filters, aggs)}.get(entity, [])
     q = Query(entity=entity, fields=fields, filters=filters, account_ids=ids,  # type: ignore[arg-type]
               sort=[sort] if sort else [], limit=limit or (25 if entity != "accounts" else None),

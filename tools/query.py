@@ -366,4 +366,8 @@ def _aggregate(frame: pd.DataFrame, q: Query) -> tuple[list[dict[str, Any]], dic
     if q.group_by:
         for key, part in frame.groupby(frame[q.group_by].fillna("(none)"), sort=True):
             groups.append({"group": scalar(key), **agg(part)})
+        by = next((f"{a.fn}_{a.field}" for a in q.aggregates if q.sort and a.field == q.sort[0].field), None)
+        if by is not None:  # groups ranked by the aggregate the sort names
+            desc = q.sort[0].desc
+            groups.sort(key=lambda g: (g.get(by) is None, -(g.get(by) or 0) if desc else (g.get(by) or 0)))
     return groups, totals
