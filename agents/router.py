@@ -268,8 +268,8 @@ def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[
     window = None
     if _plain_portfolio(p) and _starts_today(p, ctx.as_of):  # the portfolio agent reads windows from today
         return None
-    extra = [i for i in intents if i in ("needs", "onboarding")] if p.shape == "lookup" and not _PREP.search(low) \
-        else []
+    compound = re.search(r"\b(and|also|plus)\b", low) and not _PREP.search(low)  # "who owns X and what do they need?"
+    extra = [i for i in intents if i in ("needs", "onboarding")] if p.shape == "lookup" and compound else []
     if p.shape == "lookup" and re.search(r"\b(at risk|risk|churn)\b", low):
         extra.append("renewal")
     return {"intents": ["query", *extra], "accounts": p.accounts if p.shape in ("lookup", "compare") else [],

@@ -484,6 +484,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         aggs.append(Aggregate(fn="count"))
         if group and entity == "accounts":
             aggs += [Aggregate(fn="sum", field="arr"), Aggregate(fn="avg", field="health")]
+    if ids:
+        said.insert(0, "from the last list")
     specific = bool(filters or sort or limit or group or aggs or ids or entity != "accounts")
     if not specific:
         return None
@@ -527,11 +529,23 @@ def _account_fields(sort: Sort | None, filters: list[Filter], aggs: list[Aggrega
     return list(dict.fromkeys(base + extra))[:10]
 
 
-def compare(accounts: list[AccountRef]) -> Plan:
-    """Two or more accounts side by side."""
+_COMPARE_TOPICS: list[tuple[str, list[str]]] = [
+    (r"latenc|slow|p95|performance|error", ["p95_ms", "error_rate", "model"]),
+    (r"spend|cost|usage|traffic|adoption", ["spend_30d", "usage_change_30d", "seats_used", "seat_utilization"]),
+    (r"seat|licen", ["seats", "seats_used", "seat_utilization"]),
+    (r"nps|satisf|sentiment|happ", ["nps"]), (r"ticket|support", ["open_tickets", "open_high_tickets"]),
+    (r"renew|churn|risk|contract", ["renewal_date", "days_to_renewal", "p_renew", "risk"]),
+    (r"touch|contact|engag|talk", ["last_touch", "days_since_touch"]),
+]
+
+
+def compare(accounts: list[AccountRef], low: str = "") -> Plan:
+    """Two or more accounts side by side (with the figures the question is about, when it names a topic)."""
+    topic = [f for pat, fields in _COMPARE_TOPICS if re.search(pat, low) for f in fields]
+    base = ["account", "health", "band", "arr"]
+    rest = ["renewal_date", "p_renew", "nps", "seat_utilization", "usage_change_30d", "open_tickets", "owner"]
     q = Query(entity="accounts", account_ids=[a["account_id"] for a in accounts],
-              fields=["account", "health", "band", "arr", "renewal_date", "p_renew", "nps", "seat_utilization",
-                      "usage_change_30d", "open_tickets", "owner"])
+              fields=list(dict.fromkeys(base + topic + rest))[:12])
     return Plan("compare", "comparison of " + " and ".join(a["name"] for a in accounts), q, what="comparison",
                 accounts=accounts)
 
@@ -575,14 +589,16 @@ def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: li
         return [metric]
     if len(accounts) >= 2 and (COMPARE.search(low) or re.search(r"\band\b|,", low) and
                                re.search(r"\b(which|who)\b", low)):
-        return [compare(accounts)]
+        return [compare(accounts, low)]
     if len(accounts) == 1:
         return lookup(low, accounts[0])
     if accounts:
         return []
     if wants_today(low) and not re.search(r"\b(list|show|which|how many)\b.*\baccounts\b", low):
         return [Plan("today", "what needs you today", what="today")]
-    p = portfolio(low, today, vocab, asker, previous if THOSE.search(low) else [])
+    refers = THOSE.search(low) or (re.search(r"\bwhich one\b|\bthe one\b|\bwhich of them\b", low)
+                                   and not PLURAL.search(low))
+    p = portfolio(low, today, vocab, asker, previous if refers else [])
     return [p] if p is not None else []
 
 

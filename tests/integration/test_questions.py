@@ -183,3 +183,23 @@ def test_a_real_small_model_scores_at_least_as_well_as_none(rt):
     llm = run_eval(Assistant(rt, chat=chat, use_memory=False), subset)
     assert llm["fact_recall"] >= det["fact_recall"] and llm["unsupported_claims"] == 0
     assert max(r["llm_calls"] for r in llm["rows"] if r["id"] != "s4") <= 1
+
+
+def test_a_models_query_runs_only_when_it_fits_the_catalogue(rt):
+    def proposes(query):
+        def chat(messages):
+            if messages[0]["content"].startswith("You route questions"):
+                return json.dumps({"intents": [], "accounts": [], "window_days": None, "query": query})
+            return faithful(messages)
+        return chat
+
+    unsure = "gimme the stuff with the priciest deals"
+    good = {"entity": "accounts", "filters": [], "sort_by": "arr", "descending": True, "limit": 2}
+    r = Assistant(rt, chat=ScriptedChat(proposes(good)), use_memory=False).ask(unsure, DANA, "l1")
+    top = sql(rt, "select name from accounts where owner_id=4 and lifecycle_stage!='churned' order by arr desc limit 2")
+    assert r["route"]["method"] == "llm query" and all(n in r["answer"]["text"] for n in top)
+    assert r["llm"]["calls"] <= 2  # the route, and at most the prose (budget one for a single intent)
+    # A field the entity does not have: the query is dropped, nothing runs on it.
+    bad = {"entity": "tickets", "filters": [{"field": "arr", "op": "gt", "value": 5}]}
+    r = Assistant(rt, chat=ScriptedChat(proposes(bad)), use_memory=False).ask(unsure, DANA, "l2")
+    assert r["route"]["method"] != "llm query" and "query" not in r["route"]["intents"]
