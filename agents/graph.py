@@ -157,7 +157,7 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
         def node(payload: Payload, runtime: Runtime[Deps]) -> Upd:
             deps = _context(runtime, default_deps)
             t = time.perf_counter()
-            ctx = deps.services.tool_context(payload["who"])
+            ctx = deps.tool_context(payload["who"])
             try:
                 f = SPECIALISTS[name](deps, ctx, payload["account"])
             except (AccessDenied, NotFoundError) as exc:
@@ -172,7 +172,7 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
     def portfolio_node(payload: Payload, runtime: Runtime[Deps]) -> Upd:
         deps = _context(runtime, default_deps)
         t = time.perf_counter()
-        f = portfolio.run(deps, deps.services.tool_context(payload["who"]), payload["route"], payload["question"])
+        f = portfolio.run(deps, deps.tool_context(payload["who"]), payload["route"], payload["question"])
         return {"findings": [plain(f.as_dict())],
                 "trace": [{"step": "portfolio", "seconds": round(time.perf_counter() - t, 4)}],
                 "last_accounts": f.data["accounts"][:1] if f.data["count"] == 1 else [],
@@ -181,7 +181,7 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
     def query_node(payload: Payload, runtime: Runtime[Deps]) -> Upd:
         deps = _context(runtime, default_deps)
         t = time.perf_counter()
-        ctx = deps.services.tool_context(payload["who"])
+        ctx = deps.tool_context(payload["who"])
         found = [crm_query.run_plan(deps, ctx, understand.from_json(p), payload["who"])
                  for p in payload["route"].get("plans") or []]
         upd: Upd = {"findings": [plain(f.as_dict()) for f in found],

@@ -280,7 +280,7 @@ def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[
 def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
           last_ids: list[int] | None = None, last_topic: str | None = None) -> Route:
     """Decide intents, accounts and window for one message."""
-    ctx = deps.services.tool_context(who)
+    ctx = deps.tool_context(who)
     low = question.lower()
     last_ids = last_ids or []
     follow_up = False

@@ -7,6 +7,7 @@ not see, whatever the caller (model, router, CLI) asked for.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypedDict
@@ -51,6 +52,21 @@ def src(kind: str, ident: Any, day: Any, label: Any) -> Source:
     return {"type": kind, "id": str(ident), "date": when, "label": str(label)}
 
 
+class ScoreCache:
+    """The portfolio's scores for one request, shared by every agent running in parallel (computed once)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_day: dict[date, PortfolioHealth] = {}
+
+    def get(self, ctx: ToolContext) -> PortfolioHealth:
+        """Scores for the context's date, computing them the first time (other threads wait)."""
+        with self._lock:
+            if ctx.as_of not in self._by_day:
+                self._by_day[ctx.as_of] = score_portfolio(ctx.store, ctx.card, ctx.as_of)
+            return self._by_day[ctx.as_of]
+
+
 @dataclass
 class ToolContext:
     """What every tool needs: the store, the scorecard, the model, who is asking and when."""
@@ -60,6 +76,7 @@ class ToolContext:
     viewer: Viewer
     as_of: date
     model: RenewalModel | None = None
+    scores: ScoreCache | None = field(default=None, repr=False)
     _health: PortfolioHealth | None = field(default=None, repr=False)
 
     def prime(self, health: PortfolioHealth) -> None:
@@ -67,9 +84,10 @@ class ToolContext:
         self._health = health
 
     def health(self) -> PortfolioHealth:
-        """Scores of the whole live portfolio, computed once per context."""
+        """Scores of the whole live portfolio, computed once per context (or per request, with `scores`)."""
         if self._health is None:
-            self._health = score_portfolio(self.store, self.card, self.as_of)
+            self._health = self.scores.get(self) if self.scores is not None else \
+                score_portfolio(self.store, self.card, self.as_of)
         return self._health
 
     def visible(self, frame: pd.DataFrame) -> pd.DataFrame:
