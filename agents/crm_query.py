@@ -213,6 +213,12 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
     for r in res.rows:
         seen.setdefault(int(r["account_id"]), str(r["account"]))
     f.data["accounts"] = [{"account_id": k, "name": v} for k, v in seen.items()]
+    if p.shape == "lookup" and not res.rows and p.what in ("last meeting", "last touch") and p.query.filters:
+        kind = p.query.filters[0].value
+        res = run(ctx, p.query.model_copy(update={"filters": []}))  # no such activity: say what the last one was
+        f.fact(f"No {kind} on record for {p.accounts[0]['name']}",
+               crm.src("account", p.accounts[0]["account_id"], None, p.accounts[0]["name"]), kind="lookup")
+        p = Plan(p.shape, p.title, p.query, what="last touch", accounts=p.accounts)
     if p.shape == "lookup":
         _lookup(f, p, res)
     elif p.shape == "aggregate":

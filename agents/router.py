@@ -8,6 +8,7 @@ LLM asked, with JSON-schema-constrained output.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 from typing import Any, Literal
@@ -23,6 +24,8 @@ from integrations.llm import LLMError, structured
 from prompts import load
 from tools import access, crm
 from tools.query import ENTITIES, Aggregate, Filter, Query, Sort
+
+log = logging.getLogger(__name__)
 
 _PATTERNS: dict[str, str] = {
     "remember": r"^\s*(please\s+)?(remember|note that|keep in mind|fyi\b)",
@@ -260,8 +263,12 @@ def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[
                 last_ids: list[int], intents: list[str]) -> Route | None:
     """A route to the query agent when the message asks for a field, list, metric, comparison or today."""
     low = question.lower()
-    plans = understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, accounts,
-                            last_ids)
+    try:
+        plans = understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, accounts,
+                                last_ids)
+    except (ValueError, ValidationError):  # a phrase the slots misread: the agents' own intents answer instead
+        log.warning("understanding skipped a message it misread", exc_info=True)
+        return None
     if not plans:
         return None
     p = plans[0]
@@ -308,7 +315,10 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
             q["accounts_via"] = via if q["accounts"] else None
             return q
         if not accounts:
-            found = understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, [], [])
+            try:
+                found = understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, [], [])
+            except (ValueError, ValidationError):
+                found = []
             plain_window = _window(found[0], ctx.as_of) if found else None
     if not intents:
         generic = question
@@ -319,8 +329,9 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
         if near is not None:
             intents, method = near[0], f"example ({near[1]:.2f})"
     portfolio = (bool(_PORTFOLIO.search(low)) or intents == ["portfolio"]) and not accounts
+    mine = re.search(r"\b(my|our|any|anyone|anybody|which|who)\b", low) and not _FOLLOW.search(low)
     if not accounts and not linked["ambiguous"] and not linked["denied"] and last_accounts and not portfolio \
-            and intents != ["help"] and (_FOLLOW.search(low) or intents):
+            and intents != ["help"] and (_FOLLOW.search(low) or (intents and not mine)):
         accounts, via = list(last_accounts), "conversation"
     if portfolio:
         intents = ["portfolio"] + [i for i in intents if i in ("renewal", "onboarding", "tuning")]

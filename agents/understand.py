@@ -84,11 +84,14 @@ _FIELD_WORDS: dict[str, str] = {
     "health": r"health(?: score)?|score", "arr": r"arr|revenue|contract value|acv|spend(?:ing)? with us",
     "p_renew": r"p\(renew\)|renewal (?:probability|likelihood|odds)|chance of renewing|likelihood to renew",
     "nps": r"nps", "seat_utilization": r"seat (?:use|usage|utili[sz]ation)|utili[sz]ation",
-    "usage_change_30d": r"usage (?:change|growth|drop)", "days_since_touch": r"days since (?:touch|contact)",
+    "usage_change_30d": r"usage (?:change|growth)", "days_since_touch": r"days since (?:touch|contact)",
     "open_tickets": r"open tickets", "p95_ms": r"p95|latency", "error_rate": r"error rate",
     "spend_30d": r"spend|usage spend|cost", "seats": r"seats",
 }
 _SORTS: list[tuple[str, str, bool]] = [  # (pattern, field, descending)
+    (r"(worst|lowest|bottom) (latest )?nps|nps is (the )?(worst|lowest)", "nps", False),
+    (r"(best|highest|top) (latest )?nps|nps is (the )?(best|highest)", "nps", True),
+    (r"(next|upcoming|soonest|first) renewals?\b|renews? next\b", "renewal_date", False),
     (r"renew\w* (?:first|soonest|earliest)\b|soonest|earliest renewal|next to renew|closest renewal", "renewal_date",
      False),
     (r"smallest|lowest[- ]arr|least revenue|bottom \d* ?(?:accounts )?by arr", "arr", False),
@@ -132,8 +135,8 @@ def _money(tok: str) -> float:
 
 def _value(tok: str, fld: str) -> float:
     tok = tok.strip()
-    if tok in NUMBER_WORDS:
-        return float(NUMBER_WORDS[tok])
+    if tok.rstrip("%") in NUMBER_WORDS:
+        return float(NUMBER_WORDS[tok.rstrip("%")])
     v = _money(tok)
     if fld in ("p_renew", "seat_utilization", "error_rate", "usage_change_30d") and (tok.endswith("%") or v > 1):
         v = v / 100
@@ -161,6 +164,8 @@ def _limit(low: str) -> int | None:
         return max(1, min(100, int(_value(m.group(1), ""))))
     if re.search(r"\b(top|bottom)\b", low):
         return 5
+    if re.search(r"\b(my|our|the) (next|upcoming|soonest) renewal\b(?!s)", low):
+        return 1
     if re.search(r"\b(which|what) (one|of (those|these|them))\b|\bwho\b|\bwhich (account|customer)\b"
                  r"(?!s)", low) and re.search(r"\b(first|soonest|earliest|most|least|biggest|largest|smallest|highest|"
                                           r"lowest|riskiest|healthiest|worst|best|fastest|slowest|latest)\b", low):
@@ -271,7 +276,14 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
         out.append(Filter(field="open_tickets", op="gt", value=0))
         said.append("with open tickets")
     window = None
-    if re.search(r"renew|renewal|up for|expir|contracts? (end|ending|due)", low):
+    m = re.search(r"usage (?:has )?(dropped|fell|fallen|declined|decreased|down|grew|grown|rose|increased|up)\b"
+                  r"[^.?!]{0,20}?(\d+(?:\.\d+)?)\s*(?:%|percent)", low)
+    if m:
+        v = float(m.group(2)) / 100
+        up = m.group(1) in ("grew", "grown", "rose", "increased", "up")
+        out.append(Filter(field="usage_change_30d", op="gt" if up else "lt", value=v if up else -v))
+        said.append(f"usage {'up' if up else 'down'} more than {v * 100:.0f}% in 30 days")
+    if re.search(r"renew|renewal|up for|expir|contracts? (end|ending|due)|churn", low):
         window = span(low, today, future=True)
         if window is not None:
             out.append(Filter(field="renewal_date", op="between",
@@ -293,7 +305,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      r"\bpeople\b|\bpoint of contact\b|\bpoc\b", "contacts",
      {"entity": "contacts", "fields": ["name", "role", "email", "is_champion", "left_on"], "limit": 10}),
     (r"who (owns|manages|covers|handles|is (on|responsible for))|\bowner\b|\bwhose account\b|which csm|"
-     r"account manager|assigned (csm|to)|\bcsm (for|of|on)\b", "owner",
+     r"account manager|assigned (csm|to)|\bcsm\b|\bcsm (for|of|on)\b", "owner",
      {"entity": "accounts", "fields": ["owner", "team"]}),
     (r"\btickets?\b|\bcases?\b|support (issues|requests)|\bescalations?\b", "tickets",
      {"entity": "tickets", "fields": ["subject", "priority", "status", "opened_at"], "limit": 10}),
@@ -315,6 +327,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
     (r"what model|which model|models? (are|is) they (on|using)|running on", "model",
      {"entity": "accounts", "fields": ["model", "p95_ms", "error_rate"]}),
     (r"(last|latest|most recent|previous) (meeting|call|sync|qbr|check-?in)|what (was|did we) (discuss|cover)\w*|"
+     r"when did .{0,40}\blast (have|hold|do|run|get)? ?(a |an |the |their )?(meeting|call|qbr|sync|check-?in)|"
      r"what did (we|they) (talk about|say)|meeting notes|what was (said|covered|discussed)",
      "last meeting", {"entity": "activities", "fields": ["occurred_on", "kind", "subject", "author", "body"],
                       "limit": 1}),
@@ -395,6 +408,8 @@ METRICS: list[tuple[str, str]] = [
 
 
 def _metric(low: str, today: date) -> Plan | None:
+    if re.search(r"\b(worst|best|lowest|highest|which|who|top|bottom)\b", low) and "rate" not in low:
+        return None  # "who has the worst NPS" ranks accounts; it is not a metric
     for pat, name in METRICS:
         if re.search(pat, low):
             period = span(low, today, future=False)
