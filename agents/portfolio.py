@@ -11,7 +11,7 @@ def run(deps: Deps, ctx: crm.ToolContext, route: Route, question: str) -> Findin
     """The viewer's accounts filtered the way the question asks, worst first."""
     f = Finding("portfolio")
     low = question.lower()
-    risk = any(w in low for w in ("risk", "red", "churn", "worst", "trouble"))
+    risk = any(w in low for w in ("risk", "red", "churn", "worst", "trouble", "worr", "concern"))
     renew = "renew" in low
     days = route.get("window_days") or (90 if renew else None)
     growth = any(w in low for w in ("expan", "growth", "upsell", "seats"))

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from agents.state import AccountRef
 from agents.when import NUMBER_WORDS, Span, span
-from integrations.crm.models import CSM, Account, Contract, TelemetryDaily
+from integrations.crm.models import CSM, Account, Contact, Contract, TelemetryDaily
 from integrations.crm.store import CRMStore
 from tools.query import Aggregate, Filter, Query, Sort
 
@@ -51,6 +51,7 @@ class Vocabulary:
     csms: list[str]
     industries: list[str]
     plans: list[str]
+    roles: list[str] = field(default_factory=list)
 
 
 _VOCAB: dict[int, tuple[float, Vocabulary]] = {}
@@ -74,7 +75,8 @@ def _read_vocabulary(store: CRMStore) -> Vocabulary:
         csms = list(s.scalars(select(CSM.name).where(CSM.role != "admin")))
         inds = [i for i in s.scalars(select(Account.industry).distinct()) if i]
         plans = [p for p in s.scalars(select(Contract.plan).distinct()) if p]
-    return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans)
+        roles = [r for r in s.scalars(select(Contact.role).distinct()) if r]
+    return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans, roles)
 
 
 _NUMW = r"(\d[\d,]*(?:\.\d+)?\s*[km%]?|" + "|".join(NUMBER_WORDS) + r")"
@@ -144,8 +146,10 @@ def _value(tok: str, fld: str) -> float:
 
 
 def thresholds(low: str) -> list[Filter]:
-    """Comparisons like "health below 60", "over $100k ARR", "P(renew) under 50%"."""
+    """Comparisons like "health below 60", "over $100k ARR", "P(renew) under 50%"; a bare "$100k" is ARR."""
     out = []
+    for m in re.finditer(rf"({_MORE}|{_LESS})\s*\$\s*(\d[\d,]*(?:\.\d+)?\s*[km]?)(?!\s*(?:arr|revenue|spend))", low):
+        out.append(Filter(field="arr", op="gt" if re.match(_MORE, m.group(1)) else "lt", value=_money(m.group(2))))
     for fld, words in _FIELD_WORDS.items():
         for m in re.finditer(rf"(?:{words})\s*(?:is|of|score)?\s*({_MORE}|{_LESS})\s*\$?{_NUMW}", low):
             out.append(Filter(field=fld, op="gt" if re.match(_MORE, m.group(1)) else "lt",
@@ -236,7 +240,7 @@ def _vocab_filters(low: str, vocab: Vocabulary, asker: str) -> tuple[list[Filter
 def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Span | None]:
     out: list[Filter] = []
     said: list[str] = []
-    if re.search(r"\bat[- ]risk\b|\brisky\b|in trouble|likely to churn|churn risk", low):
+    if re.search(r"\bat[- ]risk\b|\brisky\b|in trouble|likely to churn|churn risk|worr(y|ied)|concern", low):
         out.append(Filter(field="risk", value="at risk"))
         said.append("at risk")
     if re.search(r"growth potential|expansion (candidates|opportunit\w+|potential)|upsell|room to (grow|expand)", low):
@@ -343,6 +347,20 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      {"entity": "fine_tunes", "fields": ["created_on", "status", "base_model", "eval_score", "loss_summary"],
       "limit": 10}),
 ]
+def by_role(low: str, account: AccountRef, roles: list[str]) -> list[Plan]:
+    """"who's the admin at Cyberdyne?": the account's contacts whose title holds the word asked for."""
+    if not re.search(r"\bwho\b|\bcontact\b|\bname of\b", low):
+        return []
+    words = {w for r in roles for w in re.findall(r"[a-z]{2,}", r.lower())} - {"of", "and", "the", "head"}
+    hit = next((w for w in re.findall(r"[a-z]{2,}", low) if w in words or w.rstrip("s") in words), None)
+    if hit is None:
+        return []
+    q = Query(entity="contacts", account_ids=[account["account_id"]], fields=["name", "role", "email", "left_on"],
+              filters=[Filter(field="role", op="contains", value=hit.rstrip("s") if hit not in words else hit)])
+    return [Plan("lookup", f"{account['name']}: {hit}", q, what=f"contacts with '{hit}' in their title",
+                 accounts=[account])]
+
+
 _SENIOR = ["chief", "cto", "ceo", "cfo", "coo", "cio", "vp", "vice president", "head", "director", "lead"]
 
 
@@ -606,7 +624,7 @@ def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: li
                                re.search(r"\b(which|who)\b", low)):
         return [compare(accounts, low)]
     if len(accounts) == 1:
-        return lookup(low, accounts[0])
+        return lookup(low, accounts[0]) or by_role(low, accounts[0], vocab.roles)
     if accounts:
         return []
     if wants_today(low) and not re.search(r"\b(list|show|which|how many)\b.*\baccounts\b", low):
