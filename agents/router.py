@@ -348,7 +348,8 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
                              RouteOut, log=deps.log, max_tokens=200, purpose="route")
             method = "llm"
             # A model only adds to what the patterns found; names count only when the message holds them.
-            intents = intents + [i for i in out.intents if i in INTENTS and i not in intents and i != "query"]
+            if not intents:  # the model's intents fill a gap; they never change what the patterns found
+                intents = [i for i in out.intents if i in INTENTS and i != "query"]
             for name in out.accounts:
                 hit = _named_in(ctx, question, name)
                 if hit is not None and all(a["account_id"] != hit["account_id"] for a in accounts):
