@@ -179,7 +179,20 @@ def write_md(r: dict[str, Any], comp: dict[str, Any], path: Path) -> None:
     lines += ["", "## Correctness beside speed", "",
               f"`retain eval` (deterministic path, {ev['questions']} questions): fact recall {ev['fact_recall']:.0%}, "
               f"unsupported claims {ev['unsupported_claims']}, routing {ev['routing_accuracy']:.0%}, median "
-              f"{ev['median_seconds']} s per answer without an LLM.", "", "## Components", "", "```",
+              f"{ev['median_seconds']} s per answer without an LLM; fully correct {ev.get('fully_correct', 0):.0%}.",
+              "", "| part / category | questions | fact recall | fully correct |", "|---|---|---|---|"]
+    lines += [f"| {k} | {v['questions']} | {v['fact_recall']:.0%} | {v['fully_correct']:.0%} |"
+              for k, v in ev.get("by", {}).items()]
+    fill = ROOT / "bench" / "query_fill.json"
+    if fill.is_file():  # written by `python -m bench.query_fill` (run by bench.run before this)
+        q = json.loads(fill.read_text())
+        n = q["questions"]
+        lines += ["", f"A real small model ({q['model']}) filling the typed `Query` on the {n} questions of "
+                  "tests/eval/crm_questions.yaml: " + ", ".join(
+                      f"{k.replace('_', ' ')} {q[k]} ({q[k] / n:.0%})" for k in
+                      ("valid_json", "query_proposed", "fits_catalogue", "same_entity", "same_fields"))
+                  + f"; median {q['median_seconds']} s. The deterministic path carries these shapes."]
+    lines += ["", "## Components", "", "```",
               json.dumps(comp, indent=1, default=str)[:6000], "```", ""]
     path.write_text("\n".join(lines))
 

@@ -1,10 +1,15 @@
 """Every benchmark, one command: writes BENCHMARKS.md (component tables print as they run)."""
 
-from bench import compare
+import sys
+
+from bench import compare, query_fill
 
 
 def main() -> None:
-    """Retain against the peer on three model shapes, plus every component benchmark."""
+    """Retain against the peer on three model shapes, every component benchmark, and a small model's Query."""
+    argv, sys.argv = sys.argv, sys.argv[:1]
+    query_fill.main()
+    sys.argv = argv
     compare.main()
 
 
