@@ -79,13 +79,13 @@ def main() -> None:
     RESULT.write_text(json.dumps(report, indent=1))
     if args.json:
         print(json.dumps(report))
-    t = Table(title=f"Query filled by {report['model']} on {n} eval questions (median {report['median_seconds']} s)")
+    tab = Table(title=f"Query filled by {report['model']} on {n} eval questions (median {report['median_seconds']} s)")
     for c in ("measure", "count", "share"):
-        t.add_column(c)
+        tab.add_column(c)
     for k, v in counts.items():
         if k != "questions":
-            t.add_row(k.replace("_", " "), str(v), f"{v / n:.0%}" if n else "-")
-    Console(stderr=args.json).print(t)
+            tab.add_row(k.replace("_", " "), str(v), f"{v / n:.0%}" if n else "-")
+    Console(stderr=args.json).print(tab)
 
 
 if __name__ == "__main__":
