@@ -125,7 +125,11 @@ _EXAMPLES: dict[str, Any] = {}
 
 
 def nearest_example(deps: Deps, question: str) -> tuple[list[str], float] | None:
-    """The intents of the closest labelled example (configs/router_examples.yaml), if close enough."""
+    """The intents of the closest labelled example (configs/router_examples.yaml), if close enough.
+
+    An example labelled `query` carries a template (`ask`) the query layer reads; its intents come
+    back as ["query", TEMPLATE].
+    """
     mem = deps.memory
     if mem is None:
         return None
@@ -139,7 +143,8 @@ def nearest_example(deps: Deps, question: str) -> tuple[list[str], float] | None
         data = yaml.safe_load((CONFIG_DIR / "router_examples.yaml").read_text())
         texts = [e["text"] for e in data["examples"]]
         vecs = np.asarray(mem.cache.embed(mem.ef, texts), dtype=np.float32)
-        _EXAMPLES[key] = (vecs, [e["intents"] for e in data["examples"]], float(data["min_similarity"]))
+        _EXAMPLES[key] = (vecs, [e["intents"] + ([e["ask"]] if e.get("ask") else []) for e in data["examples"]],
+                          float(data["min_similarity"]))
     vecs, labels, floor = _EXAMPLES[key]
     q = np.asarray(mem.ef([question])[0], dtype=np.float32)
     sims = vecs @ q
@@ -326,7 +331,15 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
             for name in (a["name"], a["name"].split()[0]):
                 generic = re.sub(rf"\b{re.escape(name)}('s|’s)?\b", "they", generic, flags=re.I)
         near = nearest_example(deps, generic)
-        if near is not None:
+        if near is not None and near[0][0] == "query":  # a query template: the query layer reads its phrasing
+            template = near[0][1]
+            if "{account}" not in template or len(linked["accounts"]) == 1:
+                ask = template.format(account=linked["accounts"][0]["name"] if linked["accounts"] else "")
+                q = query_route(deps, ctx, ask, linked["accounts"][:1], last_ids, [])
+                if q is not None:
+                    q["method"], q["accounts_via"] = f"example ({near[1]:.2f}): {ask}", via if q["accounts"] else None
+                    return q
+        elif near is not None:
             intents, method = near[0], f"example ({near[1]:.2f})"
     portfolio = (bool(_PORTFOLIO.search(low)) or intents == ["portfolio"]) and not accounts
     mine = re.search(r"\b(my|our|any|anyone|anybody|which|who)\b", low) and not _FOLLOW.search(low)

@@ -272,8 +272,10 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
                   r"contact|activit|interact|engag|"
                   r"heard|met|reach|engag|check)\w*[^.?!]{0,30}?" + _NUMW + r"\s*(day|week|month)s?", low) or \
         re.search(r"(?:untouched|silent|quiet|neglected|dark)\b[^.?!]{0,20}?" + _NUMW + r"\s*(day|week|month)s?", low)
-    if m:
-        n = int(_value(m.group(1), "")) * {"day": 1, "week": 7, "month": 30}[m.group(2)]
+    quiet = re.search(r"gone (dark|quiet|silent|cold)|went (dark|quiet|silent|cold)|radio silence|\bghost(ed|ing)?\b|"
+                      r"haven'?t heard from", low)
+    if m or quiet:
+        n = int(_value(m.group(1), "")) * {"day": 1, "week": 7, "month": 30}[m.group(2)] if m else 30
         out.append(Filter(field="days_since_touch", op="ge", value=n))
         said.append(f"no touch in {n}+ days")
     if re.search(r"\bwith (any )?open tickets\b|\bopen tickets\b.*\baccounts\b", low):
@@ -301,7 +303,8 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
 _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query without account_ids)
     (r"\bchampions?\b", "champion", {"entity": "contacts", "filters": [Filter(field="is_champion", value=True)],
                                      "fields": ["name", "role", "email", "left_on", "last_engaged"]}),
-    (r"economic buyer|decision[- ]maker|budget (holder|owner)|exec(utive)? sponsor|signs? (the|off)\b|who signs|"
+    (r"economic buyer|decision[- ]maker|\bbudget\b|purse strings|writes? the checks?|exec(utive)? sponsor|"
+     r"signs? (the|off)\b|who signs|"
      r"\bsponsor",
      "economic buyer", {"entity": "contacts", "filters": [Filter(field="left_on", op="is_null")],
                         "fields": ["name", "role", "email"]}),
@@ -498,7 +501,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     limit = _limit(low)
     group = _group(low)
     aggs: list[Aggregate] = []
-    total = re.search(r"\b(total|sum|combined|how much|aggregate|overall)\b", low)
+    total = re.search(r"\b(total|sum|combined|how much|aggregate|overall)\b|how big is (my|our) (book|portfolio)|"
+                      r"\bin dollars\b", low)
     avg = re.search(r"\b(average|avg|mean|typical)\b\s*(?:\w+\s)?(health|arr|nps|p\(renew\)|seats?|score)?", low)
     if entity == "accounts" and total:
         aggs.append(Aggregate(fn="sum", field="arr"))

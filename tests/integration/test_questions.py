@@ -203,3 +203,15 @@ def test_a_models_query_runs_only_when_it_fits_the_catalogue(rt):
     bad = {"entity": "tickets", "filters": [{"field": "arr", "op": "gt", "value": 5}]}
     r = Assistant(rt, chat=ScriptedChat(proposes(bad)), use_memory=False).ask(unsure, DANA, "l2")
     assert r["route"]["method"] != "llm query" and "query" not in r["route"]["intents"]
+
+
+def test_labelled_examples_carry_query_templates(rt):
+    from core.settings import load_settings
+    from tools.services import Services
+
+    withmem = Services(load_settings(data_dir=str(rt.settings.data_dir), today=rt.settings.today,
+                                    embedding={"model_path": str(MODELS / "all-MiniLM-L6-v2-q8_0.gguf")}))
+    r = Assistant(withmem).ask("what are they paying us, Acme I mean", DANA, "t1")
+    arr = sql(rt, "select arr from accounts where name='Acme Corp'")[0]
+    assert r["route"]["method"].startswith("example") and f"${arr:,.0f}" in r["answer"]["text"]
+    assert "Health" not in r["answer"]["text"]  # the field, not the card
