@@ -14,7 +14,7 @@ from agents import briefing
 from agents.state import Deps, Finding
 from agents.understand import Plan, seniority
 from tools import crm, metrics
-from tools.query import ENTITIES, QueryResult, run
+from tools.query import ENTITIES, Filter, QueryResult, run
 
 _PCT = {"seat_utilization", "usage_change_30d", "error_rate", "onboarding_progress"}
 
@@ -97,7 +97,7 @@ def _lookup(f: Finding, p: Plan, res: QueryResult) -> None:
             f.fact(f"{name} is owned by {r.get('owner') or 'nobody'}{team}", r["source"], kind="lookup")
     elif p.what in ("last meeting", "last touch"):
         for r in rows:
-            what = "Last meeting" if p.what == "last meeting" else "Last touch"
+            what = f"Last {r['kind']}" if r.get("kind") else "Last touch"
             f.fact(f"{what} with {name}: {r['occurred_on']} ({r['kind']}, {r['author']}), \u201c{r['subject']}\u201d: "
                    f"{str(r.get('body') or '')[:400]}", r["source"], kind="lookup")
     elif p.what == "tickets":
@@ -149,9 +149,21 @@ def _aggregate(f: Finding, p: Plan, res: QueryResult, scope: str) -> None:
 def _metric(f: Finding, ctx: crm.ToolContext, p: Plan, scope: str) -> None:
     assert p.metric is not None and p.period is not None
     ids = [a["account_id"] for a in p.accounts]
-    m = metrics.compute(ctx, p.metric, p.period.start, p.period.end, ids)  # type: ignore[arg-type]
+    filters = list(p.query.filters) if p.query is not None else []
+    group = p.query.group_by if p.query is not None else None
+    if group:  # one figure per CSM / team / segment, each over its own accounts
+        values = sorted({str(r[group]) for r in run(ctx, p.query.model_copy(update={  # type: ignore[union-attr]
+            "group_by": None, "fields": [group], "filters": filters})).rows if r.get(group)})
+        for v in values:
+            sub = Plan("metric", p.title, None, what=v, metric=p.metric, period=p.period, accounts=p.accounts)
+            sub.query = p.query.model_copy(update={"group_by": None,  # type: ignore[union-attr]
+                                                  "filters": [*filters, Filter(field=group, value=v)]})
+            _metric(f, ctx, sub, f"{v}")
+        return
+    m = metrics.compute(ctx, p.metric, p.period.start, p.period.end, ids, filters)  # type: ignore[arg-type]
     name = metrics.NAMES[p.metric]
-    where = p.accounts[0]["name"] if p.accounts else scope
+    where = p.accounts[0]["name"] if p.accounts else (f"{scope} ({p.what})" if p.what and scope.startswith("your")
+                                                      else scope)
     period = p.period.describe()
     i = m.inputs
     if m.value is None:

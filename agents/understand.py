@@ -329,6 +329,10 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
     (r"how much (do|does|are|is) .*(pay|worth)|contract (value|size|worth)|\barr\b|\bacv\b|annual (value|revenue)|"
      r"how big is|what are they worth|deal size", "contract value",
      {"entity": "accounts", "fields": ["arr", "contract_value", "plan", "renewal_date"]}),
+    (r"\bcontract\b(?! (value|size|worth|start|end))|\bterms?\b of (their|the) (deal|contract)|"
+     r"\bsubscription details",
+     "contract", {"entity": "accounts",
+                  "fields": ["plan", "contract_start", "renewal_date", "contract_value", "seats"]}),
     (r"\b(industry|vertical|sector)\b|what (kind of|type of) (company|business)", "industry",
      {"entity": "accounts", "fields": ["industry", "segment"]}),
     (r"what model|which model|models? (are|is) they (on|using)|running on", "model",
@@ -623,6 +627,19 @@ def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: li
     metric = _metric(low, today)
     if metric is not None and len(accounts) <= 1:
         metric.accounts = accounts
+        where, said = _vocab_filters(low, vocab, asker)
+        seg = re.search(r"\b(enterprise|mid[- ]market|smb)\b", low)
+        if seg:
+            name = {"smb": "SMB"}.get(seg.group(1), seg.group(1).replace(" ", "-"))
+            where.append(Filter(field="segment", value=name))
+            said.append(seg.group(1))
+        group = _group(low)
+        entity = "surveys" if metric.metric in ("nps", "avg_nps", "avg_csat") else "renewals"
+        if where or group in ("owner", "team", "segment", "industry"):
+            metric.query = Query(entity=entity, filters=[f for f in where if f.field in ("owner", "team", "segment",
+                                                                                          "industry")],
+                                 group_by=group if group in ("owner", "team", "segment", "industry") else None)
+            metric.what = " ".join(said)
         return [metric]
     if len(accounts) >= 2 and (COMPARE.search(low) or re.search(r"\band\b|,", low) and
                                re.search(r"\b(which|who)\b", low)):

@@ -37,13 +37,17 @@ class MetricResult:
 
 
 def compute(ctx: ToolContext, metric: Metric, start: date, end: date,
-            account_ids: list[int] | None = None) -> MetricResult:
-    """One metric over [start, end] for the viewer's scope (or some of its accounts)."""
-    window = [Filter(field="renewal_date", op="between", value=[start.isoformat(), end.isoformat()])]
+            account_ids: list[int] | None = None, where: list[Filter] | None = None) -> MetricResult:
+    """One metric over [start, end] for the viewer's scope (or some of its accounts, or rows `where` holds).
+
+    `where` filters on the account's fields every entity shares: owner, team, segment, industry.
+    """
+    where = list(where or [])
+    window = [*where, Filter(field="renewal_date", op="between", value=[start.isoformat(), end.isoformat()])]
     if metric in ("nps", "avg_nps", "avg_csat"):
         kind = "csat" if metric == "avg_csat" else "nps"
         res = run(ctx, Query(entity="surveys", account_ids=account_ids or [], filters=[
-            Filter(field="kind", value=kind),
+            *where, Filter(field="kind", value=kind),
             Filter(field="responded_on", op="between", value=[start.isoformat(), end.isoformat()])]))
         scores = [r["score"] for r in res.rows]
         n = len(scores)

@@ -69,6 +69,8 @@ _ACCOUNT_SQL: dict[str, Col] = {
     "account": Col(Account.name, "text", "account"),
     "owner": Col(_Owner.name, "text", "owner"),
     "team": Col(_Owner.team, "text", "team"),
+    "segment": Col(Account.segment, "text", "segment"),
+    "industry": Col(Account.industry, "text", "industry"),
 }
 
 # Fields of the day's scores (computed once per request by the tool context), by feature column.

@@ -215,3 +215,19 @@ def test_labelled_examples_carry_query_templates(rt):
     arr = sql(rt, "select arr from accounts where name='Acme Corp'")[0]
     assert r["route"]["method"].startswith("example") and f"${arr:,.0f}" in r["answer"]["text"]
     assert "Health" not in r["answer"]["text"]  # the field, not the card
+
+
+def test_metrics_per_group_and_per_team_match_sql(rt):
+    r = Assistant(rt, use_memory=False).ask("GRR by segment in 2025", "avery.stone@retain.example", "g1")
+    for seg in ("enterprise", "mid-market", "SMB"):
+        v = sql(rt, "select (sum(arr_before) - sum(case when outcome != 'churned' and arr_before > arr_after then "
+                    "arr_before - arr_after else 0 end) - sum(case when outcome = 'churned' then arr_before else 0 "
+                    "end)) * 100.0 / sum(arr_before) from renewal_events r join accounts a on a.id=r.account_id "
+                    f"where a.segment='{seg}' and renewal_date between '2025-01-01' and '2025-12-31'")[0]
+        assert f"for {seg}, in 2025 (2025-01-01 to 2025-12-31): {round(v, 1):g}%" in r["answer"]["text"]
+    r = Assistant(rt, use_memory=False).ask("what's the West team's NRR this year?", "avery.stone@retain.example", "g2")
+    assert "West team" in r["answer"]["text"]
+    # A CSM's figure never counts accounts outside their book, whatever team they name.
+    mine = Assistant(rt, use_memory=False).ask("my NRR this year", DANA, "g3")["answer"]["text"]
+    west = Assistant(rt, use_memory=False).ask("what's the West team's NRR this year?", DANA, "g4")["answer"]["text"]
+    assert "no data" in west and "no data" not in mine
