@@ -192,6 +192,8 @@ def _today(f: Finding, deps: Deps, who: str) -> None:
     for k, t in enumerate(b["today"], 1):
         f.fact(f"{k}. {t['text']}", t["source"], kind="today") if t.get("source") else \
             f.fact(f"{k}. {t['text']}", kind="today")
+    for c in b["changes"][:3]:
+        f.fact(f"Changed: {c['text']}", c["source"], kind="change")
     for r in b["at_risk"][:3]:
         f.fact(f"At risk: {r['account']}: {r['reason']}" + (f", renews {r['renewal_date']}" if r.get("renewal_date")
                                                            else ""), r["source"], kind="risk")

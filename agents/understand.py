@@ -119,14 +119,18 @@ _GROUPS: dict[str, str] = {"csm": "owner", "owner": "owner", "rep": "owner", "te
                            "tier": "plan", "model": "model", "stage": "lifecycle_stage", "outcome": "outcome",
                            "priority": "priority", "status": "status"}
 PLURAL = re.compile(r"\b(which|what|any|my|our|all|list|show)\b.{0,20}\b(accounts|customers|clients|renewals)\b")
-THOSE = re.compile(r"\b(those|these|of them|among them|that list|the list|this list|on it|in it)\b")
+THOSE = re.compile(r"\b(those|these|of them|among them|that list|the list|this list|on it|in it)\b|"
+                   r"\b(sort|rank|order|filter|list|show|group|break down|narrow|split) (them|they)\b")
 _ORDINAL = re.compile(r"\b(?:the\s+)?(first|second|third|fourth|fifth|last|top|bottom)\s+(?:one|account|customer)\b"
                       r"|\bthat one\b|\bthis one\b|\bthe (first|second|third)\b(?!\s+(?:\d|few|two|three|week|month|"
                       r"quarter|year|day|time|meeting|call|touch))|#(\d)")
 _TODAY = re.compile(r"worr(y|ied)|\bfocus\b|need(s)? (my )?attention|my priorit(y|ies)|priorit(y|ies) (for )?today|"
                     r"prioriti[sz]e|what should i (do|work on|"
                     r"look at|tackle)|anything (urgent|important|pressing|i should|on fire|to know)|on my plate|"
-                    r"start (my|the) day|\bfires?\b|what(?:'s| is) urgent|keep me up|to-?dos?\b|action items")
+                    r"start (my|the) day|\bfires?\b|what(?:'s| is) urgent|keep me up|to-?dos?\b|action items|"
+                    r"going on (with|in|across) (my|our) (book|portfolio|accounts)|run-?down|catch me up|"
+                    r"what(?:'s| has)? changed|what'?s new (with|in|across) (my|our)|brief me\b(?! on)|"
+                    r"\b(daily|morning) (brief|summary|update)|\bfor today\b|\btoday'?s (list|plan|summary)")
 
 
 def _money(tok: str) -> float:

@@ -241,3 +241,22 @@ def test_a_failed_answer_replaces_the_placeholder_with_one_clear_message(slack, 
         row = s.get(SlackInbox, "EvFail")
         assert row.status == "failed" and row.attempts == 3
     assert bot.inbox.retry_due(now=datetime.now() + timedelta(hours=2)) == 0  # nothing after the last
+
+
+def test_a_list_answer_carries_one_table_block_with_safe_cells(slack, rt):
+    bot, mock, url = slack
+    with rt.store.session() as s:  # an account name with Slack markup in it: rendered as text, never a ping
+        acc = s.scalar(select(Account).where(Account.name == "Globex"))
+        acc.name = "Globex <!channel>"
+        s.commit()
+    mention(url, "top 3 accounts by ARR", eid="EvT")
+    bot.inbox.drain()
+    blocks = answers(mock)[-1]["blocks"]
+    tables = [b for b in blocks if b["type"] == "table"]
+    assert len(tables) == 1
+    header, *rows = tables[0]["rows"]
+    assert [c["text"] for c in header][:2] == ["account", "health"] and len(rows) == 3
+    assert all(c["type"] == "raw_text" and c["text"] for r in rows for c in r)
+    mention(url, "top 50 accounts by health", eid="EvT2")
+    bot.inbox.drain()
+    assert "<!channel>" not in json.dumps(answers(mock)[-1])
