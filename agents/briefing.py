@@ -18,9 +18,9 @@ from integrations.crm.models import CSM, Account, SurveyResponse, Ticket
 from integrations.llm import LLMError, complete
 from prompts import load
 from tools import crm, onboarding
-from tools.detectors import detect
+from tools.detectors import detect_many
 from tools.features import compute_features
-from tools.health import drivers, score
+from tools.health import ScoreTable, drivers, score
 
 MAX_DETECT = 400  # telemetry detectors run on at most this many accounts per briefing (worst health first)
 
@@ -72,8 +72,12 @@ def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -
         return out
     names = {i: str(vis.loc[i, "name"]) for i in ids}
     # What changed since the last briefing: band changes and score moves, with their drivers.
-    before_feats = compute_features(rt.store, since, ids)
-    before = score(rt.card, before_feats) if not before_feats.empty else None
+    before: ScoreTable | None
+    if ctx.scores is not None:  # the whole portfolio's scores on that day, shared by every briefing and answer
+        before = ctx.scores.get(ctx, since).table
+    else:
+        before_feats = compute_features(rt.store, since, ids)
+        before = score(rt.card, before_feats) if not before_feats.empty else None
     for i in ids:
         now_s, now_b = float(table.score[i]), str(table.band[i])
         if before is None or i not in before.score.index:
@@ -107,8 +111,9 @@ def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -
                                            f"'{ts[-1].subject}'",
                                    "source": crm.src("ticket", ts[-1].id, ts[-1].opened_at.date(), ts[-1].subject)})
     worst = sorted(ids, key=lambda i: float(table.score[i]))[:MAX_DETECT]
+    detected = detect_many(rt.store, worst, today)
     for i in worst:
-        for f in detect(rt.store, i, today):
+        for f in detected[i]:
             if f["sources"] and f["sources"][0].get("date", "") > (since - timedelta(days=14)).isoformat():
                 out["changes"].append({"kind": f["kind"], "account": names[i], "account_id": i,
                                        "text": f"{names[i]}: {f['text']}",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypedDict
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from integrations.llm import CallLog
-from tools.crm import ScoreCache, Source, ToolContext
+from tools.crm import Source, ToolContext
 from tools.services import Services
 
 if TYPE_CHECKING:  # chromadb is slow to import: only when memory is used
@@ -262,15 +262,12 @@ class Deps:
     started: float = field(default_factory=time.perf_counter)
 
     _contexts: dict[str, ToolContext] = field(default_factory=dict, repr=False)
-    _scores: ScoreCache = field(default_factory=ScoreCache, repr=False)
 
     def tool_context(self, who: str) -> ToolContext:
-        """One tool context per asker for this request; the portfolio is scored at most once, when first needed."""
+        """One tool context per asker for this request (scores come from the process's `ScoreCache`)."""
         ctx = self._contexts.get(who)
         if ctx is None:
-            ctx = self.services.tool_context(who)
-            ctx.scores = self._scores
-            self._contexts[who] = ctx
+            ctx = self._contexts[who] = self.services.tool_context(who)
         return ctx
 
     @property

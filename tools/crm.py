@@ -53,18 +53,62 @@ def src(kind: str, ident: Any, day: Any, label: Any) -> Source:
 
 
 class ScoreCache:
-    """The portfolio's scores for one request, shared by every agent running in parallel (computed once)."""
+    """The portfolio's scores, computed once per date and per change of the data they are made from.
+
+    One per process (`Services.scores`): every agent of every answer reads the same scores until a
+    record they depend on changes (`data_fingerprint`), or the day does. Parallel callers wait for one
+    computation.
+    """
+
+    KEEP = 3  # today's scores and two other dates (briefings' "since")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_day: dict[date, PortfolioHealth] = {}
+        self._by_key: dict[tuple[date, str], PortfolioHealth] = {}
 
-    def get(self, ctx: ToolContext) -> PortfolioHealth:
-        """Scores for the context's date, computing them the first time (other threads wait)."""
+    def get(self, ctx: ToolContext, day: date | None = None) -> PortfolioHealth:
+        """Scores for a date (the context's by default) and the store's current data, recomputed when either changed."""
+        day = day or ctx.as_of
         with self._lock:
-            if ctx.as_of not in self._by_day:
-                self._by_day[ctx.as_of] = score_portfolio(ctx.store, ctx.card, ctx.as_of)
-            return self._by_day[ctx.as_of]
+            key = (day, data_fingerprint(ctx.store))
+            hit = self._by_key.get(key)
+            if hit is None:
+                hit = score_portfolio(ctx.store, ctx.card, day)
+                self._by_key = {k: v for k, v in self._by_key.items() if k[0] != day}
+                while len(self._by_key) >= self.KEEP:
+                    self._by_key.pop(next(iter(self._by_key)))
+                self._by_key[key] = hit
+            return hit
+
+
+def data_fingerprint(store: CRMStore) -> str:
+    """A cheap digest of what the scores are made from: counts, last ids and the columns updates touch."""
+    from sqlalchemy import case, func
+
+    from integrations.crm.models import Activity, Contract, FineTuneJob, TelemetryDaily
+
+    parts = [
+        select(func.count(), func.sum(Account.arr), func.sum(Account.owner_id),
+               func.sum(case((Account.lifecycle_stage == "churned", Account.id), else_=0)),
+               func.sum(func.length(Account.name) + func.length(Account.segment) + func.length(Account.lifecycle_stage)
+                        + func.coalesce(func.length(Account.industry), 0))),
+        select(func.count(), func.max(Contract.id), func.sum(Contract.arr), func.sum(Contract.seats),
+               func.max(Contract.renewal_date)),
+        select(func.count(), func.max(Contact.id), func.count(Contact.left_on), func.max(Contact.left_on),
+               func.sum(case((Contact.is_champion, Contact.id), else_=0))),
+        select(func.count(), func.max(TelemetryDaily.day)),
+        select(func.count(), func.max(Ticket.id), func.count(Ticket.closed_at), func.max(Ticket.closed_at),
+               func.sum(case((Ticket.status == "closed", Ticket.id), else_=0)),
+               func.sum(case((Ticket.priority.in_(["high", "urgent"]), Ticket.id), else_=0))),
+        select(func.count(), func.max(SurveyResponse.id)),
+        select(func.count(), func.max(Activity.id)),
+        select(func.count(), func.count(Milestone.completed_date), func.max(Milestone.updated_on),
+               func.max(Milestone.completed_date), func.sum(func.length(Milestone.status) * Milestone.id)),
+        select(func.count(), func.max(FineTuneJob.id)),
+    ]
+    with store.session() as s:
+        values = [tuple(s.execute(q).one()) for q in parts]
+    return repr(values)
 
 
 @dataclass

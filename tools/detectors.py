@@ -34,16 +34,45 @@ def _ref(day: date, what: str) -> dict[str, Any]:
 
 def detect(store: CRMStore, account_id: int, as_of: date) -> list[dict[str, Any]]:
     """Run every detector for an account; return its findings, most severe first."""
-    tel = telemetry(store, account_id, as_of, 60)
+    return _run(telemetry(store, account_id, as_of, 60), _jobs(store, [account_id], as_of).get(account_id, []))
+
+
+def detect_many(store: CRMStore, account_ids: list[int], as_of: date) -> dict[int, list[dict[str, Any]]]:
+    """The detectors for many accounts, reading their telemetry and fine-tune runs in one query each."""
+    if not account_ids:
+        return {}
+    t = TelemetryDaily
+    stmt = (select(t).where(t.account_id.in_(account_ids), t.day > as_of - timedelta(days=60), t.day <= as_of)
+            .order_by(t.account_id, t.day))
+    with store.engine.connect() as conn:
+        df = pd.read_sql(stmt, conn)
+    df["day"] = pd.to_datetime(df["day"]).dt.date
+    jobs = _jobs(store, account_ids, as_of)
+    groups = {int(k): g.reset_index(drop=True) for k, g in df.groupby("account_id", sort=False)}
+    return {a: _run(groups.get(a, df.iloc[0:0]), jobs.get(a, [])) for a in account_ids}
+
+
+def _run(tel: pd.DataFrame, jobs: list[FineTuneJob]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if len(tel) >= 14:
         found += _latency_regression(tel)
         found += _error_spike(tel)
         found += _cost_per_request(tel)
         found += _context_creep(tel)
-    found += _finetune_divergence(store, account_id, as_of)
+    found += _finetune_divergence(jobs)
     order = {"high": 0, "medium": 1, "low": 2}
     return sorted(found, key=lambda f: order[f["severity"]])
+
+
+def _jobs(store: CRMStore, account_ids: list[int], as_of: date) -> dict[int, list[FineTuneJob]]:
+    stmt = (select(FineTuneJob).where(FineTuneJob.account_id.in_(account_ids), FineTuneJob.created_on <= as_of,
+                                      FineTuneJob.created_on > as_of - timedelta(days=90))
+            .order_by(FineTuneJob.created_on))
+    out: dict[int, list[FineTuneJob]] = {}
+    with store.session() as s:
+        for j in s.scalars(stmt):
+            out.setdefault(j.account_id, []).append(j)
+    return out
 
 
 def _latency_regression(tel: pd.DataFrame) -> list[dict[str, Any]]:
@@ -115,13 +144,7 @@ def _context_creep(tel: pd.DataFrame) -> list[dict[str, Any]]:
              "sources": [_ref(day, "input_tokens")]}]
 
 
-def _finetune_divergence(store: CRMStore, account_id: int, as_of: date) -> list[dict[str, Any]]:
-    stmt = (select(FineTuneJob).where(FineTuneJob.account_id == account_id,
-                                      FineTuneJob.created_on <= as_of,
-                                      FineTuneJob.created_on > as_of - timedelta(days=90))
-            .order_by(FineTuneJob.created_on))
-    with store.session() as s:
-        jobs = list(s.scalars(stmt))
+def _finetune_divergence(jobs: list[FineTuneJob]) -> list[dict[str, Any]]:
     found = []
     for k, job in enumerate(jobs):
         diverged = job.loss_final is None or (isinstance(job.loss_final, float)

@@ -11,7 +11,7 @@ from core.settings import Settings
 from integrations.crm.store import CRMStore, open_store
 from tools import renewal_model
 from tools.access import OPERATOR, Viewer, resolve_viewer
-from tools.crm import ToolContext
+from tools.crm import ScoreCache, ToolContext
 from tools.health import Scorecard, load_scorecard
 
 if TYPE_CHECKING:
@@ -62,7 +62,12 @@ class Services:
             who = self.settings.cli_user or OPERATOR
         return resolve_viewer(self.store, who)
 
+    @cached_property
+    def scores(self) -> ScoreCache:
+        """The portfolio's scores, shared by every request of this process until the data or the day changes."""
+        return ScoreCache()
+
     def tool_context(self, who: str | None = None) -> ToolContext:
-        """A tool context for one request."""
+        """A tool context for one request (reading the process's shared scores)."""
         return ToolContext(store=self.store, card=self.card, viewer=self.viewer(who),
-                           as_of=self.settings.as_of(), model=self.renewal_model())
+                           as_of=self.settings.as_of(), model=self.renewal_model(), scores=self.scores)

@@ -231,3 +231,24 @@ def test_metrics_per_group_and_per_team_match_sql(rt):
     mine = Assistant(rt, use_memory=False).ask("my NRR this year", DANA, "g3")["answer"]["text"]
     west = Assistant(rt, use_memory=False).ask("what's the West team's NRR this year?", DANA, "g4")["answer"]["text"]
     assert "no data" in west and "no data" not in mine
+
+
+def test_scores_are_computed_once_until_the_data_or_the_day_changes(rt):
+    from datetime import datetime
+
+    from integrations.crm.models import Account, Ticket
+
+    first = rt.tool_context(DANA).health()
+    assert rt.tool_context(SAM).health() is first  # another request, another person: the same scores
+    with rt.store.session() as s:
+        acme = s.scalar(text("select id from accounts where name='Acme Corp'"))
+        s.add(Ticket(account_id=acme, priority="urgent", status="open", opened_at=datetime(2026, 11, 22, 9),
+                     subject="Everything is down", body="x"))
+        s.commit()
+    second = rt.tool_context(DANA).health()
+    assert second is not first and second.features.loc[acme, "open_high_tickets"] == \
+        first.features.loc[acme, "open_high_tickets"] + 1
+    with rt.store.session() as s:
+        s.get(Account, acme).name = "Acme Corporation"
+        s.commit()
+    assert rt.tool_context(DANA).health().features.loc[acme, "name"] == "Acme Corporation"
