@@ -35,7 +35,7 @@ _PATTERNS: dict[str, str] = {
              r"success criteria|stakeholders?|objectives?|complain",
     "onboarding": r"onboard|milestone|kick-?off|go-?live|\bblocked\b|blockers?|\bstuck\b|\bsso\b|scim|"
                   r"follow[- ]?up|implementation|rollout",
-    "tuning": r"latenc|\bslow|p95|p50|errors?\b|time ?outs?|cost per|tokens?|fine[- ]?tun|tuning|"
+    "tuning": r"latenc|\bslow|p95|p50|errors?\b|time ?outs?|cost per|tokens?|fine[- ]?tun|tuning|training (run|job)|"
               r"model (switch|version|upgrade|change)|throughput|\bspend\b|context length|\bprompts?\b|"
               r"performance|per request|spending|\bcosts?\b",
     "renewal": r"renew|churn|\brisk|expan|upsell|up-sell|contract|\barr\b|p\(renew\)|\bseats?\b|pric|save play|"

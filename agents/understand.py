@@ -305,8 +305,9 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
 # ---- a field of one account -------------------------------------------------------------------------
 
 _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query without account_ids)
-    (r"\bchampions?\b", "champion", {"entity": "contacts", "filters": [Filter(field="is_champion", value=True)],
-                                     "fields": ["name", "role", "email", "left_on", "last_engaged"]}),
+    (r"\bchampions?\b|\b(main|primary|key|go-?to|best) (contact|person|ally)\b", "champion",
+     {"entity": "contacts", "filters": [Filter(field="is_champion", value=True)],
+      "fields": ["name", "role", "email", "left_on", "last_engaged"]}),
     (r"economic buyer|decision[- ]maker|\bbudget\b|purse strings|writes? the checks?|exec(utive)? sponsor|"
      r"signs? (the|off)\b|who signs|"
      r"\bsponsor",
@@ -420,7 +421,9 @@ _ENTITY_CUES: list[tuple[str, str]] = [
     (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers", "contacts"),
     (r"\b(survey|nps|csat) (responses|answers|comments|results)\b|\bsurvey comments\b", "surveys"),
     (r"\b(meetings|calls|emails|notes|activities)\b(?! in)", "activities"),
-    (r"\b(churned|renewed|expanded|contracted|downgraded)\b.*\b(last|this|past|in|since|during)\b|renewal history|"
+    (r"\b(churn|churned|renewed|expanded|contracted|downgraded)\b.*"
+     r"\b(last|past|previous|since|during|in 20\d\d|this year)\b|"
+     r"renewal history|"
      r"\bpast renewals\b|\bwho churned\b", "renewals"),
 ]
 METRICS: list[tuple[str, str]] = [
@@ -493,10 +496,11 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             filters.append(Filter(field="is_champion", value=True))
             said.append("champions")
     elif entity == "renewals":
-        m = re.search(r"\b(churned|renewed|expanded|contracted|downgraded)\b", low)
+        m = re.search(r"\b(churn|churned|renewed|expanded|contracted|downgraded)\b", low)
         if m:
-            filters.append(Filter(field="outcome", value={"downgraded": "contracted"}.get(m.group(1), m.group(1))))
-            said.append(m.group(1))
+            outcome = {"downgraded": "contracted", "churn": "churned"}.get(m.group(1), m.group(1))
+            filters.append(Filter(field="outcome", value=outcome))
+            said.append(outcome)
     if entity in ("tickets", "activities", "surveys", "renewals", "fine_tunes") and window is None:
         past = span(low, today, future=entity not in ("renewals", "activities", "surveys", "tickets", "fine_tunes"))
         if past is not None:
@@ -511,7 +515,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     aggs: list[Aggregate] = []
     total = re.search(r"\b(total|sum|combined|how much|aggregate|overall)\b|how big is (my|our) (book|portfolio)|"
                       r"\bin dollars\b", low)
-    avg = re.search(r"\b(average|avg|mean|typical)\b\s*(?:\w+\s)?(health|arr|nps|p\(renew\)|seats?|score)?", low)
+    avg = re.search(r"\b(average|avg|mean|typical)\b\s*(?:(?!health|arr|nps|p\(renew\)|seats?|score)\w+\s)?"
+                    r"(health|arr|nps|p\(renew\)|seats?|score)?", low)
     if entity == "accounts" and total:
         aggs.append(Aggregate(fn="sum", field="arr"))
     if entity == "accounts" and avg:
