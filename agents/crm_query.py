@@ -140,8 +140,8 @@ def _aggregate(f: Finding, p: Plan, res: QueryResult, scope: str) -> None:
             f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')}" for a in aggs]],
             "rows": [[str(g["group"]), str(g["count"]), *[fmt(a.field or '', g.get(f"{a.fn}_{a.field}"))
                                                          for a in aggs]] for g in res.groups]}
-    elif res.rows and len(res.rows) <= 10:
-        for r in res.rows:
+    elif res.rows:
+        for r in res.rows[:10]:
             f.fact(_line(res, r), r["source"], kind="row")
         f.data["table"] = table(res)
 

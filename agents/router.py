@@ -246,7 +246,7 @@ def _plain_portfolio(p: understand.Plan) -> bool:
     """A list the portfolio agent answers as well (at-risk/growth and a renewal window, nothing more)."""
     q = p.query
     return bool(p.shape == "list" and q is not None and q.entity == "accounts" and not q.limit
-                and all(x.field == "renewal_date" and not x.desc for x in q.sort)
+                and all(x.field in ("renewal_date", "health") and not x.desc for x in q.sort)
                 and not q.account_ids and not q.aggregates and q.filters
                 and all(f.field in ("risk", "renewal_date") for f in q.filters))
 

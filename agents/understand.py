@@ -534,6 +534,14 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         aggs.append(Aggregate(fn="count"))
         if group and entity == "accounts":
             aggs += [Aggregate(fn="sum", field="arr"), Aggregate(fn="avg", field="health")]
+    most = re.search(r"\b(who|which (?:account|customer|client|csm|rep)s?) (?:has|have) the (most|fewest|least)\b", low)
+    if most and entity != "accounts" and group is None:  # "who has the most overdue milestones?": count per group
+        group = "owner" if re.search(r"\b(csm|rep|on (my|the) team)\b", low) else "account"
+        aggs = [Aggregate(fn="count")]
+    summary = entity == "accounts" and not aggs and \
+        re.search(r"\bhow(?:'s| is| are)\b.*\b(book|portfolio|accounts|team)\b", low)
+    if summary:  # "how is Priya's book looking?": its totals, then its accounts worst first
+        aggs = [Aggregate(fn="sum", field="arr"), Aggregate(fn="avg", field="health")]
     if ids:
         said.insert(0, "from the last list")
     specific = bool(filters or sort or limit or group or aggs or ids or entity != "accounts")
@@ -552,11 +560,13 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         limit = 10  # a ranking shows its top ten
         if sort.field in ("open_tickets", "open_high_tickets") and sort.desc:
             filters.append(Filter(field=sort.field, op="gt", value=0))
+    if entity == "accounts" and sort is None and not group:
+        sort = Sort(field="health")  # lists show the accounts that need attention first
     fields = {"accounts": _account_fields(sort, filters, aggs)}.get(entity, [])
     q = Query(entity=entity, fields=fields, filters=filters, account_ids=ids,  # type: ignore[arg-type]
               sort=[sort] if sort else [], limit=limit or (25 if entity != "accounts" else None),
               group_by=group if group in _group_fields(entity) else None, aggregates=aggs)
-    shape: Shape = "aggregate" if aggs and (count or total or avg or group) else "list"
+    shape: Shape = "aggregate" if aggs and (count or total or avg or group or summary or most) else "list"
     what = {"accounts": "accounts", "tickets": "tickets", "fine_tunes": "fine-tunes", "milestones": "milestones",
             "contacts": "contacts", "surveys": "survey responses", "activities": "activities",
             "renewals": "renewals"}[entity]

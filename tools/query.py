@@ -372,4 +372,6 @@ def _aggregate(frame: pd.DataFrame, q: Query) -> tuple[list[dict[str, Any]], dic
         if by is not None:  # groups ranked by the aggregate the sort names
             desc = q.sort[0].desc
             groups.sort(key=lambda g: (g.get(by) is None, -(g.get(by) or 0) if desc else (g.get(by) or 0)))
+        else:  # else the biggest groups first
+            groups.sort(key=lambda g: -g["count"])
     return groups, totals
