@@ -163,9 +163,12 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
             except (AccessDenied, NotFoundError) as exc:
                 f = Finding(name, payload["account"])
                 f.fact(str(exc), kind="error")
-            return {"findings": [plain(f.as_dict())],
-                    "trace": [{"step": name, "account": payload["account"]["name"],
-                               "seconds": round(time.perf_counter() - t, 4), "facts": len(f.facts)}]}
+            upd: Upd = {"findings": [plain(f.as_dict())],
+                        "trace": [{"step": name, "account": payload["account"]["name"],
+                                   "seconds": round(time.perf_counter() - t, 4), "facts": len(f.facts)}]}
+            if len(payload["route"]["intents"]) == 1:  # "why did it fail?" continues with this agent
+                upd["last_topic"] = name
+            return upd
         node.__name__ = name
         return node
 
