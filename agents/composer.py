@@ -37,7 +37,7 @@ def number_sources(findings: list[FindingDict]) -> tuple[list[dict[str, Any]], l
         for s in f["sources"]:
             key = (s.get("type", ""), str(s.get("id", "")))
             if key not in keys:
-                out.append({"n": len(out) + 1, **s, "account": f.get("account") or ""})
+                out.append({"n": len(out) + 1, **s, "account": s.get("account") or f.get("account") or ""})
                 keys[key] = len(out)
             local.append(keys[key])
         maps.append(local)

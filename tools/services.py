@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,6 +67,13 @@ class Services:
     def scores(self) -> ScoreCache:
         """The portfolio's scores, shared by every request of this process until the data or the day changes."""
         return ScoreCache()
+
+    def prewarm(self) -> None:
+        """Score today and yesterday now (a serving process calls it at start), so first answers do not wait."""
+        ctx = ToolContext(store=self.store, card=self.card, viewer=self.viewer(OPERATOR),
+                          as_of=self.settings.as_of(), scores=self.scores)
+        for day in (ctx.as_of, ctx.as_of - timedelta(days=1)):
+            self.scores.get(ctx, day)
 
     def tool_context(self, who: str | None = None) -> ToolContext:
         """A tool context for one request (reading the process's shared scores)."""

@@ -8,6 +8,7 @@ signature checked by Bolt: v0 HMAC, 5-minute window, 401 otherwise). Both run th
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from slack_bolt import App
@@ -134,6 +135,7 @@ def _worker_main(settings: Any, queue: Any, deterministic: bool) -> None:
 
     rt = Services(settings)
     bot = RetainSlack(rt, build_assistant(rt, deterministic, log.warning))
+    threading.Thread(target=rt.prewarm, name="retain-prewarm", daemon=True).start()  # answers wait on it, once
     bot.inbox.recover()
     parent = mp.parent_process()
     while True:
