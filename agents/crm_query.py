@@ -101,8 +101,11 @@ def _lookup(f: Finding, p: Plan, res: QueryResult) -> None:
             f.fact(f"{what} with {name}: {r['occurred_on']} ({r['kind']}, {r['author']}), \u201c{r['subject']}\u201d: "
                    f"{str(r.get('body') or '')[:400]}", r["source"], kind="lookup")
     elif p.what == "tickets":
-        f.fact(f"{name} has {res.total} {'matching' if 'closed' in str(res.query.filters) else 'open'} "
-               f"ticket{'s' if res.total != 1 else ''}", *[r["source"] for r in rows[:1]], kind="count")
+        still_open = any(x.field == "status" and x.op == "ne" and x.value == "closed" for x in res.query.filters)
+        pri = next((x.value for x in res.query.filters if x.field == "priority"), None)
+        kind = ("open " if still_open else "") + ("high-priority " if pri and "high" in pri else "")
+        f.fact(f"{name} has {res.total} {kind}ticket{'s' if res.total != 1 else ''}",
+               *[r["source"] for r in rows[:1]], kind="count")
         for r in rows:
             f.fact(f"{r['subject']} ({r['priority']}, {r['status']}, opened {r['opened_at']})", r["source"],
                    kind="lookup")

@@ -305,7 +305,7 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
 # ---- a field of one account -------------------------------------------------------------------------
 
 _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query without account_ids)
-    (r"\bchampions?\b|\b(main|primary|key|go-?to|best) (contact|person|ally)\b", "champion",
+    (r"\bchampions?\b|\bchamps?\b|\b(main|primary|key|go-?to|best) (contact|person|ally)\b", "champion",
      {"entity": "contacts", "filters": [Filter(field="is_champion", value=True)],
       "fields": ["name", "role", "email", "left_on", "last_engaged"]}),
     (r"economic buyer|decision[- ]maker|\bbudget\b|purse strings|writes? the checks?|exec(utive)? sponsor|"
@@ -319,7 +319,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
     (r"who (owns|manages|covers|handles|is (on|responsible for))|\bowner\b|\bwhose account\b|which csm|"
      r"account manager|assigned (csm|to)|\bcsm\b|\bcsm (for|of|on)\b", "owner",
      {"entity": "accounts", "fields": ["owner", "team"]}),
-    (r"\btickets?\b|\bcases?\b|support (issues|requests)|\bescalations?\b", "tickets",
+    (r"\btickets?\b|\btix\b|\bcases?\b|support (issues|requests)|\bescalations?\b", "tickets",
      {"entity": "tickets", "fields": ["subject", "priority", "status", "opened_at"], "limit": 10}),
     (r"\bseats?\b|licen[cs]es?|how many (users|people|employees)|active users|\butili[sz]ation\b", "seats",
      {"entity": "accounts", "fields": ["seats", "seats_used", "seat_utilization", "plan"]}),
@@ -415,7 +415,7 @@ def lookup(low: str, account: AccountRef) -> list[Plan]:
 # ---- the portfolio ------------------------------------------------------------------------------------
 
 _ENTITY_CUES: list[tuple[str, str]] = [
-    (r"\btickets?\b|\bcases\b|support (issues|requests)|\bescalations\b", "tickets"),
+    (r"\btickets?\b|\btix\b|\bcases\b|support (issues|requests)|\bescalations\b", "tickets"),
     (r"fine[- ]?tun\w*", "fine_tunes"),
     (r"\bmilestones?\b|onboarding (tasks|steps)", "milestones"),
     (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers", "contacts"),
@@ -660,6 +660,12 @@ def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: li
                                  group_by=group if group in ("owner", "team", "segment", "industry") else None)
             metric.what = " ".join(said)
         return [metric]
+    if len(accounts) >= 2 and re.search(r"\b(combined|together|in total|total|sum|both)\b", low):
+        q = Query(entity="accounts", account_ids=[a["account_id"] for a in accounts],
+                  fields=["account", "health", "band", "arr", "renewal_date"],
+                  aggregates=[Aggregate(fn="sum", field="arr"), Aggregate(fn="avg", field="health")])
+        return [Plan("aggregate", "accounts (" + " and ".join(a["name"] for a in accounts) + ")", q, what="accounts",
+                     accounts=accounts)]
     if len(accounts) >= 2 and (COMPARE.search(low) or re.search(r"\band\b|,", low) and
                                re.search(r"\b(which|who)\b", low)):
         return [compare(accounts, low)]

@@ -2,13 +2,14 @@
 
 import sys
 
-from bench import compare, query_fill
+from bench import compare, query_fill, scale
 
 
 def main() -> None:
-    """Retain against the peer on three model shapes, every component benchmark, and a small model's Query."""
+    """Retain against the peer on three model shapes, components, a small model's Query, and scale."""
     argv, sys.argv = sys.argv, sys.argv[:1]
     query_fill.main()
+    scale.main()
     sys.argv = argv
     compare.main()
 
