@@ -29,6 +29,8 @@ def fmt(name: str, value: Any, kind: str = "") -> str:
         return f"${float(value):,.0f}"
     if name == "p_renew":
         return f"{float(value):.2f}"
+    if name in ("requests_30d", "tokens_30d", "api_requests", "input_tokens", "output_tokens"):
+        return f"{float(value):,.0f}"
     if name in ("health", "p95_ms", "p95_latency_ms", "p50_latency_ms", "days_to_renewal", "days_since_touch",
                 "seats_used", "nps", "open_tickets", "open_high_tickets", "trend"):
         return f"{float(value):.0f}"

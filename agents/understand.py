@@ -79,7 +79,7 @@ def _read_vocabulary(store: CRMStore) -> Vocabulary:
     return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans, roles)
 
 
-_NUMW = r"(\d[\d,]*(?:\.\d+)?\s*[km%]?|" + "|".join(NUMBER_WORDS) + r")"
+_NUMW = r"(\d[\d,]*(?:\.\d+)?(?:\s?[km](?![a-z])|%)?|" + "|".join(NUMBER_WORDS) + r")"
 _MORE = r"(?:above|over|more than|greater than|higher than|at least|>=?|exceeding|north of)"
 _LESS = r"(?:below|under|less than|lower than|at most|<=?|beneath|south of)"
 _FIELD_WORDS: dict[str, str] = {
@@ -87,7 +87,8 @@ _FIELD_WORDS: dict[str, str] = {
     "p_renew": r"p\(renew\)|renewal (?:probability|likelihood|odds)|chance of renewing|likelihood to renew",
     "nps": r"nps", "seat_utilization": r"seat (?:use|usage|utili[sz]ation)|utili[sz]ation",
     "usage_change_30d": r"usage (?:change|growth)", "days_since_touch": r"days since (?:touch|contact)",
-    "open_tickets": r"open tickets", "p95_ms": r"p95|latency", "error_rate": r"error rate",
+    "open_tickets": r"open (?:tickets?|tix|cases?)|tickets? open", "p95_ms": r"p95(?: latency)?|latency",
+    "error_rate": r"error rate",
     "spend_30d": r"spend|usage spend|cost", "seats": r"seats",
 }
 _SORTS: list[tuple[str, str, bool]] = [  # (pattern, field, descending)
@@ -108,6 +109,9 @@ _SORTS: list[tuple[str, str, bool]] = [  # (pattern, field, descending)
     (r"highest latency|slowest", "p95_ms", True),
     (r"highest error|most errors", "error_rate", True),
     (r"(?:highest|most|biggest) spend|spend(?:ing)? the most", "spend_30d", True),
+    (r"by usage|most usage|most (?:api )?(?:requests|calls|traffic)|heaviest users?|use (?:us|it) the most",
+     "requests_30d", True),
+    (r"most tokens|by tokens", "tokens_30d", True),
     (r"fastest[- ]growing|growing (?:the )?fastest|most growth|biggest usage (?:growth|increase)", "usage_change_30d",
      True),
     (r"(?:biggest|largest|steepest) (?:usage )?(?:drop|decline)|declining (?:the )?(?:fastest|most)",
@@ -162,6 +166,17 @@ def thresholds(low: str) -> list[Filter]:
             out.append(Filter(field=fld, op="gt" if re.match(_MORE, m.group(1)) else "lt",
                               value=_value(m.group(2), fld)))
     return out
+
+
+def _say(f: Filter) -> str:
+    """A threshold in words: "ARR over $100,000", "P(renew) under 50%"."""
+    label = {"arr": "ARR", "p_renew": "P(renew)", "p95_ms": "p95 latency (ms)", "seat_utilization": "seat use",
+             "usage_change_30d": "30-day usage change", "open_tickets": "open tickets", "error_rate": "error rate",
+             "spend_30d": "30-day spend", "nps": "latest NPS", "health": "health"}.get(f.field, f.field)
+    v = float(f.value)
+    shown = f"${v:,.0f}" if f.field in ("arr", "spend_30d") else f"{v * 100:.0f}%" if f.field in (
+        "p_renew", "seat_utilization", "usage_change_30d", "error_rate") else f"{v:g}"
+    return f"with {label} {'over' if f.op in ('gt', 'ge') else 'under'} {shown}"
 
 
 def _limit(low: str) -> int | None:
@@ -455,15 +470,18 @@ def _metric(low: str, today: date) -> Plan | None:
 def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[int]) -> Plan | None:
     """A list, ranking or aggregate over the asker's accounts (or `ids`, the previous list)."""
     entity = next((e for pat, e in _ENTITY_CUES if re.search(pat, low)), "accounts")
-    asks_accounts = re.search(r"\b(which|what) (accounts|customers|clients)\b", low)
-    if entity != "accounts" and PLURAL.search(low) and asks_accounts and _sort(low) is not None:
+    asks_accounts = re.search(r"\b(which|what) (accounts|customers|clients)\b|"
+                              r"\b(accounts|customers|clients) (with|that have)\b", low)
+    counted = any(f.field in ("open_tickets", "open_high_tickets") for f in thresholds(low))
+    if entity != "accounts" and asks_accounts and (counted or (PLURAL.search(low) and _sort(low) is not None)):
         entity = "accounts"  # "which customers have the most open tickets?" ranks accounts, not tickets
     filters, said = _vocab_filters(low, vocab, asker)
     window: Span | None = None
     if entity == "accounts":
         more, words, window = _account_filters(low, today)
-        filters += more + thresholds(low)
-        said += words
+        limits = thresholds(low)
+        filters += more + limits
+        said += words + [_say(f) for f in limits]
     elif entity == "tickets":
         filters = [f for f in filters if f.field in ("owner", "team")]
         if not re.search(r"\b(closed|resolved|all)\b", low):

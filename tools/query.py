@@ -91,6 +91,8 @@ DERIVED: dict[str, tuple[str, str, str]] = {
     "onboarding_progress": ("onboarding_progress", "ratio", "onboarding progress"),
     "champion_present": ("champion_present", "bool", "champion present"),
     "spend_30d": ("spend_30d", "money", "spend 30d"), "p95_ms": ("p95_now", "number", "p95 ms"),
+    "requests_30d": ("requests_30d", "number", "requests 30d"), "tokens_30d": ("input_tokens_30d", "number",
+                                                                               "input tokens 30d"),
     "error_rate": ("error_rate", "ratio", "error rate"),
 }
 
