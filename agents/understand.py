@@ -287,7 +287,8 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
     elif re.search(r"\bpromoters?\b", low):
         out.append(Filter(field="nps", op="ge", value=9))
         said.append("NPS promoters (latest NPS 9-10)")
-    m = re.search(r"(?:no|not|haven'?t|have not|hasn'?t|without|zero|any)\b[^.?!]{0,40}?\b(?:touch|talk|spoke|spoken|"
+    m = re.search(r"(?:no|not|nobody|no one|haven'?t|have not|hasn'?t|without|zero|any)\b[^.?!]{0,40}?\b(?:touch|talk|"
+                  r"spoke|spoken|"
                   r"contact|activit|interact|engag|"
                   r"heard|met|reach|engag|check)\w*[^.?!]{0,30}?" + _NUMW + r"\s*(day|week|month)s?", low) or \
         re.search(r"(?:untouched|silent|quiet|neglected|dark)\b[^.?!]{0,20}?" + _NUMW + r"\s*(day|week|month)s?", low)
@@ -343,10 +344,12 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
     (r"contract (start|began|begin|signed)|when did (they|we) (sign|start|begin|become)|customer since|"
      r"(start|signing) date|when did .* (sign|start)", "contract start",
      {"entity": "accounts", "fields": ["contract_start", "renewal_date", "plan"]}),
-    (r"when (does|do|is|will) .*(renew|contract (end|expire)|expir|up for renewal)|renewal date|contract end|"
+    (r"when (does|do|is|will) .*(renew|contract (end|expire)|expir|up for renewal|contract'?s? (is )?up)|"
+     r"renewal date|contract end|"
      r"(end|expiry|expiration) date|when .*contract (ends?|expires?|is up)|term end", "renewal date",
      {"entity": "accounts", "fields": ["renewal_date", "days_to_renewal", "contract_value"]}),
     (r"how much (do|does|are|is) .*(pay|worth)|contract (value|size|worth)|\barr\b|\bacv\b|annual (value|revenue)|"
+     r"\bworth\b|"
      r"how big is|what are they worth|deal size", "contract value",
      {"entity": "accounts", "fields": ["arr", "contract_value", "plan", "renewal_date"]}),
     (r"\bcontract\b(?! (value|size|worth|start|end))|\bterms?\b of (their|the) (deal|contract)|"
@@ -379,7 +382,8 @@ def by_role(low: str, account: AccountRef, roles: list[str]) -> list[Plan]:
     if not re.search(r"\bwho\b|\bcontact\b|\bname of\b", low):
         return []
     words = {w for r in roles for w in re.findall(r"[a-z]{2,}", r.lower())} - {"of", "and", "the", "head"}
-    hit = next((w for w in re.findall(r"[a-z]{2,}", low) if w in words or w.rstrip("s") in words), None)
+    hits = [w for w in re.findall(r"[a-z]{2,}", low) if w in words or w.rstrip("s") in words]
+    hit = max(hits, key=len) if hits else None  # "IT admin": the telling word, not "it"
     if hit is None:
         return []
     q = Query(entity="contacts", account_ids=[account["account_id"]], fields=["name", "role", "email", "left_on"],
@@ -442,8 +446,8 @@ _ENTITY_CUES: list[tuple[str, str]] = [
      r"\bpast renewals\b|\bwho churned\b", "renewals"),
 ]
 METRICS: list[tuple[str, str]] = [
-    (r"\bnrr\b|net (revenue|dollar|arr) retention|\bndr\b", "nrr"),
-    (r"\bgrr\b|gross (revenue|dollar|arr) retention|\bgdr\b", "grr"),
+    (r"\bnrr\b|net (revenue |dollar |arr )?retention|\bndr\b", "nrr"),
+    (r"\bgrr\b|gross (revenue |dollar |arr )?retention|\bgdr\b", "grr"),
     (r"logo retention|customer retention( rate)?|retention rate|logos? (retained|kept)", "logo_retention"),
     (r"churn rate|how many (accounts|customers|logos) (did we |have we )?(churn|lose|lost)|\bchurn(ed)? (%|percent)|"
      r"(accounts|customers|logos) (did )?we (lost|lose|churned)", "churn_rate"),
