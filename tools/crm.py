@@ -83,7 +83,7 @@ class ScoreCache:
 
 def data_fingerprint(store: CRMStore) -> str:
     """A cheap digest of what the scores are made from: counts, last ids and the columns updates touch."""
-    from sqlalchemy import case, func
+    from sqlalchemy import case, func, literal_column
 
     from integrations.crm.models import Activity, Contract, FineTuneJob, TelemetryDaily
 
@@ -96,7 +96,9 @@ def data_fingerprint(store: CRMStore) -> str:
                func.max(Contract.renewal_date), func.sum(func.length(Contract.plan) + func.length(Contract.status))),
         select(func.count(), func.max(Contact.id), func.count(Contact.left_on), func.max(Contact.left_on),
                func.sum(case((Contact.is_champion, Contact.id), else_=0))),
-        select(func.count(), func.max(TelemetryDaily.day)),
+        # SQLite: the last rowid moves with every insert or replace, in O(1); elsewhere a count and the last day.
+        select(func.max(literal_column("rowid"))).select_from(TelemetryDaily)
+        if store.engine.dialect.name == "sqlite" else select(func.count(), func.max(TelemetryDaily.day)),
         select(func.count(), func.max(Ticket.id), func.count(Ticket.closed_at), func.max(Ticket.closed_at),
                func.sum(case((Ticket.status == "closed", Ticket.id), else_=0)),
                func.sum(case((Ticket.priority.in_(["high", "urgent"]), Ticket.id), else_=0))),
