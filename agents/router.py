@@ -48,8 +48,9 @@ _PORTFOLIO = re.compile(
     r"\ball (my |our )?accounts\b|portfolio|who (is|are) at risk|what renews|renewals? (this|next|in|within|due)|"
     r"\b(list|show) (me )?(the |my |every |all )?(accounts?|renewals|customers)|at[- ]risk accounts|accounts at risk")
 _PREP = re.compile(r"\bqbr\b|\bebr\b|prep me|prepare (me )?for|get me ready|brief me on|meeting with")
-_FOLLOW = re.compile(r"\b(their|they|them|theirs|its|it|this account|that account|the account|this customer|"
-                     r"that customer|and the|what about)\b")
+_FOLLOW = re.compile(r"\b(their|they|them|theirs|its|it|this account|that account|the account|"
+                     r"this customer|that customer|and the|what about)\b|(?<!is )(?<!are )(?<!was )\bthere\b"
+                     r"(?! (is|are|was|were|any|anything|been)\b)")
 _STOP = set("""a an the and or but of for to in on at by with from about is are was were be been how what
 why which who whom when where do does did my our your their they them it its this that these those me we
 i you he she please tell show give list prep qbr ebr doing going health status renewal renewals risk at

@@ -112,7 +112,8 @@ _SORTS: list[tuple[str, str, bool]] = [  # (pattern, field, descending)
     (r"by usage|most usage|most (?:api )?(?:requests|calls|traffic)|heaviest users?|use (?:us|it) the most",
      "requests_30d", True),
     (r"most tokens|by tokens", "tokens_30d", True),
-    (r"fastest[- ]growing|growing (?:the )?fastest|most growth|biggest usage (?:growth|increase)", "usage_change_30d",
+    (r"fastest[- ]growing|growing (?:the )?fastest|most growth|biggest usage (?:growth|increase)|"
+     r"(?:grew|grown|increased|expanded) the most", "usage_change_30d",
      True),
     (r"(?:biggest|largest|steepest) (?:usage )?(?:drop|decline)|declining (?:the )?(?:fastest|most)",
      "usage_change_30d", False),
@@ -329,7 +330,8 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      r"\bsponsor",
      "economic buyer", {"entity": "contacts", "filters": [Filter(field="left_on", op="is_null")],
                         "fields": ["name", "role", "email"]}),
-    (r"\bcontacts?\b|who (do we know|should i (talk|speak|reach out) to|are (our|the) (people|contacts))|"
+    (r"\bcontacts?\b|who (do we know|should i (talk|speak|reach out|call|email|ping|contact|go)( to)?|"
+     r"are (our|the) (people|contacts))|"
      r"\bpeople\b|\bpoint of contact\b|\bpoc\b", "contacts",
      {"entity": "contacts", "fields": ["name", "role", "email", "is_champion", "left_on"], "limit": 10}),
     (r"who (owns|manages|covers|handles|is (on|responsible for))|\bowner\b|\bwhose account\b|which csm|"
@@ -450,6 +452,7 @@ METRICS: list[tuple[str, str]] = [
     (r"\bgrr\b|gross (revenue |dollar |arr )?retention|\bgdr\b", "grr"),
     (r"logo retention|customer retention( rate)?|retention rate|logos? (retained|kept)", "logo_retention"),
     (r"churn rate|how many (accounts|customers|logos) (did we |have we )?(churn|lose|lost)|\bchurn(ed)? (%|percent)|"
+     r"what(?:'s| is| was) (my|our|the|the team'?s|my team'?s|our team'?s) (\w+ )?churn\b|"
      r"(accounts|customers|logos) (did )?we (lost|lose|churned)", "churn_rate"),
     (r"(average|avg|mean) csat|\bcsat\b (score|average)", "avg_csat"),
     (r"(average|avg|mean) nps|nps (average|avg|mean)", "avg_nps"),
