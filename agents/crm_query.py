@@ -111,6 +111,13 @@ def _lookup(f: Finding, p: Plan, res: QueryResult) -> None:
         for r in rows:
             f.fact(f"{r['subject']} ({r['priority']}, {r['status']}, opened {r['opened_at']})", r["source"],
                    kind="lookup")
+    elif p.what == "milestones":
+        if rows and rows[0].get("plan_target"):
+            done = sum(1 for r in rows if r.get("status") == "done")
+            f.fact(f"{name}'s onboarding plan targets go-live on {rows[0]['plan_target']}; {done} of {len(rows)} "
+                   "milestones done", rows[0]["source"], kind="lookup")
+        for r in rows:
+            f.fact(f"{r['name']}: {r['status']}, due {r['due_date']}, owner {r['owner']}", r["source"], kind="lookup")
     elif p.what == "survey":
         for r in rows:
             who = f" from {r['contact']}" if r.get("contact") else ""
@@ -120,7 +127,7 @@ def _lookup(f: Finding, p: Plan, res: QueryResult) -> None:
     else:
         for r in rows:
             f.fact(_line(res, r), r["source"], kind="lookup")
-    if not rows:
+    if not rows and p.what != "tickets":  # the ticket count already says 0
         f.fact(f"No {p.what} on record for {name}", crm.src("account", p.accounts[0]["account_id"], None, name),
                kind="lookup")
     if len(res.rows) > 1 and p.what not in ("economic buyer",):

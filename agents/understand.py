@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from agents.state import AccountRef
 from agents.when import NUMBER_WORDS, Span, span
-from integrations.crm.models import CSM, Account, Contact, Contract, TelemetryDaily
+from integrations.crm.models import CSM, Account, Contact, Contract, Milestone, TelemetryDaily
 from integrations.crm.store import CRMStore
 from tools.query import Aggregate, Filter, Query, Sort
 
@@ -52,6 +52,7 @@ class Vocabulary:
     industries: list[str]
     plans: list[str]
     roles: list[str] = field(default_factory=list)
+    milestones: list[str] = field(default_factory=list)
 
 
 _VOCAB: dict[int, tuple[float, Vocabulary]] = {}
@@ -76,7 +77,8 @@ def _read_vocabulary(store: CRMStore) -> Vocabulary:
         inds = [i for i in s.scalars(select(Account.industry).distinct()) if i]
         plans = [p for p in s.scalars(select(Contract.plan).distinct()) if p]
         roles = [r for r in s.scalars(select(Contact.role).distinct()) if r]
-    return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans, roles)
+        steps = [m for m in s.scalars(select(Milestone.name).distinct().limit(500)) if m]
+    return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans, roles, steps)
 
 
 _NUMW = r"(\d[\d,]*(?:\.\d+)?(?:\s?[km](?![a-z])|%)?|" + "|".join(NUMBER_WORDS) + r")"
@@ -278,6 +280,9 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
     if re.search(r"\b(in|still|currently|stuck in) onboarding\b|\bonboarding (accounts|customers)\b", low):
         out.append(Filter(field="lifecycle_stage", value="onboarding"))
         said.append("in onboarding")
+    if re.search(r"behind( schedule)?|overdue|slipp(ing|ed)|late on|stalled", low) and "onboarding" in low:
+        out.append(Filter(field="onboarding_overdue", op="gt", value=0))
+        said.append("with overdue onboarding milestones")
     if re.search(r"\b(no|without( a)?|lost( their| a)?|missing( a)?) champions?\b|champions? (left|gone|departed)",
                  low):
         out.append(Filter(field="champion_present", op="lt", value=1))
@@ -334,6 +339,8 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      r"are (our|the) (people|contacts))|"
      r"\bpeople\b|\bpoint of contact\b|\bpoc\b", "contacts",
      {"entity": "contacts", "fields": ["name", "role", "email", "is_champion", "left_on"], "limit": 10}),
+    (r"\bmilestones?\b|go[- ]?live|\blaunch\b|target date|\bkick-?off\b", "milestones",
+     {"entity": "milestones", "fields": ["name", "owner", "status", "due_date", "plan_target"], "limit": 10}),
     (r"who (owns|manages|covers|handles|is (on|responsible for))|\bowner\b|\bwhose account\b|which csm|"
      r"account manager|assigned (csm|to)|\bcsm\b|\bcsm (for|of|on)\b", "owner",
      {"entity": "accounts", "fields": ["owner", "team"]}),
@@ -370,7 +377,8 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
     (r"(last|latest|most recent) (touch|contact|interaction|conversation|email|note|activity|time we (talk|spoke|"
      r"heard|met|reach|connect)\w*)|when did (we|i|anyone) (last )?(talk|speak|spoke|hear|meet|reach|contact|"
      r"touch|connect|email|call)|last (talked|spoke|heard|met|emailed|reached|contacted|touched)|"
-     r"last time (we|i|anyone|someone|somebody) (talk|spoke|speak|heard|met|reach|contact|touch|email|call)",
+     r"last time (we|i|anyone|someone|somebody) (talk|spoke|speak|heard|met|reach|contact|touch|email|call)|"
+     r"how long (has it been )?since (we|i|anyone|someone)",
      "last touch", {"entity": "activities", "fields": ["occurred_on", "kind", "subject", "author", "body"],
                     "limit": 1}),
     (r"\bnps\b|\bsurvey|\bcsat\b|promoter|detractor", "survey",
@@ -394,6 +402,7 @@ def by_role(low: str, account: AccountRef, roles: list[str]) -> list[Plan]:
                  accounts=[account])]
 
 
+_STEP_WORDS = {"the", "and", "setup", "call", "use", "case", "first", "day", "review", "milestone", "with", "for"}
 _SENIOR = ["chief", "cto", "ceo", "cfo", "coo", "cio", "vp", "vice president", "head", "director", "lead"]
 
 
@@ -403,7 +412,7 @@ def seniority(role: str | None) -> int:
     return next((i for i, w in enumerate(_SENIOR) if re.search(rf"\b{w}\b", low)), len(_SENIOR))
 
 
-def lookup(low: str, account: AccountRef) -> list[Plan]:
+def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None = None) -> list[Plan]:
     """The fields of one account the message asks for (at most three), if any."""
     out: list[Plan] = []
     for pat, what, spec in _LOOKUPS:
@@ -411,7 +420,11 @@ def lookup(low: str, account: AccountRef) -> list[Plan]:
             q = dict(spec)
             filters = list(q.get("filters", []))
             if what == "tickets":
-                if not re.search(r"\b(closed|resolved|all|every|history)\b", low):
+                past = span(low, today, future=False) if re.search(r"\b(last|past|since|this)\b", low) else None
+                if past is not None:  # tickets of a period: every status
+                    filters.append(Filter(field="opened_at", op="between",
+                                          value=[past.start.isoformat(), past.end.isoformat()]))
+                elif not re.search(r"\b(closed|resolved|all|every|history)\b", low):
                     filters.append(Filter(field="status", op="ne", value="closed"))
                 m = re.search(r"\b(high|urgent|critical|p1|normal|low)\b", low)
                 if m:
@@ -423,12 +436,17 @@ def lookup(low: str, account: AccountRef) -> list[Plan]:
                 k = {"qbr": "meeting", "sync": "meeting"}.get(kind.group(1), kind.group(1)) if kind else None
                 if k and what == "last meeting" or (k and re.search(rf"last {k}|{k}ed", low)):
                     filters.append(Filter(field="kind", value=k))
+            if what == "milestones":  # "the SSO milestone": the steps whose name holds a word of the question
+                words = {w for m in steps or [] for w in re.findall(r"[a-z]{3,}", m.lower())} - _STEP_WORDS
+                named = [w for w in re.findall(r"[a-z]{3,}", low) if w in words]
+                if named:
+                    filters.append(Filter(field="name", op="contains", value=max(named, key=len)))
             if what == "survey" and "csat" in low:
                 filters.append(Filter(field="kind", value="csat"))
             q["filters"] = filters
             out.append(Plan("lookup", f"{account['name']}: {what}", Query(**q, account_ids=[account["account_id"]]),
                             what=what, accounts=[account]))
-            if what in ("champion", "economic buyer"):  # "contacts" would repeat them
+            if what in ("champion", "economic buyer", "milestones"):  # "contacts"/"owner" would repeat or mislead
                 break
     return out
 
@@ -695,7 +713,7 @@ def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: li
                                re.search(r"\b(which|who)\b", low)):
         return [compare(accounts, low)]
     if len(accounts) == 1:
-        return lookup(low, accounts[0]) or by_role(low, accounts[0], vocab.roles)
+        return lookup(low, accounts[0], today, vocab.milestones) or by_role(low, accounts[0], vocab.roles)
     if accounts:
         return []
     if wants_today(low) and not re.search(r"\b(list|show|which|how many)\b.*\baccounts\b", low):

@@ -89,6 +89,7 @@ DERIVED: dict[str, tuple[str, str, str]] = {
     "open_tickets": ("open_tickets", "number", "open tickets"),
     "open_high_tickets": ("open_high_tickets", "number", "open high tickets"),
     "onboarding_progress": ("onboarding_progress", "ratio", "onboarding progress"),
+    "onboarding_overdue": ("onboarding_overdue", "number", "overdue milestones"),
     "champion_present": ("champion_present", "bool", "champion present"),
     "spend_30d": ("spend_30d", "money", "spend 30d"), "p95_ms": ("p95_now", "number", "p95 ms"),
     "requests_30d": ("requests_30d", "number", "requests 30d"), "tokens_30d": ("input_tokens_30d", "number",
@@ -140,7 +141,9 @@ ENTITIES: dict[str, EntitySpec] = {
         ("created_on", "status", "base_model", "loss_summary", "account")),
     "milestones": EntitySpec(Milestone, "milestone", "due_date", "name", {**_cols(Milestone, {
         "name": "text", "owner": "text", "due_date": "date", "completed_date": "date", "status": "text"}),
-        "plan": Col(OnboardingPlan.name, "text", "plan")}, ("name", "status", "due_date", "account")),
+        "plan": Col(OnboardingPlan.name, "text", "plan"),
+        "plan_target": Col(OnboardingPlan.target_date, "date", "go-live target")},
+        ("name", "status", "due_date", "account")),
     "surveys": EntitySpec(SurveyResponse, "nps", "responded_on", "kind", {**_cols(SurveyResponse, {
         "kind": "text", "score": "number", "comment": "text", "responded_on": "date"}),
         "contact": Col(Contact.name, "text", "contact")}, ("responded_on", "score", "comment", "account")),

@@ -82,3 +82,11 @@ def test_conversation_comparisons_and_vague_asks():
     assert pick("tell me about the second one", [3, 4, 5]) == 4 and pick("and the last one?", [3, 4, 5]) == 5
     assert pick("what happened over the last 3 weeks?", [3, 4, 5]) is None
     assert shape("what needs my attention this morning?")[0] == "today"
+
+
+def test_milestones_and_period_tickets_of_one_account():
+    vocab = Vocabulary(**{**VOCAB.__dict__, "milestones": ["SSO / SCIM setup", "Team training"]})
+    p = plan("who owns the SSO milestone at Zephyr Labs?", TODAY, vocab, "Dana Reyes", ONE, [])[0]
+    assert p.what == "milestones" and [(f.field, f.value) for f in p.query.filters] == [("name", "sso")]
+    p = plan("Zephyr Labs tickets from the last 90 days", TODAY, vocab, "Dana Reyes", ONE, [])[0]
+    assert [(f.field, f.value) for f in p.query.filters] == [("opened_at", ["2026-08-25", "2026-11-23"])]
