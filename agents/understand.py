@@ -215,6 +215,8 @@ def _group(low: str) -> str | None:
                   low)
     if m:
         return _GROUPS[m.group(1)]
+    if re.search(r"\b(which|what) teams?\b|\bteam by team\b|\beach team\b", low):
+        return "team"
     if re.search(r"\b(breakdown|break down|split)\b.*\b(csms?|team)\b|\bhow (is|are) (each|every) csm|"
                  r"\b(which|what) (csm|rep|team member|person)\b|\bwho on (my|the|our) team\b|"
                  r"\bwhich of my (csms|reps)\b|"
@@ -233,10 +235,15 @@ def _vocab_filters(low: str, vocab: Vocabulary, asker: str) -> tuple[list[Filter
             out.append(Filter(field="model", op="contains", value=name + (f" {m.group(1)}" if m.group(1) else "")))
             said.append(f"on {out[-1].value}")
             break
-    for team in vocab.teams:
-        if re.search(rf"\b{re.escape(team.lower())}\b(?:\s+team|'s)|\bteam\s+{re.escape(team.lower())}\b", low):
-            out.append(Filter(field="team", value=team))
-            said.append(f"{team} team")
+    bare = [t for t in vocab.teams if re.search(rf"\b{re.escape(t.lower())}\b", low)]
+    if len(bare) >= 2 and re.search(r"\bvs\.?\b|\bversus\b|\bcompare|\band\b|,", low):  # "East vs West"
+        out.append(Filter(field="team", op="in", value=bare))
+        said.append(" and ".join(bare) + " teams")
+    else:
+        for team in vocab.teams:
+            if re.search(rf"\b{re.escape(team.lower())}\b(?:\s+team|'s)|\bteam\s+{re.escape(team.lower())}\b", low):
+                out.append(Filter(field="team", value=team))
+                said.append(f"{team} team")
     owners = [name for name in vocab.csms if name != asker and
               re.search(rf"\b({re.escape(name.lower())}|{re.escape(name.split()[0].lower())})(?:'s)?\b", low)]
     if len(owners) == 1:
@@ -568,8 +575,10 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         aggs.append(Aggregate(fn="avg", field=fld))
     if group is None and any(f.field == "owner" and f.op == "in" for f in filters):
         group = "owner"  # two or more CSMs named: side by side
-    if group and not aggs and re.search(r"\barr\b|revenue", low):
-        aggs.append(Aggregate(fn="sum", field="arr"))
+    if group is None and any(f.field == "team" and f.op == "in" for f in filters):
+        group = "team"
+    if group and not any(a.field == "arr" for a in aggs) and re.search(r"\barr\b|revenue", low):
+        aggs.insert(0, Aggregate(fn="sum", field="arr"))
     if group and not any(a.field == "health" for a in aggs) and re.search(r"\bhealth", low):
         aggs.append(Aggregate(fn="avg", field="health"))
     count = re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", low)
