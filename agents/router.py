@@ -47,7 +47,8 @@ _PORTFOLIO = re.compile(
     r"\bmy (accounts|portfolio|book|renewals|customers|team)|which (of my |of our )?(accounts|customers|renewals)|"
     r"\ball (my |our )?accounts\b|portfolio|who (is|are) at risk|what renews|renewals? (this|next|in|within|due)|"
     r"\b(list|show) (me )?(the |my |every |all )?(accounts?|renewals|customers)|at[- ]risk accounts|accounts at risk")
-_PREP = re.compile(r"\bqbr\b|\bebr\b|prep me|prepare (me )?for|get me ready|brief me on|meeting with")
+_PREP = re.compile(r"\bqbr\b|\bebr\b|prep me|prepare (me )?for|get me ready|brief me on|meeting with|"
+                   r"before (my|our|the) (call|meeting|sync|check-?in|visit) with|what do i need to know before")
 _FOLLOW = re.compile(r"\b(their|they|them|theirs|its|it|this account|that account|the account|"
                      r"this customer|that customer|and the|what about)\b|(?<!is )(?<!are )(?<!was )\bthere\b"
                      r"(?! (is|are|was|were|any|anything|been)\b)")
