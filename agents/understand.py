@@ -217,6 +217,8 @@ def _group(low: str) -> str | None:
         return _GROUPS[m.group(1)]
     if re.search(r"\b(which|what) teams?\b|\bteam by team\b|\beach team\b", low):
         return "team"
+    if re.search(r"\b(each|every|all) (of )?(my|our|the) (csms|reps|team members)\b|\bcsm by csm\b", low):
+        return "owner"
     if re.search(r"\b(breakdown|break down|split)\b.*\b(csms?|team)\b|\bhow (is|are) (each|every) csm|"
                  r"\b(which|what) (csm|rep|team member|person)\b|\bwho on (my|the|our) team\b|"
                  r"\bwhich of my (csms|reps)\b|"
@@ -603,7 +605,9 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         sort = Sort(field="renewal_date")
     if entity == "accounts" and sort is None and limit and not aggs:
         sort = Sort(field="arr", desc=True) if re.search(r"\btop\b", low) else Sort(field="health")
-    if group and aggs:  # groups ranked by their first figure: "which CSM has the lowest average health?"
+    if group and aggs and count:  # "how many … per CSM": the biggest groups first
+        sort = None
+    elif group and aggs:  # groups ranked by their first figure: "which CSM has the lowest average health?"
         first = next((a for a in aggs if a.field), None)
         sort = Sort(field=first.field, desc=not re.search(r"\b(lowest|least|fewest|worst|smallest|bottom)\b", low)) \
             if first and first.field else None
