@@ -250,7 +250,7 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
     elif p.shape == "aggregate":
         _aggregate(f, p, res, scope)
     else:
-        label = p.title if p.shape == "list" else p.title
+        label = p.title
         shown = f" (showing {len(res.rows)})" if len(res.rows) < res.total else ""
         f.fact(f"{res.total} {label} in {scope}{shown}" if p.shape == "list" else f"Side by side: {label}",
                *[r["source"] for r in res.rows[:1]], kind="count")

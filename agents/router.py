@@ -266,20 +266,26 @@ def _starts_today(p: understand.Plan, today: date) -> bool:
                if f.field == "renewal_date" and f.op == "between")
 
 
+def _understood(ctx: crm.ToolContext, question: str, accounts: list[AccountRef],
+                last_ids: list[int]) -> list[understand.Plan]:
+    """The plans a message asks for; none when the slots misread it (the agents' own intents answer then)."""
+    try:
+        return understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, accounts,
+                               last_ids)
+    except (ValueError, ValidationError):
+        log.warning("understanding skipped a message it misread", exc_info=True)
+        return []
+
+
 def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[AccountRef],
-                last_ids: list[int], intents: list[str]) -> Route | None:
+                last_ids: list[int], intents: list[str],
+                plans: list[understand.Plan] | None = None) -> Route | None:
     """A route to the query agent when the message asks for a field, list, metric, comparison or today."""
     low = question.lower()
-    try:
-        plans = understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, accounts,
-                                last_ids)
-    except (ValueError, ValidationError):  # a phrase the slots misread: the agents' own intents answer instead
-        log.warning("understanding skipped a message it misread", exc_info=True)
-        return None
+    plans = _understood(ctx, question, accounts, last_ids) if plans is None else plans
     if not plans:
         return None
     p = plans[0]
-    window = None
     if _plain_portfolio(p) and _starts_today(p, ctx.as_of):  # the portfolio agent reads windows from today
         return None
     compound = re.search(r"\b(and|also|plus)\b", low) and not _PREP.search(low)  # "who owns X and what do they need?"
@@ -287,7 +293,7 @@ def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[
     if p.shape == "lookup" and re.search(r"\b(at risk|risk|churn)\b", low):
         extra.append("renewal")
     return {"intents": ["query", *extra], "accounts": p.accounts if p.shape in ("lookup", "compare") else [],
-            "accounts_via": None, "ambiguous": [], "denied": [], "window_days": window, "method": "query",
+            "accounts_via": None, "ambiguous": [], "denied": [], "window_days": None, "method": "query",
             "plans": [understand.to_json(x) for x in plans]}
 
 
@@ -317,16 +323,13 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
                 return q
     plain_window = None
     if intents not in (["help"], ["remember"]) and not linked["ambiguous"] and not linked["denied"] and not follow_up:
-        q = query_route(deps, ctx, question, accounts, last_ids, intents)
+        found = _understood(ctx, question, accounts, last_ids)
+        q = query_route(deps, ctx, question, accounts, last_ids, intents, found)
         if q is not None:
             q["accounts_via"] = via if q["accounts"] else None
             return q
-        if not accounts:
-            try:
-                found = understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, [], [])
-            except (ValueError, ValidationError):
-                found = []
-            plain_window = _window(found[0], ctx.as_of) if found else None
+        if not accounts and found:  # a plain at-risk / renewal-window list: the portfolio agent, with the window
+            plain_window = _window(found[0], ctx.as_of)
     if not intents:
         generic = question
         for a in linked["accounts"]:

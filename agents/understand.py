@@ -24,7 +24,7 @@ from agents.state import AccountRef
 from agents.when import NUMBER_WORDS, Span, span
 from integrations.crm.models import CSM, Account, Contact, Contract, Milestone, TelemetryDaily
 from integrations.crm.store import CRMStore
-from tools.query import Aggregate, Filter, Query, Sort
+from tools.query import ENTITIES, Aggregate, Filter, Query, Sort
 
 Shape = Literal["lookup", "list", "aggregate", "compare", "metric", "today"]
 
@@ -631,8 +631,6 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
 
 
 def _group_fields(entity: str) -> set[str]:
-    from tools.query import ENTITIES
-
     return set(ENTITIES[entity].fields)
 
 

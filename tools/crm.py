@@ -15,16 +15,20 @@ from typing import Any, TypedDict
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process, utils
-from sqlalchemy import select
+from sqlalchemy import case, func, literal_column, select
 
 from core.errors import AmbiguousName, NotFoundError
 from integrations.crm.models import (
     CSM,
     Account,
+    Activity,
     Contact,
+    Contract,
+    FineTuneJob,
     Milestone,
     OnboardingPlan,
     SurveyResponse,
+    TelemetryDaily,
     Ticket,
 )
 from integrations.crm.store import CRMStore
@@ -83,10 +87,6 @@ class ScoreCache:
 
 def data_fingerprint(store: CRMStore) -> str:
     """A cheap digest of what the scores are made from: counts, last ids and the columns updates touch."""
-    from sqlalchemy import case, func, literal_column
-
-    from integrations.crm.models import Activity, Contract, FineTuneJob, TelemetryDaily
-
     parts = [
         select(func.count(), func.sum(Account.arr), func.sum(Account.owner_id),
                func.sum(case((Account.lifecycle_stage == "churned", Account.id), else_=0)),
