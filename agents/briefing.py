@@ -111,7 +111,7 @@ def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -
                                            f"'{ts[-1].subject}'",
                                    "source": crm.src("ticket", ts[-1].id, ts[-1].opened_at.date(), ts[-1].subject)})
     worst = sorted(ids, key=lambda i: float(table.score[i]))[:MAX_DETECT]
-    detected = detect_many(rt.store, worst, today)
+    detected = ctx.scores.detected(ctx, worst, today) if ctx.scores else detect_many(rt.store, worst, today)
     for i in worst:
         for f in detected[i]:
             if f["sources"] and f["sources"][0].get("date", "") > (since - timedelta(days=14)).isoformat():

@@ -26,7 +26,8 @@ from integrations.scheduler import JobSpec, Scheduler, load_schedules, slot_for
 from integrations.slack import blocks as kit
 from integrations.slack.client import client_for
 from integrations.slack.safe import MAX_BLOCKS, SECTION_LIMIT, clean, cut
-from tools.health import save_snapshots, score_portfolio
+from tools.access import OPERATOR
+from tools.health import save_snapshots
 from tools.onboarding import OpenMilestone, open_milestones
 from tools.services import Services
 
@@ -193,7 +194,7 @@ def onboarding_sweep() -> dict[str, Any]:
 def nightly() -> dict[str, Any]:
     """Save today's health snapshots and sync the memory."""
     rt = _rt()
-    n = save_snapshots(rt.store, score_portfolio(rt.store, rt.card, rt.settings.as_of()))
+    n = save_snapshots(rt.store, rt.scores.get(rt.tool_context(OPERATOR)))  # also kept for every worker
     mem: dict[str, Any]
     try:
         mem = rt.memory.sync()

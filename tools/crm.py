@@ -7,7 +7,6 @@ not see, whatever the caller (model, router, CLI) asked for.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, TypedDict
@@ -15,20 +14,16 @@ from typing import Any, TypedDict
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process, utils
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import select
 
 from core.errors import AmbiguousName, NotFoundError
 from integrations.crm.models import (
     CSM,
     Account,
-    Activity,
     Contact,
-    Contract,
-    FineTuneJob,
     Milestone,
     OnboardingPlan,
     SurveyResponse,
-    TelemetryDaily,
     Ticket,
 )
 from integrations.crm.store import CRMStore
@@ -38,6 +33,7 @@ from tools.detectors import detect, telemetry
 from tools.health import PortfolioHealth, Scorecard, drivers, score_portfolio
 from tools.plain import scalar as _clean
 from tools.renewal_model import RenewalModel
+from tools.scores import ScoreCache
 
 
 class Source(TypedDict, total=False):
@@ -54,65 +50,6 @@ def src(kind: str, ident: Any, day: Any, label: Any) -> Source:
     """A source reference: record type, id, date and a short label."""
     when = day.isoformat() if isinstance(day, date) else (str(day)[:10] if day else "")
     return {"type": kind, "id": str(ident), "date": when, "label": str(label)}
-
-
-class ScoreCache:
-    """The portfolio's scores, computed once per date and per change of the data they are made from.
-
-    One per process (`Services.scores`): every agent of every answer reads the same scores until a
-    record they depend on changes (`data_fingerprint`), or the day does. Parallel callers wait for one
-    computation.
-    """
-
-    KEEP = 3  # today's scores and two other dates (briefings' "since")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_key: dict[tuple[date, str], PortfolioHealth] = {}
-
-    def get(self, ctx: ToolContext, day: date | None = None) -> PortfolioHealth:
-        """Scores for a date (the context's by default) and the store's current data, recomputed when either changed."""
-        day = day or ctx.as_of
-        with self._lock:
-            key = (day, data_fingerprint(ctx.store))
-            hit = self._by_key.get(key)
-            if hit is None:
-                hit = score_portfolio(ctx.store, ctx.card, day)
-                self._by_key = {k: v for k, v in self._by_key.items() if k[0] != day}
-                while len(self._by_key) >= self.KEEP:
-                    self._by_key.pop(next(iter(self._by_key)))
-                self._by_key[key] = hit
-            return hit
-
-
-def data_fingerprint(store: CRMStore) -> str:
-    """A cheap digest of what the scores are made from: counts, last ids and the columns updates touch."""
-    parts = [
-        select(func.count(), func.sum(Account.arr), func.sum(Account.owner_id),
-               func.sum(case((Account.lifecycle_stage == "churned", Account.id), else_=0)),
-               func.sum(func.length(Account.name) + func.length(Account.segment) + func.length(Account.lifecycle_stage)
-                        + func.coalesce(func.length(Account.industry), 0))),
-        select(func.count(), func.max(Contract.id), func.sum(Contract.arr), func.sum(Contract.seats),
-               func.max(Contract.renewal_date), func.sum(func.length(Contract.plan) + func.length(Contract.status))),
-        select(func.count(), func.max(Contact.id), func.count(Contact.left_on), func.max(Contact.left_on),
-               func.sum(case((Contact.is_champion, Contact.id), else_=0))),
-        # SQLite: the last rowid moves with every insert or replace, in O(1); elsewhere a count and the last day.
-        select(func.max(literal_column("rowid"))).select_from(TelemetryDaily)
-        if store.engine.dialect.name == "sqlite" else select(func.count(), func.max(TelemetryDaily.day)),
-        select(func.count(), func.max(Ticket.id), func.count(Ticket.closed_at), func.max(Ticket.closed_at),
-               func.sum(case((Ticket.status == "closed", Ticket.id), else_=0)),
-               func.sum(case((Ticket.priority.in_(["high", "urgent"]), Ticket.id), else_=0))),
-        select(func.count(), func.max(SurveyResponse.id), func.sum(SurveyResponse.score),
-               func.max(SurveyResponse.responded_on)),
-        select(func.count(), func.max(Activity.id), func.sum(func.length(Activity.body)),
-               func.max(Activity.occurred_on)),
-        select(func.count(), func.count(Milestone.completed_date), func.max(Milestone.updated_on),
-               func.max(Milestone.completed_date), func.sum(func.length(Milestone.status) * Milestone.id)),
-        select(func.count(), func.max(FineTuneJob.id)),
-    ]
-    with store.session() as s:
-        values = [tuple(s.execute(q).one()) for q in parts]
-    return repr(values)
 
 
 @dataclass
@@ -146,10 +83,18 @@ class ToolContext:
         return frame[frame["owner_id"].isin(owners)]
 
 
+_NAMES: dict[str, tuple[int, list[str]]] = {}  # database URL -> (data version, names)
+
+
 def live_account_names(store: CRMStore) -> list[str]:
-    """Names of every account that has not churned (what answers may name)."""
-    with store.session() as s:
-        return list(s.scalars(select(Account.name).where(Account.lifecycle_stage != "churned")))
+    """Names of every account that has not churned (what answers may name), re-read when the data changes."""
+    version = store.data_version()
+    hit = _NAMES.get(store.url)
+    if hit is None or hit[0] != version:
+        with store.session() as s:
+            hit = (version, list(s.scalars(select(Account.name).where(Account.lifecycle_stage != "churned"))))
+        _NAMES[store.url] = hit
+    return hit[1]
 
 
 # The one name-matching policy. A name the person typed as a name (`find_account`) is matched
@@ -294,7 +239,8 @@ def model_performance(ctx: ToolContext, account_id: int) -> dict[str, Any]:
     tel = telemetry(ctx.store, account_id, ctx.as_of, 60)
     recent = tel.tail(14)
     req = max(1, int(recent["api_requests"].sum())) if not recent.empty else 1
-    findings = detect(ctx.store, account_id, ctx.as_of)
+    findings = (ctx.scores.detected(ctx, [account_id])[account_id] if ctx.scores
+                else detect(ctx.store, account_id, ctx.as_of))
     srcs = [s for f in findings for s in f["sources"]]
     return {
         "account_id": account_id, "name": row["name"], "model_now": row.get("model_now"),

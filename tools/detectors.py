@@ -10,6 +10,7 @@ import math
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
@@ -34,34 +35,154 @@ def _ref(day: date, what: str) -> dict[str, Any]:
 
 def detect(store: CRMStore, account_id: int, as_of: date) -> list[dict[str, Any]]:
     """Run every detector for an account; return its findings, most severe first."""
-    return _run(telemetry(store, account_id, as_of, 60), _jobs(store, [account_id], as_of).get(account_id, []))
+    return detect_many(store, [account_id], as_of)[account_id]
 
 
 def detect_many(store: CRMStore, account_ids: list[int], as_of: date) -> dict[int, list[dict[str, Any]]]:
-    """The detectors for many accounts, reading their telemetry and fine-tune runs in one query each."""
+    """Every detector for many accounts at once: one query per table, then array arithmetic over accounts."""
     if not account_ids:
         return {}
     t = TelemetryDaily
-    stmt = (select(t).where(t.account_id.in_(account_ids), t.day > as_of - timedelta(days=60), t.day <= as_of)
+    stmt = (select(t.account_id, t.day, t.model_name, t.model_version, t.p95_latency_ms, t.p50_latency_ms,
+                   t.error_rate, t.api_requests, t.spend, t.input_tokens)
+            .where(t.account_id.in_(account_ids), t.day > as_of - timedelta(days=60), t.day <= as_of)
             .order_by(t.account_id, t.day))
     with store.engine.connect() as conn:
         df = pd.read_sql(stmt, conn)
-    df["day"] = pd.to_datetime(df["day"]).dt.date
+    found = _telemetry_findings(df)
     jobs = _jobs(store, account_ids, as_of)
-    groups = {int(k): g.reset_index(drop=True) for k, g in df.groupby("account_id", sort=False)}
-    return {a: _run(groups.get(a, df.iloc[0:0]), jobs.get(a, [])) for a in account_ids}
-
-
-def _run(tel: pd.DataFrame, jobs: list[FineTuneJob]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if len(tel) >= 14:
-        found += _latency_regression(tel)
-        found += _error_spike(tel)
-        found += _cost_per_request(tel)
-        found += _context_creep(tel)
-    found += _finetune_divergence(jobs)
     order = {"high": 0, "medium": 1, "low": 2}
-    return sorted(found, key=lambda f: order[f["severity"]])
+    out = {}
+    for a in account_ids:
+        items = found.get(a, []) + _finetune_divergence(jobs.get(a, []))
+        out[a] = sorted(items, key=lambda f: order[f["severity"]])
+    return out
+
+
+def _telemetry_findings(df: pd.DataFrame) -> dict[int, list[dict[str, Any]]]:
+    """The four telemetry detectors over every account in `df` (rows ordered by account, day).
+
+    Each account's rows are laid right-aligned in an accounts x days matrix, so "the last 7 rows" or
+    "rows before the model switch" are masks over positions; only accounts with a finding reach Python.
+    """
+    if df.empty:
+        return {}
+    acc = df["account_id"].to_numpy()
+    ids, start, n = np.unique(acc, return_index=True, return_counts=True)
+    width = int(n.max())
+    row = np.repeat(np.arange(len(ids)), n)
+    k = np.arange(len(df)) - np.repeat(start, n)  # position from the first row of the account
+    col = width - np.repeat(n, n) + k
+    e = np.full((len(ids), width), -1)  # position from the last row; -1 where there is no row
+    e[row, col] = np.repeat(n, n) - 1 - k
+    pos = np.where(e >= 0, n[:, None] - 1 - e, -1)  # position from the first row
+
+    def grid(values: np.ndarray) -> np.ndarray:
+        m = np.full((len(ids), width), np.nan)
+        m[row, col] = values
+        return m
+
+    req = grid(df["api_requests"].to_numpy(dtype=float))
+    err = grid(df["error_rate"].to_numpy(dtype=float))
+    spend = grid(df["spend"].to_numpy(dtype=float))
+    tokens = grid(df["input_tokens"].to_numpy(dtype=float))
+    p95 = grid(df["p95_latency_ms"].to_numpy(dtype=float))
+    p50 = grid(df["p50_latency_ms"].to_numpy(dtype=float))
+    days = pd.to_datetime(df["day"]).dt.date.to_numpy()
+    day_at = np.empty((len(ids), width), dtype=object)
+    day_at[row, col] = days
+    labels = (df["model_name"] + " " + df["model_version"]).to_numpy()
+    codes = np.full((len(ids), width), -1)
+    codes[row, col] = pd.factorize(labels)[0]
+    label_at = np.empty((len(ids), width), dtype=object)
+    label_at[row, col] = labels
+    enough = n >= 14
+
+    def total(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.where(mask, np.nan_to_num(values), 0.0).sum(axis=1)
+
+    def mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        ok = mask & ~np.isnan(values)
+        cnt = ok.sum(axis=1)
+        return np.where(cnt > 0, np.where(ok, values, 0.0).sum(axis=1) / np.maximum(cnt, 1), np.nan)
+
+    def at(grid_: np.ndarray, back: np.ndarray | int) -> np.ndarray:
+        """Per account, the value `back` rows before its last row."""
+        idx = np.clip(width - 1 - np.asarray(back), 0, width - 1) * np.ones(len(ids), dtype=int)
+        return grid_[np.arange(len(ids)), idx]
+
+    found: dict[int, list[dict[str, Any]]] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Latency: around the first model switch (if the windows allow), else the last 14 days vs before.
+        change = (codes[:, 1:] != codes[:, :-1]) & (codes[:, :-1] >= 0)
+        has_switch = change.any(axis=1)
+        sw_col = np.where(has_switch, change.argmax(axis=1) + 1, width)
+        switch = sw_col - (width - n)  # position of the first row on the new model
+        use_switch = has_switch & (switch >= 7) & (n - switch >= 5)
+        after = np.where(use_switch[:, None], pos >= switch[:, None], (e >= 0) & (e < 14))
+        before = np.where(use_switch[:, None], (pos >= 0) & (pos < switch[:, None]), e >= 14)
+        p95_b, p95_a = mean(p95, before), mean(p95, after)
+        p50_b, p50_a = mean(p50, before), mean(p50, after)
+        ratio = np.where((p95_b != 0) & ~np.isnan(p95_b), p95_a / p95_b, np.nan)
+        lat_hit = enough & before.any(axis=1) & (ratio >= 1.4)
+        # Errors: the last 7 rows against the rows before.
+        recent7, base7 = (e >= 0) & (e < 7), e >= 7
+        r = total(err * req, recent7) / np.maximum(1, total(req, recent7))
+        b = total(err * req, base7) / np.maximum(1, total(req, base7))
+        err_hit = enough & ~((r < 0.02) | (r < 2 * b))
+        # Cost per request: the last 14 rows against the rows more than 30 back (or 14, if few).
+        recent14 = (e >= 0) & (e < 14)
+        base_c = np.where((n > 44)[:, None], e >= 30, e >= 14)
+        cr = total(spend, recent14) / np.maximum(1, total(req, recent14))
+        cb = total(spend, base_c) / np.maximum(1, total(req, base_c))
+        cost_hit = enough & (cb != 0) & ~np.isnan(cb) & ~(cr < 1.25 * cb)
+        # Context creep: tokens per request, first 14 rows against the last 14.
+        per_req = np.where(req > 0, tokens / req, np.nan)
+        first, last = mean(per_req, (pos >= 0) & (pos < 14)), mean(per_req, recent14)
+        creep_hit = enough & (first != 0) & ~np.isnan(first) & (last >= 1.3 * first)
+
+    for i in np.flatnonzero(lat_hit | err_hit | cost_hit | creep_hit):
+        aid, items = int(ids[i]), []
+        if lat_hit[i]:
+            sw = int(sw_col[i])
+            has = bool(has_switch[i])
+            if use_switch[i]:
+                label, day = f"since the switch from {label_at[i, sw - 1]} to {label_at[i, sw]}", day_at[i, sw]
+            else:
+                label, day = "over the last 14 days", at(day_at, 13)[i]
+            items.append({
+                "kind": "latency_regression", "severity": "high" if ratio[i] >= 1.8 else "medium",
+                "text": f"p95 latency rose {ratio[i]:.1f}x {label} on {day.isoformat()} "
+                        f"({p95_b[i]:,.0f} ms -> {p95_a[i]:,.0f} ms; p50 {p50_b[i]:,.0f} -> {p50_a[i]:,.0f} ms)",
+                "values": {"p95_before_ms": round(p95_b[i]), "p95_after_ms": round(p95_a[i]),
+                           "ratio": round(float(ratio[i]), 2), "p50_before_ms": round(p50_b[i]),
+                           "p50_after_ms": round(p50_a[i]), "since": day.isoformat(),
+                           "model_before": label_at[i, sw - 1] if has else None,
+                           "model_after": label_at[i, sw] if has else None},
+                "sources": [_ref(day, "p95_latency_ms")]})
+        if err_hit[i]:
+            day = at(day_at, 6)[i]
+            items.append({"kind": "error_spike", "severity": "high" if r[i] >= 0.05 else "medium",
+                          "text": f"error rate {r[i] * 100:.1f}% in the last 7 days, against {b[i] * 100:.1f}% before",
+                          "values": {"error_rate_recent": round(float(r[i]), 4),
+                                     "error_rate_before": round(float(b[i]), 4)},
+                          "sources": [_ref(day, "error_rate")]})
+        if cost_hit[i]:
+            day = at(day_at, 13)[i]
+            rise = 100 * (cr[i] / cb[i] - 1)
+            items.append({"kind": "cost_per_request_rising", "severity": "medium",
+                          "text": f"cost per request up {rise:.0f}% (${cb[i]:.4f} -> ${cr[i]:.4f})",
+                          "values": {"cost_before": round(float(cb[i]), 5), "cost_after": round(float(cr[i]), 5)},
+                          "sources": [_ref(day, "spend")]})
+        if creep_hit[i]:
+            day = at(day_at, 13)[i]
+            items.append({"kind": "context_creep", "severity": "medium",
+                          "text": f"average prompt grew {100 * (last[i] / first[i] - 1):.0f}% "
+                                  f"({first[i]:,.0f} -> {last[i]:,.0f} input tokens per request)",
+                          "values": {"tokens_before": round(first[i]), "tokens_after": round(last[i])},
+                          "sources": [_ref(day, "input_tokens")]})
+        found[aid] = items
+    return found
 
 
 def _jobs(store: CRMStore, account_ids: list[int], as_of: date) -> dict[int, list[FineTuneJob]]:
@@ -73,75 +194,6 @@ def _jobs(store: CRMStore, account_ids: list[int], as_of: date) -> dict[int, lis
         for j in s.scalars(stmt):
             out.setdefault(j.account_id, []).append(j)
     return out
-
-
-def _latency_regression(tel: pd.DataFrame) -> list[dict[str, Any]]:
-    versions = (tel["model_name"] + " " + tel["model_version"]).tolist()
-    switch = next((k for k in range(1, len(versions)) if versions[k] != versions[k - 1]), None)
-    if switch is not None and switch >= 7 and len(tel) - switch >= 5:
-        before, after = tel.iloc[:switch], tel.iloc[switch:]
-        label = f"since the switch from {versions[switch - 1]} to {versions[switch]}"
-        day = tel["day"].iloc[switch]
-    else:
-        before, after = tel.iloc[:-14], tel.iloc[-14:]
-        label, day = "over the last 14 days", tel["day"].iloc[-14]
-    if before.empty:
-        return []
-    p95_b, p95_a = before["p95_latency_ms"].mean(), after["p95_latency_ms"].mean()
-    p50_b, p50_a = before["p50_latency_ms"].mean(), after["p50_latency_ms"].mean()
-    ratio = p95_a / p95_b if p95_b else math.nan
-    if not ratio >= 1.4:
-        return []
-    return [{
-        "kind": "latency_regression", "severity": "high" if ratio >= 1.8 else "medium",
-        "text": f"p95 latency rose {ratio:.1f}x {label} on {day.isoformat()} "
-                f"({p95_b:,.0f} ms -> {p95_a:,.0f} ms; p50 {p50_b:,.0f} -> {p50_a:,.0f} ms)",
-        "values": {"p95_before_ms": round(p95_b), "p95_after_ms": round(p95_a),
-                   "ratio": round(ratio, 2), "p50_before_ms": round(p50_b),
-                   "p50_after_ms": round(p50_a), "since": day.isoformat(),
-                   "model_before": versions[switch - 1] if switch else None,
-                   "model_after": versions[switch] if switch else None},
-        "sources": [_ref(day, "p95_latency_ms")],
-    }]
-
-
-def _error_spike(tel: pd.DataFrame) -> list[dict[str, Any]]:
-    recent, base = tel.iloc[-7:], tel.iloc[:-7]
-    r = (recent["error_rate"] * recent["api_requests"]).sum() / max(1, recent["api_requests"].sum())
-    b = (base["error_rate"] * base["api_requests"]).sum() / max(1, base["api_requests"].sum())
-    if r < 0.02 or r < 2 * b:
-        return []
-    day = recent["day"].iloc[0]
-    return [{"kind": "error_spike", "severity": "high" if r >= 0.05 else "medium",
-             "text": f"error rate {r * 100:.1f}% in the last 7 days, against {b * 100:.1f}% before",
-             "values": {"error_rate_recent": round(r, 4), "error_rate_before": round(b, 4)},
-             "sources": [_ref(day, "error_rate")]}]
-
-
-def _cost_per_request(tel: pd.DataFrame) -> list[dict[str, Any]]:
-    recent, base = tel.iloc[-14:], tel.iloc[:-30] if len(tel) > 44 else tel.iloc[:-14]
-    cr = recent["spend"].sum() / max(1, recent["api_requests"].sum())
-    cb = base["spend"].sum() / max(1, base["api_requests"].sum())
-    if not cb or cr < 1.25 * cb:
-        return []
-    day = recent["day"].iloc[0]
-    return [{"kind": "cost_per_request_rising", "severity": "medium",
-             "text": f"cost per request up {100 * (cr / cb - 1):.0f}% (${cb:.4f} -> ${cr:.4f})",
-             "values": {"cost_before": round(cb, 5), "cost_after": round(cr, 5)},
-             "sources": [_ref(day, "spend")]}]
-
-
-def _context_creep(tel: pd.DataFrame) -> list[dict[str, Any]]:
-    ctx = tel["input_tokens"] / tel["api_requests"].where(tel["api_requests"] > 0)
-    first, last = ctx.iloc[:14].mean(), ctx.iloc[-14:].mean()
-    if not first or not last >= 1.3 * first:
-        return []
-    day = tel["day"].iloc[-14]
-    return [{"kind": "context_creep", "severity": "medium",
-             "text": f"average prompt grew {100 * (last / first - 1):.0f}% "
-                     f"({first:,.0f} -> {last:,.0f} input tokens per request)",
-             "values": {"tokens_before": round(first), "tokens_after": round(last)},
-             "sources": [_ref(day, "input_tokens")]}]
 
 
 def _finetune_divergence(jobs: list[FineTuneJob]) -> list[dict[str, Any]]:

@@ -12,8 +12,9 @@ from core.settings import Settings
 from integrations.crm.store import CRMStore, open_store
 from tools import renewal_model
 from tools.access import OPERATOR, Viewer, resolve_viewer
-from tools.crm import ScoreCache, ToolContext
+from tools.crm import ToolContext
 from tools.health import Scorecard, load_scorecard
+from tools.scores import ScoreCache
 
 if TYPE_CHECKING:
     from integrations.memory import Memory

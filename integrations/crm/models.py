@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -292,6 +293,22 @@ class FollowUpState(Base):
     nagged_at: Mapped[datetime] = mapped_column(DateTime)
     snoozed_until: Mapped[datetime | None] = mapped_column(DateTime)
     thread: Mapped[str] = mapped_column(String(200))
+
+
+class ScoreRun(Base):
+    """The portfolio's features as of a day, computed once per data version and kept for every process.
+
+    `payload` is a compressed pickle written and read only by Retain (`tools.scores.ScoreCache`): the
+    database is the trust boundary, as for every other table.
+    """
+
+    __tablename__ = "score_runs"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    data_version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    accounts: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Meta(Base):

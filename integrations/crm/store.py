@@ -7,6 +7,7 @@ a user's rows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,13 +51,50 @@ def _v5_outbox_and_scheduler(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=tables, checkfirst=True)
 
 
+def _v6_data_version_and_score_runs(conn: Connection) -> None:
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["score_runs"]], checkfirst=True)
+    conn.execute(text("DELETE FROM retain_meta WHERE key = 'data_version'"))
+    conn.execute(text("INSERT INTO retain_meta(key, value) VALUES ('data_version', '1')"))
+
+
 MIGRATIONS: list[tuple[int, str, Migration]] = [
     (1, "initial CRM schema", _v1_initial),
     (2, "facts CSMs ask Retain to remember", _v2_remembered_facts),
     (3, "needs profiles and the approved-action log", _v3_needs_and_actions),
     (4, "the Slack inbox", _v4_slack_inbox),
     (5, "outbox, scheduler lease, follow-up state", _v5_outbox_and_scheduler),
+    (6, "data version counter and stored portfolio scores", _v6_data_version_and_score_runs),
 ]
+
+# Tables whose writes do not change what scores and answers are made from.
+OPERATIONAL = frozenset({"retain_meta", "score_runs", "slack_inbox", "outbox", "scheduler_lease",
+                         "followup_state", "action_log", "health_snapshots", "needs_profiles"})
+_DML = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.I)
+_BUMP = "UPDATE retain_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'data_version'"
+
+
+def _track_writes(engine: Engine) -> None:
+    """Bump `retain_meta.data_version` once in every transaction that writes a CRM table.
+
+    The bump runs just before the write, on its DBAPI cursor (so a RETURNING result is left alone),
+    inside the writer's transaction, so it commits or rolls back with the data. Readers compare one
+    integer instead of digesting tables (`tools.scores.ScoreCache`). Writes made outside Retain (psql,
+    another program) are not seen: run `retain scores --refresh` after them.
+    """
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before(conn, cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+        if conn.info.get("bumped"):
+            return
+        m = _DML.match(statement)
+        if m and m.group(1).lower() not in OPERATIONAL:
+            cursor.execute(_BUMP)
+            conn.info["bumped"] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _end(conn):  # type: ignore[no-untyped-def]
+        conn.info.pop("bumped", None)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -81,6 +119,7 @@ def make_engine(url: str) -> Engine:
                           "Check the URL (and that its driver is installed).") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    _track_writes(engine)
     return engine
 
 
@@ -128,6 +167,19 @@ class CRMStore:
                 )
             current = version
         return current
+
+    def data_version(self) -> int:
+        """A number that grows with every committed write to a CRM table (0 before migration 6)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(Meta.value).where(Meta.key == "data_version")).scalar_one_or_none()
+        return int(value) if value else 0
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics after a bulk load (SQLite then skip-scans telemetry by day)."""
+        with self.engine.begin() as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA analysis_limit=2000")
+            conn.exec_driver_sql("ANALYZE")
 
     def get_meta(self, key: str) -> str | None:
         """Read a value from retain_meta."""

@@ -145,3 +145,38 @@ def csms_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 # ---------------------------------------------------------------- model
+
+
+@app.command("scores")
+def scores_cmd(
+    refresh: bool = typer.Option(False, "--refresh", help="Forget stored scores first (after writing the "
+                                                          "database outside Retain)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Score the portfolio for today (once per data change) and keep it for every process."""
+    import time
+
+    from tools import scores
+    from tools.access import OPERATOR
+
+    rt = services()
+    cleared = scores.clear(rt.store) if refresh else 0
+    ctx = rt.tool_context(OPERATOR)
+    start = time.perf_counter()
+    with console.status("Scoring the portfolio…"):
+        health = rt.scores.get(ctx)
+    bands = health.table.band.value_counts().to_dict()
+    data: dict[str, Any] = {"as_of": ctx.as_of.isoformat(), "data_version": rt.store.data_version(),
+            "accounts": len(health.features), "computed": bool(rt.scores.computed), "cleared": cleared,
+            "seconds": round(time.perf_counter() - start, 2),
+            "bands": {b: int(bands.get(b, 0)) for b in ("green", "yellow", "red")}}
+    if as_json:
+        _print_json(data)
+        return
+    table = DataTable(title=f"Scores as of {data['as_of']} (data version {data['data_version']})")
+    for col in ("accounts", "green", "yellow", "red", "source", "seconds"):
+        table.add_column(col, justify="right")
+    table.add_row(f"{data['accounts']:,}", *(Text(str(data["bands"][b]), style=BAND_STYLE[b])
+                                              for b in ("green", "yellow", "red")),
+                  "computed now" if data["computed"] else "stored", str(data["seconds"]))
+    console.print(table)

@@ -1,0 +1,131 @@
+"""The portfolio's scores and detector findings: computed once per day and data version, shared by all.
+
+Scoring reads every live account's records (`tools.features`), which costs seconds at 10,000 accounts.
+`ScoreCache` makes it a once-per-change cost: the key is (day, `CRMStore.data_version()`), a counter
+every write to a CRM table bumps in its own transaction. Within a process the result stays in memory;
+across processes (a CLI command, a second worker) it is read back from the `score_runs` table. A past
+day's scores are history: any stored run for that day serves (a briefing's "since yesterday").
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import pickle
+import threading
+import zlib
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from integrations.crm.models import ScoreRun
+from integrations.crm.store import CRMStore
+from tools.detectors import detect_many
+from tools.health import PortfolioHealth, Scorecard, score, score_portfolio
+
+
+class Scope(Protocol):
+    """What the cache reads of a request's tool context (`tools.crm.ToolContext`)."""
+
+    store: CRMStore
+    card: Scorecard
+    as_of: date
+
+KEEP_DAYS = 40  # stored runs older than this are pruned when a new one is written
+
+
+def card_digest(card: Scorecard) -> str:
+    """A short digest of the scorecard: changing weights or bands invalidates stored scores."""
+    return hashlib.sha256(card.model_dump_json().encode()).hexdigest()[:32]
+
+
+def load_run(store: CRMStore, card: Scorecard, day: date, version: int, today: date) -> PortfolioHealth | None:
+    """Stored scores for a day at this data version (any version for a day before `today`), else None."""
+    digest = card_digest(card)
+    q = select(ScoreRun.payload).where(ScoreRun.day == day, ScoreRun.card == digest)
+    q = q.where(ScoreRun.data_version == version) if day >= today else q.order_by(ScoreRun.data_version.desc())
+    with store.session() as s:
+        payload = s.scalars(q.limit(1)).first()
+    if payload is None:
+        return None
+    try:
+        features, previous = pickle.loads(zlib.decompress(payload))  # noqa: S301 - written by save_run only
+    except Exception:  # noqa: BLE001 - an unreadable run (another pandas version) is recomputed
+        return None
+    return PortfolioHealth(as_of=day, card=card, features=features, table=score(card, features), previous=previous)
+
+
+def save_run(store: CRMStore, health: PortfolioHealth, version: int) -> None:
+    """Keep computed scores for other processes; another worker having saved the same run first is fine."""
+    digest = card_digest(health.card)
+    payload = zlib.compress(pickle.dumps((health.features, health.previous), protocol=5), 1)
+    try:
+        with store.session() as s:
+            s.execute(delete(ScoreRun).where(ScoreRun.card == digest, ScoreRun.day == health.as_of,
+                                             ScoreRun.data_version < version))
+            s.execute(delete(ScoreRun).where(ScoreRun.day < health.as_of - timedelta(days=KEEP_DAYS)))
+            s.add(ScoreRun(day=health.as_of, data_version=version, card=digest, created_at=datetime.now(),
+                           accounts=len(health.features), payload=payload))
+    except IntegrityError:
+        pass
+
+
+class ScoreCache:
+    """Scores and detector findings per (day, data version), in memory and in `score_runs`.
+
+    One per process (`Services.scores`). Parallel callers wait for one computation.
+    """
+
+    KEEP = 3  # today's scores and two other dates (briefings' "since")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_key: dict[tuple[date, int], PortfolioHealth] = {}
+        self._found: dict[tuple[date, int], dict[int, list[dict[str, Any]]]] = {}
+        self.computed = 0  # how many times this process scored the portfolio itself (for tests and bench)
+
+    def get(self, ctx: Scope, day: date | None = None) -> PortfolioHealth:
+        """Scores for a date (the context's by default) at the store's current data version."""
+        day = day or ctx.as_of
+        version = ctx.store.data_version()
+        key = (day, version)
+        with self._lock:
+            hit = self._by_key.get(key)
+            if hit is None:
+                hit = load_run(ctx.store, ctx.card, day, version, ctx.as_of)
+                if hit is None:
+                    hit = score_portfolio(ctx.store, ctx.card, day)
+                    self.computed += 1
+                    save_run(ctx.store, hit, version)
+                self._by_key = {k: v for k, v in self._by_key.items() if k[0] != day}
+                while len(self._by_key) >= self.KEEP:
+                    self._by_key.pop(next(iter(self._by_key)))
+                self._by_key[key] = hit
+            return hit
+
+    def detected(self, ctx: Scope, account_ids: list[int],
+                 day: date | None = None) -> dict[int, list[dict[str, Any]]]:
+        """Telemetry and fine-tune findings per account, run (vectorised) only for accounts not yet seen."""
+        day = day or ctx.as_of
+        key = (day, ctx.store.data_version())
+        with self._lock:
+            found = self._found.setdefault(key, {})
+            for stale in [k for k in self._found if k != key and k[0] == day]:
+                del self._found[stale]
+            missing = [a for a in dict.fromkeys(account_ids) if a not in found]
+        if missing:
+            fresh = detect_many(ctx.store, missing, day)
+            with self._lock:
+                found.update(fresh)
+        return {a: copy.deepcopy(found[a]) for a in account_ids}  # callers may annotate their copy
+
+
+def clear(store: CRMStore) -> int:
+    """Forget every stored run (`retain scores --refresh`); return how many there were."""
+    with store.session() as s:
+        n = s.scalar(select(func.count()).select_from(ScoreRun)) or 0
+        s.execute(delete(ScoreRun))
+    return int(n)
+
