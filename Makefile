@@ -9,6 +9,7 @@ uv:
 
 demo: uv
 	$(UV) sync --frozen
+	$(UV) run python -m compileall -q $(SRC)
 	$(UV) run retain demo run
 
 lint: uv

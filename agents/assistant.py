@@ -41,7 +41,8 @@ class Assistant:
         self.chat: BaseChatModel | None = as_langchain(chat) if chat is not None else None
         self.actions: Actions = actions or NoActions()
         if checkpointer is None:
-            checkpointer = open_checkpointer(services.settings.data_dir)
+            st = services.settings
+            checkpointer = open_checkpointer(st.data_dir, st.db_url, st.database.pool_size)
         self.checkpointer = checkpointer
         self.graph = build_graph(checkpointer=checkpointer)
 

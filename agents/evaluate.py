@@ -7,8 +7,10 @@ Questions that share a `thread` run in order in one conversation.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,17 @@ def _cell(v: Any, fmt: str) -> str:
     return str(v)[:10] if fmt == "date" else str(v)
 
 
+def _portable(sql: str, today: Any) -> tuple[str, dict[str, str]]:
+    """The spec's SQLite date arithmetic, `date(:today, '-30 days')`, as bound dates any database takes."""
+    params = {"today": today.isoformat()}
+
+    def bind(m: re.Match[str]) -> str:
+        name = f"today_{'m' if m.group(1) == '-' else 'p'}{m.group(2)}"
+        params[name] = (today + timedelta(days=int(m.group(1) + m.group(2)))).isoformat()
+        return f":{name}"
+    return re.sub(r"date\(:today,\s*'([+-])(\d+) days'\)", bind, sql), params
+
+
 def expected_from_sql(store: Any, specs: list[Any], today: Any) -> list[str]:
     """Facts a correct answer must contain, read from the database by SQL (never from Retain's output).
 
@@ -63,7 +76,8 @@ def expected_from_sql(store: Any, specs: list[Any], today: Any) -> list[str]:
     with store.session() as s:
         for spec in specs:
             sql, fmt = (spec, "text") if isinstance(spec, str) else (spec[0], spec[1])
-            for row in s.execute(text(sql), {"today": today.isoformat()}):
+            sql, params = _portable(sql, today)
+            for row in s.execute(text(sql), params):
                 out += [_cell(v, fmt) for v in row if v is not None]
     return out
 

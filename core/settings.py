@@ -90,6 +90,8 @@ class SlackSettings(BaseModel):
     workers: int = Field(4, ge=1, le=64)
     post_interval_s: float = Field(1.0, ge=0, le=10)
     config_file: str = ""
+    ops_port: int = Field(9100, ge=0, le=65535)  # Socket Mode: /healthz, /readyz, /metrics here (0: off)
+    lease_s: float = Field(120.0, ge=5, le=3600)  # a worker's claim on an inbox item, renewed while it runs
 
 
 class HealthSettings(BaseModel):
@@ -98,6 +100,26 @@ class HealthSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
     config_file: str = ""
+
+
+class DatabaseSettings(BaseModel):
+    """Connection pool of the CRM store (SQLAlchemy's QueuePool; SQLite files ignore the sizes)."""
+
+    model_config = {"extra": "forbid"}
+
+    pool_size: int = Field(5, ge=1, le=200)
+    max_overflow: int = Field(10, ge=0, le=500)
+    pool_timeout_s: float = Field(30.0, gt=0)
+    pool_recycle_s: int = Field(1800, ge=-1)  # reconnect connections older than this (-1 never)
+
+
+class LogSettings(BaseModel):
+    """How Retain logs: plain text for people, or one JSON object per line for a log pipeline."""
+
+    model_config = {"extra": "forbid"}
+
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
 class Settings(BaseSettings):
@@ -109,6 +131,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".retain")
     database_url: str = ""
+    database: DatabaseSettings = DatabaseSettings()
+    log: LogSettings = LogSettings()
     today: str = ""
     cli_user: str = ""
     models_dir: str = ""

@@ -1,4 +1,9 @@
-"""Where LangGraph keeps each thread's checkpoints: a SQLite file in the data folder."""
+"""Where LangGraph keeps each thread's checkpoints: beside the CRM.
+
+SQLite CRM (the laptop default): a SQLite file in the data folder. PostgreSQL CRM: the same
+database, through langgraph-checkpoint-postgres (the `postgres` extra), so a thread's follow-up
+answered by another worker still has the conversation.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,37 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
 
-def open_checkpointer(data_dir: Path) -> Any:
-    """A SqliteSaver on `data_dir/checkpoints.sqlite` (WAL, shared across threads)."""
+from core.errors import ConfigError
+
+
+def open_checkpointer(data_dir: Path, db_url: str = "", pool_size: int = 5) -> Any:
+    """A PostgresSaver on the CRM's PostgreSQL database, else a SqliteSaver on `data_dir/checkpoints.sqlite`."""
+    if db_url and make_url(db_url).get_backend_name() == "postgresql":
+        return _postgres(db_url, pool_size)
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     data_dir.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(data_dir / "checkpoints.sqlite"), check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     return SqliteSaver(conn)
+
+
+def _postgres(db_url: str, pool_size: int) -> Any:
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+    except ImportError:
+        raise ConfigError("The CRM is PostgreSQL but its checkpoint store is not installed: install "
+                          "Retain with the postgres extra (pip install 'retain[postgres]').") from None
+    conninfo = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    pool = ConnectionPool(conninfo, min_size=1, max_size=max(2, pool_size), open=True,
+                          kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
+    saver = PostgresSaver(pool)  # type: ignore[arg-type]
+    from integrations.crm.store import CRMStore
+
+    with CRMStore(db_url).migration_lock():  # several workers starting at once: one creates the tables
+        saver.setup()
+    return saver

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from core.errors import RetainError, mask_secrets
 from core.faults import fault
+from core.metrics import metrics
 from integrations import llama
 from prompts import load
 
@@ -309,6 +310,12 @@ def complete(chat: BaseChatModel | ChatModel, messages: list[Message], *, log: C
     chat = as_langchain(chat)
     start = time.perf_counter()
     reply = chat.invoke(to_messages(messages), max_tokens=max_tokens, schema=schema, purpose=purpose)
+    usage = getattr(reply, "usage_metadata", None) or {}
+    m = metrics()
+    m.llm_calls.labels(purpose.split(":")[0] or "other").inc()
+    m.llm_tokens.labels("prompt").inc(int(usage.get("input_tokens", 0)))
+    m.llm_tokens.labels("completion").inc(int(usage.get("output_tokens", 0)))
+    m.llm_seconds.inc(time.perf_counter() - start)
     if log is not None:
         call = (reply.response_metadata or {}).get("retain_call")
         if call:

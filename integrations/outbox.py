@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 import configs
 from core.faults import fault
+from core.metrics import metrics
 from integrations.crm.models import Outbox
 from integrations.crm.store import CRMStore
 from integrations.slack import safe
@@ -73,9 +74,11 @@ def deliver(store: CRMStore, client: Any, now: datetime | None = None, cfg: dict
             if error is None:
                 row.status, row.ts, row.sent_at, row.last_error = "sent", ts, datetime.now(), None
                 counts["sent"] += 1
+                metrics().outbox_sent.inc()
             elif row.attempts >= int(cfg["max_attempts"]):
                 row.status, row.last_error = "dead", error
                 counts["dead"] += 1
+                metrics().outbox_dead.inc()
             else:
                 backoff = cfg["backoff_s"][min(row.attempts - 1, len(cfg["backoff_s"]) - 1)]
                 row.next_try_at, row.last_error = now + timedelta(seconds=float(backoff)), error

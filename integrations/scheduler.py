@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 import configs
 from core.errors import RetainError
+from core.metrics import metrics
 from integrations.crm.models import SchedulerLease
 from integrations.crm.store import CRMStore
 
@@ -127,6 +128,11 @@ class Scheduler:
             log.warning("job %s missed its %s run (beyond the %s s grace); skipped", ev.job_id,
                         ev.scheduled_run_time, grace)
         self.aps.add_listener(on_missed, EVENT_JOB_MISSED)
+        from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+
+        def on_run(ev: Any) -> None:
+            metrics().job_runs.labels(ev.job_id.split(":")[0], "error" if ev.exception else "ok").inc()
+        self.aps.add_listener(on_run, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
 
     def sync_jobs(self) -> list[JobSpec]:
         """Add or replace every configured job (fixed ids), drop jobs no longer configured."""

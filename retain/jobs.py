@@ -214,8 +214,8 @@ def job_specs(store: CRMStore) -> list[JobSpec]:
     specs: list[JobSpec] = []
     b = cfg["briefings"]
     with store.session() as s:
-        csms = list(s.scalars(select(CSM).where(CSM.role == "csm").order_by(CSM.id)))
-        managers = {c.team: c for c in s.scalars(select(CSM).where(CSM.role == "manager"))}
+        csms = list(s.scalars(select(CSM).where(CSM.role == "csm", CSM.active.is_(True)).order_by(CSM.id)))
+        managers = {c.team: c for c in s.scalars(select(CSM).where(CSM.role == "manager", CSM.active.is_(True)))}
     for c in csms:
         sched = {**b["csm"], **(b.get("overrides") or {}).get(c.email, {})}
         hh, mm = sched["time"].split(":")

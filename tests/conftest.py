@@ -4,6 +4,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pg_server import PgServer
 
 from core.settings import load_settings
 from retain import demo
@@ -14,9 +15,32 @@ TODAY = date(2026, 11, 23)
 
 # The suite never touches a database (or config) named in the environment: it may be production's.
 # This runs when pytest loads this file, before any fixture, so even session fixtures that seed a
-# demo portfolio write only to their own temporary SQLite files.
+# demo portfolio write only to their own temporary SQLite files, or, when RETAIN_TEST_DATABASE_URL
+# names a PostgreSQL server, to databases the suite creates there for itself (one per test).
 for _var in ("RETAIN_DATABASE_URL", "RETAIN_CONFIG", "RETAIN_CLI_USER"):
     os.environ.pop(_var, None)
+PG = PgServer(os.environ["RETAIN_TEST_DATABASE_URL"]) if os.environ.get("RETAIN_TEST_DATABASE_URL") else None
+
+
+def pytest_report_header(config):
+    return f"retain store: {'PostgreSQL ' + PG.server if PG else 'SQLite files'}"
+
+
+def seeded_copy(seeded_dir: Path, dest: Path) -> str:
+    """Copy the seeded demo to `dest`; on PostgreSQL also its database. The copy's database_url ("" on SQLite)."""
+    shutil.copytree(seeded_dir, dest, dirs_exist_ok=True)
+    if not PG:
+        return ""
+    name = PG.name_for(str(dest))
+    PG.create(name, template=PG.seed)
+    PG.extra.append(name)
+    return PG.url(name)
+
+
+@pytest.fixture
+def db_name(request) -> str | None:
+    """This test's own database on the PostgreSQL server (None on SQLite, where the data dir holds it)."""
+    return PG.name_for(request.node.nodeid) if PG else None
 
 
 @pytest.fixture(scope="session")
@@ -26,33 +50,49 @@ def vector_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch, vector_cache):
-    """Every test gets its own data directory, a fixed 'today' and the session's vector cache."""
+def isolated(tmp_path, monkeypatch, vector_cache, db_name):
+    """Every test gets its own data directory (and database), a fixed 'today' and the session's vector cache."""
     monkeypatch.setenv("RETAIN_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RETAIN_EMBEDDING__CACHE_FILE", str(vector_cache))
     monkeypatch.setenv("RETAIN_TODAY", TODAY.isoformat())
     for var in ("RETAIN_CONFIG", "RETAIN_CLI_USER", "RETAIN_DATABASE_URL"):
         monkeypatch.delenv(var, raising=False)
-    return tmp_path
+    if PG and db_name:
+        PG.create(db_name)
+        monkeypatch.setenv("RETAIN_DATABASE_URL", PG.url(db_name))
+    yield tmp_path
+    if PG and db_name:
+        PG.drop(db_name)
 
 
 @pytest.fixture(scope="session")
 def seeded_dir(tmp_path_factory) -> Path:
     """A demo portfolio (150 accounts, seed 7) seeded once, with its fitted model."""
     d = tmp_path_factory.mktemp("seeded")
-    rt = Services(load_settings(data_dir=str(d), today=TODAY.isoformat()))
+    extra = {}
+    if PG:
+        PG.create(PG.seed)
+        extra["database_url"] = PG.url(PG.seed)
+    rt = Services(load_settings(data_dir=str(d), today=TODAY.isoformat(), **extra))
     demo.write(rt.store, demo.generate(150, 7, TODAY))
     renewal_model.save(renewal_model.fit(rt.store, rt.card), rt.model_file)
     rt.store.engine.dispose()
-    return d
+    yield d
+    if PG:
+        for name in [*PG.extra, PG.seed]:
+            PG.drop(name)
 
 
 @pytest.fixture
-def rt(seeded_dir, tmp_path) -> Services:
-    """A services over a private copy of the seeded demo."""
+def rt(seeded_dir, tmp_path, db_name) -> Services:
+    """A services over a private copy of the seeded demo (files, and on PostgreSQL its database)."""
     d = tmp_path / "demo"
     shutil.copytree(seeded_dir, d)
-    return Services(load_settings(data_dir=str(d), today=TODAY.isoformat()))
+    extra = {}
+    if PG and db_name:
+        PG.create(db_name, template=PG.seed)
+        extra["database_url"] = PG.url(db_name)
+    return Services(load_settings(data_dir=str(d), today=TODAY.isoformat(), **extra))
 
 
 SLACK_SECRET = "test-signing-secret"

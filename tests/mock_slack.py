@@ -41,7 +41,8 @@ class MockSlack:
                             params[k] = json.loads(params[k])
                 with mock.lock:
                     failure = mock.fail.get(method, []).pop(0) if mock.fail.get(method) else None
-                    mock.calls.append((method, {**params, "_at": time.time(), "_failed": failure is not None}))
+                    record = {**params, "_at": time.time(), "_failed": failure is not None}
+                    mock.calls.append((method, record))
                 if failure is not None:
                     status, headers = failure
                     self.send_response(status)
@@ -53,7 +54,9 @@ class MockSlack:
                     self.end_headers()
                     self.wfile.write(body)
                     return
-                body = json.dumps(mock.answer(method, params)).encode()
+                reply = mock.answer(method, params)
+                record["_reply_ts"] = reply.get("ts")  # what Slack answered (a posted message's ts)
+                body = json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

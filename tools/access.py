@@ -62,6 +62,9 @@ def resolve_viewer(store: CRMStore, who: str | None) -> Viewer:
     if csm is None:
         raise NotFoundError(f"No CSM called '{who}'. Use an email, Slack user id or full name "
                             "from `retain csms`.")
+    if not csm.active:
+        raise NotFoundError(f"{csm.name} is deactivated in Retain, so no account data can be shared. "
+                            "An admin can add them again with `retain csms add`.")
     return Viewer(csm_id=csm.id, name=csm.name, role=csm.role, email=csm.email, team=csm.team)
 
 

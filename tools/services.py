@@ -29,7 +29,7 @@ class Services:
     @cached_property
     def store(self) -> CRMStore:
         """The CRM store, migrated to the current schema."""
-        return open_store(self.settings.db_url)
+        return open_store(self.settings.db_url, self.settings.database)
 
     @cached_property
     def card(self) -> Scorecard:

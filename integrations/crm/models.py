@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -50,6 +52,7 @@ class CSM(Base):
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("csms.id"))
     team: Mapped[str | None] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Account(Base):
@@ -248,11 +251,15 @@ class SlackInbox(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)  # event id, trigger id, action ts
     kind: Mapped[str] = mapped_column(String(30))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(10), index=True)  # pending | done | failed
+    status: Mapped[str] = mapped_column(String(10), index=True)  # pending | running | done | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(DateTime)
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))  # the worker running (or last to run) it
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)  # running: the claim's end; failed: retry after
+    thread_key: Mapped[str | None] = mapped_column(String(120), index=True)  # messages of one thread run in order
+    order_ts: Mapped[float | None] = mapped_column(Float)  # Slack's ts of the message (order within the thread)
 
 
 class Outbox(Base):

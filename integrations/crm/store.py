@@ -1,74 +1,56 @@
-"""The CRM store: one SQLAlchemy engine (SQLite by default, any URL works) and versioned migrations.
+"""The CRM store: one SQLAlchemy engine (SQLite by default, any URL works) and Alembic migrations.
 
-Migrations only ever add: a table, a column, an index. They run in order, each in its own
-transaction, and the applied version is recorded in `retain_meta`, so upgrading never touches
-a user's rows.
+Migrations (`migrations/versions`, what they do in `schema.py`) run at open, under a lock, in one
+transaction; they never drop a user's rows. Every write to a CRM table bumps a data version in the
+same transaction, so caches of derived data (`tools.scores`) know when to recompute.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, inspect, select, text
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from filelock import FileLock
+from sqlalchemy import Connection, Integer, create_engine, event, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ConfigError, mask_secrets
 from integrations.crm.models import Base, Meta
 
-Migration = Callable[[Connection], None]
-
-_V1_TABLES = [
-    "csms", "accounts", "contacts", "contracts", "telemetry_daily", "fine_tune_jobs", "tickets",
-    "survey_responses", "onboarding_plans", "milestones", "activities", "renewal_events",
-    "health_snapshots", "retain_meta",
-]
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 7_265_213_001  # the advisory lock every Retain process takes to migrate
 
 
-def _v1_initial(conn: Connection) -> None:
-    tables = [Base.metadata.tables[name] for name in _V1_TABLES]
-    Base.metadata.create_all(conn, tables=tables, checkfirst=True)
+def _alembic_config(conn: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = conn
+    return cfg
 
 
-def _v2_remembered_facts(conn: Connection) -> None:
-    Base.metadata.create_all(conn, tables=[Base.metadata.tables["remembered_facts"]], checkfirst=True)
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_alembic_config())
 
 
-def _v3_needs_and_actions(conn: Connection) -> None:
-    tables = [Base.metadata.tables[n] for n in ("needs_profiles", "action_log")]
-    Base.metadata.create_all(conn, tables=tables, checkfirst=True)
+def head_revision() -> int:
+    """The newest schema revision this Retain knows."""
+    return int(_scripts().get_current_head() or 0)
 
-
-def _v4_slack_inbox(conn: Connection) -> None:
-    Base.metadata.create_all(conn, tables=[Base.metadata.tables["slack_inbox"]], checkfirst=True)
-
-
-def _v5_outbox_and_scheduler(conn: Connection) -> None:
-    tables = [Base.metadata.tables[n] for n in ("outbox", "scheduler_lease", "followup_state")]
-    Base.metadata.create_all(conn, tables=tables, checkfirst=True)
-
-
-def _v6_data_version_and_score_runs(conn: Connection) -> None:
-    Base.metadata.create_all(conn, tables=[Base.metadata.tables["score_runs"]], checkfirst=True)
-    conn.execute(text("DELETE FROM retain_meta WHERE key = 'data_version'"))
-    conn.execute(text("INSERT INTO retain_meta(key, value) VALUES ('data_version', '1')"))
-
-
-MIGRATIONS: list[tuple[int, str, Migration]] = [
-    (1, "initial CRM schema", _v1_initial),
-    (2, "facts CSMs ask Retain to remember", _v2_remembered_facts),
-    (3, "needs profiles and the approved-action log", _v3_needs_and_actions),
-    (4, "the Slack inbox", _v4_slack_inbox),
-    (5, "outbox, scheduler lease, follow-up state", _v5_outbox_and_scheduler),
-    (6, "data version counter and stored portfolio scores", _v6_data_version_and_score_runs),
-]
 
 # Tables whose writes do not change what scores and answers are made from.
-OPERATIONAL = frozenset({"retain_meta", "score_runs", "slack_inbox", "outbox", "scheduler_lease",
-                         "followup_state", "action_log", "health_snapshots", "needs_profiles"})
+OPERATIONAL = frozenset({"alembic_version", "apscheduler_jobs", "retain_meta", "score_runs", "slack_inbox",
+                         "outbox", "scheduler_lease", "followup_state", "action_log", "health_snapshots",
+                         "needs_profiles"})
 _DML = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.I)
 _BUMP = "UPDATE retain_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'data_version'"
 
@@ -106,14 +88,21 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create the engine; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, pool: Any = None) -> Engine:
+    """Create the engine; SQLite gets WAL, foreign keys and a busy timeout; a server gets `pool`'s sizes.
+
+    `pool` is `core.settings.DatabaseSettings` (pool_size, max_overflow, pool_timeout_s, pool_recycle_s).
+    """
+    kw: dict[str, Any] = {}
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
+    elif pool is not None:
+        kw = {"pool_size": pool.pool_size, "max_overflow": pool.max_overflow, "pool_timeout": pool.pool_timeout_s,
+              "pool_recycle": pool.pool_recycle_s, "pool_pre_ping": True}
     try:
-        engine = create_engine(url, future=True)
+        engine = create_engine(url, future=True, **kw)
     except Exception as exc:  # noqa: BLE001 - any driver/URL problem becomes one clear line
         raise ConfigError(f"Cannot use database_url {mask_secrets(repr(url))}: {mask_secrets(str(exc))}. "
                           "Check the URL (and that its driver is installed).") from None
@@ -126,9 +115,9 @@ def make_engine(url: str) -> Engine:
 class CRMStore:
     """Access to the CRM database."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, pool: Any = None):
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -143,36 +132,80 @@ class CRMStore:
                 raise
 
     def schema_version(self) -> int:
-        """The last migration applied, 0 for an empty database."""
-        if not inspect(self.engine).has_table("retain_meta"):
+        """The schema revision applied (Alembic's, as a number), 0 for an empty database."""
+        insp = inspect(self.engine)
+        if insp.has_table("alembic_version"):
+            with self.engine.connect() as conn:
+                rev = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+            return int(rev) if rev else 0
+        if not insp.has_table("retain_meta"):
             return 0
-        with self.engine.connect() as conn:
-            value = conn.execute(
-                select(Meta.value).where(Meta.key == "schema_version")
-            ).scalar_one_or_none()
+        with self.engine.connect() as conn:  # a database made before Alembic
+            value = conn.execute(select(Meta.value).where(Meta.key == "schema_version")).scalar_one_or_none()
         return int(value) if value else 0
 
+    @contextmanager
+    def migration_lock(self) -> Iterator[None]:
+        """One process at a time changes the schema: a PostgreSQL advisory lock, a file lock on SQLite."""
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                    conn.commit()
+        elif self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            with FileLock(f"{self.engine.url.database}.migrate.lock", timeout=600):
+                yield
+        else:
+            yield
+
     def upgrade(self) -> int:
-        """Apply every migration not yet applied; return the version reached."""
-        current = self.schema_version()
-        for version, _description, migrate in MIGRATIONS:
-            if version <= current:
-                continue
-            with self.engine.begin() as conn:
-                migrate(conn)
-                conn.execute(text("DELETE FROM retain_meta WHERE key = 'schema_version'"))
-                conn.execute(
-                    text("INSERT INTO retain_meta(key, value) VALUES ('schema_version', :v)"),
-                    {"v": str(version)},
-                )
-            current = version
-        return current
+        """Bring the schema to Alembic's head under the migration lock; return the revision reached.
+
+        Already at head: one query, no lock. A database made before Alembic is stamped at the
+        revision its `retain_meta.schema_version` names, then upgraded with its rows in place.
+        """
+        head = head_revision()
+        if self.schema_version() == head and inspect(self.engine).has_table("alembic_version"):
+            return head
+        with self.migration_lock(), self.engine.begin() as conn:
+            cfg = _alembic_config(conn)
+            if MigrationContext.configure(conn).get_current_revision() is None:
+                legacy = conn.execute(select(Meta.value).where(Meta.key == "schema_version")).scalar_one_or_none() \
+                    if inspect(conn).has_table("retain_meta") else None
+                if legacy:
+                    command.stamp(cfg, f"{int(legacy):04d}")
+            command.upgrade(cfg, "head")
+            conn.execute(text("DELETE FROM retain_meta WHERE key = 'schema_version'"))
+            conn.execute(text("INSERT INTO retain_meta(key, value) VALUES ('schema_version', :v)"), {"v": str(head)})
+        return head
 
     def data_version(self) -> int:
         """A number that grows with every committed write to a CRM table (0 before migration 6)."""
         with self.engine.connect() as conn:
             value = conn.execute(select(Meta.value).where(Meta.key == "data_version")).scalar_one_or_none()
         return int(value) if value else 0
+
+    def reset_sequences(self) -> None:
+        """After rows were written with explicit ids (a seed, a restore), move each id sequence past them.
+
+        PostgreSQL's SERIAL sequences do not see explicit ids: the next insert would reuse id 1.
+        SQLite needs nothing (it takes the largest rowid).
+        """
+        if self.engine.dialect.name != "postgresql":
+            return
+        with self.engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                pk = list(table.primary_key.columns)
+                if len(pk) != 1 or not isinstance(pk[0].type, Integer) or pk[0].autoincrement is False:
+                    continue
+                seq = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                   {"t": table.name, "c": pk[0].name}).scalar()
+                if seq:
+                    top = f'SELECT MAX("{pk[0].name}") FROM "{table.name}"'
+                    conn.execute(text(f"SELECT setval(:s, COALESCE(({top}), 0) + 1, false)"), {"s": seq})
 
     def analyze(self) -> None:
         """Refresh the planner's statistics after a bulk load (SQLite then skip-scans telemetry by day)."""
@@ -192,8 +225,8 @@ class CRMStore:
             s.merge(Meta(key=key, value=value))
 
 
-def open_store(url: str) -> CRMStore:
+def open_store(url: str, pool: Any = None) -> CRMStore:
     """Open the store and bring its schema up to date."""
-    store = CRMStore(url)
+    store = CRMStore(url, pool)
     store.upgrade()
     return store

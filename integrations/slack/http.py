@@ -1,8 +1,15 @@
-"""HTTP mode: Slack's Events API requests into Bolt (signature checked there), and a health check."""
+"""HTTP mode: Slack's Events API requests into Bolt (signature checked there), and the operations endpoints.
+
+GET /healthz (liveness: the process serves), /readyz (readiness: `ready()` checks the database,
+memory and LLM; 503 with the failing check when not ready) and /metrics (Prometheus). Socket Mode
+has no HTTP server for Slack, so `serve_ops` serves the same three on their own port.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -12,8 +19,52 @@ from slack_bolt.request import BoltRequest
 MAX_BODY_BYTES = 1 << 20  # Slack's requests are a few KB; anything over 1 MiB is refused unread
 
 
-def serve_http(app: App, host: str, port: int) -> ThreadingHTTPServer:
-    """HTTP mode: POST /slack/events into Bolt (signature checked there), GET /healthz."""
+Ready = Callable[[], tuple[bool, dict[str, Any]]]
+
+
+def _ops_get(handler: BaseHTTPRequestHandler, ready: Ready | None) -> None:
+    """Answer GET /healthz, /readyz or /metrics (404 otherwise)."""
+    path = handler.path.split("?")[0]
+    status, ctype, body = 404, "text/plain", b""
+    if path == "/healthz":
+        status, body = 200, b"ok"
+    elif path == "/readyz":
+        ok, checks = ready() if ready is not None else (True, {})
+        status, ctype = (200 if ok else 503), "application/json"
+        body = json.dumps({"ready": ok, "checks": checks}).encode()
+    elif path == "/metrics":
+        from core.metrics import CONTENT_TYPE, render
+
+        status, ctype, body = 200, CONTENT_TYPE, render()
+    handler.send_response(status)
+    handler.send_header("Content-Type", ctype)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # Slack delivers bursts; the default backlog of 5 resets connections
+    daemon_threads = True
+
+
+def serve_ops(host: str, port: int, ready: Ready | None = None) -> ThreadingHTTPServer:
+    """The operations endpoints alone (Socket Mode), on a daemon thread."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            _ops_get(self, ready)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = _Server((host, port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="retain-ops").start()
+    return server
+
+
+def serve_http(app: App, host: str, port: int, ready: Ready | None = None) -> ThreadingHTTPServer:
+    """HTTP mode: POST /slack/events into Bolt (signature checked there), and the operations GETs."""
 
     class Handler(BaseHTTPRequestHandler):
         def _refuse(self, status: int) -> None:
@@ -47,20 +98,11 @@ def serve_http(app: App, host: str, port: int) -> ThreadingHTTPServer:
             self.wfile.write(data)
 
         def do_GET(self) -> None:  # noqa: N802
-            ok = self.path == "/healthz"
-            self.send_response(200 if ok else 404)
-            self.send_header("Content-Length", "2" if ok else "0")
-            self.end_headers()
-            if ok:
-                self.wfile.write(b"ok")
+            _ops_get(self, ready)
 
         def log_message(self, *args: Any) -> None:
             pass
 
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 256  # Slack delivers bursts; the default backlog of 5 resets connections
-        daemon_threads = True
-
-    server = Server((host, port), Handler)
+    server = _Server((host, port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="retain-http").start()
     return server

@@ -1,32 +1,45 @@
 """A durable inbox: every accepted Slack event is a row before Slack gets its ack.
 
-Work happens after the ack, in a bounded worker pool. A duplicate or retried delivery of an event
-that is done (or running) is dropped; a retry of one that never finished (a crash after the ack)
-runs it. On start, `recover()` runs whatever was left pending. A failed run is tried again on the
-inbox's own schedule (`retry_due`, with backoff) up to MAX_ATTEMPTS; the handler is told which
-attempt is the last, so the person hears about a failure once, at the end.
+Work happens after the ack, in a bounded worker pool, and any number of workers (processes, hosts)
+may share one database. A worker runs an item only after *claiming* it: one atomic UPDATE that sets
+it running with the worker's id and a lease, and that succeeds for one worker only. So an event
+delivered to two workers at once, or retried by Slack to another worker, is answered once. While a
+worker runs an item it renews the lease; if the worker dies, the lease runs out and any live worker
+claims the item again (`tick`). Messages of one Slack thread run in the order Slack gave them: an
+item is not claimable while an earlier message of its thread is still pending, running or due a retry.
+A failed run is tried again after a backoff up to MAX_ATTEMPTS; the handler is told which attempt is
+the last, so the person hears about a failure once, at the end.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, and_, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from core import logs
+from core.metrics import metrics
 from integrations.crm.models import SlackInbox
 from integrations.crm.store import CRMStore
 
 log = logging.getLogger("retain.slack")
 MAX_ATTEMPTS = 3
 RETRY_AFTER_S = (5.0, 30.0)  # wait before the 2nd and 3rd attempts
+LEASE_S = 120.0  # a claim lasts this long unless renewed (renewed every tick while the work runs)
 Handler = Callable[[str, dict[str, Any]], dict[str, Any] | None]
+_T: Table = SlackInbox.__table__  # type: ignore[assignment]
+_EARLIER = _T.alias("earlier")
 
 
 class Retry(Exception):  # noqa: N818 - a signal, not an error
@@ -37,31 +50,59 @@ class Retry(Exception):  # noqa: N818 - a signal, not an error
         self.cause, self.state = cause, state or {}
 
 
+@dataclass
+class Claim:
+    """An item this worker now owns: what to run and which attempt it is."""
+
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    thread_key: str | None
+
+
+def _ordering(kind: str, payload: dict[str, Any]) -> tuple[str | None, float]:
+    """(thread key, order) of an item: a message's thread and Slack ts; others are unordered."""
+    if kind == "question" and payload.get("channel") and payload.get("ts"):
+        try:
+            return f"{payload['channel']}:{payload.get('thread_ts') or payload['ts']}", float(payload["ts"])
+        except ValueError:
+            pass
+    return None, time.time()
+
+
 class Inbox:
-    """Accept, deduplicate and run Slack work exactly once."""
+    """Accept, deduplicate, claim and run Slack work exactly once across workers."""
 
     def __init__(self, store: CRMStore, handler: Handler | None, workers: int = 4,
-                 notify: Callable[[str], None] | None = None):
+                 notify: Callable[[str], None] | None = None, lease_s: float = LEASE_S):
         """Run work here with `handler`, or hand keys to another process with `notify`."""
-        self.store, self.handler, self.notify = store, handler, notify
+        self.store, self.handler, self.notify, self.lease_s = store, handler, notify, lease_s
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retain-slack")
         self.inflight: set[str] = set()
         self.lock = threading.Lock()
+        self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stop: threading.Event | None = None
 
     def accept(self, key: str, kind: str, payload: dict[str, Any]) -> bool:
         """Record and schedule the work; False when it is a duplicate of work done or running."""
+        thread_key, order_ts = _ordering(kind, payload)
         try:  # a Core insert: the ack path is this one statement
             with self.store.engine.begin() as conn:
                 conn.execute(insert(SlackInbox), [{"key": key, "kind": kind, "payload": payload, "status": "pending",
-                                                   "attempts": 0, "received_at": datetime.now()}])
+                                                   "attempts": 0, "received_at": datetime.now(),
+                                                   "thread_key": thread_key, "order_ts": order_ts}])
         except IntegrityError:
             with self.store.session() as s:
                 row = s.get(SlackInbox, key)
-                if row is None or row.status == "done" or row.attempts >= MAX_ATTEMPTS:
+                if row is None or row.status == "done" or row.attempts >= MAX_ATTEMPTS or (
+                        row.status == "running" and row.lease_until is not None and row.lease_until > datetime.now()):
                     return False
+        else:
+            metrics().events_received.labels(kind).inc()
         return self._submit(key)
 
-    def _submit(self, key: str) -> bool:
+    def _submit(self, key: str, claim: Claim | None = None) -> bool:
         if self.notify is not None:
             self.notify(key)
             return True
@@ -69,75 +110,133 @@ class Inbox:
             if key in self.inflight:
                 return False
             self.inflight.add(key)
-        self.pool.submit(self._run, key)
+        self.pool.submit(self._run, key, claim)
         return True
 
-    def _run(self, key: str) -> None:
+    def claim(self, key: str, now: datetime | None = None) -> Claim | None:
+        """Take the item for this worker if nobody holds it and its thread's earlier messages are done."""
+        now = now or datetime.now()
+        blocked = exists().where(
+            _EARLIER.c.thread_key == _T.c.thread_key, _EARLIER.c.order_ts < _T.c.order_ts,
+            or_(_EARLIER.c.status.in_(["pending", "running"]),
+                and_(_EARLIER.c.status == "failed", _EARLIER.c.attempts < MAX_ATTEMPTS)))
+        stmt = (update(_T).where(
+            _T.c.key == key, _T.c.status.in_(["pending", "failed", "running"]), _T.c.attempts < MAX_ATTEMPTS,
+            or_(_T.c.lease_until.is_(None), _T.c.lease_until <= now),
+            or_(_T.c.thread_key.is_(None), ~blocked))
+            .values(status="running", claimed_by=self.me, lease_until=now + timedelta(seconds=self.lease_s),
+                    attempts=_T.c.attempts + 1))
+        with self.store.engine.begin() as conn:
+            if conn.execute(stmt).rowcount != 1:
+                return None
+            row = conn.execute(select(_T.c.kind, _T.c.payload, _T.c.attempts, _T.c.result, _T.c.thread_key)
+                               .where(_T.c.key == key)).one()
+        payload = dict(row.payload)
+        payload["_attempt"], payload["_last"] = row.attempts, row.attempts >= MAX_ATTEMPTS
+        payload["_state"] = dict((row.result or {}).get("state") or {})
+        return Claim(key, row.kind, payload, row.attempts, row.thread_key)
+
+    def _run(self, key: str, claim: Claim | None = None) -> None:
+        thread_key = None
         try:
-            with self.store.session() as s:
-                row = s.get(SlackInbox, key)
-                if row is None or row.status == "done" or row.attempts >= MAX_ATTEMPTS:
-                    return
-                row.attempts += 1
-                row.status = "running"
-                kind, payload = row.kind, dict(row.payload)
-                payload["_attempt"], payload["_last"] = row.attempts, row.attempts >= MAX_ATTEMPTS
-                payload["_state"] = dict((row.result or {}).get("state") or {})
-                s.commit()
+            claim = claim or self.claim(key)
+            if claim is None:  # done, held by another worker, or waiting for its thread: `tick` comes back
+                return
+            thread_key = claim.thread_key
+            payload = claim.payload
+            start = time.perf_counter()
             try:
                 assert self.handler is not None
-                result = self.handler(kind, payload) or {}
+                with logs.context(event=key, slack_thread=thread_key, kind=claim.kind):
+                    result = self.handler(claim.kind, payload) or {}
                 status = "done"
             except Retry as exc:
-                log.warning("slack %s %s failed (attempt %s of %s): %s", kind, key, payload["_attempt"],
+                log.warning("slack %s %s failed (attempt %s of %s): %s", claim.kind, key, claim.attempts,
                             MAX_ATTEMPTS, exc)
                 result = {"error": str(exc), "state": {**payload["_state"], **exc.state}}
                 status = "failed"
             except Exception as exc:  # noqa: BLE001 - logged, marked failed, tried again later
-                log.warning("slack %s %s failed (attempt %s of %s): %s", kind, key, payload["_attempt"],
+                log.warning("slack %s %s failed (attempt %s of %s): %s", claim.kind, key, claim.attempts,
                             MAX_ATTEMPTS, type(exc).__name__)
                 result, status = {"error": type(exc).__name__, "state": payload["_state"]}, "failed"
-            with self.store.session() as s:
-                row = s.get(SlackInbox, key)
-                if row is not None:
-                    row.status, row.result, row.done_at = status, result, datetime.now()
-                    s.commit()
+            self._finish(key, status, result, claim.attempts)
+            m = metrics()
+            (m.events_answered if status == "done" else m.events_failed).labels(claim.kind).inc()
+            m.answer_seconds.labels(claim.kind).observe(time.perf_counter() - start)
         finally:
             with self.lock:
                 self.inflight.discard(key)
+        if thread_key:
+            self.tick(thread_key=thread_key)  # the thread's next message, at once
+
+    def _finish(self, key: str, status: str, result: dict[str, Any], attempts: int) -> None:
+        now = datetime.now()
+        retry_at = None
+        if status == "failed" and attempts < MAX_ATTEMPTS:
+            retry_at = now + timedelta(seconds=RETRY_AFTER_S[min(max(attempts, 1), len(RETRY_AFTER_S)) - 1])
+        with self.store.engine.begin() as conn:
+            conn.execute(update(_T).where(_T.c.key == key, _T.c.claimed_by == self.me)
+                         .values(status=status, result=result, done_at=now, lease_until=retry_at))
+
+    def tick(self, now: datetime | None = None, thread_key: str | None = None) -> int:
+        """Renew this worker's leases, then claim and run whatever is due; how many were claimed.
+
+        Due: pending items (a crash before they ran, or a thread's next message), failed items whose
+        backoff passed, and running items whose worker's lease ran out.
+        """
+        now = now or datetime.now()
+        with self.lock:
+            mine = list(self.inflight)
+        with self.store.engine.begin() as conn:
+            if mine:
+                conn.execute(update(_T).where(_T.c.key.in_(mine), _T.c.claimed_by == self.me, _T.c.status == "running")
+                             .values(lease_until=now + timedelta(seconds=self.lease_s)))
+            conn.execute(update(_T).where(_T.c.status == "running", _T.c.lease_until < now,  # died on its last try
+                                          _T.c.attempts >= MAX_ATTEMPTS).values(status="failed"))
+            q = (select(_T.c.key).where(_T.c.status.in_(["pending", "failed", "running"]),
+                                        _T.c.attempts < MAX_ATTEMPTS,
+                                        or_(_T.c.lease_until.is_(None), _T.c.lease_until <= now))
+                 .order_by(_T.c.order_ts).limit(200))
+            if thread_key is not None:
+                q = q.where(_T.c.thread_key == thread_key)
+            keys = list(conn.scalars(q))
+        n = 0
+        for key in keys:
+            if self.notify is not None:
+                self.notify(key)
+                n += 1
+                continue
+            with self.lock:
+                if key in self.inflight:
+                    continue
+            claim = self.claim(key, now)
+            if claim is not None and self._submit(key, claim):
+                n += 1
+        return n
 
     def recover(self) -> int:
         """Run what was accepted but never finished (after a crash or restart)."""
-        with self.store.session() as s:
-            keys = list(s.scalars(select(SlackInbox.key).where(SlackInbox.status != "done",
-                                                               SlackInbox.attempts < MAX_ATTEMPTS)))
-        return sum(self._submit(k) for k in keys)
+        return self.tick()
 
     def retry_due(self, now: datetime | None = None) -> int:
-        """Submit failed work whose backoff has passed; how many were submitted."""
-        now = now or datetime.now()
-        with self.store.session() as s:
-            rows = s.execute(select(SlackInbox.key, SlackInbox.attempts, SlackInbox.done_at).where(
-                SlackInbox.status == "failed", SlackInbox.attempts < MAX_ATTEMPTS)).all()
-        due = [k for k, n, at in rows
-               if at is None or (now - at).total_seconds() >= RETRY_AFTER_S[min(max(n, 1), len(RETRY_AFTER_S)) - 1]]
-        return sum(self._submit(k) for k in due)
+        """Claim and run what is due (failed items past their backoff, expired claims); how many."""
+        return self.tick(now)
 
     def start_retries(self, every_s: float = 1.0) -> None:
-        """Run `retry_due` on a timer thread (in-process answering); stopped by `stop_retries`."""
-        self._stop = threading.Event()
+        """Run `tick` on a timer thread (renewing leases, retrying, taking over); stopped by `stop_retries`."""
+        stop = self._stop = threading.Event()
 
         def loop() -> None:
-            while not self._stop.wait(every_s):
+            while not stop.wait(every_s):
                 try:
-                    self.retry_due()
+                    self.tick()
                 except Exception:  # noqa: BLE001 - the next tick tries again
-                    log.exception("slack inbox retry tick failed")
-        threading.Thread(target=loop, daemon=True, name="retain-inbox-retry").start()
+                    log.exception("slack inbox tick failed")
+        threading.Thread(target=loop, daemon=True, name="retain-inbox-tick").start()
 
     def stop_retries(self) -> None:
-        """Stop the retry timer."""
-        if getattr(self, "_stop", None) is not None:
+        """Stop the timer."""
+        if self._stop is not None:
             self._stop.set()
 
     def drain(self, timeout: float = 30.0) -> bool:

@@ -123,25 +123,82 @@ def _render_account(raw: dict[str, Any], brief: bool) -> None:
                       f"“{latest['comment']}”")
 
 
-@app.command("csms")
-def csms_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
-    """The people who use Retain, with their role and team."""
+csms_app = typer.Typer(help="The people who use Retain: list, add, import, deactivate.", invoke_without_command=True)
+app.add_typer(csms_app, name="csms")
+
+
+@csms_app.callback()
+def csms_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """The people who use Retain, with their role, team and Slack user id (`retain csms`)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from sqlalchemy import select
 
     from integrations.crm.models import CSM
 
     with services().store.session() as s:
         rows = [{"name": c.name, "email": c.email, "role": c.role, "team": c.team,
-                 "slack_user_id": c.slack_user_id} for c in s.scalars(select(CSM).order_by(CSM.id))]
+                 "slack_user_id": c.slack_user_id, "active": c.active}
+                for c in s.scalars(select(CSM).order_by(CSM.id))]
     if as_json:
         _print_json(rows)
         return
     table = DataTable(title="CSMs")
-    for c in ("name", "email", "role", "team", "slack_user_id"):
+    for c in ("name", "email", "role", "team", "slack_user_id", "active"):
         table.add_column(c)
     for r in rows:
-        table.add_row(*(str(r[c] or "") for c in ("name", "email", "role", "team", "slack_user_id")))
+        table.add_row(*(str(r[c] or "") for c in ("name", "email", "role", "team", "slack_user_id")),
+                      "yes" if r["active"] else Text("no", style="dim"))
     console.print(table)
+
+
+@csms_app.command("add")
+def csms_add(
+    email: str = typer.Argument(..., help="Work email (the key: adding again updates)."),
+    name: str = typer.Option(..., "--name"),
+    role: str = typer.Option("csm", "--role", help="csm, manager or admin."),
+    team: str | None = typer.Option(None, "--team"),
+    manager: str | None = typer.Option(None, "--manager", help="The manager's email."),
+    slack: str | None = typer.Option(None, "--slack", help="Slack member id (U…), to answer them in Slack."),
+    timezone: str = typer.Option("UTC", "--timezone", help="IANA zone for their briefings."),
+) -> None:
+    """Add (or update) one person."""
+    from tools import people
+
+    what = people.add(services().store, people.Person(name=name, email=email, role=role, team=team,
+                                                      manager_email=manager, slack_user_id=slack,
+                                                      timezone=timezone))
+    console.print(f"{_esc(email)}: {what}.")
+
+
+@csms_app.command("import")
+def csms_import(path: str = typer.Argument(..., help="CSV: name,email,role,team,manager_email,slack_user_id,"
+                                                     "timezone"),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """Add or update people from a CSV, all or nothing (a bad row names its line; nothing is written)."""
+    from pathlib import Path
+
+    from tools import people
+
+    data = people.import_csv(services().store, Path(path))
+    if as_json:
+        _print_json(data)
+        return
+    console.print(f"{data['rows']} rows: {data['added']} added, {data['updated']} updated, "
+                  f"{data['unchanged']} unchanged.")
+
+
+@csms_app.command("deactivate")
+def csms_deactivate(email: str = typer.Argument(...),
+                    reassign_to: str | None = typer.Option(None, "--reassign-to",
+                                                           help="Hand their accounts to this person.")) -> None:
+    """Stop a person acting in Retain (history kept); optionally hand their accounts on."""
+    from tools import people
+
+    data = people.deactivate(services().store, email, reassign_to)
+    extra = f"; {data['accounts_moved']} accounts moved to {_esc(reassign_to or '')}" if reassign_to else ""
+    still = f"; {data['accounts_still_owned']} accounts still owned by them" if data["accounts_still_owned"] else ""
+    console.print(f"{_esc(data['email'])} deactivated{extra}{still}.")
 
 
 # ---------------------------------------------------------------- model

@@ -63,6 +63,7 @@ class Kind(StrEnum):
     tickets = "tickets"
     notes = "notes"
     nps = "nps"
+    csms = "csms"
 
 BAND_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
 

@@ -76,6 +76,16 @@ def import_csv_cmd(
     """Import a CSV export; any bad row stops the import (nothing written) unless --skip-bad."""
     from integrations.crm.importer import import_csv
 
+    if kind.value == "csms":  # people: always all or nothing (a half-imported team is worse than none)
+        from tools import people
+
+        data = people.import_csv(services().store, file)
+        if as_json:
+            _print_json({"kind": "csms", **data})
+        else:
+            console.print(f"csms: {data['added']} added, {data['updated']} updated, {data['unchanged']} unchanged "
+                          f"of {data['rows']} rows.")
+        return
     result = import_csv(services().store, kind.value, file, mapping, skip_bad)
     if as_json:
         _print_json(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from typing import Any
 
 import typer
 
@@ -97,15 +98,19 @@ def serve_cmd(
     no_scheduler: bool = typer.Option(False, "--no-scheduler", help="Do not run the scheduler in this process."),
 ) -> None:
     """Run the Slack app and the scheduler (Socket Mode by default; HTTP mode with --http)."""
-    import logging
+    import os
 
+    from core import logs
+    from core.metrics import use_dir as use_metrics_dir
     from integrations.slack.config import secrets
-    from integrations.slack.http import serve_http
+    from integrations.slack.http import serve_http, serve_ops
+    from retain.ops import readiness
     from retain.slack.app import RetainSlack
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     stop = _on_sigterm()
     rt = services()
+    logs.configure(rt.settings.log.format, rt.settings.log.level)
+    use_metrics_dir(rt.settings.data_dir / "metrics" / str(os.getpid()))  # this server and its answering worker
     st = rt.settings.slack
     sec = secrets(rt.settings)
     mode = "http" if http else st.mode
@@ -128,20 +133,29 @@ def serve_cmd(
     console.print(f"Retain on Slack ({mode} mode); {pending} pending events resumed; scheduler "
                   f"{'off' if sch is None else 'on'}.")
     try:
+        def ready() -> tuple[bool, dict[str, Any]]:
+            return readiness(rt)
+
         if mode == "http":
-            server = serve_http(bot.app, st.host, port or st.port)
-            console.print(f"Listening on http://{st.host}:{server.server_port}/slack/events")
+            server = serve_http(bot.app, st.host, st.port if port is None else port, ready)
+            console.print(f"Listening on http://{st.host}:{server.server_port}/slack/events "
+                          "(and /healthz, /readyz, /metrics)")
             _wait_until_stopped(stop)
             server.shutdown()
         else:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+            ops = serve_ops(st.host, st.ops_port, ready) if st.ops_port else None
+            if ops is not None:
+                console.print(f"Operations on http://{st.host}:{ops.server_port}/healthz, /readyz, /metrics")
             handler = SocketModeHandler(bot.app, sec["app_token"])
             handler.connect()  # not start(): it blocks and ignores SIGTERM's clean-up
             try:
                 _wait_until_stopped(stop)
             finally:
                 handler.close()
+                if ops is not None:
+                    ops.shutdown()
     finally:
         bot.close()
         if sch is not None:

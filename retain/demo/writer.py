@@ -39,6 +39,7 @@ def write(store: CRMStore, pf: Portfolio, progress: Callable[[str, float], None]
         conn.execute(text("DELETE FROM retain_meta WHERE key IN ('demo_anchor', 'demo_seed')"))
         conn.execute(text("INSERT INTO retain_meta(key, value) VALUES ('demo_anchor', :a)"),
                      {"a": pf.anchor.isoformat()})
+    store.reset_sequences()
     store.analyze()
     return counts
 

@@ -15,6 +15,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from agents.assistant import Assistant
+from core import logs
 from core.errors import NotFoundError
 from integrations.slack.client import client_for
 from integrations.slack.config import Paced, SlackConfig, bolt_logger, load_slack_config, secrets
@@ -55,7 +56,7 @@ class RetainSlack:
             self.worker.start()
             self.inbox = Inbox(services.store, None, notify=self.queue.put)
         else:
-            self.inbox = Inbox(services.store, self.handle, workers=st.workers)
+            self.inbox = Inbox(services.store, self.handle, workers=st.workers, lease_s=st.lease_s)
             self.inbox.start_retries()
         listeners.register(self.app, self)
 
@@ -129,7 +130,7 @@ def _worker_main(settings: Any, queue: Any, deterministic: bool) -> None:
     """The answering process: its own services, model and memory; work arrives as inbox keys."""
     from retain.deps import build_assistant
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(settings.log.format, settings.log.level)
     import multiprocessing as mp
     import queue as queues
 

@@ -6,11 +6,11 @@ marking it sent may duplicate at most once, and says so).
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
+from conftest import seeded_copy
 from mock_slack import MockSlack
 from models_dir import MODELS
 
@@ -22,9 +22,10 @@ def briefings(mock):
 @pytest.mark.parametrize("point,llm", [("after_outbox_write", False), ("after_post", False), ("in_llm", True)])
 def test_kill_9_then_restart_delivers_once(seeded_dir, tmp_path, point, llm, run_cli):
     data = tmp_path / "data"
-    shutil.copytree(seeded_dir, data)
+    db = seeded_copy(seeded_dir, data)
     mock = MockSlack()
-    env = {**os.environ, "RETAIN_DATA_DIR": str(data), "RETAIN_SLACK__BOT_TOKEN": "xoxb-test",
+    env = {**os.environ, "RETAIN_DATA_DIR": str(data), **({"RETAIN_DATABASE_URL": db} if db else {}),
+           "RETAIN_SLACK__BOT_TOKEN": "xoxb-test",
            "RETAIN_SLACK__BASE_URL": mock.url, "RETAIN_LLM__BACKEND": "none"}
     if llm:
         env |= {"RETAIN_LLM__BACKEND": "llamacpp", "RETAIN_LLM__N_CTX": "4096",

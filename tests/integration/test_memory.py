@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TODAY
+from conftest import TODAY, seeded_copy
 from models_dir import MODELS
 from sqlalchemy import select
 
@@ -27,15 +27,16 @@ MINILM = MODELS / "all-MiniLM-L6-v2-q8_0.gguf"
 SSO = "login problems with single sign-on"
 
 
-def settings(d, **kw):
+def settings(d, db="", **kw):
+    if db:
+        kw["database_url"] = db
     return load_settings(data_dir=str(d), today=TODAY.isoformat(), embedding={"model_path": str(MINILM)}, **kw)
 
 
 @pytest.fixture(scope="module")
 def synced(seeded_dir, tmp_path_factory):
     d = tmp_path_factory.mktemp("mem")
-    shutil.copytree(seeded_dir, d, dirs_exist_ok=True)
-    rt = Services(settings(d))
+    rt = Services(settings(d, seeded_copy(seeded_dir, d)))
     first = rt.memory.sync()
     return rt, first
 
@@ -181,9 +182,9 @@ def retain(*args, env):
 
 def test_cli_sync_search_and_busy_store(seeded_dir, tmp_path, synced, run_cli):
     d = tmp_path / "cli"
-    shutil.copytree(seeded_dir, d)
+    db = seeded_copy(seeded_dir, d)
     env = {**os.environ, "RETAIN_DATA_DIR": str(d), "RETAIN_EMBEDDING__MODEL_PATH": str(MINILM),
-           "HF_HUB_OFFLINE": "1"}
+           "HF_HUB_OFFLINE": "1", **({"RETAIN_DATABASE_URL": db} if db else {})}
     r = retain("memory", "sync", env=env)
     assert r.returncode == 0, r.stderr
     assert "Memory sync" in r.stdout
@@ -197,6 +198,8 @@ def test_cli_sync_search_and_busy_store(seeded_dir, tmp_path, synced, run_cli):
     assert code == 2 and "not in your portfolio" in err and "Traceback" not in err
     # This test process owns the synced store: a second process is told so, in one line.
     busy = {**env, "RETAIN_DATA_DIR": str(synced[0].settings.data_dir)}
+    if db:
+        busy["RETAIN_DATABASE_URL"] = synced[0].settings.db_url
     r = retain("memory", "search", SSO, env=busy)
     assert r.returncode == 2 and "in use by retain pid" in r.stderr and "memory.mode: http" in r.stderr
 
@@ -223,14 +226,14 @@ def test_http_mode_against_chroma_run(seeded_dir, tmp_path):
         else:
             pytest.fail("chroma run did not start")
         d = tmp_path / "data"
-        shutil.copytree(seeded_dir, d)
-        rt = Services(settings(d, memory={"mode": "http", "host": "127.0.0.1", "port": port}))
+        db = seeded_copy(seeded_dir, d)
+        rt = Services(settings(d, db, memory={"mode": "http", "host": "127.0.0.1", "port": port}))
         r = rt.memory.sync()
         assert r["accounts"]["embedded"] > 1000
         assert not (d / "chroma").exists()  # nothing embedded locally: the server holds it
         assert recall.search(rt.memory, SSO, ADMIN, k=1)[0].meta["account"] == "Cyberdyne Systems"
         # A second client (another process would do the same) sees the same collections.
-        again = Services(settings(d, memory={"mode": "http", "host": "127.0.0.1", "port": port}))
+        again = Services(settings(d, db, memory={"mode": "http", "host": "127.0.0.1", "port": port}))
         assert again.memory.sync()["accounts"]["embedded"] == 0
     finally:
         proc.terminate()

@@ -243,7 +243,8 @@ def test_backoff_window_is_respected(slack):
     bot, mock, url = slack
     with bot.services.store.session() as s:
         s.add(SlackInbox(key="EvLater", kind="home", payload={"user": U_DANA}, status="failed", attempts=1,
-                         received_at=datetime.now(), done_at=datetime.now()))
+                         received_at=datetime.now(), done_at=datetime.now(),
+                         lease_until=datetime.now() + timedelta(seconds=5)))  # the first retry's backoff
         s.commit()
     assert bot.inbox.retry_due(now=datetime.now()) == 0
     assert bot.inbox.retry_due(now=datetime.now() + timedelta(minutes=5)) == 1

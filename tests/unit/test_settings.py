@@ -4,7 +4,8 @@ from core.errors import ConfigError
 from core.settings import load_settings
 
 
-def test_defaults_come_from_default_yaml():
+def test_defaults_come_from_default_yaml(monkeypatch):
+    monkeypatch.delenv("RETAIN_DATABASE_URL", raising=False)  # set by the suite's PostgreSQL run
     s = load_settings()
     assert s.llm.backend == "llamacpp"
     assert s.memory.mode == "persistent"

@@ -1,0 +1,72 @@
+"""What each schema revision does, called by the Alembic revisions in `migrations/versions`.
+
+Revisions 0001 to 0006 were Retain's own numbered migrations before Alembic; a database made then
+(its number in `retain_meta.schema_version`) is stamped at that revision and upgraded in place.
+The first revisions create tables from today's models (`create_all`, skipping tables that exist);
+new revisions use Alembic's operations (`op.add_column`, `op.alter_column` in batch mode on SQLite).
+"""
+
+from __future__ import annotations
+
+from alembic import op
+from sqlalchemy import Boolean, Column, Connection, inspect, text, true
+
+from integrations.crm.models import Base
+
+_V1_TABLES = [
+    "csms", "accounts", "contacts", "contracts", "telemetry_daily", "fine_tune_jobs", "tickets",
+    "survey_responses", "onboarding_plans", "milestones", "activities", "renewal_events",
+    "health_snapshots", "retain_meta",
+]
+
+
+def v1_initial(conn: Connection) -> None:
+    """The CRM tables."""
+    tables = [Base.metadata.tables[name] for name in _V1_TABLES]
+    Base.metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
+def v2_remembered_facts(conn: Connection) -> None:
+    """Facts CSMs ask Retain to remember."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["remembered_facts"]], checkfirst=True)
+
+
+def v3_needs_and_actions(conn: Connection) -> None:
+    """Needs profiles and the approved-action log."""
+    tables = [Base.metadata.tables[n] for n in ("needs_profiles", "action_log")]
+    Base.metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
+def v4_slack_inbox(conn: Connection) -> None:
+    """The Slack inbox."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["slack_inbox"]], checkfirst=True)
+
+
+def v5_outbox_and_scheduler(conn: Connection) -> None:
+    """The outbox, the scheduler lease and follow-up state."""
+    tables = [Base.metadata.tables[n] for n in ("outbox", "scheduler_lease", "followup_state")]
+    Base.metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
+def v6_data_version_and_score_runs(conn: Connection) -> None:
+    """The data version counter and stored portfolio scores."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["score_runs"]], checkfirst=True)
+    conn.execute(text("DELETE FROM retain_meta WHERE key = 'data_version'"))
+    conn.execute(text("INSERT INTO retain_meta(key, value) VALUES ('data_version', '1')"))
+
+
+def v7_inbox_claims(conn: Connection) -> None:
+    """Inbox claims: the worker, its lease, and the thread order (columns added where missing)."""
+    have = {c["name"] for c in inspect(conn).get_columns("slack_inbox")}
+    for col in ("claimed_by", "lease_until", "thread_key", "order_ts"):
+        if col not in have:
+            column = Base.metadata.tables["slack_inbox"].c[col]
+            op.add_column("slack_inbox", Column(col, column.type, nullable=True))
+    if "ix_slack_inbox_thread_key" not in {i["name"] for i in inspect(conn).get_indexes("slack_inbox")}:
+        op.create_index("ix_slack_inbox_thread_key", "slack_inbox", ["thread_key"])
+
+
+def v8_csm_active(conn: Connection) -> None:
+    """People can be deactivated (kept for history, no longer acting)."""
+    if "active" not in {c["name"] for c in inspect(conn).get_columns("csms")}:
+        op.add_column("csms", Column("active", Boolean, nullable=False, server_default=true()))

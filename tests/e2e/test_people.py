@@ -1,0 +1,62 @@
+"""Provisioning people: add, import (all or nothing), deactivate with hand-over."""
+
+import json
+
+from sqlalchemy import func, select
+
+from integrations.crm.models import CSM, Account
+
+GOOD = """name,email,role,team,manager_email,slack_user_id,timezone
+Ana Lima,ana.lima@retain.example,csm,East,lead.east@retain.example,U0ANA0001,America/Sao_Paulo
+Lead East,Lead.East@retain.example,manager,East,,U0LEAD001,America/New_York
+"""
+
+
+def test_add_import_deactivate_as_an_operator_would(rt, run_cli, tmp_path):
+    env = {"RETAIN_DATA_DIR": str(rt.settings.data_dir), "RETAIN_LLM__BACKEND": "none"}
+    if rt.settings.database_url:
+        env["RETAIN_DATABASE_URL"] = rt.settings.database_url
+    code, out, err = run_cli("csms", "add", "kim.ng@retain.example", "--name", "Kim Ng", "--team", "West",
+                             "--slack", "u0kim0001", env_extra=env)
+    assert code == 0 and "added" in out, err
+    assert run_cli("csms", "add", "kim.ng@retain.example", "--name", "Kim Ng", "--team", "West",
+                   "--slack", "U0KIM0001", env_extra=env)[1].strip().endswith("unchanged.")
+    code, _, err = run_cli("csms", "add", "bad@retain.example", "--name", "Bad", "--slack", "kim", env_extra=env)
+    assert code == 2 and "not a Slack user id" in err and "Traceback" not in err
+
+    good = tmp_path / "people.csv"
+    good.write_text(GOOD)
+    code, out, err = run_cli("csms", "import", str(good), "--json", env_extra=env)
+    assert code == 0, err
+    assert json.loads(out) == {"rows": 2, "added": 2, "updated": 0, "unchanged": 0}  # manager listed after report
+    assert json.loads(run_cli("csms", "import", str(good), "--json", env_extra=env)[1])["unchanged"] == 2
+    with rt.store.session() as s:
+        ana = s.scalars(select(CSM).where(CSM.email == "ana.lima@retain.example")).one()
+        lead = s.scalars(select(CSM).where(CSM.email == "lead.east@retain.example")).one()
+        assert ana.manager_id == lead.id and ana.slack_user_id == "U0ANA0001"
+        before = s.scalar(select(func.count()).select_from(CSM))
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(GOOD.replace("Ana Lima,ana.lima", "Zed Ro,zed.ro") + "Oops,oops@retain.example,boss,,,,\n")
+    code, _, err = run_cli("import", "csv", "--kind", "csms", str(bad), env_extra=env)
+    assert code == 2 and "line 4" in err and "role 'boss'" in err and "Nothing was imported" in err
+    with rt.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(CSM)) == before  # not even the good rows
+
+    # Dana leaves: her accounts go to Marcus; she can no longer see anything.
+    code, out, err = run_cli("--as", "dana.reyes@retain.example", "accounts", "--json", env_extra=env)
+    assert code == 0 and json.loads(out)["count"] > 0
+    with rt.store.session() as s:
+        dana_id = s.scalar(select(CSM.id).where(CSM.email == "dana.reyes@retain.example"))
+        mine = s.scalar(select(func.count()).select_from(Account).where(Account.owner_id == dana_id))
+    code, out, err = run_cli("csms", "deactivate", "dana.reyes@retain.example", "--reassign-to",
+                             "marcus.chen@retain.example", env_extra=env)
+    assert code == 0 and f"{mine} accounts moved" in out, err
+    code, _, err = run_cli("--as", "dana.reyes@retain.example", "accounts", env_extra=env)
+    assert code == 2 and "deactivated" in err
+    with rt.store.session() as s:
+        dana = s.scalars(select(CSM).where(CSM.email == "dana.reyes@retain.example")).one()
+        assert not dana.active
+        assert s.scalar(select(func.count()).select_from(Account).where(Account.owner_id == dana.id)) == 0
+    code, out, _ = run_cli("jobs", env_extra=env)
+    assert "Dana Reyes" not in out  # no more briefings for her
