@@ -2,7 +2,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 SRC := retain core agents tools integrations prompts configs
 
-.PHONY: uv demo test lint bench
+.PHONY: uv demo test test-postgres lint bench
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --user --quiet uv
@@ -19,6 +19,12 @@ lint: uv
 	$(UV) run lint-imports
 
 test: lint
+	$(UV) run pytest -q
+
+# The suite on PostgreSQL: RETAIN_TEST_DATABASE_URL names a server the suite may create databases on
+# (`source .ci/postgres && pg_up` starts a throwaway one). It never reads RETAIN_DATABASE_URL.
+test-postgres: uv
+	@test -n "$(RETAIN_TEST_DATABASE_URL)" || (echo "Set RETAIN_TEST_DATABASE_URL (see .ci/postgres)"; exit 2)
 	$(UV) run pytest -q
 
 bench: uv

@@ -195,11 +195,14 @@ def write_md(r: dict[str, Any], comp: dict[str, Any], path: Path) -> None:
     scale = ROOT / "bench" / "scale.json"
     if scale.is_file():  # written by `python -m bench.scale` (run by bench.run before this)
         lines += ["", "## At scale (deterministic, one process, SQLite)", "",
-                  "| accounts | seed s | first score s | answer p50 s | p95 s | max s | QBR s | briefings | "
-                  "briefings s | peak MB |", "|---|---|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['accounts']:,} | {r['seed_s']} | {r['first_score_s']} | {r['answer_p50_s']} | "
-                  f"{r['answer_p95_s']} | {r['answer_max_s']} | {r['qbr_s']} | {r['briefings']} | {r['briefings_s']} | "
-                  f"{r['peak_mb']} |" for r in json.loads(scale.read_text())]
+                  "| accounts | seed s | first score s | stored read s | answer p50 s | p95 s | max s | QBR s | "
+                  "briefings | briefings s | cold ask s | --help s | peak MB |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['accounts']:,} | {r['seed_s']} | {r['first_score_s']} | {r.get('stored_score_read_s', '')} | "
+                  f"{r['answer_p50_s']} | {r['answer_p95_s']} | {r['answer_max_s']} | {r['qbr_s']} | "
+                  f"{r['briefings']} | {r['briefings_s']} | {r.get('cold_ask_s', '')} | {r.get('help_s', '')} | "
+                  f"{r['peak_mb']} |"
+                  for r in json.loads(scale.read_text())]
     lines += ["", "## Components", "", "```",
               json.dumps(comp, indent=1, default=str)[:6000], "```", ""]
     path.write_text("\n".join(lines))

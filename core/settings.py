@@ -132,6 +132,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".retain")
     database_url: str = ""
     database: DatabaseSettings = DatabaseSettings()
+    email_outbox_dir: str = ""  # where approved e-mail follow-ups are written as .eml; empty: data_dir/email_outbox
     log: LogSettings = LogSettings()
     today: str = ""
     cli_user: str = ""

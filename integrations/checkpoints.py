@@ -42,6 +42,10 @@ def _postgres(db_url: str, pool_size: int) -> Any:
     saver = PostgresSaver(pool)  # type: ignore[arg-type]
     from integrations.crm.store import CRMStore
 
-    with CRMStore(db_url).migration_lock():  # several workers starting at once: one creates the tables
-        saver.setup()
+    store = CRMStore(db_url)
+    try:
+        with store.migration_lock():  # several workers starting at once: one creates the tables
+            saver.setup()
+    finally:
+        store.engine.dispose()
     return saver

@@ -7,6 +7,7 @@ implementation (Slack Connect channel through the outbox, else a `.eml` file in 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from agents.state import ActionResult, Draft
 from integrations import mail
@@ -36,7 +37,7 @@ class Delivery:
                              link_hosts=cfg.link_hosts)
         except mail.BadAddress as exc:
             return {"sent_via": "none", "error": str(exc)}
-        box = settings.data_dir / "email_outbox"
+        box = Path(settings.email_outbox_dir) if settings.email_outbox_dir else settings.data_dir / "email_outbox"
         box.mkdir(parents=True, exist_ok=True)
         path = box / f"{draft['id']}.eml"
         if not path.exists():  # one file per draft: the mail hook sends each once

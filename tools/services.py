@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -14,10 +15,14 @@ from tools import renewal_model
 from tools.access import OPERATOR, Viewer, resolve_viewer
 from tools.crm import ToolContext
 from tools.health import Scorecard, load_scorecard
+from tools.renewal_model import RenewalModel
 from tools.scores import ScoreCache
 
 if TYPE_CHECKING:
     from integrations.memory import Memory
+
+
+MODEL_KEY = "renewal_model"  # retain_meta key of the fitted renewal model (JSON)
 
 
 @dataclass
@@ -42,8 +47,20 @@ class Services:
         return self.settings.data_dir / "renewal_model.json"
 
     def renewal_model(self) -> renewal_model.RenewalModel | None:
-        """The fitted renewal model, if one was fitted."""
+        """The fitted renewal model: the one kept in the database (every worker's), else the data folder's file."""
+        kept = self.store.get_meta(MODEL_KEY)
+        if kept:
+            return renewal_model.RenewalModel.from_json(json.loads(kept))
         return renewal_model.load(self.model_file)
+
+    def save_renewal_model(self, model: RenewalModel | None) -> None:
+        """Keep a fitted model for every process and host (database) and in the data folder; None forgets it."""
+        if model is None:
+            self.model_file.unlink(missing_ok=True)
+            self.store.set_meta(MODEL_KEY, "")
+            return
+        renewal_model.save(model, self.model_file)
+        self.store.set_meta(MODEL_KEY, json.dumps(model.to_json()))
 
     @cached_property
     def memory(self) -> Memory:

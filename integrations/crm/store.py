@@ -148,13 +148,14 @@ class CRMStore:
     def migration_lock(self) -> Iterator[None]:
         """One process at a time changes the schema: a PostgreSQL advisory lock, a file lock on SQLite."""
         if self.engine.dialect.name == "postgresql":
-            with self.engine.connect() as conn:
+            # A session-level lock on a connection outside any transaction: a migration that waits for
+            # open transactions (CREATE INDEX CONCURRENTLY in the checkpoint store's setup) never waits on it.
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
                 try:
                     yield
                 finally:
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
-                    conn.commit()
         elif self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
             with FileLock(f"{self.engine.url.database}.migrate.lock", timeout=600):
                 yield

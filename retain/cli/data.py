@@ -28,13 +28,13 @@ def model_fit(as_json: bool = typer.Option(False, "--json")) -> None:
     try:
         model = renewal_model.fit(rt.store, rt.card)
     except renewal_model.ThinHistory as exc:
-        rt.model_file.unlink(missing_ok=True)
+        rt.save_renewal_model(None)
         if as_json:
             _print_json({"fitted": False, "reason": str(exc)})
         else:
             console.print(f"[yellow]{escape(str(exc))}[/]")
         return
-    renewal_model.save(model, rt.model_file)
+    rt.save_renewal_model(model)
     if as_json:
         _print_json({"fitted": True, **model.to_json()})
         return
@@ -61,7 +61,7 @@ def model_fit(as_json: bool = typer.Option(False, "--json")) -> None:
     for feat, coef in sorted(model.coefficients.items(), key=lambda kv: -abs(kv[1])):
         co.add_row(feat, f"{coef:+.3f}")
     console.print(co)
-    console.print(f"Saved to {rt.model_file}")
+    console.print(f"Saved in the database (every worker's) and to {rt.model_file}")
 
 
 # ---------------------------------------------------------------- import

@@ -43,9 +43,9 @@ def demo_seed(
         bar.update(task, description="Fitting renewal model", completed=0.93)
         try:
             model = renewal_model.fit(rt.store, rt.card)
-            renewal_model.save(model, rt.model_file)
+            rt.save_renewal_model(model)
         except renewal_model.ThinHistory as exc:
-            rt.model_file.unlink(missing_ok=True)
+            rt.save_renewal_model(None)
             console.print(f"[yellow]{escape(str(exc))}[/]")
         bar.update(task, description="Scoring accounts", completed=0.96)
         health = score_portfolio(rt.store, rt.card, as_of)

@@ -60,3 +60,29 @@ def test_add_import_deactivate_as_an_operator_would(rt, run_cli, tmp_path):
         assert s.scalar(select(func.count()).select_from(Account).where(Account.owner_id == dana.id)) == 0
     code, out, _ = run_cli("jobs", env_extra=env)
     assert "Dana Reyes" not in out  # no more briefings for her
+
+
+def test_a_fitted_model_and_email_drafts_are_shared_by_every_worker(rt, run_cli, tmp_path):
+    env = {"RETAIN_DATA_DIR": str(rt.settings.data_dir), "RETAIN_LLM__BACKEND": "none"}
+    if rt.settings.database_url:
+        env["RETAIN_DATABASE_URL"] = rt.settings.database_url
+    code, out, err = run_cli("model", "fit", "--json", env_extra=env)
+    assert code == 0 and json.loads(out)["fitted"], err
+    # Another host: its own (empty) data folder, the same database.
+    from core.settings import load_settings
+    from tools.services import Services
+
+    other = tmp_path / "other-host"
+    extra = {"database_url": rt.settings.db_url}
+    svc = Services(load_settings(data_dir=str(other), today=rt.settings.today, **extra))
+    assert not svc.model_file.exists() and svc.renewal_model() is not None
+    assert svc.renewal_model().coefficients == rt.renewal_model().coefficients
+
+    from retain.actions import Delivery
+
+    shared = tmp_path / "shared-mail"
+    svc = Services(load_settings(data_dir=str(other), today=rt.settings.today, email_outbox_dir=str(shared),
+                                 **extra))
+    out = Delivery(svc).send_follow_up({"id": "d-1", "account": "No Channel Co", "to": "Pat",
+                                        "to_email": "pat@example.com", "subject": "Next step"}, "Hello Pat")
+    assert out["sent_via"] == "email_outbox" and (shared / "d-1.eml").is_file()

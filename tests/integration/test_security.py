@@ -312,5 +312,16 @@ def test_secrets_are_masked_in_errors_and_answers(rt, tmp_path):
     chat = OpenAICompatChat(f"http://user:pa55word@127.0.0.1:{port}", "m", timeout_s=5)
     r = Assistant(rt, chat=chat, use_memory=False).ask("how is Acme doing?", DANA, "sec1")
     assert "pa55word" not in json.dumps(r, default=str) and "user:***@" in r["answer"]["note"]
-    assert b"pa55word" not in (rt.settings.data_dir / "checkpoints.sqlite").read_bytes()
+    if rt.store.engine.dialect.name == "sqlite":
+        assert b"pa55word" not in (rt.settings.data_dir / "checkpoints.sqlite").read_bytes()
+    else:  # checkpoints live in the CRM's PostgreSQL database
+        from sqlalchemy import text
+
+        with rt.store.engine.connect() as conn:
+            stored = conn.execute(text(
+                "SELECT coalesce(string_agg(checkpoint::text || metadata::text, ''), '') FROM checkpoints "
+                "UNION ALL SELECT coalesce(string_agg(encode(blob, 'escape'), ''), '') FROM checkpoint_blobs "
+                "UNION ALL SELECT coalesce(string_agg(encode(blob, 'escape'), ''), '') FROM checkpoint_writes")).all()
+        assert any(row[0] for row in stored)  # the conversation was checkpointed there
+        assert not any("pa55word" in row[0] for row in stored)
     assert mask_secrets("token xoxb-123-abc and postgresql://a:b@h/db") == "token xoxb-*** and postgresql://a:***@h/db"
