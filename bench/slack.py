@@ -72,7 +72,7 @@ def _send(url: str, client: httpx.Client, k: int, retry: int | None) -> float:
         headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
     t = time.perf_counter()
     r = client.post(url, content=body, headers=headers)
-    assert r.status_code == 200, r.text
+    assert r.status_code == 200, f"{r.status_code} {r.text[:200]}"
     return (time.perf_counter() - t) * 1000
 
 
@@ -117,16 +117,20 @@ def run(n: int = 100) -> dict:
             "answered_exactly_once": len(per_channel) == n and all(v == 1 for v in per_channel.values())}
 
 
+LOG: list[str] = []  # the workers' output, printed when a run fails
+
+
 def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen([sys.executable, "-m", "retain", "serve", "--http", "--port", "0", "--no-llm",
                              "--no-scheduler"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     for line in proc.stdout:
+        LOG.append(line)
         m = re.search(r"Listening on http://[\d.]+:(\d+)/slack/events", line)
         if m:
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+            threading.Thread(target=lambda: LOG.extend(proc.stdout), daemon=True).start()  # type: ignore[arg-type]
             return proc, f"http://127.0.0.1:{m.group(1)}/slack/events"
-    raise RuntimeError("retain serve did not start")
+    raise RuntimeError("retain serve did not start:\n" + "".join(LOG[-40:]))
 
 
 def run_two_workers(n: int, server_url: str) -> dict:
@@ -205,7 +209,11 @@ def main() -> None:
     if a.two_workers:
         if not a.server_url:
             raise SystemExit("--two-workers needs --server-url postgresql+psycopg://USER@HOST:PORT/postgres")
-        r = run_two_workers(a.events, a.server_url)
+        try:
+            r = run_two_workers(a.events, a.server_url)
+        except Exception:
+            sys.stderr.write("".join(LOG[-60:]))
+            raise
     else:
         r = run(a.events)
     where = "two workers on PostgreSQL" if a.two_workers else "HTTP mode"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ class Metrics:
 
 
 _METRICS: Metrics | None = None
+_LOCK = threading.Lock()  # the first requests arrive together: register the metrics once
 
 
 def use_dir(path: Path) -> None:
@@ -47,7 +49,11 @@ def use_dir(path: Path) -> None:
 def metrics() -> Metrics:
     """The metrics, created on first use."""
     global _METRICS
-    if _METRICS is None:
+    if _METRICS is not None:
+        return _METRICS
+    with _LOCK:
+        if _METRICS is not None:
+            return _METRICS
         from prometheus_client import Counter, Histogram
 
         _METRICS = Metrics(

@@ -102,7 +102,7 @@ class Inbox:
             metrics().events_received.labels(kind).inc()
         return self._submit(key)
 
-    def _submit(self, key: str, claim: Claim | None = None) -> bool:
+    def _submit(self, key: str) -> bool:
         if self.notify is not None:
             self.notify(key)
             return True
@@ -110,7 +110,7 @@ class Inbox:
             if key in self.inflight:
                 return False
             self.inflight.add(key)
-        self.pool.submit(self._run, key, claim)
+        self.pool.submit(self._run, key, None)
         return True
 
     def claim(self, key: str, now: datetime | None = None) -> Claim | None:
@@ -206,12 +206,17 @@ class Inbox:
                 self.notify(key)
                 n += 1
                 continue
-            with self.lock:
+            with self.lock:  # reserve the key here first: a claim is never made and then dropped
                 if key in self.inflight:
                     continue
+                self.inflight.add(key)
             claim = self.claim(key, now)
-            if claim is not None and self._submit(key, claim):
-                n += 1
+            if claim is None:
+                with self.lock:
+                    self.inflight.discard(key)
+                continue
+            self.pool.submit(self._run, key, claim)
+            n += 1
         return n
 
     def recover(self) -> int:
