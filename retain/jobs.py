@@ -128,7 +128,7 @@ def briefing(kind: str, ident: Any) -> dict[str, Any]:
         deps = Deps(services=rt, chat=assistant().chat, use_memory=False)
         since = date.fromisoformat(last) if last and len(last) == 10 else None
         _, _, text = brief.assemble(deps, who, since)
-        blocks = _blocks(text)
+        blocks = _blocks(text)[:MAX_BLOCKS - 1] + [kit.feedback(f"briefing|{job}|{slot}")]
         enqueue(rt.store, job, slot, channel, channel, text[:MESSAGE_LIMIT], blocks)
         fault("after_outbox_write")
     return {"slot": slot, **deliver(rt.store, client())}

@@ -318,6 +318,23 @@ class ScoreRun(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class Feedback(Base):
+    """A thumbs up or down on an answer or a briefing, with what was asked and answered (one row per click)."""
+
+    __tablename__ = "feedback"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # the click: action ts + user
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    slack_user: Mapped[str] = mapped_column(String(40))
+    asker: Mapped[str | None] = mapped_column(String(320))  # the CSM's email, when known
+    value: Mapped[str] = mapped_column(String(10))  # good | bad
+    kind: Mapped[str] = mapped_column(String(20))  # answer | briefing
+    question: Mapped[str | None] = mapped_column(Text)
+    route: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    answer: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(String(40))
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+
+
 class Meta(Base):
     """Key/value facts about the store itself (schema version, demo anchor date)."""
 

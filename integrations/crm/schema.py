@@ -70,3 +70,8 @@ def v8_csm_active(conn: Connection) -> None:
     """People can be deactivated (kept for history, no longer acting)."""
     if "active" not in {c["name"] for c in inspect(conn).get_columns("csms")}:
         op.add_column("csms", Column("active", Boolean, nullable=False, server_default=true()))
+
+
+def v9_feedback(conn: Connection) -> None:
+    """Thumbs up and down on answers and briefings."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["feedback"]], checkfirst=True)

@@ -22,8 +22,9 @@ def placeholder(what: str) -> list[dict[str, Any]]:
     return [_context(f":hourglass_flowing_sand: {clean(what)}")]
 
 
-def answer(result: Mapping[str, Any], link_hosts: list[str]) -> tuple[str, list[dict[str, Any]]]:
-    """An answer: its text in sections (split on lines), then a context block listing its sources."""
+def answer(result: Mapping[str, Any], link_hosts: list[str],
+           feedback_ref: str = "") -> tuple[str, list[dict[str, Any]]]:
+    """An answer: its text in sections (split on lines), a context block listing its sources, feedback buttons."""
     ans = result["answer"]
     text = clean(ans.get("text", ""), link_hosts)
     blocks: list[dict[str, Any]] = []
@@ -48,9 +49,24 @@ def answer(result: Mapping[str, Any], link_hosts: list[str]) -> tuple[str, list[
         for k in range(0, len(items), 10):  # context blocks take up to 10 elements
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": cut(i, 300)}
                                                            for i in items[k:k + 10]]})
-    if len(blocks) > MAX_BLOCKS:
-        blocks = blocks[: MAX_BLOCKS - 1] + [_context(f"… {len(blocks) - MAX_BLOCKS + 1} more blocks cut.")]
+    if len(blocks) > MAX_BLOCKS - 1:
+        blocks = blocks[: MAX_BLOCKS - 2] + [_context(f"… {len(blocks) - MAX_BLOCKS + 2} more blocks cut.")]
+    if feedback_ref:
+        blocks.append(feedback(feedback_ref))
     return cut(text, 3900) or "Retain", blocks
+
+
+FEEDBACK_ACTION = "retain_feedback"
+
+
+def feedback(ref: str) -> dict[str, Any]:
+    """Slack's feedback buttons (a context_actions block); each value carries what they rate (`ref`)."""
+    return {"type": "context_actions", "elements": [{
+        "type": "feedback_buttons", "action_id": FEEDBACK_ACTION,
+        "positive_button": {"text": {"type": "plain_text", "text": "👍"}, "value": cut(f"good|{ref}", 2000),
+                            "accessibility_label": "This was useful"},
+        "negative_button": {"text": {"type": "plain_text", "text": "👎"}, "value": cut(f"bad|{ref}", 2000),
+                            "accessibility_label": "This was wrong or not useful"}}]}
 
 
 TABLE_ROWS = 100  # Slack's limit per table block (header included)

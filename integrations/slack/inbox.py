@@ -134,6 +134,7 @@ class Inbox:
         payload = dict(row.payload)
         payload["_attempt"], payload["_last"] = row.attempts, row.attempts >= MAX_ATTEMPTS
         payload["_state"] = dict((row.result or {}).get("state") or {})
+        payload["_key"] = key
         return Claim(key, row.kind, payload, row.attempts, row.thread_key)
 
     def _run(self, key: str, claim: Claim | None = None) -> None:

@@ -237,3 +237,43 @@ def scores_cmd(
                                               for b in ("green", "yellow", "red")),
                   "computed now" if data["computed"] else "stored", str(data["seconds"]))
     console.print(table)
+
+
+@app.command("feedback")
+def feedback_cmd(
+    since: str | None = typer.Option(None, "--since", help="Only clicks from this day on (YYYY-MM-DD)."),
+    export_eval: str | None = typer.Option(None, "--export-eval",
+                                           help="Write thumbs-down answers to this YAML file as eval candidates."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Thumbs up and down from Slack on answers and briefings, newest first."""
+    from datetime import date
+    from pathlib import Path
+
+    import yaml
+
+    from core.errors import RetainError
+    from tools import feedback
+
+    try:
+        day = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise RetainError(f"--since '{since}' is not a date; use YYYY-MM-DD.") from None
+    rows = feedback.listing(services().store, day)
+    if export_eval:
+        cases = feedback.eval_candidates(rows)
+        Path(export_eval).write_text(yaml.safe_dump({"candidates": cases}, sort_keys=False, allow_unicode=True))
+        console.print(f"{len(cases)} thumbs-down answers written to {_esc(export_eval)} for labelling "
+                      "(fill what_was_wrong, expected_route and facts, then move them into tests/eval).")
+        return
+    if as_json:
+        _print_json(rows)
+        return
+    good = sum(r["value"] == "good" for r in rows)
+    table = DataTable(title=f"Feedback: {good} 👍, {len(rows) - good} 👎")
+    for col in ("when", "", "kind", "who", "question", "route"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["at"].replace("T", " "), "👍" if r["value"] == "good" else "👎", r["kind"], r["asker"] or "",
+                      (r["question"] or "")[:80], ", ".join((r.get("route") or {}).get("intents") or []))
+    console.print(table)

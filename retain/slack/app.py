@@ -83,6 +83,8 @@ class RetainSlack:
                 return handlers.decision(self, p)
             if kind == "home":
                 return handlers.home(self, p)
+            if kind == "feedback":
+                return handlers.feedback(self, p)
             return None
         except Exception as exc:
             if p.get("_last", True):

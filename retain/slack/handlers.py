@@ -8,12 +8,14 @@ import time
 from typing import Any
 
 from core.errors import AccessDenied, NotFoundError, RetainError
+from integrations.crm.models import SlackInbox
 from integrations.slack import blocks
 from integrations.slack.charts import health_trend_png
 from integrations.slack.safe import clean
 from retain.slack.bot import Bot
 from tools import crm, onboarding
 from tools.access import DECIDE_REFUSAL
+from tools.feedback import record as record_feedback
 from tools.health import weekly_scores
 
 COMMANDS = {
@@ -41,12 +43,42 @@ def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
         p["_state"] = state
     thread = f"slack:{p['channel']}:{thread_ts}"
     result = bot.assistant.ask(question, who, thread)
-    text, bl = blocks.answer(result, bot.config.link_hosts)
+    text, bl = blocks.answer(result, bot.config.link_hosts, feedback_ref=f"answer|{p.get('_key', '')}")
     bot.client.chat_update(channel=p["channel"], ts=state["placeholder"], text=text, blocks=bl)
     for d in result.get("pending", []):
         t, b = blocks.approval(d, thread)
         bot.post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
-    return {"ts": state["placeholder"], "mode": result["answer"].get("mode")}
+    route: dict[str, Any] = dict(result.get("route") or {})
+    return {"ts": state["placeholder"], "mode": result["answer"].get("mode"), "question": question,
+            "route": {"intents": list(route.get("intents") or []), "method": route.get("method"),
+                      "accounts": [a.get("name") for a in route.get("accounts") or []]}}
+
+
+def feedback(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+    """Keep a thumbs up or down with what was asked and answered, once per click; thank the person."""
+    verdict, _, ref = str(p.get("value", "")).partition("|")
+    if verdict not in ("good", "bad") or not SLACK_USER.match(p.get("user") or ""):
+        return {"note": "ignored"}
+    kind, _, ident = ref.partition("|")
+    question, route = None, None
+    if kind == "answer" and ident:
+        with bot.services.store.session() as s:
+            row = s.get(SlackInbox, ident)
+            if row is not None:
+                question = (row.result or {}).get("question") or row.payload.get("text")
+                route = (row.result or {}).get("route")
+    try:
+        asker = bot.services.viewer(p["user"]).email
+    except NotFoundError:
+        asker = None
+    stored = record_feedback(bot.services.store, key=p["key"], slack_user=p["user"], asker=asker, value=verdict,
+                             kind=kind or "answer", question=question, route=route, answer=p.get("text"),
+                             channel=p.get("channel"), message_ts=p.get("ts"))
+    if stored:
+        note = ("Thanks, noted." if verdict == "good" else
+                "Thanks, noted as not useful. Your Retain team reviews these and turns them into test cases.")
+        bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=note)
+    return {"stored": stored, "value": verdict}
 
 def command(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     """Run a /retain command; replies are ephemeral, approvals go to the CSM's DM."""

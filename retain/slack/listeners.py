@@ -60,6 +60,16 @@ def register_actions(app: App, bot: Bot) -> None:
                 "user": body["user"]["id"], "value": action["value"], "action": action["action_id"],
                 "channel": body["channel"]["id"], "ts": body["message"]["ts"]})
 
+    @app.action(blocks.FEEDBACK_ACTION)
+    def rate(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        user = body["user"]["id"]
+        key = f"fb:{action.get('action_ts', body.get('trigger_id', ''))}:{user}"
+        message = body.get("message") or {}
+        bot.inbox.accept(key, "feedback", {"key": key, "user": user, "value": action.get("value", ""),
+                                          "channel": (body.get("channel") or {}).get("id", ""),
+                                          "ts": message.get("ts"), "text": message.get("text", "")})
+
     @app.action("retain_edit")
     def edit(ack: Any, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         ack()

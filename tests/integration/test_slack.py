@@ -31,7 +31,7 @@ def test_mention_gets_placeholder_then_threaded_answer_with_sources(slack):
     assert upd["ts"] == "1700000000.000001"  # the placeholder was replaced, not a second message
     text = json.dumps(upd["blocks"])
     assert "Health 98" in text and "health score" in text.lower()  # answer and its sources block
-    assert upd["blocks"][-1]["type"] == "context"
+    assert [b["type"] for b in upd["blocks"][-2:]] == ["context", "context_actions"]  # sources, then feedback
     # A reply in the thread continues the conversation.
     mention(url, "and their renewal?", ts="1700000101.000100", thread_ts="1700000100.000100", eid="Ev2")
     bot.inbox.drain()
