@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, TypedDict, cast
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -54,16 +55,30 @@ class Assistant:
     def _config(self, thread: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread}, "recursion_limit": RECURSION_LIMIT}
 
-    def ask(self, question: str, who: str = "", thread: str = "cli", preset: Preset | None = None) -> Result:
+    def ask(self, question: str, who: str = "", thread: str = "cli", preset: Preset | None = None,
+            progress: Callable[[str, dict[str, Any]], None] | None = None) -> Result:
         """Answer one message in a thread; the reply, its sources, pending approvals and what it cost.
 
         `preset` (intents and accounts) skips routing, for callers that decided in code what they want.
+        `progress(node, update)` is called as each step finishes (the route, each agent's verified
+        findings, the composed answer), for a caller that shows work in progress (Slack's status).
         """
         deps = self._deps()
         t = time.perf_counter()
         self.services.viewer(who)  # an unknown person gets one clear error before anything runs
-        out = self.graph.invoke({"question": question, "who": who, "preset": preset}, self._config(thread),
-                                context=deps)
+        cfg = self._config(thread)
+        inp = {"question": question, "who": who, "preset": preset}
+        if progress is None:
+            out = self.graph.invoke(inp, cfg, context=deps)
+        else:
+            interrupts: list[Any] = []
+            for chunk in self.graph.stream(inp, cfg, context=deps, stream_mode="updates"):
+                for node, update in chunk.items():
+                    if node == "__interrupt__":
+                        interrupts.extend(update)
+                    else:
+                        progress(node, dict(update or {}))
+            out = {**self.graph.get_state(cfg).values, "__interrupt__": interrupts}
         return self._result(out, deps, time.perf_counter() - t)
 
     def decide(self, thread: str, decision: str, who: str = "", text: str | None = None) -> Result:

@@ -36,7 +36,7 @@ class MockSlack:
                     params = json.loads(raw or "{}")
                 else:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
-                    for k in ("blocks", "view"):
+                    for k in ("blocks", "view", "chunks", "prompts", "loading_messages"):
                         if isinstance(params.get(k), str):
                             params[k] = json.loads(params[k])
                 with mock.lock:
@@ -80,6 +80,10 @@ class MockSlack:
         with self.lock:
             self._ts += 1
             ts = f"1700000000.{self._ts:06d}"
+        if method == "chat.startStream":  # Slack's streaming: the stream is a message, its ts names it
+            return {"ok": True, "channel": params.get("channel"), "ts": ts}
+        if method in ("chat.appendStream", "chat.stopStream"):
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method in ("chat.postMessage", "chat.update"):
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts") or ts,
                     "message": {"text": params.get("text", "")}}

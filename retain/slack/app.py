@@ -20,7 +20,7 @@ from core.errors import NotFoundError
 from integrations.slack.client import client_for
 from integrations.slack.config import Paced, SlackConfig, bolt_logger, load_slack_config, secrets
 from integrations.slack.inbox import Inbox, Retry
-from retain.slack import handlers, listeners
+from retain.slack import agent, handlers, listeners
 from retain.slack.handlers import SLACK_USER
 from tools.services import Services
 
@@ -85,6 +85,8 @@ class RetainSlack:
                 return handlers.home(self, p)
             if kind == "feedback":
                 return handlers.feedback(self, p)
+            if kind == "assistant_thread":
+                return agent.thread_started(self, p)
             return None
         except Exception as exc:
             if p.get("_last", True):

@@ -12,6 +12,7 @@ from integrations.crm.models import SlackInbox
 from integrations.slack import blocks
 from integrations.slack.charts import health_trend_png
 from integrations.slack.safe import clean
+from retain.slack import agent
 from retain.slack.bot import Bot
 from tools import crm, onboarding
 from tools.access import DECIDE_REFUSAL
@@ -36,6 +37,10 @@ def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     question = re.sub(r"<@[UW][A-Z0-9]+>", "", p.get("text", "")).strip()
     what = question[:60] + ("…" if len(question) > 60 else "")
     state = dict(p.get("_state") or {})
+    if (p.get("channel_type") == "im" and p.get("thread_ts") and not state.get("placeholder")
+            and agent.set_status(bot, p["channel"], thread_ts, "is looking into it…",
+                                 [f"reading “{what}”", "finding the accounts"])):
+        return _answer_in_assistant_thread(bot, p, question, who, thread_ts)
     if not state.get("placeholder"):  # a retry reuses the placeholder it already posted
         ph = bot.post(channel=p["channel"], thread_ts=thread_ts, text=f"Looking into “{clean(what)}”…",
                         blocks=blocks.placeholder(f"Looking into “{what}”…"))
@@ -50,6 +55,31 @@ def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
         bot.post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
     route: dict[str, Any] = dict(result.get("route") or {})
     return {"ts": state["placeholder"], "mode": result["answer"].get("mode"), "question": question,
+            "route": {"intents": list(route.get("intents") or []), "method": route.get("method"),
+                      "accounts": [a.get("name") for a in route.get("accounts") or []]}}
+
+
+def _answer_in_assistant_thread(bot: Bot, p: dict[str, Any], question: str, who: str,
+                                thread_ts: str) -> dict[str, Any]:
+    """The AI-app way: a live status that follows the work, then the verified answer posted in the thread."""
+    thread = f"slack:{p['channel']}:{thread_ts}"
+    first = not bot.assistant.graph.get_state({"configurable": {"thread_id": thread}}).values
+    shown = agent.Progress(bot, p["channel"], thread_ts, p["user"], p.get("team"))
+    try:
+        result = bot.assistant.ask(question, who, thread, progress=shown)
+    except Exception:
+        agent.set_status(bot, p["channel"], thread_ts, "")  # never leave "working on it" behind
+        raise
+    if first:
+        agent.set_title(bot, p["channel"], thread_ts, question)
+    text, bl = blocks.answer(result, bot.config.link_hosts, feedback_ref=f"answer|{p.get('_key', '')}")
+    ts = shown.finish(text, bl)  # the verified answer closes the streamed plan
+    posted = {"ts": ts} if ts else bot.post(channel=p["channel"], thread_ts=thread_ts, text=text, blocks=bl)
+    for d in result.get("pending", []):
+        t, b = blocks.approval(d, thread)
+        bot.post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
+    route: dict[str, Any] = dict(result.get("route") or {})
+    return {"ts": posted["ts"], "mode": result["answer"].get("mode"), "question": question, "status": True,
             "route": {"intents": list(route.get("intents") or []), "method": route.get("method"),
                       "accounts": [a.get("name") for a in route.get("accounts") or []]}}
 

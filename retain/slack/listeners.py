@@ -17,9 +17,10 @@ from retain.slack.bot import Bot
 from tools.access import DECIDE_REFUSAL
 
 
-def _question(event: dict[str, Any]) -> dict[str, Any]:
+def _question(event: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     return {"user": event.get("user", ""), "channel": event["channel"], "text": event.get("text", ""),
-            "ts": event["ts"], "thread_ts": event.get("thread_ts"), "channel_type": event.get("channel_type", "")}
+            "ts": event["ts"], "thread_ts": event.get("thread_ts"), "channel_type": event.get("channel_type", ""),
+            "team": body.get("team_id") or event.get("team")}
 
 
 def register_events(app: App, bot: Bot) -> None:
@@ -27,12 +28,22 @@ def register_events(app: App, bot: Bot) -> None:
 
     @app.event("app_mention")
     def mention(body: dict[str, Any], event: dict[str, Any]) -> None:
-        bot.inbox.accept(body["event_id"], "question", _question(event))
+        bot.inbox.accept(body["event_id"], "question", _question(event, body))
 
     @app.event("message")
     def message(body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id"):
-            bot.inbox.accept(body["event_id"], "question", _question(event))
+            bot.inbox.accept(body["event_id"], "question", _question(event, body))
+
+    @app.event("assistant_thread_started")
+    def assistant_thread(body: dict[str, Any], event: dict[str, Any]) -> None:
+        t = event.get("assistant_thread") or {}
+        bot.inbox.accept(body["event_id"], "assistant_thread", {
+            "user": t.get("user_id", ""), "channel": t.get("channel_id", ""), "thread_ts": t.get("thread_ts", "")})
+
+    @app.event("assistant_thread_context_changed")
+    def assistant_context(ack: Any) -> None:
+        ack()  # Retain answers from the CRM, not from the channel the person is looking at
 
     @app.event("app_home_opened")
     def home(body: dict[str, Any], event: dict[str, Any]) -> None:

@@ -1,0 +1,175 @@
+"""Slack's AI-app conventions where the workspace has them: status while working, suggested prompts, titles.
+
+In an assistant thread (the app's Messages tab, or any DM thread), Retain shows
+`assistant.threads.setStatus` with loading messages that say what it is doing ("reading Globex's
+telemetry", "checking the renewal model"), refreshed once the question is understood and as each
+agent finishes, then posts the verified answer in the thread (which clears the status). A workspace
+or thread without the feature answers `setStatus` with an error: the caller then keeps the
+placeholder-and-update behaviour. Suggested prompts come from the asker's own book.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from integrations.slack.safe import clean
+from retain.slack.bot import Bot
+from tools import crm, onboarding
+
+log = logging.getLogger("retain.slack")
+DOING = {  # what each agent is doing, said about an account
+    "tuning": "reading {a}'s telemetry and fine-tunes", "renewal": "checking the renewal model for {a}",
+    "needs": "reading {a}'s notes, tickets and surveys", "onboarding": "checking {a}'s onboarding milestones",
+    "health": "scoring {a}'s health", "kb": "looking up the playbooks",
+}
+PORTFOLIO = {"portfolio": "scoring your portfolio", "query": "querying the CRM", "help": "reading the help",
+             "remember": "saving what you told me"}
+
+
+def set_status(bot: Bot, channel: str, thread_ts: str, status: str, loading: list[str] | None = None) -> bool:
+    """Show (or clear, with "") the thread's status; False when the workspace or thread does not have it."""
+    try:
+        bot.client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts, status=status,
+                                               loading_messages=loading or None)
+        return True
+    except SlackApiError as exc:
+        log.info("assistant status unavailable here (%s); using a placeholder", exc.response.get("error"))
+        return False
+
+
+def _steps(route: dict[str, Any]) -> list[tuple[str, str]]:
+    """(agent, what it does) for this route's work, in the person's words."""
+    names = [a.get("name") for a in route.get("accounts") or [] if a.get("name")]
+    out: list[tuple[str, str]] = []
+    for intent in route.get("intents") or []:
+        if intent in DOING:
+            for n in names[:2] or ["your accounts"]:
+                out.append((intent, DOING[intent].format(a=n).replace("accounts's", "accounts'")))
+        elif intent in PORTFOLIO:
+            out.append((intent, PORTFOLIO[intent]))
+    return list(dict.fromkeys(out))[:6]
+
+
+def loading_messages(route: dict[str, Any]) -> list[str]:
+    """What the work for this route will do (at most 6 lines)."""
+    return [m for _, m in _steps(route)] or ["reading the CRM"]
+
+
+class Progress:
+    """A progress callback for `Assistant.ask`: the status follows the work, and a streamed plan shows it.
+
+    Once the question is understood, a stream opens in the thread (`chat.startStream`) with one task
+    per step of the route. As each agent finishes, its task is marked complete with its first
+    verified fact and the records it came from (`chat.appendStream`); these are code's findings, never
+    model text. `finish` closes the stream with the verified answer (`chat.stopStream`). Where
+    streaming is not available the status alone is shown and the answer is posted as a message.
+    """
+
+    def __init__(self, bot: Bot, channel: str, thread_ts: str, user: str, team: str | None):
+        self.bot, self.channel, self.thread_ts, self.user, self.team = bot, channel, thread_ts, user, team
+        self.pending: list[tuple[str, str]] = []
+        self.stream_ts: str | None = None
+
+    def __call__(self, node: str, update: dict[str, Any]) -> None:
+        """One finished step of the graph: the route opens the plan, an agent's findings complete its tasks."""
+        if node == "route" and update.get("route"):
+            self.pending = _steps(dict(update["route"]))
+            set_status(self.bot, self.channel, self.thread_ts, "is working on it…",
+                       [m for _, m in self.pending] or None)
+            self._start()
+        elif update.get("findings") and self.pending:
+            finished = [f for f in update["findings"] if isinstance(f, dict)]
+            done = {f.get("agent") for f in finished}
+            for f in finished:
+                self._task_done(f)
+            left = [(a, m) for a, m in self.pending if a not in done]
+            if left and left != self.pending:
+                set_status(self.bot, self.channel, self.thread_ts, "is working on it…", [m for _, m in left])
+            self.pending = left
+
+    def _start(self) -> None:
+        chunks = [{"type": "plan_update", "title": "Working on it"}] + [
+            {"type": "task_update", "id": f"{a}:{k}", "title": m, "status": "in_progress"}
+            for k, (a, m) in enumerate(self.pending)]
+        try:
+            r = self.bot.client.chat_startStream(channel=self.channel, thread_ts=self.thread_ts,
+                                                 recipient_user_id=self.user, recipient_team_id=self.team,
+                                                 task_display_mode="plan", chunks=chunks)
+            self.stream_ts = r.get("ts")
+        except SlackApiError as exc:
+            log.info("streaming unavailable here (%s)", exc.response.get("error"))
+
+    def _task_done(self, finding: dict[str, Any]) -> None:
+        if not self.stream_ts:
+            return
+        facts = finding.get("facts") or []
+        srcs = finding.get("sources") or []
+        cited = sorted({i for fct in facts[:2] for i in fct.get("src", [])})
+        details = "; ".join(f"{srcs[i].get('type', '').replace('_', ' ')} · {srcs[i].get('label', '')}"
+                            + (f" · {srcs[i]['date']}" if srcs[i].get("date") else "")
+                            for i in cited if i < len(srcs))
+        chunks = [{"type": "task_update", "id": f"{a}:{k}", "title": m, "status": "complete",
+                   "output": clean(" · ".join(f["text"] for f in facts[:2]))[:500] if facts else "nothing to report",
+                   "details": clean(details)[:500] or None}
+                  for k, (a, m) in enumerate(self.pending) if a == finding.get("agent")]
+        if chunks:
+            try:
+                self.bot.client.chat_appendStream(channel=self.channel, ts=self.stream_ts, chunks=chunks)
+            except SlackApiError as exc:
+                log.info("stream append failed (%s)", exc.response.get("error"))
+
+    def finish(self, text: str, blocks: list[dict[str, Any]]) -> str | None:
+        """Close the stream with the verified answer; its ts, or None when nothing was streamed."""
+        if not self.stream_ts:
+            return None
+        try:
+            self.bot.client.chat_stopStream(channel=self.channel, ts=self.stream_ts, blocks=blocks)
+            return self.stream_ts
+        except SlackApiError as exc:
+            log.info("stream stop failed (%s); posting the answer instead", exc.response.get("error"))
+            return None
+
+
+def suggested_prompts(bot: Bot, user: str) -> list[dict[str, str]]:
+    """Up to four prompts from the person's own book: riskiest account, renewals, overdue onboarding, today."""
+    prompts = [{"title": "Anything to worry about today?", "message": "anything I should worry about today?"}]
+    try:
+        ctx = bot.services.tool_context(user)
+    except Exception:  # noqa: BLE001 - not a CSM: generic prompts only, no account names
+        return prompts + [{"title": "What can you do?", "message": "help"}]
+    book = crm.portfolio(ctx, limit=50)["accounts"]
+    if book:
+        worst = min(book, key=lambda r: r["score"])
+        prompts.insert(0, {"title": f"How is {worst['name']} doing?", "message": f"how is {worst['name']} doing?"})
+    if any(r.get("days_to_renewal") is not None and 0 <= r["days_to_renewal"] <= 30 for r in book):
+        prompts.append({"title": "Renewals in the next 30 days", "message": "which of my renewals are due in the "
+                                                                               "next 30 days?"})
+    late = next((m for m in onboarding.open_milestones(ctx.store, [r["account_id"] for r in book])
+                 if m.days_overdue(ctx.as_of) > 0), None)
+    if late is not None:
+        prompts.append({"title": f"What's blocking {late.account}?",
+                        "message": f"what's blocking {late.account}'s onboarding?"})
+    return prompts[:4]
+
+
+def thread_started(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+    """A new assistant thread: prompts from the person's book (scoped to them), in their thread."""
+    prompts = suggested_prompts(bot, p["user"])
+    try:
+        bot.client.assistant_threads_setSuggestedPrompts(channel_id=p["channel"], thread_ts=p["thread_ts"],
+                                                          title="Ask about your accounts", prompts=prompts)
+    except SlackApiError as exc:
+        return {"note": f"prompts unavailable: {exc.response.get('error')}"}
+    return {"prompts": len(prompts)}
+
+
+def set_title(bot: Bot, channel: str, thread_ts: str, question: str) -> None:
+    """Name the thread after its first question (ignored where titles are not available)."""
+    try:
+        bot.client.assistant_threads_setTitle(channel_id=channel, thread_ts=thread_ts,
+                                              title=question[:80] or "Retain")
+    except SlackApiError:
+        pass

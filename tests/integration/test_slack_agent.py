@@ -1,0 +1,80 @@
+"""Slack's AI-app conventions: status while working, the answer in the thread, prompts from the asker's book."""
+
+import json
+
+from slack_http import DANA, event
+
+TEAM_DM = "D0DANA0001"
+
+
+def _dm(url, text, ts, thread_ts, eid):
+    return event(url, {"type": "message", "channel_type": "im", "user": DANA, "channel": TEAM_DM, "text": text,
+                       "ts": ts, "thread_ts": thread_ts}, eid)
+
+
+def test_assistant_thread_shows_what_it_is_doing_then_answers_in_the_thread(slack):
+    bot, mock, url = slack
+    r = _dm(url, "why did Globex's latency go up?", "1700000500.000200", "1700000500.000100", "EvAg1")
+    assert r.status_code == 200
+    bot.inbox.drain()
+    statuses = mock.of("assistant.threads.setStatus")
+    assert statuses and all(s["channel_id"] == TEAM_DM and s["thread_ts"] == "1700000500.000100" for s in statuses)
+    said = [m for s in statuses for m in (s.get("loading_messages") or [])]
+    assert any("Globex" in m and "telemetry" in m for m in said)  # what it is doing, about the account asked
+    # A streamed plan: one task per step, each completed with its verified fact and sources, then the answer.
+    start = mock.of("chat.startStream")
+    assert len(start) == 1 and start[0]["thread_ts"] == "1700000500.000100" and start[0]["recipient_user_id"] == DANA
+    tasks = [c for c in start[0]["chunks"] if c["type"] == "task_update"]
+    assert tasks and all(t["status"] == "in_progress" for t in tasks)
+    done = [c for a in mock.of("chat.appendStream") for c in a["chunks"]]
+    assert {c["id"] for c in done} == {t["id"] for t in tasks} and all(c["status"] == "complete" for c in done)
+    assert any("p95" in (c.get("output") or "") and "telemetry" in (c.get("details") or "") for c in done)
+    stop = mock.of("chat.stopStream")
+    assert len(stop) == 1 and stop[0]["ts"] == start[0]["_reply_ts"] and "2.1x" in json.dumps(stop[0]["blocks"])
+    calls = [m for m, _ in mock.calls]
+    assert calls.index("chat.startStream") < calls.index("chat.appendStream") < calls.index("chat.stopStream")
+    posts = [p for p in mock.of("chat.postMessage") if p.get("thread_ts") == "1700000500.000100"]
+    assert not posts and not mock.of("chat.update")  # no placeholder, no second copy of the answer
+    assert [t["title"] for t in mock.of("assistant.threads.setTitle")] == ["why did Globex's latency go up?"]
+    # The next message in the same thread: no new title.
+    _dm(url, "and their renewal?", "1700000501.000200", "1700000500.000100", "EvAg2")
+    bot.inbox.drain()
+    assert len(mock.of("assistant.threads.setTitle")) == 1
+
+
+def test_without_streaming_the_verified_answer_is_posted_in_the_thread(slack):
+    bot, mock, url = slack
+    mock.fail["chat.startStream"] = [(200, {})]
+    _dm(url, "why did Globex's latency go up?", "1700000550.000200", "1700000550.000100", "EvAgNoStream")
+    bot.inbox.drain()
+    assert mock.of("assistant.threads.setStatus") and not mock.of("chat.appendStream")
+    posts = [p for p in mock.of("chat.postMessage") if p.get("thread_ts") == "1700000550.000100"]
+    assert len(posts) == 1 and "2.1x" in json.dumps(posts[0]["blocks"])
+
+
+def test_without_the_feature_the_placeholder_is_kept(slack):
+    bot, mock, url = slack
+    mock.fail["assistant.threads.setStatus"] = [(200, {})]  # answered {"ok": false}: not an assistant thread
+    _dm(url, "how is Acme doing?", "1700000600.000200", "1700000600.000100", "EvAg3")
+    bot.inbox.drain()
+    posts = [p for p in mock.of("chat.postMessage") if p.get("thread_ts") == "1700000600.000100"]
+    assert len(posts) == 1 and "Looking into" in posts[0]["text"]
+    assert mock.of("chat.update")  # the placeholder was replaced by the answer
+
+
+def test_suggested_prompts_come_from_the_askers_own_book(slack):
+    bot, mock, url = slack
+    ev = {"type": "assistant_thread_started", "assistant_thread": {"user_id": DANA, "channel_id": TEAM_DM,
+                                                                   "thread_ts": "1700000700.000100", "context": {}}}
+    assert event(url, ev, "EvAgStart").status_code == 200
+    bot.inbox.drain()
+    call = mock.of("assistant.threads.setSuggestedPrompts")[-1]
+    prompts = call["prompts"] if isinstance(call["prompts"], list) else json.loads(call["prompts"])
+    assert call["channel_id"] == TEAM_DM and 2 <= len(prompts) <= 4
+    ctx = bot.services.tool_context(DANA)
+    from tools import crm
+
+    mine = {r["name"] for r in crm.portfolio(ctx, limit=500)["accounts"]}
+    named = [p["message"] for p in prompts if p["message"].startswith("how is ")]
+    assert named and all(n.removeprefix("how is ").removesuffix(" doing?") in mine for n in named)
+    assert all(p["title"] and p["message"] for p in prompts)
