@@ -128,7 +128,8 @@ def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -
         rf = renewal.run(deps, ctx, {"account_id": i, "name": names[i]}).as_dict()
         play = rf["recommendations"][0]["text"] if rf["recommendations"] else ""
         out["at_risk"].append({"account": names[i], "account_id": i, "score": float(table.score[i]),
-                               "reason": segs[i]["reason"], "play": play, "p_renew": rf["data"].get("p_renew"),
+                               "band": str(table.band[i]), "reason": segs[i]["reason"], "play": play,
+                               "p_renew": rf["data"].get("p_renew"),
                                "renewal_date": rf["data"].get("renewal_date"),
                                "source": crm.src("health_score", i, today, names[i])})
     # Renewals in the next 30/60/90 days.

@@ -24,6 +24,7 @@ from integrations.crm.store import CRMStore
 from integrations.outbox import deliver, enqueue
 from integrations.scheduler import JobSpec, Scheduler, load_schedules, slot_for
 from integrations.slack import blocks as kit
+from integrations.slack import charts
 from integrations.slack.client import client_for
 from integrations.slack.safe import MAX_BLOCKS, SECTION_LIMIT, clean, cut
 from tools.access import OPERATOR
@@ -124,14 +125,34 @@ def briefing(kind: str, ident: Any) -> dict[str, Any]:
         done = s.scalar(select(Outbox.key).where(Outbox.job == job, Outbox.slot == slot))
         last = s.scalar(select(Outbox.slot).where(Outbox.job == job, Outbox.status == "sent")
                         .order_by(Outbox.created_at.desc()))
+    built = None
     if done is None:
         deps = Deps(services=rt, chat=assistant().chat, use_memory=False)
         since = date.fromisoformat(last) if last and len(last) == 10 else None
-        _, _, text = brief.assemble(deps, who, since)
+        built, _, text = brief.assemble(deps, who, since)
         blocks = _blocks(text)[:MAX_BLOCKS - 1] + [kit.feedback(f"briefing|{job}|{slot}")]
         enqueue(rt.store, job, slot, channel, channel, text[:MESSAGE_LIMIT], blocks)
         fault("after_outbox_write")
-    return {"slot": slot, **deliver(rt.store, client())}
+    sent = deliver(rt.store, client())
+    if built is not None:
+        _chart(rt, job, slot, channel, built)
+    return {"slot": slot, **sent}
+
+
+def _chart(rt: Services, job: str, slot: str, channel: str, b: Any) -> None:
+    """The briefing's chart in its thread, once it was delivered (a failure loses only the picture)."""
+    with rt.store.session() as s:
+        row = s.scalars(select(Outbox).where(Outbox.job == job, Outbox.slot == slot)).first()
+        ts = row.ts if row is not None and row.status == "sent" else None
+    if not ts:
+        return
+    soon = [r for k in ("30", "60", "90") for r in b["renewals"][k]]
+    try:
+        png = charts.portfolio_png(b["at_risk"], soon, f"{b['who']}: portfolio on {b['as_of']}")
+        client().files_upload_v2(channel=channel, thread_ts=ts, content=png, filename="portfolio.png",
+                                 title=f"Portfolio: {b['who']}, {b['as_of']}")
+    except Exception as exc:  # noqa: BLE001 - the briefing itself is delivered; the picture is optional
+        log.warning("briefing chart for %s not uploaded: %s", job, type(exc).__name__)
 
 
 def _blocks(text: str) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from typing import Any
 
 
 def health_trend_png(name: str, days: list[date], scores: list[float], bands: dict[str, float]) -> bytes:
@@ -22,6 +23,42 @@ def health_trend_png(name: str, days: list[date], scores: list[float], bands: di
     ax.set_title(f"{name}: health, last {len(days)} weeks", fontsize=10)
     ax.tick_params(labelsize=8)
     fig.autofmt_xdate()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+BAND_COLOUR = {"green": "#2b9348", "yellow": "#e9c46a", "red": "#d62828"}
+
+
+def portfolio_png(at_risk: list[dict[str, Any]], renewals: list[dict[str, Any]], title: str) -> bytes:
+    """A briefing's picture: health of the accounts at risk (bars) beside the renewals ahead (days x ARR)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2), dpi=110)
+    rows = sorted(at_risk, key=lambda r: r["score"])[:12]
+    left.barh([r["account"] for r in rows], [r["score"] for r in rows],
+              color=[BAND_COLOUR.get(r.get("band", "red"), "#d62828") for r in rows])
+    left.set_xlim(0, 100)
+    left.invert_yaxis()
+    left.set_title("Health, accounts at risk" if rows else "No accounts at risk", fontsize=9)
+    left.tick_params(labelsize=7)
+    right.scatter([r["days"] for r in renewals], [r["arr"] / 1000 for r in renewals],
+                  c=[BAND_COLOUR.get(r.get("band", "green"), "#2b9348") for r in renewals], s=28)
+    for r in renewals[:10]:
+        right.annotate(r["account"], (r["days"], r["arr"] / 1000), fontsize=6, xytext=(3, 2),
+                       textcoords="offset points")
+    right.set_xlim(0, 92)
+    right.set_xlabel("days to renewal", fontsize=8)
+    right.set_ylabel("ARR ($k)", fontsize=8)
+    right.set_title("Renewals in the next 90 days" if renewals else "No renewals in 90 days", fontsize=9)
+    right.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -69,3 +69,9 @@ def test_briefings_carry_feedback_buttons(slack, run_cli):
     brief = [p for p in mock.of("chat.postMessage") if "Briefing for" in p["text"]][-1]
     good, _ = _buttons(brief["blocks"])
     assert good.startswith("good|briefing|brief:csm:4|")
+    # Its chart: a real PNG in the briefing's thread.
+    done = mock.of("files.completeUploadExternal")
+    assert done and done[-1]["channel_id"] == brief["channel"] and done[-1]["thread_ts"] == brief["_reply_ts"]
+    assert mock.uploads and mock.uploads[-1][:8] == b"\x89PNG\r\n\x1a\n"
+    code, _, err = run_cli("jobs", "run", "brief:csm:4", env_extra=env)  # a rerun: nothing posted or uploaded again
+    assert code == 0 and len(mock.of("files.completeUploadExternal")) == len(done)
