@@ -43,7 +43,7 @@ class Assistant:
         self.actions: Actions = actions or NoActions()
         if checkpointer is None:
             st = services.settings
-            checkpointer = open_checkpointer(st.data_dir, st.db_url, st.database.pool_size)
+            checkpointer = open_checkpointer(st.data_dir, services.store, st.database.pool_size)
         self.checkpointer = checkpointer
         self.graph = build_graph(checkpointer=checkpointer)
 

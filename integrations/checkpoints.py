@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from core.errors import ConfigError
+from integrations.crm.store import CRMStore
 
 
-def open_checkpointer(data_dir: Path, db_url: str = "", pool_size: int = 5) -> Any:
-    """A PostgresSaver on the CRM's PostgreSQL database, else a SqliteSaver on `data_dir/checkpoints.sqlite`."""
-    if db_url and make_url(db_url).get_backend_name() == "postgresql":
-        return _postgres(db_url, pool_size)
+def open_checkpointer(data_dir: Path, store: CRMStore | None = None, pool_size: int = 5) -> Any:
+    """A PostgresSaver on the CRM store's PostgreSQL database, else a SqliteSaver in `data_dir`."""
+    if store is not None and store.engine.dialect.name == "postgresql":
+        return _postgres(store, pool_size)
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -28,7 +29,7 @@ def open_checkpointer(data_dir: Path, db_url: str = "", pool_size: int = 5) -> A
     return SqliteSaver(conn)
 
 
-def _postgres(db_url: str, pool_size: int) -> Any:
+def _postgres(store: CRMStore, pool_size: int) -> Any:
     try:
         from langgraph.checkpoint.postgres import PostgresSaver
         from psycopg.rows import dict_row
@@ -36,16 +37,10 @@ def _postgres(db_url: str, pool_size: int) -> Any:
     except ImportError:
         raise ConfigError("The CRM is PostgreSQL but its checkpoint store is not installed: install "
                           "Retain with the postgres extra (pip install 'retain[postgres]').") from None
-    conninfo = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conninfo = make_url(store.url).set(drivername="postgresql").render_as_string(hide_password=False)
     pool = ConnectionPool(conninfo, min_size=1, max_size=max(2, pool_size), open=True,
                           kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
     saver = PostgresSaver(pool)  # type: ignore[arg-type]
-    from integrations.crm.store import CRMStore
-
-    store = CRMStore(db_url)
-    try:
-        with store.migration_lock():  # several workers starting at once: one creates the tables
-            saver.setup()
-    finally:
-        store.engine.dispose()
+    with store.migration_lock():  # several workers starting at once: one creates the tables
+        saver.setup()
     return saver

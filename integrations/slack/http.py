@@ -48,17 +48,22 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-def serve_ops(host: str, port: int, ready: Ready | None = None) -> ThreadingHTTPServer:
-    """The operations endpoints alone (Socket Mode), on a daemon thread."""
+def _ops_handler(ready: Ready | None) -> type[BaseHTTPRequestHandler]:
+    """A request handler that answers the operations GETs and logs nothing (bodies never reach the logs)."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class OpsHandler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             _ops_get(self, ready)
 
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = _Server((host, port), Handler)
+    return OpsHandler
+
+
+def serve_ops(host: str, port: int, ready: Ready | None = None) -> ThreadingHTTPServer:
+    """The operations endpoints alone (Socket Mode), on a daemon thread."""
+    server = _Server((host, port), _ops_handler(ready))
     threading.Thread(target=server.serve_forever, daemon=True, name="retain-ops").start()
     return server
 
@@ -66,7 +71,7 @@ def serve_ops(host: str, port: int, ready: Ready | None = None) -> ThreadingHTTP
 def serve_http(app: App, host: str, port: int, ready: Ready | None = None) -> ThreadingHTTPServer:
     """HTTP mode: POST /slack/events into Bolt (signature checked there), and the operations GETs."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(_ops_handler(ready)):  # type: ignore[misc,valid-type]
         def _refuse(self, status: int) -> None:
             """Answer without reading the body, and close the connection (the body is never read)."""
             self.close_connection = True
@@ -96,12 +101,6 @@ def serve_http(app: App, host: str, port: int, ready: Ready | None = None) -> Th
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
-
-        def do_GET(self) -> None:  # noqa: N802
-            _ops_get(self, ready)
-
-        def log_message(self, *args: Any) -> None:
-            pass
 
     server = _Server((host, port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="retain-http").start()

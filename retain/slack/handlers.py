@@ -53,8 +53,13 @@ def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     for d in result.get("pending", []):
         t, b = blocks.approval(d, thread)
         bot.post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
+    return _answered(state["placeholder"], question, result)
+
+
+def _answered(ts: str, question: str, result: Any) -> dict[str, Any]:
+    """What the inbox keeps of an answer (feedback reads the question and route back from it)."""
     route: dict[str, Any] = dict(result.get("route") or {})
-    return {"ts": state["placeholder"], "mode": result["answer"].get("mode"), "question": question,
+    return {"ts": ts, "mode": result["answer"].get("mode"), "question": question,
             "route": {"intents": list(route.get("intents") or []), "method": route.get("method"),
                       "accounts": [a.get("name") for a in route.get("accounts") or []]}}
 
@@ -78,10 +83,7 @@ def _answer_in_assistant_thread(bot: Bot, p: dict[str, Any], question: str, who:
     for d in result.get("pending", []):
         t, b = blocks.approval(d, thread)
         bot.post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
-    route: dict[str, Any] = dict(result.get("route") or {})
-    return {"ts": posted["ts"], "mode": result["answer"].get("mode"), "question": question, "status": True,
-            "route": {"intents": list(route.get("intents") or []), "method": route.get("method"),
-                      "accounts": [a.get("name") for a in route.get("accounts") or []]}}
+    return {**_answered(posted["ts"], question, result), "status": True}
 
 
 def feedback(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:

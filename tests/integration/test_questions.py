@@ -103,14 +103,14 @@ def test_follow_ups_resolve_against_the_last_result_and_survive_a_new_process(rt
     from integrations.checkpoints import open_checkpointer
 
     if True:
-        bot = Assistant(rt, use_memory=False, checkpointer=open_checkpointer(rt.settings.data_dir))
+        bot = Assistant(rt, use_memory=False, checkpointer=open_checkpointer(rt.settings.data_dir, rt.store))
         first = bot.ask("which of my customers renew before February?", DANA, "c1")
         listed = [a for a in sql(rt, "select a.name from contracts k join accounts a on a.id=k.account_id where "
                                      "a.owner_id=4 and k.status='active' and k.renewal_date between '2026-11-23' "
                                      "and '2027-01-31' order by k.renewal_date")]
         assert all(n in first["answer"]["text"] for n in listed)
     if True:  # a new Assistant and checkpointer on the same file, as after a restart
-        bot = Assistant(rt, use_memory=False, checkpointer=open_checkpointer(rt.settings.data_dir))
+        bot = Assistant(rt, use_memory=False, checkpointer=open_checkpointer(rt.settings.data_dir, rt.store))
         r = bot.ask("which one of those is biggest?", DANA, "c1")
         biggest = sql(rt, "select a.name from contracts k join accounts a on a.id=k.account_id where a.owner_id=4 and "
                           "k.status='active' and k.renewal_date between '2026-11-23' and '2027-01-31' "
