@@ -203,6 +203,24 @@ def write_md(r: dict[str, Any], comp: dict[str, Any], path: Path) -> None:
                   f"{r['briefings']} | {r['briefings_s']} | {r.get('cold_ask_s', '')} | {r.get('help_s', '')} | "
                   f"{r['peak_mb']} |"
                   for r in json.loads(scale.read_text())]
+    slack = ROOT / "bench" / "slack.json"
+    if slack.is_file():  # written by `python -m bench.slack [--assistant | --two-workers] --save`
+        lines += ["", "## Slack (100 concurrent events + 100 retries, mock Web API on 127.0.0.1)", "",
+                  "| run | ack p50 ms | ack p99 ms | max ms | answered once | first status p50 / p95 ms | "
+                  "first task p50 / p95 ms | answer p50 / p95 ms |", "|---|---|---|---|---|---|---|---|"]
+        names = {"http": "HTTP mode, one process, SQLite", "assistant": "assistant threads, one process, SQLite",
+                 "two_workers": "two `retain serve` on PostgreSQL"}
+
+        def pp(r: dict[str, Any], k: str) -> str:
+            return f"{r[k]['p50']} / {r[k]['p95']}" if k in r else ""
+
+        for k, r in json.loads(slack.read_text()).items():
+            lines.append(f"| {names.get(k, k)} | {r['ack_p50_ms']} | {r['ack_p99_ms']} | {r['ack_max_ms']} | "
+                         f"{r['answered_exactly_once']} | {pp(r, 'to_status_ms')} | {pp(r, 'to_first_task_ms')} | "
+                         f"{pp(r, 'to_answer_ms')} |")
+            if "idle_to_status_ms" in r:
+                lines.append(f"| … one message at a time | | | | | {pp(r, 'idle_to_status_ms')} | "
+                             f"{pp(r, 'idle_to_first_task_ms')} | {pp(r, 'idle_to_answer_ms')} |")
     lines += ["", "## Components", "", "```",
               json.dumps(comp, indent=1, default=str)[:6000], "```", ""]
     path.write_text("\n".join(lines))

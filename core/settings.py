@@ -92,6 +92,7 @@ class SlackSettings(BaseModel):
     config_file: str = ""
     ops_port: int = Field(9100, ge=0, le=65535)  # Socket Mode: /healthz, /readyz, /metrics here (0: off)
     lease_s: float = Field(120.0, ge=5, le=3600)  # a worker's claim on an inbox item, renewed while it runs
+    worker_nice: int = Field(5, ge=0, le=19)  # the answering process runs this much nicer than the acking one
 
 
 class HealthSettings(BaseModel):

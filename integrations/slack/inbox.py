@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, exists, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, and_, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core import logs
 from core.metrics import metrics
@@ -71,6 +72,79 @@ def _ordering(kind: str, payload: dict[str, Any]) -> tuple[str | None, float]:
     return None, time.time()
 
 
+class GroupCommit:
+    """Acks that arrive together are written together: one INSERT and one commit per group.
+
+    A caller that finds no write in progress writes every row queued so far (its own among them);
+    rows queued during that write wait, and one of their callers writes them next. A burst of N
+    acks costs a few commits instead of N, and on SQLite nobody waits in its busy handler (whose
+    growing sleeps made the slowest acks the slowest). Each row learns whether it was new; a key
+    already in the table, or earlier in the same group, is not. If a group's write fails, its rows
+    are written one by one, so one bad row fails only its own ack.
+    """
+
+    def __init__(self, store: CRMStore):
+        self.store = store
+        self.cond = threading.Condition()
+        self.queue: list[tuple[dict[str, Any], list[Any]]] = []
+        self.writing = False
+        dialect = store.engine.dialect.name
+        self.insert = pg_insert if dialect == "postgresql" else sqlite_insert if dialect == "sqlite" else None
+
+    def write(self, row: dict[str, Any]) -> bool:
+        """Write the row with whatever else is waiting; True when it was new. Raises what the write raised."""
+        out: list[Any] = []  # [True/False] or [the exception], once its group is written
+        with self.cond:
+            self.queue.append((row, out))
+            while not out and self.writing:
+                self.cond.wait()
+            if out:
+                return self._result(out)
+            self.writing, group, self.queue = True, self.queue, []  # this caller writes the group, its own row in it
+        try:
+            self._write(group)
+        finally:
+            with self.cond:
+                self.writing = False  # a waiter whose row is still queued leads the next group
+                self.cond.notify_all()
+        return self._result(out)
+
+    @staticmethod
+    def _result(out: list[Any]) -> bool:
+        if isinstance(out[0], BaseException):
+            raise out[0]
+        return bool(out[0])
+
+    def _write(self, group: list[tuple[dict[str, Any], list[Any]]]) -> None:
+        try:
+            new = self._insert([row for row, _ in group])
+        except Exception as exc:  # noqa: BLE001 - alone, each row gets its own outcome
+            if len(group) > 1:
+                for one in group:
+                    self._write([one])
+                return
+            group[0][1].append(exc)  # no ack: Slack retries it
+            return
+        for row, out in group:
+            out.append(id(row) in new)
+
+    def _insert(self, rows: list[dict[str, Any]]) -> set[int]:
+        """Insert the rows in one transaction; the ids of the row objects that were new."""
+        first: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            first.setdefault(row["key"], row)
+        with self.store.engine.begin() as conn:
+            if self.insert is not None:
+                stmt = self.insert(_T).on_conflict_do_nothing(index_elements=["key"]).returning(_T.c.key)
+                keys = set(conn.scalars(stmt, list(first.values())))
+            else:  # another engine: look first, then insert what is missing (same transaction)
+                seen = set(conn.scalars(select(_T.c.key).where(_T.c.key.in_(list(first)))))
+                keys = {k for k in first if k not in seen}
+                if keys:
+                    conn.execute(_T.insert(), [first[k] for k in keys])
+        return {id(first[k]) for k in keys}
+
+
 class Inbox:
     """Accept, deduplicate, claim and run Slack work exactly once across workers."""
 
@@ -81,26 +155,29 @@ class Inbox:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retain-slack")
         self.inflight: set[str] = set()
         self.lock = threading.Lock()
+        self.writes = GroupCommit(store)  # the ack path: one INSERT per burst of acks
         self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop: threading.Event | None = None
 
     def accept(self, key: str, kind: str, payload: dict[str, Any]) -> bool:
         """Record and schedule the work; False when it is a duplicate of work done or running."""
         thread_key, order_ts = _ordering(kind, payload)
-        try:  # a Core insert: the ack path is this one statement
-            with self.store.engine.begin() as conn:
-                conn.execute(insert(SlackInbox), [{"key": key, "kind": kind, "payload": payload, "status": "pending",
-                                                   "attempts": 0, "received_at": datetime.now(),
-                                                   "thread_key": thread_key, "order_ts": order_ts}])
-        except IntegrityError:
+        new = self.writes.write({"key": key, "kind": kind, "payload": payload, "status": "pending", "attempts": 0,
+                                 "received_at": datetime.now(), "thread_key": thread_key, "order_ts": order_ts})
+        if new:
+            metrics().events_received.labels(kind).inc()
+        else:
             with self.store.session() as s:
                 row = s.get(SlackInbox, key)
                 if row is None or row.status == "done" or row.attempts >= MAX_ATTEMPTS or (
                         row.status == "running" and row.lease_until is not None and row.lease_until > datetime.now()):
                     return False
-        else:
-            metrics().events_received.labels(kind).inc()
         return self._submit(key)
+
+    def status(self, key: str) -> str | None:
+        """The item's status (pending, running, done, failed), or None when it is unknown."""
+        with self.store.engine.connect() as conn:
+            return conn.scalar(select(_T.c.status).where(_T.c.key == key))
 
     def _submit(self, key: str) -> bool:
         if self.notify is not None:

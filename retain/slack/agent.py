@@ -70,30 +70,29 @@ class Progress:
 
     def __init__(self, bot: Bot, channel: str, thread_ts: str, user: str, team: str | None):
         self.bot, self.channel, self.thread_ts, self.user, self.team = bot, channel, thread_ts, user, team
-        self.pending: list[tuple[str, str]] = []
+        self.pending: list[tuple[str, str, str]] = []  # (task id, agent, what it does); ids fixed at the start
         self.stream_ts: str | None = None
 
     def __call__(self, node: str, update: dict[str, Any]) -> None:
         """One finished step of the graph: the route opens the plan, an agent's findings complete its tasks."""
         if node == "route" and update.get("route"):
-            self.pending = _steps(dict(update["route"]))
+            self.pending = [(f"{a}:{k}", a, m) for k, (a, m) in enumerate(_steps(dict(update["route"])))]
             set_status(self.bot, self.channel, self.thread_ts, "is working on it…",
-                       [m for _, m in self.pending] or None)
+                       [m for _, _, m in self.pending] or None)
             self._start()
         elif update.get("findings") and self.pending:
             finished = [f for f in update["findings"] if isinstance(f, dict)]
             done = {f.get("agent") for f in finished}
             for f in finished:
                 self._task_done(f)
-            left = [(a, m) for a, m in self.pending if a not in done]
+            left = [t for t in self.pending if t[1] not in done]
             if left and left != self.pending:
-                set_status(self.bot, self.channel, self.thread_ts, "is working on it…", [m for _, m in left])
+                set_status(self.bot, self.channel, self.thread_ts, "is working on it…", [m for _, _, m in left])
             self.pending = left
 
     def _start(self) -> None:
         chunks = [{"type": "plan_update", "title": "Working on it"}] + [
-            {"type": "task_update", "id": f"{a}:{k}", "title": m, "status": "in_progress"}
-            for k, (a, m) in enumerate(self.pending)]
+            {"type": "task_update", "id": i, "title": m, "status": "in_progress"} for i, _, m in self.pending]
         try:
             r = self.bot.client.chat_startStream(channel=self.channel, thread_ts=self.thread_ts,
                                                  recipient_user_id=self.user, recipient_team_id=self.team,
@@ -111,10 +110,10 @@ class Progress:
         details = "; ".join(f"{srcs[i].get('type', '').replace('_', ' ')} · {srcs[i].get('label', '')}"
                             + (f" · {srcs[i]['date']}" if srcs[i].get("date") else "")
                             for i in cited if i < len(srcs))
-        chunks = [{"type": "task_update", "id": f"{a}:{k}", "title": m, "status": "complete",
+        chunks = [{"type": "task_update", "id": i, "title": m, "status": "complete",
                    "output": clean(" · ".join(f["text"] for f in facts[:2]))[:500] if facts else "nothing to report",
                    "details": clean(details)[:500] or None}
-                  for k, (a, m) in enumerate(self.pending) if a == finding.get("agent")]
+                  for i, a, m in self.pending if a == finding.get("agent")]
         if chunks:
             try:
                 self.bot.client.chat_appendStream(channel=self.channel, ts=self.stream_ts, chunks=chunks)
@@ -125,12 +124,28 @@ class Progress:
         """Close the stream with the verified answer; its ts, or None when nothing was streamed."""
         if not self.stream_ts:
             return None
+        rest = [{"type": "task_update", "id": i, "title": m, "status": "complete", "output": "nothing to add"}
+                for i, _, m in self.pending]  # steps the answer did not need (e.g. an account out of scope)
         try:
-            self.bot.client.chat_stopStream(channel=self.channel, ts=self.stream_ts, blocks=blocks)
+            self.bot.client.chat_stopStream(channel=self.channel, ts=self.stream_ts, blocks=blocks,
+                                            chunks=rest or None)
+            self.pending = []
             return self.stream_ts
         except SlackApiError as exc:
             log.info("stream stop failed (%s); posting the answer instead", exc.response.get("error"))
             return None
+
+    def abort(self) -> None:
+        """The answer failed: close an open stream with a short note and clear the status (it is retried)."""
+        if self.stream_ts:
+            try:
+                left = [{"type": "task_update", "id": i, "title": m, "status": "error"} for i, _, m in self.pending]
+                self.bot.client.chat_stopStream(channel=self.channel, ts=self.stream_ts, chunks=left or None,
+                                                markdown_text="_Something went wrong; trying again shortly._")
+            except SlackApiError as exc:
+                log.info("stream stop failed (%s)", exc.response.get("error"))
+            self.stream_ts = None
+        set_status(self.bot, self.channel, self.thread_ts, "")
 
 
 def suggested_prompts(bot: Bot, user: str) -> list[dict[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App
@@ -58,10 +59,35 @@ class RetainSlack:
         else:
             self.inbox = Inbox(services.store, self.handle, workers=st.workers, lease_s=st.lease_s)
             self.inbox.start_retries()
+        self.receipts = ThreadPoolExecutor(max_workers=2, thread_name_prefix="retain-receipt")
         listeners.register(self.app, self)
+
+    def received(self, key: str, channel: str, thread_ts: str) -> None:
+        """A message in an assistant thread was accepted: show a status now, before a worker is free.
+
+        Off the ack path: in the answering process when there is one (it runs nicer than the acks),
+        else on a small pool. The status is set only while the item still waits, and cleared again
+        if the answer overtook it, so it is never left behind.
+        """
+        if self.worker is not None:
+            self.queue.put(("received", key, channel, thread_ts))
+            return
+
+        def show() -> None:
+            try:
+                if self.inbox.status(key) != "pending":
+                    return
+                if (agent.set_status(self, channel, thread_ts, "is looking into it…", ["reading your question"])
+                        and self.inbox.status(key) == "done"):
+                    agent.set_status(self, channel, thread_ts, "")
+            except Exception:  # noqa: BLE001 - only a courtesy; the answer still comes
+                log.info("could not show a status for %s", key)
+
+        self.receipts.submit(show)
 
     def close(self, timeout: float = 30.0) -> None:
         """Finish what is running and stop the worker process."""
+        self.receipts.shutdown(wait=False, cancel_futures=True)
         if self.worker is not None:
             self.queue.put(None)
             self.worker.join(timeout)
@@ -136,6 +162,10 @@ def _worker_main(settings: Any, queue: Any, deterministic: bool) -> None:
 
     logs.configure(settings.log.format, settings.log.level)
     import multiprocessing as mp
+    import os
+
+    if settings.slack.worker_nice and hasattr(os, "nice"):
+        os.nice(settings.slack.worker_nice)  # answers yield the CPU to acks: Slack wants an ack within 3 s
     import queue as queues
 
     rt = Services(settings)
@@ -154,5 +184,8 @@ def _worker_main(settings: Any, queue: Any, deterministic: bool) -> None:
             continue
         if key is None:
             break
+        if isinstance(key, tuple):  # ("received", key, channel, thread_ts): a status before a worker is free
+            bot.received(*key[1:])
+            continue
         bot.inbox._submit(key)
     bot.inbox.drain(120)

@@ -28,3 +28,7 @@ class Bot(Protocol):
     def who(self, user: str, channel: str, channel_type: str) -> tuple[str | None, str | None]:
         """(who for the graph, or None) and a note to post instead of data."""
         ...
+
+    def received(self, key: str, channel: str, thread_ts: str) -> None:
+        """An assistant-thread message was accepted: show a status before a worker takes it."""
+        ...

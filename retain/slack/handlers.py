@@ -73,13 +73,14 @@ def _answer_in_assistant_thread(bot: Bot, p: dict[str, Any], question: str, who:
     try:
         result = bot.assistant.ask(question, who, thread, progress=shown)
     except Exception:
-        agent.set_status(bot, p["channel"], thread_ts, "")  # never leave "working on it" behind
+        shown.abort()  # never leave "working on it" or an open plan behind; the inbox retries the item
         raise
     if first:
         agent.set_title(bot, p["channel"], thread_ts, question)
     text, bl = blocks.answer(result, bot.config.link_hosts, feedback_ref=f"answer|{p.get('_key', '')}")
     ts = shown.finish(text, bl)  # the verified answer closes the streamed plan
     posted = {"ts": ts} if ts else bot.post(channel=p["channel"], thread_ts=thread_ts, text=text, blocks=bl)
+    agent.set_status(bot, p["channel"], thread_ts, "")  # cleared explicitly: a stream may not clear it
     for d in result.get("pending", []):
         t, b = blocks.approval(d, thread)
         bot.post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)

@@ -33,7 +33,8 @@ def register_events(app: App, bot: Bot) -> None:
     @app.event("message")
     def message(body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("channel_type") == "im" and not event.get("subtype") and not event.get("bot_id"):
-            bot.inbox.accept(body["event_id"], "question", _question(event, body))
+            if bot.inbox.accept(body["event_id"], "question", _question(event, body)) and event.get("thread_ts"):
+                bot.received(body["event_id"], event["channel"], event["thread_ts"])  # status at once
 
     @app.event("assistant_thread_started")
     def assistant_thread(body: dict[str, Any], event: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """Slack's AI-app conventions: status while working, the answer in the thread, prompts from the asker's book."""
 
 import json
+from datetime import datetime, timedelta
 
 from slack_http import DANA, event
 
@@ -36,6 +37,10 @@ def test_assistant_thread_shows_what_it_is_doing_then_answers_in_the_thread(slac
     posts = [p for p in mock.of("chat.postMessage") if p.get("thread_ts") == "1700000500.000100"]
     assert not posts and not mock.of("chat.update")  # no placeholder, no second copy of the answer
     assert [t["title"] for t in mock.of("assistant.threads.setTitle")] == ["why did Globex's latency go up?"]
+    # The status was set while working and cleared once the answer was in the thread.
+    assert statuses[0]["status"] and statuses[-1]["status"] == ""
+    assert mock.calls.index(("chat.stopStream", stop[0])) < mock.calls.index(("assistant.threads.setStatus",
+                                                                             statuses[-1]))
     # The next message in the same thread: no new title.
     _dm(url, "and their renewal?", "1700000501.000200", "1700000500.000100", "EvAg2")
     bot.inbox.drain()
@@ -78,3 +83,65 @@ def test_suggested_prompts_come_from_the_askers_own_book(slack):
     named = [p["message"] for p in prompts if p["message"].startswith("how is ")]
     assert named and all(n.removeprefix("how is ").removesuffix(" doing?") in mine for n in named)
     assert all(p["title"] and p["message"] for p in prompts)
+
+
+def test_a_plan_of_several_agents_completes_each_task_it_opened(slack):
+    bot, mock, url = slack
+    _dm(url, "prep me for Globex's QBR", "1700000800.000200", "1700000800.000100", "EvAgQbr")
+    bot.inbox.drain()
+    start = mock.of("chat.startStream")[-1]
+    opened = [c["id"] for c in start["chunks"] if c["type"] == "task_update"]
+    closed = [c["id"] for a in mock.of("chat.appendStream") for c in a["chunks"]]
+    assert len(set(opened)) >= 3  # several agents, one task each
+    assert sorted(closed) == sorted(opened)  # every task completed once, by the id it was opened with
+    agents = {i.split(":")[0] for i in opened}
+    assert {"tuning", "renewal"} <= agents
+
+
+def test_a_failed_answer_closes_the_plan_and_clears_the_status(slack, monkeypatch):
+    bot, mock, url = slack
+    real_ask = bot.assistant.ask
+    calls = []
+
+    def ask(question, who, thread, progress=None):
+        calls.append(question)
+        if len(calls) == 1:  # the first attempt fails after the plan was shown
+            progress("route", {"route": {"intents": ["renewal"], "accounts": [{"name": "Globex"}]}})
+            raise RuntimeError("the model server went away")
+        return real_ask(question, who, thread, progress=progress)
+
+    monkeypatch.setattr(bot.assistant, "ask", ask)
+    _dm(url, "what's Globex's renewal risk?", "1700000900.000200", "1700000900.000100", "EvAgFail")
+    bot.inbox.drain()
+    stops = mock.of("chat.stopStream")
+    assert len(stops) == 1 and "went wrong" in stops[0]["markdown_text"]
+    assert [c["status"] for c in stops[0]["chunks"]] == ["error"]
+    assert mock.of("assistant.threads.setStatus")[-1]["status"] == ""
+    assert "model server" not in json.dumps([p for _, p in mock.calls])  # no internals shown to the user
+    # The inbox retries the item: the answer arrives in the same thread.
+    bot.inbox.tick(now=datetime.now() + timedelta(seconds=60))
+    bot.inbox.drain()
+    assert len(calls) == 2
+    stops = mock.of("chat.stopStream")
+    assert len(stops) == 2 and "blocks" in stops[1] and stops[1]["ts"] != stops[0]["ts"]
+
+
+def test_steps_the_answer_did_not_need_are_closed_with_it(slack):
+    bot, mock, url = slack
+    from tools import crm
+
+    mine = {r["name"] for r in crm.portfolio(bot.services.tool_context(DANA), limit=500)["accounts"]}
+    with bot.services.store.engine.connect() as c:
+        from sqlalchemy import text
+
+        other = next(n for (n,) in c.execute(text("SELECT name FROM accounts ORDER BY id")) if n not in mine)
+    _dm(url, f"what's the renewal risk at {other}?", "1700000950.000200", "1700000950.000100", "EvAgOther")
+    bot.inbox.drain()
+    start = mock.of("chat.startStream")[-1]
+    opened = {c["id"] for c in start["chunks"] if c["type"] == "task_update"}
+    stop = mock.of("chat.stopStream")[-1]
+    closed = [c for a in mock.of("chat.appendStream") if a["ts"] == stop["ts"] for c in a["chunks"]]
+    closed += stop.get("chunks") or []
+    assert opened and {c["id"] for c in closed} == opened and all(c["status"] == "complete" for c in closed)
+    assert other not in json.dumps([c for c in closed])  # nothing about the other CSM's account
+    assert "not in your portfolio" in json.dumps(stop["blocks"])
