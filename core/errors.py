@@ -34,9 +34,9 @@ class AmbiguousName(RetainError):
 class ImportValidationError(RetainError):
     """A CSV import had bad rows; nothing was written."""
 
-    def __init__(self, problems: list[tuple[int, str]], total: int):
-        self.problems = problems
-        shown = "; ".join(f"line {line}: {why}" for line, why in problems[:20])
+    def __init__(self, problems: list[tuple[int, str]], total: int, unit: str = "line"):
+        self.problems, self.unit = problems, unit
+        shown = "; ".join(f"{unit} {line}: {why}" for line, why in problems[:20])
         more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
         super().__init__(
             f"{len(problems)} of {total} rows are bad, nothing was imported: {shown}{more}. "

@@ -8,7 +8,6 @@ see data, get no briefings, and their accounts can be handed to someone else in 
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,31 +102,31 @@ def add(store: CRMStore, p: Person) -> str:
 
 
 def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
-    """People from a CSV (header: name,email,role,team,manager_email,slack_user_id,timezone), all or nothing.
+    """People from a CSV or Parquet file, all or nothing.
 
+    Columns: name, email, role, team, manager_email, slack_user_id, timezone.
     Every row is checked before anything is written; a bad row is reported with its line number.
     Managers may come later in the file than their reports.
     """
-    if not path.is_file():
-        raise RetainError(f"{path} does not exist.")
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-        missing = {"name", "email"} - set(header)
-        if missing:
-            raise RetainError(f"{path.name}: the header needs {', '.join(sorted(missing))} "
-                              f"(columns: {', '.join(COLUMNS)}).")
-        unknown = set(header) - set(COLUMNS)
-        if unknown:
-            raise RetainError(f"{path.name}: unknown column(s) {', '.join(sorted(unknown))}; "
-                              f"known: {', '.join(COLUMNS)}.")
-        people: list[tuple[int, Person]] = []
-        for line, raw in enumerate(reader, start=2):
-            row = {k.strip().lower(): (v or "") for k, v in raw.items() if k}
-            try:
-                people.append((line, check(Person(**{k: row.get(k, "") for k in COLUMNS if k in row}))))
-            except (RetainError, TypeError) as exc:
-                raise RetainError(f"{path.name} line {line}: {exc} Nothing was imported.") from None
+    from integrations.crm.importer import read_rows
+
+    raw, unit = read_rows(path)
+    header = [str(h).strip().lower() for h in (raw[0][1] if raw else {})]
+    missing = {"name", "email"} - set(header)
+    if missing:
+        raise RetainError(f"{path.name}: the header needs {', '.join(sorted(missing))} "
+                          f"(columns: {', '.join(COLUMNS)}).")
+    unknown = set(header) - set(COLUMNS)
+    if unknown:
+        raise RetainError(f"{path.name}: unknown column(s) {', '.join(sorted(unknown))}; "
+                          f"known: {', '.join(COLUMNS)}.")
+    people: list[tuple[int, Person]] = []
+    for line, cells in raw:
+        row = {str(k).strip().lower(): ("" if v is None else str(v)) for k, v in cells.items() if k}
+        try:
+            people.append((line, check(Person(**{k: row.get(k, "") for k in COLUMNS if k in row}))))
+        except (RetainError, TypeError) as exc:
+            raise RetainError(f"{path.name} {unit} {line}: {exc} Nothing was imported.") from None
     seen: dict[str, int] = {}
     for line, p in people:
         if p.email in seen:

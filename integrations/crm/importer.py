@@ -53,6 +53,9 @@ class AccountRow(_Row):
     arr: float = Field(0.0, ge=0)
     owner_email: str | None = None
     lifecycle_stage: str = "adopted"
+    created_on: date | None = None
+
+    _c = field_validator("created_on", mode="before")(_date)
 
     @field_validator("segment", mode="before")
     @classmethod
@@ -81,8 +84,9 @@ class ContactRow(_Child):
     role: str | None = None
     is_champion: bool = False
     last_engaged: date | None = None
+    left_on: date | None = None  # the day they left the company
 
-    _d = field_validator("last_engaged", mode="before")(_date)
+    _d = field_validator("last_engaged", "left_on", mode="before")(_date)
 
     @field_validator("is_champion", mode="before")
     @classmethod
@@ -98,8 +102,15 @@ class ContractRow(_Child):
     renewal_date: date
     arr: float = Field(ge=0)
     seats: int = Field(ge=0)
+    status: Literal["active", "expired", "cancelled"] = "active"
 
     _d = field_validator("start_date", "renewal_date", mode="before")(_date)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, v: Any) -> Any:
+        s = str(v or "active").strip().lower()
+        return {"canceled": "cancelled", "ended": "expired", "closed won": "active"}.get(s, s)
 
 
 class TicketRow(_Child):
@@ -141,13 +152,27 @@ class NoteRow(_Child):
 
 
 class NpsRow(_Child):
-    """An NPS response row."""
+    """A survey answer: NPS (0-10, the default) or CSAT (1-5), optionally from a known contact."""
 
+    kind: Literal["nps", "csat"] = "nps"
     score: int = Field(ge=0, le=10)
     comment: str | None = None
     responded_on: date
+    contact_external_id: str | None = None
 
     _d = field_validator("responded_on", mode="before")(_date)
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, v: Any) -> Any:
+        return str(v or "nps").strip().lower()
+
+    @field_validator("score", mode="after")
+    @classmethod
+    def _range(cls, v: int, info: Any) -> int:
+        if info.data.get("kind") == "csat" and not 1 <= v <= 5:
+            raise ValueError("a CSAT score is 1 to 5")
+        return v
 
 
 SCHEMAS: dict[str, type[_Row]] = {"accounts": AccountRow, "contacts": ContactRow,
@@ -177,29 +202,49 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = None,
-               skip_bad: bool = False) -> dict[str, Any]:
-    """Validate and upsert a CSV; return counts and the bad rows (when skip_bad)."""
-    if kind not in SCHEMAS:
-        raise RetainError(f"Unknown kind '{kind}'. Use one of: {', '.join(KINDS)}.")
-    if not path.exists():
+def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], str]:
+    """The rows of a CSV or Parquet file, each with its number, and what the number counts ("line", "row").
+
+    CSV: UTF-8 with a header line (line numbers as an editor shows them). Parquet (`.parquet`): row
+    numbers from 1. Empty cells are None either way.
+    """
+    if not path.is_file():
         raise RetainError(f"File {path} does not exist.")
-    header_map = load_mapping(kind, mapping)
-    schema = SCHEMAS[kind]
+    if path.suffix.lower() in (".parquet", ".pq"):
+        try:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
+            raise RetainError(f"{path} is not a readable Parquet file ({type(exc).__name__}). "
+                              "Write it with pandas.DataFrame.to_parquet or pyarrow.") from None
+        return [(i, {k: (None if v == "" else v) for k, v in row.items()})
+                for i, row in enumerate(table.to_pylist(), start=1)], "row"
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             if not reader.fieldnames:
                 raise RetainError(f"{path} is empty: it needs a header line and rows.")
-            raw = [(reader.line_num, row) for row in reader]
+            return [(reader.line_num, row) for row in reader], "line"
     except UnicodeDecodeError:
         raise RetainError(f"{path} is not UTF-8 text. Export it as CSV (UTF-8).") from None
     except csv.Error as exc:
         raise RetainError(f"{path} is not valid CSV: {exc}.") from None
 
+
+def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = None,
+               skip_bad: bool = False) -> dict[str, Any]:
+    """Validate and upsert a CSV or Parquet file; return counts and the bad rows (when skip_bad)."""
+    if kind not in SCHEMAS:
+        raise RetainError(f"Unknown kind '{kind}'. Use one of: {', '.join(KINDS)}.")
+    header_map = load_mapping(kind, mapping)
+    schema = SCHEMAS[kind]
+    raw, unit = read_rows(path)
+
     with store.session() as s:
         known_accounts: dict[str, int] = {e: i for e, i in s.execute(select(Account.external_id, Account.id)) if e}
         csm_emails: dict[str, int] = {e: i for e, i in s.execute(select(CSM.email, CSM.id))}
+        contacts = {e for (e,) in s.execute(select(Contact.external_id)) if e} if kind == "nps" else set()
     good: list[tuple[int, _Row]] = []
     bad: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
@@ -217,19 +262,22 @@ def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = Non
         if isinstance(rec, _Child) and rec.account_external_id not in known_accounts:
             bad.append((line, f"account '{rec.account_external_id}' does not exist; import accounts first"))
             continue
+        if isinstance(rec, NpsRow) and rec.contact_external_id and rec.contact_external_id not in contacts:
+            bad.append((line, f"contact '{rec.contact_external_id}' does not exist; import contacts first"))
+            continue
         if isinstance(rec, AccountRow) and rec.owner_email and rec.owner_email not in csm_emails:
             bad.append((line, f"owner '{rec.owner_email}' is not a known CSM email"))
             continue
         good.append((line, rec))
     if bad and not skip_bad:
-        raise ImportValidationError(bad, len(raw))
+        raise ImportValidationError(bad, len(raw), unit)
 
     inserted = updated = 0
     with store.session() as s:
         for _line, rec in good:
             obj, is_new = _upsert(s, kind, rec, known_accounts, csm_emails)
-            inserted += is_new
-            updated += not is_new
+            inserted += is_new is True
+            updated += is_new is False
     return {"kind": kind, "rows": len(raw), "inserted": inserted, "updated": updated,
             "skipped": len(bad), "bad": bad}
 
@@ -239,7 +287,8 @@ _MODEL: dict[str, Any] = {"accounts": Account, "contacts": Contact, "contracts":
 
 
 def _upsert(s: Any, kind: str, rec: _Row, accounts: dict[str, int],
-            csms: dict[str, int]) -> tuple[Any, bool]:
+            csms: dict[str, int]) -> tuple[Any, bool | None]:
+    """Insert or update one record: (it, True when new, False when changed, None when already the same)."""
     model = _MODEL[kind]
     values = rec.model_dump()
     if "account_external_id" in values:
@@ -252,7 +301,8 @@ def _upsert(s: Any, kind: str, rec: _Row, accounts: dict[str, int],
         if values["closed_at"]:
             values["closed_at"] = datetime.combine(values["closed_at"], datetime.min.time())
     if kind == "nps":
-        values["kind"] = "nps"
+        ext = values.pop("contact_external_id", None)
+        values["contact_id"] = s.scalar(select(Contact.id).where(Contact.external_id == ext)) if ext else None
     obj = s.scalars(select(model).where(model.external_id == rec.external_id)).first()
     if obj is None:
         obj = model(**values)
@@ -261,6 +311,9 @@ def _upsert(s: Any, kind: str, rec: _Row, accounts: dict[str, int],
             s.flush()
             accounts[rec.external_id] = obj.id
         return obj, True
+    changed = False
     for k, v in values.items():
-        setattr(obj, k, v)
-    return obj, False
+        if getattr(obj, k) != v:
+            setattr(obj, k, v)
+            changed = True
+    return obj, False if changed else None

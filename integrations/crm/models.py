@@ -118,6 +118,7 @@ class FineTuneJob(AccountRecord, Base):
     """A customer's fine-tuning run with its hyperparameters and outcome."""
 
     __tablename__ = "fine_tune_jobs"
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)  # the vendor's job id
     created_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))  # succeeded | failed | running
     base_model: Mapped[str] = mapped_column(String(100))
@@ -156,6 +157,7 @@ class OnboardingPlan(AccountRecord, Base):
     """An onboarding plan for an account."""
 
     __tablename__ = "onboarding_plans"
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     started_on: Mapped[date] = mapped_column(Date)
     target_date: Mapped[date] = mapped_column(Date)
@@ -167,6 +169,7 @@ class Milestone(Base):
 
     __tablename__ = "milestones"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("onboarding_plans.id"), index=True)
     seq: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
@@ -333,6 +336,23 @@ class Feedback(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     channel: Mapped[str | None] = mapped_column(String(40))
     message_ts: Mapped[str | None] = mapped_column(String(40))
+
+
+class SyncRun(Base):
+    """One run of a data source (a file import, the warehouse sync, a CRM connector): what it did."""
+
+    __tablename__ = "sync_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)  # e.g. warehouse:telemetry, import:tickets
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))  # ok | failed | dry-run
+    rows_in: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    watermark: Mapped[str | None] = mapped_column(String(100))  # where the next incremental run starts
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class Meta(Base):

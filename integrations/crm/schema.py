@@ -9,7 +9,7 @@ new revisions use Alembic's operations (`op.add_column`, `op.alter_column` in ba
 from __future__ import annotations
 
 from alembic import op
-from sqlalchemy import Boolean, Column, Connection, inspect, text, true
+from sqlalchemy import Boolean, Column, Connection, String, inspect, text, true
 
 from integrations.crm.models import Base
 
@@ -75,3 +75,12 @@ def v8_csm_active(conn: Connection) -> None:
 def v9_feedback(conn: Connection) -> None:
     """Thumbs up and down on answers and briefings."""
     Base.metadata.create_all(conn, tables=[Base.metadata.tables["feedback"]], checkfirst=True)
+
+
+def v10_imports_and_sync_runs(conn: Connection) -> None:
+    """External ids on fine-tunes, onboarding plans and milestones (so imports upsert); sync runs."""
+    for table in ("fine_tune_jobs", "onboarding_plans", "milestones"):
+        if "external_id" not in {c["name"] for c in inspect(conn).get_columns(table)}:
+            op.add_column(table, Column("external_id", String(100), nullable=True))
+            op.create_index(f"uq_{table}_external_id", table, ["external_id"], unique=True)
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["sync_runs"]], checkfirst=True)

@@ -48,7 +48,7 @@ def head_revision() -> int:
 
 
 # Tables whose writes do not change what scores and answers are made from.
-OPERATIONAL = frozenset({"alembic_version", "apscheduler_jobs", "retain_meta", "score_runs", "slack_inbox",
+OPERATIONAL = frozenset({"alembic_version", "apscheduler_jobs", "retain_meta", "score_runs", "slack_inbox", "sync_runs",
                          "outbox", "scheduler_lease", "followup_state", "action_log", "health_snapshots",
                          "needs_profiles", "feedback"})
 _DML = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.I)

@@ -24,10 +24,12 @@ app = typer.Typer(help="Retain: a self-hosted, multi-agent customer-success assi
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 demo_app = typer.Typer(help="The demo portfolio.", no_args_is_help=True)
 model_app = typer.Typer(help="The renewal-risk model.", no_args_is_help=True)
-import_app = typer.Typer(help="Import records from a real CRM.", no_args_is_help=True)
+import_app = typer.Typer(help="Import CRM records and product data (CSV or Parquet).", no_args_is_help=True)
+sync_app = typer.Typer(help="Scheduled data sources: the warehouse and CRM connectors.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 app.add_typer(model_app, name="model")
 app.add_typer(import_app, name="import")
+app.add_typer(sync_app, name="sync")
 models_app = typer.Typer(help="The local GGUF models.", no_args_is_help=True)
 memory_app = typer.Typer(help="Retain's memory (Chroma): notes, playbooks, remembered facts.",
                          no_args_is_help=True)
@@ -64,6 +66,12 @@ class Kind(StrEnum):
     notes = "notes"
     nps = "nps"
     csms = "csms"
+    telemetry = "telemetry"
+    requests = "requests"
+    fine_tunes = "fine_tunes"
+    plans = "plans"
+    milestones = "milestones"
+    renewals = "renewals"
 
 BAND_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red"}
 

@@ -1,4 +1,4 @@
-"""`retain model`, `retain import`, `retain models`: the renewal model, CRM imports, the GGUF files."""
+"""`retain model`, `retain import`, `retain export`, `retain models`: renewal model, data in and out, GGUFs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from core.errors import RetainError
 from retain.cli.common import (
     DataTable,
     Kind,
     _print_json,
+    app,
     console,
     import_app,
     model_app,
@@ -65,28 +67,24 @@ def model_fit(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 # ---------------------------------------------------------------- import
-@import_app.command("csv")
-def import_csv_cmd(
-    file: Path = typer.Argument(..., help="The CSV file."),
+@import_app.command("file")
+@import_app.command("csv", hidden=True)
+def import_file_cmd(
+    file: Path = typer.Argument(..., help="A CSV or Parquet (.parquet) file."),
     kind: Kind = typer.Option(..., "--kind"),
     mapping: str | None = typer.Option(None, "--mapping", help="salesforce, hubspot, or a YAML file."),
     skip_bad: bool = typer.Option(False, "--skip-bad", help="Import the good rows and report the bad ones."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Import a CSV export; any bad row stops the import (nothing written) unless --skip-bad."""
-    from integrations.crm.importer import import_csv
+    """Import one file of one kind; any bad row stops the import (nothing written) unless --skip-bad.
 
-    if kind.value == "csms":  # people: always all or nothing (a half-imported team is worse than none)
-        from tools import people
+    Kinds: CRM records (accounts, contacts, contracts, tickets, notes, nps), people (csms), and product
+    data: telemetry (daily rows), requests (raw request events, summed to days), fine_tunes, plans,
+    milestones, renewals (history). Re-importing a file changes nothing.
+    """
+    from tools.data_import import import_file
 
-        data = people.import_csv(services().store, file)
-        if as_json:
-            _print_json({"kind": "csms", **data})
-        else:
-            console.print(f"csms: {data['added']} added, {data['updated']} updated, {data['unchanged']} unchanged "
-                          f"of {data['rows']} rows.")
-        return
-    result = import_csv(services().store, kind.value, file, mapping, skip_bad)
+    result = import_file(services().store, kind.value, file, mapping, skip_bad)
     if as_json:
         _print_json(result)
         return
@@ -94,6 +92,52 @@ def import_csv_cmd(
                   f"{result['skipped']} skipped of {result['rows']} rows.")
     for line, why in result["bad"]:
         console.print(f"  [yellow]line {line}[/]: {escape(str(why))}")
+
+
+@import_app.command("all")
+def import_all_cmd(
+    folder: Path = typer.Argument(..., help="A folder of <kind>.csv or <kind>.parquet files "
+                                            "(as `retain export` writes)."),
+    mapping: str | None = typer.Option(None, "--mapping"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Import every kind found in a folder, parents first; each file all or nothing."""
+    from tools.data_import import import_dir
+
+    results = import_dir(services().store, folder, mapping)
+    if as_json:
+        _print_json(results)
+        return
+    t = DataTable(title=f"Imported from {folder}")
+    for c in ("kind", "rows", "added", "updated"):
+        t.add_column(c, justify="right" if c != "kind" else "left")
+    for r in results:
+        t.add_row(r["kind"], f"{r['rows']:,}", f"{r['inserted']:,}", f"{r['updated']:,}")
+    console.print(t)
+
+
+@app.command("export")
+def export_cmd(
+    folder: Path = typer.Argument(..., help="Where to write <kind>.csv (or .parquet) files."),
+    kinds: list[Kind] = typer.Option(None, "--kind", help="Only these kinds (repeatable); default all."),
+    fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Export every kind in the shape `retain import all` reads back (a backup, or a move to another Retain)."""
+    from tools.data_export import export_dir
+
+    if fmt not in ("csv", "parquet"):
+        raise RetainError(f"--format must be csv or parquet, not '{fmt}'.")
+    counts = export_dir(services().store, folder, [k.value for k in kinds] if kinds else None, fmt)
+    if as_json:
+        _print_json(counts)
+        return
+    t = DataTable(title=f"Exported to {folder}")
+    t.add_column("kind")
+    t.add_column("rows", justify="right")
+    for k, n in counts.items():
+        t.add_row(k, f"{n:,}")
+    console.print(t)
 
 
 # ---------------------------------------------------------------- models

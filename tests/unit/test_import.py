@@ -29,11 +29,14 @@ def test_salesforce_accounts_import_and_reimport_is_idempotent(rt, tmp_path):
     r = import_csv(rt.store, "accounts", f, "salesforce")
     assert (r["inserted"], r["updated"]) == (2, 0)
     r = import_csv(rt.store, "accounts", f, "salesforce")
-    assert (r["inserted"], r["updated"]) == (0, 2)
+    assert (r["inserted"], r["updated"]) == (0, 0)  # the same file again changes nothing
+    r = import_csv(rt.store, "accounts", write(tmp_path, "b.csv", ACCOUNTS.replace("12000", "15000")), "salesforce")
+    assert (r["inserted"], r["updated"]) == (0, 1)  # only the row whose ARR changed
     assert count(rt, Account) == before + 2
     with rt.store.session() as s:
         a = s.scalars(select(Account).where(Account.external_id == "001A")).one()
         assert (a.arr, a.segment) == (250000.0, "enterprise")
+        assert s.scalars(select(Account.arr).where(Account.external_id == "001B")).one() == 15000.0
 
 
 def test_bad_rows_reported_with_line_numbers_and_nothing_written(rt, tmp_path):

@@ -18,7 +18,8 @@ def _burst(inbox, keys):
         gate.wait()
         try:
             out[i] = inbox.writes.write({"key": key, "kind": "question", "payload": {"n": i}, "status": "pending",
-                                         "attempts": 0, "received_at": datetime.now(), "thread_key": None, "order_ts": i})
+                                         "attempts": 0, "received_at": datetime.now(), "thread_key": None,
+                                         "order_ts": i})
         except Exception as exc:  # noqa: BLE001
             errors.append((i, exc))
 
@@ -57,7 +58,8 @@ def test_a_row_that_cannot_be_written_fails_only_its_own_ack(rt):
         gate.wait()
         try:
             out[i] = inbox.writes.write({"key": key, "kind": "question", "payload": payload, "status": "pending",
-                                         "attempts": 0, "received_at": datetime.now(), "thread_key": None, "order_ts": i})
+                                         "attempts": 0, "received_at": datetime.now(), "thread_key": None,
+                                         "order_ts": i})
         except Exception:  # noqa: BLE001
             errors.append(key)
 

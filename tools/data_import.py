@@ -1,0 +1,118 @@
+"""Every kind of data a team brings, from CSV or Parquet: validated, all or nothing, idempotent.
+
+CRM kinds (accounts, contacts, contracts, tickets, notes, nps) go through
+`integrations.crm.importer`; the vendor's product signals (telemetry, raw requests, fine-tunes,
+onboarding plans and milestones, renewal history) through `tools.product_import`; people through
+`tools.people`. Every run is recorded in `sync_runs` (`retain sync status` lists them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from core.errors import ImportValidationError, RetainError
+from integrations.crm import importer
+from integrations.crm.models import Account, OnboardingPlan, SyncRun
+from integrations.crm.store import CRMStore
+from tools import people, product_import
+
+KINDS = [*importer.KINDS, "telemetry", "requests", "fine_tunes", "plans", "milestones", "renewals", "csms"]
+ORDER = ["csms", "accounts", "contacts", "contracts", "tickets", "notes", "nps", "telemetry", "fine_tunes",
+         "plans", "milestones", "renewals"]  # what `import all` reads, parents first
+
+
+def import_file(store: CRMStore, kind: str, path: Path, mapping: str | None = None,
+                skip_bad: bool = False) -> dict[str, Any]:
+    """Import one file of one kind; counts, and the bad rows when skip_bad. Recorded as a sync run."""
+    if kind not in KINDS:
+        raise RetainError(f"Unknown kind '{kind}'. Use one of: {', '.join(KINDS)}.")
+    started = datetime.now()
+    try:
+        if kind == "csms":
+            r = people.import_csv(store, path)
+            result = {"kind": kind, "rows": r["rows"], "inserted": r["added"], "updated": r["updated"],
+                      "skipped": 0, "bad": []}
+        elif kind in importer.KINDS:
+            result = importer.import_csv(store, kind, path, mapping, skip_bad)
+        else:
+            result = _import_product(store, kind, path, mapping, skip_bad)
+    except ImportValidationError as exc:
+        record(store, f"import:{kind}", started, "failed", rows_in=0, rejected=len(exc.problems), error=str(exc))
+        raise
+    except RetainError as exc:
+        record(store, f"import:{kind}", started, "failed", error=str(exc))
+        raise
+    record(store, f"import:{kind}", started, "ok", rows_in=result["rows"], inserted=result["inserted"],
+           updated=result["updated"], rejected=result["skipped"])
+    return result
+
+
+def _import_product(store: CRMStore, kind: str, path: Path, mapping: str | None, skip_bad: bool) -> dict[str, Any]:
+    header_map = importer.load_mapping(kind, mapping)
+    schema = product_import.SCHEMAS[kind]
+    raw, unit = importer.read_rows(path)
+    with store.session() as s:
+        accounts = {e: i for e, i in s.execute(select(Account.external_id, Account.id)) if e}
+        plans = {e: i for e, i in s.execute(select(OnboardingPlan.external_id, OnboardingPlan.id)) if e}
+    good: list[Any] = []
+    bad: list[tuple[int, str]] = []
+    seen: dict[Any, int] = {}
+    for line, row in raw:
+        fields = {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k}
+        try:
+            rec = schema.model_validate(fields)
+        except ValidationError as exc:
+            bad.append((line, importer._describe(exc)))
+            continue
+        k = product_import.key(kind, rec)
+        if k is not None and k in seen:
+            bad.append((line, f"{_name(k)} repeats {unit} {seen[k]}"))
+            continue
+        if k is not None:
+            seen[k] = line
+        why = product_import.check(kind, rec, accounts, plans)
+        if why:
+            bad.append((line, why))
+            continue
+        good.append(rec)
+    if bad and not skip_bad:
+        raise ImportValidationError(bad, len(raw), unit)
+    with store.session() as s:
+        inserted, updated = product_import.write(s, kind, good, accounts, plans, store)
+    return {"kind": kind, "rows": len(raw), "inserted": inserted, "updated": updated, "skipped": len(bad),
+            "bad": bad}
+
+
+def _name(k: Any) -> str:
+    if isinstance(k, tuple):
+        return "(" + ", ".join(str(x) for x in k) + ")"
+    return f"id '{k}'"
+
+
+def import_dir(store: CRMStore, folder: Path, mapping: str | None = None) -> list[dict[str, Any]]:
+    """Every `<kind>.csv` / `<kind>.parquet` in a folder, parents first (what `retain export` writes)."""
+    if not folder.is_dir():
+        raise RetainError(f"{folder} is not a folder.")
+    out = []
+    for kind in ORDER:
+        for ext in (".csv", ".parquet"):
+            path = folder / f"{kind}{ext}"
+            if path.is_file():
+                out.append(import_file(store, kind, path, mapping))
+    if not out:
+        raise RetainError(f"{folder} has no files named after a kind ({', '.join(f'{k}.csv' for k in ORDER)}).")
+    return out
+
+
+def record(store: CRMStore, source: str, started: datetime, status: str, *, rows_in: int = 0, inserted: int = 0,
+           updated: int = 0, rejected: int = 0, watermark: str | None = None, error: str | None = None) -> None:
+    """Keep what a run of a source did."""
+    with store.session() as s:
+        s.add(SyncRun(source=source, started_at=started, finished_at=datetime.now(), status=status,
+                      rows_in=rows_in, inserted=inserted, updated=updated, rejected=rejected,
+                      watermark=watermark, error=(error or "")[:2000] or None))
