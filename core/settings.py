@@ -123,6 +123,16 @@ class LogSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class WarehouseSettings(BaseModel):
+    """The vendor's metering database or warehouse, read on a schedule through a mapping of SQL queries."""
+
+    model_config = {"extra": "forbid"}
+
+    mapping_file: str = ""  # a YAML of queries (configs/warehouse.example.yaml); empty: no warehouse sync
+    url: SecretStr = SecretStr("")  # any SQLAlchemy URL; empty: the mapping file's `url` (${VAR} expanded)
+    every_minutes: int = Field(60, ge=1, le=10080)
+
+
 class Settings(BaseSettings):
     """Everything Retain can be told, validated at start."""
 
@@ -143,6 +153,7 @@ class Settings(BaseSettings):
     memory: MemorySettings = MemorySettings()
     health: HealthSettings = HealthSettings()
     slack: SlackSettings = SlackSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
 
     @field_validator("today")
     @classmethod

@@ -229,8 +229,18 @@ def deliver_outbox() -> dict[str, Any]:
     return deliver(_rt().store, client())
 
 
-def job_specs(store: CRMStore) -> list[JobSpec]:
-    """Every job the schedules config asks for, with fixed ids."""
+def warehouse_sync() -> dict[str, Any]:
+    """Read the warehouse's new rows (every source of the mapping file)."""
+    from tools import warehouse
+
+    rt = _rt()
+    w = rt.settings.warehouse
+    runs = warehouse.run(rt.store, w.mapping_file, w.url.get_secret_value())
+    return {r["source"]: {k: r[k] for k in ("rows", "inserted", "updated", "rejected")} for r in runs}
+
+
+def job_specs(store: CRMStore, settings: Any = None) -> list[JobSpec]:
+    """Every job the schedules config (and the warehouse setting) asks for, with fixed ids."""
     cfg = load_schedules()
     specs: list[JobSpec] = []
     b = cfg["briefings"]
@@ -260,6 +270,9 @@ def job_specs(store: CRMStore) -> list[JobSpec]:
                          "Health snapshots and memory sync"))
     specs.append(JobSpec("outbox:deliver", "retain.jobs:deliver_outbox", [], "interval",
                          {"seconds": int(cfg["outbox"]["every_seconds"])}, "Deliver the outbox"))
+    if settings is not None and settings.warehouse.mapping_file:
+        specs.append(JobSpec("sync:warehouse", "retain.jobs:warehouse_sync", [], "interval",
+                             {"minutes": int(settings.warehouse.every_minutes)}, "Warehouse sync"))
     return specs
 
 
@@ -267,4 +280,4 @@ def scheduler(services: Services, executor: str = "threadpool") -> Scheduler:
     """The scheduler for these services, its jobs configured to run with them."""
     if not configured(services):
         configure(services)
-    return Scheduler(services.store, lambda: job_specs(services.store), executor=executor)
+    return Scheduler(services.store, lambda: job_specs(services.store, services.settings), executor=executor)

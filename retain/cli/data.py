@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -18,6 +20,7 @@ from retain.cli.common import (
     model_app,
     models_app,
     services,
+    sync_app,
 )
 
 
@@ -138,6 +141,77 @@ def export_cmd(
     for k, n in counts.items():
         t.add_row(k, f"{n:,}")
     console.print(t)
+
+
+# ---------------------------------------------------------------- sync
+@sync_app.command("warehouse")
+def sync_warehouse_cmd(
+    mapping: Path | None = typer.Option(None, "--mapping", help="A mapping file (default: warehouse.mapping_file)."),
+    source: list[str] = typer.Option(None, "--source", help="Only this source of the mapping (repeatable)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Read new rows from the warehouse now (the scheduler does it every warehouse.every_minutes)."""
+    from tools import warehouse
+
+    rt = services()
+    path = mapping or rt.settings.warehouse.mapping_file
+    if not path:
+        raise RetainError("No mapping: pass --mapping FILE or set warehouse.mapping_file "
+                          "(start from configs/warehouse.example.yaml).")
+    runs = warehouse.run(rt.store, path, rt.settings.warehouse.url.get_secret_value(), source or None, dry_run)
+    if as_json:
+        _print_json(runs)
+        return
+    t = DataTable(title="Warehouse sync" + (" (dry run: nothing written)" if dry_run else ""))
+    for c in ("source", "kind", "rows", "would add" if dry_run else "added", "would update" if dry_run else "updated",
+              "rejected", "from", "watermark"):
+        t.add_column(c, justify="right" if c in ("rows", "added", "updated", "rejected", "would add",
+                                                   "would update") else "left")
+    for r in runs:
+        t.add_row(r["source"], r["kind"], f"{r['rows']:,}", f"{r['inserted']:,}", f"{r['updated']:,}",
+                  f"{r['rejected']:,}", str(r["watermark_from"] or ""), str(r["watermark"] or ""))
+    console.print(t)
+    for r in runs:
+        for n, why in r["problems"]:
+            console.print(f"  [yellow]{escape(r['source'])} row {n}[/]: {escape(str(why))}")
+
+
+@sync_app.command("status")
+def sync_status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Per data source: last run, rows in / added / updated / rejected, watermark, next run."""
+    from retain.jobs import job_specs
+    from tools import warehouse
+
+    rt = services()
+    rows = warehouse.status(rt.store)
+    every = {s.id: s for s in job_specs(rt.store, rt.settings)}
+    for r in rows:
+        spec = every.get("sync:warehouse") if r["source"].startswith("warehouse:") else None
+        r["next_run"] = _next(r["last_run"], spec.fields.get("minutes")) if spec else "on demand"
+    if as_json:
+        _print_json(rows)
+        return
+    t = DataTable(title="Data sources")
+    for c in ("source", "last run", "status", "rows in", "added", "updated", "rejected", "watermark", "next run"):
+        t.add_column(c, justify="right" if c in ("rows in", "added", "updated", "rejected") else "left")
+    for r in rows:
+        style = {"ok": "green", "failed": "red"}.get(r["status"], "")
+        t.add_row(r["source"], str(r["last_run"])[:19], f"[{style}]{r['status']}[/]" if style else r["status"],
+                  f"{r['rows_in']:,}", f"{r['inserted']:,}", f"{r['updated']:,}", f"{r['rejected']:,}",
+                  r["watermark"] or "", r["next_run"])
+    console.print(t)
+    if not rows:
+        console.print("No data source has run yet: `retain import file`, `retain sync warehouse`.")
+    for r in rows:
+        if r["status"] == "failed" and r["error"]:
+            console.print(f"  [red]{escape(r['source'])}[/]: {escape(r['error'][:300])}")
+
+
+def _next(last: Any, minutes: int | None) -> str:
+    if not minutes or last is None:
+        return ""
+    return str(last + timedelta(minutes=int(minutes)))[:19]
 
 
 # ---------------------------------------------------------------- models

@@ -53,7 +53,7 @@ def jobs_run(name: str = typer.Argument(..., help="A job id from `retain jobs`, 
     from retain.jobs import job_specs
 
     rt = services()
-    spec = next((s for s in job_specs(rt.store) if s.id == name), None)
+    spec = next((s for s in job_specs(rt.store, rt.settings) if s.id == name), None)
     if spec is None:
         raise RetainError(f"No job '{name}'. See `retain jobs`.")
     jobs.configure(rt)
