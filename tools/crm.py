@@ -186,6 +186,10 @@ def _driver_sources(row: pd.Series, items: list[dict[str, Any]]) -> list[Source]
                            f"{row['champion_left_name']} left"))
         elif m == "days_to_renewal":
             out.append(src("contract", int(row["contract_id"]), row["renewal_date"], "Contract"))
+        elif m == "note_tone" and isinstance(row.get("tone_turn_on"), date) and not pd.isna(row.get("tone_turn_ref")):
+            kind = str(row["tone_turn_kind"])
+            out.append(src(kind, int(row["tone_turn_ref"]), row["tone_turn_on"],
+                           {"ticket": "Ticket", "nps": "Survey comment"}.get(kind, "Note")))
     return out
 
 

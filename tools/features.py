@@ -6,9 +6,7 @@ columns are context that turns a metric into a sentence (names, dates, before/af
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -27,6 +25,7 @@ from integrations.crm.models import (
     Ticket,
 )
 from integrations.crm.store import CRMStore
+from tools import sentiment
 
 METRICS = [
     "usage_change_30d", "seat_utilization", "p95_ratio", "error_rate", "eval_score",
@@ -34,24 +33,12 @@ METRICS = [
     "onboarding_overdue", "champion_present", "days_since_touch", "days_to_renewal",
 ]
 
-_POS = re.compile(r"\b(happy|great|love|momentum|expand|expansion|smooth|reference|thrilled|"
-                  r"good|fast|saved|win|wins)\b", re.I)
-_NEG = re.compile(r"\b(frustrat\w*|unhappy|slow|errors?|outages?|blocked|escalat\w*|churn|"
-                  r"cancel\w*|alternatives?|questioning|annoyed|dropping|failing|failed|"
-                  r"on hold|leaving|tough|no reply)\b", re.I)
-
-
-@lru_cache(maxsize=500_000)
 def note_tone(text: str) -> float:
-    """A rough tone of a note from -1 (negative) to 1 (positive), from word counts.
+    """The tone of a text from -1 (negative) to 1 (positive): `tools.sentiment` (VADER with a CS lexicon)."""
+    return sentiment.score(text)
 
-    Memoised: both score dates and every later rescoring read the same notes.
-    """
-    pos = len(_POS.findall(text))
-    neg = len(_NEG.findall(text))
-    if pos + neg == 0:
-        return 0.0
-    return (pos - neg) / (pos + neg)
+
+TURN = -0.4  # a text at or below this tone can be where an account's tone turned
 
 
 def _read(store: CRMStore, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -165,13 +152,41 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
     df["nps_date"] = _to_date(latest["responded_on"].reindex(df.index))
     df["nps_id"] = latest["nps_id"].reindex(df.index)
 
-    # Notes: tone of the last 60 days and the last touch.
-    notes = _read(store, select(Activity.account_id, Activity.occurred_on, Activity.body)
+    # Tone: notes, ticket texts and survey comments (tools.sentiment). `note_tone` is the mean of the
+    # last 60 days; `tone_change` the last 30 days against days 31-90; where it turned negative is the
+    # first clearly negative text of the last 30 days (kept with its source for the driver).
+    notes = _read(store, select(Activity.account_id, Activity.occurred_on, Activity.body, Activity.id)
                   .where(Activity.occurred_on <= as_of))
     when = pd.to_datetime(notes["occurred_on"])
-    recent = notes[(when > pd.Timestamp(as_of - timedelta(days=60))).to_numpy()]
-    tone = recent.assign(tone=[note_tone(b) for b in recent["body"]]).groupby("account_id")["tone"].mean()
-    df["note_tone"] = tone.reindex(df.index)
+    since90 = as_of - timedelta(days=90)
+    tix = _read(store, select(Ticket.account_id, Ticket.opened_at, Ticket.subject, Ticket.body, Ticket.id)
+                .where(Ticket.opened_at > pd.Timestamp(since90), Ticket.opened_at <= pd.Timestamp(as_of)
+                       + pd.Timedelta(days=1)))
+    said = _read(store, select(SurveyResponse.account_id, SurveyResponse.responded_on, SurveyResponse.comment,
+                               SurveyResponse.id)
+                 .where(SurveyResponse.responded_on > since90, SurveyResponse.responded_on <= as_of,
+                        SurveyResponse.comment.is_not(None)))
+    frames = [pd.DataFrame({"account_id": notes["account_id"], "day": when, "text": notes["body"],
+                            "kind": "activity", "ref": notes["id"]})[(when > pd.Timestamp(since90)).to_numpy()],
+              pd.DataFrame({"account_id": tix["account_id"], "day": pd.to_datetime(tix["opened_at"]).dt.normalize(),
+                            "text": (tix["subject"].fillna("") + ". " + tix["body"].fillna("")),
+                            "kind": "ticket", "ref": tix["id"]}),
+              pd.DataFrame({"account_id": said["account_id"], "day": pd.to_datetime(said["responded_on"]),
+                            "text": said["comment"], "kind": "nps", "ref": said["id"]})]
+    texts = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
+        not f.empty for f in frames) else pd.DataFrame(columns=["account_id", "day", "text", "kind", "ref"])
+    texts["tone"] = [note_tone(str(t)) for t in texts["text"]]
+    age = (pd.Timestamp(as_of) - pd.to_datetime(texts["day"])).dt.days
+    df["note_tone"] = texts[(age < 60).to_numpy()].groupby("account_id")["tone"].mean().reindex(df.index)
+    recent_tone = texts[(age < 30).to_numpy()].groupby("account_id")["tone"].mean()
+    before_tone = texts[((age >= 30) & (age < 90)).to_numpy()].groupby("account_id")["tone"].mean()
+    df["tone_change"] = (recent_tone - before_tone).reindex(df.index)
+    turns = texts[((age < 30) & (texts["tone"] <= TURN)).to_numpy()].sort_values(["day", "tone"])
+    first = turns.drop_duplicates("account_id", keep="first").set_index("account_id")
+    df["tone_turn_on"] = _to_date(first["day"].reindex(df.index)) if not first.empty else None
+    df["tone_turn_kind"] = first["kind"].reindex(df.index) if not first.empty else None
+    df["tone_turn_ref"] = first["ref"].reindex(df.index) if not first.empty else None
+    df["tone_turn_text"] = first["text"].reindex(df.index) if not first.empty else None
     last_touch = _to_date(when.groupby(notes["account_id"]).max().reindex(df.index))
     df["last_touch"] = last_touch
     df["days_since_touch"] = [float((as_of - d).days) if isinstance(d, date) else np.nan

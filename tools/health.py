@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -166,7 +167,15 @@ def describe(metric: str, row: pd.Series) -> str:
         return f"NPS {int(v)} ({kind}){on}"
     if metric == "note_tone":
         word = "negative" if v < -0.2 else ("positive" if v > 0.2 else "neutral")
-        return f"recent notes sound {word}"
+        turn = row.get("tone_turn_on")
+        if v < -0.2 and isinstance(turn, date):
+            what = {"ticket": "a ticket", "nps": "a survey comment"}.get(str(row.get("tone_turn_kind")), "a note")
+            quote = re.split(r"(?<=[.!?])\s", str(row.get("tone_turn_text") or "").strip())[0][:90]
+            change = row.get("tone_change")
+            if isinstance(change, float) and not math.isnan(change) and change <= -0.2:
+                return f"tone turned negative after {what} on {turn.isoformat()}: “{quote}”"
+            return f"notes, tickets and surveys sound negative (e.g. {what} on {turn.isoformat()}: “{quote}”)"
+        return f"recent notes, tickets and surveys sound {word}"
     if metric == "onboarding_progress":
         return f"onboarding {v * 100:.0f}% complete"
     if metric == "onboarding_overdue":

@@ -34,11 +34,14 @@ class Scope(Protocol):
     as_of: date
 
 KEEP_DAYS = 40  # stored runs older than this are pruned when a new one is written
+# Bumped whenever how features are computed changes (e.g. the sentiment model): stored runs made by
+# an older Retain are then recomputed instead of read.
+FEATURES_VERSION = "2"  # 2: tone of notes, tickets and surveys from tools.sentiment, with its turn
 
 
 def card_digest(card: Scorecard) -> str:
-    """A short digest of the scorecard: changing weights or bands invalidates stored scores."""
-    return hashlib.sha256(card.model_dump_json().encode()).hexdigest()[:32]
+    """A short digest of the scorecard and the features code: a change to either invalidates stored scores."""
+    return hashlib.sha256((FEATURES_VERSION + card.model_dump_json()).encode()).hexdigest()[:32]
 
 
 def load_run(store: CRMStore, card: Scorecard, day: date, version: int, today: date) -> PortfolioHealth | None:

@@ -59,7 +59,7 @@ def test_without_streaming_the_verified_answer_is_posted_in_the_thread(slack):
 
 def test_without_the_feature_the_placeholder_is_kept(slack):
     bot, mock, url = slack
-    mock.fail["assistant.threads.setStatus"] = [(200, {})]  # answered {"ok": false}: not an assistant thread
+    mock.fail["assistant.threads.setStatus"] = [(200, {})] * 5  # always {"ok": false}: not an assistant thread
     _dm(url, "how is Acme doing?", "1700000600.000200", "1700000600.000100", "EvAg3")
     bot.inbox.drain()
     posts = [p for p in mock.of("chat.postMessage") if p.get("thread_ts") == "1700000600.000100"]
