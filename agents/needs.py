@@ -19,7 +19,7 @@ from agents.state import AccountRef, Deps, Finding
 from integrations.crm.models import Activity, Contact, NeedsProfile, SurveyResponse, Ticket
 from integrations.llm import LLMError, dumps, structured
 from prompts import load
-from tools import crm
+from tools import crm, sentiment
 
 FIELDS = ("goals", "use_cases", "success_criteria", "pain_points", "stakeholders")
 _LABEL = {"goals": "Goal", "use_cases": "Use case", "success_criteria": "Success criterion",
@@ -152,13 +152,25 @@ def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[dict[str, Any],
     return prof, recs, method
 
 
+def _aspects(deps: Deps, texts: list[str]) -> list[str | None]:
+    """What each pain point is about (tools.sentiment.aspects) when the embedding model is here, else None."""
+    mem = deps.memory
+    if mem is None or not texts:
+        return [None for _ in texts]
+    try:
+        return sentiment.aspects(texts, lambda ts: mem.cache.embed(mem.ef, ts))
+    except Exception:  # noqa: BLE001 - a hint: the pain points stand without it
+        return [None for _ in texts]
+
+
 def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     """Needs findings for one account."""
     f = Finding("needs", account)
     prof, recs, method = profile(deps, ctx, account["account_id"])
     by_id = {r["id"]: r for r in recs}
+    about = _aspects(deps, [i["text"] for i in prof.get("pain_points", [])[:4]])
     for key in FIELDS:
-        for item in prof.get(key, [])[:4]:
+        for n, item in enumerate(prof.get(key, [])[:4]):
             rec = by_id.get(item["source"])
             if rec is not None:
                 source = crm.src(rec["type"], rec["n"], rec["date"], rec["label"])
@@ -166,7 +178,8 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
                 source = crm.src("contact", item["source"].split(":")[1], None, item["text"].split(",")[0])
             else:
                 continue
-            f.fact(f"{_LABEL[key]}: {item['text']}", source, kind=key)
+            tag = f" ({about[n]})" if key == "pain_points" and about[n] else ""
+            f.fact(f"{_LABEL[key]}{tag}: {item['text']}", source, kind=key)
     if not f.facts:
         f.fact(f"No goals or pain points recorded for {account['name']} in the last year of notes", kind="empty")
     f.data = {"method": method, "counts": {k: len(prof.get(k, [])) for k in FIELDS}}

@@ -252,3 +252,15 @@ def test_scores_are_computed_once_until_the_data_or_the_day_changes(rt):
         s.get(Account, acme).name = "Acme Corporation"
         s.commit()
     assert rt.tool_context(DANA).health().features.loc[acme, "name"] == "Acme Corporation"
+
+
+def test_pain_points_say_what_they_are_about_when_the_embedding_model_is_there(rt):
+    from core.settings import load_settings
+    from tools.services import Services
+
+    withmem = Services(load_settings(data_dir=str(rt.settings.data_dir), today=rt.settings.today,
+                                    embedding={"model_path": str(MODELS / "all-MiniLM-L6-v2-q8_0.gguf")}))
+    text = Assistant(withmem).ask("what are Initech's pain points?", DANA, "pp")["answer"]["text"]
+    assert "Pain point (outages)" in text
+    plain = Assistant(rt, use_memory=False).ask("what are Initech's pain points?", DANA, "pp2")["answer"]["text"]
+    assert "Pain point: " in plain and "Pain point (" not in plain  # no model: the same points, untagged
