@@ -12,12 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-from sqlalchemy import select
-
 from core.errors import ImportValidationError, RetainError
 from integrations.crm import importer
-from integrations.crm.models import Account, OnboardingPlan, SyncRun
+from integrations.crm.models import SyncRun
 from integrations.crm.store import CRMStore
 from tools import people, product_import
 
@@ -54,44 +51,16 @@ def import_file(store: CRMStore, kind: str, path: Path, mapping: str | None = No
 
 def _import_product(store: CRMStore, kind: str, path: Path, mapping: str | None, skip_bad: bool) -> dict[str, Any]:
     header_map = importer.load_mapping(kind, mapping)
-    schema = product_import.SCHEMAS[kind]
     raw, unit = importer.read_rows(path)
-    with store.session() as s:
-        accounts = {e: i for e, i in s.execute(select(Account.external_id, Account.id)) if e}
-        plans = {e: i for e, i in s.execute(select(OnboardingPlan.external_id, OnboardingPlan.id)) if e}
-    good: list[Any] = []
-    bad: list[tuple[int, str]] = []
-    seen: dict[Any, int] = {}
-    for line, row in raw:
-        fields = {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k}
-        try:
-            rec = schema.model_validate(fields)
-        except ValidationError as exc:
-            bad.append((line, importer._describe(exc)))
-            continue
-        k = product_import.key(kind, rec)
-        if k is not None and k in seen:
-            bad.append((line, f"{_name(k)} repeats {unit} {seen[k]}"))
-            continue
-        if k is not None:
-            seen[k] = line
-        why = product_import.check(kind, rec, accounts, plans)
-        if why:
-            bad.append((line, why))
-            continue
-        good.append(rec)
+    accounts, plans = product_import.references(store)
+    rows = [(line, {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k}) for line, row in raw]
+    good, bad = product_import.validate(kind, rows, accounts, plans, unit)
     if bad and not skip_bad:
         raise ImportValidationError(bad, len(raw), unit)
     with store.session() as s:
         inserted, updated = product_import.write(s, kind, good, accounts, plans, store)
     return {"kind": kind, "rows": len(raw), "inserted": inserted, "updated": updated, "skipped": len(bad),
             "bad": bad}
-
-
-def _name(k: Any) -> str:
-    if isinstance(k, tuple):
-        return "(" + ", ".join(str(x) for x in k) + ")"
-    return f"id '{k}'"
 
 
 def import_dir(store: CRMStore, folder: Path, mapping: str | None = None) -> list[dict[str, Any]]:

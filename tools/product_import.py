@@ -25,11 +25,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import Table, and_, select, tuple_, update
 
 from integrations.crm.importer import _date
+from integrations.crm.importer import _describe as describe
 from integrations.crm.models import (
+    Account,
     FineTuneJob,
     Milestone,
     OnboardingPlan,
@@ -325,6 +327,51 @@ def check(kind: str, rec: Any, accounts: dict[str, int], plans: dict[str, int]) 
     if kind == "plans" and rec.target_date < rec.started_on:
         return "target_date is before started_on"
     return None
+
+
+def references(store: Any) -> tuple[dict[str, int], dict[str, int]]:
+    """Accounts and onboarding plans by external id: what rows may name."""
+    with store.session() as s:
+        accounts = {e: i for e, i in s.execute(select(Account.external_id, Account.id)) if e}
+        plans = {e: i for e, i in s.execute(select(OnboardingPlan.external_id, OnboardingPlan.id)) if e}
+    return accounts, plans
+
+
+def validate(kind: str, rows: list[tuple[int, dict[str, Any]]], accounts: dict[str, int], plans: dict[str, int],
+             unit: str = "line", repeats: str = "error") -> tuple[list[Any], list[tuple[int, str]]]:
+    """The good records and the bad rows (number, why) of one kind.
+
+    A repeated key is an error in one file (`repeats="error"`); from a warehouse the last row wins
+    (`repeats="last"`). Events without a key (`requests`) are all kept.
+    """
+    schema = SCHEMAS[kind]
+    keyed: dict[Any, tuple[int, Any]] = {}
+    events: list[Any] = []
+    bad: list[tuple[int, str]] = []
+    for n, fields in rows:
+        try:
+            rec = schema.model_validate(fields)
+        except ValidationError as exc:
+            bad.append((n, describe(exc)))
+            continue
+        problem = check(kind, rec, accounts, plans)
+        if problem:
+            bad.append((n, problem))
+            continue
+        k = key(kind, rec)
+        if k is None:
+            events.append(rec)
+        elif k in keyed and repeats == "error":
+            bad.append((n, f"{_name(k)} repeats {unit} {keyed[k][0]}"))
+        else:
+            keyed[k] = (n, rec)
+    return events + [rec for _, rec in keyed.values()], bad
+
+
+def _name(k: Any) -> str:
+    if isinstance(k, tuple):
+        return "(" + ", ".join(str(x) for x in k) + ")"
+    return f"id '{k}'"
 
 
 def aggregate_requests(recs: list[RequestRow]) -> list[TelemetryRow]:

@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import RetainError, mask_secrets
 from integrations.crm import importer
-from integrations.crm.models import Account, OnboardingPlan, SyncRun
+from integrations.crm.models import SyncRun
 from integrations.crm.store import CRMStore
 from tools import data_import, product_import
 
@@ -155,33 +155,14 @@ def _one(store: CRMStore, engine: Any, name: str, src: Source, dry_run: bool) ->
     if src.watermark and raw and src.watermark not in raw[0]:
         raise RetainError(f"Warehouse source '{name}': the query returns no column '{src.watermark}' "
                           f"(its watermark); it returns {', '.join(raw[0])}.")
-    schema = product_import.SCHEMAS[src.kind]
-    with store.session() as s:
-        accounts = {e: i for e, i in s.execute(select(Account.external_id, Account.id)) if e}
-        plans = {e: i for e, i in s.execute(select(OnboardingPlan.external_id, OnboardingPlan.id)) if e}
-    good: dict[Any, Any] = {}
-    events: list[Any] = []
-    bad: list[tuple[int, str]] = []
-    for n, row in enumerate(raw, start=1):
-        try:
-            rec = schema.model_validate({k: _cell(v) for k, v in row.items()})
-        except ValidationError as exc:
-            bad.append((n, importer._describe(exc)))
-            continue
-        problem = product_import.check(src.kind, rec, accounts, plans)
-        if problem:
-            bad.append((n, problem))
-            continue
-        k = product_import.key(src.kind, rec)
-        if k is None:
-            events.append(rec)
-        else:
-            good[k] = rec  # the warehouse's last word on a key wins
+    accounts, plans = product_import.references(store)
+    recs, bad = product_import.validate(src.kind, [(n, {k: _cell(v) for k, v in row.items()})
+                                                   for n, row in enumerate(raw, start=1)],
+                                        accounts, plans, "row", repeats="last")  # the warehouse's last word wins
     new_wm = max((str(_cell(r[src.watermark])) for r in raw if r.get(src.watermark) is not None),
                  default=None) if src.watermark else None
     if new_wm is not None and wm and new_wm < wm:
         new_wm = wm
-    recs = events or list(good.values())
     class _DryRun(Exception):  # noqa: N818 - rolls the dry run's transaction back
         pass
 
