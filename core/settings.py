@@ -133,6 +133,50 @@ class WarehouseSettings(BaseModel):
     every_minutes: int = Field(60, ge=1, le=10080)
 
 
+class HubSpotSettings(BaseModel):
+    """HubSpot, read on a schedule with a private app's access token."""
+
+    model_config = {"extra": "forbid"}
+
+    access_token: SecretStr = SecretStr("")  # RETAIN_CONNECTORS__HUBSPOT__ACCESS_TOKEN or the secrets file
+    base_url: str = "https://api.hubapi.com"
+    mapping: str = "hubspot"  # configs/mappings/hubspot.yaml (its `api:` section), or a YAML file path
+
+
+class SalesforceSettings(BaseModel):
+    """Salesforce, read on a schedule: an OAuth access token and instance URL, or a username and password."""
+
+    model_config = {"extra": "forbid"}
+
+    instance_url: str = ""  # https://yourorg.my.salesforce.com
+    access_token: SecretStr = SecretStr("")
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    security_token: SecretStr = SecretStr("")
+    consumer_key: str = ""  # a connected app (client credentials flow)
+    consumer_secret: SecretStr = SecretStr("")
+    domain: str = "login"  # login, test (sandboxes) or your My Domain (yourorg.my)
+    api_version: str = "59.0"
+    ca_bundle: str = ""  # a CA file for TLS-inspecting proxies; empty: the system's
+    mapping: str = "salesforce"
+    # Stop a run (and resume next time) once the org's daily API use passes this share.
+    max_api_share: float = Field(0.8, gt=0, le=1)
+
+
+class ConnectorSettings(BaseModel):
+    """CRM connectors: HubSpot and Salesforce, incremental by modification time, on a schedule."""
+
+    model_config = {"extra": "forbid"}
+
+    # A YAML file with hubspot_access_token, salesforce_access_token, salesforce_password,
+    # salesforce_security_token, salesforce_consumer_secret (kept out of the config).
+    secrets_file: str = ""
+    every_minutes: int = Field(30, ge=1, le=10080)
+    page_size: int = Field(100, ge=1, le=2000)
+    hubspot: HubSpotSettings = HubSpotSettings()
+    salesforce: SalesforceSettings = SalesforceSettings()
+
+
 class Settings(BaseSettings):
     """Everything Retain can be told, validated at start."""
 
@@ -154,6 +198,7 @@ class Settings(BaseSettings):
     health: HealthSettings = HealthSettings()
     slack: SlackSettings = SlackSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
+    connectors: ConnectorSettings = ConnectorSettings()
 
     @field_validator("today")
     @classmethod

@@ -27,6 +27,7 @@ from integrations.slack import blocks as kit
 from integrations.slack import charts
 from integrations.slack.client import client_for
 from integrations.slack.safe import MAX_BLOCKS, SECTION_LIMIT, clean, cut
+from tools import crm_sync
 from tools.access import OPERATOR
 from tools.health import save_snapshots
 from tools.onboarding import OpenMilestone, open_milestones
@@ -239,6 +240,15 @@ def warehouse_sync() -> dict[str, Any]:
     return {r["source"]: {k: r[k] for k in ("rows", "inserted", "updated", "rejected")} for r in runs}
 
 
+def sync_crm(crm: str) -> dict[str, Any]:
+    """Read what changed in a CRM (HubSpot or Salesforce) since the last run."""
+    rt = _rt()
+    source, mapping = crm_sync.connect(rt.settings, crm)
+    out = crm_sync.run(rt.store, source, mapping, page_size=rt.settings.connectors.page_size)
+    return {"status": out["status"], **{k["kind"]: {n: k[n] for n in ("rows", "inserted", "updated", "rejected")}
+                                        for k in out["kinds"]}}
+
+
 def job_specs(store: CRMStore, settings: Any = None) -> list[JobSpec]:
     """Every job the schedules config (and the warehouse setting) asks for, with fixed ids."""
     cfg = load_schedules()
@@ -273,6 +283,11 @@ def job_specs(store: CRMStore, settings: Any = None) -> list[JobSpec]:
     if settings is not None and settings.warehouse.mapping_file:
         specs.append(JobSpec("sync:warehouse", "retain.jobs:warehouse_sync", [], "interval",
                              {"minutes": int(settings.warehouse.every_minutes)}, "Warehouse sync"))
+    if settings is not None:
+        for crm in crm_sync.configured(settings):
+            specs.append(JobSpec(f"sync:{crm}", "retain.jobs:sync_crm", [crm], "interval",
+                                 {"minutes": int(settings.connectors.every_minutes)},
+                                 f"{'HubSpot' if crm == 'hubspot' else 'Salesforce'} sync"))
     return specs
 
 

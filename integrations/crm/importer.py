@@ -7,6 +7,7 @@ Re-importing the same file changes nothing: rows are matched on their external i
 from __future__ import annotations
 
 import csv
+from contextlib import nullcontext
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from configs import CONFIG_DIR
 from core.errors import ImportValidationError, RetainError
@@ -34,6 +36,10 @@ def _date(v: Any) -> Any:
                 return datetime.strptime(v, fmt).date()
             except ValueError:
                 continue
+        try:  # any other ISO-8601 time (2026-11-03T10:00:00+00:00, ...T10:00:00.000+0000 from Salesforce)
+            return datetime.fromisoformat(v.replace("Z", "+00:00")).date()
+        except ValueError:
+            pass
         raise ValueError(f"'{v}' is not a date (use YYYY-MM-DD)")
     return v
 
@@ -238,48 +244,90 @@ def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = Non
     if kind not in SCHEMAS:
         raise RetainError(f"Unknown kind '{kind}'. Use one of: {', '.join(KINDS)}.")
     header_map = load_mapping(kind, mapping)
-    schema = SCHEMAS[kind]
     raw, unit = read_rows(path)
+    rows = [(line, {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k})
+            for line, row in raw]
+    return import_rows(store, kind, rows, unit, skip_bad=skip_bad)
 
-    with store.session() as s:
+
+class _DryRun(Exception):  # noqa: N818 - rolls a dry run's transaction back
+    pass
+
+
+def import_rows(store: CRMStore, kind: str, rows: list[tuple[int, dict[str, Any]]], unit: str = "line", *,
+                skip_bad: bool = False, from_crm: bool = False, session: Session | None = None,
+                dry_run: bool = False) -> dict[str, Any]:
+    """Validate and upsert rows already named by Retain's fields; counts, and the bad rows (when skip_bad).
+
+    `from_crm` is how a scheduled connector reads a whole CRM: a child of a record that is not a Retain
+    account (a prospect's contact) is `ignored`, not bad; an account whose owner is not a Retain CSM
+    comes in unassigned (listed in `unassigned`) rather than not at all; a record seen twice keeps its
+    last version. `session`: write in the caller's transaction (a connector commits a page with its
+    checkpoint). `dry_run`: count what would change, write nothing.
+    """
+    schema = SCHEMAS[kind]
+    with nullcontext(session) if session is not None else store.session() as s:
         known_accounts: dict[str, int] = {e: i for e, i in s.execute(select(Account.external_id, Account.id)) if e}
         csm_emails: dict[str, int] = {e: i for e, i in s.execute(select(CSM.email, CSM.id))}
         contacts = {e for (e,) in s.execute(select(Contact.external_id)) if e} if kind == "nps" else set()
-    good: list[tuple[int, _Row]] = []
+    good: dict[str, tuple[int, _Row]] = {}
     bad: list[tuple[int, str]] = []
-    seen: dict[str, int] = {}
-    for line, row in raw:
-        fields = {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k}
+    ignored = 0
+    unassigned: dict[str, str] = {}
+    for line, fields in rows:
+        if from_crm and issubclass(schema, _Child) and not fields.get("account_external_id"):
+            ignored += 1  # a CRM record of no company (a lone contact): nothing of an account's
+            continue
         try:
             rec = schema.model_validate(fields)
         except ValidationError as exc:
             bad.append((line, _describe(exc)))
             continue
-        if rec.external_id in seen:
-            bad.append((line, f"external_id '{rec.external_id}' repeats line {seen[rec.external_id]}"))
+        if rec.external_id in good and not from_crm:
+            bad.append((line, f"external_id '{rec.external_id}' repeats {unit} {good[rec.external_id][0]}"))
             continue
-        seen[rec.external_id] = line
         if isinstance(rec, _Child) and rec.account_external_id not in known_accounts:
+            if from_crm:
+                ignored += 1
+                continue
             bad.append((line, f"account '{rec.account_external_id}' does not exist; import accounts first"))
             continue
         if isinstance(rec, NpsRow) and rec.contact_external_id and rec.contact_external_id not in contacts:
             bad.append((line, f"contact '{rec.contact_external_id}' does not exist; import contacts first"))
             continue
         if isinstance(rec, AccountRow) and rec.owner_email and rec.owner_email not in csm_emails:
-            bad.append((line, f"owner '{rec.owner_email}' is not a known CSM email"))
-            continue
-        good.append((line, rec))
+            if not from_crm:
+                bad.append((line, f"owner '{rec.owner_email}' is not a known CSM email"))
+                continue
+            unassigned[rec.name] = rec.owner_email
+            rec = rec.model_copy(update={"owner_email": None})
+        good[rec.external_id] = (line, rec)
     if bad and not skip_bad:
-        raise ImportValidationError(bad, len(raw), unit)
+        raise ImportValidationError(bad, len(rows), unit)
 
     inserted = updated = 0
-    with store.session() as s:
-        for _line, rec in good:
-            obj, is_new = _upsert(s, kind, rec, known_accounts, csm_emails)
+
+    def write(s: Session) -> None:
+        nonlocal inserted, updated
+        for _line, rec in good.values():
+            _obj, is_new = _upsert(s, kind, rec, known_accounts, csm_emails)
             inserted += is_new is True
             updated += is_new is False
-    return {"kind": kind, "rows": len(raw), "inserted": inserted, "updated": updated,
-            "skipped": len(bad), "bad": bad}
+        if dry_run:
+            s.flush()
+
+    if session is not None:
+        write(session)
+    else:
+        try:
+            with store.session() as s:
+                write(s)
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+    return {"kind": kind, "rows": len(rows), "inserted": inserted, "updated": updated,
+            "skipped": len(bad), "bad": bad, "ignored": ignored, "unassigned": unassigned}
 
 
 _MODEL: dict[str, Any] = {"accounts": Account, "contacts": Contact, "contracts": Contract, "tickets": Ticket,

@@ -14,6 +14,7 @@ from retain.cli.common import (
     DataTable,
     Kind,
     _print_json,
+    _progress,
     app,
     console,
     import_app,
@@ -177,6 +178,69 @@ def sync_warehouse_cmd(
             console.print(f"  [yellow]{escape(r['source'])} row {n}[/]: {escape(str(why))}")
 
 
+def _crm_sync(crm: str, dry_run: bool, full: bool, kind: list[str] | None, as_json: bool) -> None:
+    from tools import crm_sync
+
+    rt = services()
+    source, mapping = crm_sync.connect(rt.settings, crm)
+    if as_json:
+        out = crm_sync.run(rt.store, source, mapping, page_size=rt.settings.connectors.page_size, dry_run=dry_run,
+                           full=full, only=kind or None)
+        _print_json(out)
+        return
+    with _progress() as bar:
+        tasks: dict[str, Any] = {}
+
+        def step(k: str, n: int) -> None:
+            if k not in tasks:
+                tasks[k] = bar.add_task(f"{crm} {k}", total=None)
+            bar.update(tasks[k], advance=n)
+
+        out = crm_sync.run(rt.store, source, mapping, page_size=rt.settings.connectors.page_size,
+                           dry_run=dry_run, full=full, only=kind or None, progress=step)
+    title = f"{'HubSpot' if crm == 'hubspot' else 'Salesforce'} sync" + (" (dry run: nothing written)" if dry_run
+                                                                         else "")
+    t = DataTable(title=title)
+    add, upd = ("would add", "would update") if dry_run else ("added", "updated")
+    for c in ("kind", "object", "records", add, upd, "rejected", "ignored", "status", "checkpoint"):
+        t.add_column(c, justify="right" if c in ("records", add, upd, "rejected", "ignored") else "left")
+    for r in out["kinds"]:
+        t.add_row(r["kind"], r["object"], f"{r['rows']:,}", f"{r['inserted']:,}", f"{r['updated']:,}",
+                  f"{r['rejected']:,}", f"{r['ignored']:,}", r.get("status", "not run"), str(r["watermark"] or ""))
+    console.print(t)
+    for r in out["kinds"]:
+        for rid, why in r["problems"][:20]:
+            console.print(f"  [yellow]{escape(r['kind'])} {escape(str(rid))}[/]: {escape(str(why))}")
+        if r["unassigned"]:
+            owners = sorted(set(r["unassigned"].values()))
+            console.print(f"  [yellow]{len(r['unassigned'])} account(s) came in unassigned[/]: their owners "
+                          f"({escape(', '.join(owners[:5]))}) are not Retain CSMs; add them with `retain csms add`.")
+    if out["status"] == "limited":
+        console.print(f"[yellow]Stopped early:[/] {escape(out['error'])}")
+
+
+@sync_app.command("hubspot")
+def sync_hubspot_cmd(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
+    full: bool = typer.Option(False, "--full", help="Read everything again, not only what changed."),
+    kind: list[str] = typer.Option(None, "--kind", help="Only this kind (repeatable)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Read what changed in HubSpot (the scheduler does it every connectors.every_minutes)."""
+    _crm_sync("hubspot", dry_run, full, kind, as_json)
+
+
+@sync_app.command("salesforce")
+def sync_salesforce_cmd(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
+    full: bool = typer.Option(False, "--full", help="Read everything again, not only what changed."),
+    kind: list[str] = typer.Option(None, "--kind", help="Only this kind (repeatable)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Read what changed in Salesforce (the scheduler does it every connectors.every_minutes)."""
+    _crm_sync("salesforce", dry_run, full, kind, as_json)
+
+
 @sync_app.command("status")
 def sync_status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     """Per data source: last run, rows in / added / updated / rejected, watermark, next run."""
@@ -187,7 +251,8 @@ def sync_status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     rows = warehouse.status(rt.store)
     every = {s.id: s for s in job_specs(rt.store, rt.settings)}
     for r in rows:
-        spec = every.get("sync:warehouse") if r["source"].startswith("warehouse:") else None
+        prefix = r["source"].split(":", 1)[0]
+        spec = every.get(f"sync:{prefix}") if prefix in ("warehouse", "hubspot", "salesforce") else None
         r["next_run"] = _next(r["last_run"], spec.fields.get("minutes")) if spec else "on demand"
     if as_json:
         _print_json(rows)
@@ -196,15 +261,15 @@ def sync_status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
     for c in ("source", "last run", "status", "rows in", "added", "updated", "rejected", "watermark", "next run"):
         t.add_column(c, justify="right" if c in ("rows in", "added", "updated", "rejected") else "left")
     for r in rows:
-        style = {"ok": "green", "failed": "red"}.get(r["status"], "")
+        style = {"ok": "green", "failed": "red", "limited": "yellow", "running": "cyan"}.get(r["status"], "")
         t.add_row(r["source"], str(r["last_run"])[:19], f"[{style}]{r['status']}[/]" if style else r["status"],
                   f"{r['rows_in']:,}", f"{r['inserted']:,}", f"{r['updated']:,}", f"{r['rejected']:,}",
                   r["watermark"] or "", r["next_run"])
     console.print(t)
     if not rows:
-        console.print("No data source has run yet: `retain import file`, `retain sync warehouse`.")
+        console.print("No data source has run yet: `retain import file`, `retain sync warehouse|hubspot|salesforce`.")
     for r in rows:
-        if r["status"] == "failed" and r["error"]:
+        if r["status"] in ("failed", "limited") and r["error"]:
             console.print(f"  [red]{escape(r['source'])}[/]: {escape(r['error'][:300])}")
 
 
