@@ -60,6 +60,9 @@ class EmbeddingSettings(BaseModel):
     n_ctx: int = Field(256, ge=32, le=8192)
     n_threads: int = Field(0, ge=0, le=512)  # 0: the CPUs this process may use (affinity and container quota)
     cache_file: str = ""  # the vector cache; default data_dir/embedding_cache.sqlite (share one across data dirs)
+    # Where vectors are cached: file (cache_file), database (the CRM database: one cache for every worker and
+    # host), auto (the database when it is PostgreSQL, else the file).
+    cache: Literal["auto", "file", "database"] = "auto"
 
 
 class MemorySettings(BaseModel):

@@ -6,7 +6,9 @@ lock of the model they use.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,36 @@ def load(path: Path, *, n_ctx: int, n_threads: int = 0, n_batch: int = 512, embe
             from llama_cpp import Llama
 
             extra: dict[str, Any] = {"embedding": True, "n_ubatch": n_batch} if embedding else {}
-            _LOADED[key] = Loaded(Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads,
-                                        n_threads_batch=threads, n_batch=n_batch, verbose=False, **extra))
+            with _without_amx():
+                _LOADED[key] = Loaded(Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads,
+                                            n_threads_batch=threads, n_batch=n_batch, verbose=False, **extra))
         return _LOADED[key]
+
+
+@contextlib.contextmanager
+def _without_amx() -> Iterator[None]:
+    """On a llama.cpp built for Intel AMX, load models without its extra buffer types.
+
+    llama.cpp's AMX matrix multiply crashes the process (SIGSEGV in ggml_backend_amx_mul_mat) on the
+    MiniLM embedder, found on a Xeon with AMX_INT8 where a native build turns AMX on. Without the
+    extra buffer types (AMX, weight repacking) the same build runs the plain AVX-512 kernels:
+    same vectors. llama-cpp-python has no parameter for it, so `use_extra_bufts` is set on the model
+    params it asks llama.cpp for, for this load only (the caller holds the load lock).
+    """
+    import llama_cpp.llama_cpp as ll
+
+    if b"AMX_INT8 = 1" not in (ll.llama_print_system_info() or b""):
+        yield
+        return
+    default = ll.llama_model_default_params
+
+    def params() -> Any:
+        p = default()
+        p.use_extra_bufts = False
+        return p
+
+    ll.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        ll.llama_model_default_params = default

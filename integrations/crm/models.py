@@ -305,6 +305,15 @@ class FollowUpState(Base):
     thread: Mapped[str] = mapped_column(String(200))
 
 
+class EmbeddingVector(Base):
+    """A text's embedding by (model, sha1 of the text): the memory's vector cache shared by every worker."""
+
+    __tablename__ = "embedding_vectors"
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    vec: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ScoreRun(Base):
     """The portfolio's features as of a day, computed once per data version and kept for every process.
 

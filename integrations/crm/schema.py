@@ -84,3 +84,8 @@ def v10_imports_and_sync_runs(conn: Connection) -> None:
             op.add_column(table, Column("external_id", String(100), nullable=True))
             op.create_index(f"uq_{table}_external_id", table, ["external_id"], unique=True)
     Base.metadata.create_all(conn, tables=[Base.metadata.tables["sync_runs"]], checkfirst=True)
+
+
+def v11_embedding_vectors(conn: Connection) -> None:
+    """The memory's vector cache in the database, shared by every worker and host."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["embedding_vectors"]], checkfirst=True)

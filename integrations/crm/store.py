@@ -50,7 +50,7 @@ def head_revision() -> int:
 # Tables whose writes do not change what scores and answers are made from.
 OPERATIONAL = frozenset({"alembic_version", "apscheduler_jobs", "retain_meta", "score_runs", "slack_inbox", "sync_runs",
                          "outbox", "scheduler_lease", "followup_state", "action_log", "health_snapshots",
-                         "needs_profiles", "feedback"})
+                         "needs_profiles", "feedback", "embedding_vectors"})
 _DML = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.I)
 _BUMP = "UPDATE retain_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'data_version'"
 

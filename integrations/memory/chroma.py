@@ -14,8 +14,12 @@ from typing import Any
 
 import numpy as np
 from filelock import FileLock, Timeout
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.errors import ConfigError, RetainError
+from integrations.crm.models import EmbeddingVector
 
 
 class MemoryBusy(RetainError):
@@ -53,6 +57,39 @@ class EmbeddingCache:
             with self.lock, self.db:
                 self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
                                     [(self.model_id, key, v.tobytes()) for key, v in new.items()])
+        return [found[key] for key in keys]
+
+
+class DatabaseEmbeddingCache(EmbeddingCache):
+    """The same cache in the CRM database (table embedding_vectors): one for every worker and host.
+
+    With several `retain serve` workers on several hosts, a text embedded by one is read by the
+    others instead of being embedded again; concurrent writers of the same text keep the first.
+    """
+
+    def __init__(self, engine: Engine, model_id: str):  # noqa: D107 - no file, no SQLite connection
+        self.model_id, self.engine = model_id, engine
+
+    def embed(self, ef: Callable[[list[str]], Any], texts: list[str]) -> list[np.ndarray]:
+        """Vectors for `texts`: cached ones read, the rest embedded once and stored."""
+        keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self.engine.connect() as conn:
+            for k in range(0, len(keys), 500):
+                part = list(dict.fromkeys(keys[k:k + 500]))
+                rows = conn.execute(select(EmbeddingVector.key, EmbeddingVector.vec).where(
+                    EmbeddingVector.model == self.model_id, EmbeddingVector.key.in_(part)))
+                found.update({key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows})
+        todo = {key: text for key, text in zip(keys, texts, strict=True) if key not in found}
+        if todo:
+            vecs = ef(list(todo.values()))
+            new = {key: np.asarray(v, dtype=np.float32) for key, v in zip(todo, vecs, strict=True)}
+            found.update(new)
+            insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+            rows_in = [{"model": self.model_id, "key": key, "vec": v.tobytes()} for key, v in new.items()]
+            with self.engine.begin() as conn:
+                for k in range(0, len(rows_in), 500):
+                    conn.execute(insert(EmbeddingVector).values(rows_in[k:k + 500]).on_conflict_do_nothing())
         return [found[key] for key in keys]
 
 

@@ -27,7 +27,7 @@ from core.errors import NotFoundError
 from integrations.crm.store import CRMStore
 from integrations.embeddings import LlamaCppEmbedding
 from integrations.gguf import require
-from integrations.memory.chroma import EmbeddingCache, model_id, open_client, pool
+from integrations.memory.chroma import DatabaseEmbeddingCache, EmbeddingCache, model_id, open_client, pool
 from integrations.memory.documents import Doc, chunk_text, crm_docs, fact_docs, knowledge_docs
 
 Progress = Callable[[str, int, int], None]
@@ -53,6 +53,19 @@ class Hit:
                 "source": self.source}
 
 
+def cache_for(settings: Any, store: CRMStore, model_id: str) -> EmbeddingCache:
+    """The vector cache the settings ask for.
+
+    auto: the CRM database when it is PostgreSQL and no cache_file is set, else the file.
+    """
+    how = settings.embedding.cache
+    if how == "database" or (how == "auto" and not settings.embedding.cache_file
+                             and store.engine.dialect.name != "sqlite"):
+        return DatabaseEmbeddingCache(store.engine, model_id)
+    return EmbeddingCache(Path(settings.embedding.cache_file or settings.data_dir / "embedding_cache.sqlite"),
+                          model_id)
+
+
 class Memory:
     """The three collections for one embedding model, on embedded or server Chroma."""
 
@@ -64,8 +77,7 @@ class Memory:
         self.model_path = require(settings, "embedding")
         self.model_id = model_id(settings.embedding.model, self.model_path)
         self.ef = LlamaCppEmbedding(str(self.model_path), settings.embedding.n_ctx, settings.embedding.n_threads)
-        cache = settings.embedding.cache_file or settings.data_dir / "embedding_cache.sqlite"
-        self.cache = EmbeddingCache(Path(cache), self.model_id)
+        self.cache = cache_for(settings, store, self.model_id)
         self._client = client
         self._handles: dict[str, Any] = {}
 

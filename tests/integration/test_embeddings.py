@@ -44,3 +44,39 @@ def test_sso_query_ranks_sso_note_first_and_reopens_offline(tmp_path, monkeypatc
     again = client(tmp_path).get_collection("notes")
     hits = again.query(query_texts=["model got slower after upgrade"], n_results=1)
     assert hits["ids"][0][0] == "globex-latency"
+
+
+def test_the_vector_cache_in_the_database_is_shared_by_every_worker(rt):
+    """Two workers (two engines on one CRM database, as two hosts would have): a text is embedded once."""
+    from sqlalchemy import create_engine, func, select
+
+    from core.settings import load_settings
+    from integrations.crm.models import EmbeddingVector
+    from integrations.memory.collections import cache_for
+    from integrations.memory.chroma import DatabaseEmbeddingCache
+
+    ef = LlamaCppEmbedding(str(MINILM))
+    embedded: list[str] = []
+
+    def counting(texts):
+        embedded.extend(texts)
+        return ef(texts)
+
+    settings = load_settings(data_dir=str(rt.settings.data_dir), database_url=rt.settings.database_url,
+                             embedding={"cache": "database"})
+    first = cache_for(settings, rt.store, "minilm-test")
+    assert isinstance(first, DatabaseEmbeddingCache)
+    version = rt.store.data_version()
+    a = first.embed(counting, list(NOTES.values())[:3])
+    assert len(embedded) == 3
+    other = create_engine(rt.store.engine.url)  # the second worker's own connection pool
+    try:
+        second = DatabaseEmbeddingCache(other, "minilm-test")
+        b = second.embed(counting, list(NOTES.values()))
+        assert len(embedded) == 5  # only the two texts the first worker had not embedded
+        assert all(np.allclose(x, y) for x, y in zip(a, b[:3], strict=True))
+        with other.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(EmbeddingVector)) == 5
+    finally:
+        other.dispose()
+    assert rt.store.data_version() == version  # a cache write is not a CRM change: stored scores stay
