@@ -6,8 +6,13 @@ import numpy as np
 import pytest
 from chromadb.config import Settings as ChromaSettings
 from models_dir import MODELS
+from sqlalchemy import create_engine, func, select
 
+from core.settings import load_settings
+from integrations.crm.models import EmbeddingVector
 from integrations.embeddings import LlamaCppEmbedding
+from integrations.memory.chroma import DatabaseEmbeddingCache
+from integrations.memory.collections import cache_for
 
 MINILM = MODELS / "all-MiniLM-L6-v2-q8_0.gguf"
 
@@ -48,13 +53,6 @@ def test_sso_query_ranks_sso_note_first_and_reopens_offline(tmp_path, monkeypatc
 
 def test_the_vector_cache_in_the_database_is_shared_by_every_worker(rt):
     """Two workers (two engines on one CRM database, as two hosts would have): a text is embedded once."""
-    from sqlalchemy import create_engine, func, select
-
-    from core.settings import load_settings
-    from integrations.crm.models import EmbeddingVector
-    from integrations.memory.collections import cache_for
-    from integrations.memory.chroma import DatabaseEmbeddingCache
-
     ef = LlamaCppEmbedding(str(MINILM))
     embedded: list[str] = []
 
