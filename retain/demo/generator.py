@@ -68,6 +68,7 @@ def generate(
              "Vandelay Industries": -0.2}
     for i, name in enumerate(ARC_NAMES):
         h[i] = arc_h[name]
+    pf.latent = {name: float(v) for name, v in zip(names, h, strict=True)}
     seg_draw = rng.random(n)
     segment = np.where(seg_draw < 0.2, "enterprise", np.where(seg_draw < 0.6, "mid-market", "SMB"))
     segment[: len(ARC_NAMES)] = ["enterprise", "enterprise", "mid-market", "mid-market",

@@ -20,6 +20,7 @@ class Portfolio:
     anchor: date
     tables: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
+    latent: dict[str, float] = field(default_factory=dict)  # each account's latent health (benchmarks' truth)
 
     def add(self, table: str, columns: Sequence[str], row: tuple[Any, ...]) -> None:
         """Append one row to a table."""
