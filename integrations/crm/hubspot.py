@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from integrations.crm.source import AuthError, LimitReached, ObjectQuery, Record, SourceError, with_retries
+from integrations.crm.source import Adapter, AuthError, LimitReached, ObjectQuery, Record, SourceError
 
 SEARCH_WINDOW = 10_000  # HubSpot's search returns at most this many results for one query
 SCOPES = "crm.objects.companies.read, crm.objects.contacts.read, crm.objects.deals.read, tickets, " \
@@ -64,7 +64,7 @@ def _header(exc: Exception, name: str) -> str | None:
     return None
 
 
-class HubSpot:
+class HubSpot(Adapter):
     """Reads HubSpot's CRM for the sync (see the module docstring)."""
 
     name = "hubspot"
@@ -97,16 +97,6 @@ class HubSpot:
         if isinstance(status, int) and status >= 500:
             return 0.0  # back off and retry
         return None
-
-    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
-        kw: dict[str, Any] = {"retry_after": self._retry_after}
-        if self.sleep is not None:
-            kw["sleep"] = self.sleep
-        try:
-            self.calls += 1
-            return with_retries(fn, **kw)
-        except Exception as exc:
-            raise self._explain(what, exc) from None
 
     def _explain(self, what: str, exc: Exception) -> Exception:
         status = getattr(exc, "status", None)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from integrations.crm.source import AuthError, LimitReached, ObjectQuery, Record, SourceError, with_retries
+from integrations.crm.source import Adapter, AuthError, LimitReached, ObjectQuery, Record, SourceError
 
 
 def _soql_time(iso: str) -> str:
@@ -61,7 +61,7 @@ def _quote(v: str) -> str:
     return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-class Salesforce:
+class Salesforce(Adapter):
     """Reads Salesforce for the sync (see the module docstring)."""
 
     name = "salesforce"
@@ -116,14 +116,7 @@ class Salesforce:
             raise LimitReached(f"Salesforce API use is at {usage.used:,} of {usage.total:,} today (the sync stops at "
                                f"{self.max_share:.0%}, connectors.salesforce.max_api_share); it resumes from its "
                                "checkpoint on the next run.")
-        kw: dict[str, Any] = {"retry_after": self._retry_after}
-        if self.sleep is not None:
-            kw["sleep"] = self.sleep
-        try:
-            self.calls += 1
-            return with_retries(fn, **kw)
-        except Exception as exc:
-            raise self._explain(what, exc) from None
+        return super()._call(what, fn)
 
     def _explain(self, what: str, exc: Exception) -> Exception:
         status = getattr(exc, "status", None)

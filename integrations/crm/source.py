@@ -67,6 +67,29 @@ class Source(Protocol):
         ...
 
 
+class Adapter:
+    """What both adapters share: a call retried as the CRM's errors allow, then explained in one error."""
+
+    sleep: Callable[[float], None] | None = None
+    calls = 0
+
+    def _retry_after(self, exc: Exception) -> float | None:  # pragma: no cover - each adapter has its own
+        return None
+
+    def _explain(self, what: str, exc: Exception) -> Exception:  # pragma: no cover - each adapter has its own
+        return SourceError(f"{what} failed ({type(exc).__name__}).")
+
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        kw: dict[str, Any] = {"retry_after": self._retry_after}
+        if self.sleep is not None:
+            kw["sleep"] = self.sleep
+        try:
+            self.calls += 1
+            return with_retries(fn, **kw)
+        except Exception as exc:
+            raise self._explain(what, exc) from None
+
+
 def with_retries(call: Callable[[], Any], *, retry_after: Callable[[Exception], float | None],
                  attempts: int = 6, sleep: Callable[[float], None] = time.sleep) -> Any:
     """Run `call`; when `retry_after(exc)` says how long to wait (a 429, a 5xx), wait and try again.

@@ -42,22 +42,27 @@ class EmbeddingCache:
         """Vectors for `texts`: cached ones read, the rest embedded once (duplicates once) and stored."""
         keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
         found: dict[str, np.ndarray] = {}
-        with self.lock:
-            for k in range(0, len(keys), 500):
-                part = keys[k:k + 500]
-                rows = self.db.execute(
-                    f"SELECT key, vec FROM vectors WHERE model=? AND key IN ({','.join('?' * len(part))})",
-                    [self.model_id, *part]).fetchall()
-                found.update({key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows})
+        unique = list(dict.fromkeys(keys))
+        for k in range(0, len(unique), 500):
+            found.update({key: np.frombuffer(blob, dtype=np.float32) for key, blob in self._read(unique[k:k + 500])})
         todo = {key: text for key, text in zip(keys, texts, strict=True) if key not in found}
         if todo:
             vecs = ef(list(todo.values()))
             new = {key: np.asarray(v, dtype=np.float32) for key, v in zip(todo, vecs, strict=True)}
             found.update(new)
-            with self.lock, self.db:
-                self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                                    [(self.model_id, key, v.tobytes()) for key, v in new.items()])
+            self._write([(key, v.tobytes()) for key, v in new.items()])
         return [found[key] for key in keys]
+
+    def _read(self, keys: list[str]) -> list[tuple[str, bytes]]:
+        with self.lock:
+            return self.db.execute(
+                f"SELECT key, vec FROM vectors WHERE model=? AND key IN ({','.join('?' * len(keys))})",
+                [self.model_id, *keys]).fetchall()
+
+    def _write(self, rows: list[tuple[str, bytes]]) -> None:
+        with self.lock, self.db:
+            self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                                [(self.model_id, key, blob) for key, blob in rows])
 
 
 class DatabaseEmbeddingCache(EmbeddingCache):
@@ -70,27 +75,17 @@ class DatabaseEmbeddingCache(EmbeddingCache):
     def __init__(self, engine: Engine, model_id: str):  # noqa: D107 - no file, no SQLite connection
         self.model_id, self.engine = model_id, engine
 
-    def embed(self, ef: Callable[[list[str]], Any], texts: list[str]) -> list[np.ndarray]:
-        """Vectors for `texts`: cached ones read, the rest embedded once and stored."""
-        keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
-        found: dict[str, np.ndarray] = {}
+    def _read(self, keys: list[str]) -> list[tuple[str, bytes]]:
         with self.engine.connect() as conn:
-            for k in range(0, len(keys), 500):
-                part = list(dict.fromkeys(keys[k:k + 500]))
-                rows = conn.execute(select(EmbeddingVector.key, EmbeddingVector.vec).where(
-                    EmbeddingVector.model == self.model_id, EmbeddingVector.key.in_(part)))
-                found.update({key: np.frombuffer(blob, dtype=np.float32) for key, blob in rows})
-        todo = {key: text for key, text in zip(keys, texts, strict=True) if key not in found}
-        if todo:
-            vecs = ef(list(todo.values()))
-            new = {key: np.asarray(v, dtype=np.float32) for key, v in zip(todo, vecs, strict=True)}
-            found.update(new)
-            insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-            rows_in = [{"model": self.model_id, "key": key, "vec": v.tobytes()} for key, v in new.items()]
-            with self.engine.begin() as conn:
-                for k in range(0, len(rows_in), 500):
-                    conn.execute(insert(EmbeddingVector).values(rows_in[k:k + 500]).on_conflict_do_nothing())
-        return [found[key] for key in keys]
+            return [(k, v) for k, v in conn.execute(select(EmbeddingVector.key, EmbeddingVector.vec).where(
+                EmbeddingVector.model == self.model_id, EmbeddingVector.key.in_(keys)))]
+
+    def _write(self, rows: list[tuple[str, bytes]]) -> None:
+        insert = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+        values = [{"model": self.model_id, "key": key, "vec": blob} for key, blob in rows]
+        with self.engine.begin() as conn:
+            for k in range(0, len(values), 500):
+                conn.execute(insert(EmbeddingVector).values(values[k:k + 500]).on_conflict_do_nothing())
 
 
 _LOCKS: dict[str, FileLock] = {}
