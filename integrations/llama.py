@@ -6,6 +6,7 @@ lock of the model they use.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 from collections.abc import Iterator
@@ -42,6 +43,20 @@ def load(path: Path, *, n_ctx: int, n_threads: int = 0, n_batch: int = 512, embe
                 _LOADED[key] = Loaded(Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads,
                                             n_threads_batch=threads, n_batch=n_batch, verbose=False, **extra))
         return _LOADED[key]
+
+
+@atexit.register
+def _close_all() -> None:
+    """Free the models at exit, before the interpreter tears llama_cpp down.
+
+    Left to `Llama.__del__` at interpreter shutdown, freeing finds llama_cpp's C functions already
+    gone and prints "TypeError: 'NoneType' object is not callable" tracebacks after every command.
+    """
+    with _GUARD:
+        for m in _LOADED.values():
+            with m.lock:
+                m.llama.close()
+        _LOADED.clear()
 
 
 @contextlib.contextmanager
