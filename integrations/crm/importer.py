@@ -250,20 +250,15 @@ def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = Non
     return import_rows(store, kind, rows, unit, skip_bad=skip_bad)
 
 
-class _DryRun(Exception):  # noqa: N818 - rolls a dry run's transaction back
-    pass
-
-
 def import_rows(store: CRMStore, kind: str, rows: list[tuple[int, dict[str, Any]]], unit: str = "line", *,
-                skip_bad: bool = False, from_crm: bool = False, session: Session | None = None,
-                dry_run: bool = False) -> dict[str, Any]:
+                skip_bad: bool = False, from_crm: bool = False, session: Session | None = None) -> dict[str, Any]:
     """Validate and upsert rows already named by Retain's fields; counts, and the bad rows (when skip_bad).
 
     `from_crm` is how a scheduled connector reads a whole CRM: a child of a record that is not a Retain
     account (a prospect's contact) is `ignored`, not bad; an account whose owner is not a Retain CSM
     comes in unassigned (listed in `unassigned`) rather than not at all; a record seen twice keeps its
     last version. `session`: write in the caller's transaction (a connector commits a page with its
-    checkpoint). `dry_run`: count what would change, write nothing.
+    checkpoint; a dry run rolls it back).
     """
     schema = SCHEMAS[kind]
     with nullcontext(session) if session is not None else store.session() as s:
@@ -313,19 +308,9 @@ def import_rows(store: CRMStore, kind: str, rows: list[tuple[int, dict[str, Any]
             _obj, is_new = _upsert(s, kind, rec, known_accounts, csm_emails)
             inserted += is_new is True
             updated += is_new is False
-        if dry_run:
-            s.flush()
 
-    if session is not None:
-        write(session)
-    else:
-        try:
-            with store.session() as s:
-                write(s)
-                if dry_run:
-                    raise _DryRun
-        except _DryRun:
-            pass
+    with nullcontext(session) if session is not None else store.session() as s:
+        write(s)
     return {"kind": kind, "rows": len(rows), "inserted": inserted, "updated": updated,
             "skipped": len(bad), "bad": bad, "ignored": ignored, "unassigned": unassigned}
 

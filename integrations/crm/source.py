@@ -33,7 +33,7 @@ class ObjectQuery:
     object: str  # companies / Account ...
     fields: list[str]  # the source fields the mapping needs (Salesforce: dotted relationship paths)
     modified: str  # the modification-time field the query filters and sorts on
-    where: list[dict[str, Any]] = field(default_factory=list)  # extra filters from the mapping
+    where: list[Any] = field(default_factory=list)  # extra filters: HubSpot filter objects, SOQL conditions
     associate: str | None = None  # HubSpot: also read the associated object of this type (companies)
 
 
