@@ -51,6 +51,23 @@ class Retry(Exception):  # noqa: N818 - a signal, not an error
         self.cause, self.state = cause, state or {}
 
 
+@dataclass(frozen=True)
+class Stored:
+    """An inbox row's state as the ack path found it (the event was already recorded)."""
+
+    status: str
+    attempts: int
+    lease_until: datetime | None
+
+    def settled(self, now: datetime) -> bool:
+        """Nothing to schedule: done, out of attempts, or running under a live claim."""
+        return self.status == "done" or self.attempts >= MAX_ATTEMPTS or (
+            self.status == "running" and self.lease_until is not None and self.lease_until > now)
+
+
+_UNSEEN = Stored("running", 0, datetime.max)  # written by a transaction this one cannot see yet: in hand
+
+
 @dataclass
 class Claim:
     """An item this worker now owns: what to run and which attempt it is."""
@@ -79,7 +96,8 @@ class GroupCommit:
     rows queued during that write wait, and one of their callers writes them next. A burst of N
     acks costs a few commits instead of N, and on SQLite nobody waits in its busy handler (whose
     growing sleeps made the slowest acks the slowest). Each row learns whether it was new; a key
-    already in the table, or earlier in the same group, is not. If a group's write fails, its rows
+    already in the table, or earlier in the same group, is not, and learns the stored row's state
+    from the same transaction (a retry needs no second query). If a group's write fails, its rows
     are written one by one, so one bad row fails only its own ack.
     """
 
@@ -93,7 +111,11 @@ class GroupCommit:
 
     def write(self, row: dict[str, Any]) -> bool:
         """Write the row with whatever else is waiting; True when it was new. Raises what the write raised."""
-        out: list[Any] = []  # [True/False] or [the exception], once its group is written
+        return self.add(row) is None
+
+    def add(self, row: dict[str, Any]) -> Stored | None:
+        """Write the row with whatever else is waiting: None when it was new, else the stored row's state."""
+        out: list[Any] = []  # [None/Stored] or [the exception], once its group is written
         with self.cond:
             self.queue.append((row, out))
             while not out and self.writing:
@@ -110,14 +132,14 @@ class GroupCommit:
         return self._result(out)
 
     @staticmethod
-    def _result(out: list[Any]) -> bool:
+    def _result(out: list[Any]) -> Stored | None:
         if isinstance(out[0], BaseException):
             raise out[0]
-        return bool(out[0])
+        return out[0]
 
     def _write(self, group: list[tuple[dict[str, Any], list[Any]]]) -> None:
         try:
-            new = self._insert([row for row, _ in group])
+            new, stored = self._insert([row for row, _ in group])
         except Exception as exc:  # noqa: BLE001 - alone, each row gets its own outcome
             if len(group) > 1:
                 for one in group:
@@ -126,13 +148,18 @@ class GroupCommit:
             group[0][1].append(exc)  # no ack: Slack retries it
             return
         for row, out in group:
-            out.append(id(row) in new)
+            out.append(None if id(row) in new else stored.get(row["key"], _UNSEEN))
 
-    def _insert(self, rows: list[dict[str, Any]]) -> set[int]:
-        """Insert the rows in one transaction; the ids of the row objects that were new."""
+    def _insert(self, rows: list[dict[str, Any]]) -> tuple[set[int], dict[str, Stored]]:
+        """Insert the rows in one transaction: which row objects were new, and how the others are stored.
+
+        A key written by another worker's transaction that this one cannot see yet has no state here,
+        and counts as running.
+        """
         first: dict[str, dict[str, Any]] = {}
         for row in rows:
             first.setdefault(row["key"], row)
+        stored: dict[str, Stored] = {}
         with self.store.engine.begin() as conn:
             if self.insert is not None:
                 stmt = self.insert(_T).on_conflict_do_nothing(index_elements=["key"]).returning(_T.c.key)
@@ -142,7 +169,12 @@ class GroupCommit:
                 keys = {k for k in first if k not in seen}
                 if keys:
                     conn.execute(_T.insert(), [first[k] for k in keys])
-        return {id(first[k]) for k in keys}
+            old = [k for k in first if k not in keys] + [r["key"] for r in rows if first[r["key"]] is not r]
+            if old:
+                for r in conn.execute(select(_T.c.key, _T.c.status, _T.c.attempts, _T.c.lease_until)
+                                      .where(_T.c.key.in_(sorted(set(old))))):
+                    stored[r.key] = Stored(r.status, r.attempts, r.lease_until)
+        return {id(first[k]) for k in keys}, stored
 
 
 class Inbox:
@@ -162,16 +194,12 @@ class Inbox:
     def accept(self, key: str, kind: str, payload: dict[str, Any]) -> bool:
         """Record and schedule the work; False when it is a duplicate of work done or running."""
         thread_key, order_ts = _ordering(kind, payload)
-        new = self.writes.write({"key": key, "kind": kind, "payload": payload, "status": "pending", "attempts": 0,
-                                 "received_at": datetime.now(), "thread_key": thread_key, "order_ts": order_ts})
-        if new:
+        stored = self.writes.add({"key": key, "kind": kind, "payload": payload, "status": "pending", "attempts": 0,
+                                  "received_at": datetime.now(), "thread_key": thread_key, "order_ts": order_ts})
+        if stored is None:
             metrics().events_received.labels(kind).inc()
-        else:
-            with self.store.session() as s:
-                row = s.get(SlackInbox, key)
-                if row is None or row.status == "done" or row.attempts >= MAX_ATTEMPTS or (
-                        row.status == "running" and row.lease_until is not None and row.lease_until > datetime.now()):
-                    return False
+        elif stored.settled(datetime.now()):
+            return False
         return self._submit(key)
 
     def status(self, key: str) -> str | None:
