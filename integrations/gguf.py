@@ -61,9 +61,17 @@ def resolve(settings: Any, kind: str) -> tuple[str, Path]:
         return name, Path(section.model_path)
     spec = registry().get(name)
     folder = settings.models_path
-    if spec is not None:
-        return name, folder / spec.file
-    return name, folder / f"{name}.gguf"
+    return name, _in(folder, spec.file if spec is not None else f"{name}.gguf")
+
+
+def _in(folder: Path, file: str) -> Path:
+    """The file in the folder, or the one whose name differs only in case (hubs name files both ways)."""
+    path = folder / file
+    if not path.is_file() and folder.is_dir():
+        same = sorted(p for p in folder.iterdir() if p.name.lower() == file.lower() and p.is_file())
+        if same:
+            return same[0]
+    return path
 
 
 def require(settings: Any, kind: str) -> Path:

@@ -15,6 +15,7 @@ reply's usage metadata.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -161,12 +162,23 @@ class LlamaCppChat:
         return "".join(pieces)
 
 
+def api_root(base_url: str) -> str:
+    """The OpenAI-compatible API's root: `http://host:8080` and `http://host:8080/v1` both mean `.../v1`.
+
+    Servers and SDKs disagree on whether the base URL carries the version (OpenAI's SDK and vLLM's
+    docs include `/v1`); a URL whose last segment is a version (`/v1`, `/openai/v2`) is used as
+    it is, any other gets `/v1`.
+    """
+    url = base_url.strip().rstrip("/")
+    return url if re.search(r"/v\d+$", url) else url + "/v1"
+
+
 class OpenAICompatChat:
     """Any OpenAI-compatible chat server (llama.cpp server, `python -m llama_cpp.server`, vLLM)."""
 
     def __init__(self, base_url: str, model: str, *, api_key: str = "", max_tokens: int = 512,
                  temperature: float = 0.2, timeout_s: float = 120.0, log: CallLog | None = None):
-        self.base_url = base_url.rstrip("/")
+        self.base_url = api_root(base_url)
         self.shown_url = mask_secrets(self.base_url)  # what errors and logs may say
         self.name = model
         self.max_tokens, self.temperature, self.timeout_s = max_tokens, temperature, timeout_s
@@ -184,7 +196,7 @@ class OpenAICompatChat:
             body["response_format"] = {"type": "json_object", "schema": schema}
         start = time.perf_counter()
         try:
-            r = self.client.post("/v1/chat/completions", json=body)
+            r = self.client.post("/chat/completions", json=body)  # appended to the root's path
         except httpx.TimeoutException:
             raise LLMTimeout(f"The model server at {self.shown_url} did not answer within "
                              f"{self.timeout_s:g} s.") from None

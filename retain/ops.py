@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from core.errors import mask_secrets
 from integrations.crm.store import head_revision
+from integrations.llm import api_root
 from tools.services import Services
 
 TIMEOUT_S = 2.0
@@ -51,10 +52,14 @@ def readiness(services: Services) -> tuple[bool, dict[str, Any]]:
             return "off (answers from verified findings)"
         if st.llm.backend == "openai":
             headers = {"Authorization": f"Bearer {st.llm.api_key}"} if st.llm.api_key else {}
-            r = httpx.get(st.llm.base_url.rstrip("/") + "/models", headers=headers, timeout=TIMEOUT_S)
-            if r.status_code >= 500:
-                raise RuntimeError(f"LLM server answered {r.status_code}")
-            return f"OpenAI-compatible server ({r.status_code})"
+            root = api_root(st.llm.base_url)  # the same URL the answers call
+            r = httpx.get(root + "/models", headers=headers, timeout=TIMEOUT_S)
+            if r.status_code in (401, 403):
+                raise RuntimeError(f"the LLM server at {root} refused the key ({r.status_code}): check llm.api_key")
+            if r.status_code != 200:
+                raise RuntimeError(f"no OpenAI-compatible API at {root} ({r.status_code} on /models): "
+                                   "check llm.base_url")
+            return f"OpenAI-compatible server at {root}"
         from integrations.gguf import require
 
         path: Path = require(st, "chat")

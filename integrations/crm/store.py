@@ -8,6 +8,7 @@ same transaction, so caches of derived data (`tools.scores`) know when to recomp
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -148,10 +149,16 @@ class CRMStore:
     def migration_lock(self) -> Iterator[None]:
         """One process at a time changes the schema: a PostgreSQL advisory lock, a file lock on SQLite."""
         if self.engine.dialect.name == "postgresql":
-            # A session-level lock on a connection outside any transaction: a migration that waits for
-            # open transactions (CREATE INDEX CONCURRENTLY in the checkpoint store's setup) never waits on it.
+            # A session-level lock on a connection outside any transaction, waited for by polling: a
+            # migration that waits for older snapshots (CREATE INDEX CONCURRENTLY in the checkpoint
+            # store's setup) must not wait on the lock holder's connection, nor on a process blocked
+            # in pg_advisory_lock (its statement holds a snapshot until it gets the lock: a deadlock
+            # PostgreSQL cannot see, since the holder waits on its own client).
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+                pause = 0.02
+                while not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY}).scalar():
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.5)
                 try:
                     yield
                 finally:

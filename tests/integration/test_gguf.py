@@ -121,3 +121,13 @@ def test_models_list_cli_shows_present_and_missing(tmp_path):
     rows = {r["name"]: r for r in json.loads(out)}
     assert rows["all-minilm-l6-v2"]["present"] and rows["all-minilm-l6-v2"]["size_bytes"] > 20_000_000
     assert not rows["qwen2.5-3b-instruct"]["present"] and rows["qwen2.5-3b-instruct"]["in_use"]
+
+
+def test_a_file_named_with_other_case_is_found(tmp_path):
+    """Hubs spell one model's file both ways (all-MiniLM-… / all-minilm-…): the folder's copy is used."""
+    (tmp_path / "All-MiniLM-L6-v2-Q8_0.gguf").write_bytes(b"GGUF")
+    s = load_settings(models_dir=str(tmp_path))
+    assert gguf.require(s, "embedding") == tmp_path / "All-MiniLM-L6-v2-Q8_0.gguf"
+    (tmp_path / "other.gguf").write_bytes(b"GGUF")
+    with pytest.raises(gguf.ModelMissing):
+        gguf.require(s, "chat")

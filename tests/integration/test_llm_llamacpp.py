@@ -132,6 +132,30 @@ def test_openai_compatible_backend_against_llama_cpp_server(server):
     assert m.log.calls[-1].prompt_tokens > 20
 
 
+def test_base_url_with_or_without_its_version_and_readiness_calls_the_same_api(server, rt):
+    """Operators write `http://host:8080` or `http://host:8080/v1` (OpenAI's SDK, vLLM's docs): both answer,
+    and readiness checks the URL the answers call: a wrong path is not ready, and the answers say why."""
+    from core.settings import load_settings
+    from retain.ops import readiness
+    from tools.services import Services
+
+    def ready(url):
+        extra = {"database_url": rt.settings.database_url} if rt.settings.database_url else {}
+        return readiness(Services(load_settings(data_dir=str(rt.settings.data_dir), today=rt.settings.today,
+                                                llm={"backend": "openai", "base_url": url}, **extra)))
+
+    for url in (server, server + "/", server + "/v1", server + "/v1/"):
+        m = OpenAICompatChat(url, "stories", max_tokens=8)
+        assert isinstance(m.complete([{"role": "user", "content": "Hello"}]), str) and m.log.calls
+        ok, checks = ready(url)
+        assert ok and checks["llm"]["detail"] == f"OpenAI-compatible server at {server}/v1", checks
+    wrong = server + "/api/v2"
+    with pytest.raises(LLMError, match="answered 404"):
+        OpenAICompatChat(wrong, "stories").complete([{"role": "user", "content": "Hello"}])
+    ok, checks = ready(wrong)
+    assert not ok and "check llm.base_url" in checks["llm"]["detail"]
+
+
 def test_openai_backend_unreachable_is_clear():
     m = OpenAICompatChat(f"http://127.0.0.1:{_free_port()}", "x", timeout_s=2)
     with pytest.raises(LLMError, match="Cannot reach"):
