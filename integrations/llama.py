@@ -9,7 +9,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,21 +59,12 @@ def _close_all() -> None:
         _LOADED.clear()
 
 
-@contextlib.contextmanager
-def _without_amx() -> Iterator[None]:
-    """On a llama.cpp built for Intel AMX, load models without its extra buffer types.
-
-    llama.cpp's AMX matrix multiply crashes the process (SIGSEGV in ggml_backend_amx_mul_mat) on the
-    MiniLM embedder, found on a Xeon with AMX_INT8 where a native build turns AMX on. Without the
-    extra buffer types (AMX, weight repacking) the same build runs the plain AVX-512 kernels:
-    same vectors. llama-cpp-python has no parameter for it, so `use_extra_bufts` is set on the model
-    params it asks llama.cpp for, for this load only (the caller holds the load lock).
-    """
+def _amx_free_params() -> Callable[[], Any] | None:
+    """llama.cpp's model-params factory without extra buffer types, or None where AMX is not built in."""
     import llama_cpp.llama_cpp as ll
 
     if b"AMX_INT8 = 1" not in (ll.llama_print_system_info() or b""):
-        yield
-        return
+        return None
     default = ll.llama_model_default_params
 
     def params() -> Any:
@@ -81,6 +72,37 @@ def _without_amx() -> Iterator[None]:
         p.use_extra_bufts = False
         return p
 
+    return params
+
+
+def without_amx_everywhere() -> bool:
+    """For a process that only serves a model (`retain models serve`): every load skips AMX (True if it applies)."""
+    import llama_cpp.llama_cpp as ll
+
+    params = _amx_free_params()
+    if params is not None:
+        ll.llama_model_default_params = params
+    return params is not None
+
+
+@contextlib.contextmanager
+def _without_amx() -> Iterator[None]:
+    """On a llama.cpp built for Intel AMX, load models without its extra buffer types.
+
+    llama.cpp's AMX matrix multiply crashes the process (SIGSEGV in ggml_backend_amx_mul_mat) on the
+    MiniLM embedder, found on a Xeon with AMX_INT8 where a native build turns AMX on (and in
+    llama_cpp.server on SmolLM2's first completion). Without the extra buffer types (AMX, weight
+    repacking) the same build runs the plain AVX-512 kernels: same vectors. llama-cpp-python has no
+    parameter for it, so `use_extra_bufts` is set on the model params it asks llama.cpp for, for
+    this load only (the caller holds the load lock).
+    """
+    import llama_cpp.llama_cpp as ll
+
+    params = _amx_free_params()
+    if params is None:
+        yield
+        return
+    default = ll.llama_model_default_params
     ll.llama_model_default_params = params
     try:
         yield

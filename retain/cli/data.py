@@ -335,4 +335,44 @@ def models_pull(
         console.print(f"  [green]ok[/] sha256 verified, {path}")
 
 
+@models_app.command("serve", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def models_serve(
+    ctx: typer.Context,
+    name: str = typer.Argument("", help="A model name from configs/models.yaml or a GGUF file (default: llm.model)."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8080, "--port"),
+) -> None:
+    """Serve a chat model over the OpenAI API (llama-cpp-python's server) for `llm.backend: openai`.
+
+    Further options go to llama_cpp.server as they are (`--n_gpu_layers 35`, `--n_threads 8`).
+    On Intel AMX CPUs the model loads without llama.cpp's AMX buffers, which crash there.
+    """
+    import sys
+
+    from integrations import llama
+    from integrations.gguf import ModelMissing, registry, require
+
+    settings = services().settings
+    path = Path(name) if name.endswith(".gguf") else None
+    if path is None:
+        if name and name not in registry():
+            raise ModelMissing(f"No model called {name} in configs/models.yaml. Known: {', '.join(registry())}; "
+                               "or give a .gguf file.")
+        path = require(settings.model_copy(update={"llm": settings.llm.model_copy(
+            update={"model": name or settings.llm.model, "model_path": "" if name else settings.llm.model_path})}),
+            "chat")
+    elif not path.is_file():
+        raise ModelMissing(f"{path} is not a file. Give a GGUF file or a model name from configs/models.yaml.")
+    extra = list(ctx.args)
+    if not any(a.startswith("--n_ctx") for a in extra):
+        extra += ["--n_ctx", str(settings.llm.n_ctx)]
+    if llama.without_amx_everywhere():
+        console.print("Intel AMX: the model loads without llama.cpp's AMX buffers (they crash on this CPU).")
+    from llama_cpp.server.__main__ import main as serve_main
+
+    console.print(f"Serving {path.name} at http://{host}:{port}/v1 (set llm.base_url to it)")
+    sys.argv = ["llama_cpp.server", "--model", str(path), "--host", host, "--port", str(port), *extra]
+    serve_main()
+
+
 # ---------------------------------------------------------------- memory

@@ -174,3 +174,36 @@ def test_langchain_adapter_runs_the_real_model_and_reports_usage():
     assert msg.usage_metadata["input_tokens"] == m.log.calls[-1].prompt_tokens > 20
     routed = lc.invoke([HumanMessage("Route: how is Acme?")], schema=Route.model_json_schema(), max_tokens=60)
     assert Route.model_validate_json(routed.content)
+
+
+def test_retain_models_serve_answers_over_the_openai_api_with_a_real_instruct_model(tmp_path):
+    """`retain models serve` is what the README has an operator run for the LLM server: the real SmolLM2
+    over HTTP, structured output through Retain's client (on an AMX CPU the stock server crashed here)."""
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")  # llama.cpp is verbose: a pipe nobody reads would fill and block it
+    smol = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    proc = subprocess.Popen([sys.executable, "-m", "retain", "models", "serve", str(smol),
+                             "--port", str(port), "--n_ctx", "1024", "--n_threads", "1"],
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("retain models serve did not start: " + (tmp_path / "server.log").read_text()[-2000:])
+        m = OpenAICompatChat(url + "/v1", "smollm2", max_tokens=60, timeout_s=120)
+        out = structured(m, [{"role": "user", "content": "Classify: how is Acme doing? Answer as JSON."}], Route)
+        assert isinstance(out, Route) and m.log.calls[-1].completion_tokens > 0
+        assert proc.poll() is None  # still serving after real completions
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
