@@ -22,6 +22,16 @@ from integrations.crm.store import CRMStore
 
 ROLES = ("csm", "manager", "admin")
 COLUMNS = ("name", "email", "role", "team", "manager_email", "slack_user_id", "timezone")
+# Headers people write for the same columns (the CLI's own option names among them); matched after
+# lower-casing and turning spaces and hyphens into underscores.
+ALIASES = {"manager": "manager_email", "slack": "slack_user_id", "slack_id": "slack_user_id",
+           "slack_member_id": "slack_user_id", "tz": "timezone", "time_zone": "timezone",
+           "email_address": "email", "full_name": "name"}
+
+
+def _column(header: object) -> str:
+    key = re.sub(r"[\s-]+", "_", str(header).strip().lower())
+    return ALIASES.get(key, key)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLACK = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -104,14 +114,15 @@ def add(store: CRMStore, p: Person) -> str:
 def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
     """People from a CSV or Parquet file, all or nothing.
 
-    Columns: name, email, role, team, manager_email, slack_user_id, timezone.
+    Columns: name, email, role, team, manager_email, slack_user_id, timezone (also headed "Manager",
+    "Slack user id", "Slack", "Time zone"...: see ALIASES).
     Every row is checked before anything is written; a bad row is reported with its line number.
     Managers may come later in the file than their reports.
     """
     from integrations.crm.importer import read_rows
 
     raw, unit = read_rows(path)
-    header = [str(h).strip().lower() for h in (raw[0][1] if raw else {})]
+    header = [_column(h) for h in (raw[0][1] if raw else {})]
     missing = {"name", "email"} - set(header)
     if missing:
         raise RetainError(f"{path.name}: the header needs {', '.join(sorted(missing))} "
@@ -122,7 +133,7 @@ def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
                           f"known: {', '.join(COLUMNS)}.")
     people: list[tuple[int, Person]] = []
     for line, cells in raw:
-        row = {str(k).strip().lower(): ("" if v is None else str(v)) for k, v in cells.items() if k}
+        row = {_column(k): ("" if v is None else str(v)) for k, v in cells.items() if k}
         try:
             people.append((line, check(Person(**{k: row.get(k, "") for k in COLUMNS if k in row}))))
         except (RetainError, TypeError) as exc:

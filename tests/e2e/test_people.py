@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from integrations.crm.models import CSM, Account
@@ -86,3 +87,23 @@ def test_a_fitted_model_and_email_drafts_are_shared_by_every_worker(rt, run_cli,
     out = Delivery(svc).send_follow_up({"id": "d-1", "account": "No Channel Co", "to": "Pat",
                                         "to_email": "pat@example.com", "subject": "Next step"}, "Hello Pat")
     assert out["sent_via"] == "email_outbox" and (shared / "d-1.eml").is_file()
+
+
+def test_headers_as_people_write_them(rt, tmp_path):
+    """A spreadsheet's own headings ("Full Name", "Slack User ID", "Manager") name the same columns."""
+    from core.errors import RetainError
+    from tools import people
+
+    sheet = tmp_path / "team.csv"
+    sheet.write_text("Full Name,Email Address,Role,Manager,Slack User ID,Time-Zone\n"
+                     "Ivo Petrov,ivo.petrov@retain.example,csm,lead.west@retain.example,U0IVO0001,Europe/Sofia\n"
+                     "Lead West,lead.west@retain.example,manager,,U0LWE0001,America/Denver\n")
+    assert people.import_csv(rt.store, sheet)["added"] == 2
+    with rt.store.session() as s:
+        ivo = s.scalars(select(CSM).where(CSM.email == "ivo.petrov@retain.example")).one()
+        lead = s.scalars(select(CSM).where(CSM.email == "lead.west@retain.example")).one()
+        assert (ivo.manager_id, ivo.slack_user_id, ivo.timezone) == (lead.id, "U0IVO0001", "Europe/Sofia")
+    odd = tmp_path / "odd.csv"
+    odd.write_text("name,email,desk\nA,a@retain.example,3\n")
+    with pytest.raises(RetainError, match="unknown column.*desk.*manager_email"):
+        people.import_csv(rt.store, odd)
