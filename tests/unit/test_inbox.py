@@ -1,7 +1,7 @@
 """The ack path's group commit: concurrent acks, duplicates and failures, on the real database."""
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -85,3 +85,42 @@ def test_accept_still_tells_a_duplicate_from_new_work(rt):
     assert seen == ["EvAcc1"]
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the driver raises: the ack is not sent
         inbox.accept("EvAcc2", "question", {"x": object()})
+
+
+def test_a_live_worker_takes_over_a_dead_workers_claim_once_and_never_a_live_ones(rt):
+    """Worker A claims a question and hangs; while A renews its lease nobody else takes it, and once A
+    stops renewing (it died) worker B answers it, once. A's late finish cannot overwrite B's."""
+    hold, started, ran = threading.Event(), threading.Event(), []
+
+    def a_handler(kind, payload):
+        ran.append("A")
+        started.set()
+        hold.wait(60)
+        return {"by": "A"}
+
+    def b_handler(kind, payload):
+        ran.append("B")
+        return {"by": "B"}
+
+    a = Inbox(rt.store, a_handler, workers=1, lease_s=2)
+    b = Inbox(rt.store, b_handler, workers=1, lease_s=2)
+    try:
+        t0 = datetime.now()
+        assert a.accept("EvLease1", "question", {"channel": "D1", "ts": "1.1", "text": "how is Acme doing?"})
+        assert started.wait(60) and a.status("EvLease1") == "running"
+        assert b.tick(t0 + timedelta(seconds=1)) == 0           # A's lease holds
+        a.tick(t0 + timedelta(seconds=1.5))                     # A is alive: its lease runs to t0+3.5 s
+        assert b.tick(t0 + timedelta(seconds=3)) == 0           # without the renewal this would take it
+        assert b.tick(t0 + timedelta(seconds=30)) == 1          # A stopped renewing: B takes over
+        assert b.drain(60)
+        assert ran == ["A", "B"] and b.status("EvLease1") == "done"
+        assert b.tick(t0 + timedelta(seconds=60)) == 0          # done is done: never a third run
+        hold.set()
+        assert a.drain(60)
+        with rt.store.session() as s:
+            row = s.get(SlackInbox, "EvLease1")
+            assert row.status == "done" and row.result == {"by": "B"} and row.attempts == 2
+    finally:
+        hold.set()
+        a.pool.shutdown(wait=True)
+        b.pool.shutdown(wait=True)
