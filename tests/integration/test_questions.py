@@ -99,7 +99,7 @@ def test_portfolio_lists_aggregates_and_metrics_match_sql(rt):
     assert f"{round(kept, 1):g}%" in r["answer"]["text"] and "renewals kept / renewals due" in r["answer"]["text"]
 
 
-def test_follow_ups_resolve_against_the_last_result_and_survive_a_new_process(rt):
+def test_follow_ups_resolve_against_the_last_result_and_survive_a_new_process(rt, tmp_path):
     from integrations.checkpoints import open_checkpointer
 
     if True:
@@ -109,8 +109,11 @@ def test_follow_ups_resolve_against_the_last_result_and_survive_a_new_process(rt
                                      "a.owner_id=4 and k.status='active' and k.renewal_date between '2026-11-23' "
                                      "and '2027-01-31' order by k.renewal_date")]
         assert all(n in first["answer"]["text"] for n in listed)
-    if True:  # a new Assistant and checkpointer on the same file, as after a restart
-        bot = Assistant(rt, use_memory=False, checkpointer=open_checkpointer(rt.settings.data_dir, rt.store))
+    if True:  # a new Assistant and checkpointer: after a restart (SQLite: the same file), or on PostgreSQL
+        # another worker on another host, whose data folder is empty: the conversation is in the database
+        here = rt.settings.data_dir if rt.store.engine.dialect.name == "sqlite" else tmp_path / "other-host"
+        here.mkdir(exist_ok=True)
+        bot = Assistant(rt, use_memory=False, checkpointer=open_checkpointer(here, rt.store))
         r = bot.ask("which one of those is biggest?", DANA, "c1")
         biggest = sql(rt, "select a.name from contracts k join accounts a on a.id=k.account_id where a.owner_id=4 and "
                           "k.status='active' and k.renewal_date between '2026-11-23' and '2027-01-31' "
