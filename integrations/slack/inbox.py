@@ -9,6 +9,8 @@ claims the item again (`tick`). Messages of one Slack thread run in the order Sl
 item is not claimable while an earlier message of its thread is still pending, running or due a retry.
 A failed run is tried again after a backoff up to MAX_ATTEMPTS; the handler is told which attempt is
 the last, so the person hears about a failure once, at the end.
+The usual lease trade-off: a worker stalled (not dead) for longer than the lease without a tick can
+find its item answered by another worker too; its own late finish then changes nothing stored.
 """
 
 from __future__ import annotations
