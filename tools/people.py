@@ -22,6 +22,8 @@ from integrations.crm.store import CRMStore
 
 ROLES = ("csm", "manager", "admin")
 COLUMNS = ("name", "email", "role", "team", "manager_email", "slack_user_id", "timezone")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SLACK = re.compile(r"^[UW][A-Z0-9]{2,}$")
 # Headers people write for the same columns (the CLI's own option names among them); matched after
 # lower-casing and turning spaces and hyphens into underscores.
 ALIASES = {"manager": "manager_email", "slack": "slack_user_id", "slack_id": "slack_user_id",
@@ -32,8 +34,6 @@ ALIASES = {"manager": "manager_email", "slack": "slack_user_id", "slack_id": "sl
 def _column(header: object) -> str:
     key = re.sub(r"[\s-]+", "_", str(header).strip().lower())
     return ALIASES.get(key, key)
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_SLACK = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 @dataclass

@@ -101,6 +101,18 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _serving(url, proc, timeout_s):
+    """Wait until the OpenAI-compatible server at `url` lists its models; False if it exits or times out."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    return False
+
+
 @pytest.fixture(scope="module")
 def server():
     port = _free_port()
@@ -108,14 +120,7 @@ def server():
                              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "512"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
+    if not _serving(url, proc, 60):
         proc.kill()
         pytest.fail("llama_cpp.server did not start")
     yield url
@@ -187,14 +192,7 @@ def test_retain_models_serve_answers_over_the_openai_api_with_a_real_instruct_mo
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
+        if not _serving(url, proc, 120):
             pytest.fail("retain models serve did not start: " + (tmp_path / "server.log").read_text()[-2000:])
         m = OpenAICompatChat(url + "/v1", "smollm2", max_tokens=60, timeout_s=120)
         out = structured(m, [{"role": "user", "content": "Classify: how is Acme doing? Answer as JSON."}], Route)
