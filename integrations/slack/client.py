@@ -15,9 +15,11 @@ from slack_sdk.web import SlackResponse
 from integrations.slack import safe
 from integrations.slack.config import load_slack_config, secrets
 
-# Methods whose arguments carry text a person reads (and Slack would parse).
+# Methods whose arguments carry text a person reads (and Slack would parse), AI-app calls included.
 POSTING = {"chat.postMessage", "chat.update", "chat.postEphemeral", "chat.scheduleMessage", "views.open",
-           "views.publish", "views.update", "views.push", "files.completeUploadExternal", "chat.meMessage"}
+           "views.publish", "views.update", "views.push", "files.completeUploadExternal", "chat.meMessage",
+           "assistant.threads.setStatus", "assistant.threads.setTitle", "assistant.threads.setSuggestedPrompts",
+           "chat.startStream", "chat.appendStream", "chat.stopStream"}
 
 
 class SafeWebClient(WebClient):

@@ -145,13 +145,53 @@ def _walk(node: Any, hosts: tuple[str, ...]) -> Any:
     return node
 
 
+# Keys inside AI-app structures (prompts, stream chunks) that are names or ids, not text a person reads.
+_NOT_TEXT = {"type", "id", "status", "task_id", "display_mode"}
+
+
+def _texts(node: Any, hosts: tuple[str, ...]) -> Any:
+    """Every string in an AI-app structure (loading messages, prompts, chunks) cleaned; foreign URLs dropped."""
+    if hasattr(node, "to_dict"):  # slack_sdk's Chunk objects
+        node = node.to_dict()
+    if isinstance(node, str):
+        return clean(node, hosts)
+    if isinstance(node, list):
+        return [_texts(v, hosts) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for k, v in node.items():
+        if k == "url" and isinstance(v, str):
+            if _url_allowed(v, hosts):
+                out[k] = v
+        elif k in _NOT_TEXT or k == "blocks":
+            out[k] = _walk(v, hosts) if k == "blocks" else v
+        else:
+            out[k] = _texts(v, hosts)
+    return out
+
+
 def message(fields: dict[str, Any], link_hosts: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """A Web API call's arguments made safe: `text`, `blocks`, `attachments`, `view`, `initial_comment`."""
+    """A Web API call's arguments made safe, whatever the method.
+
+    Messages: `text`, `initial_comment`, `markdown_text`, `blocks`, `attachments`, `view`. Slack's AI-app
+    calls: a thread's `status` and `loading_messages`, its `title`, suggested `prompts` and a streamed
+    answer's `chunks` (task titles, outputs, details).
+    """
     hosts = tuple(h.lower() for h in link_hosts)
     out = dict(fields)
-    for key in ("text", "initial_comment"):
+    for key in ("text", "initial_comment", "markdown_text", "status", "title"):
         if isinstance(out.get(key), str):
             out[key] = cut(clean(out[key], hosts), MESSAGE_LIMIT)
+    for key in ("loading_messages", "prompts", "chunks"):
+        v = out.get(key)
+        if isinstance(v, str):
+            try:
+                out[key] = json.dumps(_texts(json.loads(v), hosts))
+            except ValueError:
+                out.pop(key)
+        elif v is not None:
+            out[key] = _texts(v, hosts)
     for key in ("blocks", "attachments", "view"):
         v = out.get(key)
         if isinstance(v, str):

@@ -6,6 +6,8 @@ telemetry", "checking the renewal model"), refreshed once the question is unders
 agent finishes, then posts the verified answer in the thread (which clears the status). A workspace
 or thread without the feature answers `setStatus` with an error: the caller then keeps the
 placeholder-and-update behaviour. Suggested prompts come from the asker's own book.
+Everything these calls carry (status, loading messages, title, prompts, the plan's tasks) is made
+safe by the client (`integrations.slack.safe.message`), like every message Retain posts.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from integrations.slack.safe import clean
 from retain.slack.bot import Bot
 from tools import crm, onboarding
 
@@ -111,8 +112,8 @@ class Progress:
                             + (f" · {srcs[i]['date']}" if srcs[i].get("date") else "")
                             for i in cited if i < len(srcs))
         chunks = [{"type": "task_update", "id": i, "title": m, "status": "complete",
-                   "output": clean(" · ".join(f["text"] for f in facts[:2]))[:500] if facts else "nothing to report",
-                   "details": clean(details)[:500] or None}
+                   "output": " · ".join(f["text"] for f in facts[:2])[:500] if facts else "nothing to report",
+                   "details": details[:500] or None}
                   for i, a, m in self.pending if a == finding.get("agent")]
         if chunks:
             try:

@@ -145,3 +145,45 @@ def test_steps_the_answer_did_not_need_are_closed_with_it(slack):
     assert opened and {c["id"] for c in closed} == opened and all(c["status"] == "complete" for c in closed)
     assert other not in json.dumps([c for c in closed])  # nothing about the other CSM's account
     assert "not in your portfolio" in json.dumps(stop["blocks"])
+
+
+_AI_APP = ("assistant.threads.setStatus", "assistant.threads.setTitle", "assistant.threads.setSuggestedPrompts",
+           "chat.startStream", "chat.appendStream", "chat.stopStream")
+_EVIL = "<!channel> <https://evil.example/login|Okta fix>"
+
+
+def test_ai_app_calls_carry_no_broadcast_or_masked_link_from_crm_or_question(slack):
+    """Account names, note subjects and the question reach status, plan, title and prompts only made safe."""
+    bot, mock, url = slack
+    from sqlalchemy import select
+
+    from integrations.crm.models import Account, Activity
+    from tools import crm
+
+    mine = crm.portfolio(bot.services.tool_context(DANA), limit=500)["accounts"]
+    with bot.services.store.session() as s:
+        globex = s.scalars(select(Account).where(Account.name == "Globex")).one()
+        globex.name = f"Globex {_EVIL}"
+        for a in s.scalars(select(Activity).where(Activity.account_id == globex.id)):
+            a.subject = f"{a.subject} <!here> <https://evil.example/notes|notes>"
+        for r in mine:  # every account in Dana's book, so the suggested prompts name one of them
+            if r["account_id"] != globex.id:
+                s.get(Account, r["account_id"]).name = f"{r['name']} <!everyone> <https://evil.example/p|prompt>"
+        s.commit()
+    ev = {"type": "assistant_thread_started", "assistant_thread": {"user_id": DANA, "channel_id": TEAM_DM,
+                                                                   "thread_ts": "1700000990.000100", "context": {}}}
+    assert event(url, ev, "EvAgEvilStart").status_code == 200
+    _dm(url, "why did Globex's latency go up? <!here> <https://evil.example/q|see this>", "1700000990.000200",
+        "1700000990.000100", "EvAgEvil")
+    bot.inbox.drain()
+    sent = {m: mock.of(m) for m in _AI_APP}
+    assert all(sent[m] for m in _AI_APP if m != "chat.stopStream" or sent["chat.startStream"])
+    said = json.dumps(sent, ensure_ascii=False)
+    for bad in ("<!", "<https://", "|Okta fix>", "|see this>", "|notes>", "|prompt>", "https://evil.example"):
+        assert bad not in said, bad
+    # The text is still there, shown plainly: the account, and the link defanged.
+    loading = [m for s in sent["assistant.threads.setStatus"] for m in (s.get("loading_messages") or [])]
+    assert any("Globex" in m and "telemetry" in m for m in loading)
+    assert "evil[.]example" in said and "Okta fix" in said
+    prompts = sent["assistant.threads.setSuggestedPrompts"][-1]["prompts"]
+    assert any("prompt" in p["title"] for p in prompts)
