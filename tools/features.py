@@ -75,8 +75,6 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
     if account_ids is not None:
         acc = acc.where(Account.id.in_(account_ids))
     df = _read(store, acc).set_index("account_id")
-    if df.empty:
-        return df.reindex(columns=list(df.columns) + METRICS)
     ids = df.index.tolist()
 
     # Contract: the latest active one.
@@ -212,10 +210,10 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
     ch = _read(store, select(Contact.account_id, Contact.name, Contact.left_on)
                .where(Contact.is_champion.is_(True)))
     ch["left_on"] = _to_date(ch["left_on"])
-    ch["here"] = ch["left_on"].map(lambda d: not isinstance(d, date) or d > as_of)
+    ch["here"] = ch["left_on"].map(lambda d: not isinstance(d, date) or d > as_of).astype(bool)
     present = ch.groupby("account_id")["here"].any()
     df["champion_present"] = present.reindex(df.index).astype(float)
-    gone = ch[~ch["here"]].sort_values("left_on").drop_duplicates("account_id", keep="last")
+    gone = ch[~ch["here"].to_numpy(dtype=bool)].sort_values("left_on").drop_duplicates("account_id", keep="last")
     gone = gone.set_index("account_id")
     df["champion_left_name"] = gone["name"].reindex(df.index)
     df["champion_left_on"] = gone["left_on"].reindex(df.index)

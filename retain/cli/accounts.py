@@ -41,6 +41,10 @@ def accounts_cmd(
     if as_json:
         _print_json(data)
         return
+    if not data["accounts"] and not (csm or band or segment or renewal_days is not None):
+        console.print(f"No accounts to show for {_esc(ctx.viewer.name)} (as of {ctx.as_of}). Import them with "
+                      "`retain import file --kind accounts FILE`, or ask an admin which are yours.")
+        return
     table = DataTable(title=f"{data['count']} accounts ({ctx.viewer.name}, as of {ctx.as_of})")
     for col, just in [("account", "left"), ("owner", "left"), ("health", "right"), ("trend", "right"),
                       ("segment", "left"), ("ARR", "right"), ("renewal", "left"), ("P(renew)", "right")]:

@@ -46,3 +46,31 @@ def test_bad_setting_fails_at_start_with_its_name():
     r = retain("accounts", env_extra={"RETAIN_LLM__N_CTX": "12"})
     assert r.returncode == 2
     assert "llm.n_ctx" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_people_before_accounts_then_accounts_without_contacts(run_cli, tmp_path):
+    """The README's order (people first, then accounts, then the rest): every step reads without a crash."""
+    people = tmp_path / "people.csv"
+    people.write_text("name,email,role,team,manager_email,slack_user_id,timezone\n"
+                      "Ann Admin,ann@x.example,admin,,,,UTC\nDana Reyes,dana@x.example,csm,East,,U0DANA0001,UTC\n")
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("external_id,name,owner_email,arr,segment\nA1,Acme Corp,dana@x.example,120000,mid-market\n")
+    env = {"RETAIN_LLM__BACKEND": "none"}
+    assert run_cli("csms", "import", str(people), env_extra=env)[0] == 0
+
+    def reads(*expect):
+        for args, want in [(("accounts",), expect[0]),
+                           (("--as", "dana@x.example", "ask", "which of my accounts are at risk?"), expect[1]),
+                           (("--as", "dana@x.example", "brief"), "Briefing for Dana Reyes")]:
+            code, out, err = run_cli(*args, env_extra=env)
+            assert code == 0 and "Traceback" not in out + err and "unexpected" not in err, (args, out, err)
+            assert want in out, (args, out)
+
+    reads("No accounts to show", "0 at-risk accounts")  # people, no accounts yet
+    code, out, err = run_cli("import", "file", "--kind", "accounts", str(accounts), env_extra=env)
+    assert code == 0, err
+    reads("Acme Corp", "0 at-risk accounts")  # accounts, but no contacts, contracts or telemetry yet
+    code, out, err = run_cli("--as", "dana@x.example", "account", "Acme Corp", env_extra=env)
+    assert code == 0 and "Acme Corp" in out, out + err
+    code, out, err = run_cli("accounts", "--json", env_extra=env)
+    assert code == 0 and [a["name"] for a in json.loads(out)["accounts"]] == ["Acme Corp"]
