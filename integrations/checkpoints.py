@@ -3,6 +3,11 @@
 SQLite CRM (the laptop default): a SQLite file in the data folder. PostgreSQL CRM: the same
 database, through langgraph-checkpoint-postgres (the `postgres` extra), so a thread's follow-up
 answered by another worker still has the conversation.
+
+Checkpoints are read with LangGraph's strict msgpack serializer: only plain values, dates, LangChain
+messages, LangGraph's own types and the graph state's types (which `compile` adds to the allow-list)
+come back; a blob naming any other callable is refused with a logged warning and its value dropped,
+never imported or called, and pickled blobs are not read at all.
 """
 
 from __future__ import annotations
@@ -11,10 +16,16 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from sqlalchemy.engine import make_url
 
 from core.errors import ConfigError
 from integrations.crm.store import CRMStore
+
+
+def strict_serde() -> JsonPlusSerializer:
+    """The checkpoint serializer: msgpack limited to LangGraph's safe types, no pickle."""
+    return JsonPlusSerializer(pickle_fallback=False, allowed_msgpack_modules=None)
 
 
 def open_checkpointer(data_dir: Path, store: CRMStore | None = None, pool_size: int = 5) -> Any:
@@ -26,7 +37,7 @@ def open_checkpointer(data_dir: Path, store: CRMStore | None = None, pool_size: 
     data_dir.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(data_dir / "checkpoints.sqlite"), check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    return SqliteSaver(conn)
+    return SqliteSaver(conn, serde=strict_serde())
 
 
 def _postgres(store: CRMStore, pool_size: int) -> Any:
@@ -40,7 +51,7 @@ def _postgres(store: CRMStore, pool_size: int) -> Any:
     conninfo = make_url(store.url).set(drivername="postgresql").render_as_string(hide_password=False)
     pool = ConnectionPool(conninfo, min_size=1, max_size=max(2, pool_size), open=True,
                           kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
-    saver = PostgresSaver(pool)  # type: ignore[arg-type]
+    saver = PostgresSaver(pool, serde=strict_serde())  # type: ignore[arg-type]
     with store.migration_lock():  # several workers starting at once: one creates the tables
         saver.setup()
     return saver

@@ -5,18 +5,25 @@ Scoring reads every live account's records (`tools.features`), which costs secon
 every write to a CRM table bumps in its own transaction. Within a process the result stays in memory;
 across processes (a CLI command, a second worker) it is read back from the `score_runs` table. A past
 day's scores are history: any stored run for that day serves (a briefing's "since yesterday").
+
+Stored runs are data, never code: the features and the 30-day-old scores are Arrow IPC files (pyarrow
+reads columns of numbers, strings and dates; nothing in them is called). A row in any other format
+(the pickles of Retain before schema revision 12, or one crafted by whoever can write the table) is
+refused with a warning, deleted and recomputed.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import pickle
+import json
+import logging
 import threading
-import zlib
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+import pandas as pd
+import pyarrow as pa
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -24,6 +31,8 @@ from integrations.crm.models import ScoreRun
 from integrations.crm.store import CRMStore
 from tools.detectors import detect_many
 from tools.health import PortfolioHealth, Scorecard, score, score_portfolio
+
+log = logging.getLogger("retain.scores")
 
 
 class Scope(Protocol):
@@ -34,6 +43,8 @@ class Scope(Protocol):
     as_of: date
 
 KEEP_DAYS = 40  # stored runs older than this are pruned when a new one is written
+_ARROW_MAGIC = b"ARROW1"  # how an Arrow IPC file starts
+_GAPS = b"retain.gaps"  # schema metadata: how each text/date column marks a gap (None or NaN)
 # Bumped whenever how features are computed changes (e.g. the sentiment model): stored runs made by
 # an older Retain are then recomputed instead of read.
 FEATURES_VERSION = "2"  # 2: tone of notes, tickets and surveys from tools.sentiment, with its turn
@@ -44,33 +55,69 @@ def card_digest(card: Scorecard) -> str:
     return hashlib.sha256((FEATURES_VERSION + card.model_dump_json()).encode()).hexdigest()[:32]
 
 
+def to_arrow(frame: pd.DataFrame) -> bytes:
+    """A frame as an Arrow IPC file (zstd-compressed): columns and their types, no code."""
+    table = pa.Table.from_pandas(frame, preserve_index=True)
+    # Arrow has one null; pandas object columns mark a gap with None or NaN, and readers test for either.
+    gaps = {str(c): "nan" if any(isinstance(v, float) for v in frame[c]) else "none"
+            for c in frame.columns if frame[c].dtype == object}
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _GAPS: json.dumps(gaps).encode()})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def from_arrow(data: bytes) -> pd.DataFrame:
+    """The frame `to_arrow` wrote; ValueError for bytes that are not an Arrow IPC file."""
+    if not data.startswith(_ARROW_MAGIC):
+        raise ValueError("not an Arrow IPC file")
+    table = pa.ipc.open_file(pa.py_buffer(data)).read_all()
+    frame = table.to_pandas()
+    gaps = json.loads((table.schema.metadata or {}).get(_GAPS, b"{}"))
+    for name, gap in gaps.items():
+        if name in frame.columns:
+            values = frame[name].astype(object)
+            frame[name] = values.where(values.notna(), float("nan") if gap == "nan" else None)
+    return frame
+
+
 def load_run(store: CRMStore, card: Scorecard, day: date, version: int, today: date) -> PortfolioHealth | None:
-    """Stored scores for a day at this data version (any version for a day before `today`), else None."""
+    """Stored scores for a day at this data version (any version for a day before `today`), else None.
+
+    A row that is not two Arrow IPC files is never decoded otherwise: it is logged, deleted and None
+    returned, so the caller recomputes and stores a good run in its place.
+    """
     digest = card_digest(card)
-    q = select(ScoreRun.payload).where(ScoreRun.day == day, ScoreRun.card == digest)
+    q = select(ScoreRun).where(ScoreRun.day == day, ScoreRun.card == digest)
     q = q.where(ScoreRun.data_version == version) if day >= today else q.order_by(ScoreRun.data_version.desc())
     with store.session() as s:
-        payload = s.scalars(q.limit(1)).first()
-    if payload is None:
-        return None
-    try:
-        features, previous = pickle.loads(zlib.decompress(payload))  # noqa: S301 - written by save_run only
-    except Exception:  # noqa: BLE001 - an unreadable run (another pandas version) is recomputed
-        return None
+        run = s.scalars(q.limit(1)).first()
+        if run is None:
+            return None
+        try:
+            features = from_arrow(run.payload)
+            previous = from_arrow(run.previous or b"")["score"].rename(None)
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong with the bytes, the run is recomputed
+            log.warning("score_runs row (day %s, data version %s) is not in Retain's Arrow format (%s): "
+                        "refused and recomputed", run.day, run.data_version, type(exc).__name__)
+            s.delete(run)
+            return None
     return PortfolioHealth(as_of=day, card=card, features=features, table=score(card, features), previous=previous)
 
 
 def save_run(store: CRMStore, health: PortfolioHealth, version: int) -> None:
     """Keep computed scores for other processes; another worker having saved the same run first is fine."""
     digest = card_digest(health.card)
-    payload = zlib.compress(pickle.dumps((health.features, health.previous), protocol=5), 1)
+    payload = to_arrow(health.features)
+    previous = to_arrow(health.previous.rename("score").to_frame())
     try:
         with store.session() as s:
             s.execute(delete(ScoreRun).where(ScoreRun.card == digest, ScoreRun.day == health.as_of,
                                              ScoreRun.data_version < version))
             s.execute(delete(ScoreRun).where(ScoreRun.day < health.as_of - timedelta(days=KEEP_DAYS)))
             s.add(ScoreRun(day=health.as_of, data_version=version, card=digest, created_at=datetime.now(),
-                           accounts=len(health.features), payload=payload))
+                           accounts=len(health.features), payload=payload, previous=previous))
     except IntegrityError:
         pass
 

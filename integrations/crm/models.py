@@ -317,8 +317,8 @@ class EmbeddingVector(Base):
 class ScoreRun(Base):
     """The portfolio's features as of a day, computed once per data version and kept for every process.
 
-    `payload` is a compressed pickle written and read only by Retain (`tools.scores.ScoreCache`): the
-    database is the trust boundary, as for every other table.
+    `payload` (the features) and `previous` (the scores 30 days earlier) are Arrow IPC files, data
+    only: a row that anyone can write must never be able to run code in the process reading it.
     """
 
     __tablename__ = "score_runs"
@@ -328,6 +328,7 @@ class ScoreRun(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     accounts: Mapped[int] = mapped_column(Integer)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+    previous: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Feedback(Base):

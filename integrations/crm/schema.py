@@ -9,7 +9,7 @@ new revisions use Alembic's operations (`op.add_column`, `op.alter_column` in ba
 from __future__ import annotations
 
 from alembic import op
-from sqlalchemy import Boolean, Column, Connection, String, inspect, text, true
+from sqlalchemy import Boolean, Column, Connection, LargeBinary, String, inspect, text, true
 
 from integrations.crm.models import Base
 
@@ -89,3 +89,10 @@ def v10_imports_and_sync_runs(conn: Connection) -> None:
 def v11_embedding_vectors(conn: Connection) -> None:
     """The memory's vector cache in the database, shared by every worker and host."""
     Base.metadata.create_all(conn, tables=[Base.metadata.tables["embedding_vectors"]], checkfirst=True)
+
+
+def v12_score_runs_as_arrow(conn: Connection) -> None:
+    """Stored scores become Arrow IPC files: the old pickled runs are deleted (they are recomputed)."""
+    conn.execute(text("DELETE FROM score_runs"))
+    if "previous" not in {c["name"] for c in inspect(conn).get_columns("score_runs")}:
+        op.add_column("score_runs", Column("previous", LargeBinary, nullable=True))
