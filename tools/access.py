@@ -29,6 +29,10 @@ class Viewer:
         return self.role == "admin"
 
 
+class Deactivated(NotFoundError):
+    """The person exists in Retain but was deactivated: they get no access, and are told why."""
+
+
 ADMIN = Viewer(csm_id=None, name="admin", role="admin")
 OPERATOR = "!operator"
 """The person at the terminal with no `--as` and no `cli_user` setting: the operator's admin view.
@@ -63,7 +67,7 @@ def resolve_viewer(store: CRMStore, who: str | None) -> Viewer:
         raise NotFoundError(f"No CSM called '{who}'. Use an email, Slack user id or full name "
                             "from `retain csms`.")
     if not csm.active:
-        raise NotFoundError(f"{csm.name} is deactivated in Retain, so no account data can be shared. "
+        raise Deactivated(f"{csm.name} is deactivated in Retain, so no account data can be shared. "
                             "An admin can add them again with `retain csms add`.")
     return Viewer(csm_id=csm.id, name=csm.name, role=csm.role, email=csm.email, team=csm.team)
 

@@ -152,10 +152,7 @@ class Progress:
 def suggested_prompts(bot: Bot, user: str) -> list[dict[str, str]]:
     """Up to four prompts from the person's own book: riskiest account, renewals, overdue onboarding, today."""
     prompts = [{"title": "Anything to worry about today?", "message": "anything I should worry about today?"}]
-    try:
-        ctx = bot.services.tool_context(user)
-    except Exception:  # noqa: BLE001 - not a CSM: generic prompts only, no account names
-        return prompts + [{"title": "What can you do?", "message": "help"}]
+    ctx = bot.services.tool_context(user)  # the app checked who this is before any handler runs
     book = crm.portfolio(ctx, limit=50)["accounts"]
     if book:
         worst = min(book, key=lambda r: r["score"])

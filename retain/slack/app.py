@@ -23,6 +23,7 @@ from integrations.slack.config import Paced, SlackConfig, bolt_logger, load_slac
 from integrations.slack.inbox import Inbox, Retry
 from retain.slack import agent, handlers, listeners
 from retain.slack.handlers import SLACK_USER
+from tools.access import Deactivated, Viewer
 from tools.services import Services
 
 log = logging.getLogger("retain.slack")
@@ -101,6 +102,9 @@ class RetainSlack:
     def handle(self, kind: str, p: dict[str, Any]) -> dict[str, Any] | None:
         """Run one inbox item; on its last failed attempt, tell the person once."""
         try:
+            person, note = self.person(str(p.get("user") or ""))
+            if person is None:  # one identity check, before any handler reads data for this person
+                return handlers.refuse(self, kind, p, note or "")
             if kind == "question":
                 return handlers.answer(self, p)
             if kind == "command":
@@ -133,15 +137,28 @@ class RetainSlack:
         except Exception:  # noqa: BLE001 - Slack itself is failing; the inbox row keeps the failure
             log.warning("could not tell %s about a failed %s", p.get("user", "?"), kind)
 
-    def who(self, user: str, channel: str, channel_type: str) -> tuple[str | None, str | None]:
-        """(who for the graph, or None) and a note to post instead of data."""
+    def person(self, user: str) -> tuple[Viewer | None, str | None]:
+        """The active person this Slack user is, or None and the note to give them instead of data.
+
+        Every handler goes through this: only a Slack member id (U…/W…) mapped to an active person
+        gets anything; a forged id such as the operator's never resolves to anyone.
+        """
         if not SLACK_USER.match(user or ""):  # no identity (or a forged one) means no access
             return None, "I can't tell who sent this, so I can't share account data."
         try:
-            self.services.viewer(user)
+            return self.services.viewer(user), None
+        except Deactivated:
+            return None, ("Your Retain access has been deactivated, so I can't share account data. "
+                          "Ask your Retain admin if this is a mistake.")
         except NotFoundError:
             return None, (f"I don't have you as a CSM yet, so I can't share account data. Ask your Retain "
                           f"admin to add your Slack user ID ({user}) to your CSM record, then try again.")
+
+    def who(self, user: str, channel: str, channel_type: str) -> tuple[str | None, str | None]:
+        """(who for the graph, or None) and a note to post instead of data."""
+        person, note = self.person(user)
+        if person is None:
+            return None, note
         if channel_type == "im" or channel.startswith("D"):
             return user, None
         team = (self.config.channels.get(channel) or {}).get("team")

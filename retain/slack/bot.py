@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from agents.assistant import Assistant
 from integrations.slack.config import SlackConfig
 from integrations.slack.inbox import Inbox
+from tools.access import Viewer
 from tools.services import Services
 
 
@@ -23,6 +24,10 @@ class Bot(Protocol):
 
     def post(self, **kw: Any) -> Any:
         """Post a message (paced per channel, no unfurls)."""
+        ...
+
+    def person(self, user: str) -> tuple[Viewer | None, str | None]:
+        """The active person this Slack user is, or None and the note to give them instead of data."""
         ...
 
     def who(self, user: str, channel: str, channel_type: str) -> tuple[str | None, str | None]:

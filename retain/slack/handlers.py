@@ -27,6 +27,22 @@ COMMANDS = {
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
+def refuse(bot: Bot, kind: str, p: dict[str, Any], note: str) -> dict[str, Any]:
+    """Tell a sender who is not an active person why they get nothing (where there is someone to tell)."""
+    user, channel = str(p.get("user") or ""), str(p.get("channel") or "")
+    if kind == "question":
+        bot.post(channel=channel, thread_ts=p.get("thread_ts") or p["ts"], text=note)
+    elif not SLACK_USER.match(user):  # a forged or missing id: nobody in Slack to tell
+        pass
+    elif kind == "home":
+        bot.client.views_publish(user_id=user, view={"type": "home", "blocks": [blocks._section(note)]})
+    elif kind == "assistant_thread" and channel and p.get("thread_ts"):
+        bot.post(channel=channel, thread_ts=p["thread_ts"], text=note)
+    elif kind in ("command", "decision", "feedback") and channel:
+        bot.client.chat_postEphemeral(channel=channel, user=user, text=note)
+    return {"note": "refused"}
+
+
 def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     """Answer a mention or DM in its thread: placeholder first, then the answer and any approvals."""
     thread_ts = p.get("thread_ts") or p["ts"]
@@ -184,14 +200,8 @@ def decision(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def home(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
-    """Publish App Home: at-risk accounts, renewals ahead, overdue onboarding."""
-    try:
-        ctx = bot.services.tool_context(p["user"])
-    except NotFoundError:
-        view = {"type": "home", "blocks": [blocks._section(
-            f"I don't have you as a CSM yet. Ask your Retain admin to add your Slack user ID ({p['user']}).")]}
-        bot.client.views_publish(user_id=p["user"], view=view)
-        return {"note": "unmapped"}
+    """Publish App Home: at-risk accounts, renewals ahead, overdue onboarding (the person was checked)."""
+    ctx = bot.services.tool_context(p["user"])
     risk = crm.portfolio(ctx, segment="at risk", limit=10)["accounts"]
     ren = sorted(crm.portfolio(ctx, renewal_within_days=90, limit=50)["accounts"],
                  key=lambda r: r["days_to_renewal"])
