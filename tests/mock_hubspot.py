@@ -75,8 +75,9 @@ def from_world(w: World) -> dict[str, dict[str, dict]]:
 class MockHubSpot:
     """HubSpot on 127.0.0.1 (see the module docstring). `url` is the base to give the client."""
 
-    def __init__(self, w: World, token: str = "pat-na1-test-token", per_second: int = 0):
+    def __init__(self, w: World, token: str = "pat-na1-test-token", per_second: int = 0, quote_auth: bool = False):
         self.data = from_world(w)
+        self.quote_auth = quote_auth  # a 401 quotes the Authorization header it got (as some proxies and APIs do)
         self.owners = w.owners
         self.token = token
         self.per_second = per_second
@@ -142,8 +143,9 @@ class MockHubSpot:
             self.requests.append(entry)
             if auth != f"Bearer {self.token}":
                 entry["status"] = 401
+                quoted = f" Got Authorization: {auth}" if self.quote_auth else ""
                 return 401, {"status": "error", "message": "Authentication credentials not found. This API supports "
-                             "OAuth 2.0 authentication.", "correlationId": "c0ffee", "category":
+                             f"OAuth 2.0 authentication.{quoted}", "correlationId": "c0ffee", "category":
                              "INVALID_AUTHENTICATION"}, {}
             if self.down_after is not None:
                 if self.down_after <= 0:

@@ -193,12 +193,12 @@ def run(store: CRMStore, source: Source, mapping: CrmMapping, *, page_size: int 
         except _Rollback:
             pass
         except LimitReached as exc:
-            out["status"], out["error"] = "limited", str(exc)
+            out["status"], out["error"] = "limited", mask_secrets(str(exc))
         return out
     try:
         _all(store, source, mapping, kinds, owners, page_size, full, out, None, progress)
     except LimitReached as exc:
-        out["status"], out["error"] = "limited", str(exc)
+        out["status"], out["error"] = "limited", mask_secrets(str(exc))
     return out
 
 

@@ -196,4 +196,5 @@ def status(store: CRMStore) -> list[dict[str, Any]]:
         count[r.source] = count.get(r.source, 0) + 1
     return [{"source": k, "last_run": r.finished_at or r.started_at, "status": r.status, "rows_in": r.rows_in,
              "inserted": r.inserted, "updated": r.updated, "rejected": r.rejected, "watermark": r.watermark,
-             "runs": count[k], "error": r.error} for k, r in sorted(last.items())]
+             "runs": count[k], "error": mask_secrets(r.error) if r.error else None}
+            for k, r in sorted(last.items())]

@@ -20,7 +20,9 @@ from sqlalchemy import (
     UniqueConstraint,
     true,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
+
+from core.errors import mask_secrets
 
 
 class Base(DeclarativeBase):
@@ -363,6 +365,11 @@ class SyncRun(Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     watermark: Mapped[str | None] = mapped_column(String(100))  # where the next incremental run starts
     error: Mapped[str | None] = mapped_column(Text)
+
+    @validates("error")
+    def _masked(self, _key: str, value: str | None) -> str | None:
+        """Errors quote what a server answered (a 401 may echo the token): never stored with a secret."""
+        return mask_secrets(value)[:2000] if value else value
 
 
 class Meta(Base):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from core.errors import RetainError
+from core.errors import RetainError, mask_secrets
 
 
 @dataclass
@@ -87,7 +87,9 @@ class Adapter:
             self.calls += 1
             return with_retries(fn, **kw)
         except Exception as exc:
-            raise self._explain(what, exc) from None
+            err = self._explain(what, exc)
+            err.args = (mask_secrets(str(err)),)  # it quotes the server, which may echo the credentials sent
+            raise err from None
 
 
 def with_retries(call: Callable[[], Any], *, retry_after: Callable[[Exception], float | None],
