@@ -1,4 +1,4 @@
-"""What CSMs thought of answers and briefings: stored once per click, listed, and turned into eval candidates."""
+"""What CSMs thought of answers and briefings: one vote per person per answer, listed, turned into eval candidates."""
 
 from __future__ import annotations
 
@@ -8,34 +8,63 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from integrations.crm.models import Feedback
+from integrations.crm.models import CSM, Feedback
 from integrations.crm.store import CRMStore
 
 
-def record(store: CRMStore, **fields: Any) -> bool:
-    """Keep one click (its `key` is the click); False when this click was already kept."""
+def _when(clicked: Any) -> datetime:
+    """The click's time (Slack's action_ts), else now: later clicks win whatever order they are handled in."""
     try:
-        with store.session() as s:
-            s.add(Feedback(created_at=datetime.now(), **fields))
-        return True
-    except IntegrityError:
-        return False
+        return datetime.fromtimestamp(float(clicked))
+    except (TypeError, ValueError, OverflowError, OSError):
+        return datetime.now()
+
+
+def record(store: CRMStore, *, voter: str, value: str, kind: str, target: str, clicked: Any = None,
+           **fields: Any) -> bool:
+    """Keep a person's vote on one answer or briefing: one row per person and target, the latest click wins.
+
+    `voter` is the Slack user who clicked; `fields` are what was rated (question, route, answer, asker,
+    channel, message_ts). True when the vote is new or changed, False when it repeats the kept one or
+    an earlier click arrives after a later one.
+    """
+    key = f"{kind}|{target}|{voter}"[:200]
+    at = _when(clicked)
+    for _ in range(2):  # a concurrent first vote by the same person: insert loses, update wins
+        try:
+            with store.session() as s:
+                row = s.get(Feedback, key)
+                if row is None:
+                    s.add(Feedback(key=key, created_at=at, slack_user=voter, value=value, kind=kind, **fields))
+                    s.commit()
+                    return True
+                if at < row.created_at or row.value == value:
+                    return False
+                row.value, row.created_at = value, at
+                for k, v in fields.items():
+                    setattr(row, k, v)
+                s.commit()
+                return True
+        except IntegrityError:
+            continue
+    return False
 
 
 def listing(store: CRMStore, since: date | None = None) -> list[dict[str, Any]]:
-    """Every kept click, newest first (from `since` on)."""
-    q = select(Feedback).order_by(Feedback.created_at.desc())
+    """Every kept vote, newest first (from `since` on): who voted, who asked, what was rated."""
+    q = (select(Feedback, CSM.email).outerjoin(CSM, CSM.slack_user_id == Feedback.slack_user)
+         .order_by(Feedback.created_at.desc()))
     if since is not None:
         q = q.where(Feedback.created_at >= datetime.combine(since, datetime.min.time()))
     with store.session() as s:
         return [{"at": f.created_at.isoformat(timespec="seconds"), "value": f.value, "kind": f.kind,
-                 "asker": f.asker or f.slack_user, "question": f.question, "route": f.route, "answer": f.answer,
-                 "channel": f.channel, "message_ts": f.message_ts} for f in s.scalars(q)]
+                 "voter": email or f.slack_user, "asker": f.asker, "question": f.question, "route": f.route,
+                 "answer": f.answer, "channel": f.channel, "message_ts": f.message_ts} for f, email in s.execute(q)]
 
 
 def eval_candidates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Thumbs-down answers as unlabelled eval cases: the question, what Retain said, and blanks to fill."""
-    return [{"question": r["question"], "asked_by": r["asker"], "at": r["at"],
+    return [{"question": r["question"], "asked_by": r["asker"], "voted_by": r["voter"], "at": r["at"],
              "route_given": (r.get("route") or {}).get("intents"), "answer_given": (r["answer"] or "")[:1500],
              "what_was_wrong": "", "expected_route": "", "facts": []}
             for r in rows if r["value"] == "bad" and r["kind"] == "answer" and r.get("question")]

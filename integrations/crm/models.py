@@ -334,13 +334,17 @@ class ScoreRun(Base):
 
 
 class Feedback(Base):
-    """A thumbs up or down on an answer or a briefing, with what was asked and answered (one row per click)."""
+    """A person's thumbs up or down on an answer or a briefing, with what was asked and answered.
+
+    One row per person and message (the latest click wins); what was asked and answered is what
+    Retain stored for that message, never what the click carried.
+    """
 
     __tablename__ = "feedback"
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # the click: action ts + user
-    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
-    slack_user: Mapped[str] = mapped_column(String(40))
-    asker: Mapped[str | None] = mapped_column(String(320))  # the CSM's email, when known
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # kind | what was rated | voter
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)  # the latest click
+    slack_user: Mapped[str] = mapped_column(String(40))  # the voter: who clicked
+    asker: Mapped[str | None] = mapped_column(String(320))  # the email of who asked (or was briefed), when known
     value: Mapped[str] = mapped_column(String(10))  # good | bad
     kind: Mapped[str] = mapped_column(String(20))  # answer | briefing
     question: Mapped[str | None] = mapped_column(Text)

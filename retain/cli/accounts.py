@@ -250,7 +250,7 @@ def feedback_cmd(
                                            help="Write thumbs-down answers to this YAML file as eval candidates."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Thumbs up and down from Slack on answers and briefings, newest first."""
+    """Thumbs up and down from Slack on answers and briefings (one vote per person per message), newest first."""
     from datetime import date
     from pathlib import Path
 
@@ -275,9 +275,10 @@ def feedback_cmd(
         return
     good = sum(r["value"] == "good" for r in rows)
     table = DataTable(title=f"Feedback: {good} 👍, {len(rows) - good} 👎")
-    for col in ("when", "", "kind", "who", "question", "route"):
+    for col in ("when", "", "kind", "voter", "asker", "question", "route"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["at"].replace("T", " "), "👍" if r["value"] == "good" else "👎", r["kind"], r["asker"] or "",
-                      (r["question"] or "")[:80], ", ".join((r.get("route") or {}).get("intents") or []))
+        table.add_row(r["at"].replace("T", " "), "👍" if r["value"] == "good" else "👎", r["kind"], r["voter"] or "",
+                      r["asker"] or "", (r["question"] or "")[:80],
+                      ", ".join((r.get("route") or {}).get("intents") or []))
     console.print(table)

@@ -7,8 +7,10 @@ import re
 import time
 from typing import Any
 
+from sqlalchemy import select
+
 from core.errors import AccessDenied, NotFoundError, RetainError
-from integrations.crm.models import SlackInbox
+from integrations.crm.models import CSM, Outbox, SlackInbox
 from integrations.slack import blocks
 from integrations.slack.charts import health_trend_png
 from integrations.slack.safe import clean
@@ -69,13 +71,13 @@ def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     for d in result.get("pending", []):
         t, b = blocks.approval(d, thread)
         bot.post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
-    return _answered(state["placeholder"], question, result)
+    return _answered(state["placeholder"], question, result, text)
 
 
-def _answered(ts: str, question: str, result: Any) -> dict[str, Any]:
-    """What the inbox keeps of an answer (feedback reads the question and route back from it)."""
+def _answered(ts: str, question: str, result: Any, text: str) -> dict[str, Any]:
+    """What the inbox keeps of an answer (feedback reads the question, route and answer back from it)."""
     route: dict[str, Any] = dict(result.get("route") or {})
-    return {"ts": ts, "mode": result["answer"].get("mode"), "question": question,
+    return {"ts": ts, "mode": result["answer"].get("mode"), "question": question, "answer": text,
             "route": {"intents": list(route.get("intents") or []), "method": route.get("method"),
                       "accounts": [a.get("name") for a in route.get("accounts") or []]}}
 
@@ -100,34 +102,58 @@ def _answer_in_assistant_thread(bot: Bot, p: dict[str, Any], question: str, who:
     for d in result.get("pending", []):
         t, b = blocks.approval(d, thread)
         bot.post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
-    return {**_answered(posted["ts"], question, result), "status": True}
+    return {**_answered(posted["ts"], question, result, text), "status": True}
 
 
 def feedback(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
-    """Keep a thumbs up or down with what was asked and answered, once per click; thank the person."""
+    """Keep a thumbs up or down: one vote per person per message (the last wins); thank the person.
+
+    The voter is the person who clicked. What they rated (question, route, answer, who asked) is read
+    from what Retain stored for the message they clicked; the button's value only names it, and a value
+    that names anything other than the clicked message is ignored.
+    """
     verdict, _, ref = str(p.get("value", "")).partition("|")
-    if verdict not in ("good", "bad") or not SLACK_USER.match(p.get("user") or ""):
-        return {"note": "ignored"}
     kind, _, ident = ref.partition("|")
-    question, route = None, None
-    if kind == "answer" and ident:
-        with bot.services.store.session() as s:
-            row = s.get(SlackInbox, ident)
-            if row is not None:
-                question = (row.result or {}).get("question") or row.payload.get("text")
-                route = (row.result or {}).get("route")
-    try:
-        asker = bot.services.viewer(p["user"]).email
-    except NotFoundError:
-        asker = None
-    stored = record_feedback(bot.services.store, key=p["key"], slack_user=p["user"], asker=asker, value=verdict,
-                             kind=kind or "answer", question=question, route=route, answer=p.get("text"),
-                             channel=p.get("channel"), message_ts=p.get("ts"))
+    rated = _rated(bot, kind, ident, str(p.get("channel") or ""), str(p.get("ts") or ""))
+    if verdict not in ("good", "bad") or rated is None:
+        return {"note": "ignored"}
+    stored = record_feedback(bot.services.store, voter=p["user"], value=verdict, kind=kind, target=ident,
+                             clicked=p.get("clicked"), channel=p.get("channel"), message_ts=p.get("ts"), **rated)
     if stored:
         note = ("Thanks, noted." if verdict == "good" else
                 "Thanks, noted as not useful. Your Retain team reviews these and turns them into test cases.")
         bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=note)
     return {"stored": stored, "value": verdict}
+
+
+def _rated(bot: Bot, kind: str, ident: str, channel: str, ts: str) -> dict[str, Any] | None:
+    """What Retain posted as the clicked message (question, route, answer, asker), or None if it is not that."""
+    if not ident or not ts:
+        return None
+    with bot.services.store.session() as s:
+        if kind == "answer":
+            row = s.get(SlackInbox, ident)
+            if row is None or row.kind != "question" or not row.result or row.payload.get("channel") != channel \
+                    or row.result.get("ts") != ts:
+                return None
+            asker = _email(bot, str(row.payload.get("user") or ""))
+            return {"question": row.result.get("question"), "route": row.result.get("route"),
+                    "answer": row.result.get("answer"), "asker": asker}
+        if kind == "briefing":
+            job, _, slot = ident.partition("|")
+            sent = s.scalars(select(Outbox).where(Outbox.job == job, Outbox.slot == slot,
+                                                  Outbox.status == "sent")).first()
+            if sent is None or sent.ts != ts:
+                return None
+            return {"question": None, "route": None, "answer": sent.text, "asker": _email(bot, sent.recipient)}
+    return None
+
+
+def _email(bot: Bot, slack_user: str) -> str | None:
+    """The email of the person with this Slack user id (deactivated or not), None if nobody has it."""
+    with bot.services.store.session() as s:
+        return s.scalar(select(CSM.email).where(CSM.slack_user_id == slack_user))
+
 
 def command(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     """Run a /retain command; replies are ephemeral, approvals go to the CSM's DM."""

@@ -80,7 +80,7 @@ def register_actions(app: App, bot: Bot) -> None:
         message = body.get("message") or {}
         bot.inbox.accept(key, "feedback", {"key": key, "user": user, "value": action.get("value", ""),
                                           "channel": (body.get("channel") or {}).get("id", ""),
-                                          "ts": message.get("ts"), "text": message.get("text", "")})
+                                          "ts": message.get("ts"), "clicked": action.get("action_ts")})
 
     @app.action("retain_edit")
     def edit(ack: Any, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
