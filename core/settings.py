@@ -126,6 +126,16 @@ class LogSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class SchedulerSettings(BaseModel):
+    """The scheduler's lease: only the process holding it runs jobs against a job store."""
+
+    model_config = {"extra": "forbid"}
+
+    # Renewed every sixth of this; a scheduler that cannot renew pauses its jobs after half of it,
+    # and another may take over once it has run out (so a dead scheduler's jobs wait this long).
+    lease_s: float = Field(90.0, ge=3, le=3600)
+
+
 class WarehouseSettings(BaseModel):
     """The vendor's metering database or warehouse, read on a schedule through a mapping of SQL queries."""
 
@@ -192,6 +202,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     email_outbox_dir: str = ""  # where approved e-mail follow-ups are written as .eml; empty: data_dir/email_outbox
     log: LogSettings = LogSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     today: str = ""
     cli_user: str = ""
     models_dir: str = ""

@@ -4,7 +4,10 @@ APScheduler (BackgroundScheduler, SQLAlchemyJobStore in the CRM database, jobs r
 `module:function`, coalesce, one instance, explicit misfire grace, fixed ids) decides *when*. The
 jobs themselves (briefings, the onboarding sweep, nightly upkeep) are the shell's (`retain.jobs`),
 and what they send goes through `integrations.outbox`, which decides *exactly once*. A lease row
-makes sure only one scheduler runs against a job store.
+makes sure only one scheduler runs against a job store: it is renewed every sixth of its length,
+with backoff while the database fails; a scheduler that has not renewed it for half its length
+pauses its jobs (another may take the lease once it runs out) and resumes them only once it holds it
+again; one that finds the lease taken stops.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,18 +47,19 @@ def load_schedules() -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- lease
-def acquire_lease(store: CRMStore, holder: str, now: datetime | None = None, name: str = "scheduler") -> None:
-    """Take or renew the lease; SchedulerBusy when another live holder has it."""
+def acquire_lease(store: CRMStore, holder: str, now: datetime | None = None, name: str = "scheduler",
+                  ttl: timedelta = LEASE_TTL) -> None:
+    """Take or renew the lease for `ttl`; SchedulerBusy when another live holder has it."""
     now = now or datetime.now()
     with store.engine.begin() as conn:
         got = conn.execute(update(SchedulerLease).where(
             SchedulerLease.name == name,
             (SchedulerLease.holder == holder) | (SchedulerLease.expires_at < now),
-        ).values(holder=holder, expires_at=now + LEASE_TTL)).rowcount
+        ).values(holder=holder, expires_at=now + ttl)).rowcount
         if got:
             return
         try:
-            conn.execute(insert(SchedulerLease).values(name=name, holder=holder, expires_at=now + LEASE_TTL))
+            conn.execute(insert(SchedulerLease).values(name=name, holder=holder, expires_at=now + ttl))
             return
         except IntegrityError:
             pass
@@ -101,13 +106,16 @@ class JobSpec:
 class Scheduler:
     """APScheduler with Retain's job store, defaults and lease."""
 
-    def __init__(self, store: CRMStore, specs: Callable[[], list[JobSpec]], executor: str = "threadpool"):
+    RESYNC_S = 300.0  # how often a running scheduler reads its jobs again (new people, changed timezones)
+
+    def __init__(self, store: CRMStore, specs: Callable[[], list[JobSpec]], executor: str = "threadpool",
+                 lease_s: float = LEASE_TTL.total_seconds()):
         """`specs` lists the jobs to run (the shell's `retain.jobs.job_specs`), read again on each sync."""
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        self.store, self.specs = store, specs
+        self.store, self.specs, self.ttl = store, specs, timedelta(seconds=lease_s)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         grace = int(load_schedules()["misfire_grace_s"])
         executors: dict[str, Any] = {"default": ThreadPoolExecutor(2)}
@@ -120,6 +128,12 @@ class Scheduler:
             executors=executors, timezone="UTC",
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": grace})
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._renewed = time.monotonic()  # when the lease was last renewed (this process's clock)
+        self._run = False  # whether jobs should run (start(paused=True) keeps them paused)
+        self.lease_paused = False  # jobs paused because the lease could not be renewed
+        self.lost = False  # another scheduler took the lease: this one stopped
+        self.threads: list[threading.Thread] = []
         self.missed: list[str] = []
         from apscheduler.events import EVENT_JOB_MISSED
 
@@ -144,7 +158,7 @@ class Scheduler:
         for s in specs:
             trigger = CronTrigger(**s.fields) if s.trigger == "cron" else IntervalTrigger(**s.fields)
             have = self.aps.get_job(s.id)
-            if have is not None and str(have.trigger) == str(trigger) and list(have.args) == list(s.args) \
+            if have is not None and _same_trigger(have.trigger, trigger) and list(have.args) == list(s.args) \
                     and have.func_ref == s.func:
                 continue  # unchanged: keep its stored next run, so a run missed while down is not lost
             self.aps.add_job(s.func, trigger, args=s.args, id=s.id, name=s.name, replace_existing=True)
@@ -155,25 +169,76 @@ class Scheduler:
 
     def start(self, paused: bool = False) -> None:
         """Take the lease (or refuse), then start; the lease is renewed while running."""
-        acquire_lease(self.store, self.holder)
+        acquire_lease(self.store, self.holder, ttl=self.ttl)
+        self._renewed = time.monotonic()
         self.aps.start(paused=True)
         self.sync_jobs()
+        self._run = not paused
         if not paused:
             self.aps.resume()
-        threading.Thread(target=self._renew, daemon=True, name="retain-lease").start()
+        self.threads = [threading.Thread(target=self._renew, daemon=True, name="retain-lease"),
+                        threading.Thread(target=self._guard, daemon=True, name="retain-lease-guard")]
+        for t in self.threads:
+            t.start()
 
     def _renew(self) -> None:
-        while not self._stop.wait(LEASE_TTL.total_seconds() / 3):
+        """Renew the lease; retry database errors with backoff; stop if another scheduler took it."""
+        step = self.ttl.total_seconds() / 6
+        wait, retry, synced = step, 0.0, time.monotonic()
+        while not self._stop.wait(wait):
             try:
-                acquire_lease(self.store, self.holder)
+                acquire_lease(self.store, self.holder, ttl=self.ttl)
             except SchedulerBusy:
-                log.error("lost the scheduler lease; stopping the scheduler")
-                self.aps.shutdown(wait=False)
+                log.error("another scheduler took the lease; stopping this one")
+                with self._lock:
+                    self.lost = True
+                    self.aps.shutdown(wait=False)
                 return
+            except Exception as exc:  # noqa: BLE001 - the database is down or failing: keep trying
+                retry = min(retry * 2 or 1.0, step)  # 1 s, 2 s, 4 s ... up to the renewal interval
+                log.warning("could not renew the scheduler lease (%s); retrying in %.0f s", type(exc).__name__, retry)
+                wait = retry
+                continue
+            wait, retry = step, 0.0
+            with self._lock:
+                self._renewed = time.monotonic()
+                if self.lease_paused:
+                    log.warning("scheduler lease renewed; resuming jobs")
+                    self.lease_paused = False
+                    if self._run:
+                        self.aps.resume()
+            if time.monotonic() - synced >= self.RESYNC_S:
+                synced = time.monotonic()
+                try:
+                    self.sync_jobs()
+                except Exception as exc:  # noqa: BLE001 - the next sync tries again
+                    log.warning("could not read the scheduled jobs again (%s)", type(exc).__name__)
+
+    def _guard(self) -> None:
+        """Pause the jobs once the lease has gone unrenewed for half its length (even if a renewal hangs)."""
+        while not self._stop.wait(min(1.0, self.ttl.total_seconds() / 12)):
+            with self._lock:
+                if self.lost or not self.aps.running:
+                    return
+                if not self.lease_paused and time.monotonic() - self._renewed > self.ttl.total_seconds() / 2:
+                    log.error("the scheduler lease was not renewed for %.0f s: pausing jobs until it is (another "
+                              "scheduler may take it over after %.0f s)", self.ttl.total_seconds() / 2,
+                              self.ttl.total_seconds())
+                    self.lease_paused = True
+                    self.aps.pause()
 
     def shutdown(self) -> None:
         """Stop and give the lease up."""
         self._stop.set()
         if self.aps.running:
             self.aps.shutdown(wait=True)
-        release_lease(self.store, self.holder)
+        try:
+            release_lease(self.store, self.holder)
+        except Exception as exc:  # noqa: BLE001 - unreleased, it runs out on its own
+            log.warning("could not release the scheduler lease (%s); it runs out in %.0f s", type(exc).__name__,
+                        self.ttl.total_seconds())
+
+
+def _same_trigger(a: Any, b: Any) -> bool:
+    """Whether two triggers fire alike: their text leaves the timezone out, so compare it too."""
+    return str(a) == str(b) and str(getattr(a, "timezone", "")) == str(getattr(b, "timezone", ""))

@@ -295,4 +295,5 @@ def scheduler(services: Services, executor: str = "threadpool") -> Scheduler:
     """The scheduler for these services, its jobs configured to run with them."""
     if not configured(services):
         configure(services)
-    return Scheduler(services.store, lambda: job_specs(services.store, services.settings), executor=executor)
+    return Scheduler(services.store, lambda: job_specs(services.store, services.settings), executor=executor,
+                     lease_s=services.settings.scheduler.lease_s)

@@ -183,3 +183,90 @@ def test_slot_is_the_local_schedule_day():
     assert slot_for(datetime(2026, 11, 23, 12, 59, tzinfo=utc), "America/New_York", "08:00") == "2026-11-22"
     assert slot_for(datetime(2026, 11, 23, 13, 0, tzinfo=utc), "America/New_York", "08:00") == "2026-11-23"
     assert slot_for(datetime(2026, 11, 23, 13, 0, tzinfo=utc), "UTC", "08:00", "weekly") == "2026-W48"
+
+
+def _until(check, timeout=60.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return check()
+
+
+def _set_timezone(rt, csm_id, tz):
+    from integrations.crm.models import CSM
+
+    with rt.store.session() as s:
+        s.get(CSM, csm_id).timezone = tz
+        s.commit()
+
+
+def test_a_timezone_change_moves_the_briefing_across_a_restart_and_while_running(env):
+    rt, clock, mock = env
+    first = Scheduler(rt.store, lambda: job_specs(rt.store), executor="debug")
+    first.start(paused=True)
+    assert str(first.aps.get_job("brief:csm:4").next_run_time.tzinfo) == "America/New_York"
+    first.shutdown()
+    _set_timezone(rt, 4, "Europe/London")  # Dana moved
+    second = Scheduler(rt.store, lambda: job_specs(rt.store), executor="debug", lease_s=3)
+    second.start(paused=True)
+    job = second.aps.get_job("brief:csm:4")
+    when = job.next_run_time
+    assert str(when.tzinfo) == "Europe/London" and (when.hour, when.minute) == (8, 0)
+    second.RESYNC_S = 0  # a running scheduler reads its jobs again as it renews its lease
+    _set_timezone(rt, 4, "Asia/Tokyo")
+    assert _until(lambda: str(second.aps.get_job("brief:csm:4").next_run_time.tzinfo) == "Asia/Tokyo")
+    second.shutdown()
+
+
+def _quiet_specs():
+    from integrations.scheduler import JobSpec
+
+    return [JobSpec("nightly", "retain.jobs:nightly", [], "cron", {"hour": 3, "minute": 0}, "Nightly")]
+
+
+def _cut(rt, away=True):
+    """Make the lease table unreachable (or reachable again): every renewal fails with a database error."""
+    from sqlalchemy import text
+
+    names = ("scheduler_lease", "scheduler_lease_away")
+    with rt.store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE {} RENAME TO {}".format(*(names if away else names[::-1]))))
+
+
+def test_database_errors_pause_the_scheduler_until_its_lease_is_renewed(rt):
+    from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
+
+    sch = Scheduler(rt.store, _quiet_specs, lease_s=3)
+    sch.start()
+    try:
+        _cut(rt)
+        assert _until(lambda: sch.lease_paused)  # the lease may run out: no job runs meanwhile
+        assert sch.aps.state == STATE_PAUSED and all(t.is_alive() for t in sch.threads)
+        _cut(rt, away=False)  # the database is back and nobody took the lease
+        assert _until(lambda: not sch.lease_paused)
+        assert sch.aps.state == STATE_RUNNING and not sch.lost
+    finally:
+        sch.shutdown()
+
+
+def test_a_scheduler_cut_off_while_another_takes_its_lease_stops(rt):
+    from sqlalchemy import text
+
+    sch = Scheduler(rt.store, _quiet_specs, lease_s=3)
+    sch.start()
+    try:
+        _cut(rt)
+        assert _until(lambda: sch.lease_paused)
+        later = datetime.now() + timedelta(minutes=5)  # its lease ran out and another scheduler took it
+        with rt.store.engine.begin() as conn:
+            conn.execute(text("UPDATE scheduler_lease_away SET holder = 'other-host:1:abc', expires_at = :t"),
+                         {"t": later})
+        _cut(rt, away=False)
+        assert _until(lambda: sch.lost)
+        assert not sch.aps.running  # never two schedulers on one job store
+    finally:
+        sch.shutdown()
