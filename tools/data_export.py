@@ -3,6 +3,8 @@
 References are by external id (`account_external_id`, `plan_external_id`, a person's email), so a
 folder written by `export_dir` imports into an empty CRM and gives the same answers. A record
 without an external id gets a stable one from its table and row id (e.g. `retain-tickets-17`).
+A CSV cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) is written
+with a leading `'` (OWASP's CSV-injection advice); `retain import` removes exactly that quote again.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from integrations.crm.models import (
     TelemetryDaily,
     Ticket,
 )
+from integrations.crm.importer import spreadsheet_safe
 from integrations.crm.store import CRMStore
 from tools.data_import import ORDER
 from tools.product_import import _TELEMETRY_COLS
@@ -146,7 +149,7 @@ def write(path: Path, records: list[dict[str, Any]]) -> None:
         w = csv.DictWriter(fh, fieldnames=list(records[0]))
         w.writeheader()
         for r in records:
-            w.writerow({k: _cell(v) for k, v in r.items()})
+            w.writerow({k: spreadsheet_safe(c) if isinstance(c := _cell(v), str) else c for k, v in r.items()})
 
 
 def export_dir(store: CRMStore, folder: Path, kinds: list[str] | None = None, fmt: str = "csv") -> dict[str, int]:
