@@ -20,6 +20,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import aliased
 
 from core.errors import RetainError
+from integrations.crm.importer import spreadsheet_safe
 from integrations.crm.models import (
     CSM,
     Account,
@@ -34,7 +35,6 @@ from integrations.crm.models import (
     TelemetryDaily,
     Ticket,
 )
-from integrations.crm.importer import spreadsheet_safe
 from integrations.crm.store import CRMStore
 from tools.data_import import ORDER
 from tools.product_import import _TELEMETRY_COLS
