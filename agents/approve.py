@@ -49,14 +49,17 @@ def execute(deps: Deps, who: str, draft: Draft, decision: Any) -> ActionResult:
                 s.add(fact)
                 s.flush()
                 result = {"fact_id": fact.id, "text": text}
-            elif draft["kind"] == "follow_up":
+            elif draft["kind"] in ("follow_up", "message", "meeting"):
                 author = s.scalar(select(CSM.name).join(Account, Account.owner_id == CSM.id)
                                   .where(Account.id == draft["account_id"])) or by
-                act = Activity(account_id=draft["account_id"], kind="email", occurred_on=deps.services.settings.as_of(),
+                act = Activity(account_id=draft["account_id"], kind="slack" if draft.get("draft_kind") == "slack"
+                               else "email", occurred_on=deps.services.settings.as_of(),
                                author=author, subject=draft["subject"], body=f"To: {draft.get('to', '')}\n\n{text}")
                 s.add(act)
                 s.flush()
                 result = {"activity_id": act.id, "to": draft.get("to", "")}
+            elif draft["kind"] == "reminder":
+                result = {"due": draft.get("when", ""), "to": draft.get("to", "")}
         s.add(ActionLog(draft_id=draft["id"], kind=draft["kind"], decision="skip" if choice == "skip" else "approve",
                         decided_by=by, decided_at=datetime.now(), result=result))
         try:
@@ -70,6 +73,8 @@ def execute(deps: Deps, who: str, draft: Draft, decision: Any) -> ActionResult:
     if draft["kind"] == "follow_up":  # side effects belong to the shell (retain.actions)
         result |= (deps.actions.snooze_follow_up(draft) if choice == "skip"
                    else deps.actions.send_follow_up(draft, text))
+    if draft["kind"] in ("message", "meeting", "reminder") and choice != "skip":
+        result |= deps.actions.send_draft(draft, text)
     if draft["kind"] == "fact" and choice != "skip" and deps.memory is not None:
         try:
             deps.memory.sync_facts()

@@ -160,6 +160,11 @@ _DIRECTIVE = re.compile(r"(?i)\b(you|we|they|the csm|csms?)\s+(should|must|need 
 OVERLAP_MIN = 0.5  # share of a sentence's content words that must come from what it cites
 
 
+def links(text: str) -> list[str]:
+    """Links, e-mail addresses, @mentions and Slack markup in a text (a model's prose must hold none)."""
+    return [m.group(0)[:40] for m in _LINKISH.finditer(text)]
+
+
 def _stem(w: str) -> str:
     for suf in ("ing", "ed", "es", "s"):
         if len(w) > len(suf) + 3 and w.endswith(suf):

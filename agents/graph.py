@@ -1,7 +1,7 @@
 """Retain's LangGraph graph: route, fan out to the agents in parallel, compose, approve.
 
     START -> start -> route -> (Send) needs | onboarding | tuning | renewal | health | portfolio
-                                       | remember | help  -> compose -> approve? -> END
+                                       | remember | help | query | draft  -> compose -> approve? -> END
 
 Facts come from code (CRM tools, scorecard, detectors); the LLM, when configured, reads the
 question only when patterns are unsure and writes the reply from verified findings. Each thread
@@ -25,6 +25,7 @@ from langgraph.types import Send, interrupt
 from agents import crm_query, health, needs, onboarding, portfolio, renewal, router, tuning, understand
 from agents.approve import execute
 from agents.composer import compose
+from agents.requests import draft
 from agents.state import MAX_INPUT_CHARS, Answer, Deps, Finding, Payload, Route, State
 from core.errors import AccessDenied, NotFoundError, RetainError
 from tools import crm
@@ -96,7 +97,7 @@ def dispatch(state: State) -> list[Send] | Literal["compose"]:
     for intent in r["intents"]:
         if intent in SPECIALISTS:
             sends += [Send(intent, {**base, "account": a}) for a in r["accounts"][:3]]
-        elif intent in ("portfolio", "remember", "help", "query"):
+        elif intent in ("portfolio", "remember", "help", "query", "draft"):
             sends.append(Send(intent, base))
     return sends or [Send("help", base)]
 
@@ -201,6 +202,15 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
             upd["last_accounts"] = refs[:1]
         return upd
 
+    def draft_node(payload: Payload, runtime: Runtime[Deps]) -> Upd:
+        """A request: one pending draft (its answer is made here), or one clarifying question."""
+        deps = _context(runtime, default_deps)
+        t = time.perf_counter()
+        f, ans = draft.run(deps, deps.tool_context(payload["who"]), payload)
+        return {"findings": [plain(f.as_dict())], "answer": plain(ans),
+                "trace": [{"step": "draft", "seconds": round(time.perf_counter() - t, 4), "mode": ans["mode"],
+                           "note": ans.get("note", "")}]}
+
     def compose_node(state: State, runtime: Runtime[Deps]) -> Upd:
         deps = _context(runtime, default_deps)
         if state.get("answer"):
@@ -235,13 +245,14 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
     g.add_node("query", query_node)  # type: ignore[call-overload,arg-type]
     g.add_node("help", help_node)  # type: ignore[call-overload,arg-type]
     g.add_node("remember", remember)  # type: ignore[call-overload,arg-type]
+    g.add_node("draft", draft_node)  # type: ignore[call-overload,arg-type]
     g.add_node("compose", compose_node)
     g.add_node("approve", approve_node)
     g.add_edge(START, "start")
     g.add_conditional_edges("start", after_start, ["compose", "route"])
-    g.add_conditional_edges("route", dispatch, [*SPECIALISTS, "portfolio", "help", "remember", "query", "compose",
-                                                  END])
-    for name in [*SPECIALISTS, "portfolio", "help", "remember", "query"]:
+    g.add_conditional_edges("route", dispatch, [*SPECIALISTS, "portfolio", "help", "remember", "query", "draft",
+                                                  "compose", END])
+    for name in [*SPECIALISTS, "portfolio", "help", "remember", "query", "draft"]:
         g.add_edge(name, "compose")
     g.add_conditional_edges("compose", after_compose, ["approve", END])
     g.add_edge("approve", END)

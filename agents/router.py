@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
-from agents import understand
+from agents import requests, understand
 from agents.state import INTENTS, AccountRef, Deps, Route
 from core.errors import AccessDenied, AmbiguousName, NotFoundError
 from integrations.crm.models import Account
@@ -301,6 +301,9 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
           last_ids: list[int] | None = None, last_topic: str | None = None) -> Route:
     """Decide intents, accounts and window for one message."""
     ctx = deps.tool_context(who)
+    asked = requests.parse(question, ctx.as_of)  # "draft a note to…", "set up a QBR…", "remind me to…"
+    if asked is not None and (r := requests.route(ctx, asked, link_accounts(deps, ctx, question), last_accounts)):
+        return r
     low = question.lower()
     last_ids = last_ids or []
     follow_up = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired, Protocol, TypedDict
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
@@ -21,9 +21,10 @@ if TYPE_CHECKING:  # chromadb is slow to import: only when memory is used
     from integrations.memory import Memory
 
 MAX_INPUT_CHARS = 4000
-Intent = Literal["needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember", "help", "query"]
+Intent = Literal["needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember", "help", "query",
+                 "draft"]
 INTENTS: tuple[Intent, ...] = ("needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember",
-                               "help", "query")
+                               "help", "query", "draft")
 
 
 class AccountRef(TypedDict):
@@ -51,6 +52,7 @@ class Route(TypedDict):
     window_days: int | None
     method: str  # "patterns" | "query" | "example (0.83)" | "llm" | "patterns (llm failed)"
     plans: list[dict[str, Any]]  # typed queries to run (agents.understand.Plan as JSON), for intent "query"
+    request: NotRequired[dict[str, Any]]  # what a request asks for (agents.requests.Request as JSON), intent "draft"
 
 
 class Preset(TypedDict):
@@ -69,18 +71,33 @@ class Item(TypedDict):
 
 
 class Draft(TypedDict, total=False):
-    """An action waiting for a CSM's approval: a follow-up email or a fact to remember."""
+    """An action waiting for a CSM's approval: a follow-up email, a fact to remember, or a requested draft.
+
+    A requested draft (`agents.requests`) is a "message" (e-mail or Slack) to a contact, a "meeting"
+    (an e-mail with an .ics invite) or a "reminder" to the CSM at a date; `draft_kind` says which of
+    email | slack | meeting | reminder was asked for.
+    """
 
     id: str
-    kind: Literal["follow_up", "fact"]
+    kind: Literal["follow_up", "fact", "message", "meeting", "reminder"]
+    draft_kind: Literal["email", "slack", "meeting", "reminder"]
+    status: Literal["pending"]
     account_id: int
     account: str
     subject: str
     body: str
     to: str
     to_email: str
+    to_role: str
+    to_slack: str  # a reminder's recipient: the CSM's Slack user id
+    cc: list[dict[str, str]]  # more meeting attendees: name, email, role
     milestone_id: int
     milestone: str
+    when: str  # ISO datetime (with offset) of the meeting's start or the reminder
+    ends: str  # ISO datetime of the meeting's end
+    timezone: str
+    invite: str  # the meeting's iCalendar text (RFC 5545), attached to the e-mail on approval
+    facts: list[str]  # the CRM facts the draft uses, each with its source
 
 
 class FindingDict(TypedDict):
@@ -125,6 +142,7 @@ class ActionResult(TypedDict, total=False):
     error: str
     snoozed_days: float
     memory: str
+    due: str  # when a reminder is delivered (ISO datetime)
 
 
 class Step(TypedDict, total=False):
@@ -236,6 +254,10 @@ class Actions(Protocol):
         """A skipped follow-up: keep its milestone quiet for a while."""
         ...
 
+    def send_draft(self, draft: Draft, text: str) -> ActionResult:
+        """Deliver an approved requested draft: e-mail (with its invite), Slack Connect, or a reminder at its time."""
+        ...
+
 
 class NoActions:
     """Nothing is sent: for tests and tools that never approve follow-ups."""
@@ -247,6 +269,10 @@ class NoActions:
     def snooze_follow_up(self, draft: Draft) -> ActionResult:
         """Nothing to snooze."""
         return {}
+
+    def send_draft(self, draft: Draft, text: str) -> ActionResult:
+        """Record that nothing was sent."""
+        return {"sent_via": "none", "error": "no delivery is configured in this process"}
 
 
 @dataclass

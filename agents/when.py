@@ -175,3 +175,19 @@ def span(text: str, today: date, future: bool = True) -> Span | None:
     if re.search(r"\btoday\b", low):
         return Span(today, today, "today")
     return None
+
+
+MONTH_PATTERN = _MONTH
+"""A month name or abbreviation, as one regex group."""
+NUMBER_PATTERN = _NUM
+"""A count in digits or words, as one regex group (read it with `number`)."""
+
+
+def calendar_day(text: str, today: date, future: bool = True) -> date | None:
+    """The calendar date written in `text` ("Dec 12", "2027-01-31", "3/14"), read forward from today if `future`."""
+    return _explicit(text, today, future)
+
+
+def month_start(name: str, today: date, future: bool = True, year: int | None = None) -> date:
+    """The first day of the named month: the next one (or this one) if `future`, else the last one."""
+    return _month_start(name, today, future, year)

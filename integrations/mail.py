@@ -35,12 +35,18 @@ def address(name: str, email: str) -> Address:
 
 
 def build(to_name: str, to_email: str, subject: str, body: str, sender: str = "",
-          link_hosts: list[str] | tuple[str, ...] = ()) -> bytes:
-    """An RFC 5322 message: one To, a one-line Subject, a plain-text body with no live foreign links."""
+          link_hosts: list[str] | tuple[str, ...] = (), invite: str = "") -> bytes:
+    """An RFC 5322 message: one To, a one-line Subject, a plain-text body with no live foreign links.
+
+    `invite`, when given, is iCalendar text attached as `invite.ics` (text/calendar; method=REQUEST).
+    """
     msg = EmailMessage(policy=SMTP)
     msg["To"] = address(to_name, to_email)
     if sender:
         msg["From"] = one_line(sender)
     msg["Subject"] = one_line(subject, 250)
     msg.set_content(neutralize(body, link_hosts))
+    if invite:
+        msg.add_attachment(invite.encode(), maintype="text", subtype="calendar", filename="invite.ics",
+                           params={"method": "REQUEST"})
     return msg.as_bytes()

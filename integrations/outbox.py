@@ -24,15 +24,18 @@ log = logging.getLogger("retain.outbox")
 
 
 def enqueue(store: CRMStore, job: str, slot: str, recipient: str, channel: str, text: str,
-            blocks: list[Any] | None = None) -> tuple[str, bool]:
-    """Write a message to the outbox once per (job, slot, recipient); (key, newly written)."""
+            blocks: list[Any] | None = None, not_before: datetime | None = None) -> tuple[str, bool]:
+    """Write a message to the outbox once per (job, slot, recipient); (key, newly written).
+
+    `not_before` (local time) holds it until then: `deliver` sends only rows that are due.
+    """
     key = f"{job}|{slot}|{recipient}"
     now = datetime.now()
     try:
         with store.engine.begin() as conn:
             conn.execute(insert(Outbox).values(key=key, job=job, slot=slot, recipient=recipient, channel=channel,
                                                text=text, blocks=blocks, status="pending", attempts=0,
-                                               next_try_at=now, created_at=now))
+                                               next_try_at=not_before or now, created_at=now))
         return key, True
     except IntegrityError:
         return key, False

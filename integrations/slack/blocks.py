@@ -87,7 +87,10 @@ def approval(draft: Mapping[str, Any], thread: str) -> tuple[str, list[dict[str,
     value = json.dumps({"thread": thread, "draft": draft["id"]})
     to = f"To: {clean(draft['to'])}\n" if draft.get("to") else ""
     text = f"*Draft: {clean(draft['subject'])}*\n{to}{clean(draft['body'])}"
-    blocks = [_section(text), {"type": "actions", "block_id": "retain_approval", "elements": [
+    facts = [_context("\n".join(f"• {clean(f)}" for f in draft["facts"]))] if draft.get("facts") else []
+    if draft.get("invite"):
+        facts.append(_context("Calendar invite (.ics) attached to the e-mail on approval."))
+    blocks = [_section(text), *facts, {"type": "actions", "block_id": "retain_approval", "elements": [
         {"type": "button", "action_id": "retain_approve", "style": "primary", "value": value,
          "text": {"type": "plain_text", "text": "Approve"}},
         {"type": "button", "action_id": "retain_edit", "value": value, "text": {"type": "plain_text", "text": "Edit"}},
@@ -100,10 +103,14 @@ def decided(draft_text: str, decider: str, action: Mapping[str, Any]) -> list[di
     """The approval message after the decision: the draft, and what happened (no buttons)."""
     if action.get("decision") == "skip":
         what = f"Skipped by {clean(decider)}."
+    elif action.get("due"):
+        what = f"Approved by {clean(decider)}: reminder set for {clean(str(action['due']))}."
     else:
         ref = action.get("activity_id") or action.get("fact_id")
         kind = "CRM activity" if action.get("activity_id") else "remembered fact"
         what = f"Approved by {clean(decider)}: recorded as {kind} {ref}."
+    if action.get("error"):
+        what += f" Not sent: {clean(str(action['error']))}"
     return [_section(cut(draft_text, SECTION_LIMIT)), _context(what)]
 
 

@@ -1,0 +1,189 @@
+"""When a request says it should happen: "on Friday", "next week", "early January", "Dec 12 at 3pm".
+
+Read against the configured today (settings.as_of()). A phrase names a range of days (`start`..`end`)
+and maybe a time of day; `Moment.day()` picks the day to use (the first working day in the range).
+Ranges like "next month" come from `agents.when.span`; this module adds what a request says that a
+question does not: weekdays, "tomorrow", "early/mid/late <month>", "end of the week", times of day.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from agents import when
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_WEEKDAY = r"(mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs(?:day)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)"
+_NO_MEETINGS = {(1, 1), (12, 25), (12, 26)}  # a proposed meeting never lands on these
+
+
+@dataclass(frozen=True)
+class Moment:
+    """The days a request names (a range, or one day), a time of day if stated, and the phrase used."""
+
+    start: date
+    end: date
+    at: time | None
+    text: str
+    minutes: int | None = None  # a stated length ("for 45 minutes", "an hour")
+
+    def day(self) -> date:
+        """The day to use: the first working day in the range (the range's first day if it has none)."""
+        d = self.start
+        while d <= self.end:
+            if d.weekday() < 5 and (d.month, d.day) not in _NO_MEETINGS:
+                return d
+            d += timedelta(days=1)
+        return self.start
+
+    def to_json(self) -> dict[str, str | int | None]:
+        """As the route carries it."""
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(),
+                "at": self.at.strftime("%H:%M") if self.at else None, "text": self.text, "minutes": self.minutes}
+
+    @staticmethod
+    def from_json(d: dict[str, str | int | None]) -> Moment:
+        """Back from `to_json`."""
+        at = time.fromisoformat(str(d["at"])) if d.get("at") else None
+        minutes = d.get("minutes")
+        return Moment(date.fromisoformat(str(d["start"])), date.fromisoformat(str(d["end"])), at, str(d["text"]),
+                      int(minutes) if minutes else None)
+
+
+def _weekday(low: str, today: date) -> tuple[date, str] | None:
+    m = re.search(r"\b(?:(next|this|on|coming)\s+)?" + _WEEKDAY + r"\b(?!\s*,?\s*\d)", low)
+    if not m:
+        return None
+    target = next(i for i, d in enumerate(WEEKDAYS) if d.startswith(m.group(2)[:3]))
+    ahead = (target - today.weekday()) % 7 or 7  # "on Monday" said on a Monday means the next one
+    if m.group(1) == "this" and target >= today.weekday():
+        ahead = target - today.weekday()
+    d = today + timedelta(days=ahead)
+    if m.group(1) == "next":  # "next Friday": the Friday of next week
+        monday = today - timedelta(days=today.weekday()) + timedelta(weeks=1)
+        d = monday + timedelta(days=target)
+    return d, m.group(0).strip()
+
+
+def _part_of_month(low: str, today: date) -> tuple[date, date, str] | None:
+    m = re.search(r"\b(early|beginning of|start of|mid|middle of|late|end of)[\s-]+" + when.MONTH_PATTERN
+                  + r"\b(?:\s+(\d{4}))?", low)
+    if not m:
+        return None
+    first = when.month_start(m.group(2), today, True, int(m.group(3)) if m.group(3) else None)
+    last = first + relativedelta(months=1, days=-1)
+    part = m.group(1)
+    if part in ("early", "beginning of", "start of"):
+        a, b = first, first + timedelta(days=9)
+    elif part in ("mid", "middle of"):
+        a, b = first + timedelta(days=10), first + timedelta(days=19)
+    else:
+        a, b = first + timedelta(days=20), last
+    return max(a, today), max(b, today), m.group(0).strip()
+
+
+def _end_of(low: str, today: date) -> tuple[date, str] | None:
+    m = re.search(r"\b(?:by |before )?(?:the )?end of (?:the |this )?(week|month|quarter)\b|\b(eow|eom)\b", low)
+    if not m:
+        return None
+    unit = m.group(1) or {"eow": "week", "eom": "month"}[m.group(2)]
+    if unit == "week":
+        d = today + timedelta(days=4 - today.weekday()) if today.weekday() <= 4 else today
+    elif unit == "month":
+        d = today.replace(day=1) + relativedelta(months=1, days=-1)
+    else:
+        first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+        d = first + relativedelta(months=3, days=-1)
+    while d.weekday() > 4 and d > today:
+        d -= timedelta(days=1)
+    return d, m.group(0).strip()
+
+
+def _clock(low: str) -> tuple[time, str] | None:
+    m = re.search(r"\b(?:at\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)", low) or \
+        re.search(r"\bat\s+(\d{1,2}):(\d{2})\b()", low) or re.search(r"\b(\d{1,2}):(\d{2})\b()", low)
+    if m:
+        h, mi = int(m.group(1)), int(m.group(2) or 0)
+        ap = (m.group(3) or "").replace(".", "")
+        if ap == "pm" and h < 12:
+            h += 12
+        if ap == "am" and h == 12:
+            h = 0
+        if h < 24 and mi < 60:
+            return time(h, mi), m.group(0).strip()
+    m = re.search(r"\b(?:at\s+)?(noon|midday|in the morning|morning|in the afternoon|afternoon|end of (?:the )?day|"
+                  r"eod|first thing)\b", low)
+    if m:
+        word = m.group(1)
+        t = time(12) if word in ("noon", "midday") else time(9) if "morning" in word or word == "first thing" \
+            else time(14) if "afternoon" in word else time(17)
+        return t, m.group(0).strip()
+    return None
+
+
+def _length(low: str) -> int | None:
+    m = re.search(r"\b(\d{1,3})[\s-]*(?:min(?:ute)?s?|mins?)\b", low)
+    if m:
+        return int(m.group(1))
+    m = re.search(r"\b(an|one|two|1|2)[\s-]*(?:hours?|hr)\b|\bhalf an hour\b", low)
+    if m:
+        return 30 if "half" in m.group(0) else 60 * when.number(m.group(1))
+    return None
+
+
+def moment(text: str, today: date) -> Moment | None:
+    """The day(s), time and length a request states, if it states any."""
+    low = text.lower()
+    clock = _clock(low)
+    at, at_text = (clock[0], clock[1]) if clock else (None, "")
+    minutes = _length(low)
+    rest = low.replace(at_text, " ") if at_text else low
+
+    def made(a: date, b: date, phrase: str) -> Moment:
+        return Moment(a, b, at, f"{phrase} {at_text}".strip(), minutes)
+
+    m = re.search(r"\b(today|tonight|tomorrow|day after tomorrow)\b", rest)
+    if m:
+        d = today + timedelta(days={"today": 0, "tonight": 0, "tomorrow": 1}.get(m.group(1), 2))
+        return made(d, d, m.group(1))
+    m = re.search(r"\bin\s+" + when.NUMBER_PATTERN + r"\s*(day|week|month)s?\b", rest)
+    if m:
+        n = when.number(m.group(1))
+        d = today + (timedelta(days=n) if m.group(2) == "day" else timedelta(weeks=n) if m.group(2) == "week"
+                     else relativedelta(months=n))
+        return made(d, d, m.group(0))
+    found = _part_of_month(rest, today)
+    if found:
+        return made(*found)
+    end = _end_of(rest, today)
+    if end:
+        return made(end[0], end[0], end[1])
+    day = when.calendar_day(rest, today)
+    if day is not None:
+        return made(day, day, _day_phrase(rest) or day.isoformat())
+    wd = _weekday(rest, today)
+    if wd:
+        return made(wd[0], wd[0], wd[1])
+    sp = when.span(rest, today, future=True)
+    if sp is not None:
+        start = sp.start if sp.start > today else today + timedelta(days=1)
+        return made(start, max(sp.end, start), sp.text)
+    if at is not None:  # only a time: today if still ahead, else tomorrow
+        return made(today, today, at_text)
+    return None
+
+
+def _day_phrase(low: str) -> str | None:
+    m = re.search(r"\b(?:on\s+)?(?:" + _WEEKDAY + r",?\s+)?(?:\d{4}-\d{2}-\d{2}|" + when.MONTH_PATTERN
+                  + r"\.?\s+\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
+                  + when.MONTH_PATTERN + r"(?:\s+\d{4})?|\d{1,2}/\d{1,2}(?:/\d{2,4})?)", low)
+    return m.group(0).strip() if m else None
+
+
+def describe(start: datetime) -> str:
+    """How a draft says when: the weekday, the ISO date and the time."""
+    return f"{WEEKDAYS[start.weekday()].title()} {start.date().isoformat()} at {start.strftime('%H:%M')}"

@@ -1,0 +1,199 @@
+"""The draft agent: a request becomes one pending draft built from CRM facts, each shown with its source.
+
+A "message" (e-mail or Slack) goes to the contact the request names by role or name; a "meeting" is
+an e-mail with an .ics invite to that contact (by default the champion, and the executive sponsor for
+a QBR/EBR); a "reminder" goes to the CSM who asked, at the day and time they said. Nothing runs until
+the account's owner, their manager or an admin approves (`agents.approve`). When the request leaves
+the recipient, the account or a reminder's day open, the answer is one clarifying question instead.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agents.composer import render
+from agents.requests.dates import Moment, describe
+from agents.requests.parse import Request, tidy
+from agents.requests.prose import template, written
+from agents.state import AccountRef, Answer, Deps, Draft, Finding, Payload
+from integrations import ics
+from tools import contacts, crm
+
+_LONG = ("QBR", "EBR", "business review", "workshop", "working session")
+_KIND_WORD = {"email": "e-mail", "slack": "Slack message", "meeting": "meeting invite", "reminder": "reminder"}
+
+
+def ask(text: str) -> Answer:
+    """One clarifying question instead of a draft."""
+    return {"text": text, "mode": "clarify", "sources": [], "drafts": [], "unsupported": [], "note": ""}
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _who(p: dict[str, Any]) -> str:
+    role = p.get("role") or ""
+    extra = " (champion)" if p.get("champion") else ""
+    return f"{p['name']}{', ' + role if role else ''}{extra}"
+
+
+def _listing(people: list[dict[str, Any]]) -> str:
+    return "; ".join(_who(p) for p in people) or "no current contacts in the CRM"
+
+
+def recipients(ctx: crm.ToolContext, req: Request, person: str | None,
+               acct: AccountRef) -> tuple[list[dict[str, Any]], str | None]:
+    """Who the draft goes to (first is the main recipient), or a clarifying question."""
+    aid, name = acct["account_id"], acct["name"]
+    if req.kind == "reminder":
+        return [contacts.person(ctx) | {"role": "you"}], None
+    if req.role == "owner":
+        return [contacts.owner(ctx, aid) | {"role": "account owner"}], None
+    if person:
+        hits = contacts.contact_by_name(ctx, person, [aid])
+        if len(hits) == 1:
+            return hits, None
+        if hits:
+            return [], (f"\u201c{person}\u201d matches several contacts at {name}: {_listing(hits)}. "
+                        "Which one do you mean?")
+        return [], (f"I found no current contact called \u201c{person}\u201d at {name}. Its contacts: "
+                    f"{_listing(contacts.contacts(ctx, aid))}. Who should it go to?")
+    if req.role:
+        hit = contacts.contact_by_role(ctx, aid, req.role)
+        if hit:
+            return [hit | {"as": contacts.ROLES[req.role]}], None
+        return [], (f"{name} has no current {contacts.ROLES[req.role]} in the CRM. Its contacts: "
+                    f"{_listing(contacts.contacts(ctx, aid))}. Who should it go to?")
+    if req.kind == "meeting":
+        people = [p | {"as": contacts.ROLES[r]} for r in ("champion", "executive")
+                  for p in [contacts.contact_by_role(ctx, aid, r)] if p]
+        if req.meeting not in _LONG:
+            people = people[:1]
+        people = [p for k, p in enumerate(people) if p["contact_id"] not in {q["contact_id"] for q in people[:k]}]
+        if people:
+            return people, None
+    return [], (f"Who at {name} should the {_KIND_WORD[req.kind]} go to? Its contacts: "
+                f"{_listing(contacts.contacts(ctx, aid))}. Say a name or a role (champion, executive sponsor, admin, "
+                "technical contact).")
+
+
+def _start(req: Request, tz: ZoneInfo, today: Any) -> tuple[Moment, datetime, bool]:
+    """The meeting's or reminder's moment and start; True when the request gave no day (a proposal)."""
+    m, guessed = req.when, req.when is None
+    if m is None:  # a meeting with no day: the first working day of next week, said plainly
+        monday = today + timedelta(days=7 - today.weekday())
+        m = Moment(monday, monday + timedelta(days=4), None, "next week (no day was given)")
+    default = time(9) if req.kind == "reminder" else time(10)
+    return m, datetime.combine(m.day(), m.at or default, tzinfo=tz), guessed
+
+
+def run(deps: Deps, ctx: crm.ToolContext, payload: Payload) -> tuple[Finding, Answer]:
+    """The finding and the answer for a request: a pending draft, or one clarifying question."""
+    r = payload["route"]
+    raw = r.get("request") or {}
+    req = Request.from_json(raw)
+    f = Finding("draft")
+    if not r["accounts"] and raw.get("unknown_people"):
+        return f, ask(f"I found no current contact called \u201c{raw['unknown_people'][0]}\u201d at your accounts. "
+                      f"Which account and contact should the {_KIND_WORD[req.kind]} go to?")
+    if not r["accounts"]:
+        return f, ask(f"Which account is this {_KIND_WORD[req.kind]} about? Name it (\u201c{_example(req)}\u201d).")
+    acct = r["accounts"][0]
+    f = Finding("draft", acct)
+    people, question = recipients(ctx, req, raw.get("person"), acct)
+    if question:
+        return f, ask(question)
+    if req.kind == "reminder" and req.when is None:
+        topic = tidy(req.topic) or "this"
+        return f, ask(f"When should I remind you to {topic}? Say a day and, if you like, a time "
+                      "(\u201con Friday\u201d, \u201cDec 12 at 3pm\u201d, \u201cin 3 days\u201d).")
+    return f, _draft(deps, ctx, req, raw, acct, people, f, payload["question"])
+
+
+def _example(req: Request) -> str:
+    return {"reminder": "remind me to check Acme's SSO on Friday", "meeting": "set up a QBR with Acme in January"
+            }.get(req.kind, "email Acme's champion about the renewal")
+
+
+def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: dict[str, Any], acct: AccountRef,
+           people: list[dict[str, Any]], f: Finding, question: str) -> Answer:
+    aid = acct["account_id"]
+    owner = contacts.owner(ctx, aid)
+    to = people[0]
+    names = [acct["name"], acct["name"].split()[0], *(p["name"] for p in people)]
+    if raw.get("person"):
+        names.append(str(raw["person"]))
+    topic = tidy(req.topic, names)
+    for p in people:
+        email = p.get("email") or "no e-mail on record"
+        f.fact(f"{'To' if p is to else 'Also invited'}: {_who(p)}, {email}"
+               + (f" (the {p['as']})" if p.get("as") and p["as"] != "champion" else ""), *p["sources"],
+               kind="recipient")
+    f.fact(f"Account owner: {owner['name'] or 'none'}", *owner["sources"], kind="owner")
+    if re.search(r"renew|contract|\bqbr\b|\bebr\b|business review|expan|upsell", req.text, re.I):
+        ren = contacts.renewal(ctx, aid)
+        if ren:
+            f.fact(f"Renewal date: {ren['renewal_date']}", *ren["sources"], kind="renewal")
+    zone_name = (to if req.kind == "reminder" else owner).get("timezone") or "UTC"
+    tz = _zone(zone_name)
+    draft: Draft = {"id": uuid.uuid4().hex, "kind": "reminder" if req.kind == "reminder" else
+                    "meeting" if req.kind == "meeting" else "message", "draft_kind": req.kind, "status": "pending",
+                    "account_id": aid, "account": acct["name"], "to": to["name"], "to_email": to.get("email") or "",
+                    "to_role": to.get("as") or to.get("role") or ""}
+    values: dict[str, Any] = {"kind": req.kind, "account": acct["name"], "hello": to["name"].split()[0],
+                              "to": to["name"], "sender": owner["name"] or ctx.viewer.name, "topic": topic,
+                              "asked_on": ctx.as_of.isoformat(), "fallback_subject": "Checking in"}
+    if req.kind in ("meeting", "reminder"):
+        m, start, guessed = _start(req, tz, ctx.as_of)
+        minutes = m.minutes or (60 if req.meeting in _LONG else 30)
+        end = start + timedelta(minutes=minutes)
+        said = f"{describe(start)} {zone_name}"
+        f.fact(("Proposed time" if req.kind == "meeting" else "Reminder time") + f": {said}"
+               + (f", {minutes} minutes" if req.kind == "meeting" else "") + f" (from \u201c{m.text}\u201d)",
+               kind="when")
+        if guessed:
+            f.fact("No day was given: I proposed the first working day of next week; ask again with a day to change "
+                   "it", kind="assumption")
+        draft |= {"when": start.isoformat(), "timezone": zone_name}
+        values |= {"when": said, "minutes": minutes, "meeting": req.meeting or "call",
+                   "about": f" about {topic}" if topic else "", "fallback_subject": req.meeting or "Reminder"}
+        if req.kind == "reminder":
+            draft |= {"to_slack": to.get("slack_user_id") or ""}
+            how = "a Slack DM" if to.get("slack_user_id") else "nothing: you have no Slack user in Retain"
+            f.fact(f"Delivered to you by {how}", *to["sources"], kind="delivery")
+        else:
+            draft |= {"ends": end.isoformat()}
+    kind = "meeting" if req.kind == "meeting" else req.kind
+    subject, body = template(kind, values)
+    note = "template"
+    if req.kind != "reminder":
+        prose, note = written(deps, kind, values, f.as_dict(), question, names + [owner["name"]])
+        body = prose or body
+    draft |= {"subject": subject, "body": body}
+    if req.kind == "meeting":
+        try:
+            draft["invite"] = ics.build(ics.Event(
+                uid=f"{draft['id']}@retain", start=start, end=end, summary=subject, description=body,
+                organizer=ics.Person(owner["name"], owner["email"]),
+                attendees=[ics.Person(p["name"], p["email"]) for p in people if p.get("email")],
+                stamp=datetime.now(UTC)))
+        except ics.BadInvite as exc:
+            f.fact(f"No invite can be built: {exc}", kind="error")
+    sources = f.as_dict()["sources"]
+    draft["facts"] = [i["text"] + "".join(f" [{sources[k].get('type')} {sources[k].get('id')}]" for k in i["src"])
+                      for i in f.facts]
+    f.drafts.append(draft)
+    f.data = {"request": raw, "note": note}
+    text, numbered = render([f.as_dict()])
+    head = (f"Draft {_KIND_WORD[req.kind]} to {_who(to) if req.kind != 'reminder' else 'you'} for {acct['name']}, "
+            "waiting for approval: nothing is sent until the account's owner, their manager or an admin approves it.")
+    return {"text": f"{head}\n{text}", "mode": "draft", "sources": numbered, "drafts": [draft], "unsupported": [],
+            "note": note, "deterministic": text}

@@ -1,0 +1,70 @@
+"""Which account a request is about: named in it, found through a contact's name, or the conversation's.
+
+The router calls `route` once a message parses as a request, with the accounts it linked (so access
+and ambiguity are decided where they always are). A request about an account the asker may not see
+comes back with `denied` and no account, and gets the usual access answer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agents.requests.parse import Request
+from agents.state import AccountRef, Route
+from tools import contacts, crm
+
+_NOT_A_PERSON = set("""i me my we our you your they them their the a an and or to of for with about on at in by
+from draft write send email e-mail ping slack message note set schedule book remind please can could would will
+hey hi retain qbr ebr sso scim api sla csm vp it ok okay monday tuesday wednesday thursday friday saturday sunday
+january february march april may june july august september october november december jan feb mar apr jun jul aug
+sep sept oct nov dec today tomorrow next this early mid late end""".split())
+_NAME = re.compile(r"\b([A-Z][a-z][\w'’-]*(?:\s+[A-Z][a-z][\w'’-]*)?)")
+
+
+def person_spans(text: str, account_names: list[str]) -> list[str]:
+    """Capitalised words that may be a person's name (not an account's, a month's or the first word)."""
+    taken = {w.lower() for n in account_names for w in re.findall(r"[\w&.-]+", n)}
+    out = []
+    for m in _NAME.finditer(text):
+        words = [re.sub(r"('s|’s)$", "", w) for w in m.group(1).split()]
+        words = [w for w in words if w.lower() not in _NOT_A_PERSON and w.lower() not in taken]
+        if m.start() == len(text) - len(text.lstrip()) and len(words) == len(m.group(1).split()) == 1:
+            continue  # the message's first word is a verb ("Draft…", "Email…")
+        if words:
+            out.append(" ".join(words))
+    return out
+
+
+def _ref(a: dict[str, Any]) -> AccountRef:
+    return {"account_id": int(a["account_id"]), "name": str(a["name"])}
+
+
+def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accounts: list[AccountRef]) -> Route | None:
+    """The route to the draft agent for a request; None when another agent should answer it.
+
+    "draft a follow-up for Cyberdyne" names no recipient: that is the onboarding agent's follow-up.
+    """
+    accounts: list[AccountRef] = [_ref(a) for a in linked["accounts"]]
+    via = "named"
+    names = crm.live_account_names(ctx.store)
+    people = [] if req.kind == "reminder" else person_spans(req.text, [a["name"] for a in accounts] + names)
+    person = None
+    if people:
+        scope = [a["account_id"] for a in accounts] or None  # else every account the asker may see
+        for span in people:
+            hits = contacts.contact_by_name(ctx, span, scope)
+            if hits:
+                person = span
+                if not accounts and len({h["account_id"] for h in hits}) == 1:
+                    accounts, via = [{"account_id": hits[0]["account_id"], "name": hits[0]["account"]}], "contact"
+                break
+    if req.follow_up and req.role is None and person is None:
+        return None
+    if not accounts and not linked["denied"] and not linked["ambiguous"] and last_accounts:
+        accounts, via = list(last_accounts[:1]), "conversation"
+    request = req.to_json() | {"person": person, "unknown_people": [] if person else people}
+    return {"intents": ["draft"], "accounts": accounts[:1], "accounts_via": via if accounts else None,
+            "ambiguous": linked["ambiguous"], "denied": linked["denied"], "window_days": None,
+            "method": "request", "plans": [], "request": request}
+

@@ -1,0 +1,154 @@
+"""Who to write to: an account's contact by role or by name, the account's owner, and the people behind a draft.
+
+Every function checks access first and returns plain JSON with the record it came from (`sources`),
+so a draft can show where each name, role and address was read.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rapidfuzz import fuzz, utils
+from sqlalchemy import select
+
+from core.errors import NotFoundError
+from integrations.crm.models import CSM, Account, Contact, Contract
+from tools import access
+from tools.crm import ToolContext, src
+
+ROLES: dict[str, str] = {
+    "champion": "champion",
+    "executive": "executive sponsor",
+    "admin": "admin",
+    "technical": "technical contact",
+    "procurement": "procurement contact",
+    "owner": "account owner",
+}
+"""The roles a request can name, and how a draft says them."""
+
+# How a contact's CRM title ranks for a role (lower is a better fit); a title matching none does not fit.
+_TITLE_RANK: dict[str, list[str]] = {
+    "executive": [r"\bsponsor\b|economic buyer", r"\bchief\b|\bc[eotfi]o\b|\bpresident\b|\bfounder\b",
+                  r"\bsvp\b|\bevp\b|\bvp\b|vice president", r"\bhead of\b", r"\bdirector\b"],
+    "admin": [r"\badmin(istrator)?\b", r"\bit\b"],
+    "technical": [r"technical (contact|lead)|\btech lead\b", r"engineer|developer|architect",
+                  r"\bplatform\b|\bml\b|\bai\b|engineering|\bit\b"],
+    "procurement": [r"procurement|purchasing|sourcing|vendor management", r"finance|billing|\bcfo\b"],
+}
+
+
+def _person(c: Contact, account: str) -> dict[str, Any]:
+    label = f"{c.name}, {c.role}" if c.role else c.name
+    return {"contact_id": c.id, "account_id": c.account_id, "name": c.name, "role": c.role or "",
+            "email": c.email or "", "champion": bool(c.is_champion), "account": account,
+            "sources": [src("contact", c.id, c.last_engaged, label)]}
+
+
+def _current(ctx: ToolContext, account_id: int) -> tuple[str, list[Contact]]:
+    """The account's name and its contacts who have not left, after the access check."""
+    with ctx.store.session() as s:
+        name = s.scalar(select(Account.name).where(Account.id == account_id))
+        if name is None:
+            raise NotFoundError(f"Account {account_id} does not exist.")
+        access.check(ctx.store, ctx.viewer, account_id, "That account")
+        people = list(s.scalars(select(Contact).where(Contact.account_id == account_id, Contact.left_on.is_(None))
+                                .order_by(Contact.id)))
+    return name, people
+
+
+def contacts(ctx: ToolContext, account_id: int) -> list[dict[str, Any]]:
+    """The account's current contacts (those who have not left), each with its source."""
+    name, people = _current(ctx, account_id)
+    return [_person(c, name) for c in people]
+
+
+def contact_by_role(ctx: ToolContext, account_id: int, role: str) -> dict[str, Any] | None:
+    """The current contact who best fills a role (champion, executive, admin, technical, procurement).
+
+    The champion is the contact flagged as champion; the other roles are read from the CRM title,
+    the most senior or most specific title first. None when nobody at the account fits.
+    """
+    name, people = _current(ctx, account_id)
+    if role == "champion":
+        hit = next((c for c in people if c.is_champion), None)
+        return _person(hit, name) if hit else None
+    ranks = _TITLE_RANK.get(role)
+    if ranks is None:
+        raise ValueError(f"Unknown contact role {role!r}; use one of {', '.join(ROLES)}.")
+    best: tuple[int, int, Contact] | None = None
+    for c in people:
+        title = (c.role or "").lower()
+        rank = next((i for i, pat in enumerate(ranks) if re.search(pat, title)), None)
+        if rank is not None and (best is None or (rank, c.id) < best[:2]):
+            best = (rank, c.id, c)
+    return _person(best[2], name) if best else None
+
+
+def contact_by_name(ctx: ToolContext, name: str, account_ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """Current contacts of these accounts (default: every live account) the viewer may see, named close to `name`.
+
+    A full name is matched leniently; a single word must be (nearly) a first or last name. The best
+    matches come first; several equally close people are all returned, for the caller to ask which.
+    """
+    query = name.strip()
+    if len(query) < 2:
+        return []
+    q = (select(Contact, Account.name).join(Account, Account.id == Contact.account_id)
+         .where(Contact.left_on.is_(None), Account.lifecycle_stage != "churned"))
+    if account_ids is not None:
+        q = q.where(Contact.account_id.in_(account_ids))
+    owners = access.visible_owner_ids(ctx.store, ctx.viewer)
+    if owners is not None:
+        q = q.where(Account.owner_id.in_(owners))
+    with ctx.store.session() as s:
+        rows = s.execute(q).all()
+    def score(full: str) -> float:
+        if " " in query:  # a full name: word order and small typos allowed
+            return fuzz.WRatio(query, full, processor=utils.default_process)
+        return max(fuzz.ratio(query.lower(), part.lower()) for part in full.split())  # a first or last name
+    scored = sorted(((score(c.name), c.id) for c, _ in rows), reverse=True)
+    if not scored or scored[0][0] < 85:
+        return []
+    keep = {cid for sc, cid in scored if sc >= scored[0][0] - 2}
+    return [_person(c, acct) for c, acct in rows if c.id in keep]
+
+
+def owner(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+    """The account's owner (the CSM): name, e-mail, Slack user id and timezone, with the account as source."""
+    with ctx.store.session() as s:
+        row = s.execute(select(Account.name, CSM).outerjoin(CSM, CSM.id == Account.owner_id)
+                        .where(Account.id == account_id)).first()
+    if row is None:
+        raise NotFoundError(f"Account {account_id} does not exist.")
+    access.check(ctx.store, ctx.viewer, account_id, "That account")
+    acct, csm = row
+    if csm is None:
+        return {"name": "", "email": "", "slack_user_id": "", "timezone": "UTC", "account": acct,
+                "sources": [src("account", account_id, None, f"{acct}: no owner")]}
+    return {"csm_id": csm.id, "name": csm.name, "email": csm.email, "slack_user_id": csm.slack_user_id or "",
+            "timezone": csm.timezone or "UTC", "account": acct,
+            "sources": [src("account", account_id, None, f"{acct}, owned by {csm.name}")]}
+
+
+def person(ctx: ToolContext) -> dict[str, Any]:
+    """The person asking, as a recipient (for a reminder to themselves): name, e-mail, Slack id, timezone."""
+    with ctx.store.session() as s:
+        csm = s.get(CSM, ctx.viewer.csm_id) if ctx.viewer.csm_id is not None else None
+    if csm is None:
+        return {"name": ctx.viewer.name, "email": ctx.viewer.email, "slack_user_id": "", "timezone": "UTC",
+                "sources": []}
+    return {"csm_id": csm.id, "name": csm.name, "email": csm.email, "slack_user_id": csm.slack_user_id or "",
+            "timezone": csm.timezone or "UTC", "sources": [src("csm", csm.id, None, f"{csm.name} ({csm.email})")]}
+
+
+def renewal(ctx: ToolContext, account_id: int) -> dict[str, Any] | None:
+    """The account's active contract's renewal date, with the contract as source (None without one)."""
+    access.check(ctx.store, ctx.viewer, account_id, "That account")
+    with ctx.store.session() as s:
+        c = s.scalars(select(Contract).where(Contract.account_id == account_id, Contract.status == "active")
+                      .order_by(Contract.renewal_date)).first()
+    if c is None:
+        return None
+    return {"renewal_date": c.renewal_date.isoformat(), "plan": c.plan,
+            "sources": [src("contract", c.id, c.renewal_date, f"Contract renewing {c.renewal_date.isoformat()}")]}
