@@ -2,7 +2,9 @@
 
 Per question: fact recall (the facts a correct answer must contain), unsupported claims (the
 verifier run over the final answer), routing (intents and accounts), LLM calls and prompt tokens.
-Questions that share a `thread` run in order in one conversation.
+Questions that share a `thread` run in order in one conversation. `absent_sql` reads facts that must
+not appear (what a wrong window, filter or scope would list); `expect: draft` asks for a draft that is
+still pending: nothing sent or logged before a person approves it.
 """
 
 from __future__ import annotations
@@ -93,11 +95,12 @@ def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[floa
         thread = f"eval:{q.get('thread') or q['id']}"
         r = assistant.ask(q["ask"] * int(q.get("repeat", 1)), q.get("as") or OPERATOR, thread)
         text = r["answer"].get("text", "")
-        low = text.lower()
-        facts = [str(f) for f in q.get("facts", [])] + expected_from_sql(assistant.services.store, q.get("sql", []),
-                                                                          assistant.services.settings.as_of())
+        low = _shown(r["answer"]).lower()
+        store, today = assistant.services.store, assistant.services.settings.as_of()
+        facts = [str(f) for f in q.get("facts", [])] + expected_from_sql(store, q.get("sql", []), today)
         hit = [f for f in facts if f.lower() in low]
-        absent = [f for f in q.get("absent", []) if str(f).lower() in low]
+        wrong = [str(f) for f in q.get("absent", [])] + expected_from_sql(store, q.get("absent_sql", []), today)
+        absent = [f for f in wrong if f.lower() in low]
         route = r["route"] or {}
         got_intents = set(route.get("intents", []))
         got_accounts = {a["name"] for a in route.get("accounts", [])}
@@ -107,6 +110,8 @@ def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[floa
         if "accounts" in q:
             ok_route &= set(q["accounts"]) == got_accounts
         mode_ok = q.get("expect", "answer") == _mode(r["answer"])
+        if q.get("expect") == "draft":
+            mode_ok &= draft_pending(store, r, q.get("draft_kind"))
         unsupported = verify(text, q["ask"], r["findings"], names, len(r["answer"].get("sources", []))) \
             if r["findings"] else []
         rows.append({"id": q["id"], "ask": q["ask"], "facts": len(facts), "facts_found": len(hit),
@@ -145,6 +150,40 @@ def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]
                                 "fact_recall": round(sum(r["facts_found"] for r in part) / total, 4) if total else 1.0,
                                 "fully_correct": round(sum(r["correct"] for r in part) / len(part), 4)}
     return out
+
+
+def _shown(answer: dict[str, Any]) -> str:
+    """What the asker sees: the answer's text and every draft's text fields (recipient, subject, body, date)."""
+    drafts = [" ".join(str(v) for v in d.values() if isinstance(v, str)) for d in answer.get("drafts") or []]
+    return "\n".join([answer.get("text", ""), *drafts])
+
+
+def draft_pending(store: Any, result: dict[str, Any], kind: str | None = None) -> bool:
+    """The answer is a draft (of `kind`, when given) that waits for approval and has not run.
+
+    Every draft is pending, the thread is paused on approval, no action ran, and the database holds
+    no action-log or outbox row for any of the drafts' ids.
+    """
+    from sqlalchemy import text
+
+    answer = result["answer"]
+    drafts = answer.get("drafts") or []
+    if answer.get("mode") != "draft" or not drafts or not result.get("pending") or result.get("actions"):
+        return False
+    if any(d.get("status", "pending") != "pending" for d in drafts):
+        return False
+    if kind and not any(d.get("kind") == kind for d in drafts):
+        return False
+    ids = [str(d.get("id", "")) for d in drafts]
+    if not all(ids):
+        return False
+    with store.session() as s:
+        for i in ids:
+            logged = s.execute(text("select count(*) from action_log where draft_id = :i"), {"i": i}).scalar()
+            queued = s.execute(text("select count(*) from outbox where key like :k"), {"k": f"%{i}%"}).scalar()
+            if logged or queued:
+                return False
+    return True
 
 
 def _mode(answer: dict[str, Any]) -> str:
