@@ -159,10 +159,11 @@ def _shown(answer: dict[str, Any]) -> str:
 
 
 def draft_pending(store: Any, result: dict[str, Any], kind: str | None = None) -> bool:
-    """The answer is a draft (of `kind`, when given) that waits for approval and has not run.
+    """The answer is a draft (of `kind` when given) that waits for approval and has not run.
 
-    Every draft is pending, the thread is paused on approval, no action ran, and the database holds
-    no action-log or outbox row for any of the drafts' ids.
+    `kind` matches a draft's `draft_kind` (email | slack | meeting | reminder) or its `kind`. Every
+    draft is pending, the thread is paused on approval, no action ran, and the database holds no
+    action-log or outbox row for any of the drafts' ids.
     """
     from sqlalchemy import text
 
@@ -172,7 +173,7 @@ def draft_pending(store: Any, result: dict[str, Any], kind: str | None = None) -
         return False
     if any(d.get("status", "pending") != "pending" for d in drafts):
         return False
-    if kind and not any(d.get("kind") == kind for d in drafts):
+    if kind and not any(kind in (d.get("draft_kind"), d.get("kind")) for d in drafts):
         return False
     ids = [str(d.get("id", "")) for d in drafts]
     if not all(ids):

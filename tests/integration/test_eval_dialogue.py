@@ -55,6 +55,8 @@ def test_a_draft_counts_only_while_it_waits_for_approval(rt):
     shown = {**r, "answer": {**r["answer"], "mode": "draft"}}
     assert draft_pending(rt.store, shown) and draft_pending(rt.store, shown, "fact")
     assert not draft_pending(rt.store, shown, "email")
+    as_email = [{**d, "kind": "message", "draft_kind": "email"} for d in shown["answer"]["drafts"]]
+    assert draft_pending(rt.store, {**shown, "answer": {**shown["answer"], "drafts": as_email}}, "email")
     assert not draft_pending(rt.store, {**shown, "answer": {**shown["answer"], "mode": "deterministic"}})
     sent = [{**d, "status": "sent"} for d in shown["answer"]["drafts"]]
     assert not draft_pending(rt.store, {**shown, "answer": {**shown["answer"], "drafts": sent}})
