@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from typing import Any
@@ -21,6 +22,7 @@ from tools.access import DECIDE_REFUSAL
 from tools.feedback import record as record_feedback
 from tools.health import weekly_scores
 
+log = logging.getLogger("retain.slack")
 COMMANDS = {
     "at-risk": "which of my accounts are at risk?",
     "brief": "which of my accounts need attention, and what renews in the next 90 days?",
@@ -165,21 +167,7 @@ def command(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
         bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=note)
         return {"note": "refused"}
     if verb == "account" and rest:
-        ctx = bot.services.tool_context(who)
-        try:
-            aid = crm.find_account(ctx, rest)["account_id"]
-            t, b = blocks.card(crm.account_overview(ctx, aid), crm.health_breakdown(ctx, aid),
-                               crm.renewal_outlook(ctx, aid), crm.onboarding_status(ctx, aid),
-                               crm.list_tickets(ctx, aid))
-        except RetainError as exc:
-            t, b, aid = str(exc), [], None
-        bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=t, blocks=b or None)
-        if aid is not None:
-            weeks, scores = weekly_scores(ctx.store, ctx.card, ctx.as_of, aid)
-            png = health_trend_png(t.split(":")[0], weeks, scores, ctx.card.bands)
-            bot.client.files_upload_v2(channel=p["channel"], content=png, filename="health-trend.png",
-                                        title=f"Health trend: {t.split(':')[0]}")
-        return {"card": rest}
+        return _account_card(bot, p, who, rest)
     if verb == "renewals":
         days = int(rest) if rest.strip().isdigit() else 90
         question = f"which of my renewals are due in the next {days} days?"
@@ -195,6 +183,33 @@ def command(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
         at, ab = blocks.approval(d, thread)
         bot.post(channel=p["user"], text=at, blocks=ab)
     return {"command": verb}
+
+def _account_card(bot: Bot, p: dict[str, Any], who: str, name: str) -> dict[str, Any]:
+    """`/retain account NAME`: the card once (a retry does not post it again), then its chart if it can be had."""
+    ctx = bot.services.tool_context(who)
+    state = dict(p.get("_state") or {})
+    try:
+        account = crm.find_account(ctx, name)
+        aid = account["account_id"]
+        if not state.get("card_posted"):
+            t, b = blocks.card(crm.account_overview(ctx, aid), crm.health_breakdown(ctx, aid),
+                               crm.renewal_outlook(ctx, aid), crm.onboarding_status(ctx, aid),
+                               crm.list_tickets(ctx, aid))
+    except RetainError as exc:
+        t, b, aid = str(exc), [], None
+    if not state.get("card_posted"):
+        bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=t, blocks=b or None)
+        p["_state"] = {**state, "card_posted": True}
+    if aid is not None:
+        try:  # the chart is a picture of the card: failing to draw or upload it never fails the card
+            weeks, scores = weekly_scores(ctx.store, ctx.card, ctx.as_of, aid)
+            png = health_trend_png(account["name"], weeks, scores, ctx.card.bands)
+            bot.client.files_upload_v2(channel=p["channel"], content=png, filename="health-trend.png",
+                                       title=f"Health trend: {account['name']}")
+        except Exception as exc:  # noqa: BLE001 - logged by kind; the card is already with the person
+            log.warning("health-trend chart for account %s not shown: %s", aid, type(exc).__name__)
+    return {"card": name}
+
 
 def decision(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     """Approve, edit or skip a draft, if this person may; update the approval message."""
