@@ -106,6 +106,14 @@ class HealthSettings(BaseModel):
     config_file: str = ""
 
 
+class LabelSettings(BaseModel):
+    """Fixed thresholds behind the labels answers use, the same for every asker whatever their scope."""
+
+    model_config = {"extra": "forbid"}
+
+    high_value_arr: float = Field(150_000.0, ge=0, allow_inf_nan=False)  # ARR at which an account is "high-value"
+
+
 class DatabaseSettings(BaseModel):
     """Connection pool of the CRM store (SQLAlchemy's QueuePool; SQLite files ignore the sizes)."""
 
@@ -210,6 +218,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     memory: MemorySettings = MemorySettings()
     health: HealthSettings = HealthSettings()
+    labels: LabelSettings = LabelSettings()
     slack: SlackSettings = SlackSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     connectors: ConnectorSettings = ConnectorSettings()

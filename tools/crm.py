@@ -62,6 +62,7 @@ class ToolContext:
     as_of: date
     model: RenewalModel | None = None
     scores: ScoreCache | None = field(default=None, repr=False)
+    high_value_arr: float = 150_000.0  # settings `labels.high_value_arr`
     _health: PortfolioHealth | None = field(default=None, repr=False)
 
     def prime(self, health: PortfolioHealth) -> None:
@@ -346,10 +347,13 @@ def renewal_outlook(ctx: ToolContext, account_id: int) -> dict[str, Any]:
 
 
 def segments(ctx: ToolContext, account_ids: list[int] | None = None) -> dict[int, dict[str, str]]:
-    """Each account's planning segment (at risk, growth potential, high-value, healthy) and why."""
+    """Each account's planning segment (at risk, growth potential, high-value, healthy) and why.
+
+    Every rule reads only the account itself and fixed settings (`labels.high_value_arr`), so an
+    account's segment is the same for every asker and moves only when that account does.
+    """
     h = ctx.health()
     f = h.features if account_ids is None else h.features.loc[account_ids]
-    arr_q = h.features["arr"].quantile(0.75)
     p = ctx.model.predict(f) if ctx.model is not None else np.full(len(f), np.nan)
     out = {}
     for k, aid in enumerate(f.index):
@@ -362,8 +366,9 @@ def segments(ctx: ToolContext, account_ids: list[int] | None = None) -> dict[int
             why = (f"{util * 100:.0f}% of seats in use" if not pd.isna(util) and util >= 0.9
                    else f"usage up {usage * 100:.0f}% in 30 days")
             out[aid] = {"segment": "growth potential", "reason": why}
-        elif f.loc[aid, "arr"] >= arr_q:
-            out[aid] = {"segment": "high-value", "reason": f"ARR ${f.loc[aid, 'arr']:,.0f} in the top quarter"}
+        elif f.loc[aid, "arr"] >= ctx.high_value_arr:
+            out[aid] = {"segment": "high-value",
+                        "reason": f"ARR ${f.loc[aid, 'arr']:,.0f} (high-value from ${ctx.high_value_arr:,.0f})"}
         else:
             out[aid] = {"segment": "healthy", "reason": f"health {s:.0f} ({band})"}
     return out
