@@ -66,6 +66,11 @@ class Delivery:
             key, _ = enqueue(self.services.store, "reminder", draft["id"], draft["to_slack"], draft["to_slack"],
                              f":alarm_clock: {text}", not_before=due)
             return {"sent_via": "slack_dm", "outbox": key, "due": draft["when"]}
+        if draft.get("draft_kind") == "slack" and draft.get("to_role") == "account owner":
+            if not draft.get("to_slack"):
+                return {"sent_via": "none", "error": f"{draft['to']} has no Slack user in Retain, so nothing was posted."}
+            key, _ = enqueue(self.services.store, "draft", draft["id"], draft["to_slack"], draft["to_slack"], text)
+            return {"sent_via": "slack_dm", "outbox": key}
         if draft.get("draft_kind") == "slack":
             channel = (cfg.customer_channels or {}).get(draft["account"])
             if not channel:

@@ -32,7 +32,7 @@ _TITLE_RANK: dict[str, list[str]] = {
     "executive": [r"\bsponsor\b|economic buyer", r"\bchief\b|\bc[eotfi]o\b|\bpresident\b|\bfounder\b",
                   r"\bsvp\b|\bevp\b|\bvp\b|vice president", r"\bhead of\b", r"\bdirector\b"],
     "admin": [r"\badmin(istrator)?\b", r"\bit\b"],
-    "technical": [r"technical (contact|lead)|\btech lead\b", r"engineer|developer|architect",
+    "technical": [r"technical (contact|lead)|\btech lead\b", r"\bengineer\b|developer|architect",
                   r"\bplatform\b|\bml\b|\bai\b|engineering|\bit\b"],
     "procurement": [r"procurement|purchasing|sourcing|vendor management", r"finance|billing|\bcfo\b"],
 }
@@ -82,6 +82,32 @@ def contact_by_role(ctx: ToolContext, account_id: int, role: str) -> dict[str, A
         rank = next((i for i, pat in enumerate(ranks) if re.search(pat, title)), None)
         if rank is not None and (best is None or (rank, c.id) < best[:2]):
             best = (rank, c.id, c)
+    return _person(best[2], name) if best else None
+
+
+_ABBREVIATIONS = {"ops": "operations", "eng": "engineering", "engr": "engineer", "mgr": "manager", "dir": "director",
+                  "svp": "senior vice president", "proc": "procurement", "infra": "infrastructure"}
+_TITLE_STOP = {"of", "the", "and", "for", "&", "at"}
+
+
+def contact_by_title(ctx: ToolContext, account_id: int, text: str) -> dict[str, Any] | None:
+    """The current contact whose CRM title the text spells out ("their director of ops", "the ML engineer").
+
+    Every word of the title must be in the text (or a word of the text must be its start or its usual
+    abbreviation); the longest such title wins. None when no title is spelled out.
+    """
+    name, people = _current(ctx, account_id)
+    words = [w for w in re.findall(r"[a-z0-9&]+", text.lower()) if w not in _TITLE_STOP]
+    expanded = set(words) | {e for w in words for e in _ABBREVIATIONS.get(w, "").split()}
+
+    def said(tok: str) -> bool:
+        return tok in expanded or any(len(w) >= 3 and (tok.startswith(w) or w.startswith(tok)) and
+                                      abs(len(w) - len(tok)) <= 3 for w in expanded)
+    best: tuple[int, int, Contact] | None = None
+    for c in people:
+        toks = [t for t in re.findall(r"[a-z0-9&]+", (c.role or "").lower()) if t not in _TITLE_STOP]
+        if toks and all(said(t) for t in toks) and (best is None or (-len(toks), c.id) < best[:2]):
+            best = (-len(toks), c.id, c)
     return _person(best[2], name) if best else None
 
 

@@ -66,6 +66,9 @@ def recipients(ctx: crm.ToolContext, req: Request, person: str | None,
                         "Which one do you mean?")
         return [], (f"I found no current contact called \u201c{person}\u201d at {name}. Its contacts: "
                     f"{_listing(contacts.contacts(ctx, aid))}. Who should it go to?")
+    titled = contacts.contact_by_title(ctx, aid, req.text) if not req.role else None
+    if titled:
+        return [titled], None
     if req.role:
         hit = contacts.contact_by_role(ctx, aid, req.role)
         if hit:
@@ -166,11 +169,12 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: dict[str, Any], 
         values |= {"when": said, "minutes": minutes, "meeting": req.meeting or "call",
                    "about": f" about {topic}" if topic else "", "fallback_subject": req.meeting or "Reminder"}
         if req.kind == "reminder":
-            draft |= {"to_slack": to.get("slack_user_id") or ""}
             how = "a Slack DM" if to.get("slack_user_id") else "nothing: you have no Slack user in Retain"
             f.fact(f"Delivered to you by {how}", *to["sources"], kind="delivery")
         else:
             draft |= {"ends": end.isoformat()}
+    if to.get("csm_id"):  # a CSM (the asker, or the account's owner): their Slack DM, not a customer channel
+        draft["to_slack"] = to.get("slack_user_id") or ""
     kind = "meeting" if req.kind == "meeting" else req.kind
     subject, body = template(kind, values)
     note = "template"

@@ -40,7 +40,7 @@ _HEADS: list[tuple[Kind | None, re.Pattern[str]]] = [
                            r"invite)\b\s+(?:[\w'&.-]+\s+){0,5}?" + _FILLER + _MEETING_NOUN + r"\b|"
                            r"(?:get|find|grab)\s+(?:some\s+)?(time)\b", re.I)),
     (None, re.compile(r"(?:draft|write|compose|prepare|prep|put\s+together|send|shoot|fire\s+off|drop|create)"
-                      r"(?:\s+(?:me|up|out|over))?\s+(?:[\w'&.-]+\s+){0,3}?" + _FILLER + _MESSAGE_NOUN + r"\b", re.I)),
+                      r"(?:\s+(?:me|up|out|over))?\s+(?:[\w'&.-]+\s+){0,6}?" + _FILLER + _MESSAGE_NOUN + r"\b", re.I)),
     ("slack", re.compile(r"(?:slack|dm|ping)\b(?!\s+(?:channel|history|thread|messages))", re.I)),
     ("email", re.compile(r"(?:e-?mail|message|reach\s+out\s+to|follow\s+up\s+with|write\s+to|"
                          r"get\s+in\s+touch\s+with|let\s+(?!me\b|us\b)(?:[\w'&.-]+\s+){1,4}know)\b"
@@ -54,7 +54,7 @@ ROLE_WORDS: list[tuple[str, str]] = [
     ("technical", r"\btechnical\s+(?:contact|lead|owner|person)s?\b|\btech(?:nical)?\s+(?:contact|lead)s?\b|"
                   r"\bengineering\s+(?:lead|contact)s?\b|\b(?:their\s+)?engineers?\b|\barchitects?\b"),
     ("procurement", r"\bprocurement\b|\bpurchasing\b|\bbilling\s+contact\b|\bfinance\s+contact\b"),
-    ("owner", r"\b(?:account\s+)?owner\b|\bthe\s+csm\b|\btheir\s+csm\b"),
+    ("owner", r"\b(?:account\s+)?owner\b|\bthe\s+csm\b|\btheir\s+csm\b|\bwho(?:ever)?\s+owns\b"),
 ]
 _QUESTION = re.compile(r"^\s*(did|do|does|have|has|had|was|were|is|are|when|what|who|which|why|how|where|should|"
                        r"shall|any|anything|list|show)\b", re.I)

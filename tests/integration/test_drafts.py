@@ -202,3 +202,23 @@ def test_model_prose_is_used_only_when_it_adds_nothing_to_the_facts(rt):
     body = r["answer"]["drafts"][0]["body"]
     assert "20%" not in body and "I'm writing to propose a call next week" in body
     assert "unsupported" in r["answer"]["note"] and "20%" in r["answer"]["note"]
+
+
+def test_a_title_spelled_out_or_a_technical_role_finds_that_contact(rt):
+    a = Assistant(rt, use_memory=False)
+    ops = _contact(rt, "Wayne Media", role="Director of Operations")
+    r = a.ask("email Wayne Media's director of ops about the usage review", MARCUS, "t14")
+    assert r["answer"]["drafts"][0]["to"] == ops.name
+    ml = _contact(rt, "Acme Corp", role="ML Engineer")  # not the VP Engineering
+    r = a.ask("draft an email to Acme's engineer about the p95 spike", DANA, "t15")
+    assert r["answer"]["drafts"][0]["to"] == ml.name
+
+
+def test_a_slack_message_to_the_accounts_owner_goes_to_their_dm(rt):
+    a = Assistant(rt, use_memory=False, actions=Delivery(rt))
+    r = a.ask("ping whoever owns Cyberdyne about the SCIM escalation", MARCUS, "t16")
+    [d] = r["answer"]["drafts"]
+    assert (d["draft_kind"], d["to"], d["to_role"]) == ("slack", "Marcus Chen", "account owner")
+    assert a.decide("t16", "approve", MARCUS)["actions"][0]["sent_via"] == "slack_dm"
+    with rt.store.session() as s:
+        assert s.scalars(select(Outbox)).one().channel == "UCSM00005"

@@ -172,3 +172,11 @@ def test_an_invite_refuses_bad_addresses_and_backwards_times():
 def test_a_meeting_topic_leaves_out_the_meeting_and_its_time():
     r = parse("schedule a sync with Initech's champion on Friday about the SSO rollout", TODAY)
     assert r is not None and r.meeting == "sync" and tidy(r.topic, ["Initech"]) == "the SSO rollout"
+
+
+@pytest.mark.parametrize("text,role", [("slack whoever owns Kestrel that the PO is late", "owner"),
+                                       ("email Acme's account owner about the handover", "owner"),
+                                       ("write to their engineers about the p95 spike", "technical")])
+def test_owner_and_technical_roles(text, role):
+    r = parse(text, TODAY)
+    assert r is not None and r.role == role
