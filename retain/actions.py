@@ -68,7 +68,8 @@ class Delivery:
             return {"sent_via": "slack_dm", "outbox": key, "due": draft["when"]}
         if draft.get("draft_kind") == "slack" and draft.get("to_role") == "account owner":
             if not draft.get("to_slack"):
-                return {"sent_via": "none", "error": f"{draft['to']} has no Slack user in Retain, so nothing was posted."}
+                return {"sent_via": "none",
+                        "error": f"{draft['to']} has no Slack user in Retain, so nothing was posted."}
             key, _ = enqueue(self.services.store, "draft", draft["id"], draft["to_slack"], draft["to_slack"], text)
             return {"sent_via": "slack_dm", "outbox": key}
         if draft.get("draft_kind") == "slack":
