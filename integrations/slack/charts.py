@@ -1,7 +1,7 @@
-"""Charts a CSM would rather look at than read, rendered with matplotlib (no display needed).
+r"""Charts a CSM would rather look at than read, rendered with matplotlib (no display needed).
 
 Names in a chart are data: every text drawn from them is plain (`parse_math=False`, never TeX), so
-an account called `Evil $\\undefinedmacro$ Co` is drawn as those characters, not parsed as mathtext.
+an account called `Evil $\undefinedmacro$ Co` is drawn as those characters, not parsed as mathtext.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import io
 from datetime import date
 from typing import Any
 
-PLAIN = {"text.usetex": False}  # whatever a matplotlibrc on the host says
+PLAIN: dict[Any, Any] = {"text.usetex": False, "text.parse_math": False}  # whatever the host's matplotlibrc says
 
 
 def health_trend_png(name: str, days: list[date], scores: list[float], bands: dict[str, float]) -> bytes:
