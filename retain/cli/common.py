@@ -139,11 +139,11 @@ def _progress() -> Progress:
                     TimeElapsedColumn(), console=console, transient=False)
 
 
-def assistant(deterministic: bool = False) -> Any:
-    """The assistant for this invocation (deterministic: no LLM)."""
+def assistant(deterministic: bool = False, quiet: bool = False) -> Any:
+    """The assistant for this invocation (deterministic: no LLM; quiet: no note when the chat model is missing)."""
     from retain.deps import build_assistant
 
     def warn(msg: str) -> None:
         Console(stderr=True).print(f"[yellow]note:[/] {escape(msg)}", highlight=False, soft_wrap=True)
 
-    return build_assistant(services(), deterministic, warn)
+    return build_assistant(services(), deterministic, None if quiet else warn)

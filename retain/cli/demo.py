@@ -6,6 +6,7 @@ import typer
 from rich.markup import escape
 
 from core.errors import RetainError
+from integrations.gguf import provide
 from retain.cli.accounts import accounts_cmd
 from retain.cli.ask import brief_cmd, show
 from retain.cli.common import (
@@ -17,6 +18,7 @@ from retain.cli.common import (
     services,
 )
 from retain.cli.memory import memory_progress, sync_table
+from retain.deps import chat_line
 
 
 # ---------------------------------------------------------------- demo
@@ -70,15 +72,14 @@ def demo_run(
     rt = services()
     console.rule("Memory")
     try:
+        console.print(f"[dim]Embedding model: {escape(provide(rt.settings, 'embedding')[1])}[/]")
         with _progress() as bar:
             sync_table(rt.memory.sync(memory_progress(bar)))
     except RetainError as exc:
         console.print(f"[yellow]Memory skipped:[/] {escape(str(exc))}")
     console.rule("Questions CSMs ask (story arcs)")
-    a = assistant()
-    if a.chat is None:
-        console.print("[dim]No chat model present: answers are the verified findings (run `retain models pull` "
-                      "for LLM prose).[/]")
+    a = assistant(quiet=True)
+    console.print(f"[dim]{escape(chat_line(rt.settings, a.chat))}[/]")
     for who, q in [("dana.reyes@retain.example", "why did Globex's latency go up?"),
                    ("dana.reyes@retain.example", "prep me for Initech's QBR"),
                    ("marcus.chen@retain.example", "how is Wayne Media doing?"),

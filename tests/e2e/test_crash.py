@@ -12,7 +12,7 @@ import sys
 import pytest
 from conftest import seeded_copy
 from mock_slack import MockSlack
-from models_dir import MODELS
+from models_dir import TINY_CHAT, model
 
 
 def briefings(mock):
@@ -29,7 +29,7 @@ def test_kill_9_then_restart_delivers_once(seeded_dir, tmp_path, point, llm, run
            "RETAIN_SLACK__BASE_URL": mock.url, "RETAIN_LLM__BACKEND": "none"}
     if llm:
         env |= {"RETAIN_LLM__BACKEND": "llamacpp", "RETAIN_LLM__N_CTX": "4096",
-                "RETAIN_LLM__MODEL_PATH": str(MODELS / "stories260K-chat-template.gguf")}
+                "RETAIN_LLM__MODEL_PATH": str(model(TINY_CHAT))}
     cmd = [sys.executable, "-m", "retain", "jobs", "run", "brief:csm:4"]
     try:
         crashed = subprocess.run(cmd, env={**env, "RETAIN_FAULT": point}, capture_output=True, text=True,

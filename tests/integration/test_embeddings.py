@@ -5,7 +5,7 @@ import chromadb
 import numpy as np
 import pytest
 from chromadb.config import Settings as ChromaSettings
-from models_dir import MODELS
+from models_dir import MINILM, model
 from sqlalchemy import create_engine, func, select
 
 from core.settings import load_settings
@@ -13,11 +13,6 @@ from integrations.crm.models import EmbeddingVector
 from integrations.embeddings import LlamaCppEmbedding
 from integrations.memory.chroma import DatabaseEmbeddingCache
 from integrations.memory.collections import cache_for
-
-MINILM = MODELS / "all-MiniLM-L6-v2-q8_0.gguf"
-
-if not MINILM.exists():
-    pytest.fail(f"{MINILM} is missing: set RETAIN_MODELS_DIR", pytrace=False)
 
 NOTES = {
     "cyberdyne-sso": "Still blocked on Okta SSO. The SAML assertion is rejected, pilot users cannot sign in.",
@@ -33,14 +28,14 @@ def client(path):
 
 
 def test_embeddings_are_normalised_and_semantic():
-    ef = LlamaCppEmbedding(str(MINILM))
+    ef = LlamaCppEmbedding(str(model(MINILM)))
     a, b, c = ef(["login problems with single sign-on", "SSO / Okta failing", "invoice overage question"])
     assert np.linalg.norm(a) == pytest.approx(1.0, abs=1e-4)
     assert float(np.dot(a, b)) > float(np.dot(a, c))
 
 
 def test_sso_query_ranks_sso_note_first_and_reopens_offline(tmp_path, monkeypatch):
-    col = client(tmp_path).get_or_create_collection("notes", embedding_function=LlamaCppEmbedding(str(MINILM)))
+    col = client(tmp_path).get_or_create_collection("notes", embedding_function=LlamaCppEmbedding(str(model(MINILM))))
     col.add(ids=list(NOTES), documents=list(NOTES.values()))
     hits = col.query(query_texts=["login problems with single sign-on"], n_results=3)
     assert hits["ids"][0][0] == "cyberdyne-sso"
@@ -53,7 +48,7 @@ def test_sso_query_ranks_sso_note_first_and_reopens_offline(tmp_path, monkeypatc
 
 def test_the_vector_cache_in_the_database_is_shared_by_every_worker(rt):
     """Two workers (two engines on one CRM database, as two hosts would have): a text is embedded once."""
-    ef = LlamaCppEmbedding(str(MINILM))
+    ef = LlamaCppEmbedding(str(model(MINILM)))
     embedded: list[str] = []
 
     def counting(texts):

@@ -8,12 +8,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from models_dir import MODELS as SHARED
+from models_dir import MINILM, model
 
 from core.settings import load_settings
 from integrations import gguf
 
-PAYLOAD = (SHARED / "stories260K.gguf").read_bytes()
+PAYLOAD = b"GGUF" + bytes(range(256)) * 4096  # what a hub serves: bytes pinned by sha256
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
 COMMIT = "a" * 40
 
@@ -107,13 +107,14 @@ def test_resolution_and_missing_message(tmp_path):
     assert path == tmp_path / gguf.registry()[name].file
     with pytest.raises(gguf.ModelMissing, match=f"retain models pull {name}"):
         gguf.require(s, "chat")
-    explicit = load_settings(llm={"model_path": str(SHARED / "stories260K.gguf")})
-    assert gguf.require(explicit, "chat") == SHARED / "stories260K.gguf"
+    (tmp_path / "mine.gguf").write_bytes(PAYLOAD)
+    explicit = load_settings(llm={"model_path": str(tmp_path / "mine.gguf")})
+    assert gguf.require(explicit, "chat") == tmp_path / "mine.gguf"
 
 
 def test_models_list_cli_shows_present_and_missing(tmp_path):
     env = {**os.environ, "RETAIN_MODELS_DIR": str(tmp_path),
-           "RETAIN_EMBEDDING__MODEL_PATH": str(SHARED / "all-MiniLM-L6-v2-q8_0.gguf")}
+           "RETAIN_EMBEDDING__MODEL_PATH": str(model(MINILM))}
     out = subprocess.run([sys.executable, "-m", "retain", "models", "list", "--json"], env=env,
                          capture_output=True, text=True, check=True).stdout
     import json

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 from fakes import QueuedChat, ScriptedChat, faithful, inventive, is_needs
-from models_dir import MODELS
+from models_dir import MINILM, TINY_CHAT, model
 from sqlalchemy import func, select
 
 from agents.approve import execute
@@ -201,14 +201,13 @@ def test_real_llama_cpp_model_through_the_graph(rt):
 
     from integrations.llm import LlamaCppChat
 
-    models = MODELS
-    chat = LlamaCppChat(models / "stories260K-chat-template.gguf", n_ctx=4096, max_tokens=32)
+    chat = LlamaCppChat(model(TINY_CHAT), n_ctx=4096, max_tokens=32)
     r = Assistant(rt, chat=chat, use_memory=False).ask("why did Globex's latency go up?", DANA, "real")
     assert 1 <= r["llm"]["calls"] <= 2 and r["llm"]["prompt_tokens"] > 200
-    # The tiny model writes toddler stories without citations: the verifier rejects them, and the
+    # The tiny model writes noise without citations: the verifier rejects it, and the
     # verified findings are the answer.
     assert r["answer"]["mode"] == "deterministic" and "2.1x" in r["answer"]["text"]
-    small = LlamaCppChat(models / "stories260K-chat-template.gguf", n_ctx=256, max_tokens=8)
+    small = LlamaCppChat(model(TINY_CHAT), n_ctx=256, max_tokens=8)
     r = Assistant(rt, chat=small, use_memory=False).ask("why did Globex's latency go up?", DANA, "small")
     assert r["answer"]["mode"] == "deterministic" and "could not take this prompt" in r["answer"]["note"]
 
@@ -231,9 +230,8 @@ def test_nearest_labelled_example_routes_what_patterns_miss(rt):
     from core.settings import load_settings
     from tools.services import Services
 
-    models = MODELS
     withmem = Services(load_settings(data_dir=str(rt.settings.data_dir), today=rt.settings.today,
-                                    embedding={"model_path": str(models / "all-MiniLM-L6-v2-q8_0.gguf")}))
+                                    embedding={"model_path": str(model(MINILM))}))
     bot = Assistant(withmem)
     r = bot.ask("what is Acme Corp trying to achieve this year?", DANA, "ex1")
     assert r["route"]["intents"] == ["needs"] and r["route"]["method"].startswith("example"), r["route"]

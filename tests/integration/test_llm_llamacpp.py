@@ -1,4 +1,4 @@
-"""The llama.cpp path, for real, on the tiny models in ../shared/models."""
+"""The llama.cpp path, for real, on the tiny test models (tests/models_dir.py)."""
 
 import socket
 import subprocess
@@ -9,16 +9,10 @@ from typing import Literal
 
 import httpx
 import pytest
-from models_dir import MODELS
+from models_dir import SMOLLM2, TINY_CHAT, model
 from pydantic import BaseModel, Field
 
 from integrations.llm import LlamaCppChat, LLMError, LLMTimeout, OpenAICompatChat, structured
-
-CHAT = MODELS / "stories260K-chat-template.gguf"
-
-if not CHAT.exists():  # the models are part of the workplace; without them this file cannot run
-    pytest.fail(f"{CHAT} is missing: set RETAIN_MODELS_DIR to the folder holding the test GGUF files",
-                pytrace=False)
 
 SYSTEM = {"role": "system", "content": "You are Retain, a customer-success assistant. " * 8}
 
@@ -29,7 +23,7 @@ class Route(BaseModel):
 
 
 def chat(**kw):
-    return LlamaCppChat(CHAT, n_ctx=512, max_tokens=48, **kw)
+    return LlamaCppChat(model(TINY_CHAT), n_ctx=512, max_tokens=48, **kw)
 
 
 def test_load_and_generate_records_tokens():
@@ -84,7 +78,7 @@ def test_concurrent_calls_are_serialised_without_crash():
 
 
 def test_timeout_is_honoured():
-    m = LlamaCppChat(CHAT, n_ctx=512, max_tokens=400, timeout_s=0.001)
+    m = LlamaCppChat(model(TINY_CHAT), n_ctx=512, max_tokens=400, timeout_s=0.001)
     with pytest.raises(LLMTimeout, match="budget"):
         m.complete([SYSTEM, {"role": "user", "content": "Tell a long story."}])
 
@@ -116,11 +110,11 @@ def _serving(url, proc, timeout_s):
 @pytest.fixture(scope="module")
 def server():
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(CHAT),
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model(TINY_CHAT)),
                              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "512"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    if not _serving(url, proc, 60):
+    if not _serving(url, proc, 300):
         proc.kill()
         pytest.fail("llama_cpp.server did not start")
     yield url
@@ -186,13 +180,13 @@ def test_retain_models_serve_answers_over_the_openai_api_with_a_real_instruct_mo
     over HTTP, structured output through Retain's client (on an AMX CPU the stock server crashed here)."""
     port = _free_port()
     log = (tmp_path / "server.log").open("w")  # llama.cpp is verbose: a pipe nobody reads would fill and block it
-    smol = MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    smol = model(SMOLLM2)
     proc = subprocess.Popen([sys.executable, "-m", "retain", "models", "serve", str(smol),
                              "--port", str(port), "--n_ctx", "1024", "--n_threads", "1"],
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        if not _serving(url, proc, 120):
+        if not _serving(url, proc, 300):
             pytest.fail("retain models serve did not start: " + (tmp_path / "server.log").read_text()[-2000:])
         m = OpenAICompatChat(url + "/v1", "smollm2", max_tokens=60, timeout_s=120)
         out = structured(m, [{"role": "user", "content": "Classify: how is Acme doing? Answer as JSON."}], Route)

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import TODAY, seeded_copy
-from models_dir import MODELS
+from models_dir import MINILM, model
 from sqlalchemy import select
 
 from core.errors import AccessDenied
@@ -23,14 +23,13 @@ from tools import recall
 from tools.access import ADMIN
 from tools.services import Services
 
-MINILM = MODELS / "all-MiniLM-L6-v2-q8_0.gguf"
 SSO = "login problems with single sign-on"
 
 
 def settings(d, db="", **kw):
     if db:
         kw["database_url"] = db
-    return load_settings(data_dir=str(d), today=TODAY.isoformat(), embedding={"model_path": str(MINILM)}, **kw)
+    return load_settings(data_dir=str(d), today=TODAY.isoformat(), embedding={"model_path": str(model(MINILM))}, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +155,7 @@ def test_knowledge_base_is_chunked_by_heading_and_searchable(synced):
 def test_changing_the_embedding_model_never_mixes_vectors(synced, tmp_path):
     rt, _ = synced
     other = tmp_path / "other-minilm.gguf"
-    shutil.copy(MINILM, other)
+    shutil.copy(model(MINILM), other)
     with other.open("ab") as fh:  # a different file: a different model as far as memory knows
         fh.write(b"\0" * 64)
     s2 = load_settings(data_dir=str(rt.settings.data_dir), today=TODAY.isoformat(),
@@ -183,7 +182,7 @@ def retain(*args, env):
 def test_cli_sync_search_and_busy_store(seeded_dir, tmp_path, synced, run_cli):
     d = tmp_path / "cli"
     db = seeded_copy(seeded_dir, d)
-    env = {**os.environ, "RETAIN_DATA_DIR": str(d), "RETAIN_EMBEDDING__MODEL_PATH": str(MINILM),
+    env = {**os.environ, "RETAIN_DATA_DIR": str(d), "RETAIN_EMBEDDING__MODEL_PATH": str(model(MINILM)),
            "HF_HUB_OFFLINE": "1", **({"RETAIN_DATABASE_URL": db} if db else {})}
     r = retain("memory", "sync", env=env)
     assert r.returncode == 0, r.stderr

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 from fakes import ScriptedChat, faithful, findings_of, is_needs
-from models_dir import MODELS
+from models_dir import MINILM, SMOLLM2, model
 from pydantic import ValidationError
 from sqlalchemy import text
 
@@ -182,7 +182,7 @@ def test_a_real_small_model_scores_at_least_as_well_as_none(rt):
         "- {id: s4, as: dana.reyes@retain.example, ask: \"what is going on lately\", facts: []}",
     ]))
     det = run_eval(Assistant(rt, use_memory=False), subset)
-    chat = LlamaCppChat(MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf", n_ctx=4096, max_tokens=200)
+    chat = LlamaCppChat(model(SMOLLM2), n_ctx=4096, max_tokens=200)
     llm = run_eval(Assistant(rt, chat=chat, use_memory=False), subset)
     assert llm["fact_recall"] >= det["fact_recall"] and llm["unsupported_claims"] == 0
     assert max(r["llm_calls"] for r in llm["rows"] if r["id"] != "s4") <= 1
@@ -213,7 +213,7 @@ def test_labelled_examples_carry_query_templates(rt):
     from tools.services import Services
 
     withmem = Services(load_settings(data_dir=str(rt.settings.data_dir), today=rt.settings.today,
-                                    embedding={"model_path": str(MODELS / "all-MiniLM-L6-v2-q8_0.gguf")}))
+                                    embedding={"model_path": str(model(MINILM))}))
     r = Assistant(withmem).ask("what are they paying us, Acme I mean", DANA, "t1")
     arr = sql(rt, "select arr from accounts where name='Acme Corp'")[0]
     assert r["route"]["method"].startswith("example") and f"${arr:,.0f}" in r["answer"]["text"]
@@ -262,7 +262,7 @@ def test_pain_points_say_what_they_are_about_when_the_embedding_model_is_there(r
     from tools.services import Services
 
     withmem = Services(load_settings(data_dir=str(rt.settings.data_dir), today=rt.settings.today,
-                                    embedding={"model_path": str(MODELS / "all-MiniLM-L6-v2-q8_0.gguf")}))
+                                    embedding={"model_path": str(model(MINILM))}))
     text = Assistant(withmem).ask("what are Initech's pain points?", DANA, "pp")["answer"]["text"]
     assert "Pain point (outages)" in text
     plain = Assistant(rt, use_memory=False).ask("what are Initech's pain points?", DANA, "pp2")["answer"]["text"]

@@ -42,11 +42,11 @@ def test_the_drivers_say_where_the_tone_turned_and_cite_that_record(rt):
 
 
 def test_complaints_are_tagged_with_what_they_are_about_by_embedding():
-    from models_dir import MODELS
+    from models_dir import MINILM, model
 
     from integrations.embeddings import LlamaCppEmbedding
 
-    ef = LlamaCppEmbedding(str(MODELS / "all-MiniLM-L6-v2-q8_0.gguf"))
+    ef = LlamaCppEmbedding(str(model(MINILM)))
     held = yaml.safe_load((Path(__file__).resolve().parents[1] / "data" / "aspects.yaml").read_text())
     got = sentiment.aspects([h["text"] for h in held], ef)
     right = sum((g or "other") == h["aspect"] for g, h in zip(got, held, strict=True))
