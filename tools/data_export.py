@@ -20,7 +20,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import aliased
 
 from core.errors import RetainError
-from integrations.crm.importer import spreadsheet_safe
+from integrations.crm.files import spreadsheet_safe
 from integrations.crm.models import (
     CSM,
     Account,

@@ -4,6 +4,8 @@ CRM kinds (accounts, contacts, contracts, tickets, notes, nps) go through
 `integrations.crm.importer`; the vendor's product signals (telemetry, raw requests, fine-tunes,
 onboarding plans and milestones, renewal history) through `tools.product_import`; people through
 `tools.people`. Every run is recorded in `sync_runs` (`retain sync status` lists them).
+A file that lacks some columns changes only the columns it has on records that exist; blank cells
+that empty a stored value are counted per column in the result's `cleared`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from core.errors import ImportValidationError, RetainError
 from integrations.crm import importer
 from integrations.crm.models import SyncRun
 from integrations.crm.store import CRMStore
-from tools import people, product_import
+from tools import people, product_import, stored_rows
 
 KINDS = [*importer.KINDS, "telemetry", "requests", "fine_tunes", "plans", "milestones", "renewals", "csms"]
 ORDER = ["csms", "accounts", "contacts", "contracts", "tickets", "notes", "nps", "telemetry", "fine_tunes",
@@ -33,7 +35,7 @@ def import_file(store: CRMStore, kind: str, path: Path, mapping: str | None = No
         if kind == "csms":
             r = people.import_csv(store, path)
             result = {"kind": kind, "rows": r["rows"], "inserted": r["added"], "updated": r["updated"],
-                      "skipped": 0, "bad": []}
+                      "skipped": 0, "bad": [], "cleared": r["cleared"]}
         elif kind in importer.KINDS:
             result = importer.import_csv(store, kind, path, mapping, skip_bad)
         else:
@@ -54,13 +56,21 @@ def _import_product(store: CRMStore, kind: str, path: Path, mapping: str | None,
     raw, unit = importer.read_rows(path)
     accounts, plans = product_import.references(store)
     rows = [(line, {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k}) for line, row in raw]
-    good, bad = product_import.validate(kind, rows, accounts, plans, unit)
+    schema = product_import.SCHEMAS[kind]
+    with store.session() as s:
+        before = stored_rows.stored(s, kind, schema, rows, accounts, plans)
+    good, bad = product_import.validate(kind, rows, accounts, plans, unit, stored=before)
     if bad and not skip_bad:
         raise ImportValidationError(bad, len(raw), unit)
+    cleared: dict[str, int] = {}
+    for _line, fields in rows:
+        importer.count_cleared(cleared, before.get(stored_rows.raw_key(kind, fields)),
+                               {k: v for k, v in fields.items() if k in schema.model_fields})
+    present = {k for _line, fields in rows for k in fields}
     with store.session() as s:
-        inserted, updated = product_import.write(s, kind, good, accounts, plans, store)
+        inserted, updated = product_import.write(s, kind, good, accounts, plans, store, present)
     return {"kind": kind, "rows": len(raw), "inserted": inserted, "updated": updated, "skipped": len(bad),
-            "bad": bad}
+            "bad": bad, "cleared": cleared}
 
 
 def import_dir(store: CRMStore, folder: Path, mapping: str | None = None) -> list[dict[str, Any]]:

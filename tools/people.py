@@ -1,6 +1,8 @@
 """Who uses Retain: add, import (CSV, all-or-nothing) and deactivate CSMs, managers and admins.
 
-A person is keyed by email; importing the same file twice changes nothing. A Slack user id links
+A person is keyed by email; importing the same file twice changes nothing. Updating someone who
+exists (a file's row, `retain csms add` again) changes only the columns or options given: a file
+without a `team` column, or `csms add` without `--team`, keeps their team; a blank cell clears it. A Slack user id links
 Slack messages to the person (without it, Retain answers them with "I don't have you as a CSM").
 Deactivating keeps the person's history (authored notes, approvals) but they can no longer act or
 see data, get no briefings, and their accounts can be handed to someone else in the same step.
@@ -73,6 +75,24 @@ def check(p: Person) -> Person:
     return p
 
 
+def _stored(s: Any, email: str) -> Person | None:
+    """The person with this email as Retain has them (None if unknown)."""
+    row = s.scalars(select(CSM).where(func.lower(CSM.email) == email.strip().lower())).first()
+    if row is None:
+        return None
+    mgr = s.get(CSM, row.manager_id) if row.manager_id else None
+    return Person(name=row.name, email=row.email, role=row.role, team=row.team,
+                  manager_email=mgr.email if mgr is not None else None, slack_user_id=row.slack_user_id,
+                  timezone=row.timezone)
+
+
+def _overlay(s: Any, given: dict[str, Any]) -> Person:
+    """The person to save: who they are now (if known) with the given fields laid over, checked."""
+    known = _stored(s, str(given.get("email") or ""))
+    base = {} if known is None else {k: getattr(known, k) for k in COLUMNS}
+    return check(Person(**{**base, **given}))
+
+
 def _save(s: Any, p: Person, batch: dict[str, Person]) -> str:
     """Insert or update one person in an open session; 'added', 'updated' or 'unchanged'."""
     manager_id = None
@@ -104,18 +124,26 @@ def _save(s: Any, p: Person, batch: dict[str, Person]) -> str:
     return "updated"
 
 
-def add(store: CRMStore, p: Person) -> str:
-    """Add or update one person; 'added', 'updated' or 'unchanged'."""
-    p = check(p)
+def add(store: CRMStore, p: Person, fields: set[str] | None = None) -> str:
+    """Add or update one person; 'added', 'updated' or 'unchanged'.
+
+    `fields`: which of the person's fields to set (`retain csms add` passes the options given); the
+    others keep the person's current value, or the defaults for someone new (who needs a name).
+    None sets them all.
+    """
+    given = {k: getattr(p, k) for k in COLUMNS if fields is None or k in fields or k == "email"}
     with store.session() as s:
-        return _save(s, p, {})
+        if _stored(s, p.email) is None and not (p.name or "").strip():
+            raise RetainError(f"{p.email.strip()} is new to Retain: give their name (--name).")
+        return _save(s, _overlay(s, given), {})
 
 
 def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
     """People from a CSV or Parquet file, all or nothing.
 
     Columns: name, email, role, team, manager_email, slack_user_id, timezone (also headed "Manager",
-    "Slack user id", "Slack", "Time zone"...: see ALIASES).
+    "Slack user id", "Slack", "Time zone"...: see ALIASES). Only email is required: a person Retain
+    knows keeps the values of columns the file does not have.
     Every row is checked before anything is written; a bad row is reported with its line number.
     Managers may come later in the file than their reports.
     """
@@ -123,21 +151,26 @@ def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
 
     raw, unit = read_rows(path)
     header = [_column(h) for h in (raw[0][1] if raw else {})]
-    missing = {"name", "email"} - set(header)
-    if missing:
-        raise RetainError(f"{path.name}: the header needs {', '.join(sorted(missing))} "
-                          f"(columns: {', '.join(COLUMNS)}).")
+    if "email" not in header:  # the key; a name is needed only for people Retain does not know yet
+        raise RetainError(f"{path.name}: the header needs email (columns: {', '.join(COLUMNS)}).")
     unknown = set(header) - set(COLUMNS)
     if unknown:
         raise RetainError(f"{path.name}: unknown column(s) {', '.join(sorted(unknown))}; "
                           f"known: {', '.join(COLUMNS)}.")
     people: list[tuple[int, Person]] = []
-    for line, cells in raw:
-        row = {_column(k): ("" if v is None else str(v)) for k, v in cells.items() if k}
-        try:
-            people.append((line, check(Person(**{k: row.get(k, "") for k in COLUMNS if k in row}))))
-        except (RetainError, TypeError) as exc:
-            raise RetainError(f"{path.name} {unit} {line}: {exc} Nothing was imported.") from None
+    cleared: dict[str, int] = {}
+    with store.session() as s:
+        for line, cells in raw:
+            row = {_column(k): ("" if v is None else str(v)) for k, v in cells.items() if k}
+            try:
+                p = _overlay(s, {k: row[k] for k in COLUMNS if k in row})
+            except (RetainError, TypeError) as exc:
+                raise RetainError(f"{path.name} {unit} {line}: {exc} Nothing was imported.") from None
+            known = _stored(s, p.email)
+            for k in COLUMNS:
+                if known is not None and k in row and not row[k].strip() and getattr(known, k) not in (None, ""):
+                    cleared[k] = cleared.get(k, 0) + 1
+            people.append((line, p))
     seen: dict[str, int] = {}
     for line, p in people:
         if p.email in seen:
@@ -154,7 +187,7 @@ def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
                 counts[_save(s, p, batch)] += 1
             except RetainError as exc:
                 raise RetainError(f"{path.name} line {line}: {exc} Nothing was imported.") from None
-    return {"rows": len(people), **counts}
+    return {"rows": len(people), **counts, "cleared": cleared}
 
 
 def deactivate(store: CRMStore, email: str, reassign_to: str | None = None) -> dict[str, Any]:

@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import Table, and_, select, tuple_, update
 
-from integrations.crm.importer import _date
+from integrations.crm.importer import _date, overlay
 from integrations.crm.importer import _describe as describe
 from integrations.crm.models import (
     Account,
@@ -38,6 +38,7 @@ from integrations.crm.models import (
     RenewalEvent,
     TelemetryDaily,
 )
+from tools.stored_rows import raw_key
 
 
 def _datetime(v: Any) -> Any:
@@ -338,19 +339,22 @@ def references(store: Any) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def validate(kind: str, rows: list[tuple[int, dict[str, Any]]], accounts: dict[str, int], plans: dict[str, int],
-             unit: str = "line", repeats: str = "error") -> tuple[list[Any], list[tuple[int, str]]]:
+             unit: str = "line", repeats: str = "error",
+             stored: dict[Any, dict[str, Any]] | None = None) -> tuple[list[Any], list[tuple[int, str]]]:
     """The good records and the bad rows (number, why) of one kind.
 
     A repeated key is an error in one file (`repeats="error"`); from a warehouse the last row wins
-    (`repeats="last"`). Events without a key (`requests`) are all kept.
+    (`repeats="last"`). Events without a key (`requests`) are all kept. `stored` (from
+    `tools.stored_rows`): a row for an existing record is checked laid over that record's values.
     """
     schema = SCHEMAS[kind]
     keyed: dict[Any, tuple[int, Any]] = {}
     events: list[Any] = []
     bad: list[tuple[int, str]] = []
     for n, fields in rows:
+        before = stored.get(raw_key(kind, fields)) if stored else None
         try:
-            rec = schema.model_validate(fields)
+            rec = schema.model_validate(overlay(before, fields))
         except ValidationError as exc:
             bad.append((n, describe(exc)))
             continue
@@ -396,14 +400,20 @@ def aggregate_requests(recs: list[RequestRow]) -> list[TelemetryRow]:
 
 
 def write(s: Any, kind: str, recs: list[Any], accounts: dict[str, int], plans: dict[str, int],
-          store: Any = None) -> tuple[int, int]:
-    """Upsert the rows in the session's transaction; (inserted, updated)."""
+          store: Any = None, present: set[str] | None = None) -> tuple[int, int]:
+    """Upsert the rows in the session's transaction; (inserted, updated).
+
+    A record that exists changes only in the `present` columns (the file's; all when None).
+    """
+    keep = None if present is None else {_REF_COLUMNS.get(c, c) for c in present} | (
+        {"hyperparameters"} if any(c.startswith("hp_") for c in present) else set()) | (
+        {"features"} if kind == "renewals" and present & set(_renewal_features()) else set())
     if kind == "requests":
         return write(s, "telemetry", aggregate_requests(recs), accounts, plans)
     if kind == "telemetry":
-        return _telemetry(s, recs, accounts)
+        return _telemetry(s, recs, accounts, keep)
     if kind == "renewals":
-        return _renewals(s, recs, accounts, store)
+        return _renewals(s, recs, accounts, store, keep)
     model: Any
     model, values = {
         "fine_tunes": (FineTuneJob, lambda r: {
@@ -435,6 +445,8 @@ def write(s: Any, kind: str, recs: list[Any], accounts: dict[str, int], plans: d
         else:
             changed = False
             for k, v in vals.items():
+                if keep is not None and k not in keep:
+                    continue
                 if not _same(getattr(obj, k), v):
                     setattr(obj, k, v)
                     changed = True
@@ -452,7 +464,8 @@ _TELEMETRY_COLS = ["api_requests", "input_tokens", "output_tokens", "active_user
                    "p95_latency_ms", "error_rate", "spend", "model_name", "model_version"]
 
 
-def _telemetry(s: Any, recs: list[TelemetryRow], accounts: dict[str, int]) -> tuple[int, int]:
+def _telemetry(s: Any, recs: list[TelemetryRow], accounts: dict[str, int],
+               keep: set[str] | None = None) -> tuple[int, int]:
     """Daily rows: new (account, day) pairs inserted in bulk, changed ones updated, unchanged left alone."""
     rows = {(accounts[r.account_external_id], r.day): {c: getattr(r, c) for c in _TELEMETRY_COLS} for r in recs}
     have: dict[tuple[int, date], dict[str, Any]] = {}
@@ -465,7 +478,10 @@ def _telemetry(s: Any, recs: list[TelemetryRow], accounts: dict[str, int]) -> tu
         for row in s.execute(q):
             have[(row[0], row[1])] = dict(zip(_TELEMETRY_COLS, row[2:], strict=True))
     new = [{"account_id": a, "day": d, **v} for (a, d), v in rows.items() if (a, d) not in have]
-    changed = [(a, d, v) for (a, d), v in rows.items() if (a, d) in have and have[(a, d)] != v]
+    if keep is not None:  # an existing day changes only in the file's columns
+        rows = {k: ({c: x for c, x in v.items() if c in keep} if k in have else v) for k, v in rows.items()}
+    changed = [(a, d, v) for (a, d), v in rows.items()
+               if (a, d) in have and v and any(have[(a, d)][c] != x for c, x in v.items())]
     if new:
         s.execute(t.insert(), new)
     for a, d, v in changed:
@@ -473,7 +489,8 @@ def _telemetry(s: Any, recs: list[TelemetryRow], accounts: dict[str, int]) -> tu
     return len(new), len(changed)
 
 
-def _renewals(s: Any, recs: list[RenewalRow], accounts: dict[str, int], store: Any) -> tuple[int, int]:
+def _renewals(s: Any, recs: list[RenewalRow], accounts: dict[str, int], store: Any,
+              keep: set[str] | None = None) -> tuple[int, int]:
     from tools.renewal_model import FEATURES
 
     missing = [r for r in recs if not r.features]
@@ -497,6 +514,8 @@ def _renewals(s: Any, recs: list[RenewalRow], accounts: dict[str, int], store: A
                                                    RenewalEvent.renewal_date == r.renewal_date)).first()
         vals = {"outcome": r.outcome, "arr_before": r.arr_before, "arr_after": r.arr_after,
                 "features": r.features or {}}
+        if obj is not None and keep is not None:
+            vals = {k: v for k, v in vals.items() if k in keep}
         if obj is None:
             s.add(RenewalEvent(account_id=aid, renewal_date=r.renewal_date, **vals))
             inserted += 1
@@ -505,6 +524,15 @@ def _renewals(s: Any, recs: list[RenewalRow], accounts: dict[str, int], store: A
                 setattr(obj, k, v)
             updated += 1
     return inserted, updated
+
+
+_REF_COLUMNS = {"account_external_id": "account_id", "plan_external_id": "plan_id"}
+
+
+def _renewal_features() -> list[str]:
+    from tools.renewal_model import FEATURES
+
+    return list(FEATURES)
 
 
 def _nan(v: Any) -> bool:

@@ -31,7 +31,7 @@ from core.errors import RetainError, mask_secrets
 from integrations.crm import importer
 from integrations.crm.models import SyncRun
 from integrations.crm.store import CRMStore
-from tools import data_import, product_import
+from tools import data_import, product_import, stored_rows
 
 _VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 KINDS = ["telemetry", "requests", "fine_tunes", "plans", "milestones", "renewals"]
@@ -156,9 +156,11 @@ def _one(store: CRMStore, engine: Any, name: str, src: Source, dry_run: bool) ->
         raise RetainError(f"Warehouse source '{name}': the query returns no column '{src.watermark}' "
                           f"(its watermark); it returns {', '.join(raw[0])}.")
     accounts, plans = product_import.references(store)
-    recs, bad = product_import.validate(src.kind, [(n, {k: _cell(v) for k, v in row.items()})
-                                                   for n, row in enumerate(raw, start=1)],
-                                        accounts, plans, "row", repeats="last")  # the warehouse's last word wins
+    rows = [(n, {k: _cell(v) for k, v in row.items()}) for n, row in enumerate(raw, start=1)]
+    with store.session() as session:
+        before = stored_rows.stored(session, src.kind, product_import.SCHEMAS[src.kind], rows, accounts, plans)
+    recs, bad = product_import.validate(src.kind, rows, accounts, plans, "row", repeats="last",  # the last word wins
+                                        stored=before)
     new_wm = max((str(_cell(r[src.watermark])) for r in raw if r.get(src.watermark) is not None),
                  default=None) if src.watermark else None
     if new_wm is not None and wm and new_wm < wm:
@@ -169,7 +171,8 @@ def _one(store: CRMStore, engine: Any, name: str, src: Source, dry_run: bool) ->
     counts = (0, 0)
     try:
         with store.session() as session:
-            counts = product_import.write(session, src.kind, recs, accounts, plans, store)
+            counts = product_import.write(session, src.kind, recs, accounts, plans, store,
+                                          set(raw[0]) if raw else None)
             if dry_run:
                 raise _DryRun
     except _DryRun:

@@ -2,12 +2,14 @@
 
 A file with any bad row writes nothing (unless skip_bad), and says which lines and why.
 Re-importing the same file changes nothing: rows are matched on their external id.
+A row for a record that exists changes only the columns the file has: a missing column keeps its
+value (the row is checked as the record with the file's cells laid over it), a blank cell in a
+present column clears the value and is counted in the result's `cleared`.
 """
 
 from __future__ import annotations
 
-import csv
-import re
+from collections.abc import Iterable
 from contextlib import nullcontext
 from datetime import date, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from configs import CONFIG_DIR
 from core.errors import ImportValidationError, RetainError
+from integrations.crm.files import read_rows
 from integrations.crm.models import CSM, Account, Activity, Contact, Contract, SurveyResponse, Ticket
 from integrations.crm.store import CRMStore
 
@@ -209,55 +212,35 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-# OWASP's CSV injection guidance: a cell starting with one of these is a formula to a spreadsheet.
-_FORMULA = re.compile("^'*[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]")
-_ESCAPED = re.compile("^'+[=+\\-@\t\r\uff1d\uff0b\uff0d\uff20]")
+def as_row(obj: Any, fields: Iterable[str], refs: dict[str, tuple[str, dict[int, str]]]) -> dict[str, Any]:
+    """A stored record as an import row: its own columns, references by external id, times as dates.
 
-
-def spreadsheet_safe(value: str) -> str:
-    """A CSV cell a spreadsheet shows as text: a formula-like value gets a leading `'`.
-
-    Values already starting with quotes before a formula character get one more, so `spreadsheet_value`
-    (what `read_rows` applies) gives back exactly the original for every string.
+    `refs`: a reference field -> (the record's id column, id -> external id).
     """
-    return "'" + value if _FORMULA.match(value) else value
+    out: dict[str, Any] = {}
+    for f in fields:
+        if f in refs:
+            attr, names = refs[f]
+            rid = getattr(obj, attr, None)
+            out[f] = names.get(rid) if rid is not None else None
+        elif hasattr(obj, f):
+            v = getattr(obj, f)
+            out[f] = v.date() if isinstance(v, datetime) else v
+    return out
 
 
-def spreadsheet_value(cell: str) -> str:
-    """The value `spreadsheet_safe` protected: one leading `'` before a formula character removed."""
-    return cell[1:] if _ESCAPED.match(cell) else cell
+def overlay(existing: dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """The row to check: the stored record's values with the file's cells laid over them."""
+    return fields if existing is None else {**existing, **fields}
 
 
-def read_rows(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], str]:
-    """The rows of a CSV or Parquet file, each with its number, and what the number counts ("line", "row").
-
-    CSV: UTF-8 with a header line (line numbers as an editor shows them); a cell `'=...` (a formula
-    that `retain export` or a spreadsheet protected as text) reads as `=...`. Parquet (`.parquet`): row
-    numbers from 1. Empty cells are None either way.
-    """
-    if not path.is_file():
-        raise RetainError(f"File {path} does not exist.")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        try:
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(path)
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
-            raise RetainError(f"{path} is not a readable Parquet file ({type(exc).__name__}). "
-                              "Write it with pandas.DataFrame.to_parquet or pyarrow.") from None
-        return [(i, {k: (None if v == "" else v) for k, v in row.items()})
-                for i, row in enumerate(table.to_pylist(), start=1)], "row"
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames:
-                raise RetainError(f"{path} is empty: it needs a header line and rows.")
-            return [(reader.line_num, {k: spreadsheet_value(v) if isinstance(v, str) else v for k, v in row.items()})
-                    for row in reader], "line"
-    except UnicodeDecodeError:
-        raise RetainError(f"{path} is not UTF-8 text. Export it as CSV (UTF-8).") from None
-    except csv.Error as exc:
-        raise RetainError(f"{path} is not valid CSV: {exc}.") from None
+def count_cleared(cleared: dict[str, int], existing: dict[str, Any] | None, fields: dict[str, Any]) -> None:
+    """Count the blank cells of present columns that empty a value the record had."""
+    if existing is None:
+        return
+    for k, v in fields.items():
+        if v is None and existing.get(k) not in (None, "", {}, []):
+            cleared[k] = cleared.get(k, 0) + 1
 
 
 def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = None,
@@ -287,16 +270,21 @@ def import_rows(store: CRMStore, kind: str, rows: list[tuple[int, dict[str, Any]
         known_accounts: dict[str, int] = {e: i for e, i in s.execute(select(Account.external_id, Account.id)) if e}
         csm_emails: dict[str, int] = {e: i for e, i in s.execute(select(CSM.email, CSM.id))}
         contacts = {e for (e,) in s.execute(select(Contact.external_id)) if e} if kind == "nps" else set()
-    good: dict[str, tuple[int, _Row]] = {}
+        stored = _stored(s, kind, [str(f.get("external_id") or "").strip() for _, f in rows], known_accounts,
+                         csm_emails)
+    good: dict[str, tuple[int, _Row, set[str]]] = {}
     bad: list[tuple[int, str]] = []
     ignored = 0
     unassigned: dict[str, str] = {}
+    cleared: dict[str, int] = {}
     for line, fields in rows:
         if from_crm and issubclass(schema, _Child) and not fields.get("account_external_id"):
             ignored += 1  # a CRM record of no company (a lone contact): nothing of an account's
             continue
+        before = stored.get(str(fields.get("external_id") or "").strip())
+        present = {k for k in fields if k in schema.model_fields}
         try:
-            rec = schema.model_validate(fields)
+            rec = schema.model_validate(overlay(before, fields))
         except ValidationError as exc:
             bad.append((line, _describe(exc)))
             continue
@@ -318,7 +306,8 @@ def import_rows(store: CRMStore, kind: str, rows: list[tuple[int, dict[str, Any]
                 continue
             unassigned[rec.name] = rec.owner_email
             rec = rec.model_copy(update={"owner_email": None})
-        good[rec.external_id] = (line, rec)
+        count_cleared(cleared, before, {k: fields[k] for k in present})
+        good[rec.external_id] = (line, rec, present)
     if bad and not skip_bad:
         raise ImportValidationError(bad, len(rows), unit)
 
@@ -326,26 +315,51 @@ def import_rows(store: CRMStore, kind: str, rows: list[tuple[int, dict[str, Any]
 
     def write(s: Session) -> None:
         nonlocal inserted, updated
-        for _line, rec in good.values():
-            _obj, is_new = _upsert(s, kind, rec, known_accounts, csm_emails)
+        for _line, rec, present in good.values():
+            _obj, is_new = _upsert(s, kind, rec, known_accounts, csm_emails, present)
             inserted += is_new is True
             updated += is_new is False
 
     with nullcontext(session) if session is not None else store.session() as s:
         write(s)
     return {"kind": kind, "rows": len(rows), "inserted": inserted, "updated": updated,
-            "skipped": len(bad), "bad": bad, "ignored": ignored, "unassigned": unassigned}
+            "skipped": len(bad), "bad": bad, "ignored": ignored, "unassigned": unassigned, "cleared": cleared}
 
 
 _MODEL: dict[str, Any] = {"accounts": Account, "contacts": Contact, "contracts": Contract, "tickets": Ticket,
           "notes": Activity, "nps": SurveyResponse}
 
 
+_REFS = {"account_external_id": "account_id", "owner_email": "owner_id", "contact_external_id": "contact_id"}
+
+
+def _stored(s: Session, kind: str, exts: list[str], accounts: dict[str, int],
+            csms: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """The records these external ids name that exist, as import rows (by external id)."""
+    model, schema = _MODEL[kind], SCHEMAS[kind]
+    wanted = sorted({e for e in exts if e})
+    objs = [o for k in range(0, len(wanted), 500)
+            for o in s.scalars(select(model).where(model.external_id.in_(wanted[k:k + 500])))]
+    if not objs:
+        return {}
+    refs: dict[str, tuple[str, dict[int, str]]] = {
+        "account_external_id": ("account_id", {i: e for e, i in accounts.items()}),
+        "owner_email": ("owner_id", {i: e for e, i in csms.items()})}
+    if kind == "nps":
+        refs["contact_external_id"] = ("contact_id", {i: e for i, e in s.execute(
+            select(Contact.id, Contact.external_id).where(Contact.id.in_({o.contact_id for o in objs}))) if e})
+    return {o.external_id: as_row(o, schema.model_fields, refs) for o in objs}
+
+
 def _upsert(s: Any, kind: str, rec: _Row, accounts: dict[str, int],
-            csms: dict[str, int]) -> tuple[Any, bool | None]:
-    """Insert or update one record: (it, True when new, False when changed, None when already the same)."""
+            csms: dict[str, int], present: set[str] | None = None) -> tuple[Any, bool | None]:
+    """Insert or update one record: (it, True when new, False when changed, None when already the same).
+
+    An existing record changes only in the `present` columns (all when None).
+    """
     model = _MODEL[kind]
     values = rec.model_dump()
+    keep = None if present is None else {_REFS.get(k, k) for k in present}
     if "account_external_id" in values:
         values["account_id"] = accounts[values.pop("account_external_id")]
     if kind == "accounts":
@@ -368,6 +382,8 @@ def _upsert(s: Any, kind: str, rec: _Row, accounts: dict[str, int],
         return obj, True
     changed = False
     for k, v in values.items():
+        if keep is not None and k not in keep:
+            continue
         if getattr(obj, k) != v:
             setattr(obj, k, v)
             changed = True

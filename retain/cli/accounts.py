@@ -159,19 +159,22 @@ def csms_cmd(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) 
 @csms_app.command("add")
 def csms_add(
     email: str = typer.Argument(..., help="Work email (the key: adding again updates)."),
-    name: str = typer.Option(..., "--name"),
-    role: str = typer.Option("csm", "--role", help="csm, manager or admin."),
+    name: str | None = typer.Option(None, "--name", help="Needed for someone new."),
+    role: str | None = typer.Option(None, "--role", help="csm (new people's default), manager or admin."),
     team: str | None = typer.Option(None, "--team"),
     manager: str | None = typer.Option(None, "--manager", help="The manager's email."),
     slack: str | None = typer.Option(None, "--slack", help="Slack member id (U…), to answer them in Slack."),
-    timezone: str = typer.Option("UTC", "--timezone", help="IANA zone for their briefings."),
+    timezone: str | None = typer.Option(None, "--timezone", help="IANA zone for their briefings (new: UTC)."),
 ) -> None:
-    """Add (or update) one person."""
+    """Add one person, or update the options given for someone known (the rest stay as they are)."""
     from tools import people
 
-    what = people.add(services().store, people.Person(name=name, email=email, role=role, team=team,
-                                                      manager_email=manager, slack_user_id=slack,
-                                                      timezone=timezone))
+    options = {"name": name, "role": role, "team": team, "manager_email": manager, "slack_user_id": slack,
+               "timezone": timezone}
+    given = {k for k, v in options.items() if v is not None}
+    person = people.Person(name=name or "", email=email, role=role or "csm", team=team, manager_email=manager,
+                           slack_user_id=slack, timezone=timezone or "UTC")
+    what = people.add(services().store, person, given)
     console.print(f"{_esc(email)}: {what}.")
 
 
@@ -190,6 +193,9 @@ def csms_import(path: str = typer.Argument(..., help="CSV: name,email,role,team,
         return
     console.print(f"{data['rows']} rows: {data['added']} added, {data['updated']} updated, "
                   f"{data['unchanged']} unchanged.")
+    if data.get("cleared"):
+        shown = ", ".join(f"{c} ({n})" for c, n in sorted(data["cleared"].items()))
+        console.print(f"  cleared by blank cells: {_esc(shown)}")
 
 
 @csms_app.command("deactivate")

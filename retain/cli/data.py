@@ -94,6 +94,9 @@ def import_file_cmd(
         return
     console.print(f"{result['kind']}: {result['inserted']} added, {result['updated']} updated, "
                   f"{result['skipped']} skipped of {result['rows']} rows.")
+    if result.get("cleared"):
+        console.print("  [yellow]cleared by blank cells[/]: " + escape(", ".join(
+            f"{col} ({n:,})" for col, n in sorted(result["cleared"].items()))))
     for line, why in result["bad"]:
         console.print(f"  [yellow]line {line}[/]: {escape(str(why))}")
 
@@ -113,10 +116,11 @@ def import_all_cmd(
         _print_json(results)
         return
     t = DataTable(title=f"Imported from {folder}")
-    for c in ("kind", "rows", "added", "updated"):
-        t.add_column(c, justify="right" if c != "kind" else "left")
+    for c in ("kind", "rows", "added", "updated", "cleared"):
+        t.add_column(c, justify="right" if c not in ("kind", "cleared") else "left")
     for r in results:
-        t.add_row(r["kind"], f"{r['rows']:,}", f"{r['inserted']:,}", f"{r['updated']:,}")
+        cleared = ", ".join(f"{col} ({n:,})" for col, n in sorted((r.get("cleared") or {}).items()))
+        t.add_row(r["kind"], f"{r['rows']:,}", f"{r['inserted']:,}", f"{r['updated']:,}", cleared)
     console.print(t)
 
 

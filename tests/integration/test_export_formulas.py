@@ -84,7 +84,7 @@ def test_exported_csv_cells_never_start_a_formula_and_import_gives_the_values_ba
 
 
 def test_a_leading_quote_is_only_removed_where_export_added_it(tmp_path):
-    from integrations.crm.importer import read_rows
+    from integrations.crm.files import read_rows
 
     path = Path(tmp_path / "people.csv")
     path.write_text("name,note\n'=SUM(A1),'plain quote\n''-x,it's fine\n", encoding="utf-8")
