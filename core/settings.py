@@ -90,6 +90,8 @@ class SlackSettings(BaseModel):
     base_url: str = "https://slack.com/api/"
     host: str = "0.0.0.0"  # noqa: S104 - HTTP mode listens where the operator says
     port: int = Field(3000, ge=1, le=65535)
+    read_timeout_s: float = Field(10.0, gt=0, le=300)  # HTTP mode: a request must arrive whole this fast (else 408)
+    http_workers: int = Field(8, ge=1, le=64)  # HTTP mode: threads that handle whole requests
     workers: int = Field(4, ge=1, le=64)
     post_interval_s: float = Field(1.0, ge=0, le=10)
     config_file: str = ""

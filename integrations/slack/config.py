@@ -16,15 +16,21 @@ from core.errors import ConfigError
 
 
 class NoBodies(logging.Filter):
-    """Bolt logs request bodies (with a bad signature, at INFO): drop those lines, cut long ones."""
+    """Bolt logs request bodies (with a bad signature, at INFO) and tracebacks: one short line instead.
+
+    Lines with a body are dropped, long ones cut, and an exception is named by its type (no traceback).
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Keep the record unless it carries a request body; cut very long lines."""
+        """Keep the record unless it carries a request body; cut very long lines; no traceback."""
         msg = record.getMessage()
         if "body" in msg.lower():
             return False
         if len(msg) > 1000:
             record.msg, record.args = msg[:1000] + "…", ()
+        if record.exc_info and record.exc_info[0] is not None:
+            record.msg, record.args = f"{record.getMessage()} [{record.exc_info[0].__name__}]", ()
+            record.exc_info, record.exc_text = None, None
         return True
 
 

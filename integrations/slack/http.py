@@ -8,15 +8,20 @@ has no HTTP server for Slack, so `serve_ops` serves the same three on their own 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
+from slack_bolt.request.internals import parse_body
+
+from integrations.slack.http_server import BoundedHTTPServer
 
 MAX_BODY_BYTES = 1 << 20  # Slack's requests are a few KB; anything over 1 MiB is refused unread
+log = logging.getLogger("retain.http")
 
 
 Ready = Callable[[], tuple[bool, dict[str, Any]]]
@@ -43,9 +48,21 @@ def _ops_get(handler: BaseHTTPRequestHandler, ready: Ready | None) -> None:
     handler.wfile.write(body)
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256  # Slack delivers bursts; the default backlog of 5 resets connections
-    daemon_threads = True
+def malformed(body: str, content_type: str | None) -> str | None:
+    """What is wrong with a request body Bolt would fail to read (read as Bolt reads it), or None."""
+    try:
+        data = parse_body(body, content_type)
+    except ValueError:
+        return "the body is not valid JSON"
+    if not isinstance(data, dict):
+        return "the body is not a JSON object"
+    if not isinstance(data.get("event", {}), dict):
+        return "its event is not a JSON object"
+    return None
+
+
+class _Server(BoundedHTTPServer):
+    """Read timeouts and a bounded worker pool: half-sent requests cannot hold the server's threads."""
 
 
 def _ops_handler(ready: Ready | None) -> type[BaseHTTPRequestHandler]:
@@ -61,15 +78,19 @@ def _ops_handler(ready: Ready | None) -> type[BaseHTTPRequestHandler]:
     return OpsHandler
 
 
-def serve_ops(host: str, port: int, ready: Ready | None = None) -> ThreadingHTTPServer:
+def serve_ops(host: str, port: int, ready: Ready | None = None) -> BoundedHTTPServer:
     """The operations endpoints alone (Socket Mode), on a daemon thread."""
-    server = _Server((host, port), _ops_handler(ready))
+    server = _Server((host, port), _ops_handler(ready), workers=2)
     threading.Thread(target=server.serve_forever, daemon=True, name="retain-ops").start()
     return server
 
 
-def serve_http(app: App, host: str, port: int, ready: Ready | None = None) -> ThreadingHTTPServer:
-    """HTTP mode: POST /slack/events into Bolt (signature checked there), and the operations GETs."""
+def serve_http(app: App, host: str, port: int, ready: Ready | None = None, *, workers: int = 8,
+               read_timeout_s: float = 10.0) -> BoundedHTTPServer:
+    """HTTP mode: POST /slack/events into Bolt (signature checked there), and the operations GETs.
+
+    Each request must arrive whole within `read_timeout_s` (else 408); `workers` threads handle them.
+    """
 
     class Handler(_ops_handler(ready)):  # type: ignore[misc,valid-type]
         def _refuse(self, status: int) -> None:
@@ -92,7 +113,15 @@ def serve_http(app: App, host: str, port: int, ready: Ready | None = None) -> Th
             if size > MAX_BODY_BYTES:  # refused before reading: an unsigned 64 MB POST costs nothing
                 return self._refuse(413)
             body = self.rfile.read(size).decode("utf-8", "replace")
-            resp = app.dispatch(BoltRequest(body=body, headers={k.lower(): [v] for k, v in self.headers.items()}))
+            problem = malformed(body, self.headers.get("Content-Type"))
+            if problem:  # signed or not: Bolt would raise on it; one line, no body, no traceback
+                log.warning("refused a malformed Slack request from %s: %s", self.client_address[0], problem)
+                return self._refuse(400)
+            try:
+                resp = app.dispatch(BoltRequest(body=body, headers={k.lower(): [v] for k, v in self.headers.items()}))
+            except Exception as exc:  # noqa: BLE001 - one line per failed request; Slack retries a 500
+                log.error("a Slack request from %s failed in Bolt: %s", self.client_address[0], type(exc).__name__)
+                return self._refuse(500)
             data = (resp.body or "").encode()
             self.send_response(resp.status)
             for k, vs in resp.headers.items():
@@ -102,6 +131,7 @@ def serve_http(app: App, host: str, port: int, ready: Ready | None = None) -> Th
             self.end_headers()
             self.wfile.write(data)
 
-    server = _Server((host, port), Handler)
+    server = _Server((host, port), Handler, workers=workers, read_timeout_s=read_timeout_s,
+                     max_body=MAX_BODY_BYTES)
     threading.Thread(target=server.serve_forever, daemon=True, name="retain-http").start()
     return server

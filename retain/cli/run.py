@@ -137,7 +137,8 @@ def serve_cmd(
             return readiness(rt)
 
         if mode == "http":
-            server = serve_http(bot.app, st.host, st.port if port is None else port, ready)
+            server = serve_http(bot.app, st.host, st.port if port is None else port, ready,
+                                workers=st.http_workers, read_timeout_s=st.read_timeout_s)
             console.print(f"Listening on http://{st.host}:{server.server_port}/slack/events "
                           "(and /healthz, /readyz, /metrics)")
             _wait_until_stopped(stop)
