@@ -9,6 +9,7 @@ Real demo CRM in SQLite (PostgreSQL in that run), real files, the real `retain` 
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,9 @@ def _key(kind: str, row: dict[str, Any]) -> tuple:
 
 
 def _by_key(rt, kind: str) -> dict[tuple, dict[str, Any]]:
-    return {_key(kind, r): r for r in rows(rt.store, kind)}
+    """The kind's rows by key; NaN (a diverged fine-tune's loss, kept as NaN by PostgreSQL) as "nan" to compare."""
+    return {_key(kind, r): {c: "nan" if isinstance(v, float) and math.isnan(v) else v for c, v in r.items()}
+            for r in rows(rt.store, kind)}
 
 
 def _csv(path: Path, header: list[str], values: list[list[Any]]) -> Path:
