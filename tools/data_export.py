@@ -36,6 +36,7 @@ from integrations.crm.models import (
     Ticket,
 )
 from integrations.crm.store import CRMStore
+from tools.access import Viewer, visible_owner_ids
 from tools.data_import import ORDER
 from tools.product_import import _TELEMETRY_COLS
 
@@ -44,8 +45,33 @@ def _ext(table: str, ext: str | None, rid: int) -> str:
     return ext or f"retain-{table}-{rid}"
 
 
-def rows(store: CRMStore, kind: str) -> list[dict[str, Any]]:
-    """The kind's records as import rows."""
+def rows(store: CRMStore, kind: str, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+    """The kind's records as import rows; with a viewer, only what they may see.
+
+    A viewer sees the accounts of their scope (`tools.access`) and every record of those accounts,
+    and of the people, those whose accounts they see (themselves, a manager's team); an admin sees all.
+    """
+    out = _rows(store, kind)
+    owners = visible_owner_ids(store, viewer) if viewer is not None else None
+    if owners is None:
+        return out
+    with store.session() as s:
+        accounts = list(s.execute(select(Account.id, Account.external_id).where(Account.owner_id.in_(owners))))
+        emails = set(s.scalars(select(CSM.email).where(CSM.id.in_(owners))))
+        mine = {_ext("accounts", e, i) for i, e in accounts}
+        plans = {_ext("onboarding_plans", e, i) for i, e in s.execute(
+            select(OnboardingPlan.id, OnboardingPlan.external_id)
+            .where(OnboardingPlan.account_id.in_([i for i, _ in accounts])))}
+    if kind == "csms":
+        return [r for r in out if r["email"] in emails]
+    if kind == "accounts":
+        return [r for r in out if r["external_id"] in mine]
+    if kind == "milestones":
+        return [r for r in out if r["plan_external_id"] in plans]
+    return [r for r in out if r["account_external_id"] in mine]
+
+
+def _rows(store: CRMStore, kind: str) -> list[dict[str, Any]]:
     with store.session() as s:
         acc = {i: _ext("accounts", e, i) for i, e in s.execute(select(Account.id, Account.external_id))}
         if kind == "csms":
@@ -152,11 +178,12 @@ def write(path: Path, records: list[dict[str, Any]]) -> None:
             w.writerow({k: spreadsheet_safe(c) if isinstance(c := _cell(v), str) else c for k, v in r.items()})
 
 
-def export_dir(store: CRMStore, folder: Path, kinds: list[str] | None = None, fmt: str = "csv") -> dict[str, int]:
-    """Write `<kind>.<fmt>` for each kind (default all); rows written per kind."""
+def export_dir(store: CRMStore, folder: Path, kinds: list[str] | None = None, fmt: str = "csv",
+               viewer: Viewer | None = None) -> dict[str, int]:
+    """Write `<kind>.<fmt>` for each kind (default all), only the viewer's scope if given; rows per kind."""
     out = {}
     for kind in kinds or ORDER:
-        recs = rows(store, kind)
+        recs = rows(store, kind, viewer)
         out[kind] = len(recs)
         if recs:  # an empty kind has no file (an empty file would not import)
             write(folder / f"{kind}.{fmt}", recs)

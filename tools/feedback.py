@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from integrations.crm.models import CSM, Feedback
 from integrations.crm.store import CRMStore
+from tools.access import Viewer, visible_owner_ids
 
 
 def _when(clicked: Any) -> datetime:
@@ -50,12 +51,21 @@ def record(store: CRMStore, *, voter: str, value: str, kind: str, target: str, c
     return False
 
 
-def listing(store: CRMStore, since: date | None = None) -> list[dict[str, Any]]:
-    """Every kept vote, newest first (from `since` on): who voted, who asked, what was rated."""
+def listing(store: CRMStore, since: date | None = None, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+    """Every kept vote, newest first (from `since` on): who voted, who asked, what was rated.
+
+    With a viewer, only votes on what the people of their scope asked or were briefed on, or cast
+    (a CSM: their own; a manager: their team's; an admin: all).
+    """
     q = (select(Feedback, CSM.email).outerjoin(CSM, CSM.slack_user_id == Feedback.slack_user)
          .order_by(Feedback.created_at.desc()))
     if since is not None:
         q = q.where(Feedback.created_at >= datetime.combine(since, datetime.min.time()))
+    people = visible_owner_ids(store, viewer) if viewer is not None else None
+    if people is not None:
+        scope = select(CSM.email).where(CSM.id.in_(people))
+        ids = select(CSM.slack_user_id).where(CSM.id.in_(people), CSM.slack_user_id.is_not(None))
+        q = q.where(or_(Feedback.asker.in_(scope), Feedback.slack_user.in_(ids)))
     with store.session() as s:
         return [{"at": f.created_at.isoformat(timespec="seconds"), "value": f.value, "kind": f.kind,
                  "voter": email or f.slack_user, "asker": f.asker, "question": f.question, "route": f.route,

@@ -114,13 +114,47 @@ def services() -> Services:
     return state.services
 
 
+PERSONAL = frozenset({"accounts", "account", "ask", "decide", "chat", "brief", "feedback", "export",
+                      "memory search", "memory remember"})
+"""Commands that act for one person: run as someone (`--as`, `cli_user`), they show only that person's scope.
+
+Every other command operates Retain for everyone (people, imports, syncs, jobs, scores, models...)
+and, run as someone, needs that someone to be an admin. A new command is an operator command
+unless it is added here.
+"""
+DECIDED_BELOW = frozenset({"memory"})  # groups whose subcommands differ (memory search vs memory rebuild)
+
+
+def authorize(command: str) -> None:
+    """Refuse an operator command run as someone who is not an admin: the one check, for every command."""
+    who = state.who or services().settings.cli_user
+    if not who or command in PERSONAL:
+        return  # the operator at the terminal, or a command that shows only the asker's scope
+    from core.errors import AccessDenied
+
+    viewer = services().viewer(who)  # an unknown or deactivated person is refused here too
+    if not viewer.is_admin:
+        raise AccessDenied(f"`retain {command}` operates Retain for everyone, so it needs an admin; "
+                           f"{viewer.name} is a {viewer.role}. Ask an admin, or run it without --as as the "
+                           "operator.")
+
+
 @app.callback()
 def _main(
+    ctx: typer.Context,
     config: str | None = typer.Option(None, "--config", help="A YAML settings file."),
     who: str | None = typer.Option(None, "--as", help="Act as this CSM (email, Slack id or name)."),
 ) -> None:
     state.config = config
     state.who = who
+    if ctx.invoked_subcommand and ctx.invoked_subcommand not in DECIDED_BELOW:
+        authorize(ctx.invoked_subcommand)
+
+
+@memory_app.callback()
+def _memory(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand:
+        authorize(f"memory {ctx.invoked_subcommand}")
 
 
 def _who() -> str:

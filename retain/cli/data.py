@@ -21,6 +21,7 @@ from retain.cli.common import (
     model_app,
     models_app,
     services,
+    state,
     sync_app,
 )
 
@@ -136,7 +137,8 @@ def export_cmd(
 
     if fmt not in ("csv", "parquet"):
         raise RetainError(f"--format must be csv or parquet, not '{fmt}'.")
-    counts = export_dir(services().store, folder, [k.value for k in kinds] if kinds else None, fmt)
+    rt = services()
+    counts = export_dir(rt.store, folder, [k.value for k in kinds] if kinds else None, fmt, rt.viewer(state.who))
     if as_json:
         _print_json(counts)
         return
