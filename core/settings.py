@@ -196,6 +196,7 @@ class ConnectorSettings(BaseModel):
     secrets_file: str = ""
     every_minutes: int = Field(30, ge=1, le=10080)
     page_size: int = Field(100, ge=1, le=2000)
+    max_pages: int = Field(2000, ge=1)  # per kind and run; the next run goes on from the checkpoint
     hubspot: HubSpotSettings = HubSpotSettings()
     salesforce: SalesforceSettings = SalesforceSettings()
 

@@ -244,7 +244,8 @@ def sync_crm(crm: str) -> dict[str, Any]:
     """Read what changed in a CRM (HubSpot or Salesforce) since the last run."""
     rt = _rt()
     source, mapping = crm_sync.connect(rt.settings, crm)
-    out = crm_sync.run(rt.store, source, mapping, page_size=rt.settings.connectors.page_size)
+    out = crm_sync.run(rt.store, source, mapping, page_size=rt.settings.connectors.page_size,
+                       max_pages=rt.settings.connectors.max_pages)
     return {"status": out["status"], **{k["kind"]: {n: k[n] for n in ("rows", "inserted", "updated", "rejected")}
                                         for k in out["kinds"]}}
 

@@ -78,6 +78,7 @@ class MockHubSpot:
     def __init__(self, w: World, token: str = "pat-na1-test-token", per_second: int = 0, quote_auth: bool = False):
         self.data = from_world(w)
         self.quote_auth = quote_auth  # a 401 quotes the Authorization header it got (as some proxies and APIs do)
+        self.stuck_cursor: str | None = None  # every search page says "next: after=<this>" (a CRM bug)
         self.owners = w.owners
         self.token = token
         self.per_second = per_second
@@ -176,7 +177,8 @@ class MockHubSpot:
 
     def _public(self, obj_type: str, oid: str, rec: dict, props: list[str]) -> dict:
         mod = MODIFIED[obj_type]
-        values = {**rec["props"], mod: _iso(rec["modified"]), "hs_object_id": oid}
+        shown = rec.get("raw_modified") or _iso(rec["modified"])  # raw_modified: a garbled time, as sent
+        values = {**rec["props"], mod: shown, "hs_object_id": oid}
         return {"id": oid, "properties": {p: values.get(p) for p in [*props, mod, "hs_object_id"]},
                 "createdAt": _iso(rec["modified"] - timedelta(days=1)), "updatedAt": _iso(rec["modified"]),
                 "archived": False}
@@ -223,6 +225,8 @@ class MockHubSpot:
         out = {"total": len(hits), "results": [self._public(obj_type, oid, rec, props) for oid, rec in page]}
         if after + limit < len(hits):
             out["paging"] = {"next": {"after": str(after + limit), "link": "?after=" + str(after + limit)}}
+        if self.stuck_cursor is not None and page:
+            out["paging"] = {"next": {"after": self.stuck_cursor, "link": "?after=" + self.stuck_cursor}}
         return 200, out, {}
 
     def _associations(self, from_type: str, to_type: str, body: dict) -> tuple[int, dict, dict]:

@@ -153,6 +153,7 @@ class MockSalesforce:
         self.down_after: int | None = None
         self.requests: list[dict] = []
         self.cursors: dict[str, list[dict]] = {}
+        self.stuck_cursor = False  # every page says "not done, next: this same page" (a CRM bug)
         self.lock = threading.Lock()
         self.cert, key = self_signed(folder)
         mock = self
@@ -246,6 +247,8 @@ class MockSalesforce:
         out = {"totalSize": len(rows), "done": done, "records": chunk}
         if not done:
             out["nextRecordsUrl"] = f"/services/data/v{VERSION}/query/{cid}-{offset + batch}"
+        if self.stuck_cursor and chunk:
+            out["done"], out["nextRecordsUrl"] = False, f"/services/data/v{VERSION}/query/{cid}-{offset}"
         return out
 
     def _select(self, soql: str) -> list[dict]:
@@ -300,6 +303,8 @@ class MockSalesforce:
                     v = _stamp(v)
                 elif isinstance(v, dt.date):
                     v = v.isoformat()
+                if f == "SystemModstamp" and rec.get("_raw_modified"):
+                    v = rec["_raw_modified"]  # a garbled time, as a broken integration might write it
                 if "." in f:
                     rel, sub = f.split(".", 1)
                     row.setdefault(rel, {"attributes": {"type": "User"}})[sub] = v

@@ -10,7 +10,11 @@ validated like a file import and upserted in one transaction together with the n
   starts at page 7's first record: nothing is read twice but the page boundary, nothing is lost;
 - re-reading is harmless: upserts match on external ids and an unchanged record is not rewritten;
 - a bad record (a ticket without a subject) is rejected with its reason in the run's record and
-  does not stop the sync (it would stop every run until someone fixed the CRM);
+  does not stop the sync (it would stop every run until someone fixed the CRM); so is a record whose
+  modification time is unreadable or in the future (2999): the checkpoint never moves past a time
+  it rejected, and a stored checkpoint like that is passed over (`tools.watermarks`);
+- a run reads at most `max_pages` pages of a kind ("limited", going on next run), and a CRM that
+  hands back the same page cursor twice ends the run as "failed" with that reason: no run pages forever;
 - a child of a company Retain does not have (a prospect's contact) is ignored, and when such a
   company later becomes an account, its existing contacts, deals, tickets and notes are read for it
   (their modification times are older than the checkpoint, so the incremental query would miss them);
@@ -26,7 +30,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +47,10 @@ from integrations.crm.models import Account, SyncRun
 from integrations.crm.salesforce import Salesforce
 from integrations.crm.source import LimitReached, ObjectQuery, Record, Source, SourceError
 from integrations.crm.store import CRMStore
+from tools import watermarks
 
 ORDER = ["accounts", "contacts", "contracts", "tickets", "notes"]
+MAX_PAGES = 2000  # per kind and run (settings: connectors.max_pages): a CRM that never stops paging ends
 _TAG = re.compile(r"<[^>]+>")
 _BLOCK = re.compile(r"<\s*(br|/p|/div|/li|/h\d)\s*/?>", re.IGNORECASE)  # tags that end a line
 
@@ -144,10 +150,11 @@ def to_row(rec: Record, om: ObjectMap, owners: dict[str, dict[str, str]]) -> dic
 
 # ---------------------------------------------------------------- runs and checkpoints
 def checkpoint(store: CRMStore, source: str) -> str | None:
-    """Where the next run of `source` starts: the last committed page's modification time."""
-    with store.session() as s:
-        return s.scalar(select(SyncRun.watermark).where(SyncRun.source == source, SyncRun.watermark.is_not(None))
-                        .order_by(SyncRun.id.desc()).limit(1))
+    """Where the next run of `source` starts: the last committed page's modification time.
+
+    A stored checkpoint that is not a time, or lies in the future, is passed over (`tools.watermarks`).
+    """
+    return watermarks.last_good(store, source)
 
 
 def _start(store: CRMStore, source: str, watermark: str | None) -> int:
@@ -172,12 +179,14 @@ class _Rollback(Exception):  # noqa: N818 - rolls a dry run back
 
 
 def run(store: CRMStore, source: Source, mapping: CrmMapping, *, page_size: int = 100, dry_run: bool = False,
-        full: bool = False, only: list[str] | None = None,
+        full: bool = False, only: list[str] | None = None, max_pages: int = MAX_PAGES,
         progress: Callable[[str, int], None] | None = None) -> dict[str, Any]:
     """Sync every mapped kind (or `only` these) from `source`; per kind what came in and what changed.
 
     `full` reads everything again (ignoring the checkpoints; still idempotent). Raises SourceError
-    (AuthError, ...) after recording the failed kind; `LimitReached` ends the run early as "limited".
+    (AuthError, a CRM repeating its page cursor, ...) after recording the failed kind; `LimitReached`
+    (the CRM's API limit, or `max_pages` pages of one kind in this run) ends the run early as
+    "limited", to go on from the checkpoint next run.
     """
     kinds = [k for k in ORDER if k in mapping.kinds and (not only or k in only)]
     unknown = sorted(set(only or []) - set(mapping.kinds))
@@ -188,7 +197,7 @@ def run(store: CRMStore, source: Source, mapping: CrmMapping, *, page_size: int 
     if dry_run:
         try:
             with store.session() as s:
-                _all(store, source, mapping, kinds, owners, page_size, full, out, s, progress)
+                _all(store, source, mapping, kinds, owners, page_size, full, out, s, progress, max_pages)
                 raise _Rollback
         except _Rollback:
             pass
@@ -196,7 +205,7 @@ def run(store: CRMStore, source: Source, mapping: CrmMapping, *, page_size: int 
             out["status"], out["error"] = "limited", mask_secrets(str(exc))
         return out
     try:
-        _all(store, source, mapping, kinds, owners, page_size, full, out, None, progress)
+        _all(store, source, mapping, kinds, owners, page_size, full, out, None, progress, max_pages)
     except LimitReached as exc:
         out["status"], out["error"] = "limited", mask_secrets(str(exc))
     return out
@@ -204,7 +213,7 @@ def run(store: CRMStore, source: Source, mapping: CrmMapping, *, page_size: int 
 
 def _all(store: CRMStore, source: Source, mapping: CrmMapping, kinds: list[str], owners: dict[str, dict[str, str]],
          page_size: int, full: bool, out: dict[str, Any], session: Session | None,
-         progress: Callable[[str, int], None] | None) -> None:
+         progress: Callable[[str, int], None] | None, max_pages: int = 0) -> None:
     new_accounts: list[str] = []
     for kind in kinds:
         om = mapping.kinds[kind]
@@ -218,10 +227,13 @@ def _all(store: CRMStore, source: Source, mapping: CrmMapping, kinds: list[str],
         try:
             if not owners and any(isinstance(spec, dict) and spec.get("owner") for spec in om.fields.values()):
                 owners.update(source.owners())
-            for page in source.pages(q, since, page_size):
+            for n, page in enumerate(source.pages(q, since, page_size), start=1):
                 _write(store, kind, om, page, owners, res, session, run_id, new_accounts, move=True)
                 if progress:
                     progress(kind, len(page))
+                if max_pages and n >= max_pages:
+                    raise LimitReached(f"{source.name} {om.object}: stopped after {n:,} pages this run "
+                                       "(connectors.max_pages); the next run goes on from the checkpoint.")
             # Companies that became accounts this run: their older records predate the checkpoint.
             if kind != "accounts" and since is not None and new_accounts:
                 for page in source.children(q, new_accounts, page_size):
@@ -252,7 +264,10 @@ def _write(store: CRMStore, kind: str, om: ObjectMap, page: list[Record], owners
            res: dict[str, Any], session: Session | None, run_id: int | None, new_accounts: list[str],
            move: bool) -> None:
     """Upsert one page and (when `move`) its checkpoint, in one transaction."""
-    rows = [(i, to_row(r, om, owners)) for i, r in enumerate(page)]
+    now = datetime.now(UTC)
+    late = {i: why for i, r in enumerate(page) if (why := watermarks.problem(r.modified, now))}
+    rows = [(i, to_row(r, om, owners)) for i, r in enumerate(page) if i not in late]
+    good_times = [page[i].modified for i, _row in rows]
 
     def write(s: Session) -> None:
         existing: set[str] = set()
@@ -264,15 +279,15 @@ def _write(store: CRMStore, kind: str, om: ObjectMap, page: list[Record], owners
             bad = {i for i, _why in r["bad"]}
             new_accounts.extend(str(row["external_id"]) for i, row in rows
                                 if i not in bad and row.get("external_id") and str(row["external_id"]) not in existing)
-        res["rows"] += len(rows)
+        res["rows"] += len(page)
         res["inserted"] += r["inserted"]
         res["updated"] += r["updated"]
-        res["rejected"] += r["skipped"]
+        res["rejected"] += r["skipped"] + len(late)
         res["ignored"] += r["ignored"]
         res["unassigned"].update(r["unassigned"])
-        res["problems"].extend((page[i].id, why) for i, why in r["bad"])
-        if move:
-            res["watermark"] = page[-1].modified
+        res["problems"].extend((page[i].id, why) for i, why in [*late.items(), *r["bad"]])
+        if move and good_times:  # never past a time that was rejected, never backwards
+            res["watermark"] = max(t for t in [res["watermark"], *good_times] if t)
         if run_id is not None:
             run = s.get(SyncRun, run_id)
             if run is not None:

@@ -31,7 +31,7 @@ from core.errors import RetainError, mask_secrets
 from integrations.crm import importer
 from integrations.crm.models import SyncRun
 from integrations.crm.store import CRMStore
-from tools import data_import, product_import, stored_rows
+from tools import data_import, product_import, stored_rows, watermarks
 
 _VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 KINDS = ["telemetry", "requests", "fine_tunes", "plans", "milestones", "renewals"]
@@ -106,11 +106,25 @@ def _overlap(wm: str, overlap: str | None) -> Any:
 
 
 def last_watermark(store: CRMStore, source: str) -> str | None:
-    """The watermark of the source's last successful run."""
-    with store.session() as s:
-        return s.scalar(select(SyncRun.watermark).where(SyncRun.source == source, SyncRun.status == "ok",
-                                                        SyncRun.watermark.is_not(None))
-                        .order_by(SyncRun.id.desc()).limit(1))
+    """The watermark of the source's last successful run (passing over one in the future: `tools.watermarks`)."""
+    return watermarks.last_good(store, source, only_ok=True, times_only=False)
+
+
+def _late_rows(raw: list[dict[str, Any]], column: str | None) -> dict[int, str]:
+    """Rows (numbered from 1) whose watermark is an unreadable time or lies in the future, with why.
+
+    They are rejected, so that one row dated 2999 cannot move the watermark past every real change.
+    """
+    if not column:
+        return {}
+    out = {}
+    for n, row in enumerate(raw, start=1):
+        v = row.get(column)
+        if v is not None and (isinstance(v, date) or watermarks.looks_like_time(v)):
+            why = watermarks.problem(v)
+            if why:
+                out[n] = f"{column}: {why}"
+    return out
 
 
 def _cell(v: Any) -> Any:
@@ -156,12 +170,15 @@ def _one(store: CRMStore, engine: Any, name: str, src: Source, dry_run: bool) ->
         raise RetainError(f"Warehouse source '{name}': the query returns no column '{src.watermark}' "
                           f"(its watermark); it returns {', '.join(raw[0])}.")
     accounts, plans = product_import.references(store)
-    rows = [(n, {k: _cell(v) for k, v in row.items()}) for n, row in enumerate(raw, start=1)]
+    late = _late_rows(raw, src.watermark)
+    raw_ok = [(n, row) for n, row in enumerate(raw, start=1) if n not in late]
+    rows = [(n, {k: _cell(v) for k, v in row.items()}) for n, row in raw_ok]
     with store.session() as session:
         before = stored_rows.stored(session, src.kind, product_import.SCHEMAS[src.kind], rows, accounts, plans)
     recs, bad = product_import.validate(src.kind, rows, accounts, plans, "row", repeats="last",  # the last word wins
                                         stored=before)
-    new_wm = max((str(_cell(r[src.watermark])) for r in raw if r.get(src.watermark) is not None),
+    bad = sorted([*bad, *late.items()])
+    new_wm = max((str(_cell(r[src.watermark])) for _n, r in raw_ok if r.get(src.watermark) is not None),
                  default=None) if src.watermark else None
     if new_wm is not None and wm and new_wm < wm:
         new_wm = wm

@@ -48,6 +48,22 @@ def _iso(v: Any) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+def _readable(v: Any) -> str:
+    """`_iso`, or the value as it came when it is not a time (the sync rejects that record, not the run)."""
+    try:
+        return _iso(v)
+    except (TypeError, ValueError, OverflowError):
+        return str(v)
+
+
+def _is_time(v: str) -> bool:
+    try:
+        _ms(v)
+        return True
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def _body(exc: Exception) -> dict[str, Any]:
     try:
         data = json.loads(getattr(exc, "body", None) or "{}")
@@ -130,7 +146,7 @@ class HubSpot(Adapter):
         for r in results:
             props = dict(r.properties or {})
             modified = props.get(q.modified) or r.updated_at
-            out.append(Record(id=str(r.id), modified=_iso(modified), values={**props, "id": str(r.id)}))
+            out.append(Record(id=str(r.id), modified=_readable(modified), values={**props, "id": str(r.id)}))
         if q.associate and out:
             links = self._associations(q.object, q.associate, [r.id for r in out])
             for rec in out:
@@ -152,8 +168,13 @@ class HubSpot(Adapter):
         return out
 
     def pages(self, q: ObjectQuery, since: str | None, page_size: int) -> Iterator[list[Record]]:
-        """Records changed at or after `since`, oldest first (see the module docstring)."""
+        """Records changed at or after `since`, oldest first (see the module docstring).
+
+        A cursor HubSpot hands back twice, or one that is not a number, ends the read with SourceError
+        (it would page forever, or fail every run at the same place without saying why).
+        """
         floor, after, seen = since, None, 0
+        cursors: set[tuple[str | None, str]] = set()
         while True:
             filters = [*q.where, *([{"propertyName": q.modified, "operator": "GTE", "value": _ms(floor)}]
                                    if floor else [])]
@@ -164,12 +185,19 @@ class HubSpot(Adapter):
             nxt = data.paging.next.after if data.paging and data.paging.next else None
             if not nxt or not records:
                 return
+            nxt = str(nxt)
+            if not nxt.isdigit() or (floor, nxt) in cursors:
+                what = "repeated" if nxt.isdigit() else f"unreadable ({nxt[:30]!r})"
+                raise SourceError(f"HubSpot's {q.object} search returned a {what} page cursor after "
+                                  f"{seen + len(records):,} records; stopped there (the next run goes on from "
+                                  "the checkpoint).")
+            cursors.add((floor, nxt))
             seen += len(records)
             if int(nxt) + page_size > SEARCH_WINDOW:  # restart the window at the last modification time
                 if floor == records[-1].modified:
                     raise SourceError(f"More than {SEARCH_WINDOW:,} HubSpot {q.object} share the modification "
                                       f"time {floor}; the search cannot page past them.")
-                floor, after = records[-1].modified, None
+                floor, after = next((r.modified for r in reversed(records) if _is_time(r.modified)), floor), None
             else:
                 after = nxt
 

@@ -26,6 +26,14 @@ from typing import Any
 from integrations.crm.source import Adapter, AuthError, LimitReached, ObjectQuery, Record, SourceError
 
 
+def _readable(v: Any) -> str:
+    """`_iso`, or the value as it came when it is not a time (the sync rejects that record, not the run)."""
+    try:
+        return _iso(v)
+    except (TypeError, ValueError, IndexError):
+        return str(v)
+
+
 def _soql_time(iso: str) -> str:
     """An ISO time or date as a SOQL datetime literal (UTC)."""
     dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
@@ -148,16 +156,21 @@ class Salesforce(Adapter):
         headers = {"Sforce-Query-Options": f"batchSize={page_size}"}
         res = self._call(f"the {q.object} query",
                          lambda: self.sf.query(soql, headers=headers, **self.extra))
+        seen: set[str] = set()
         while True:
             records = []
             for raw in res.get("records", []):
                 values = _flat(raw)
-                records.append(Record(id=str(values["Id"]), modified=_iso(values[q.modified]), values=values))
+                records.append(Record(id=str(values["Id"]), modified=_readable(values[q.modified]), values=values))
             if records:
                 yield records
             nxt = res.get("nextRecordsUrl")
-            if res.get("done", True) or not nxt:
+            if res.get("done", True) or not nxt or not records:
                 return
+            if nxt in seen:  # the same page again: it would page forever
+                raise SourceError(f"Salesforce's {q.object} query returned the same next page twice; stopped there "
+                                  "(the next run goes on from the checkpoint).")
+            seen.add(nxt)
             res = self._call(f"the next {q.object} page",
                              functools.partial(self.sf.query_more, nxt, identifier_is_url=True, headers=headers,
                                                **self.extra))

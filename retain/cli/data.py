@@ -190,8 +190,9 @@ def _crm_sync(crm: str, dry_run: bool, full: bool, kind: list[str] | None, as_js
     rt = services()
     source, mapping = crm_sync.connect(rt.settings, crm)
     if as_json:
-        out = crm_sync.run(rt.store, source, mapping, page_size=rt.settings.connectors.page_size, dry_run=dry_run,
-                           full=full, only=kind or None)
+        out = crm_sync.run(rt.store, source, mapping, page_size=rt.settings.connectors.page_size,
+                           max_pages=rt.settings.connectors.max_pages, dry_run=dry_run, full=full,
+                           only=kind or None)
         _print_json(out)
         return
     with _progress() as bar:
@@ -203,7 +204,8 @@ def _crm_sync(crm: str, dry_run: bool, full: bool, kind: list[str] | None, as_js
             bar.update(tasks[k], advance=n)
 
         out = crm_sync.run(rt.store, source, mapping, page_size=rt.settings.connectors.page_size,
-                           dry_run=dry_run, full=full, only=kind or None, progress=step)
+                           max_pages=rt.settings.connectors.max_pages, dry_run=dry_run, full=full,
+                           only=kind or None, progress=step)
     title = f"{'HubSpot' if crm == 'hubspot' else 'Salesforce'} sync" + (" (dry run: nothing written)" if dry_run
                                                                          else "")
     t = DataTable(title=title)

@@ -139,3 +139,24 @@ def test_sync_cli_dry_run_and_status(rt, wh, run_cli):
     assert rows["warehouse:daily_usage"]["updated"] == 39 and rows["warehouse:daily_usage"]["next_run"]
     code, out, _ = run_cli("jobs", "--json", env_extra=env)
     assert "sync:warehouse" in out
+
+
+def test_one_row_dated_2999_is_rejected_and_never_moves_the_watermark(rt, wh):
+    """Issue 29 item 4: the warehouse's last word cannot be a typo that skips every later day."""
+    path, mapping = wh
+    eng = create_engine(f"sqlite:///{path}")
+    with eng.begin() as c:
+        c.execute(text("INSERT INTO usage_daily VALUES ('org_9f2', '2999-01-01', 10, 1, 1, 1, 100, 400, 0, 1, 'm', "
+                       "'r')"))
+    first = {r["source"]: r for r in warehouse.run(rt.store, mapping, only=["daily_usage"])}["daily_usage"]
+    assert first["watermark"] == TODAY.isoformat() and first["rejected"] == 1
+    assert "in the future" in first["problems"][0][1]
+    with eng.begin() as c:  # the next real day arrives
+        c.execute(text("INSERT INTO usage_daily VALUES ('org_9f2', :d, 10, 1, 1, 1, 100, 400, 0, 1, 'm', 'r')"),
+                  {"d": (TODAY + timedelta(days=1)).isoformat()})
+    eng.dispose()
+    second = {r["source"]: r for r in warehouse.run(rt.store, mapping, only=["daily_usage"])}["daily_usage"]
+    assert second["inserted"] == 1 and second["watermark"] == (TODAY + timedelta(days=1)).isoformat()
+    with rt.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(TelemetryDaily).where(
+            TelemetryDaily.day == TODAY + timedelta(days=1))) == 1
