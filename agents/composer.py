@@ -160,6 +160,11 @@ _DIRECTIVE = re.compile(r"(?i)\b(you|we|they|the csm|csms?)\s+(should|must|need 
 OVERLAP_MIN = 0.5  # share of a sentence's content words that must come from what it cites
 
 
+def content_words(text: str) -> set[str]:
+    """A text's content words, stemmed (what the grounding checks compare)."""
+    return _content(text)
+
+
 def links(text: str) -> list[str]:
     """Links, e-mail addresses, @mentions and Slack markup in a text (a model's prose must hold none)."""
     return [m.group(0)[:40] for m in _LINKISH.finditer(text)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agents.composer import links, verify
+from agents.composer import content_words, links, verify
 from agents.state import Deps, FindingDict
 from integrations.llm import LLMError, complete, dumps
 from prompts import load
@@ -81,6 +81,29 @@ def new_names(prose: str, allowed: str) -> list[str]:
     return list(dict.fromkeys(bad))
 
 
+_ECHO = re.compile(r"\b(facts?|rules?|sender|recipient|data|instructions?|json|topic)\b", re.I)
+
+
+def off_brief(prose: str, v: dict[str, Any]) -> list[str]:
+    """What makes a model's message unusable though it adds no fact.
+
+    No greeting or signature, the prompt echoed, too long, or most of the topic's words missing (it
+    is not about what was asked).
+    """
+    bad = []
+    if not prose or len(prose) > 1200:
+        bad.append("empty or too long")
+    if v.get("hello") and v["hello"].lower() not in prose.lower():
+        bad.append(f"does not greet {v['hello']}")
+    if v.get("kind") != "slack" and v.get("sender") and v["sender"].split()[0].lower() not in prose.lower():
+        bad.append("not signed by the sender")
+    bad += [f"prompt echoed ({m.group(0)!r})" for m in list(_ECHO.finditer(prose))[:1]]
+    want = content_words(v.get("topic", ""))
+    if want and len(want & content_words(prose)) / len(want) < 0.5:
+        bad.append("not about the topic")
+    return bad
+
+
 def written(deps: Deps, kind: str, v: dict[str, Any], finding: FindingDict, question: str,
             names: list[str]) -> tuple[str, str]:
     """The body a model writes, if it holds nothing the facts do not; (body or "", why it was not used)."""
@@ -95,9 +118,7 @@ def written(deps: Deps, kind: str, v: dict[str, Any], finding: FindingDict, ques
     except LLMError as exc:
         return "", f"template (model failed: {exc})"
     bad = verify(prose, question, [finding], names, 0) + [f"link {x!r}" for x in links(prose)] + \
-        new_names(prose, f"{question}\n{dumps(facts)}\n{dumps(finding)}")
-    if not prose:
-        bad.append("empty")
+        new_names(prose, f"{question}\n{dumps(facts)}\n{dumps(finding)}") + off_brief(prose, v)
     if bad:
         return "", "template (the model's prose had unsupported claims: " + ", ".join(bad[:5]) + ")"
     return prose, "model prose, verified"

@@ -193,7 +193,8 @@ def test_a_follow_up_without_a_recipient_stays_with_the_onboarding_agent(rt):
 def test_model_prose_is_used_only_when_it_adds_nothing_to_the_facts(rt):
     good = "Hi Elena,\n\nCould we find time for a call next week about two more teams?\n\nBest,\nDana Reyes"
     bad = "Hi Elena,\n\nWe can offer 20% off if two more teams join by 2027-01-15. See https://x.example.\n\nDana"
-    chat = QueuedChat(replies=[good, bad])
+    echo = "The facts are: a call next week about two more teams.\n\nDana Reyes"
+    chat = QueuedChat(replies=[good, bad, echo])
     a = Assistant(rt, chat=chat, use_memory=False)
     ask = "draft a note to Acme's champion proposing a call next week about two more teams"
     r = a.ask(ask, DANA, "t12")
@@ -202,6 +203,9 @@ def test_model_prose_is_used_only_when_it_adds_nothing_to_the_facts(rt):
     body = r["answer"]["drafts"][0]["body"]
     assert "20%" not in body and "I'm writing to propose a call next week" in body
     assert "unsupported" in r["answer"]["note"] and "20%" in r["answer"]["note"]
+    r = a.ask(ask, DANA, "t13b")  # adds no fact, but echoes the prompt and greets nobody: the template stands
+    assert "prompt echoed" in r["answer"]["note"] and "does not greet Elena" in r["answer"]["note"]
+    assert r["answer"]["drafts"][0]["body"].startswith("Hi Elena,")
 
 
 def test_a_title_spelled_out_or_a_technical_role_finds_that_contact(rt):
@@ -222,3 +226,26 @@ def test_a_slack_message_to_the_accounts_owner_goes_to_their_dm(rt):
     assert a.decide("t16", "approve", MARCUS)["actions"][0]["sent_via"] == "slack_dm"
     with rt.store.session() as s:
         assert s.scalars(select(Outbox)).one().channel == "UCSM00005"
+
+
+def test_with_the_real_smollm2_a_draft_keeps_its_recipient_and_holds_nothing_the_facts_do_not(rt):
+    from models_dir import MODELS
+
+    from agents.composer import links, verify
+    from integrations.llm import LlamaCppChat
+    from tools import crm
+
+    # A generous budget: the machine's load decides how long the tiny model takes, never this test.
+    chat = LlamaCppChat(MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf", n_ctx=1024, max_tokens=120, timeout_s=1200)
+    ask = "draft a note to Acme's champion proposing a call next week about two more teams"
+    plain = Assistant(rt, use_memory=False).ask(ask, DANA, "d1")
+    model = Assistant(rt, chat=chat, use_memory=False).ask(ask, DANA, "m1")
+    [a], [b] = plain["answer"]["drafts"], model["answer"]["drafts"]
+    assert (b["to"], b["to_email"], b["kind"], b["status"]) == (a["to"], a["to_email"], a["kind"], "pending")
+    assert model["llm"]["calls"] == 1 and model["llm"]["calls_detail"][0]["purpose"] == "draft"
+    if b["body"] != a["body"]:  # the model's prose was kept: it holds nothing new and greets the champion
+        assert model["answer"]["note"] == "model prose, verified"
+        assert not verify(b["body"], ask, model["findings"], crm.live_account_names(rt.store), 0)
+        assert not links(b["body"]) and a["to"].split()[0] in b["body"]
+    else:
+        assert model["answer"]["note"].startswith("template (the model's prose")
