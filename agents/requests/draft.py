@@ -104,6 +104,8 @@ def run(deps: Deps, ctx: crm.ToolContext, payload: Payload) -> tuple[Finding, An
     raw = r.get("request") or {}
     req = Request.from_json(raw)
     f = Finding("draft")
+    if not r["accounts"] and raw.get("candidates"):
+        return f, ask(f"\u201c{raw['person']}\u201d could be {' or '.join(raw['candidates'])}. Which one do you mean?")
     if not r["accounts"] and raw.get("unknown_people"):
         return f, ask(f"I found no current contact called \u201c{raw['unknown_people'][0]}\u201d at your accounts. "
                       f"Which account and contact should the {_KIND_WORD[req.kind]} go to?")

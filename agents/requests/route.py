@@ -49,7 +49,7 @@ def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accou
     via = "named"
     names = crm.live_account_names(ctx.store)
     people = [] if req.kind == "reminder" else person_spans(req.text, [a["name"] for a in accounts] + names)
-    person = None
+    person, candidates = None, []
     if people:
         scope = [a["account_id"] for a in accounts] or None  # else every account the asker may see
         for span in people:
@@ -58,12 +58,15 @@ def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accou
                 person = span
                 if not accounts and len({h["account_id"] for h in hits}) == 1:
                     accounts, via = [{"account_id": hits[0]["account_id"], "name": hits[0]["account"]}], "contact"
+                elif not accounts:  # the same name at several of the asker's accounts: ask which
+                    candidates = sorted({f"{h['name']} at {h['account']}" for h in hits})
                 break
     if req.follow_up and req.role is None and person is None:
         return None
-    if not accounts and not linked["denied"] and not linked["ambiguous"] and last_accounts:
+    if not accounts and not linked["denied"] and not linked["ambiguous"] and last_accounts and not candidates:
         accounts, via = list(last_accounts[:1]), "conversation"
-    request = req.to_json() | {"person": person, "unknown_people": [] if person else people}
+    request = req.to_json() | {"person": person, "unknown_people": [] if person else people,
+                               "candidates": candidates}
     return {"intents": ["draft"], "accounts": accounts[:1], "accounts_via": via if accounts else None,
             "ambiguous": linked["ambiguous"], "denied": linked["denied"], "window_days": None,
             "method": "request", "plans": [], "request": request}

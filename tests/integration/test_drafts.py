@@ -249,3 +249,15 @@ def test_with_the_real_smollm2_a_draft_keeps_its_recipient_and_holds_nothing_the
         assert not links(b["body"]) and a["to"].split()[0] in b["body"]
     else:
         assert model["answer"]["note"].startswith("template (the model's prose")
+
+
+def test_a_name_shared_by_several_contacts_gets_one_question_naming_them(rt):
+    a = Assistant(rt, use_memory=False)
+    r = a.ask("email Fatima at Globex about the latency ticket", DANA, "t17")  # two Fatimas at Globex
+    assert r["answer"]["mode"] == "clarify" and not r["pending"]
+    assert "Fatima Brown" in r["answer"]["text"] and "Fatima Haddad" in r["answer"]["text"]
+    r = a.ask("ping Tomás Brown about the pilot", DANA, "t18")  # a contact at Globex and at Initech
+    assert r["answer"]["mode"] == "clarify" and "Tomás Brown at Globex or Tomás Brown at Initech" in r["answer"]["text"]
+    r = a.ask("email Jordan Blake about the renewal", MARCUS, "t19")  # Wayne Media's champion who left
+    assert r["answer"]["mode"] == "clarify"
+    assert "no current contact called \u201cJordan Blake\u201d" in r["answer"]["text"]
