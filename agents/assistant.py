@@ -81,16 +81,18 @@ class Assistant:
             out = {**self.graph.get_state(cfg).values, "__interrupt__": interrupts}
         return self._result(out, deps, time.perf_counter() - t)
 
-    def decide(self, thread: str, decision: str, who: str = "", text: str | None = None) -> Result:
+    def decide(self, thread: str, decision: str, who: str = "", text: str | None = None,
+               draft_id: str | None = None) -> Result:
         """Approve, edit or skip the draft the thread is paused on, as `who`.
 
         Only the draft's account owner, their manager or an admin may (AccessDenied otherwise, and
-        nothing changes); the decision is recorded under the decider's name.
+        nothing changes); the decision is recorded under the decider's name. With `draft_id` (the
+        draft a button showed), nothing happens unless that very draft is the one waiting.
         """
         deps = self._deps()
         cfg = self._config(thread)
         decider = self.services.viewer(who)  # no identity or an unknown one: NotFoundError, nothing runs
-        draft = self.pending_draft(thread)
+        draft = self.pending_draft(thread, draft_id)
         if draft is None:
             return {"actions": [], "pending": [], "note": "Nothing is waiting for approval in this thread."}
         if not access.may_decide(self.services.store, decider, draft["account_id"]):
@@ -100,16 +102,17 @@ class Assistant:
                                  context=deps)
         return self._result(out, deps, time.perf_counter() - t)
 
-    def pending_draft(self, thread: str) -> Draft | None:
-        """The draft a thread is paused on, if any."""
+    def pending_draft(self, thread: str, draft_id: str | None = None) -> Draft | None:
+        """The draft a thread is paused on, if any (and, given `draft_id`, only if it is that draft)."""
         snap = self.graph.get_state({"configurable": {"thread_id": thread}})
         for it in snap.interrupts:
-            return Draft(**it.value["draft"])
+            draft = Draft(**it.value["draft"])
+            return draft if draft_id is None or draft["id"] == draft_id else None
         return None
 
-    def may_decide(self, thread: str, who: str) -> bool:
+    def may_decide(self, thread: str, who: str, draft_id: str | None = None) -> bool:
         """Whether `who` may approve, edit or skip the draft this thread is paused on (False if none)."""
-        draft = self.pending_draft(thread)
+        draft = self.pending_draft(thread, draft_id)
         try:
             decider = self.services.viewer(who)
         except NotFoundError:

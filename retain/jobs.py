@@ -7,6 +7,7 @@ Each job is safe to run twice for the same slot: what it sends goes through the 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -28,7 +29,7 @@ from integrations.slack import charts
 from integrations.slack.client import client_for
 from integrations.slack.safe import MAX_BLOCKS, SECTION_LIMIT, clean, cut
 from tools import crm_sync
-from tools.access import OPERATOR
+from tools.access import OPERATOR, delivery_refusal
 from tools.health import save_snapshots
 from tools.onboarding import OpenMilestone, open_milestones
 from tools.services import Services
@@ -132,9 +133,11 @@ def briefing(kind: str, ident: Any) -> dict[str, Any]:
         since = date.fromisoformat(last) if last and len(last) == 10 else None
         built, _, text = brief.assemble(deps, who, since)
         blocks = _blocks(text)[:MAX_BLOCKS - 1] + [kit.feedback(f"briefing|{job}|{slot}")]
-        enqueue(rt.store, job, slot, channel, channel, text[:MESSAGE_LIMIT], blocks)
+        named = [r["account_id"] for part in (built["changes"], built["at_risk"], built["overdue"],
+                                              *built["renewals"].values()) for r in part if "account_id" in r]
+        enqueue(rt.store, job, slot, channel, channel, text[:MESSAGE_LIMIT], blocks, named)
         fault("after_outbox_write")
-    sent = deliver(rt.store, client())
+    sent = deliver_outbox()
     if built is not None:
         _chart(rt, job, slot, channel, built)
     return {"slot": slot, **sent}
@@ -190,7 +193,7 @@ def onboarding_sweep() -> dict[str, Any]:
             continue
         if not csm.slack_user_id:
             continue
-        thread = f"followup:{m.id}:{now:%Y%m%d%H%M}"
+        thread = f"followup:{m.id}:{uuid.uuid4().hex}"  # each draft its own thread, even from sweeps at once
         try:
             result = assistant().ask("draft a follow-up for the overdue onboarding milestone", csm.email, thread,
                                       preset={"intents": ["onboarding"],
@@ -202,14 +205,14 @@ def onboarding_sweep() -> dict[str, Any]:
         for d in result.get("pending", []):
             text, bl = kit.approval(d, thread)
             enqueue(rt.store, "onboarding:sweep", f"{now:%Y-%m-%d}", f"{csm.slack_user_id}:{m.id}",
-                    csm.slack_user_id, text, bl)
+                    csm.slack_user_id, text, bl, [o.account_id])
             drafted += 1
         with rt.store.session() as s:
             row = s.get(FollowUpState, m.id) or FollowUpState(milestone_id=m.id)
             row.state, row.nagged_at, row.snoozed_until, row.thread = state, now, None, thread
             s.merge(row)
             s.commit()
-    sent = deliver(rt.store, client())
+    sent = deliver_outbox()
     return {"drafted": drafted, "quiet": quieted, "failed": failed, **sent}
 
 
@@ -226,8 +229,9 @@ def nightly() -> dict[str, Any]:
 
 
 def deliver_outbox() -> dict[str, Any]:
-    """Send what is due in the outbox."""
-    return deliver(_rt().store, client())
+    """Send what is due in the outbox, each message only if its recipient may still have it."""
+    store = _rt().store
+    return deliver(store, client(), gate=lambda channel, accounts: delivery_refusal(store, channel, accounts))
 
 
 def warehouse_sync() -> dict[str, Any]:

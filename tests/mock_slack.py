@@ -17,6 +17,8 @@ class MockSlack:
         self.replies: dict[str, dict] = {}  # fixed answers for other methods (e.g. apps.connections.open)
         self.lock = threading.Lock()
         self._ts = 0
+        self.history: dict[str, list[dict]] = {}  # conversation id -> its top-level messages, oldest first
+        self.together: dict[str, list] = {}  # method -> [barrier, calls still to hold] (see `overlap`)
         mock = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,9 +38,27 @@ class MockSlack:
                     params = json.loads(raw or "{}")
                 else:
                     params = {k: v[0] for k, v in parse_qs(raw).items()}
-                    for k in ("blocks", "view", "chunks", "prompts", "loading_messages"):
+                    for k in ("blocks", "view", "chunks", "prompts", "loading_messages", "metadata"):
                         if isinstance(params.get(k), str):
                             params[k] = json.loads(params[k])
+                self.respond(method, params)
+
+            def do_GET(self):  # noqa: N802 - conversations.history and other reads come as GET
+                method, _, query = self.path.split("/api/", 1)[-1].partition("?")
+                self.respond(method, {k: v[0] for k, v in parse_qs(query).items()})
+
+            def respond(self, method, params):
+                with mock.lock:
+                    held = mock.together.get(method)
+                    if held is not None and held[1] > 0:
+                        held[1] -= 1
+                    else:
+                        held = None
+                if held is not None:  # wait for the other callers of an overlap (or its timeout)
+                    try:
+                        held[0].wait()
+                    except threading.BrokenBarrierError:
+                        pass
                 with mock.lock:
                     failure = mock.fail.get(method, []).pop(0) if mock.fail.get(method) else None
                     record = {**params, "_at": time.time(), "_failed": failure is not None}
@@ -84,9 +104,26 @@ class MockSlack:
             return {"ok": True, "channel": params.get("channel"), "ts": ts}
         if method in ("chat.appendStream", "chat.stopStream"):
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        if method == "chat.postMessage" and not params.get("thread_ts"):
+            with self.lock:
+                self.history.setdefault(self.conversation(params.get("channel", "")), []).append(
+                    {"type": "message", "ts": ts, "text": params.get("text", ""), "bot_id": "BBOT",
+                     **({"metadata": params["metadata"]} if params.get("metadata") else {})})
         if method in ("chat.postMessage", "chat.update"):
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts") or ts,
                     "message": {"text": params.get("text", "")}}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": self.conversation(params.get("users", ""))}}
+        if method == "conversations.history":  # newest first, after `oldest`; metadata only when asked for
+            with self.lock:
+                found = [m for m in self.history.get(params.get("channel", ""), [])
+                         if float(m["ts"]) > float(params.get("oldest") or 0)][::-1]
+            start, size = int(params.get("cursor") or 0), int(params.get("limit") or 100)
+            meta = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+            page = [m if meta else {k: v for k, v in m.items() if k != "metadata"} for m in found[start:start + size]]
+            more = start + size < len(found)
+            return {"ok": True, "messages": page, "has_more": more,
+                    "response_metadata": {"next_cursor": str(start + size) if more else ""}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
         if method == "files.getUploadURLExternal":
@@ -96,6 +133,24 @@ class MockSlack:
         if method in ("views.publish", "views.open"):
             return {"ok": True, "view": {"id": "V1", **(params.get("view") or {})}}
         return {"ok": True}
+
+    def overlap(self, method, n, timeout=120.0):
+        """Hold the next `n` calls of `method` until all `n` have arrived (or `timeout`): callers surely overlap."""
+        with self.lock:
+            self.together[method] = [threading.Barrier(n, timeout=timeout), n]
+
+    def posts(self):
+        """Successful chat.postMessage calls by outbox key (the metadata marker), else by text."""
+        out: dict[str, int] = {}
+        for p in self.of("chat.postMessage"):
+            key = ((p.get("metadata") or {}).get("event_payload") or {}).get("key") or p.get("text", "")
+            out[key] = out.get(key, 0) + 1
+        return out
+
+    @staticmethod
+    def conversation(channel):
+        """The conversation a post lands in: a person's id means the app's DM with them."""
+        return "D" + channel[1:] if channel[:1] in ("U", "W") else channel
 
     def of(self, method):
         with self.lock:

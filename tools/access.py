@@ -140,3 +140,27 @@ def check(store: CRMStore, viewer: Viewer, account_id: int, name: str) -> None:
             f"{name} is not in your portfolio, so I can't share its details. "
             "Ask its owner, your manager or an admin if you need access."
         )
+
+
+def delivery_refusal(store: CRMStore, channel: str, account_ids: list[int]) -> str | None:
+    """Why a queued message may no longer go to `channel` (None: it may), checked as it is sent.
+
+    A message to a person (their Slack user id) goes only to someone still active who still sees every
+    account it names; a channel's audience is the operator's configuration (configs/slack.yaml).
+    """
+    if channel[:1] not in ("U", "W"):
+        return None
+    with store.session() as s:
+        csm = s.scalars(select(CSM).where(func.lower(CSM.slack_user_id) == channel.lower())).first()
+    if csm is None:
+        return "its recipient is no longer a person in Retain"
+    if not csm.active:
+        return f"{csm.name} was deactivated after it was queued"
+    owners = visible_owner_ids(store, Viewer(csm_id=csm.id, name=csm.name, role=csm.role, email=csm.email,
+                                             team=csm.team))
+    if owners is None or not account_ids:
+        return None
+    with store.session() as s:
+        unseen = s.scalar(select(func.count()).select_from(Account).where(
+            Account.id.in_(account_ids), or_(Account.owner_id.is_(None), Account.owner_id.not_in(owners or {-1}))))
+    return f"{csm.name} no longer sees {unseen} of the accounts it names" if unseen else None

@@ -278,13 +278,16 @@ class Outbox(Base):
     channel: Mapped[str] = mapped_column(String(100))
     text: Mapped[str] = mapped_column(Text)
     blocks: Mapped[list[Any] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(10), index=True)  # pending | sent | dead
+    status: Mapped[str] = mapped_column(String(10), index=True)  # pending | sending | sent | dead | skipped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_try_at: Mapped[datetime] = mapped_column(DateTime)
     ts: Mapped[str | None] = mapped_column(String(40))
-    last_error: Mapped[str | None] = mapped_column(String(300))
+    last_error: Mapped[str | None] = mapped_column(String(300))  # or, when skipped, why
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # the `deliver` call posting it (while sending)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)  # that claim ends then unless it finishes
+    accounts: Mapped[list[int] | None] = mapped_column(JSON)  # accounts it names: re-checked before it is sent
 
 
 class SchedulerLease(Base):

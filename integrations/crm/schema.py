@@ -96,3 +96,12 @@ def v12_score_runs_as_arrow(conn: Connection) -> None:
     conn.execute(text("DELETE FROM score_runs"))
     if "previous" not in {c["name"] for c in inspect(conn).get_columns("score_runs")}:
         op.add_column("score_runs", Column("previous", LargeBinary, nullable=True))
+
+
+def v13_outbox_claims(conn: Connection) -> None:
+    """Outbox claims (who is posting a row, until when) and the accounts a message names."""
+    have = {c["name"] for c in inspect(conn).get_columns("outbox")}
+    for col in ("claimed_by", "lease_until", "accounts"):
+        if col not in have:
+            column = Base.metadata.tables["outbox"].c[col]
+            op.add_column("outbox", Column(col, column.type, nullable=True))

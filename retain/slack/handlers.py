@@ -216,14 +216,15 @@ def decision(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     value = json.loads(p["value"])
     choice = {"retain_approve": "approve", "retain_skip": "skip", "retain_edit_submit": "edit"}[p["action"]]
     who = p["user"]
-    if not SLACK_USER.match(who or "") or not bot.assistant.may_decide(value["thread"], who):
-        if bot.assistant.pending_draft(value["thread"]) is None:
+    shown = value.get("draft")  # the draft on the button: exactly that one is decided, never another
+    if not SLACK_USER.match(who or "") or not bot.assistant.may_decide(value["thread"], who, shown):
+        if bot.assistant.pending_draft(value["thread"], shown) is None:
             return {"note": "already decided"}
         bot.client.chat_postEphemeral(channel=p["channel"], user=who, text=DECIDE_REFUSAL)
         return {"note": "refused"}
-    draft = bot.assistant.pending_draft(value["thread"])
+    draft = bot.assistant.pending_draft(value["thread"], shown)
     try:
-        result = bot.assistant.decide(value["thread"], choice, who, p.get("text"))
+        result = bot.assistant.decide(value["thread"], choice, who, p.get("text"), draft_id=shown)
     except (AccessDenied, NotFoundError):
         bot.client.chat_postEphemeral(channel=p["channel"], user=who, text=DECIDE_REFUSAL)
         return {"note": "refused"}

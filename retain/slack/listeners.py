@@ -87,10 +87,10 @@ def register_actions(app: App, bot: Bot) -> None:
         ack()
         value = json.loads(action["value"])
         user = body["user"]["id"]
-        draft = bot.assistant.pending_draft(value["thread"])
+        draft = bot.assistant.pending_draft(value["thread"], value.get("draft"))
         if draft is None:
             return
-        if not bot.assistant.may_decide(value["thread"], user):  # checked before the draft is shown
+        if not bot.assistant.may_decide(value["thread"], user, value.get("draft")):  # before the draft is shown
             client.chat_postEphemeral(channel=body["channel"]["id"], user=user, text=DECIDE_REFUSAL)
             return
         meta = {**value, "channel": body["channel"]["id"], "ts": body["message"]["ts"]}

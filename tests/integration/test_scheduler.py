@@ -270,3 +270,43 @@ def test_a_scheduler_cut_off_while_another_takes_its_lease_stops(rt):
         assert not sch.aps.running  # never two schedulers on one job store
     finally:
         sch.shutdown()
+
+
+def _held_briefing(rt, clock, mock):
+    """Dana's 08:00 briefing, queued while Slack failed: it waits in the outbox for its retry."""
+    from sqlalchemy import update
+
+    clock.now = datetime(2026, 11, 23, 13, 0, 5)
+    mock.fail["chat.postMessage"] = [(500, {})]
+    assert jobs.briefing("csm", 4)["retry"] == 1
+    with rt.store.engine.begin() as conn:  # its backoff is over
+        conn.execute(update(Outbox).where(Outbox.job == "brief:csm:4").values(next_try_at=datetime(2000, 1, 1)))
+    with rt.store.session() as s:
+        return s.scalars(select(Outbox).where(Outbox.job == "brief:csm:4")).one()
+
+
+def test_a_briefing_queued_before_a_deactivation_is_not_delivered(env, run_cli):
+    rt, clock, mock = env
+    _held_briefing(rt, clock, mock)
+    code, out, err = run_cli("csms", "deactivate", "dana.reyes@retain.example", "--reassign-to",
+                             "marcus.chen@retain.example", env_extra={"RETAIN_DATA_DIR": str(rt.settings.data_dir)})
+    assert code == 0, err
+    assert jobs.deliver_outbox()["skipped"] == 1
+    assert not dana_posts(mock)
+    with rt.store.session() as s:
+        row = s.scalars(select(Outbox).where(Outbox.job == "brief:csm:4")).one()
+        assert row.status == "skipped" and "deactivated" in row.last_error
+
+
+def test_a_briefing_naming_an_account_its_reader_no_longer_sees_is_not_delivered(env):
+    from integrations.crm.models import Account
+
+    rt, clock, mock = env
+    row = _held_briefing(rt, clock, mock)
+    assert row.accounts
+    with rt.store.session() as s:  # one account it names moved to Marcus meanwhile
+        s.get(Account, row.accounts[0]).owner_id = 5
+        s.commit()
+    assert jobs.deliver_outbox()["skipped"] == 1 and not dana_posts(mock)
+    with rt.store.session() as s:
+        assert "no longer sees 1 of the accounts" in s.get(Outbox, row.key).last_error
