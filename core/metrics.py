@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import threading
@@ -40,10 +41,29 @@ _LOCK = threading.Lock()  # the first requests arrive together: register the met
 
 
 def use_dir(path: Path) -> None:
-    """Collect this process's and its children's metrics in `path` (emptied first); call before `metrics()`."""
+    """Collect this process's and its children's metrics in `path` (emptied first); call before `metrics()`.
+
+    The folder is removed when the process exits; folders beside it named after a process id that no
+    longer runs (a server killed before its exit) are removed now.
+    """
+    for old in path.parent.glob("[0-9]*") if path.parent.is_dir() else ():
+        if old != path and old.name.isdigit() and not _alive(int(old.name)):
+            shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True, exist_ok=True)
     os.environ[ENV] = str(path)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def metrics() -> Metrics:

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from core.errors import RetainError
 from retain.cli.common import (
@@ -270,7 +271,7 @@ def sync_status_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
         t.add_column(c, justify="right" if c in ("rows in", "added", "updated", "rejected") else "left")
     for r in rows:
         style = {"ok": "green", "failed": "red", "limited": "yellow", "running": "cyan"}.get(r["status"], "")
-        t.add_row(r["source"], str(r["last_run"])[:19], f"[{style}]{r['status']}[/]" if style else r["status"],
+        t.add_row(r["source"], str(r["last_run"])[:19], Text(r["status"], style=style),
                   f"{r['rows_in']:,}", f"{r['inserted']:,}", f"{r['updated']:,}", f"{r['rejected']:,}",
                   r["watermark"] or "", r["next_run"])
     console.print(t)
@@ -314,7 +315,7 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
         size = _size(r["size_bytes"]) if r["present"] else (f"{r['download_size']} to download"
                                                              if r["download_size"] else "")
         t.add_row(r["name"], r["kind"], "yes" if r["in_use"] else "",
-                  "[green]yes[/]" if r["present"] else "[red]missing[/]", size, r["path"])
+                  Text("yes", style="green") if r["present"] else Text("missing", style="red"), size, r["path"])
     console.print(t)
     if any(r["in_use"] and not r["present"] for r in rows):
         console.print("Fetch missing models with `retain models pull`, or point RETAIN_MODELS_DIR at "

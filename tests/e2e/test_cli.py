@@ -74,3 +74,9 @@ def test_people_before_accounts_then_accounts_without_contacts(run_cli, tmp_path
     assert code == 0 and "Acme Corp" in out, out + err
     code, out, err = run_cli("accounts", "--json", env_extra=env)
     assert code == 0 and [a["name"] for a in json.loads(out)["accounts"]] == ["Acme Corp"]
+
+
+def test_models_list_says_missing_in_words_not_markup(run_cli, tmp_path):
+    code, out, err = run_cli("models", "list", env_extra={"RETAIN_MODELS_DIR": str(tmp_path / "empty")})
+    assert code == 0, err
+    assert "missing" in out and "[red]" not in out and "[/]" not in out
