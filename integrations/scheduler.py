@@ -133,6 +133,7 @@ class Scheduler:
         self._run = False  # whether jobs should run (start(paused=True) keeps them paused)
         self.lease_paused = False  # jobs paused because the lease could not be renewed
         self.lost = False  # another scheduler took the lease: this one stopped
+        self.on_lost: Callable[[], None] | None = None  # called then (`retain scheduler` exits)
         self.threads: list[threading.Thread] = []
         self.missed: list[str] = []
         from apscheduler.events import EVENT_JOB_MISSED
@@ -193,10 +194,12 @@ class Scheduler:
                 with self._lock:
                     self.lost = True
                     self.aps.shutdown(wait=False)
+                if self.on_lost is not None:
+                    self.on_lost()
                 return
             except Exception as exc:  # noqa: BLE001 - the database is down or failing: keep trying
                 retry = min(retry * 2 or 1.0, step)  # 1 s, 2 s, 4 s ... up to the renewal interval
-                log.warning("could not renew the scheduler lease (%s); retrying in %.0f s", type(exc).__name__, retry)
+                log.warning("could not renew the scheduler lease (%s); retrying in %.1f s", type(exc).__name__, retry)
                 wait = retry
                 continue
             wait, retry = step, 0.0

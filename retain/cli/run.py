@@ -66,11 +66,16 @@ def scheduler_cmd() -> None:
     """Run the scheduler alone (briefings, onboarding sweep, nightly, outbox); Ctrl-C to stop."""
     from retain.jobs import scheduler
 
+    stop = _on_sigterm()
     sch = scheduler(services())
+    sch.on_lost = stop.set
     sch.start()
     console.print(f"Scheduler running ({len(sch.aps.get_jobs())} jobs, lease {sch.holder}).")
-    _wait_until_stopped()
+    _wait_until_stopped(stop)
     sch.shutdown()
+    if sch.lost:
+        raise RetainError("Another scheduler took the lease while this one could not renew it (the database was "
+                          "unreachable), so this one stopped. Only one runs at a time; see `retain jobs`.")
 
 
 def _on_sigterm() -> threading.Event:
