@@ -144,7 +144,9 @@ def moment(text: str, today: date) -> Moment | None:
     rest = low.replace(at_text, " ") if at_text else low
 
     def made(a: date, b: date, phrase: str) -> Moment:
-        return Moment(a, b, at, f"{phrase} {at_text}".strip(), minutes)
+        said = f"{phrase} {at_text}".strip()
+        found = re.search(re.escape(said), text, re.I)  # as the person wrote it ("early January")
+        return Moment(a, b, at, found.group(0) if found else said, minutes)
 
     m = re.search(r"\b(today|tonight|tomorrow|day after tomorrow)\b", rest)
     if m:
