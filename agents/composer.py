@@ -170,6 +170,12 @@ def links(text: str) -> list[str]:
     return [m.group(0)[:40] for m in _LINKISH.finditer(text)]
 
 
+def is_order(sentence: str) -> bool:
+    """Whether a sentence tells someone to do something: an imperative, "you should", "please", "I recommend"."""
+    first = (_WORD.findall(sentence.lower()) or [""])[0]
+    return first in _DIRECTIVE_START or bool(_DIRECTIVE.search(sentence))
+
+
 def _stem(w: str) -> str:
     for suf in ("ing", "ed", "es", "s"):
         if len(w) > len(suf) + 3 and w.endswith(suf):
@@ -303,9 +309,7 @@ def ground(text: str, question: str, findings: list[FindingDict], cited: bool = 
         if len(words & support) / len(words) < OVERLAP_MIN:
             bad.append(f"sentence not in what it cites {short!r}")
             continue
-        first = (_WORD.findall(sent.lower()) or [""])[0]
-        if (first in _DIRECTIVE_START or _DIRECTIVE.search(sent)) and \
-                len(words & recs) / len(words) < OVERLAP_MIN:
+        if is_order(sent) and len(words & recs) / len(words) < OVERLAP_MIN:
             bad.append(f"instruction not in the recommendations {short!r}")
     return bad
 

@@ -1,8 +1,9 @@
 """The needs-analysis agent: a needs profile per account, every item tied to the record it came from.
 
 With a chat model the profile is extracted by the LLM into a schema (items citing record ids that
-are checked in code); without one, sentence patterns extract it. Either way it is stored in the
-CRM and rebuilt only when the account's notes, tickets or survey comments change.
+are checked in code: each must quote a sentence of its record that is not an order and holds no
+link, and the record's sentence is what is kept); without one, sentence patterns extract it. Either
+way it is stored in the CRM and rebuilt only when the account's notes, tickets or survey comments change.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from agents.composer import is_order, links
 from agents.state import AccountRef, Deps, Finding
 from integrations.crm.models import Activity, Contact, NeedsProfile, SurveyResponse, Ticket
 from integrations.llm import LLMError, dumps, structured
@@ -98,18 +100,33 @@ def _rules(recs: list[dict[str, Any]], contacts: list[Contact]) -> dict[str, lis
     return prof
 
 
+def _sentences(text: str) -> list[str]:
+    return [t.strip().strip("'\"") for t in re.split(r"(?<=[.!?])\s+|\n+", text) if t.strip()]
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def quoted(item: str, record: str) -> str | None:
+    """The record's own sentence a model's item quotes, or None when the item is not a quote.
+
+    The item's words must appear, in order and together, inside one sentence of the record, and that
+    sentence must not be an order or carry a link, an address or a mention (the filter the composer
+    applies to prose). What is shown is that whole sentence: the customer's words, never the model's.
+    """
+    want = _words(item)
+    if len(want) < 3:
+        return None
+    for sent in _sentences(record):
+        have = _words(sent)
+        if any(have[k:k + len(want)] == want for k in range(len(have) - len(want) + 1)):
+            return None if is_order(sent) or links(sent) else sent[:240]
+    return None
+
+
 def _key(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))[:80]
-
-
-def supported(item: str, record: str) -> bool:
-    """An extracted item stays only if its record backs it: its names and numbers, most of its words."""
-    rec = record.lower()
-    for tok in re.findall(r"\b(?:[A-Z][\w-]+|\$?\d[\d,.]*%?)", item):
-        if tok.lower().strip(".,") not in rec and tok not in ("I", "We", "They", "The", "Their", "Our"):
-            return False
-    words = [w for w in re.findall(r"[a-z]{4,}", item.lower())]
-    return not words or sum(w in rec for w in words) / len(words) >= 0.6
 
 
 def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
@@ -137,9 +154,10 @@ def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[dict[str, Any],
             for k in FIELDS:
                 have = {_key(i["text"]) for i in prof.get(k, [])}
                 for i in getattr(out, k):
-                    if i.source in by_id and supported(i.text, by_id[i.source]["text"]) and _key(i.text) not in have:
-                        prof.setdefault(k, []).append(i.model_dump())
-                        have.add(_key(i.text))
+                    quote = quoted(i.text, by_id[i.source]["text"]) if i.source in by_id else None
+                    if quote is not None and _key(quote) not in have:
+                        prof.setdefault(k, []).append({"text": quote, "source": i.source})
+                        have.add(_key(quote))
         except LLMError:
             method = "rules"
     with ctx.store.session() as s:
