@@ -23,6 +23,7 @@ from integrations.llm import LLMError, dumps, structured
 from prompts import load
 from tools import crm, sentiment
 
+EXTRACTION = 2  # part of a stored profile's digest: profiles kept by an older extraction are rebuilt
 FIELDS = ("goals", "use_cases", "success_criteria", "pain_points", "stakeholders")
 _LABEL = {"goals": "Goal", "use_cases": "Use case", "success_criteria": "Success criterion",
           "pain_points": "Pain point", "stakeholders": "Stakeholder"}
@@ -134,7 +135,7 @@ def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[dict[str, Any],
     recs = records(ctx, aid)
     with ctx.store.session() as s:
         contacts = list(s.scalars(select(Contact).where(Contact.account_id == aid)))
-    digest = hashlib.sha1(dumps([[r["id"], r["text"]] for r in recs] +
+    digest = hashlib.sha1(dumps([EXTRACTION] + [[r["id"], r["text"]] for r in recs] +
                                 [[c.id, c.name, c.role, str(c.left_on)] for c in contacts]).encode()).hexdigest()
     method = "llm" if deps.chat is not None else "rules"
     with ctx.store.session() as s:
