@@ -86,7 +86,9 @@ def test_a_vote_is_the_clickers_on_what_retain_posted_whatever_the_button_says(s
 
     code, out, err = run_cli("feedback", "--json", env_extra=_env(bot))
     assert code == 0, err
-    rows = sorted(json.loads(out), key=lambda r: r["voter"])
+    rows = json.loads(out)
+    assert len(rows) == 2  # Dana's ten clicks are one vote, Marcus's click on her answer another; nothing else
+    rows = sorted(rows, key=lambda r: r["voter"])
     assert [(r["voter"], r["value"]) for r in rows] == [("dana.reyes@retain.example", "bad"),
                                                          ("marcus.chen@retain.example", "good")]
     assert all(r["asker"] == "dana.reyes@retain.example" for r in rows)  # Dana asked; Marcus only voted
