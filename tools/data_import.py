@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import ImportValidationError, RetainError
-from integrations.crm import importer
+from integrations.crm import files, importer
 from integrations.crm.models import SyncRun
 from integrations.crm.store import CRMStore
 from tools import people, product_import, stored_rows
@@ -35,7 +35,7 @@ def import_file(store: CRMStore, kind: str, path: Path, mapping: str | None = No
         if kind == "csms":
             r = people.import_csv(store, path)
             result = {"kind": kind, "rows": r["rows"], "inserted": r["added"], "updated": r["updated"],
-                      "skipped": 0, "bad": [], "cleared": r["cleared"]}
+                      "skipped": 0, "bad": [], "cleared": r["cleared"], "warnings": r["warnings"]}
         elif kind in importer.KINDS:
             result = importer.import_csv(store, kind, path, mapping, skip_bad)
         else:
@@ -53,24 +53,26 @@ def import_file(store: CRMStore, kind: str, path: Path, mapping: str | None = No
 
 def _import_product(store: CRMStore, kind: str, path: Path, mapping: str | None, skip_bad: bool) -> dict[str, Any]:
     header_map = importer.load_mapping(kind, mapping)
-    raw, unit = importer.read_rows(path)
+    raw, unit = files.iter_rows(path)
     accounts, plans = product_import.references(store)
-    rows = [(line, {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k}) for line, row in raw]
+    rows = ((line, {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k}) for line, row in raw)
     schema = product_import.SCHEMAS[kind]
-    with store.session() as s:
-        before = stored_rows.stored(s, kind, schema, rows, accounts, plans)
-    good, bad = product_import.validate(kind, rows, accounts, plans, unit, stored=before)
+    present: set[str] = set()
+
+    def stored(chunk: list[tuple[int, dict[str, Any]]]) -> dict[Any, dict[str, Any]]:
+        present.update(k for _line, fields in chunk for k in fields)
+        with store.session() as s:
+            return stored_rows.stored(s, kind, schema, chunk, accounts, plans)
+
+    report: dict[str, Any] = {}
+    good, bad = product_import.validate(kind, rows, accounts, plans, unit, stored=stored,
+                                        all_or_nothing=not skip_bad, report=report)
     if bad and not skip_bad:
-        raise ImportValidationError(bad, len(raw), unit)
-    cleared: dict[str, int] = {}
-    for _line, fields in rows:
-        importer.count_cleared(cleared, before.get(stored_rows.raw_key(kind, fields)),
-                               {k: v for k, v in fields.items() if k in schema.model_fields})
-    present = {k for _line, fields in rows for k in fields}
+        raise ImportValidationError(bad, report["rows"], unit)
     with store.session() as s:
         inserted, updated = product_import.write(s, kind, good, accounts, plans, store, present)
-    return {"kind": kind, "rows": len(raw), "inserted": inserted, "updated": updated, "skipped": len(bad),
-            "bad": bad, "cleared": cleared}
+    return {"kind": kind, "rows": report["rows"], "inserted": inserted, "updated": updated, "skipped": len(bad),
+            "bad": bad, "cleared": report["cleared"], "warnings": report["warnings"]}
 
 
 def import_dir(store: CRMStore, folder: Path, mapping: str | None = None) -> list[dict[str, Any]]:

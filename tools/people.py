@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select, update
 
 from core.errors import NotFoundError, RetainError
+from integrations.crm.cells import control_problem, lookalikes, misfit
+from integrations.crm.files import read_rows
 from integrations.crm.models import CSM, Account
 from integrations.crm.store import CRMStore
 
@@ -53,7 +55,14 @@ class Person:
 
 def check(p: Person) -> Person:
     """The person with tidy values, or RetainError saying which field is wrong and what is allowed."""
+    for k in COLUMNS:
+        why = control_problem(getattr(p, k))
+        if why:
+            raise RetainError(f"{k} {why}.")
     p.name, p.email = p.name.strip(), p.email.strip().lower()
+    too_long = misfit({k: getattr(p, k) for k in COLUMNS}, CSM.__table__)
+    if too_long:
+        raise RetainError(f"{too_long}.")
     if not p.name:
         raise RetainError("name is empty.")
     if not _EMAIL.match(p.email):
@@ -147,8 +156,6 @@ def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
     Every row is checked before anything is written; a bad row is reported with its line number.
     Managers may come later in the file than their reports.
     """
-    from integrations.crm.importer import read_rows
-
     raw, unit = read_rows(path)
     header = [_column(h) for h in (raw[0][1] if raw else {})]
     if "email" not in header:  # the key; a name is needed only for people Retain does not know yet
@@ -159,6 +166,7 @@ def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
                           f"known: {', '.join(COLUMNS)}.")
     people: list[tuple[int, Person]] = []
     cleared: dict[str, int] = {}
+    warnings: list[tuple[int, str]] = []
     with store.session() as s:
         for line, cells in raw:
             row = {_column(k): ("" if v is None else str(v)) for k, v in cells.items() if k}
@@ -170,6 +178,7 @@ def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
             for k in COLUMNS:
                 if known is not None and k in row and not row[k].strip() and getattr(known, k) not in (None, ""):
                     cleared[k] = cleared.get(k, 0) + 1
+            warnings.extend((line, w) for w in lookalikes({k: row[k] for k in ("name", "team") if k in row}))
             people.append((line, p))
     seen: dict[str, int] = {}
     for line, p in people:
@@ -187,7 +196,7 @@ def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
                 counts[_save(s, p, batch)] += 1
             except RetainError as exc:
                 raise RetainError(f"{path.name} line {line}: {exc} Nothing was imported.") from None
-    return {"rows": len(people), **counts, "cleared": cleared}
+    return {"rows": len(people), **counts, "cleared": cleared, "warnings": warnings}
 
 
 def deactivate(store: CRMStore, email: str, reassign_to: str | None = None) -> dict[str, Any]:

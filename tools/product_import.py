@@ -18,18 +18,19 @@ and a writer that upserts a whole file in the caller's transaction:
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
-from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 from sqlalchemy import Table, and_, select, tuple_, update
 
-from integrations.crm.importer import _date, overlay
+from integrations.crm.cells import lookalikes, misfit
 from integrations.crm.importer import _describe as describe
+from integrations.crm.importer import chunks, count_cleared, overlay
 from integrations.crm.models import (
     Account,
     FineTuneJob,
@@ -38,273 +39,10 @@ from integrations.crm.models import (
     RenewalEvent,
     TelemetryDaily,
 )
+from tools.product_rows import SCHEMAS, RenewalRow, RequestRow, TelemetryRow
 from tools.stored_rows import raw_key
 
-
-def _datetime(v: Any) -> Any:
-    if isinstance(v, str):
-        s = v.strip()
-        if not s:
-            return None
-        try:
-            return datetime.fromisoformat(s.replace("Z", "+00:00")).replace(tzinfo=None)
-        except ValueError:
-            try:
-                return float(s)  # epoch seconds
-            except ValueError:
-                raise ValueError(f"'{s}' is not a timestamp (use ISO 8601, e.g. 2026-11-02T14:03:11Z)") from None
-    return v
-
-
-def _share(v: Any) -> Any:
-    """0.012, '1.2%' -> 0.012."""
-    if isinstance(v, str) and v.strip().endswith("%"):
-        return float(v.strip()[:-1].replace(",", "")) / 100
-    return v
-
-
-def _number(v: Any) -> Any:
-    if isinstance(v, str):
-        return v.replace(",", "").replace("$", "").strip() or None
-    return v
-
-
-class TelemetryRow(BaseModel):
-    """One account's use of the product on one day."""
-
-    model_config = {"extra": "ignore", "str_strip_whitespace": True}
-    account_external_id: str = Field(min_length=1)
-    day: date
-    api_requests: int = Field(ge=0)
-    input_tokens: int = Field(0, ge=0)
-    output_tokens: int = Field(0, ge=0)
-    active_users: int = Field(0, ge=0)
-    seats_used: int | None = Field(None, ge=0)
-    p50_latency_ms: float = Field(ge=0)
-    p95_latency_ms: float = Field(ge=0)
-    error_rate: float = Field(0.0, ge=0, le=1)
-    spend: float = Field(0.0, ge=0)
-    model_name: str = Field(min_length=1)
-    model_version: str = ""
-
-    _d = field_validator("day", mode="before")(_date)
-    _s = field_validator("error_rate", mode="before")(_share)
-    _n = field_validator("api_requests", "input_tokens", "output_tokens", "spend", "active_users",
-                         "p50_latency_ms", "p95_latency_ms", mode="before")(_number)
-
-    @field_validator("model_version", mode="before")
-    @classmethod
-    def _version(cls, v: Any) -> Any:
-        return "" if v is None else str(v)
-
-    @model_validator(mode="after")
-    def _check(self) -> TelemetryRow:
-        if self.p95_latency_ms < self.p50_latency_ms:
-            raise ValueError(f"p95_latency_ms {self.p95_latency_ms:g} is below p50_latency_ms {self.p50_latency_ms:g}")
-        if self.seats_used is None:
-            self.seats_used = self.active_users
-        return self
-
-
-class RequestRow(BaseModel):
-    """One API request as the vendor's metering logs it."""
-
-    model_config = {"extra": "ignore", "str_strip_whitespace": True}
-    account_external_id: str = Field(min_length=1)
-    timestamp: datetime
-    user_id: str | None = None
-    input_tokens: int = Field(0, ge=0)
-    output_tokens: int = Field(0, ge=0)
-    latency_ms: float = Field(ge=0)
-    error: bool = False
-    cost: float = Field(0.0, ge=0)
-    model_name: str = Field(min_length=1)
-    model_version: str = ""
-
-    _n = field_validator("input_tokens", "output_tokens", "latency_ms", "cost", mode="before")(_number)
-
-    @field_validator("timestamp", mode="before")
-    @classmethod
-    def _ts(cls, v: Any) -> Any:
-        v = _datetime(v)
-        return datetime.utcfromtimestamp(v) if isinstance(v, int | float) else v
-
-    @field_validator("error", mode="before")
-    @classmethod
-    def _error(cls, v: Any) -> Any:
-        """true/false/yes/no/1/0, or an HTTP status (>= 400 is an error)."""
-        if v is None or v == "":
-            return False
-        s = str(v).strip().lower()
-        if s.isdigit() and len(s) == 3:
-            return int(s) >= 400
-        if s in ("1", "true", "yes", "y", "error", "failed"):
-            return True
-        if s in ("0", "false", "no", "n", "ok", "success"):
-            return False
-        raise ValueError(f"'{v}' is not an error flag (true/false, or an HTTP status)")
-
-    @field_validator("model_version", "user_id", mode="before")
-    @classmethod
-    def _text(cls, v: Any) -> Any:
-        return None if v is None else str(v)
-
-
-class FineTuneRow(BaseModel):
-    """A fine-tuning job."""
-
-    model_config = {"extra": "allow", "str_strip_whitespace": True}
-    external_id: str = Field(min_length=1)
-    account_external_id: str = Field(min_length=1)
-    created_on: date
-    status: Literal["succeeded", "failed", "running"]
-    base_model: str = Field(min_length=1)
-    hyperparameters: dict[str, Any] = Field(default_factory=dict)
-    loss_start: float | None = None
-    loss_min: float | None = None
-    loss_final: float | None = None  # NaN when the run diverged
-    loss_summary: str | None = None
-    eval_score: float | None = None
-
-    _d = field_validator("created_on", mode="before")(_date)
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _status(cls, v: Any) -> Any:
-        s = str(v or "").strip().lower()
-        return {"completed": "succeeded", "success": "succeeded", "done": "succeeded", "cancelled": "failed",
-                "canceled": "failed", "error": "failed", "queued": "running", "validating_files": "running",
-                "in_progress": "running"}.get(s, s)
-
-    @field_validator("hyperparameters", mode="before")
-    @classmethod
-    def _hp(cls, v: Any) -> Any:
-        if v is None or v == "":
-            return {}
-        if isinstance(v, str):
-            try:
-                v = json.loads(v)
-            except json.JSONDecodeError:
-                raise ValueError('hyperparameters is not JSON (e.g. {"learning_rate": 2e-5, "epochs": 3})') from None
-        return v
-
-    @model_validator(mode="after")
-    def _hp_columns(self) -> FineTuneRow:
-        """`hp_learning_rate`, `hp_epochs`, ... columns join the hyperparameters."""
-        for k, v in (self.model_extra or {}).items():
-            if k.startswith("hp_") and v not in (None, ""):
-                try:
-                    num = float(v)
-                    self.hyperparameters[k[3:]] = int(num) if num.is_integer() and "." not in str(v) else num
-                except (TypeError, ValueError):
-                    self.hyperparameters[k[3:]] = v
-        return self
-
-
-class PlanRow(BaseModel):
-    """An onboarding plan."""
-
-    model_config = {"extra": "ignore", "str_strip_whitespace": True}
-    external_id: str = Field(min_length=1)
-    account_external_id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    started_on: date
-    target_date: date
-    status: Literal["active", "completed"] = "active"
-
-    _d = field_validator("started_on", "target_date", mode="before")(_date)
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _status(cls, v: Any) -> Any:
-        s = str(v or "active").strip().lower()
-        return {"done": "completed", "complete": "completed", "in progress": "active", "open": "active"}.get(s, s)
-
-
-class MilestoneRow(BaseModel):
-    """A step of an onboarding plan."""
-
-    model_config = {"extra": "ignore", "str_strip_whitespace": True}
-    external_id: str = Field(min_length=1)
-    plan_external_id: str = Field(min_length=1)
-    seq: int = Field(ge=0)
-    name: str = Field(min_length=1)
-    owner: str = "CSM"
-    due_date: date
-    completed_date: date | None = None
-    status: Literal["pending", "in_progress", "blocked", "done"] = "pending"
-    updated_on: date | None = None
-
-    _d = field_validator("due_date", "completed_date", "updated_on", mode="before")(_date)
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _status(cls, v: Any) -> Any:
-        s = str(v or "pending").strip().lower().replace(" ", "_").replace("-", "_")
-        return {"not_started": "pending", "todo": "pending", "open": "pending", "started": "in_progress",
-                "complete": "done", "completed": "done", "stuck": "blocked"}.get(s, s)
-
-    @model_validator(mode="after")
-    def _check(self) -> MilestoneRow:
-        if self.status == "done" and self.completed_date is None:
-            raise ValueError("a done milestone needs its completed_date")
-        return self
-
-
-class RenewalRow(BaseModel):
-    """A past renewal and how it went."""
-
-    model_config = {"extra": "allow", "str_strip_whitespace": True}
-    account_external_id: str = Field(min_length=1)
-    renewal_date: date
-    outcome: Literal["renewed", "churned", "contracted", "expanded"]
-    arr_before: float = Field(ge=0)
-    arr_after: float = Field(ge=0)
-    features: dict[str, Any] | None = None
-
-    _d = field_validator("renewal_date", mode="before")(_date)
-    _n = field_validator("arr_before", "arr_after", mode="before")(_number)
-
-    @field_validator("outcome", mode="before")
-    @classmethod
-    def _outcome(cls, v: Any) -> Any:
-        s = str(v or "").strip().lower()
-        return {"renew": "renewed", "churn": "churned", "lost": "churned", "downsell": "contracted",
-                "contraction": "contracted", "upsell": "expanded", "expansion": "expanded"}.get(s, s)
-
-    @field_validator("features", mode="before")
-    @classmethod
-    def _features(cls, v: Any) -> Any:
-        if v is None or v == "":
-            return None
-        if isinstance(v, str):
-            try:
-                return json.loads(v)
-            except json.JSONDecodeError:
-                raise ValueError("features is not JSON") from None
-        return v
-
-    @model_validator(mode="after")
-    def _columns(self) -> RenewalRow:
-        """One column per feature (usage_change_30d, nps, ...) instead of a JSON column."""
-        from tools.renewal_model import FEATURES
-
-        extra = self.model_extra or {}
-        given = {f: extra[f] for f in FEATURES if f in extra and extra[f] not in (None, "")}
-        if given:
-            try:
-                self.features = {**(self.features or {}), **{k: float(v) for k, v in given.items()}}
-            except (TypeError, ValueError):
-                raise ValueError("feature columns must be numbers") from None
-        if self.outcome == "churned" and self.arr_after:
-            raise ValueError("a churned renewal has arr_after 0")
-        return self
-
-
-SCHEMAS: dict[str, type[BaseModel]] = {
-    "telemetry": TelemetryRow, "requests": RequestRow, "fine_tunes": FineTuneRow, "plans": PlanRow,
-    "milestones": MilestoneRow, "renewals": RenewalRow,
-}
+__all__ = ["SCHEMAS", "key", "references", "validate", "write"]
 
 
 def key(kind: str, rec: Any) -> Any:
@@ -318,8 +56,15 @@ def key(kind: str, rec: Any) -> Any:
     return rec.external_id
 
 
+_TABLES: dict[str, Any] = {"telemetry": TelemetryDaily, "requests": TelemetryDaily, "fine_tunes": FineTuneJob,
+                           "plans": OnboardingPlan, "milestones": Milestone, "renewals": RenewalEvent}
+
+
 def check(kind: str, rec: Any, accounts: dict[str, int], plans: dict[str, int]) -> str | None:
-    """A reference the row names that does not exist, in words."""
+    """What is wrong with a valid row beyond its own cells (a value too big to store, a missing reference)."""
+    why = misfit(rec.model_dump(), _TABLES[kind].__table__)
+    if why:
+        return why
     if kind == "milestones":
         return None if rec.plan_external_id in plans else (
             f"plan '{rec.plan_external_id}' does not exist; import plans first")
@@ -338,37 +83,56 @@ def references(store: Any) -> tuple[dict[str, int], dict[str, int]]:
     return accounts, plans
 
 
-def validate(kind: str, rows: list[tuple[int, dict[str, Any]]], accounts: dict[str, int], plans: dict[str, int],
-             unit: str = "line", repeats: str = "error",
-             stored: dict[Any, dict[str, Any]] | None = None) -> tuple[list[Any], list[tuple[int, str]]]:
-    """The good records and the bad rows (number, why) of one kind.
+def validate(kind: str, rows: Iterable[tuple[int, dict[str, Any]]], accounts: dict[str, int],
+             plans: dict[str, int], unit: str = "line", repeats: str = "error",
+             stored: Callable[[list[tuple[int, dict[str, Any]]]], dict[Any, dict[str, Any]]] | None = None,
+             all_or_nothing: bool = False,
+             report: dict[str, Any] | None = None) -> tuple[list[Any], list[tuple[int, str]]]:
+    """The good records and the bad rows (number, why) of one kind, reading `rows` a chunk at a time.
 
     A repeated key is an error in one file (`repeats="error"`); from a warehouse the last row wins
-    (`repeats="last"`). Events without a key (`requests`) are all kept. `stored` (from
-    `tools.stored_rows`): a row for an existing record is checked laid over that record's values.
+    (`repeats="last"`). Events without a key (`requests`) are all kept. `stored(chunk)` (see
+    `tools.stored_rows`): the stored records a chunk's rows name, each row checked laid over its
+    record. `all_or_nothing`: after the first bad row good ones are only checked, not kept. `report`
+    gets `rows` (how many), `cleared` (blank cells emptying a stored value, per column) and `warnings`
+    (look-alike text, by row).
     """
     schema = SCHEMAS[kind]
     keyed: dict[Any, tuple[int, Any]] = {}
+    lines: dict[Any, int] = {}
     events: list[Any] = []
     bad: list[tuple[int, str]] = []
-    for n, fields in rows:
-        before = stored.get(raw_key(kind, fields)) if stored else None
-        try:
-            rec = schema.model_validate(overlay(before, fields))
-        except ValidationError as exc:
-            bad.append((n, describe(exc)))
-            continue
-        problem = check(kind, rec, accounts, plans)
-        if problem:
-            bad.append((n, problem))
-            continue
-        k = key(kind, rec)
-        if k is None:
-            events.append(rec)
-        elif k in keyed and repeats == "error":
-            bad.append((n, f"{_name(k)} repeats {unit} {keyed[k][0]}"))
-        else:
-            keyed[k] = (n, rec)
+    report = report if report is not None else {}
+    report.update(rows=0, cleared={}, warnings=[])
+    for chunk in chunks(rows):
+        before_by_key = stored(chunk) if stored else {}
+        for n, fields in chunk:
+            report["rows"] += 1
+            before = before_by_key.get(raw_key(kind, fields))
+            try:
+                rec = schema.model_validate(overlay(before, fields))
+            except ValidationError as exc:
+                bad.append((n, describe(exc)))
+                continue
+            problem = check(kind, rec, accounts, plans)
+            if problem:
+                bad.append((n, problem))
+                continue
+            k = key(kind, rec)
+            if k is not None and k in lines and repeats == "error":
+                bad.append((n, f"{_name(k)} repeats {unit} {lines[k]}"))
+                continue
+            if k is not None:
+                lines[k] = n
+            if bad and all_or_nothing:
+                continue  # nothing will be written: check the rest, keep nothing
+            present = {c: v for c, v in fields.items() if c in schema.model_fields}
+            count_cleared(report["cleared"], before, present)
+            report["warnings"].extend((n, w) for w in lookalikes(present))
+            if k is None:
+                events.append(rec)
+            else:
+                keyed[k] = (n, rec)
     return events + [rec for _, rec in keyed.values()], bad
 
 

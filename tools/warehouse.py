@@ -173,10 +173,13 @@ def _one(store: CRMStore, engine: Any, name: str, src: Source, dry_run: bool) ->
     late = _late_rows(raw, src.watermark)
     raw_ok = [(n, row) for n, row in enumerate(raw, start=1) if n not in late]
     rows = [(n, {k: _cell(v) for k, v in row.items()}) for n, row in raw_ok]
-    with store.session() as session:
-        before = stored_rows.stored(session, src.kind, product_import.SCHEMAS[src.kind], rows, accounts, plans)
+
+    def stored(chunk: list[tuple[int, dict[str, Any]]]) -> dict[Any, dict[str, Any]]:
+        with store.session() as session:
+            return stored_rows.stored(session, src.kind, product_import.SCHEMAS[src.kind], chunk, accounts, plans)
+
     recs, bad = product_import.validate(src.kind, rows, accounts, plans, "row", repeats="last",  # the last word wins
-                                        stored=before)
+                                        stored=stored)
     bad = sorted([*bad, *late.items()])
     new_wm = max((str(_cell(r[src.watermark])) for _n, r in raw_ok if r.get(src.watermark) is not None),
                  default=None) if src.watermark else None

@@ -9,20 +9,22 @@ present column clears the value and is counted in the result's `cleared`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import nullcontext
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from configs import CONFIG_DIR
 from core.errors import ImportValidationError, RetainError
-from integrations.crm.files import read_rows
+from integrations.crm.cells import CleanRow, fitted, lookalikes, misfit
+from integrations.crm.files import iter_rows
 from integrations.crm.models import CSM, Account, Activity, Contact, Contract, SurveyResponse, Ticket
 from integrations.crm.store import CRMStore
 
@@ -48,8 +50,7 @@ def _date(v: Any) -> Any:
     return v
 
 
-class _Row(BaseModel):
-    model_config = {"extra": "ignore", "str_strip_whitespace": True}
+class _Row(CleanRow):
     external_id: str = Field(min_length=1)
 
 
@@ -249,13 +250,20 @@ def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = Non
     if kind not in SCHEMAS:
         raise RetainError(f"Unknown kind '{kind}'. Use one of: {', '.join(KINDS)}.")
     header_map = load_mapping(kind, mapping)
-    raw, unit = read_rows(path)
-    rows = [(line, {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k})
-            for line, row in raw]
+    raw, unit = iter_rows(path)
+    rows = ((line, {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k})
+            for line, row in raw)
     return import_rows(store, kind, rows, unit, skip_bad=skip_bad)
 
 
-def import_rows(store: CRMStore, kind: str, rows: list[tuple[int, dict[str, Any]]], unit: str = "line", *,
+def chunks(rows: Iterable[Any], size: int = 2_000) -> Iterator[list[Any]]:
+    """`rows` in lists of `size` (a big file is checked a chunk at a time)."""
+    it = iter(rows)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def import_rows(store: CRMStore, kind: str, rows: Iterable[tuple[int, dict[str, Any]]], unit: str = "line", *,
                 skip_bad: bool = False, from_crm: bool = False, session: Session | None = None) -> dict[str, Any]:
     """Validate and upsert rows already named by Retain's fields; counts, and the bad rows (when skip_bad).
 
@@ -263,53 +271,71 @@ def import_rows(store: CRMStore, kind: str, rows: list[tuple[int, dict[str, Any]
     account (a prospect's contact) is `ignored`, not bad; an account whose owner is not a Retain CSM
     comes in unassigned (listed in `unassigned`) rather than not at all; a record seen twice keeps its
     last version. `session`: write in the caller's transaction (a connector commits a page with its
-    checkpoint; a dry run rolls it back).
+    checkpoint; a dry run rolls it back). Rows are read as they come: once a row is bad (and not
+    skip_bad) the good ones are no longer kept, only counted, so a big bad file stays small in memory.
+    Look-alike text (`integrations.crm.cells`) is imported and listed in `warnings`.
     """
     schema = SCHEMAS[kind]
     with nullcontext(session) if session is not None else store.session() as s:
         known_accounts: dict[str, int] = {e: i for e, i in s.execute(select(Account.external_id, Account.id)) if e}
         csm_emails: dict[str, int] = {e: i for e, i in s.execute(select(CSM.email, CSM.id))}
         contacts = {e for (e,) in s.execute(select(Contact.external_id)) if e} if kind == "nps" else set()
-        stored = _stored(s, kind, [str(f.get("external_id") or "").strip() for _, f in rows], known_accounts,
-                         csm_emails)
     good: dict[str, tuple[int, _Row, set[str]]] = {}
+    seen: dict[str, int] = {}
     bad: list[tuple[int, str]] = []
-    ignored = 0
+    warnings: list[tuple[int, str]] = []
+    ignored = total = 0
     unassigned: dict[str, str] = {}
     cleared: dict[str, int] = {}
-    for line, fields in rows:
-        if from_crm and issubclass(schema, _Child) and not fields.get("account_external_id"):
-            ignored += 1  # a CRM record of no company (a lone contact): nothing of an account's
-            continue
-        before = stored.get(str(fields.get("external_id") or "").strip())
-        present = {k for k in fields if k in schema.model_fields}
-        try:
-            rec = schema.model_validate(overlay(before, fields))
-        except ValidationError as exc:
-            bad.append((line, _describe(exc)))
-            continue
-        if rec.external_id in good and not from_crm:
-            bad.append((line, f"external_id '{rec.external_id}' repeats {unit} {good[rec.external_id][0]}"))
-            continue
-        if isinstance(rec, _Child) and rec.account_external_id not in known_accounts:
-            if from_crm:
-                ignored += 1
+    for chunk in chunks(rows):
+        with nullcontext(session) if session is not None else store.session() as s:
+            stored = _stored(s, kind, [str(f.get("external_id") or "").strip() for _, f in chunk], known_accounts,
+                             csm_emails)
+        for line, fields in chunk:
+            total += 1
+            if from_crm and issubclass(schema, _Child) and not fields.get("account_external_id"):
+                ignored += 1  # a CRM record of no company (a lone contact): nothing of an account's
                 continue
-            bad.append((line, f"account '{rec.account_external_id}' does not exist; import accounts first"))
-            continue
-        if isinstance(rec, NpsRow) and rec.contact_external_id and rec.contact_external_id not in contacts:
-            bad.append((line, f"contact '{rec.contact_external_id}' does not exist; import contacts first"))
-            continue
-        if isinstance(rec, AccountRow) and rec.owner_email and rec.owner_email not in csm_emails:
-            if not from_crm:
-                bad.append((line, f"owner '{rec.owner_email}' is not a known CSM email"))
+            before = stored.get(str(fields.get("external_id") or "").strip())
+            present = {k for k in fields if k in schema.model_fields}
+            try:
+                rec = schema.model_validate(overlay(before, fields))
+            except ValidationError as exc:
+                bad.append((line, _describe(exc)))
                 continue
-            unassigned[rec.name] = rec.owner_email
-            rec = rec.model_copy(update={"owner_email": None})
-        count_cleared(cleared, before, {k: fields[k] for k in present})
-        good[rec.external_id] = (line, rec, present)
+            table = _MODEL[kind].__table__
+            if from_crm:  # a CRM's long subject or name is cut to fit, not a reason to drop the record
+                rec = rec.model_copy(update=fitted(rec.model_dump(), table))
+            why = misfit(rec.model_dump(), table)
+            if why:
+                bad.append((line, why))
+                continue
+            if rec.external_id in seen and not from_crm:
+                bad.append((line, f"external_id '{rec.external_id}' repeats {unit} {seen[rec.external_id]}"))
+                continue
+            seen[rec.external_id] = line
+            if isinstance(rec, _Child) and rec.account_external_id not in known_accounts:
+                if from_crm:
+                    ignored += 1
+                    continue
+                bad.append((line, f"account '{rec.account_external_id}' does not exist; import accounts first"))
+                continue
+            if isinstance(rec, NpsRow) and rec.contact_external_id and rec.contact_external_id not in contacts:
+                bad.append((line, f"contact '{rec.contact_external_id}' does not exist; import contacts first"))
+                continue
+            if isinstance(rec, AccountRow) and rec.owner_email and rec.owner_email not in csm_emails:
+                if not from_crm:
+                    bad.append((line, f"owner '{rec.owner_email}' is not a known CSM email"))
+                    continue
+                unassigned[rec.name] = rec.owner_email
+                rec = rec.model_copy(update={"owner_email": None})
+            if bad and not skip_bad:
+                continue  # nothing will be written: check the rest, keep nothing
+            count_cleared(cleared, before, {k: fields[k] for k in present})
+            warnings.extend((line, w) for w in lookalikes({k: fields[k] for k in present}))
+            good[rec.external_id] = (line, rec, present)
     if bad and not skip_bad:
-        raise ImportValidationError(bad, len(rows), unit)
+        raise ImportValidationError(bad, total, unit)
 
     inserted = updated = 0
 
@@ -322,8 +348,8 @@ def import_rows(store: CRMStore, kind: str, rows: list[tuple[int, dict[str, Any]
 
     with nullcontext(session) if session is not None else store.session() as s:
         write(s)
-    return {"kind": kind, "rows": len(rows), "inserted": inserted, "updated": updated,
-            "skipped": len(bad), "bad": bad, "ignored": ignored, "unassigned": unassigned, "cleared": cleared}
+    return {"kind": kind, "rows": total, "inserted": inserted, "updated": updated, "skipped": len(bad),
+            "bad": bad, "ignored": ignored, "unassigned": unassigned, "cleared": cleared, "warnings": warnings}
 
 
 _MODEL: dict[str, Any] = {"accounts": Account, "contacts": Contact, "contracts": Contract, "tickets": Ticket,

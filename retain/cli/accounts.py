@@ -196,6 +196,8 @@ def csms_import(path: str = typer.Argument(..., help="CSV: name,email,role,team,
     if data.get("cleared"):
         shown = ", ".join(f"{c} ({n})" for c, n in sorted(data["cleared"].items()))
         console.print(f"  cleared by blank cells: {_esc(shown)}")
+    for line, why in data.get("warnings", [])[:20]:
+        console.print(f"  warning, line {line}: {_esc(why)} (imported; check it is the name you mean)")
 
 
 @csms_app.command("deactivate")

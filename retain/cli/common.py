@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -165,7 +166,18 @@ def _who() -> str:
 
 
 def _print_json(data: Any) -> None:
-    console.print_json(json.dumps(data, default=str))
+    console.print_json(json.dumps(_finite(data), default=str, allow_nan=False))
+
+
+def _finite(v: Any) -> Any:
+    """JSON has no NaN or Infinity: a number that is not finite is printed as null."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_finite(x) for x in v]
+    return v
 
 
 def _progress() -> Progress:

@@ -101,6 +101,9 @@ def import_file_cmd(
             f"{col} ({n:,})" for col, n in sorted(result["cleared"].items()))))
     for line, why in result["bad"]:
         console.print(f"  [yellow]line {line}[/]: {escape(str(why))}")
+    for line, why in result.get("warnings", [])[:50]:
+        console.print(f"  [yellow]warning, {'row' if file.suffix.lower() in ('.parquet', '.pq') else 'line'} {line}"
+                      f"[/]: {escape(str(why))} (imported; check it is the name you mean)")
 
 
 @import_app.command("all")
@@ -124,6 +127,9 @@ def import_all_cmd(
         cleared = ", ".join(f"{col} ({n:,})" for col, n in sorted((r.get("cleared") or {}).items()))
         t.add_row(r["kind"], f"{r['rows']:,}", f"{r['inserted']:,}", f"{r['updated']:,}", cleared)
     console.print(t)
+    for r in results:
+        for line, why in r.get("warnings", [])[:20]:
+            console.print(f"  [yellow]warning, {escape(r['kind'])} {line}[/]: {escape(str(why))}")
 
 
 @app.command("export")

@@ -30,7 +30,7 @@ def test_add_import_deactivate_as_an_operator_would(rt, run_cli, tmp_path):
     code, out, err = run_cli("csms", "import", str(good), "--json", env_extra=env)
     assert code == 0, err
     assert json.loads(out) == {"rows": 2, "added": 2, "updated": 0, "unchanged": 0,  # manager listed after report
-                               "cleared": {}}
+                               "cleared": {}, "warnings": []}
     assert json.loads(run_cli("csms", "import", str(good), "--json", env_extra=env)[1])["unchanged"] == 2
     with rt.store.session() as s:
         ana = s.scalars(select(CSM).where(CSM.email == "ana.lima@retain.example")).one()
