@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 
 import ormsgpack
+import pytest
 from sqlalchemy import select, text
 
 from agents.assistant import Assistant
@@ -115,3 +116,14 @@ def test_a_crafted_checkpoint_is_refused_and_the_thread_still_follows_up(rt, tmp
             "select a.name from contracts k join accounts a on a.id=k.account_id where a.owner_id=4 and "
             "k.status='active' and k.renewal_date between '2026-11-23' and '2027-01-31' order by a.arr desc limit 1"))
     assert biggest in r["answer"]["text"]
+
+
+def test_the_checkpoint_store_of_either_database_reads_with_the_strict_serializer(rt, tmp_path):
+    """SQLite's saver, or PostgreSQL's in that run: a crafted blob of either kind is never run."""
+    saver = open_checkpointer(tmp_path / "cp", rt.store)
+    canary = tmp_path / "canary-serde"
+    evil = ormsgpack.packb({"v": ormsgpack.Ext(1, ormsgpack.packb(("builtins", "exec", [_touch(canary)])))})
+    assert saver.serde.loads_typed(("msgpack", evil)) == {"v": [_touch(canary)]}  # the blocked call's raw data
+    with pytest.raises(NotImplementedError):
+        saver.serde.loads_typed(("pickle", pickle.dumps(_Exec(_touch(canary)))))
+    assert not canary.exists()
