@@ -49,8 +49,8 @@ def _ordered(findings: list[FindingDict]) -> list[FindingDict]:
                                            if f["agent"] in _ORDER else 99))
 
 
-def render(findings: list[FindingDict]) -> tuple[str, list[dict[str, Any]]]:
-    """The findings as a plain, cited answer (no LLM)."""
+def render(findings: list[FindingDict], titles: bool = True) -> tuple[str, list[dict[str, Any]]]:
+    """The findings as a plain, cited answer (no LLM); a query's title is left out under a reading line."""
     findings = _ordered(findings)
     sources, maps = number_sources(findings)
     lines: list[str] = []
@@ -59,7 +59,8 @@ def render(findings: list[FindingDict]) -> tuple[str, list[dict[str, Any]]]:
         if f.get("account") and f["account"] != last_account:
             lines.append(f"*{f['account']}*")
             last_account = f["account"]
-        if len([x for x in findings if x.get("account") == f.get("account")]) > 1 or not f.get("account"):
+        if (len([x for x in findings if x.get("account") == f.get("account")]) > 1 or not f.get("account")) \
+                and (titles or f["agent"] != "query"):
             title = str(f["data"].get("title", "")) if f["agent"] == "query" else ""
             lines.append(f"_{title[:1].upper() + title[1:] if title else _AGENT_TITLE.get(f['agent'], f['agent'])}_")
         for item in f["facts"]:
@@ -330,10 +331,16 @@ def _llm_messages(question: str, findings: list[FindingDict], maps: list[list[in
 def compose(deps: Deps, question: str, findings: list[FindingDict], all_names: list[str],
             calls_left: int) -> Answer:
     """The reply: LLM prose when a model is configured and it verifies, else the deterministic rendering."""
-    findings = _ordered(findings)
-    text, sources = render(findings)
+    read = [i for f in findings if f["agent"] == "reading" for i in f["facts"]]
+    head = "\n".join(i["text"] for i in read)
+    every = findings
+    findings = _ordered([f for f in findings if f["agent"] != "reading"])
+    body, sources = render(findings, titles=not head)
+    text = f"{head}\n{body}" if head and body else head or body
     drafts = [d for f in findings for d in f.get("drafts", [])]
-    base: Answer = {"sources": sources, "drafts": drafts, "deterministic": text}
+    base: Answer = {"sources": sources, "drafts": drafts, "deterministic": text,
+                    "reading": next((i["text"] for i in read if i["kind"] == "reading"), ""),
+                    "not_applied": [i["text"] for i in read if i["kind"] == "not_applied"]}
     if deps.chat is None or not findings or calls_left < 1 or not sources:
         why = "no chat model configured" if deps.chat is None else \
             "nothing to cite: the findings are shown as they are" if not sources else "LLM call budget used"
@@ -350,11 +357,14 @@ def compose(deps: Deps, question: str, findings: list[FindingDict], all_names: l
         except LLMError as exc:
             return {**base, "text": text, "mode": "deterministic", "note": f"model failed: {exc}",
                     "unsupported": unsupported}
-        unsupported = verify(prose, question, findings, all_names, len(sources)) + \
+        unsupported = verify(prose, question, every, all_names, len(sources)) + \
             ground(prose, question, findings, account_names=all_names)
         if not unsupported and prose.strip():
-            # The verified prose leads; the findings stay under it, so a model never leaves out what code found.
-            return {**base, "text": f"{prose.strip()}\n\n{text}", "mode": "llm", "note": "verified" if attempt == 0
+            # The verified prose leads (after the reading line); the findings stay under it, so a model never
+            # leaves out what code found.
+            lead = f"{head}\n" if head else ""
+            return {**base, "text": f"{lead}{prose.strip()}\n\n{body}", "mode": "llm",
+                    "note": "verified" if attempt == 0
                     else "verified after one rewrite", "unsupported": []}
         messages = messages + [{"role": "assistant", "content": prose},
                                {"role": "user", "content": load("rewrite").format(unsupported=", ".join(unsupported))}]

@@ -13,6 +13,7 @@ from typing import Any
 from agents import briefing
 from agents.state import Deps, Finding
 from agents.understand import Plan, seniority
+from agents.understand.edits import rows_of
 from tools import crm, metrics
 from tools.query import ENTITIES, Filter, QueryResult, run
 
@@ -235,6 +236,7 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
     assert p.query is not None
     res = run(ctx, p.query)
     f.data["entity"] = p.query.entity
+    f.data["rows"] = rows_of(p.query.entity, res.rows)  # the dialogue keeps them for "the second one"
     seen: dict[int, str] = {}
     for r in res.rows:
         seen.setdefault(int(r["account_id"]), str(r["account"]))

@@ -26,7 +26,7 @@ from agents import crm_query, health, needs, onboarding, portfolio, renewal, rou
 from agents.approve import execute
 from agents.composer import compose
 from agents.requests import draft
-from agents.state import MAX_INPUT_CHARS, Answer, Deps, Finding, Payload, Route, State
+from agents.state import MAX_INPUT_CHARS, Answer, Deps, Finding, Payload, Route, RowRef, State
 from core.errors import AccessDenied, NotFoundError, RetainError
 from tools import crm
 from tools.crm import ToolContext
@@ -72,6 +72,8 @@ def after_start(state: State) -> Literal["compose", "route"]:
 
 def after_route(r: Route) -> Answer | None:
     """A refusal, a disambiguation or a clarifying question instead of running the agents."""
+    if r.get("clarify"):
+        return reply(r["clarify"], "clarify")
     if r["denied"] and not r["accounts"]:
         names = ", ".join(dict.fromkeys(r["denied"]))
         return reply(f"{names} is not in your portfolio, so I can't share its details. Ask its owner, your "
@@ -107,9 +109,23 @@ def after_compose(state: State) -> Literal["approve", "__end__"]:
     return "approve" if (state.get("answer") or {}).get("drafts") else "__end__"
 
 
+def read_as(r: Route) -> Finding:
+    """The reading line, and one line per constraint phrase the answer could not apply."""
+    f = Finding("reading")
+    f.fact(r.get("reading", ""), kind="reading")
+    for phrase in r.get("not_applied") or []:
+        f.fact(f"I did not apply \u2018{phrase}\u2019: I could not turn it into a date, order or filter for this "
+               "answer, so the answer below does not take it into account.", kind="not_applied")
+    return f
+
+
 def remember(payload: Payload) -> Upd:
     """Draft a fact to remember (saved only once a CSM approves it)."""
     accounts = payload["route"]["accounts"]
+    if not accounts:  # a model's route may say "remember" without an account: ask, never crash
+        f = Finding("remember")
+        f.fact("Which account is this about? Say \u201cremember that <account> ...\u201d.", kind="clarify")
+        return {"findings": [f.as_dict()], "trace": [{"step": "remember"}]}
     text = re.sub(r"^\s*(please\s+)?(remember|note|keep in mind|fyi)\s*(that|:|,)?\s*", "",
                   payload["question"], flags=re.I).strip()
     acct = accounts[0]
@@ -139,7 +155,7 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
                        "ambiguous": [], "denied": [], "window_days": None, "method": "preset", "plans": []})
         else:
             r = plain(router.route(deps, state["question"], state.get("who", ""), state.get("last_accounts") or [],
-                                   state.get("last_result") or [], state.get("last_topic")))
+                                   state.get("last_result") or [], state.get("last_topic"), state.get("dialogue")))
         upd: Upd = {"route": r, "preset": None,
                     "trace": [{"step": "route", "seconds": round(time.perf_counter() - t, 4), **r}]}
         stop = after_route(r)
@@ -147,11 +163,14 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
             upd["answer"] = stop
         elif r["accounts"]:
             upd["last_accounts"] = r["accounts"]
+        upd["findings"] = []
+        if stop is None and r.get("reading"):  # the answer's first line: how the message was read
+            upd["findings"].append(plain(read_as(r).as_dict()))
         if stop is None and r["denied"]:  # some named accounts are out of scope: say so, never name them
             f = Finding("access")
             f.fact(f"{', '.join(dict.fromkeys(r['denied']))}: not in your portfolio, so it is left out of this answer",
                    kind="access")
-            upd["findings"] = [plain(f.as_dict())]
+            upd["findings"].append(plain(f.as_dict()))
         return upd
 
     def specialist(name: str) -> Callable[[Payload, Runtime[Deps]], Upd]:
@@ -169,6 +188,8 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
                                    "seconds": round(time.perf_counter() - t, 4), "facts": len(f.facts)}]}
             if len(payload["route"]["intents"]) == 1:  # "why did it fail?" continues with this agent
                 upd["last_topic"] = name
+            upd["dialogue"] = {"question": payload["question"], "intents": payload["route"]["intents"], "plan": None,
+                               "entity": "accounts", "rows": [], "accounts": payload["route"]["accounts"]}
             return upd
         node.__name__ = name
         return node
@@ -177,10 +198,16 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
         deps = _context(runtime, default_deps)
         t = time.perf_counter()
         f = portfolio.run(deps, deps.tool_context(payload["who"]), payload["route"], payload["question"])
+        plans = payload["route"].get("plans") or []
+        rows: list[RowRef] = [{"id": a["account_id"], "account_id": a["account_id"], "account": a["name"],
+                               "label": a["name"], "date": None, "values": {}} for a in f.data["accounts"]]
         return {"findings": [plain(f.as_dict())],
                 "trace": [{"step": "portfolio", "seconds": round(time.perf_counter() - t, 4)}],
                 "last_accounts": f.data["accounts"][:1] if f.data["count"] == 1 else [],
-                "last_result": [a["account_id"] for a in f.data["accounts"]]}
+                "last_result": [a["account_id"] for a in f.data["accounts"]],
+                "dialogue": {"question": payload["question"], "intents": ["portfolio"],
+                             "plan": plans[0] if plans else None, "entity": "accounts", "rows": rows,
+                             "accounts": []}}
 
     def query_node(payload: Payload, runtime: Runtime[Deps]) -> Upd:
         deps = _context(runtime, default_deps)
@@ -192,6 +219,13 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
                     "trace": [{"step": "query", "seconds": round(time.perf_counter() - t, 4),
                                "facts": sum(len(f.facts) for f in found)}]}
         refs = [a for f in found for a in f.data.get("accounts", [])]
+        plans = payload["route"].get("plans") or []
+        if found and plans:
+            first = understand.from_json(plans[0])
+            upd["dialogue"] = {"question": payload["question"], "intents": ["query"], "plan": plans[0],
+                               "entity": found[0].data.get("entity"), "rows": found[0].data.pop("rows", []),
+                               "accounts": first.accounts}
+            upd["findings"] = [plain(f.as_dict()) for f in found]
         if found and found[0].data.get("entity"):
             upd["last_topic"] = understand.TOPIC.get(found[0].data["entity"], "health")
         if found and found[0].data.get("shape") in ("list", "aggregate", "compare", "today"):

@@ -17,13 +17,14 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
 from agents import requests, understand
-from agents.state import INTENTS, AccountRef, Deps, Route
+from agents.state import INTENTS, AccountRef, Deps, Dialogue, Route
+from agents.understand import edits, reading
 from core.errors import AccessDenied, AmbiguousName, NotFoundError
 from integrations.crm.models import Account
 from integrations.llm import LLMError, structured
 from prompts import load
 from tools import access, crm
-from tools.query import ENTITIES, Aggregate, Filter, Query, Sort
+from tools.query import ENTITIES, Aggregate, Filter, Query, Sort, run
 
 log = logging.getLogger(__name__)
 
@@ -297,9 +298,102 @@ def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[
             "plans": [understand.to_json(x) for x in plans]}
 
 
+_TITLES = {"health": "how {a} is doing (health, drivers, alerts)", "renewal": "{a}'s renewal outlook",
+           "needs": "{a}'s goals, use cases and pain points", "onboarding": "{a}'s onboarding",
+           "tuning": "{a}'s model usage (latency, errors, cost, fine-tunes)"}
+
+
+def _reading(r: Route, question: str, today: date, found: understand.Plan | None) -> Route:
+    """Say how the message was read, and which constraint phrases the answer does not apply."""
+    intents = r["intents"]
+    p = understand.from_json(r["plans"][0]) if r["plans"] else found
+    if intents in (["help"], ["remember"]) or "draft" in intents:
+        r["reading"], r["not_applied"] = "", []
+        return r
+    names = " and ".join(a["name"] for a in r["accounts"]) or "your accounts"
+    if p is not None and ("query" in intents or "portfolio" in intents):
+        line = reading.reading(p)
+    elif "portfolio" in intents:
+        days = r["window_days"]
+        line = "Your portfolio" + (f": renewals in the next {days} days" if days else "") + ", most urgent first:"
+    else:
+        parts = [_TITLES[i].format(a=names) for i in intents if i in _TITLES]
+        line = ("Prep for " + names + ": " + "; ".join(parts) if len(parts) > 2 else "; ".join(parts)) + ":"
+        line = line[:1].upper() + line[1:]
+    r["reading"] = line
+    r["not_applied"] = reading.unapplied(question, p if "query" in intents or "portfolio" in intents else None,
+                                         today, r["window_days"] if "portfolio" in intents else None)
+    return r
+
+
+def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue, linked: dict[str, Any]) -> Route | None:
+    """A follow-up that edits the last query ("same for March", "the second one", "no, I meant Hooli")."""
+    vocab = understand.vocabulary(ctx.store)
+    fresh = _understood(ctx, question, linked["accounts"], [])
+    found = edits.read(question, d, ctx.as_of, vocab, ctx.viewer.name, linked["accounts"], fresh[0] if fresh else None,
+                       fiscal_start=deps.services.settings.fiscal_year_start_month)
+    if not found:
+        return None
+    kinds = ", ".join(type(e).__name__ for e in found)
+    if isinstance(found[0], edits.Unmatched):
+        shown = ", ".join(f"{k}. {r['account']}: {r['label']}" + (f" ({r['date']})" if r.get("date") else "")
+                          for k, r in enumerate((d.get("rows") or [])[:8], 1))
+        return {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
+                "window_days": None, "method": f"edit: {kinds}", "plans": [],
+                "clarify": f"I can't tell which one you mean in my last answer ({found[0].rows} rows: {shown}). "
+                           "Say which by its position (\u201cthe second\u201d), date or account."}
+    if isinstance(found[0], edits.Resubject) and not d.get("plan") and d.get("intents"):
+        return {"intents": list(d["intents"] or []), "accounts": found[0].accounts, "accounts_via": "correction",
+                "ambiguous": [], "denied": [], "window_days": None, "method": f"edit: {kinds}", "plans": []}
+    sel = found[0] if isinstance(found[0], edits.SelectRow) else None
+    if sel is not None and (d.get("entity") or "accounts") == "accounts":
+        return None  # an account picked from a list: the usual routing answers about it
+    found = [_scoped(ctx, e, d) for e in found]
+    p = edits.apply(d, found)
+    if p is None:
+        return None
+    if p.shape not in ("lookup", "metric", "compare"):
+        p.title = reading.title(p)
+    return {"intents": ["query"], "accounts": p.accounts if p.shape in ("lookup", "compare") else [],
+            "accounts_via": "conversation", "ambiguous": [], "denied": [], "window_days": None,
+            "method": f"edit: {kinds}", "plans": [understand.to_json(p)]}
+
+
+def _scoped(ctx: crm.ToolContext, e: edits.Edit, d: Dialogue) -> edits.Edit:
+    """Account-level filters ("just the red ones") on records of another kind: the accounts that match, by id."""
+    entity = (understand.from_json(d["plan"]).query.entity if d.get("plan") and  # type: ignore[arg-type,union-attr]
+              understand.from_json(d["plan"]).query is not None else "accounts")  # type: ignore[arg-type]
+    if not isinstance(e, edits.SetFilters | edits.Summarise) or entity == "accounts":
+        return e
+    known = ENTITIES[entity].fields
+    foreign = [f for f in e.filters if f.field not in known or known[f.field].expr is None]
+    if not foreign:
+        return e
+    ids = [r["account_id"] for r in run(ctx, Query(entity="accounts", filters=foreign, fields=["account"])).rows]
+    prior = list(dict.fromkeys(r["account_id"] for r in d.get("rows") or [])) or ids
+    keep = [f for f in e.filters if f not in foreign]
+    narrowed = [i for i in prior if i in ids] or [-1]  # none match: an empty answer, never the unfiltered one
+    return (edits.SetFilters(keep, e.said, narrowed) if isinstance(e, edits.SetFilters)
+            else edits.Summarise(e.aggregates, keep, narrowed))
+
+
 def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
-          last_ids: list[int] | None = None, last_topic: str | None = None) -> Route:
-    """Decide intents, accounts and window for one message."""
+          last_ids: list[int] | None = None, last_topic: str | None = None,
+          dialogue: Dialogue | None = None) -> Route:
+    """Decide intents, accounts and window for one message, and say how it was read."""
+    r = _route(deps, question, who, last_accounts, last_ids, last_topic, dialogue)
+    ctx = deps.tool_context(who)
+    found = None
+    if "portfolio" in r["intents"] and not r["plans"]:
+        plans = _understood(ctx, question, [], [])
+        found = plans[0] if plans else None
+        if found is not None and found.query is not None:  # what a follow-up ("same for next quarter") edits
+            r["plans"] = [understand.to_json(found)]
+    return _reading(r, question, ctx.as_of, found)
+
+
+def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
+           last_ids: list[int] | None, last_topic: str | None, dialogue: Dialogue | None) -> Route:
     ctx = deps.tool_context(who)
     asked = requests.parse(question, ctx.as_of)  # "draft a note to…", "set up a QBR…", "remind me to…"
     if asked is not None and (r := requests.route(ctx, asked, link_accounts(deps, ctx, question), last_accounts)):
@@ -310,6 +404,10 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
     intents = _intents(low)
     linked = link_accounts(deps, ctx, question) if intents != ["help"] else \
         {"accounts": [], "ambiguous": [], "denied": []}
+    if dialogue and intents not in (["help"], ["remember"]) and not linked["ambiguous"] and not linked["denied"]:
+        edited = _edited(deps, ctx, question, dialogue, linked)
+        if edited is not None:
+            return edited
     accounts, via = linked["accounts"], "named"
     method = "patterns"
     if not accounts and not linked["ambiguous"] and not linked["denied"] and intents not in (["help"], ["remember"]):

@@ -50,9 +50,37 @@ class Route(TypedDict):
     ambiguous: list[Ambiguity]
     denied: list[str]  # names the asker typed but may not see (echoed as typed)
     window_days: int | None
-    method: str  # "patterns" | "query" | "example (0.83)" | "llm" | "patterns (llm failed)"
+    method: str  # "patterns" | "query" | "example (0.83)" | "llm" | "patterns (llm failed)" | "edit: ..."
     plans: list[dict[str, Any]]  # typed queries to run (agents.understand.Plan as JSON), for intent "query"
     request: NotRequired[dict[str, Any]]  # what a request asks for (agents.requests.Request as JSON), intent "draft"
+    reading: NotRequired[str]  # how the message was read, in one line (every answer starts with it)
+    not_applied: NotRequired[list[str]]  # phrases carrying a constraint the answer could not apply
+    clarify: NotRequired[str]  # one question to ask instead of answering (a follow-up that points nowhere)
+
+
+class RowRef(TypedDict):
+    """One record of an answer's list, as the next message may point at it ("the second", "the July one")."""
+
+    id: int  # the record's id (the account's id for accounts)
+    account_id: int
+    account: str
+    label: str  # subject, name, kind: what the record is called
+    date: str | None  # its date (the entity's date field)
+    values: dict[str, Any]  # the figures shown, for "the biggest", "the worst"
+
+
+class Dialogue(TypedDict, total=False):
+    """The conversation's state: the last typed query, its result rows and its subject, checkpointed per thread.
+
+    A new message either replaces it (a new question) or edits it (`agents.understand.edits`).
+    """
+
+    question: str
+    intents: list[str]
+    plan: dict[str, Any] | None  # agents.understand.Plan as JSON
+    entity: str | None
+    rows: list[RowRef]
+    accounts: list[AccountRef]
 
 
 class Preset(TypedDict):
@@ -123,6 +151,8 @@ class Answer(TypedDict, total=False):
     unsupported: list[str]
     note: str
     deterministic: str  # the rendering from findings alone (kept when the LLM's prose is used)
+    reading: str  # how the question was read (the answer's first line)
+    not_applied: list[str]  # constraint phrases the answer could not apply (each said in the answer)
 
 
 class ActionResult(TypedDict, total=False):
@@ -193,6 +223,8 @@ class State(TypedDict, total=False):
     """The account ids of the last list shown, in order, for 'which of those…', 'the first one'."""
     last_topic: Annotated[str | None, _latest]
     """The agent a bare follow-up continues with ("why did it fail?" after a list of fine-tunes)."""
+    dialogue: Annotated[Dialogue | None, _latest]
+    """The last typed query, its rows and subject: what "same for March" or "the second one" edits."""
     actions: list[ActionResult]
     """What approving, editing or skipping this turn's drafts did."""
 

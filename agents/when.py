@@ -85,9 +85,102 @@ def _explicit(text: str, today: date, future: bool) -> date | None:
     return d
 
 
-def span(text: str, today: date, future: bool = True) -> Span | None:
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_WD = r"(mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)"
+
+
+def weekday(text: str, today: date) -> date | None:
+    """"next Friday", "this Friday", "on Friday", "Friday": the date it names (never today itself)."""
+    m = re.search(r"\b(next|this|on|by|coming)?\s*" + _WD + r"\b", text.lower())
+    if not m:
+        return None
+    want = next(i for i, d in enumerate(_WEEKDAYS) if d.startswith(m.group(2)[:3]))
+    ahead = (want - today.weekday()) % 7 or 7
+    d = today + relativedelta(days=ahead)
+    if m.group(1) == "next" and ahead <= 2:  # said on a Thursday, "next Friday" is not tomorrow
+        d += relativedelta(weeks=1)
+    return d
+
+
+def _month_no(name: str) -> int:
+    return next(i + 1 for i, full in enumerate(MONTHS) if full.startswith(name[:3]))
+
+
+def fiscal_year(fy: int, start_month: int) -> tuple[date, date]:
+    """Fiscal year `fy` (named by the calendar year it ends in) with its first month."""
+    first = date(fy if start_month == 1 else fy - 1, start_month, 1)
+    return first, first + relativedelta(years=1, days=-1)
+
+
+def _year(tok: str | None, today: date, ahead: bool = False) -> int:
+    if not tok:
+        return today.year
+    tok = tok.strip().lstrip("'")
+    if tok in ("next", "this", "last"):
+        return today.year + {"next": 1, "this": 0, "last": -1}[tok]
+    y = int(tok)
+    return y + 2000 if y < 100 else y
+
+
+def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | None:
+    """Windows the plain forms below miss: halves, fiscal years and quarters, month ranges, weekdays."""
+    m = re.search(r"\b(?:fy|fiscal(?: year)?)\s*'?(\d{2,4})?\s*(?:q([1-4]))?\b|"
+                  r"\bq([1-4])\s*(?:of\s*)?(?:fy|fiscal(?: year)?)\s*'?(\d{2,4})\b|"
+                  r"\bfiscal (?:q|quarter\s*)([1-4])\b", low)
+    if m:
+        fy_tok = m.group(1) or m.group(4)
+        q = m.group(2) or m.group(3) or m.group(5)
+        cur_a, cur_b = fiscal_year(today.year, fiscal_start)
+        this_fy = today.year if cur_a <= today <= cur_b else today.year + 1
+        fy = _year(fy_tok, today) if fy_tok else this_fy
+        a, b = fiscal_year(fy, fiscal_start)
+        label = f"fiscal {fy}" + (f" Q{q}" if q else "")
+        if q:
+            a = a + relativedelta(months=3 * (int(q) - 1))
+            b = a + relativedelta(months=3, days=-1)
+        return Span(a, b, label)
+    m = re.search(r"\b(?:h([12])|(first|second|1st|2nd) half)\s*(?:of\s*)?(?:(next|this|last) year|'?(\d{2,4}))?\b",
+                  low)
+    if m:
+        half = 1 if (m.group(1) == "1" or (m.group(2) or "").startswith(("first", "1st"))) else 2
+        year = _year(m.group(3) or m.group(4), today)
+        a = date(year, 1 if half == 1 else 7, 1)
+        if not (m.group(3) or m.group(4)) and future and a + relativedelta(months=6) <= today:
+            a += relativedelta(years=1)
+        return Span(a, a + relativedelta(months=6, days=-1), m.group(0).strip())
+    d = r"(?:\s+\d{1,2}(?:st|nd|rd|th)?)?"
+    m = re.search(r"\b(?:from|between)?\s*" + _MONTH + "(" + d + r")(?:,?\s*(\d{4}))?\s*"
+                  r"(?:to|through|thru|until|till|-|–|and)\s*" + _MONTH + "(" + d + r")(?:,?\s*(\d{4}))?\b", low)
+    if m:
+        y2 = int(m.group(6)) if m.group(6) else None
+        y1 = int(m.group(3)) if m.group(3) else y2
+        a = _month_start(m.group(1), today, future, y1)
+        if m.group(2).strip():
+            a = a.replace(day=int(re.sub(r"\D", "", m.group(2))))
+        b0 = date(y2 if y2 else a.year, _month_no(m.group(4)), 1)
+        if b0 < a.replace(day=1):
+            b0 += relativedelta(years=1)
+        b = b0.replace(day=int(re.sub(r"\D", "", m.group(5)))) if m.group(5).strip() else \
+            b0 + relativedelta(months=1, days=-1)
+        return Span(a, b, m.group(0).strip())
+    m = re.search(r"\b(?:by |before |until |till )?(?:the )?end of next month\b", low)
+    if m:
+        end = today.replace(day=1) + relativedelta(months=2, days=-1)
+        return Span(today, end, m.group(0).strip())
+    m = re.search(r"\b(before|by|until|till|through|ahead of)\s+(?:next|this|the coming)?\s*" + _WD + r"\b", low)
+    if m:
+        day = weekday(m.group(0)[len(m.group(1)):], today)
+        if day is not None:
+            return Span(today, day - relativedelta(days=1) if m.group(1) == "before" else day, m.group(0).strip())
+    return None
+
+
+def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> Span | None:
     """The span a message names, if any; open phrases run from today (future) or up to today (past)."""
     low = text.lower()
+    found = _extra(low, today, future, fiscal_start)
+    if found is not None:
+        return found
     m = re.search(r"\b(?:in the|within the|within|in|over the|during the|for the|the)?\s*(next|coming|last|past|"
                   r"previous)\s+" + _NUM + r"?\s*" + _UNIT, low)
     if m and (m.group(2) or m.group(1) in ("past", "coming")):

@@ -215,6 +215,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     today: str = ""
+    fiscal_year_start_month: int = Field(1, ge=1, le=12)  # "FY27 Q1", "fiscal Q3": 2 = February
     cli_user: str = ""
     models_dir: str = ""
     llm: LLMSettings = LLMSettings()

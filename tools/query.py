@@ -182,6 +182,7 @@ class Query(BaseModel):
     fields: list[str] = Field(default_factory=list, max_length=12)
     filters: list[Filter] = Field(default_factory=list, max_length=8)
     account_ids: list[int] = Field(default_factory=list, max_length=500)
+    row_ids: list[int] = Field(default_factory=list, max_length=500)  # records of a previous answer
     sort: list[Sort] = Field(default_factory=list, max_length=3)
     limit: int | None = Field(None, ge=1, le=500)
     group_by: str | None = None
@@ -240,6 +241,8 @@ def _base_select(spec: EntitySpec, ctx: ToolContext, q: Query) -> Any:
         stmt = stmt.where(Account.lifecycle_stage != "churned")
     if q.account_ids:
         stmt = stmt.where(Account.id.in_(q.account_ids))
+    if q.row_ids:
+        stmt = stmt.where((spec.model.id if spec.model is not Account else Account.id).in_(q.row_ids))
     if spec.model is TelemetryDaily:
         stmt = stmt.where(TelemetryDaily.day <= ctx.as_of)
     for f in q.filters:

@@ -168,12 +168,15 @@ def test_a_langchain_chat_model_plugs_in_and_queued_replies_are_verified(rt):
     assert [k["purpose"] for k in chat.kwargs] == ["compose", "rewrite"] and chat.kwargs[0]["max_tokens"] == 350
     assert chat.asked[1][-1].content.startswith("These are not supported by the findings: 9.9x")
     # A reply that only restates a verified fact, with its citation, is kept as written.
-    fact = r["findings"][0]["facts"][0]["text"]
+    fact = next(f for f in r["findings"] if f["agent"] != "reading")["facts"][0]["text"]
     chat = QueuedChat(replies=[f"- {fact} [1]"], asked=[], kwargs=[])
     r = Assistant(rt, chat=chat, use_memory=False).ask("why did Globex's latency go up?", DANA, "q2")
     # The verified prose leads and the findings follow it: a model never leaves out what code found.
-    assert r["answer"]["mode"] == "llm" and r["answer"]["text"].startswith(f"- {fact} [1]\n\n")
-    assert r["answer"]["deterministic"] in r["answer"]["text"] and r["llm"]["calls"] == 1
+    # The reading line comes first ("How Globex is doing ...:"), then the verified prose, then the findings.
+    head = r["answer"]["reading"]
+    assert head and r["answer"]["mode"] == "llm" and r["answer"]["text"].startswith(f"{head}\n- {fact} [1]\n\n")
+    body = r["answer"]["deterministic"].removeprefix(f"{head}\n")
+    assert body in r["answer"]["text"] and r["llm"]["calls"] == 1
 
 
 def test_faithful_prose_is_kept_with_one_call(rt):

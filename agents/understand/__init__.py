@@ -1,0 +1,71 @@
+"""Understanding a question as a typed `Query`: slots from the CRM's own vocabulary, deterministic first.
+
+`plan()` reads a message (with the accounts the router linked and the conversation's last result)
+and returns a `Plan`: a field lookup for one account, a filtered/sorted/aggregated list, a metric
+over a period, a side-by-side comparison, today's priorities, or None when the message is one of
+the agents' own kinds (health, renewal, needs, onboarding, tuning) and nothing more specific.
+
+Slots come from the CRM itself (model, team, CSM, industry and plan names), numbers and thresholds,
+and dates via `agents.when` (dateutil). Nothing here reads data the asker may not see: the query
+layer applies the scope when the plan runs.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from agents.state import AccountRef
+from agents.understand.lookups import by_role, lookup, seniority
+from agents.understand.model import Plan, Shape, from_json, to_json
+from agents.understand.phrases import COMPARE, PLURAL, THOSE, TOPIC
+from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
+from agents.understand.slots import _group, _vocab_filters, thresholds
+from agents.understand.vocabulary import Vocabulary, vocabulary
+from tools.query import Aggregate, Filter, Query
+
+__all__ = ["COMPARE", "PLURAL", "THOSE", "TOPIC", "Plan", "Shape", "Vocabulary", "by_role", "compare", "from_json",
+           "lookup", "pick", "plan", "portfolio", "seniority", "thresholds", "to_json", "vocabulary", "wants_today"]
+
+
+def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: list[AccountRef],
+         previous: list[int]) -> list[Plan]:
+    """What the message asks, as plans; empty leaves it to the agents' own intents."""
+    low = question.lower().replace("’", "'")
+    metric = _metric(low, today)
+    if metric is not None and len(accounts) <= 1:
+        metric.accounts = accounts
+        where, said = _vocab_filters(low, vocab, asker)
+        seg = re.search(r"\b(enterprise|mid[- ]market|smb)\b", low)
+        if seg:
+            name = {"smb": "SMB"}.get(seg.group(1), seg.group(1).replace(" ", "-"))
+            where.append(Filter(field="segment", value=name))
+            said.append(seg.group(1))
+        group = _group(low)
+        entity = "surveys" if metric.metric in ("nps", "avg_nps", "avg_csat") else "renewals"
+        if where or group in ("owner", "team", "segment", "industry"):
+            metric.query = Query(entity=entity, filters=[f for f in where if f.field in ("owner", "team", "segment",
+                                                                                          "industry")],
+                                 group_by=group if group in ("owner", "team", "segment", "industry") else None)
+            metric.what = " ".join(said)
+        return [metric]
+    if len(accounts) >= 2 and re.search(r"\b(combined|together|in total|total|sum|both)\b", low):
+        q = Query(entity="accounts", account_ids=[a["account_id"] for a in accounts],
+                  fields=["account", "health", "band", "arr", "renewal_date"],
+                  aggregates=[Aggregate(fn="sum", field="arr"), Aggregate(fn="avg", field="health")])
+        return [Plan("aggregate", "accounts (" + " and ".join(a["name"] for a in accounts) + ")", q, what="accounts",
+                     accounts=accounts)]
+    if len(accounts) >= 2 and (COMPARE.search(low) or re.search(r"\band\b|,", low) and
+                               re.search(r"\b(which|who)\b", low)):
+        return [compare(accounts, low)]
+    if len(accounts) == 1:
+        return lookup(low, accounts[0], today, vocab.milestones) or by_role(low, accounts[0], vocab.roles)
+    if accounts:
+        return []
+    if wants_today(low) and not re.search(r"\b(list|show|which|how many)\b.*\baccounts\b", low):
+        return [Plan("today", "what needs you today", what="today")]
+    refers = THOSE.search(low) or (re.search(r"\bwhich one\b|\bthe one\b|\bwhich of them\b", low)
+                                   and not PLURAL.search(low))
+    p = portfolio(low, today, vocab, asker, previous if refers else [])
+    return [p] if p is not None else []
+

@@ -1,0 +1,77 @@
+"""A field of one account: the champion, the owner, open tickets, the last meeting..."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from agents.state import AccountRef
+from agents.understand.model import Plan
+from agents.understand.phrases import _LOOKUPS
+from agents.when import span
+from tools.query import Filter, Query
+
+
+def by_role(low: str, account: AccountRef, roles: list[str]) -> list[Plan]:
+    """"who's the admin at Cyberdyne?": the account's contacts whose title holds the word asked for."""
+    if not re.search(r"\bwho\b|\bcontact\b|\bname of\b", low):
+        return []
+    words = {w for r in roles for w in re.findall(r"[a-z]{2,}", r.lower())} - {"of", "and", "the", "head"}
+    hits = [w for w in re.findall(r"[a-z]{2,}", low) if w in words or w.rstrip("s") in words]
+    hit = max(hits, key=len) if hits else None  # "IT admin": the telling word, not "it"
+    if hit is None:
+        return []
+    q = Query(entity="contacts", account_ids=[account["account_id"]], fields=["name", "role", "email", "left_on"],
+              filters=[Filter(field="role", op="contains", value=hit.rstrip("s") if hit not in words else hit)])
+    return [Plan("lookup", f"{account['name']}: {hit}", q, what=f"contacts with '{hit}' in their title",
+                 accounts=[account])]
+
+
+_STEP_WORDS = {"the", "and", "setup", "call", "use", "case", "first", "day", "review", "milestone", "with", "for"}
+_SENIOR = ["chief", "cto", "ceo", "cfo", "coo", "cio", "vp", "vice president", "head", "director", "lead"]
+
+
+def seniority(role: str | None) -> int:
+    """Rank of a job title (lower is more senior): how the economic buyer is chosen."""
+    low = (role or "").lower()
+    return next((i for i, w in enumerate(_SENIOR) if re.search(rf"\b{w}\b", low)), len(_SENIOR))
+
+
+def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None = None) -> list[Plan]:
+    """The fields of one account the message asks for (at most three), if any."""
+    out: list[Plan] = []
+    for pat, what, spec in _LOOKUPS:
+        if re.search(pat, low) and len(out) < 3:
+            q = dict(spec)
+            filters = list(q.get("filters", []))
+            if what == "tickets":
+                past = span(low, today, future=False) if re.search(r"\b(last|past|since|this)\b", low) else None
+                if past is not None:  # tickets of a period: every status
+                    filters.append(Filter(field="opened_at", op="between",
+                                          value=[past.start.isoformat(), past.end.isoformat()]))
+                elif not re.search(r"\b(closed|resolved|all|every|history)\b", low):
+                    filters.append(Filter(field="status", op="ne", value="closed"))
+                m = re.search(r"\b(high|urgent|critical|p1|normal|low)\b", low)
+                if m:
+                    pr = {"critical": "urgent", "p1": "urgent"}.get(m.group(1), m.group(1))
+                    filters.append(Filter(field="priority", op="in",
+                                          value=["high", "urgent"] if pr in ("high", "urgent") else [pr]))
+            if what in ("last meeting", "last touch"):
+                kind = re.search(r"\b(meeting|call|email|note|qbr|sync)\b", low)
+                k = {"qbr": "meeting", "sync": "meeting"}.get(kind.group(1), kind.group(1)) if kind else None
+                if k and what == "last meeting" or (k and re.search(rf"last {k}|{k}ed", low)):
+                    filters.append(Filter(field="kind", value=k))
+            if what == "milestones":  # "the SSO milestone": the steps whose name holds a word of the question
+                words = {w for m in steps or [] for w in re.findall(r"[a-z]{3,}", m.lower())} - _STEP_WORDS
+                named = [w for w in re.findall(r"[a-z]{3,}", low) if w in words]
+                if named:
+                    filters.append(Filter(field="name", op="contains", value=max(named, key=len)))
+            if what == "survey" and "csat" in low:
+                filters.append(Filter(field="kind", value="csat"))
+            q["filters"] = filters
+            out.append(Plan("lookup", f"{account['name']}: {what}", Query(**q, account_ids=[account["account_id"]]),
+                            what=what, accounts=[account]))
+            if what in ("champion", "economic buyer", "milestones"):  # "contacts"/"owner" would repeat or mislead
+                break
+    return out
+

@@ -1,0 +1,177 @@
+"""Phrase tables: which words name which field, sort, group, entity, metric or lookup. Data, no logic."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agents.when import NUMBER_WORDS
+from tools.query import Filter
+
+_NUMW = r"(\d[\d,]*(?:\.\d+)?(?:\s?[km](?![a-z])|%)?|" + "|".join(NUMBER_WORDS) + r")"
+_MORE = r"(?:above|over|more than|greater than|higher than|at least|>=?|exceeding|north of)"
+_LESS = r"(?:below|under|less than|lower than|at most|<=?|beneath|south of)"
+_FIELD_WORDS: dict[str, str] = {
+    "health": r"health(?: score)?|score", "arr": r"arr|revenue|contract value|acv|spend(?:ing)? with us",
+    "p_renew": r"p\(renew\)|renewal (?:probability|likelihood|odds)|chance of renewing|likelihood to renew",
+    "nps": r"nps", "seat_utilization": r"seat (?:use|usage|utili[sz]ation)|utili[sz]ation",
+    "usage_change_30d": r"usage (?:change|growth)", "days_since_touch": r"days since (?:touch|contact)",
+    "open_tickets": r"open (?:tickets?|tix|cases?)|tickets? open", "p95_ms": r"p95(?: latency)?|latency",
+    "error_rate": r"error rate",
+    "spend_30d": r"spend|usage spend|cost", "seats": r"seats",
+}
+_SORTS: list[tuple[str, str, bool]] = [  # (pattern, field, descending)
+    (r"(worst|lowest|bottom) (latest )?nps|nps is (the )?(worst|lowest)", "nps", False),
+    (r"(best|highest|top) (latest )?nps|nps is (the )?(best|highest)", "nps", True),
+    (r"(next|upcoming|soonest|first) renewals?\b|renews? next\b", "renewal_date", False),
+    (r"renew\w* (?:first|soonest|earliest)\b|soonest|earliest renewal|next to renew|closest renewal", "renewal_date",
+     False),
+    (r"smallest|lowest[- ]arr|least revenue|bottom \d* ?(?:accounts )?by arr", "arr", False),
+    (r"biggest|largest|highest[- ]arr|most (?:valuable|revenue|arr)|top .*by (?:arr|revenue|size)|by arr|"
+     r"by revenue", "arr", True),
+    (r"least likely to renew|lowest p\(renew\)|by p\(renew\)|riskiest|most at risk|highest risk|most risk|by risk",
+     "p_renew", False),
+    (r"most likely to renew|highest p\(renew\)|safest", "p_renew", True),
+    (r"healthiest|best health|highest health|strongest", "health", True),
+    (r"unhealthiest|worst|lowest health|weakest|sickest|by health", "health", False),
+    (r"most (?:open )?tickets", "open_tickets", True),
+    (r"highest latency|slowest", "p95_ms", True),
+    (r"highest error|most errors", "error_rate", True),
+    (r"(?:highest|most|biggest) spend|spend(?:ing)? the most", "spend_30d", True),
+    (r"by usage|most usage|most (?:api )?(?:requests|calls|traffic)|heaviest users?|use (?:us|it) the most",
+     "requests_30d", True),
+    (r"most tokens|by tokens", "tokens_30d", True),
+    (r"fastest[- ]growing|growing (?:the )?fastest|most growth|biggest usage (?:growth|increase)|"
+     r"(?:grew|grown|increased|expanded) the most", "usage_change_30d",
+     True),
+    (r"(?:biggest|largest|steepest) (?:usage )?(?:drop|decline)|declining (?:the )?(?:fastest|most)",
+     "usage_change_30d", False),
+    (r"longest (?:since|without)|most neglected|least (?:recently )?touched", "days_since_touch", True),
+]
+_GROUPS: dict[str, str] = {"csm": "owner", "owner": "owner", "rep": "owner", "team": "team", "segment": "segment",
+                           "band": "band", "industry": "industry", "vertical": "industry", "plan": "plan",
+                           "tier": "plan", "model": "model", "stage": "lifecycle_stage", "outcome": "outcome",
+                           "priority": "priority", "status": "status"}
+PLURAL = re.compile(r"\b(which|what|any|my|our|all|list|show)\b.{0,20}\b(accounts|customers|clients|renewals)\b")
+THOSE = re.compile(r"\b(those|these|of them|among them|that list|the list|this list|on it|in it)\b|"
+                   r"\b(sort|rank|order|filter|list|show|group|break down|narrow|split) (them|they)\b")
+_ORDINAL = re.compile(r"\b(?:the\s+)?(first|second|third|fourth|fifth|last|top|bottom)\s+(?:one|account|customer)\b"
+                      r"|\bthat one\b|\bthis one\b|\bthe (first|second|third)\b(?!\s+(?:\d|few|two|three|week|month|"
+                      r"quarter|year|day|time|meeting|call|touch))|#(\d)")
+_TODAY = re.compile(r"worr(y|ied)|\bfocus\b|need(s)? (my )?attention|my priorit(y|ies)|priorit(y|ies) (for )?today|"
+                    r"prioriti[sz]e|what should i (do|work on|"
+                    r"look at|tackle)|anything (urgent|important|pressing|i should|on fire|to know)|on my plate|"
+                    r"start (my|the) day|\bfires?\b|what(?:'s| is) urgent|keep me up|to-?dos?\b|action items|"
+                    r"going on (with|in|across) (my|our) (book|portfolio|accounts)|run-?down|catch me up|"
+                    r"what(?:'s| has)? changed|what'?s new (with|in|across) (my|our)|brief me\b(?! on)|"
+                    r"\b(daily|morning) (brief|summary|update)|\bfor today\b|\btoday'?s (list|plan|summary)")
+
+
+# ---- a field of one account -------------------------------------------------------------------------
+
+_LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query without account_ids)
+    (r"\bchampions?\b|\bchamps?\b|\b(main|primary|key|go-?to|best) (contact|person|ally)\b", "champion",
+     {"entity": "contacts", "filters": [Filter(field="is_champion", value=True)],
+      "fields": ["name", "role", "email", "left_on", "last_engaged"]}),
+    (r"economic buyer|decision[- ]maker|\bbudget\b|purse strings|writes? the checks?|exec(utive)? sponsor|"
+     r"signs? (the|off)\b|who signs|"
+     r"\bsponsor",
+     "economic buyer", {"entity": "contacts", "filters": [Filter(field="left_on", op="is_null")],
+                        "fields": ["name", "role", "email"]}),
+    (r"\bcontacts?\b|who (do we know|should i (talk|speak|reach out|call|email|ping|contact|go)( to)?|"
+     r"are (our|the) (people|contacts))|"
+     r"\bpeople\b|\bpoint of contact\b|\bpoc\b", "contacts",
+     {"entity": "contacts", "fields": ["name", "role", "email", "is_champion", "left_on"], "limit": 10}),
+    (r"\bmilestones?\b|go[- ]?live|\blaunch\b|target date|\bkick-?off\b", "milestones",
+     {"entity": "milestones", "fields": ["name", "owner", "status", "due_date", "plan_target"], "limit": 10}),
+    (r"who (owns|manages|covers|handles|is (on|responsible for))|\bowner\b|\bwhose account\b|which csm|"
+     r"account manager|assigned (csm|to)|\bcsm\b|\bcsm (for|of|on)\b", "owner",
+     {"entity": "accounts", "fields": ["owner", "team"]}),
+    (r"\btickets?\b|\btix\b|\bcases?\b|support (issues|requests)|\bescalations?\b", "tickets",
+     {"entity": "tickets", "fields": ["subject", "priority", "status", "opened_at"], "limit": 10}),
+    (r"\bseats?\b|licen[cs]es?|how many (users|people|employees)|active users|\butili[sz]ation\b", "seats",
+     {"entity": "accounts", "fields": ["seats", "seats_used", "seat_utilization", "plan"]}),
+    (r"\bplan\b|\btier\b|subscription|\bpackage\b|\bsku\b|what are they (paying for|on)\b", "plan",
+     {"entity": "accounts", "fields": ["plan", "seats", "contract_value"]}),
+    (r"contract (start|began|begin|signed)|when did (they|we) (sign|start|begin|become)|customer since|"
+     r"(start|signing) date|when did .* (sign|start)", "contract start",
+     {"entity": "accounts", "fields": ["contract_start", "renewal_date", "plan"]}),
+    (r"when (does|do|is|will) .*(renew|contract (end|expire)|expir|up for renewal|contract'?s? (is )?up)|"
+     r"renewal date|contract end|"
+     r"(end|expiry|expiration) date|when .*contract (ends?|expires?|is up)|term end", "renewal date",
+     {"entity": "accounts", "fields": ["renewal_date", "days_to_renewal", "contract_value"]}),
+    (r"how much (do|does|are|is) .*(pay|worth)|contract (value|size|worth)|\barr\b|\bacv\b|annual (value|revenue)|"
+     r"\bworth\b|"
+     r"how big is|what are they worth|deal size", "contract value",
+     {"entity": "accounts", "fields": ["arr", "contract_value", "plan", "renewal_date"]}),
+    (r"\bcontract\b(?! (value|size|worth|start|end))|\bterms?\b of (their|the) (deal|contract)|"
+     r"\bsubscription details",
+     "contract", {"entity": "accounts",
+                  "fields": ["plan", "contract_start", "renewal_date", "contract_value", "seats"]}),
+    (r"\b(industry|vertical|sector)\b|what (kind of|type of) (company|business)", "industry",
+     {"entity": "accounts", "fields": ["industry", "segment"]}),
+    (r"what model|which model|models? (are|is) they (on|using)|running on", "model",
+     {"entity": "accounts", "fields": ["model", "p95_ms", "error_rate"]}),
+    (r"(last|latest|most recent|previous) (meeting|call|sync|qbr|check-?in)|what (was|did we) (discuss|cover)\w*|"
+     r"when did .{0,40}\blast (have|hold|do|run|get)? ?(a |an |the |their )?(meeting|call|qbr|sync|check-?in)|"
+     r"what did (we|they) (talk about|say)|meeting notes|what was (said|covered|discussed)",
+     "last meeting", {"entity": "activities", "fields": ["occurred_on", "kind", "subject", "author", "body"],
+                      "limit": 1}),
+    (r"(last|latest|most recent) (touch|contact|interaction|conversation|email|note|activity|time we (talk|spoke|"
+     r"heard|met|reach|connect)\w*)|when did (we|i|anyone) (last )?(talk|speak|spoke|hear|meet|reach|contact|"
+     r"touch|connect|email|call)|last (talked|spoke|heard|met|emailed|reached|contacted|touched)|"
+     r"last time (we|i|anyone|someone|somebody) (talk|spoke|speak|heard|met|reach|contact|touch|email|call)|"
+     r"how long (has it been )?since (we|i|anyone|someone)",
+     "last touch", {"entity": "activities", "fields": ["occurred_on", "kind", "subject", "author", "body"],
+                    "limit": 1}),
+    (r"\bnps\b|\bsurvey|\bcsat\b|promoter|detractor", "survey",
+     {"entity": "surveys", "fields": ["responded_on", "kind", "score", "comment", "contact"], "limit": 3}),
+    (r"(list|all|how many|which)\b.*fine[- ]?tun|fine[- ]?tun\w* (jobs|runs|history)", "fine-tunes",
+     {"entity": "fine_tunes", "fields": ["created_on", "status", "base_model", "eval_score", "loss_summary"],
+      "limit": 10}),
+]
+
+
+_ENTITY_CUES: list[tuple[str, str]] = [
+    (r"\btickets?\b|\btix\b|\bcases\b|support (issues|requests)|\bescalations\b", "tickets"),
+    (r"fine[- ]?tun\w*", "fine_tunes"),
+    (r"\bmilestones?\b|onboarding (tasks|steps)", "milestones"),
+    (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers", "contacts"),
+    (r"\b(survey|nps|csat) (responses|answers|comments|results)\b|\bsurvey comments\b", "surveys"),
+    (r"\b(meetings|calls|emails|notes|activities)\b(?! in)", "activities"),
+    (r"\b(churn|churned|renewed|expanded|contracted|downgraded)\b.*"
+     r"\b(last|past|previous|since|during|in 20\d\d|this year)\b|"
+     r"renewal history|"
+     r"\bpast renewals\b|\bwho churned\b", "renewals"),
+]
+METRICS: list[tuple[str, str]] = [
+    (r"\bnrr\b|net (revenue |dollar |arr )?retention|\bndr\b", "nrr"),
+    (r"\bgrr\b|gross (revenue |dollar |arr )?retention|\bgdr\b", "grr"),
+    (r"logo retention|customer retention( rate)?|retention rate|logos? (retained|kept)", "logo_retention"),
+    (r"churn rate|how many (accounts|customers|logos) (did we |have we )?(churn|lose|lost)|\bchurn(ed)? (%|percent)|"
+     r"what(?:'s| is| was) (my|our|the|the team'?s|my team'?s|our team'?s) (\w+ )?churn\b|"
+     r"(accounts|customers|logos) (did )?we (lost|lose|churned)", "churn_rate"),
+    (r"(average|avg|mean) csat|\bcsat\b (score|average)", "avg_csat"),
+    (r"(average|avg|mean) nps|nps (average|avg|mean)", "avg_nps"),
+    (r"\bnps\b( score)? (for|of|across|in) (my|our|the|all)|\b(my|our|team'?s?|company'?s?) nps\b|overall nps|"
+     r"what('s| is) (the |our |my )?nps", "nps"),
+]
+
+
+_COMPARE_TOPICS: list[tuple[str, list[str]]] = [
+    (r"latenc|slow|p95|performance|error", ["p95_ms", "error_rate", "model"]),
+    (r"spend|cost|usage|traffic|adoption", ["spend_30d", "usage_change_30d", "seats_used", "seat_utilization"]),
+    (r"seat|licen", ["seats", "seats_used", "seat_utilization"]),
+    (r"nps|satisf|sentiment|happ", ["nps"]), (r"ticket|support", ["open_tickets", "open_high_tickets"]),
+    (r"renew|churn|risk|contract", ["renewal_date", "days_to_renewal", "p_renew", "risk"]),
+    (r"touch|contact|engag|talk", ["last_touch", "days_since_touch"]),
+]
+
+
+COMPARE = re.compile(r"\bcompare\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side|\bdifference between\b|\bcompared to\b|"
+                     r"which (one )?(is|has|looks) (healthier|better|worse|bigger|riskier|more|less)|"
+                     r"\b(healthier|riskier|bigger|larger|better off|worse off)\b")
+
+TOPIC = {"fine_tunes": "tuning", "telemetry": "tuning", "milestones": "onboarding", "renewals": "renewal",
+         "tickets": "health", "surveys": "needs", "activities": "needs", "contacts": "renewal", "accounts": "health"}
+"""The agent a follow-up like "why did it fail?" continues with, by the entity the last answer listed."""

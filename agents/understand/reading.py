@@ -1,0 +1,271 @@
+"""How a message was read, in one line, and which of its constraints the reading could not apply.
+
+Every answer starts with its reading ("Tickets opened 2026-09-01 to 2026-09-30 on the East team's
+accounts, by priority:"). A phrase that carries a constraint (a window, an order, a superlative, a
+verb tied to a date, a status, a number) and is not reflected in the plan is reported, so the
+answer says "I did not apply 'before the board meeting'" instead of confidently answering another
+question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from agents.understand.model import Plan
+from agents.when import span
+from tools.query import ENTITIES, Filter
+
+ENTITY_WORDS = {"accounts": "accounts", "contacts": "contacts", "tickets": "tickets", "activities": "activities",
+                "renewals": "renewals", "telemetry": "daily usage", "fine_tunes": "fine-tunes",
+                "milestones": "onboarding milestones", "surveys": "survey responses"}
+DATE_VERBS = {"opened_at": "opened", "closed_at": "closed", "renewal_date": "renewing", "due_date": "due",
+              "responded_on": "answered", "created_on": "created", "occurred_on": "dated",
+              "last_engaged": "last engaged",
+              "completed_date": "completed", "day": "on", "contract_start": "signed", "last_touch": "last touched"}
+METRIC_NAMES = {"nrr": "NRR", "grr": "GRR", "logo_retention": "logo retention", "churn_rate": "churn rate",
+                "avg_csat": "average CSAT", "avg_nps": "average NPS", "nps": "NPS"}
+
+
+def _money(v: Any) -> str:
+    return f"${float(v):,.0f}"
+
+
+def _filter_words(entity: str, f: Filter) -> str | None:
+    """One filter in words; None for date windows (said with the subject)."""
+    col = ENTITIES[entity].fields.get(f.field)
+    kind = col.kind if col else "text"
+    v = f.value
+    if kind == "date" and f.op == "between":
+        return None
+    if f.field == "status" and f.op == "ne" and v in ("closed", "done"):
+        return "not done" if v == "done" else "open"
+    if f.field in ("team",):
+        return " and ".join(v) + " teams' accounts" if isinstance(v, list) else f"the {v} team's accounts"
+    if f.field == "owner":
+        return "owned by " + (" or ".join(v) if isinstance(v, list) else str(v))
+    if f.field in ("segment", "band", "risk", "industry", "outcome", "lifecycle_stage") and f.op == "eq":
+        return {"risk": f"{v}", "band": f"{v} health", "lifecycle_stage": f"in {v}"}.get(f.field, str(v))
+    if f.field == "is_champion":
+        return None if v else "not champions"
+    if f.field == "champion_present" and f.op == "lt":
+        return "without a champion"
+    label = (col.label if col else f.field.replace("_", " ")) or f.field
+    if f.field == "arr" or kind == "money":
+        shown = _money(v) if not isinstance(v, list) else " to ".join(_money(x) for x in v)
+    elif kind == "ratio" and isinstance(v, (int, float)):
+        shown = f"{float(v) * 100:.0f}%"
+    elif isinstance(v, list):
+        shown = " or ".join(str(x) for x in v)
+    else:
+        shown = str(v)
+    words = {"eq": f"{label} {shown}", "ne": f"{label} not {shown}", "lt": f"{label} under {shown}",
+             "le": f"{label} at most {shown}", "gt": f"{label} over {shown}", "ge": f"{label} at least {shown}",
+             "contains": f"{label} containing \u201c{shown}\u201d", "in": f"{label} {shown}",
+             "between": f"{label} between {shown}", "is_null": f"no {label}", "not_null": f"with a {label}"}
+    return words.get(f.op, f"{label} {shown}")
+
+
+def _window(entity: str, filters: list[Filter]) -> str | None:
+    for f in filters:
+        col = ENTITIES[entity].fields.get(f.field)
+        if col is not None and col.kind == "date" and f.op in ("between", "lt", "le", "gt", "ge"):
+            verb = DATE_VERBS.get(f.field, f.field.replace("_", " "))
+            if f.op == "between":
+                return f"{verb} {f.value[0]} to {f.value[1]}"
+            return f"{verb} {'before' if f.op in ('lt', 'le') else 'after'} {f.value}"
+    return None
+
+
+def reading(p: Plan) -> str:
+    """The plan in one line, ending with a colon: what the answer below lists, counts or measures."""
+    if p.shape == "today":
+        return "What needs you today across your accounts:"
+    if p.shape == "compare":
+        return f"{p.title[:1].upper()}{p.title[1:]}:"
+    if p.shape == "metric":
+        where = p.accounts[0]["name"] if p.accounts else "your scope"
+        extra = []
+        if p.query is not None:
+            extra = [w for f in p.query.filters if (w := _filter_words(p.query.entity, f))]
+            if p.query.group_by:
+                extra.append(f"per {p.query.group_by}")
+        per = f"{p.period.start.isoformat()} to {p.period.end.isoformat()}" if p.period else "the default window"
+        said = f" ({p.period.text})" if p.period and p.period.text and not p.period.text[0].isdigit() else ""
+        base = "renewals due" if p.metric in ("nrr", "grr", "logo_retention", "churn_rate") else "responses received"
+        return (f"{METRIC_NAMES.get(p.metric or '', p.metric)} for {where}" + (f", {', '.join(extra)}" if extra else "")
+                + f", over {base} {per}{said}:")
+    q = p.query
+    if q is None:
+        return f"{p.title}:"
+    noun = ENTITY_WORDS.get(q.entity, q.entity)
+    if p.shape == "lookup" and p.accounts:
+        subject = f"{p.what or noun} of {p.accounts[0]['name']}"
+    elif q.row_ids:
+        subject = f"the {noun[:-1] if noun.endswith('s') else noun} picked from the last answer"
+    else:
+        subject = noun
+    parts = [subject]
+    win = _window(q.entity, q.filters)
+    if win:
+        parts.append(win)
+    parts += [w for f in q.filters if (w := _filter_words(q.entity, f))]
+    if q.account_ids and not p.accounts and not q.row_ids:
+        parts.append(f"for the {len(set(q.account_ids))} account{'s' if len(set(q.account_ids)) != 1 else ''} "
+                     "of the last answer")
+    if q.group_by:
+        parts.append(f"by {q.group_by}")
+    aggs = [a for a in q.aggregates if a.fn != "count" and a.field]
+    if aggs:
+        parts.append("with " + ", ".join(f"{'total' if a.fn == 'sum' else a.fn} {a.field.replace('_', ' ')}"
+                                         for a in aggs if a.field))
+    elif any(a.fn == "count" for a in q.aggregates):
+        parts.append("counted")
+    if q.sort:
+        s = q.sort[0]
+        col = ENTITIES[q.entity].fields.get(s.field)
+        label = (col.label if col and col.label else s.field.replace("_", " "))
+        order = ("newest first" if s.desc else "oldest first") if col is not None and col.kind == "date" else \
+            ("highest first" if s.desc else "lowest first")
+        parts.append(f"sorted by {label}, {order}")
+    if q.limit and p.shape != "lookup" and q.limit < 25:
+        parts.append(f"top {q.limit}" if q.sort else f"first {q.limit}")
+    text = ", ".join(parts)
+    return text[:1].upper() + text[1:] + ":"
+
+
+def title(p: Plan) -> str:
+    """The reading as a short title (no colon), for an edited plan's count line."""
+    line = reading(p).rstrip(":")
+    return line[:1].lower() + line[1:]
+
+
+# ---- constraints a message carries --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Constraint:
+    """A phrase that restricts the answer, and what kind of restriction it is."""
+
+    phrase: str
+    kind: str  # window | order | superlative | verb_date | status | number
+
+
+_ORDER = re.compile(r"\b(?:oldest|newest|earliest|latest|most recent|biggest|largest|smallest|highest|lowest)"
+                    r" (?:ones? )?first\b|\b(?:ascending|descending|alphabetical(?:ly)?|reverse order)\b|"
+                    r"\b(?:sort(?:ed)?|order(?:ed)?|rank(?:ed)?) (?:them |it )?by [\w()]+")
+_SUPER = re.compile(r"\b(?:worth the (?:most|least)|(?:the )?(?:biggest|largest|smallest|highest|lowest|most|least|"
+                    r"fewest|best|worst|riskiest|healthiest|oldest|newest|earliest|latest|longest|slowest|fastest)"
+                    r"(?= (?:\w+ )?(?:one|account|customer|deal|renewal|ticket|nps|arr|health|score|spend|latency|"
+                    r"open|usage|value|risk|seats?|contract|first)\b|\?|$| by\b| in\b))")
+_VERB = re.compile(r"\b(opened|filed|raised|created|logged|submitted|closed|resolved|signed|renewed|churned|"
+                   r"expanded|downgraded|started|kicked off|launched|due|touched|heard from|answered|responded)\b")
+VERB_FIELDS = {"opened": "opened_at", "filed": "opened_at", "raised": "opened_at", "created": "opened_at",
+               "logged": "opened_at", "submitted": "opened_at", "closed": "closed_at", "resolved": "closed_at",
+               "signed": "contract_start", "renewed": "renewal_date", "churned": "renewal_date",
+               "expanded": "renewal_date", "downgraded": "renewal_date", "started": "created_on",
+               "kicked off": "created_on", "launched": "created_on", "due": "due_date",
+               "touched": "occurred_on", "heard from": "occurred_on", "answered": "responded_on",
+               "responded": "responded_on"}
+_STATUS = re.compile(r"\b(open|closed|resolved|pending|failed|failing|running|succeeded|blocked|stuck|overdue|"
+                     r"done|completed|churned|renewed|expanded|contracted|escalated|red|yellow|green|at[- ]risk)\b")
+_TIME_PREP = re.compile(r"\b(before|after|since|until|till|prior to|ahead of|by)\s+((?:the |our |my |their |next |"
+                        r"this )?[a-z0-9][\w'-]*(?: [a-z][\w'-]*){0,2})")
+_NUMBER = re.compile(r"(?<![\w./-])(\$?\d[\d,]*(?:\.\d+)?\s?[km%]?)(?![\w/-])")
+
+
+def constraints(text: str, today: date) -> list[Constraint]:
+    """The constraint-bearing phrases of a message."""
+    low = text.lower().replace("\u2019", "'")
+    out: list[Constraint] = []
+    sp = span(low, today, future=True)
+    if sp is not None:
+        out.append(Constraint(sp.text, "window"))
+    else:
+        for m in _TIME_PREP.finditer(low):
+            if m.group(1) == "by" and not re.search(r"\b(next|end|the \w+ (?:meeting|call|review|board|launch))\b",
+                                                    m.group(2)):
+                continue  # "by priority", "by CSM" group; "by the board meeting" is a deadline
+            out.append(Constraint(m.group(0), "window"))
+            break
+    for m in _ORDER.finditer(low):
+        out.append(Constraint(m.group(0), "order"))
+    for m in _SUPER.finditer(low):
+        if not any(m.group(0) in c.phrase for c in out):
+            out.append(Constraint(m.group(0).strip(), "superlative"))
+    for m in _VERB.finditer(low):
+        if sp is not None or any(c.kind == "window" for c in out):
+            out.append(Constraint(m.group(0), "verb_date"))
+    for m in _STATUS.finditer(low):
+        out.append(Constraint(m.group(0), "status"))
+    dates = set(re.findall(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}", low))
+    window_text = sp.text if sp is not None else ""
+    for m in _NUMBER.finditer(low):
+        tok = m.group(1)
+        if tok in window_text or any(tok in d for d in dates) or re.fullmatch(r"20\d\d", tok):
+            continue
+        out.append(Constraint(tok, "number"))
+    return out
+
+
+def _date_filters(p: Plan) -> list[Filter]:
+    if p.query is None:
+        return []
+    return [f for f in p.query.filters if (c := ENTITIES[p.query.entity].fields.get(f.field)) is not None
+            and c.kind == "date" and f.op in ("between", "lt", "le", "gt", "ge")]
+
+
+def _number_used(tok: str, p: Plan) -> bool:
+    t = tok.replace("$", "").replace(",", "").replace(" ", "")
+    mult = 1000.0 if t.endswith("k") else 1e6 if t.endswith("m") else 1.0
+    try:
+        v = float(t.rstrip("km%")) * mult
+    except ValueError:
+        return True
+    q = p.query
+    if q is None:
+        return False
+    values: list[float] = [float(q.limit)] if q.limit else []
+    for f in q.filters:
+        for x in f.value if isinstance(f.value, list) else [f.value]:
+            if isinstance(x, (int, float)) and not isinstance(x, bool):
+                values += [float(x), float(x) * 100]
+    return any(abs(v - x) < 1e-6 for x in values)
+
+
+_STATUS_FIELDS = {"status", "outcome", "band", "risk", "priority", "lifecycle_stage", "open_tickets",
+                  "onboarding_overdue", "due_date"}
+
+
+def unapplied(text: str, p: Plan | None, today: date, window_days: int | None = None) -> list[str]:
+    """The constraint phrases of `text` that plan `p` does not reflect (None: an agent's card answered)."""
+    out: list[str] = []
+    q = p.query if p is not None else None
+    dated = _date_filters(p) if p is not None else []
+    has_window = bool(dated) or (p is not None and p.period is not None) or window_days is not None
+    for c in constraints(text, today):
+        ok = True
+        if c.kind == "window":
+            ok = has_window
+        elif c.kind == "verb_date":
+            want = VERB_FIELDS.get(c.phrase)
+            fields = {f.field for f in dated}
+            ok = not has_window or p is None or p.period is not None or want is None or want in fields or \
+                not (q is not None and want in ENTITIES[q.entity].fields)
+        elif c.kind in ("order", "superlative"):
+            ok = bool(q is not None and (q.sort or q.group_by or any(a.fn in ("min", "max") for a in q.aggregates)))
+            if ok and q is not None and q.sort and re.search(r"\b(oldest|earliest)\b", c.phrase):
+                ok = not q.sort[0].desc
+            elif ok and q is not None and q.sort and re.search(r"\b(newest|latest|most recent)\b", c.phrase):
+                ok = q.sort[0].desc
+            ok = ok or (p is not None and p.shape == "today")
+        elif c.kind == "status":
+            ok = q is not None and any(f.field in _STATUS_FIELDS for f in q.filters) or \
+                (p is not None and p.shape in ("metric", "today")) or \
+                (q is not None and c.phrase in ("open",) and q.entity == "accounts")
+        elif c.kind == "number":
+            ok = p is not None and (_number_used(c.phrase, p) or p.shape in ("metric", "today", "lookup"))
+        if not ok and c.phrase not in out:
+            out.append(c.phrase)
+    return out

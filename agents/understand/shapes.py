@@ -1,0 +1,238 @@
+"""Portfolio shapes: lists, rankings, aggregates, metrics over a period, comparisons, ordinals, today."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from agents.state import AccountRef
+from agents.understand.model import Plan, Shape
+from agents.understand.phrases import _COMPARE_TOPICS, _ENTITY_CUES, _ORDINAL, _TODAY, METRICS, PLURAL
+from agents.understand.slots import _account_filters, _group, _limit, _say, _sort, _vocab_filters, thresholds
+from agents.understand.vocabulary import Vocabulary
+from agents.when import Span, span
+from tools.query import ENTITIES, Aggregate, Filter, Query, Sort
+
+
+def _metric(low: str, today: date) -> Plan | None:
+    if re.search(r"\b(worst|best|lowest|highest|which|who|top|bottom)\b", low) and "rate" not in low:
+        return None  # "who has the worst NPS" ranks accounts; it is not a metric
+    for pat, name in METRICS:
+        if re.search(pat, low):
+            period = span(low, today, future=False)
+            if period is None or period.end > today:
+                period = Span(today.replace(year=today.year - 1), today, "the last 12 months") if period is None \
+                    else Span(period.start, min(period.end, today), period.text)
+            return Plan("metric", name, metric=name, period=period)
+    return None
+
+
+def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[int]) -> Plan | None:
+    """A list, ranking or aggregate over the asker's accounts (or `ids`, the previous list)."""
+    entity = next((e for pat, e in _ENTITY_CUES if re.search(pat, low)), "accounts")
+    asks_accounts = re.search(r"\b(which|what) (accounts|customers|clients)\b|"
+                              r"\b(accounts|customers|clients) (with|that have)\b", low)
+    counted = any(f.field in ("open_tickets", "open_high_tickets") for f in thresholds(low))
+    if entity != "accounts" and asks_accounts and (counted or (PLURAL.search(low) and _sort(low) is not None)):
+        entity = "accounts"  # "which customers have the most open tickets?" ranks accounts, not tickets
+    filters, said = _vocab_filters(low, vocab, asker)
+    window: Span | None = None
+    if entity == "accounts":
+        more, words, window = _account_filters(low, today)
+        limits = thresholds(low)
+        filters += more + limits
+        said += words + [_say(f) for f in limits]
+    elif entity == "tickets":
+        filters = [f for f in filters if f.field in ("owner", "team")]
+        dated = span(low, today, future=False) is not None
+        if re.search(r"\b(still open|open|unresolved|outstanding)\b", low) or \
+                not dated and not re.search(r"\b(closed|resolved|all|every)\b", low):
+            filters.append(Filter(field="status", op="ne", value="closed"))
+            said.append("open")
+        elif re.search(r"\b(closed|resolved)\b", low) and not dated:
+            filters.append(Filter(field="status", value="closed"))
+            said.append("closed")
+        m = re.search(r"\b(high|urgent|critical|p1)\b", low)
+        if m:
+            filters.append(Filter(field="priority", op="in", value=["high", "urgent"]))
+            said.append("high-priority")
+    elif entity == "fine_tunes":
+        filters = [f for f in filters if f.field in ("owner", "team")]
+        m = re.search(r"\b(failed|failing|diverged|broke|succeeded|successful|running|in progress)\b", low)
+        if m:
+            st = "failed" if m.group(1) in ("failed", "failing", "diverged", "broke") else \
+                "running" if m.group(1) in ("running", "in progress") else "succeeded"
+            filters.append(Filter(field="status", value=st))
+            said.append(st)
+    elif entity == "milestones":
+        filters = [f for f in filters if f.field in ("owner", "team")]
+        if re.search(r"overdue|late|behind|past due|missed", low):
+            filters += [Filter(field="status", op="ne", value="done"),
+                        Filter(field="due_date", op="lt", value=today.isoformat())]
+            said.append("overdue")
+        elif re.search(r"\bblocked\b|\bstuck\b", low):
+            filters.append(Filter(field="status", value="blocked"))
+            said.append("blocked")
+    elif entity == "contacts":
+        filters = [f for f in filters if f.field in ("owner", "team")]
+        if "champion" in low:
+            filters.append(Filter(field="is_champion", value=True))
+            said.append("champions")
+    elif entity == "renewals":
+        m = re.search(r"\b(churn|churned|renewed|expanded|contracted|downgraded)\b", low)
+        if m:
+            outcome = {"downgraded": "contracted", "churn": "churned"}.get(m.group(1), m.group(1))
+            filters.append(Filter(field="outcome", value=outcome))
+            said.append(outcome)
+    if entity in ("tickets", "activities", "surveys", "renewals", "fine_tunes", "milestones") and window is None:
+        past = span(low, today, future=entity == "milestones" and not re.search(r"\b(completed|finished|done)\b", low))
+        if past is not None:
+            fld = date_field(entity, low)
+            filters.append(Filter(field=fld, op="between", value=[past.start.isoformat(), past.end.isoformat()]))
+            said.append(past.describe())
+    sort = _sort(low) if entity == "accounts" else _record_sort(entity, low)
+    ranked = sort is not None and (entity == "accounts" or ENTITIES[entity].fields[sort.field].kind != "date")
+    limit = _limit(low)
+    group = _group(low)
+    aggs: list[Aggregate] = []
+    total = re.search(r"\b(total|sum|combined|how much|aggregate|overall)\b|how big is (my|our) (book|portfolio)|"
+                      r"\bin dollars\b", low)
+    avg = re.search(r"\b(average|avg|mean|typical)\b\s*(?:(?!health|arr|nps|p\(renew\)|seats?|score)\w+\s)?"
+                    r"(health|arr|nps|p\(renew\)|seats?|score)?", low)
+    if entity == "accounts" and total:
+        aggs.append(Aggregate(fn="sum", field="arr"))
+    if entity == "accounts" and avg:
+        fld = {"health": "health", "score": "health", "arr": "arr", "nps": "nps", "p(renew)": "p_renew",
+               "seat": "seats", "seats": "seats"}.get(avg.group(2) or "health", "health")
+        aggs.append(Aggregate(fn="avg", field=fld))
+    if group is None and any(f.field == "owner" and f.op == "in" for f in filters):
+        group = "owner"  # two or more CSMs named: side by side
+    if group is None and any(f.field == "team" and f.op == "in" for f in filters):
+        group = "team"
+    if group and not any(a.field == "arr" for a in aggs) and re.search(r"\barr\b|revenue", low):
+        aggs.insert(0, Aggregate(fn="sum", field="arr"))
+    if group and not any(a.field == "health" for a in aggs) and re.search(r"\bhealth", low):
+        aggs.append(Aggregate(fn="avg", field="health"))
+    count = re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", low)
+    if (count or group) and not aggs:
+        aggs.append(Aggregate(fn="count"))
+        if group and entity == "accounts":
+            aggs += [Aggregate(fn="sum", field="arr"), Aggregate(fn="avg", field="health")]
+    most = re.search(r"\b(who|which (?:account|customer|client|csm|rep)s?) (?:has|have) the (most|fewest|least)\b", low)
+    if most and entity != "accounts" and group is None:  # "who has the most overdue milestones?": count per group
+        group = "owner" if re.search(r"\b(csm|rep|on (my|the) team)\b", low) else "account"
+        aggs = [Aggregate(fn="count")]
+    summary = entity == "accounts" and not aggs and \
+        re.search(r"\bhow(?:'s| is| are)\b.*\b(book|portfolio|accounts|team)\b", low)
+    if summary:  # "how is Priya's book looking?": its totals, then its accounts worst first
+        aggs = [Aggregate(fn="sum", field="arr"), Aggregate(fn="avg", field="health")]
+    if ids:
+        said.insert(0, "from the last list")
+    specific = bool(filters or sort or limit or group or aggs or ids or entity != "accounts")
+    if not specific:
+        return None
+    if entity == "accounts" and sort is None and window is not None:
+        sort = Sort(field="renewal_date")
+    if entity == "accounts" and sort is None and limit and not aggs:
+        sort = Sort(field="arr", desc=True) if re.search(r"\btop\b", low) else Sort(field="health")
+    if group and aggs and count:  # "how many … per CSM": the biggest groups first
+        sort = None
+    elif group and aggs:  # groups ranked by their first figure: "which CSM has the lowest average health?"
+        first = next((a for a in aggs if a.field), None)
+        sort = Sort(field=first.field, desc=not re.search(r"\b(lowest|least|fewest|worst|smallest|bottom)\b", low)) \
+            if first and first.field else None
+        limit = limit if limit and limit > 1 else None
+    elif ranked and sort is not None and limit is None and not aggs:
+        limit = 10  # a ranking shows its top ten
+        if sort.field in ("open_tickets", "open_high_tickets") and sort.desc:
+            filters.append(Filter(field=sort.field, op="gt", value=0))
+    if entity == "accounts" and sort is None and not group:
+        sort = Sort(field="health")  # lists show the accounts that need attention first
+    fields = {"accounts": _account_fields(sort, filters, aggs)}.get(entity, [])
+    q = Query(entity=entity, fields=fields, filters=filters, account_ids=ids,  # type: ignore[arg-type]
+              sort=[sort] if sort else [], limit=limit or (25 if entity != "accounts" else None),
+              group_by=group if group in _group_fields(entity) else None, aggregates=aggs)
+    shape: Shape = "aggregate" if aggs and (count or total or avg or group or summary or most) else "list"
+    what = {"accounts": "accounts", "tickets": "tickets", "fine_tunes": "fine-tunes", "milestones": "milestones",
+            "contacts": "contacts", "surveys": "survey responses", "activities": "activities",
+            "renewals": "renewals"}[entity]
+    title = " ".join([what, *said]) if said else what
+    return Plan(shape, title, q, what=what)
+
+
+_VERB_FIELDS: dict[str, list[tuple[str, str]]] = {  # entity -> (verb pattern, date field); first match wins
+    "tickets": [(r"\b(closed|resolved|fixed)\b", "closed_at"), (r".", "opened_at")],
+    "milestones": [(r"\b(completed|finished|done|hit|reached)\b", "completed_date"), (r".", "due_date")],
+    "activities": [(r".", "occurred_on")], "surveys": [(r".", "responded_on")],
+    "renewals": [(r".", "renewal_date")], "fine_tunes": [(r".", "created_on")],
+}
+_RECORD_SORTS: list[tuple[str, str, bool]] = [  # (pattern, field kind or name, descending)
+    (r"\b(oldest|earliest)(?: ones?)? first\b|\bchronological|\bin order of date\b", "@date", False),
+    (r"\b(newest|latest|most recent)(?: ones?)? first\b|\breverse chronological", "@date", True),
+    (r"worth the most|most valuable|biggest|largest|highest arr|most arr", "arr_before", True),
+    (r"worth the least|smallest|least valuable", "arr_before", False),
+    (r"\b(lowest|worst) (score|nps|csat)|\bworst\b|\blowest\b", "score", False),
+    (r"\b(highest|best) (score|nps|csat)|\bbest\b|\bhighest\b", "score", True),
+]
+
+
+def date_field(entity: str, low: str) -> str:
+    """The date field a verb ties a window to: "closed in May" is closed_at, "filed in May" opened_at."""
+    return next(f for pat, f in _VERB_FIELDS[entity] if re.search(pat, low))
+
+
+def _record_sort(entity: str, low: str) -> Sort | None:
+    """An order asked for records: "oldest first", "the one worth the most", "lowest score"."""
+    fields = ENTITIES[entity].fields
+    for pat, fld, desc in _RECORD_SORTS:
+        if re.search(pat, low):
+            name = (_VERB_FIELDS.get(entity, [(".", ENTITIES[entity].date_field or "")])[-1][1]
+                    if fld == "@date" else fld)
+            if name in fields:
+                return Sort(field=name, desc=desc)
+    return None
+
+
+def _group_fields(entity: str) -> set[str]:
+    return set(ENTITIES[entity].fields)
+
+
+def _account_fields(sort: Sort | None, filters: list[Filter], aggs: list[Aggregate]) -> list[str]:
+    base = ["account", "health", "band", "arr", "renewal_date", "p_renew", "owner"]
+    extra = [x.field for x in filters if x.field not in base and x.field not in ("risk", "team")]
+    if sort and sort.field not in base:
+        extra.append(sort.field)
+    extra += [a.field for a in aggs if a.field and a.field not in base]
+    return list(dict.fromkeys(base + extra))[:10]
+
+
+def compare(accounts: list[AccountRef], low: str = "") -> Plan:
+    """Two or more accounts side by side (with the figures the question is about, when it names a topic)."""
+    topic = [f for pat, fields in _COMPARE_TOPICS if re.search(pat, low) for f in fields]
+    base = ["account", "health", "band", "arr"]
+    rest = ["renewal_date", "p_renew", "nps", "seat_utilization", "usage_change_30d", "open_tickets", "owner"]
+    q = Query(entity="accounts", account_ids=[a["account_id"] for a in accounts],
+              fields=list(dict.fromkeys(base + topic + rest))[:12])
+    return Plan("compare", "comparison of " + " and ".join(a["name"] for a in accounts), q, what="comparison",
+                accounts=accounts)
+
+
+
+def pick(low: str, ids: list[int]) -> int | None:
+    """The account an ordinal or "that one" points at in the previous list."""
+    m = _ORDINAL.search(low)
+    if not m or not ids:
+        return None
+    word = m.group(1) or m.group(2) or ""
+    if m.group(3):
+        k = int(m.group(3)) - 1
+    else:
+        k = {"first": 0, "top": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1,
+             "bottom": -1}.get(word, 0)
+    return ids[k] if -len(ids) <= k < len(ids) else None
+
+
+def wants_today(low: str) -> bool:
+    """A vague ask for the day's priorities ("anything I should worry about today?")."""
+    return bool(_TODAY.search(low))
+

@@ -1,0 +1,205 @@
+"""Slots of a message: thresholds, sort, limit, group and filters in the CRM's own words."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from agents.understand.phrases import _FIELD_WORDS, _GROUPS, _LESS, _MORE, _NUMW, _SORTS
+from agents.understand.vocabulary import Vocabulary
+from agents.when import NUMBER_WORDS, Span, span
+from tools.query import Filter, Sort
+
+
+def _money(tok: str) -> float:
+    t = tok.replace(",", "").replace("$", "").strip()
+    mult = 1000.0 if t.endswith("k") else 1e6 if t.endswith("m") else 1.0
+    return float(t.rstrip("km%")) * mult
+
+
+def _value(tok: str, fld: str) -> float:
+    tok = tok.strip()
+    if tok.rstrip("%") in NUMBER_WORDS:
+        return float(NUMBER_WORDS[tok.rstrip("%")])
+    v = _money(tok)
+    if fld in ("p_renew", "seat_utilization", "error_rate", "usage_change_30d") and (tok.endswith("%") or v > 1):
+        v = v / 100
+    return v
+
+
+def thresholds(low: str) -> list[Filter]:
+    """Comparisons like "health below 60", "over $100k ARR", "P(renew) under 50%"; a bare "$100k" is ARR."""
+    out = []
+    for m in re.finditer(rf"({_MORE}|{_LESS})\s*\$\s*(\d[\d,]*(?:\.\d+)?\s*[km]?)(?!\s*(?:arr|revenue|spend))", low):
+        out.append(Filter(field="arr", op="gt" if re.match(_MORE, m.group(1)) else "lt", value=_money(m.group(2))))
+    for fld, words in _FIELD_WORDS.items():
+        for m in re.finditer(rf"(?:{words})\s*(?:is|of|score)?\s*({_MORE}|{_LESS})\s*\$?{_NUMW}", low):
+            out.append(Filter(field=fld, op="gt" if re.match(_MORE, m.group(1)) else "lt",
+                              value=_value(m.group(2), fld)))
+        for m in re.finditer(rf"({_MORE}|{_LESS})\s*\$?{_NUMW}\s*(?:in\s+)?(?:{words})\b", low):
+            out.append(Filter(field=fld, op="gt" if re.match(_MORE, m.group(1)) else "lt",
+                              value=_value(m.group(2), fld)))
+    return out
+
+
+def _say(f: Filter) -> str:
+    """A threshold in words: "ARR over $100,000", "P(renew) under 50%"."""
+    label = {"arr": "ARR", "p_renew": "P(renew)", "p95_ms": "p95 latency (ms)", "seat_utilization": "seat use",
+             "usage_change_30d": "30-day usage change", "open_tickets": "open tickets", "error_rate": "error rate",
+             "spend_30d": "30-day spend", "nps": "latest NPS", "health": "health"}.get(f.field, f.field)
+    v = float(f.value)
+    shown = f"${v:,.0f}" if f.field in ("arr", "spend_30d") else f"{v * 100:.0f}%" if f.field in (
+        "p_renew", "seat_utilization", "usage_change_30d", "error_rate") else f"{v:g}"
+    return f"with {label} {'over' if f.op in ('gt', 'ge') else 'under'} {shown}"
+
+
+def _limit(low: str) -> int | None:
+    m = re.search(r"\b(?:top|bottom|first|best|worst|biggest|largest|smallest|riskiest|healthiest)\s+" + _NUMW + r"\b",
+                  low) or re.search(r"\b" + _NUMW + r"\s+(?:biggest|largest|smallest|riskiest|healthiest|"
+                                                 r"worst|best|most|least|top)\b", low)
+    if m and m.group(1).strip().rstrip("km%").replace(",", "").isdigit() or (m and m.group(1) in NUMBER_WORDS):
+        return max(1, min(100, int(_value(m.group(1), ""))))
+    if re.search(r"\b(top|bottom)\b", low):
+        return 5
+    if re.search(r"\b(my|our|the) (next|upcoming|soonest) renewal\b(?!s)", low):
+        return 1
+    if re.search(r"\b(which|what) (one|of (those|these|them))\b|\bwho\b|\bwhich (account|customer)\b"
+                 r"(?!s)", low) and re.search(r"\b(first|soonest|earliest|most|least|biggest|largest|smallest|highest|"
+                                          r"lowest|riskiest|healthiest|worst|best|fastest|slowest|latest)\b", low):
+        return 1
+    if re.search(r"\bwhich (one|account|customer)\b|\bwho\b.*\b(first|soonest|most|least|biggest|worst|best)\b|"
+                 r"\b(the|my) (single )?(biggest|largest|riskiest|healthiest|worst|best|smallest)\b(?! \d)", low):
+        return 1
+    return None
+
+
+def _sort(low: str) -> Sort | None:
+    for pat, fld, desc in _SORTS:
+        if re.search(pat, low):
+            return Sort(field=fld, desc=desc)
+    return None
+
+
+def _group(low: str) -> str | None:
+    m = re.search(r"\b(?:per|by|for each|each|every|broken down by|breakdown by|split by|grouped by|across)\s+"
+                  r"(csm|owner|rep|team|segment|band|industry|vertical|plan|tier|model|stage|outcome|priority|status)s?\b",
+                  low)
+    if m:
+        return _GROUPS[m.group(1)]
+    if re.search(r"\b(which|what) teams?\b|\bteam by team\b|\beach team\b", low):
+        return "team"
+    if re.search(r"\b(each|every|all) (of )?(my|our|the) (csms|reps|team members)\b|\bcsm by csm\b", low):
+        return "owner"
+    if re.search(r"\b(breakdown|break down|split)\b.*\b(csms?|team)\b|\bhow (is|are) (each|every) csm|"
+                 r"\b(which|what) (csm|rep|team member|person)\b|\bwho on (my|the|our) team\b|"
+                 r"\bwhich of my (csms|reps)\b|"
+                 r"\bcompare\b.*\b(csms|reps)\b", low):
+        return "owner"
+    return None
+
+
+def _vocab_filters(low: str, vocab: Vocabulary, asker: str) -> tuple[list[Filter], list[str]]:
+    """Filters named with the CRM's own words, and those words (for the title)."""
+    out: list[Filter] = []
+    said: list[str] = []
+    for name in vocab.models:
+        m = re.search(rf"\b{re.escape(name.lower())}(?:\s+(v[\d.]+))?\b", low)
+        if m:
+            out.append(Filter(field="model", op="contains", value=name + (f" {m.group(1)}" if m.group(1) else "")))
+            said.append(f"on {out[-1].value}")
+            break
+    bare = [t for t in vocab.teams if re.search(rf"\b{re.escape(t.lower())}\b", low)]
+    if len(bare) >= 2 and re.search(r"\bvs\.?\b|\bversus\b|\bcompare|\band\b|,", low):  # "East vs West"
+        out.append(Filter(field="team", op="in", value=bare))
+        said.append(" and ".join(bare) + " teams")
+    else:
+        for team in vocab.teams:
+            if re.search(rf"\b{re.escape(team.lower())}\b(?:\s+team|'s)|\bteam\s+{re.escape(team.lower())}\b", low):
+                out.append(Filter(field="team", value=team))
+                said.append(f"{team} team")
+    owners = [name for name in vocab.csms if name != asker and
+              re.search(rf"\b({re.escape(name.lower())}|{re.escape(name.split()[0].lower())})(?:'s)?\b", low)]
+    if len(owners) == 1:
+        out.append(Filter(field="owner", value=owners[0]))
+        said.append(f"owned by {owners[0]}")
+    elif owners:
+        out.append(Filter(field="owner", op="in", value=owners))
+        said.append("owned by " + " and ".join(owners))
+    for ind in vocab.industries:
+        if re.search(rf"\b{re.escape(ind.lower())}\b", low):
+            out.append(Filter(field="industry", value=ind))
+            said.append(ind)
+            break
+    for plan in vocab.plans:
+        word = re.escape(plan.lower())
+        if re.search(rf"\b{word}\s+(plan|tier|contract)s?\b|\b(plan|tier)\s+{word}", low):
+            out.append(Filter(field="plan", value=plan))
+            said.append(f"{plan} plan")
+            break
+    return out, said
+
+
+def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Span | None]:
+    out: list[Filter] = []
+    said: list[str] = []
+    if re.search(r"\bat[- ]risk\b|\brisky\b|in trouble|likely to churn|churn risk|worr(y|ied)|concern", low):
+        out.append(Filter(field="risk", value="at risk"))
+        said.append("at risk")
+    if re.search(r"growth potential|expansion (candidates|opportunit\w+|potential)|upsell|room to (grow|expand)", low):
+        out.append(Filter(field="risk", value="growth potential"))
+        said.append("with growth potential")
+    m = re.search(r"\b(red|yellow|amber|green)\b", low)
+    if m:
+        out.append(Filter(field="band", value="yellow" if m.group(1) == "amber" else m.group(1)))
+        said.append(m.group(1))
+    m = re.search(r"\b(enterprise|mid[- ]market|smb|small business)\b(?!\s+(plan|tier|contract))", low)
+    if m:
+        seg = {"smb": "SMB", "small business": "SMB"}.get(m.group(1), m.group(1).replace(" ", "-"))
+        out.append(Filter(field="segment", value=seg))
+        said.append(seg)
+    if re.search(r"\b(in|still|currently|stuck in) onboarding\b|\bonboarding (accounts|customers)\b", low):
+        out.append(Filter(field="lifecycle_stage", value="onboarding"))
+        said.append("in onboarding")
+    if re.search(r"behind( schedule)?|overdue|slipp(ing|ed)|late on|stalled", low) and "onboarding" in low:
+        out.append(Filter(field="onboarding_overdue", op="gt", value=0))
+        said.append("with overdue onboarding milestones")
+    if re.search(r"\b(no|without( a)?|lost( their| a)?|missing( a)?) champions?\b|champions? (left|gone|departed)",
+                 low):
+        out.append(Filter(field="champion_present", op="lt", value=1))
+        said.append("without a champion")
+    if re.search(r"\bdetractors?\b", low):
+        out.append(Filter(field="nps", op="le", value=6))
+        said.append("NPS detractors (latest NPS 0-6)")
+    elif re.search(r"\bpromoters?\b", low):
+        out.append(Filter(field="nps", op="ge", value=9))
+        said.append("NPS promoters (latest NPS 9-10)")
+    m = re.search(r"(?:no|not|nobody|no one|haven'?t|have not|hasn'?t|without|zero|any)\b[^.?!]{0,40}?\b(?:touch|talk|"
+                  r"spoke|spoken|"
+                  r"contact|activit|interact|engag|"
+                  r"heard|met|reach|engag|check)\w*[^.?!]{0,30}?" + _NUMW + r"\s*(day|week|month)s?", low) or \
+        re.search(r"(?:untouched|silent|quiet|neglected|dark)\b[^.?!]{0,20}?" + _NUMW + r"\s*(day|week|month)s?", low)
+    quiet = re.search(r"gone (dark|quiet|silent|cold)|went (dark|quiet|silent|cold)|radio silence|\bghost(ed|ing)?\b|"
+                      r"haven'?t heard from", low)
+    if m or quiet:
+        n = int(_value(m.group(1), "")) * {"day": 1, "week": 7, "month": 30}[m.group(2)] if m else 30
+        out.append(Filter(field="days_since_touch", op="ge", value=n))
+        said.append(f"no touch in {n}+ days")
+    if re.search(r"\bwith (any )?open tickets\b|\bopen tickets\b.*\baccounts\b", low):
+        out.append(Filter(field="open_tickets", op="gt", value=0))
+        said.append("with open tickets")
+    window = None
+    m = re.search(r"usage (?:has )?(dropped|fell|fallen|declined|decreased|down|grew|grown|rose|increased|up)\b"
+                  r"[^.?!]{0,20}?(\d+(?:\.\d+)?)\s*(?:%|percent)", low)
+    if m:
+        v = float(m.group(2)) / 100
+        up = m.group(1) in ("grew", "grown", "rose", "increased", "up")
+        out.append(Filter(field="usage_change_30d", op="gt" if up else "lt", value=v if up else -v))
+        said.append(f"usage {'up' if up else 'down'} more than {v * 100:.0f}% in 30 days")
+    if re.search(r"renew|renewal|up for|expir|contracts? (end|ending|due)|churn", low):
+        window = span(low, today, future=True)
+        if window is not None:
+            out.append(Filter(field="renewal_date", op="between",
+                              value=[window.start.isoformat(), window.end.isoformat()]))
+            said.append(f"renewing {window.describe()}")
+    return out, said, window
+

@@ -1,0 +1,51 @@
+"""The CRM's own vocabulary (models, teams, CSMs, industries, plans, roles, milestone names), cached a minute."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from integrations.crm.models import CSM, Account, Contact, Contract, Milestone, TelemetryDaily
+from integrations.crm.store import CRMStore
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Names the CRM itself uses: models, teams, CSMs, industries, plans."""
+
+    models: list[str]
+    teams: list[str]
+    csms: list[str]
+    industries: list[str]
+    plans: list[str]
+    roles: list[str] = field(default_factory=list)
+    milestones: list[str] = field(default_factory=list)
+
+
+_VOCAB: dict[int, tuple[float, Vocabulary]] = {}
+VOCAB_TTL_S = 60.0
+
+
+def vocabulary(store: CRMStore) -> Vocabulary:
+    """The CRM's vocabulary (a few DISTINCT queries, kept for a minute per store)."""
+    hit = _VOCAB.get(id(store))
+    if hit is not None and time.monotonic() - hit[0] < VOCAB_TTL_S:
+        return hit[1]
+    vocab = _read_vocabulary(store)
+    _VOCAB[id(store)] = (time.monotonic(), vocab)
+    return vocab
+
+
+def _read_vocabulary(store: CRMStore) -> Vocabulary:
+    with store.session() as s:
+        models = [m for m in s.scalars(select(TelemetryDaily.model_name).distinct()) if m]
+        teams = [t for t in s.scalars(select(CSM.team).distinct()) if t]
+        csms = list(s.scalars(select(CSM.name).where(CSM.role != "admin")))
+        inds = [i for i in s.scalars(select(Account.industry).distinct()) if i]
+        plans = [p for p in s.scalars(select(Contract.plan).distinct()) if p]
+        roles = [r for r in s.scalars(select(Contact.role).distinct()) if r]
+        steps = [m for m in s.scalars(select(Milestone.name).distinct().limit(500)) if m]
+    return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans, roles, steps)
+
