@@ -77,7 +77,7 @@ class QueryOut(BaseModel):
     """The typed query as the model may fill it (checked against the entity's fields before it runs)."""
 
     entity: Literal["accounts", "contacts", "tickets", "activities", "renewals", "telemetry", "fine_tunes",
-                    "milestones", "surveys"]
+                    "milestones", "surveys", "plans"]
     filters: list[FilterOut] = Field(default_factory=list, max_length=6)
     sort_by: FieldName | None = None  # type: ignore[valid-type]
     descending: bool = False

@@ -40,7 +40,7 @@ from tools.crm import Source, ToolContext, segments, src
 from tools.plain import scalar
 
 Entity = Literal["accounts", "contacts", "tickets", "activities", "renewals", "telemetry", "fine_tunes",
-                 "milestones", "surveys"]
+                 "milestones", "surveys", "plans"]
 Op = Literal["eq", "ne", "lt", "le", "gt", "ge", "contains", "in", "between", "is_null", "not_null"]
 
 
@@ -144,6 +144,9 @@ ENTITIES: dict[str, EntitySpec] = {
         "plan": Col(OnboardingPlan.name, "text", "plan"),
         "plan_target": Col(OnboardingPlan.target_date, "date", "go-live target")},
         ("name", "status", "due_date", "account")),
+    "plans": EntitySpec(OnboardingPlan, "onboarding_plan", "target_date", "name", _cols(OnboardingPlan, {
+        "name": "text", "started_on": "date", "target_date": "date", "status": "text"}),
+        ("name", "status", "started_on", "target_date", "account")),
     "surveys": EntitySpec(SurveyResponse, "nps", "responded_on", "kind", {**_cols(SurveyResponse, {
         "kind": "text", "score": "number", "comment": "text", "responded_on": "date"}),
         "contact": Col(Contact.name, "text", "contact")}, ("responded_on", "score", "comment", "account")),

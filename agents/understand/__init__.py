@@ -16,7 +16,7 @@ import re
 from datetime import date
 
 from agents.state import AccountRef
-from agents.understand.lookups import by_role, lookup, seniority
+from agents.understand.lookups import by_role, lookup, person, seniority
 from agents.understand.model import Plan, Shape, from_json, to_json
 from agents.understand.phrases import COMPARE, PLURAL, THOSE, TOPIC
 from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
@@ -62,6 +62,9 @@ def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: li
         return lookup(low, accounts[0], today, vocab.milestones) or by_role(low, accounts[0], vocab.roles)
     if accounts:
         return []
+    who = person(question, vocab.people)
+    if who is not None:
+        return [who]
     if wants_today(low) and not re.search(r"\b(list|show|which|how many)\b.*\baccounts\b", low):
         return [Plan("today", "what needs you today", what="today")]
     refers = THOSE.search(low) or (re.search(r"\bwhich one\b|\bthe one\b|\bwhich of them\b", low)

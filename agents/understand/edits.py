@@ -48,7 +48,8 @@ _ENTITY_NOUNS: list[tuple[str, str]] = [
     (r"\btickets?\b|\bcases?\b|\btix\b|support (issues|requests)|escalations?", "tickets"),
     (r"\bcontacts?\b|\bchampions?\b|\bpeople\b|\bstakeholders?\b", "contacts"),
     (r"\brenewals?\b(?! date)|renewal history", "renewals"),
-    (r"\bmilestones?\b|onboarding (plans?|steps|tasks)", "milestones"),
+    (r"\b(?:onboarding |implementation )?plans\b|\bonboarding plan\b", "plans"),
+    (r"\bmilestones?\b|\bsteps?\b|onboarding (steps|tasks)", "milestones"),
     (r"fine[- ]?tun\w*", "fine_tunes"),
     (r"\bsurveys?\b|\bnps\b|\bcsat\b|survey (responses|answers|comments)", "surveys"),
     (r"\bnotes?\b|\bmeetings?\b|\bcalls?\b|\bemails?\b|\bactivit(y|ies)\b", "activities"),
@@ -56,7 +57,7 @@ _ENTITY_NOUNS: list[tuple[str, str]] = [
 ]
 _DATE_FIELD = {"accounts": "renewal_date", "renewals": "renewal_date", "tickets": "opened_at",
                "activities": "occurred_on", "surveys": "responded_on", "fine_tunes": "created_on",
-               "milestones": "due_date", "contacts": "last_engaged", "telemetry": "day"}
+               "milestones": "due_date", "contacts": "last_engaged", "telemetry": "day", "plans": "target_date"}
 _MONEY_FIELD = {"accounts": "arr", "renewals": "arr_before"}
 _SCORE_FIELD = {"accounts": "health", "surveys": "score", "fine_tunes": "eval_score"}
 
@@ -200,6 +201,14 @@ def _status_filters(low: str, entity: str, today: date) -> tuple[list[Filter], l
         if m:
             out.append(Filter(field="status", value={"stuck": "running"}.get(m.group(1), m.group(1))))
             said.append(m.group(1))
+    elif entity == "plans":
+        if re.search(r"\b(past|behind|late|overdue|missed)\b", low):
+            out += [Filter(field="status", value="active"), Filter(field="target_date", op="lt",
+                                                                   value=today.isoformat())]
+            said.append("past their target date")
+        elif re.search(r"\b(completed|finished|done)\b", low):
+            out.append(Filter(field="status", value="completed"))
+            said.append("completed")
     elif entity == "milestones":
         if re.search(r"\boverdue|late|behind\b", low):
             out += [Filter(field="status", op="ne", value="done"), Filter(field="due_date", op="lt",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from rapidfuzz import fuzz, process, utils
+
 from agents.state import AccountRef
 from agents.understand.model import Plan
 from agents.understand.phrases import _LOOKUPS
@@ -75,3 +77,30 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
                 break
     return out
 
+
+
+_PERSON_FIELDS = [(r"\b(title|role|job|position|do)\b", ["name", "role", "account"]),
+                  (r"\b(e-?mail|address|reach|contact)\b", ["name", "email", "role", "account"]),
+                  (r"\b(last (engaged|heard|spoke|talked)|engage)", ["name", "last_engaged", "role", "account"])]
+
+
+def person(question: str, people: list[str]) -> Plan | None:
+    """A contact asked about by name ("what's Jane Roe's title?"), in any account the asker may see."""
+    words = re.findall(r"[A-Za-z][A-Za-z'\-]+", question.replace("\u2019", "'"))
+    words = [re.sub(r"'s$", "", w) for w in words]
+    spans = [" ".join(words[i:i + 2]) for i in range(len(words) - 1)]
+    best = None
+    for sp in spans:
+        if not sp[:1].isupper() and sp.lower() != sp:
+            continue
+        hit = process.extractOne(sp, people, scorer=fuzz.ratio, processor=utils.default_process, score_cutoff=88)
+        if hit is not None and (best is None or hit[1] > best[1]):
+            best = hit
+    if best is None:
+        return None
+    name = str(best[0])
+    low = question.lower()
+    fields = next((f for pat, f in _PERSON_FIELDS if re.search(pat, low)),
+                  ["name", "role", "email", "is_champion", "left_on", "last_engaged", "account"])
+    q = Query(entity="contacts", filters=[Filter(field="name", value=name)], fields=list(dict.fromkeys(fields)))
+    return Plan("list", f"contacts named {name}", q, what="contacts")

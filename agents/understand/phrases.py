@@ -135,6 +135,8 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
 _ENTITY_CUES: list[tuple[str, str]] = [
     (r"\btickets?\b|\btix\b|\bcases\b|support (issues|requests)|\bescalations\b", "tickets"),
     (r"fine[- ]?tun\w*", "fine_tunes"),
+    (r"\b(?:onboarding|implementation|rollout) plans?\b|\bplans? (?:that are |which are )?(?:running|active|"
+     r"in progress|past (?:their )?target|behind|late|completed|finished)\b", "plans"),
     (r"\bmilestones?\b|onboarding (tasks|steps)", "milestones"),
     (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers", "contacts"),
     (r"\b(survey|nps|csat) (responses|answers|comments|results)\b|\bsurvey comments\b", "surveys"),
@@ -172,6 +174,6 @@ COMPARE = re.compile(r"\bcompare\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side|\bdif
                      r"which (one )?(is|has|looks) (healthier|better|worse|bigger|riskier|more|less)|"
                      r"\b(healthier|riskier|bigger|larger|better off|worse off)\b")
 
-TOPIC = {"fine_tunes": "tuning", "telemetry": "tuning", "milestones": "onboarding", "renewals": "renewal",
-         "tickets": "health", "surveys": "needs", "activities": "needs", "contacts": "renewal", "accounts": "health"}
+TOPIC = {"plans": "onboarding", "fine_tunes": "tuning", "telemetry": "tuning", "milestones": "onboarding",
+         "renewals": "renewal", "tickets": "health", "surveys": "needs", "activities": "needs", "contacts": "renewal", "accounts": "health"}
 """The agent a follow-up like "why did it fail?" continues with, by the entity the last answer listed."""

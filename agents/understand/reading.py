@@ -20,11 +20,12 @@ from tools.query import ENTITIES, Filter
 
 ENTITY_WORDS = {"accounts": "accounts", "contacts": "contacts", "tickets": "tickets", "activities": "activities",
                 "renewals": "renewals", "telemetry": "daily usage", "fine_tunes": "fine-tunes",
-                "milestones": "onboarding milestones", "surveys": "survey responses"}
+                "milestones": "onboarding milestones", "surveys": "survey responses", "plans": "onboarding plans"}
 DATE_VERBS = {"opened_at": "opened", "closed_at": "closed", "renewal_date": "renewing", "due_date": "due",
               "responded_on": "answered", "created_on": "created", "occurred_on": "dated",
               "last_engaged": "last engaged",
-              "completed_date": "completed", "day": "on", "contract_start": "signed", "last_touch": "last touched"}
+              "completed_date": "completed", "day": "on", "contract_start": "signed", "last_touch": "last touched",
+              "target_date": "targeting go-live", "started_on": "started"}
 METRIC_NAMES = {"nrr": "NRR", "grr": "GRR", "logo_retention": "logo retention", "churn_rate": "churn rate",
                 "avg_csat": "average CSAT", "avg_nps": "average NPS", "nps": "NPS"}
 

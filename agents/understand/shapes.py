@@ -58,8 +58,12 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             said.append("high-priority")
     elif entity == "fine_tunes":
         filters = [f for f in filters if f.field in ("owner", "team")]
-        m = re.search(r"\b(failed|failing|diverged|broke|succeeded|successful|running|in progress)\b", low)
-        if m:
+        m = re.search(r"\b(failed|failing|diverged|broke|succeeded|successful|running|in progress|stuck|hung|"
+                      r"hanging|not finish\w*|unfinished)\b", low)
+        if m and m.group(1) in ("stuck", "hung", "hanging") or (m and m.group(1).startswith(("not finish", "unfin"))):
+            filters.append(Filter(field="status", op="in", value=["running", "failed"]))
+            said.append("running or failed")
+        elif m:
             st = "failed" if m.group(1) in ("failed", "failing", "diverged", "broke") else \
                 "running" if m.group(1) in ("running", "in progress") else "succeeded"
             filters.append(Filter(field="status", value=st))
@@ -73,6 +77,18 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         elif re.search(r"\bblocked\b|\bstuck\b", low):
             filters.append(Filter(field="status", value="blocked"))
             said.append("blocked")
+    elif entity == "plans":
+        filters = [f for f in filters if f.field in ("owner", "team", "segment")]
+        if re.search(r"\b(past|behind|late|overdue|missed|slipp\w*)\b", low):
+            filters += [Filter(field="status", value="active"),
+                        Filter(field="target_date", op="lt", value=today.isoformat())]
+            said.append("past their target date")
+        elif re.search(r"\b(completed|finished|done)\b", low):
+            filters.append(Filter(field="status", value="completed"))
+            said.append("completed")
+        elif re.search(r"\b(running|active|in progress|open|ongoing|current)\b", low):
+            filters.append(Filter(field="status", value="active"))
+            said.append("running")
     elif entity == "contacts":
         filters = [f for f in filters if f.field in ("owner", "team")]
         if "champion" in low:
@@ -84,8 +100,10 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             outcome = {"downgraded": "contracted", "churn": "churned"}.get(m.group(1), m.group(1))
             filters.append(Filter(field="outcome", value=outcome))
             said.append(outcome)
-    if entity in ("tickets", "activities", "surveys", "renewals", "fine_tunes", "milestones") and window is None:
-        past = span(low, today, future=entity == "milestones" and not re.search(r"\b(completed|finished|done)\b", low))
+    if entity in ("tickets", "activities", "surveys", "renewals", "fine_tunes", "milestones", "plans") \
+            and window is None:
+        past = span(low, today, future=entity in ("milestones", "plans")
+                    and not re.search(r"\b(completed|finished|done|started|kicked off)\b", low))
         if past is not None:
             fld = date_field(entity, low)
             filters.append(Filter(field=fld, op="between", value=[past.start.isoformat(), past.end.isoformat()]))
@@ -154,6 +172,7 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
               group_by=group if group in _group_fields(entity) else None, aggregates=aggs)
     shape: Shape = "aggregate" if aggs and (count or total or avg or group or summary or most) else "list"
     what = {"accounts": "accounts", "tickets": "tickets", "fine_tunes": "fine-tunes", "milestones": "milestones",
+            "plans": "onboarding plans",
             "contacts": "contacts", "surveys": "survey responses", "activities": "activities",
             "renewals": "renewals"}[entity]
     title = " ".join([what, *said]) if said else what
@@ -165,6 +184,7 @@ _VERB_FIELDS: dict[str, list[tuple[str, str]]] = {  # entity -> (verb pattern, d
     "milestones": [(r"\b(completed|finished|done|hit|reached)\b", "completed_date"), (r".", "due_date")],
     "activities": [(r".", "occurred_on")], "surveys": [(r".", "responded_on")],
     "renewals": [(r".", "renewal_date")], "fine_tunes": [(r".", "created_on")],
+    "plans": [(r"\b(started|kicked off|began|begun)\b", "started_on"), (r".", "target_date")],
 }
 _RECORD_SORTS: list[tuple[str, str, bool]] = [  # (pattern, field kind or name, descending)
     (r"\b(oldest|earliest)(?: ones?)? first\b|\bchronological|\bin order of date\b", "@date", False),

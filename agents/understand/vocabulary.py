@@ -22,6 +22,7 @@ class Vocabulary:
     plans: list[str]
     roles: list[str] = field(default_factory=list)
     milestones: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)  # contacts' names (who may see each is decided at query time)
 
 
 _VOCAB: dict[int, tuple[float, Vocabulary]] = {}
@@ -47,5 +48,6 @@ def _read_vocabulary(store: CRMStore) -> Vocabulary:
         plans = [p for p in s.scalars(select(Contract.plan).distinct()) if p]
         roles = [r for r in s.scalars(select(Contact.role).distinct()) if r]
         steps = [m for m in s.scalars(select(Milestone.name).distinct().limit(500)) if m]
-    return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans, roles, steps)
+        people = [p for p in s.scalars(select(Contact.name).distinct().limit(20000)) if p]
+    return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans, roles, steps, people)
 
