@@ -175,5 +175,6 @@ COMPARE = re.compile(r"\bcompare\b|\bvs\.?\b|\bversus\b|side[- ]by[- ]side|\bdif
                      r"\b(healthier|riskier|bigger|larger|better off|worse off)\b")
 
 TOPIC = {"plans": "onboarding", "fine_tunes": "tuning", "telemetry": "tuning", "milestones": "onboarding",
-         "renewals": "renewal", "tickets": "health", "surveys": "needs", "activities": "needs", "contacts": "renewal", "accounts": "health"}
+         "renewals": "renewal", "tickets": "health", "surveys": "needs", "activities": "needs", "contacts": "renewal",
+         "accounts": "health"}
 """The agent a follow-up like "why did it fail?" continues with, by the entity the last answer listed."""
