@@ -199,8 +199,7 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
         t = time.perf_counter()
         f = portfolio.run(deps, deps.tool_context(payload["who"]), payload["route"], payload["question"])
         plans = payload["route"].get("plans") or []
-        rows: list[RowRef] = [{"id": a["account_id"], "account_id": a["account_id"], "account": a["name"],
-                               "label": a["name"], "date": None, "values": {}} for a in f.data["accounts"]]
+        rows: list[RowRef] = f.data.pop("rows", [])
         return {"findings": [plain(f.as_dict())],
                 "trace": [{"step": "portfolio", "seconds": round(time.perf_counter() - t, 4)}],
                 "last_accounts": f.data["accounts"][:1] if f.data["count"] == 1 else [],

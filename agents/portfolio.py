@@ -41,5 +41,9 @@ def run(deps: Deps, ctx: crm.ToolContext, route: Route, question: str) -> Findin
                 f.fact(f"{m['account']}: onboarding milestone '{m['name']}' {m['days_overdue']} days overdue",
                        crm.src("milestone", m["id"], m["due"], m["name"]), kind="overdue")
     f.data = {"count": data["count"], "accounts": [{"account_id": r["account_id"], "name": r["name"]}
-                                                      for r in rows[:10]]}
+                                                      for r in rows[:10]],
+              "rows": [{"id": r["account_id"], "account_id": r["account_id"], "account": r["name"],
+                        "label": r["name"], "date": str(r["renewal_date"]) if r["renewal_date"] else None,
+                        "values": {"arr": r["arr"], "health": r["score"], "p_renew": r["p_renew"]}}
+                       for r in rows[:10]]}
     return f

@@ -447,7 +447,8 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
                     return q
         elif near is not None:
             intents, method = near[0], f"example ({near[1]:.2f})"
-    portfolio = (bool(_PORTFOLIO.search(low)) or intents == ["portfolio"]) and not accounts
+    portfolio = (bool(_PORTFOLIO.search(low)) or intents == ["portfolio"] or plain_window is not None) \
+        and not accounts
     mine = re.search(r"\b(my|our|any|anyone|anybody|which|who)\b", low) and not _FOLLOW.search(low)
     if not accounts and not linked["ambiguous"] and not linked["denied"] and last_accounts and not portfolio \
             and intents != ["help"] and (_FOLLOW.search(low) or (intents and not mine)):

@@ -37,7 +37,7 @@ CUE = re.compile(r"^\s*(?:and|so|ok(?:ay)?|what about|how about|same(?: thing)?(
                  r"and what about|do the same|same question)\b|"
                  r"\b(?:those|these|them|that one|this one|that list|the list|of them|among them|there)\b")
 _BACK = re.compile(r"\b(?:those|these|them|their|that one|this one|that list|the list|of them|among them|there|it|"
-                   r"that|they)\b")
+                   r"that|they)\b|\b(?:the|which) (?:\w+ )?ones?\b")
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "fifth": 4,
              "5th": 4, "sixth": 5, "seventh": 6, "eighth": 7, "ninth": 8, "tenth": 9, "last": -1, "top": 0}
 _ORD = re.compile(r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|seventh|eighth|ninth|"
@@ -249,7 +249,8 @@ def _select(low: str, rows: list[RowRef], names: list[str]) -> SelectRow | None:
         return SelectRow(rows[0], "that one")
     one = r"(?:one|account|customer|deal|renewal|ticket|response|survey|milestone|row)"
     m = re.search(r"\b(?:the )?(biggest|largest|most valuable|worth the most|smallest|least valuable|worst|lowest|"
-                  r"best|highest|oldest|earliest|newest|latest|most recent)\b(?: " + one + r")?", low)
+                  r"best|highest|oldest|earliest|newest|latest|most recent)\b(?: " + one + r")?(?! (?:ones? )?first)",
+                  low)
     if m and (re.search(r"\b(the|that|which)\b", low) or len(low.split()) <= 5):
         word = m.group(1)
         by_date = word in ("oldest", "earliest", "newest", "latest", "most recent")
@@ -368,7 +369,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
             return []
     if prev is None or not cue:
         return []
-    if fresh is not None and not _BACK.search(low) and not CUE.search(low) and fresh.shape != "lookup":
+    standalone = len(low.split()) > 4 or _entity_of(low) is not None
+    if fresh is not None and standalone and not _BACK.search(low) and not CUE.search(low) and fresh.shape != "lookup":
         return []  # a complete question of its own
     entity: str = prev.query.entity if prev.query is not None else \
         ("renewals" if prev.shape == "metric" else "accounts")
@@ -445,15 +447,15 @@ def current_period(p: Plan) -> Span | None:
 
 
 def _shifted(sp: Span, e: ShiftPeriod) -> Span:
+    """The unit just before (or after) the window: "the quarter before" Mar-Aug is Dec-Feb."""
     if abs(e.months) >= 1000:  # "the period before": as long as this one, just before (or after) it
         days = (sp.end - sp.start).days + 1
         start = sp.start + timedelta(days=days if e.months > 0 else -days)
         return Span(start, start + timedelta(days=days - 1), e.text)
-    start = sp.start + relativedelta(months=e.months)
-    end = sp.end + relativedelta(months=e.months)
-    if sp.end == (sp.end.replace(day=1) + relativedelta(months=1, days=-1)):
-        end = end.replace(day=1) + relativedelta(months=1, days=-1)  # month ends stay month ends
-    return Span(start, end, e.text)
+    if e.months < 0:
+        return Span(sp.start + relativedelta(months=e.months), sp.start - timedelta(days=1), e.text)
+    start = sp.end + timedelta(days=1)
+    return Span(start, start + relativedelta(months=e.months, days=-1), e.text)
 
 
 def _account_ids(d: Dialogue) -> list[int]:
@@ -531,7 +533,10 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                 upd["sort"] = [e.sort]
             if e.limit is not None:
                 upd["limit"] = e.limit
-            p = replace(p, query=p.query.model_copy(update=upd))
+            grouped = e.sort is not None and bool(p.query.group_by)
+            if grouped:  # "oldest first" after "by priority": the records themselves, in that order
+                upd |= {"group_by": None, "aggregates": []}
+            p = replace(p, shape="list" if grouped else p.shape, query=p.query.model_copy(update=upd))
     return p
 
 
