@@ -121,7 +121,8 @@ def verify(text: str, question: str, findings: list[FindingDict], all_names: lis
     for d in _ISO.findall(body):
         if d not in iso_ok:
             bad.append(d)
-    month_days = {(int(d[5:7]), int(d[8:10])) for d in iso_ok}
+    month_days = {(int(d[5:7]), int(d[8:10])) for d in iso_ok} | \
+        {(_MONTHS[m[:3].lower()], int(dd)) for m, dd in _MONTH_DAY.findall(question)}  # echoing the question
     for mon, day in _MONTH_DAY.findall(body):
         if (_MONTHS[mon[:3].lower()], int(day)) not in month_days:
             bad.append(f"{mon} {day}")

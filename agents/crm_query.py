@@ -141,6 +141,10 @@ def _aggregate(f: Finding, p: Plan, res: QueryResult, scope: str) -> None:
     extra = "; ".join(f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')} "
                       f"{fmt(a.field or '', t.get(f'{a.fn}_{a.field}'))}" for a in aggs)
     srcs = [r["source"] for r in res.rows[:10]]
+    if t.get("sum_arr_before") is not None and t.get("sum_arr_after") is not None:  # renewals: what changed
+        delta = float(t["sum_arr_after"]) - float(t["sum_arr_before"])
+        extra += f"; net ARR change {'-' if delta < 0 else '+'}${abs(delta):,.0f} (" + \
+            (f"ARR lost ${-delta:,.0f})" if delta < 0 else f"ARR gained ${delta:,.0f})")
     f.fact(f"{t.get('count', res.total)} {p.title} in {scope}" + (f"; {extra}" if extra else ""), *srcs,
            kind="aggregate")
     for g in res.groups:

@@ -326,13 +326,33 @@ def _reading(r: Route, question: str, today: date, found: understand.Plan | None
     return r
 
 
-def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue, linked: dict[str, Any]) -> Route | None:
-    """A follow-up that edits the last query ("same for March", "the second one", "no, I meant Hooli")."""
+def _subject(d: Dialogue) -> list[AccountRef]:
+    """The one account the last answer was about, if it was about one."""
+    if len(d.get("accounts") or []) == 1:
+        return list(d.get("accounts") or [])
+    rows = d.get("rows") or []
+    ids = {r["account_id"] for r in rows}
+    return [{"account_id": rows[0]["account_id"], "name": rows[0]["account"]}] if len(ids) == 1 else []
+
+
+def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
+            linked: dict[str, Any]) -> Route | list[AccountRef] | None:
+    """A follow-up that edits the last query ("same for March", "the second one", "no, I meant Hooli").
+
+    An account picked from the last list comes back as that account (the usual routing answers about it).
+    """
     vocab = understand.vocabulary(ctx.store)
     fresh = _understood(ctx, question, linked["accounts"], [])
     found = edits.read(question, d, ctx.as_of, vocab, ctx.viewer.name, linked["accounts"], fresh[0] if fresh else None,
                        fiscal_start=deps.services.settings.fiscal_year_start_month)
     if not found:
+        subject = _subject(d)
+        if subject and not linked["accounts"] and not understand.PLURAL.search(question.lower()):
+            plans = _understood(ctx, question, subject, [])  # "which one's the admin?" about the same account
+            if plans and plans[0].shape == "lookup":
+                return {"intents": ["query"], "accounts": subject, "accounts_via": "conversation", "ambiguous": [],
+                        "denied": [], "window_days": None, "method": "edit: same subject",
+                        "plans": [understand.to_json(p) for p in plans]}
         return None
     kinds = ", ".join(type(e).__name__ for e in found)
     if isinstance(found[0], edits.Unmatched):
@@ -346,8 +366,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue, linked
         return {"intents": list(d["intents"] or []), "accounts": found[0].accounts, "accounts_via": "correction",
                 "ambiguous": [], "denied": [], "window_days": None, "method": f"edit: {kinds}", "plans": []}
     sel = found[0] if isinstance(found[0], edits.SelectRow) else None
-    if sel is not None and (d.get("entity") or "accounts") == "accounts":
-        return None  # an account picked from a list: the usual routing answers about it
+    if sel is not None and (d.get("entity") or "accounts") == "accounts":  # the usual routing answers about it
+        return [{"account_id": sel.row["account_id"], "name": sel.row["account"]}]
     found = [_scoped(ctx, e, d) for e in found]
     p = edits.apply(d, found)
     if p is None:
@@ -381,6 +401,7 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
           last_ids: list[int] | None = None, last_topic: str | None = None,
           dialogue: Dialogue | None = None) -> Route:
     """Decide intents, accounts and window for one message, and say how it was read."""
+    question = understand.normalize(question)
     r = _route(deps, question, who, last_accounts, last_ids, last_topic, dialogue)
     ctx = deps.tool_context(who)
     found = None
@@ -406,7 +427,9 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
         {"accounts": [], "ambiguous": [], "denied": []}
     if dialogue and intents not in (["help"], ["remember"]) and not linked["ambiguous"] and not linked["denied"]:
         edited = _edited(deps, ctx, question, dialogue, linked)
-        if edited is not None:
+        if isinstance(edited, list):
+            linked = {**linked, "accounts": edited}
+        elif edited is not None:
             return edited
     accounts, via = linked["accounts"], "named"
     method = "patterns"

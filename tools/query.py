@@ -12,7 +12,7 @@ usage, last touch), which the tool context computes once per request.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -138,7 +138,7 @@ ENTITIES: dict[str, EntitySpec] = {
     "fine_tunes": EntitySpec(FineTuneJob, "fine_tune", "created_on", "base_model", _cols(FineTuneJob, {
         "created_on": "date", "status": "text", "base_model": "text", "hyperparameters": "json",
         "loss_final": "number", "loss_summary": "text", "eval_score": "number"}),
-        ("created_on", "status", "base_model", "loss_summary", "account")),
+        ("created_on", "status", "base_model", "eval_score", "loss_summary", "account")),
     "milestones": EntitySpec(Milestone, "milestone", "due_date", "name", {**_cols(Milestone, {
         "name": "text", "owner": "text", "due_date": "date", "completed_date": "date", "status": "text"}),
         "plan": Col(OnboardingPlan.name, "text", "plan"),
@@ -264,10 +264,14 @@ def _coerce(value: Any, kind: str) -> Any:
 
 
 def _sql_condition(expr: Any, f: Filter, kind: str) -> Any:
-    v = [_coerce(x, kind) for x in f.value] if isinstance(f.value, list) else _coerce(f.value, kind)
+    v: Any = [_coerce(x, kind) for x in f.value] if isinstance(f.value, list) else _coerce(f.value, kind)
     if kind == "date" and isinstance(expr.type.python_type, type) and expr.type.python_type is datetime:
         v = [datetime.combine(x, datetime.min.time()) for x in v] if isinstance(v, list) else \
             datetime.combine(v, datetime.min.time()) if isinstance(v, date) else v
+        if f.op == "between":  # a window of days includes all of its last day
+            return (expr >= v[0]) & (expr < v[1] + timedelta(days=1))
+        if f.op == "le":
+            return expr < v + timedelta(days=1)
     ops = {"eq": lambda: expr == v if kind != "text" else expr.ilike(str(v)),
            "ne": lambda: expr != v, "lt": lambda: expr < v, "le": lambda: expr <= v,
            "gt": lambda: expr > v, "ge": lambda: expr >= v,

@@ -18,14 +18,24 @@ from datetime import date
 from agents.state import AccountRef
 from agents.understand.lookups import by_role, lookup, person, seniority
 from agents.understand.model import Plan, Shape, from_json, to_json
-from agents.understand.phrases import COMPARE, PLURAL, THOSE, TOPIC
+from agents.understand.phrases import COMPARE, PLURAL, SHORTHAND, THOSE, TOPIC
 from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
 from agents.understand.slots import _group, _vocab_filters, thresholds
 from agents.understand.vocabulary import Vocabulary, vocabulary
 from tools.query import Aggregate, Filter, Query
 
+
+def normalize(question: str) -> str:
+    """The message with shorthand spelled out ("b4 xmas" is "before dec 25"); case is kept elsewhere."""
+    out = question.replace("\u2019", "'")
+    for pat, word in SHORTHAND.items():
+        out = re.sub(pat, word, out, flags=re.I)
+    return out
+
+
 __all__ = ["COMPARE", "PLURAL", "THOSE", "TOPIC", "Plan", "Shape", "Vocabulary", "by_role", "compare", "from_json",
-           "lookup", "pick", "plan", "portfolio", "seniority", "thresholds", "to_json", "vocabulary", "wants_today"]
+           "lookup", "normalize", "pick", "plan", "portfolio", "seniority", "thresholds", "to_json", "vocabulary",
+           "wants_today"]
 
 
 def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: list[AccountRef],

@@ -26,6 +26,7 @@ from dateutil.relativedelta import relativedelta
 
 from agents.state import AccountRef, Dialogue, RowRef
 from agents.understand.model import Plan, from_json
+from agents.understand.shapes import outcomes
 from agents.understand.slots import _account_filters, _vocab_filters, thresholds
 from agents.understand.vocabulary import Vocabulary
 from agents.when import MONTHS, NUMBER_WORDS, Span, span
@@ -192,10 +193,11 @@ def _status_filters(low: str, entity: str, today: date) -> tuple[list[Filter], l
             out.append(Filter(field="priority", value=m.group(1)))
             said.append(f"{m.group(1)} priority")
     elif entity == "renewals":
-        m = re.search(r"\b(churned|renewed|expanded|contracted|downgraded)\b", low)
-        if m:
-            out.append(Filter(field="outcome", value={"downgraded": "contracted"}.get(m.group(1), m.group(1))))
-            said.append(m.group(1))
+        found = outcomes(low) if not re.search(r"\bhow much\b|\btotal\b", low) else []
+        if found:
+            out.append(Filter(field="outcome", value=found[0]) if len(found) == 1 else
+                       Filter(field="outcome", op="in", value=found))
+            said.append(" or ".join(found))
     elif entity == "fine_tunes":
         m = re.search(r"\b(failed|running|succeeded|stuck)\b", low)
         if m:
@@ -226,6 +228,19 @@ def _status_filters(low: str, entity: str, today: date) -> tuple[list[Filter], l
 def _filters(low: str, entity: str, today: date, vocab: Vocabulary, asker: str) -> tuple[list[Filter], list[str]]:
     """Filters a follow-up names, in the CRM's own words; no renewal window (that is a period)."""
     out, said = _vocab_filters(low, vocab, asker)
+    if not any(f.field == "team" for f in out):  # "what about West?": a team named bare in a follow-up
+        bare = [t for t in vocab.teams if re.search(rf"\b{re.escape(t.lower())}\b", low)]
+        if len(bare) == 1:
+            out.append(Filter(field="team", value=bare[0]))
+            said.append(f"{bare[0]} team")
+    m = re.search(r"\b(over|above|more than|at least|under|below|less than|at most)\s+\$?(\d[\d,]*(?:\.\d+)?\s?[km])\b",
+                  low)
+    if m and not thresholds(low):  # "only the ones over 300k": money is ARR (before the renewal, for renewals)
+        v = float(m.group(2).replace(",", "").rstrip("km ")) * (1000 if m.group(2).endswith("k") else 1e6)
+        fld = _MONEY_FIELD.get(entity, "arr")
+        out.append(Filter(field=fld, op="gt" if m.group(1) in ("over", "above", "more than", "at least") else "lt",
+                          value=v))
+        said.append(f"{fld} {m.group(1)} ${v:,.0f}")
     acc, words, _ = _account_filters(re.sub(r"renew\w*|renewal|expir\w*|churn\w*", "", low), today)
     out += acc
     said += words
@@ -235,22 +250,45 @@ def _filters(low: str, entity: str, today: date, vocab: Vocabulary, asker: str) 
     return out + more, said + w
 
 
-def _select(low: str, rows: list[RowRef], names: list[str]) -> SelectRow | None:
+def _select(low: str, rows: list[RowRef], names: list[str], roles: list[str]) -> SelectRow | None:
     """The row a follow-up points at: by ordinal, attribute, month or name."""
     if not rows:
         return None
+    role_words = {w for r in roles for w in re.findall(r"[a-z]{3,}", r.lower())} - {"head", "the", "and", "of"}
+    other_person = bool(set(re.findall(r"[a-z]{3,}", low)) & role_words)  # "and their admin?": another contact
     m = _ORD.search(low)
     if m:
         n = next((g for g in m.groups()[1:] if g), None)
         k = int(n) - 1 if n else _ORDINALS[m.group(1)]
         if -len(rows) <= k < len(rows):
             return SelectRow(rows[k], m.group(0).strip())
-    if re.search(r"\b(that|this|the) one\b", low) and len(rows) == 1:
+    if len(rows) == 1 and not other_person and (
+            re.search(r"\b(that|this|the) (one|step|ticket|milestone|contact|person|response|plan|renewal|meeting|"
+                      r"note)\b", low) or re.search(r"\b(their|its|his|her)\b", low)):
         return SelectRow(rows[0], "that one")
+    m = re.search(r"\b(quietest|longest (?:silence|since)|least (?:recently )?touched|most neglected)\b", low)
+    if m and any(isinstance(r["values"].get("days_since_touch"), (int, float)) for r in rows):
+        vals = [r for r in rows if isinstance(r["values"].get("days_since_touch"), (int, float))]
+        return SelectRow(max(vals, key=lambda r: float(r["values"]["days_since_touch"])), m.group(0))
+    m = re.search(r"\b(?:due|renews?|renewing|expir\w*|ends?|next|up) (first|soonest|"
+                  r"next(?!\s+(?:week|month|quarter|year|half|\d|few|two|three|fiscal))|"
+                  r"last(?!\s+(?:week|month|quarter|year|half|\d|few|two|three)))\b|\b(soonest|next up)\b", low)
+    if m and any(r.get("date") for r in rows):
+        dated = [r for r in rows if r.get("date")]
+        last = (m.group(1) or "") == "last"
+        return SelectRow((max if last else min)(dated, key=lambda r: str(r["date"])), m.group(0))
+    months = "|".join(x[:3] + r"(?:" + x[3:] + ")?" for x in MONTHS)
+    m = re.search(r"\b(" + months + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b", low)
+    if m:
+        mon = next(i + 1 for i, full in enumerate(MONTHS) if full.startswith(m.group(1)[:3]))
+        hits = [r for r in rows if r.get("date") and int(str(r["date"])[5:7]) == mon
+                and int(str(r["date"])[8:10]) == int(m.group(2))]
+        if len(hits) == 1:
+            return SelectRow(hits[0], m.group(0))
     one = r"(?:one|account|customer|deal|renewal|ticket|response|survey|milestone|row)"
-    m = re.search(r"\b(?:the )?(biggest|largest|most valuable|worth the most|smallest|least valuable|worst|lowest|"
-                  r"best|highest|oldest|earliest|newest|latest|most recent)\b(?: " + one + r")?(?! (?:ones? )?first)",
-                  low)
+    m = re.search(r"\b(?:the )?(biggest|bigger|largest|larger|most valuable|worth the most|smallest|smaller|"
+                  r"least valuable|worst|lowest|best|highest|oldest|earliest|newest|latest|most recent)\b"
+                  r"(?: " + one + r")?(?! (?:ones? )?first)", low)
     if m and (re.search(r"\b(the|that|which)\b", low) or len(low.split()) <= 5):
         word = m.group(1)
         by_date = word in ("oldest", "earliest", "newest", "latest", "most recent")
@@ -260,15 +298,16 @@ def _select(low: str, rows: list[RowRef], names: list[str]) -> SelectRow | None:
                 pick = (min if word in ("oldest", "earliest") else max)(dated, key=lambda r: str(r["date"]))
                 return SelectRow(pick, m.group(0))
         else:
-            key = next((k for k in ("arr", "arr_before", "contract_value", "spend_30d", "score", "health",
+            key = next((k for k in ("arr", "arr_before", "contract_value", "spend_30d", "seats", "score", "health",
                                     "eval_score") if any(isinstance(r["values"].get(k), (int, float))
                                                          for r in rows)), None)
-            if word in ("worst", "lowest", "best", "highest"):
-                key = next((k for k in ("score", "health", "eval_score", "nps") if any(
+            if word in ("worst", "lowest", "best", "highest") or re.search(r"\bscor", low):
+                key = next((k for k in ("eval_score", "score", "health", "nps") if any(
                     isinstance(r["values"].get(k), (int, float)) for r in rows)), key)
             if key is not None:
                 vals = [r for r in rows if isinstance(r["values"].get(key), (int, float))]
-                hi = word in ("biggest", "largest", "most valuable", "worth the most", "best", "highest")
+                hi = word in ("biggest", "bigger", "largest", "larger", "most valuable", "worth the most", "best",
+                              "highest")
                 pick = (max if hi else min)(vals, key=lambda r: float(r["values"][key]))
                 return SelectRow(pick, m.group(0))
     m = re.search(r"\b(?:the|that)\s+(?:one\s+(?:from|in|on)\s+)?(" +
@@ -288,8 +327,10 @@ def _select(low: str, rows: list[RowRef], names: list[str]) -> SelectRow | None:
                                                  "there", "their", "those", "these", "they", "them", "why", "were",
                                                  "was", "does", "have", "been", "tell", "more", "show", "open",
                                                  "filed", "opened", "closed", "so", "bad", "good", "low", "high"}
-    hits = [r for r in rows if words & set(re.findall(r"[a-z]{4,}", str(r.get("label", "")).lower()))]
-    if len(hits) == 1 and re.search(r"\b(the|that)\b.*\b(one|ticket|renewal|response|milestone)\b", low):
+    hits = [r for r in rows if words & set(re.findall(r"[a-z]{4,}", " ".join(
+        [str(r.get("label", ""))] + [str(v) for v in r["values"].values() if isinstance(v, str)]).lower()))]
+    if len(hits) == 1 and (re.search(r"\b(ones?|ticket|renewal|response|milestone|contact|person)\b", low)
+                           or len(low.split()) <= 6):
         return SelectRow(hits[0], "the one named")
     return None
 
@@ -342,7 +383,17 @@ def _reorder(low: str, entity: str) -> Reorder | None:
         sort = Sort(field=_SCORE_FIELD[entity], desc=False)
     elif re.search(r"\b(best|highest)(?: ones?)? first\b", low) and entity in _SCORE_FIELD:
         sort = Sort(field=_SCORE_FIELD[entity], desc=True)
-    m = re.search(r"\b(?:top|first|just|only|show me|give me)\s+(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b", low)
+    elif re.search(r"\b(longest (?:silence|since|without)|least (?:recently )?touched|quietest)\b", low) and \
+            entity == "accounts":
+        sort = Sort(field="days_since_touch", desc=True)
+    n = r"(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")"
+    m = re.search(r"\b(?:the|top|first|just|only|show me|give me)\s+" + n + r"\s+(oldest|earliest|newest|latest|"
+                  r"most recent|biggest|largest|smallest)\b", low)
+    if m and d and m.group(2) in ("oldest", "earliest", "newest", "latest", "most recent"):
+        sort = Sort(field=d, desc=m.group(2) not in ("oldest", "earliest"))
+    elif m:
+        sort = Sort(field=_MONEY_FIELD.get(entity, "arr"), desc=m.group(2) != "smallest")
+    m = m or re.search(r"\b(?:top|first|just|only|show me|give me)\s+" + n + r"\b", low)
     limit = None
     if m and m.group(1) not in ("a", "an"):
         limit = int(m.group(1)) if m.group(1).isdigit() else NUMBER_WORDS[m.group(1)]
@@ -376,7 +427,7 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         ("renewals" if prev.shape == "metric" else "accounts")
     out: list[Edit] = []
     rows = d.get("rows") or []
-    sel = _select(low, rows, [a["name"] for a in named])
+    sel = _select(low, rows, [a["name"] for a in named], vocab.roles)
     if sel is not None:
         return [sel]
     if rows and _REFERS.search(low) and not named:
@@ -393,7 +444,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     if shift is not None and (prev.period is not None or _has_window(prev)):
         out.append(shift)
     else:
-        per = period_of(low, today, _future(prev, today), fiscal_start)
+        ahead = _future(prev, today) or bool(re.search(r"\b(renew\w*|due|expir\w*|upcoming|coming up|next)\b", low))
+        per = period_of(low, today, ahead, fiscal_start)
         if per is not None:
             out.append(SetPeriod(per))
     filters, _ = _filters(low, entity, today, vocab, asker)
@@ -503,6 +555,10 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             if ent == "accounts":
                 q = Query(entity="accounts", account_ids=[e.row["account_id"]],
                           fields=["account", "health", "band", "arr", "renewal_date", "p_renew", "owner"])
+            elif ent == "plans":  # a plan picked from a list: its steps not done yet, what is stuck first
+                q = Query(entity="milestones", account_ids=[e.row["account_id"]],
+                          fields=["name", "status", "owner", "due_date", "plan"],
+                          filters=[Filter(field="status", op="ne", value="done")], sort=[Sort(field="due_date")])
             else:
                 q = Query(entity=ent, row_ids=[e.row["id"]], fields=fields)  # type: ignore[arg-type]
             ref: AccountRef = {"account_id": e.row["account_id"], "name": e.row["account"]}
@@ -513,6 +569,10 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             if money_elsewhere:
                 q = Query(entity="accounts", account_ids=_account_ids(d), fields=["account", "arr", "health"])
             base = [f for f in q.filters if f.field not in {x.field for x in e.filters}]
+            rows = d.get("rows") or []
+            if q.limit and q.limit < 25 and rows and not money_elsewhere:  # "add those up" after a top 3: those 3
+                q = q.model_copy(update={"row_ids": [r["id"] for r in rows]} if q.entity != "accounts"
+                                 else {"account_ids": [r["account_id"] for r in rows]})
             q = q.model_copy(update={"filters": base + list(e.filters), "aggregates": list(e.aggregates),
                                      "limit": None, "group_by": q.group_by,
                                      **({"account_ids": e.account_ids} if e.account_ids is not None else {})})
@@ -552,7 +612,9 @@ def rows_of(entity: str, result_rows: list[dict[str, Any]]) -> list[RowRef]:
         except (TypeError, ValueError):
             continue
         when = r.get(spec.date_field) if spec.date_field else r.get("renewal_date")
-        values = {k: v for k, v in r.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+        values = {k: v for k, v in r.items() if k != "source" and (isinstance(v, (int, float)) and not
+                                                                   isinstance(v, bool) or
+                                                                   isinstance(v, str) and len(v) <= 60)}
         out.append({"id": rid, "account_id": int(r["account_id"]), "account": str(r.get("account", "")),
                     "label": str(src.get("label") or r.get(spec.label_field) or r.get("account", "")),
                     "date": str(when)[:10] if when else None, "values": values})

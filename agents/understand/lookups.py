@@ -16,7 +16,8 @@ from tools.query import Filter, Query
 
 def by_role(low: str, account: AccountRef, roles: list[str]) -> list[Plan]:
     """"who's the admin at Cyberdyne?": the account's contacts whose title holds the word asked for."""
-    if not re.search(r"\bwho\b|\bcontact\b|\bname of\b", low):
+    if not re.search(r"\bwho\b|\bcontact\b|\bname of\b|\bwhich (one|person|contact|of them)\b|^\W*(and )?(their|the) "
+                     r"[a-z ]{2,30}\?*$", low):
         return []
     words = {w for r in roles for w in re.findall(r"[a-z]{2,}", r.lower())} - {"of", "and", "the", "head"}
     hits = [w for w in re.findall(r"[a-z]{2,}", low) if w in words or w.rstrip("s") in words]
@@ -46,12 +47,22 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
         if re.search(pat, low) and len(out) < 3:
             q = dict(spec)
             filters = list(q.get("filters", []))
+            if what == "activities":
+                past = span(low, today, future=False)
+                if past is not None:
+                    filters.append(Filter(field="occurred_on", op="between",
+                                          value=[past.start.isoformat(), past.end.isoformat()]))
+                kind = re.search(r"\b(meeting|call|email|note)s\b", low)
+                if kind:
+                    filters.append(Filter(field="kind", value=kind.group(1)))
             if what == "tickets":
                 past = span(low, today, future=False) if re.search(r"\b(last|past|since|this)\b", low) else None
                 if past is not None:  # tickets of a period: every status
                     filters.append(Filter(field="opened_at", op="between",
                                           value=[past.start.isoformat(), past.end.isoformat()]))
-                elif not re.search(r"\b(closed|resolved|all|every|history)\b", low):
+                elif re.search(r"\b(closed|resolved)\b", low):
+                    filters.append(Filter(field="status", value="closed"))
+                elif not re.search(r"\b(all|every|history)\b", low):
                     filters.append(Filter(field="status", op="ne", value="closed"))
                 m = re.search(r"\b(high|urgent|critical|p1|normal|low)\b", low)
                 if m:

@@ -32,8 +32,11 @@ _SORTS: list[tuple[str, str, bool]] = [  # (pattern, field, descending)
     (r"least likely to renew|lowest p\(renew\)|by p\(renew\)|riskiest|most at risk|highest risk|most risk|by risk",
      "p_renew", False),
     (r"most likely to renew|highest p\(renew\)|safest", "p_renew", True),
-    (r"healthiest|best health|highest health|strongest", "health", True),
-    (r"unhealthiest|worst|lowest health|weakest|sickest|by health", "health", False),
+    (r"worth the least|least valuable", "arr", False),
+    (r"worth the most", "arr", True),
+    (r"\bby seats?(?: count)?\b|most seats|seat count|(?:biggest|largest) seat", "seats", True),
+    (r"healthiest|best health|highest health|strongest|most healthy", "health", True),
+    (r"unhealthiest|least healthy|worst|lowest health|weakest|sickest|by health", "health", False),
     (r"most (?:open )?tickets", "open_tickets", True),
     (r"highest latency|slowest", "p95_ms", True),
     (r"highest error|most errors", "error_rate", True),
@@ -65,6 +68,13 @@ _TODAY = re.compile(r"worr(y|ied)|\bfocus\b|need(s)? (my )?attention|my priorit(
                     r"going on (with|in|across) (my|our) (book|portfolio|accounts)|run-?down|catch me up|"
                     r"what(?:'s| has)? changed|what'?s new (with|in|across) (my|our)|brief me\b(?! on)|"
                     r"\b(daily|morning) (brief|summary|update)|\bfor today\b|\btoday'?s (list|plan|summary)")
+
+
+SHORTHAND = {r"\bb4\b": "before", r"\baccts?\b": "accounts", r"\bwich\b": "which", r"\bwhcih\b": "which",
+             r"\bxmas\b|\bchristmas\b": "dec 25", r"\bnew year'?s?( day)?\b": "jan 1", r"\bthru\b": "through",
+             r"\bw/o\b": "without", r"\bw/": "with ", r"\bq'?ty\b": "quantity", r"\bmgr\b": "manager",
+             r"\brenewl\b|\brenwal\b": "renewal", r"\bcustomrs?\b": "customers", r"\bpls\b|\bplz\b": "please"}
+"""Shorthand and common misspellings CSMs type, and what they mean."""
 
 
 # ---- a field of one account -------------------------------------------------------------------------
@@ -112,6 +122,9 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      {"entity": "accounts", "fields": ["industry", "segment"]}),
     (r"what model|which model|models? (are|is) they (on|using)|running on", "model",
      {"entity": "accounts", "fields": ["model", "p95_ms", "error_rate"]}),
+    (r"\b(meetings|calls|emails|notes|activities|touchpoints|interactions|conversations)\b(?! (?:in|about)\b)",
+     "activities", {"entity": "activities", "fields": ["occurred_on", "kind", "subject", "author", "body"],
+                    "limit": 10}),
     (r"(last|latest|most recent|previous) (meeting|call|sync|qbr|check-?in)|what (was|did we) (discuss|cover)\w*|"
      r"when did .{0,40}\blast (have|hold|do|run|get)? ?(a |an |the |their )?(meeting|call|qbr|sync|check-?in)|"
      r"what did (we|they) (talk about|say)|meeting notes|what was (said|covered|discussed)",
@@ -138,19 +151,24 @@ _ENTITY_CUES: list[tuple[str, str]] = [
     (r"\b(?:onboarding|implementation|rollout) plans?\b|\bplans? (?:that are |which are )?(?:running|active|"
      r"in progress|past (?:their )?target|behind|late|completed|finished)\b", "plans"),
     (r"\bmilestones?\b|onboarding (tasks|steps)", "milestones"),
-    (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers", "contacts"),
-    (r"\b(survey|nps|csat) (responses|answers|comments|results)\b|\bsurvey comments\b", "surveys"),
+    (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers|\bwho left\b|\bpeople who\b", "contacts"),
+    (r"\b(survey|nps|csat) (responses|answers|comments|results|scores)\b|\bsurvey comments\b|"
+     r"\b(responded|answered|replied|filled (?:in|out)|took)\b.{0,12}\b(nps|survey|csat)\b|"
+     r"\b(detractor|promoter|passive)s? (responses|answers|comments)\b", "surveys"),
     (r"\b(meetings|calls|emails|notes|activities)\b(?! in)", "activities"),
     (r"\b(churn|churned|renewed|expanded|contracted|downgraded)\b.*"
      r"\b(last|past|previous|since|during|in 20\d\d|this year)\b|"
-     r"renewal history|"
+     r"renewal history|\brenewals?\b.{0,30}\b(last|past|previous|prior) (quarter|month|year)\b|"
+     r"\bhow did (my|our|the team'?s?) renewals\b|"
+     r"\brenewals? (did|that) .{0,25}\b(lose|lost|shr[ai]nk|shrunk|grow|grew|churn\w*|expand\w*)\b|"
      r"\bpast renewals\b|\bwho churned\b", "renewals"),
 ]
 METRICS: list[tuple[str, str]] = [
     (r"\bnrr\b|net (revenue |dollar |arr )?retention|\bndr\b", "nrr"),
     (r"\bgrr\b|gross (revenue |dollar |arr )?retention|\bgdr\b", "grr"),
     (r"logo retention|customer retention( rate)?|retention rate|logos? (retained|kept)", "logo_retention"),
-    (r"churn rate|how many (accounts|customers|logos) (did we |have we )?(churn|lose|lost)|\bchurn(ed)? (%|percent)|"
+    (r"churn rate|logo churn|"
+     r"how many (accounts|customers|logos) (did we |have we )?(churn|lose|lost)|\bchurn(ed)? (%|percent)|"
      r"what(?:'s| is| was) (my|our|the|the team'?s|my team'?s|our team'?s) (\w+ )?churn\b|"
      r"(accounts|customers|logos) (did )?we (lost|lose|churned)", "churn_rate"),
     (r"(average|avg|mean) csat|\bcsat\b (score|average)", "avg_csat"),

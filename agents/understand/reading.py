@@ -73,7 +73,7 @@ def _window(entity: str, filters: list[Filter]) -> str | None:
     for f in filters:
         col = ENTITIES[entity].fields.get(f.field)
         if col is not None and col.kind == "date" and f.op in ("between", "lt", "le", "gt", "ge"):
-            verb = DATE_VERBS.get(f.field, f.field.replace("_", " "))
+            verb = "renewal date" if entity == "renewals" else DATE_VERBS.get(f.field, f.field.replace("_", " "))
             if f.op == "between":
                 return f"{verb} {f.value[0]} to {f.value[1]}"
             return f"{verb} {'before' if f.op in ('lt', 'le') else 'after'} {f.value}"
@@ -104,7 +104,7 @@ def reading(p: Plan) -> str:
     noun = ENTITY_WORDS.get(q.entity, q.entity)
     if p.shape == "lookup" and p.accounts:
         subject = f"{p.what or noun} of {p.accounts[0]['name']}"
-    elif q.row_ids:
+    elif q.row_ids and len(q.row_ids) == 1:
         subject = f"the {noun[:-1] if noun.endswith('s') else noun} picked from the last answer"
     else:
         subject = noun
@@ -113,6 +113,8 @@ def reading(p: Plan) -> str:
     if win:
         parts.append(win)
     parts += [w for f in q.filters if (w := _filter_words(q.entity, f))]
+    if q.row_ids and len(q.row_ids) > 1:
+        parts.append(f"the {len(q.row_ids)} shown in the last answer")
     if q.account_ids and not p.accounts and not q.row_ids:
         parts.append(f"for the {len(set(q.account_ids))} account{'s' if len(set(q.account_ids)) != 1 else ''} "
                      "of the last answer")
@@ -244,7 +246,8 @@ def unapplied(text: str, p: Plan | None, today: date, window_days: int | None = 
     out: list[str] = []
     q = p.query if p is not None else None
     dated = _date_filters(p) if p is not None else []
-    has_window = bool(dated) or (p is not None and p.period is not None) or window_days is not None
+    has_window = bool(dated) or (p is not None and p.period is not None) or window_days is not None or \
+        (q is not None and any(f.field in ("days_since_touch", "usage_change_30d") for f in q.filters))
     for c in constraints(text, today):
         ok = True
         if c.kind == "window":

@@ -91,16 +91,29 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             said.append("running")
     elif entity == "contacts":
         filters = [f for f in filters if f.field in ("owner", "team")]
+        if re.search(r"\b(left|departed|gone|quit|moved on)\b", low) and span(low, today, future=False) is None:
+            filters.append(Filter(field="left_on", op="not_null"))
+            said.append("who have left")
         if "champion" in low:
             filters.append(Filter(field="is_champion", value=True))
             said.append("champions")
     elif entity == "renewals":
-        m = re.search(r"\b(churn|churned|renewed|expanded|contracted|downgraded)\b", low)
-        if m:
-            outcome = {"downgraded": "contracted", "churn": "churned"}.get(m.group(1), m.group(1))
-            filters.append(Filter(field="outcome", value=outcome))
-            said.append(outcome)
-    if entity in ("tickets", "activities", "surveys", "renewals", "fine_tunes", "milestones", "plans") \
+        found = outcomes(low)
+        if found:
+            filters.append(Filter(field="outcome", value=found[0]) if len(found) == 1 else
+                           Filter(field="outcome", op="in", value=found))
+            said.append(" or ".join(found))
+    elif entity == "surveys":
+        filters = [f for f in filters if f.field in ("owner", "team", "segment")]
+        if re.search(r"\bdetractors?\b", low):
+            filters.append(Filter(field="score", op="le", value=6))
+            said.append("detractors (0-6)")
+        elif re.search(r"\bpromoters?\b", low):
+            filters.append(Filter(field="score", op="ge", value=9))
+            said.append("promoters (9-10)")
+        if re.search(r"\bnps\b", low) and not re.search(r"\bcsat\b", low):
+            filters.append(Filter(field="kind", value="nps"))
+    if entity in ("tickets", "activities", "surveys", "renewals", "fine_tunes", "milestones", "plans", "contacts") \
             and window is None:
         past = span(low, today, future=entity in ("milestones", "plans")
                     and not re.search(r"\b(completed|finished|done|started|kicked off)\b", low))
@@ -185,7 +198,17 @@ _VERB_FIELDS: dict[str, list[tuple[str, str]]] = {  # entity -> (verb pattern, d
     "activities": [(r".", "occurred_on")], "surveys": [(r".", "responded_on")],
     "renewals": [(r".", "renewal_date")], "fine_tunes": [(r".", "created_on")],
     "plans": [(r"\b(started|kicked off|began|begun)\b", "started_on"), (r".", "target_date")],
+    "contacts": [(r"\b(left|departed|gone|quit|moved on)\b", "left_on"), (r".", "last_engaged")],
 }
+_OUTCOMES = [(r"\b(churn\w*|lost|lose|cancel\w*|walked)\b", "churned"),
+             (r"\b(shr[ai]nk\w*|shrunk|contract(ed|ion)|downgrad\w*|downsiz\w*|reduc\w*)\b", "contracted"),
+             (r"\b(expan\w*|grew|grow\w*|upsold|upsell\w*|increas\w*)\b", "expanded"),
+             (r"\b(renewed flat|flat)\b", "renewed")]
+
+
+def outcomes(low: str) -> list[str]:
+    """Renewal outcomes a message names ("lose or shrink": churned, contracted)."""
+    return [o for pat, o in _OUTCOMES if re.search(pat, low)]
 _RECORD_SORTS: list[tuple[str, str, bool]] = [  # (pattern, field kind or name, descending)
     (r"\b(oldest|earliest)(?: ones?)? first\b|\bchronological|\bin order of date\b", "@date", False),
     (r"\b(newest|latest|most recent)(?: ones?)? first\b|\breverse chronological", "@date", True),

@@ -180,7 +180,14 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
         re.search(r"(?:untouched|silent|quiet|neglected|dark)\b[^.?!]{0,20}?" + _NUMW + r"\s*(day|week|month)s?", low)
     quiet = re.search(r"gone (dark|quiet|silent|cold)|went (dark|quiet|silent|cold)|radio silence|\bghost(ed|ing)?\b|"
                       r"haven'?t heard from", low)
-    if m or quiet:
+    since = re.search(r"(?:haven'?t|have not|hasn'?t|not|no)\b[^.?!]{0,30}?\b(?:heard|talk|spoke|spoken|touch|contact|"
+                      r"met|reach)\w*[^.?!]{0,20}?\bsince\b", low)
+    gap = span(low[since.start():], today, future=False) if since else None
+    if gap is not None and not m:
+        n = max(1, (today - gap.start).days)
+        out.append(Filter(field="days_since_touch", op="ge", value=n))
+        said.append(f"no touch since {gap.start.isoformat()} ({n}+ days)")
+    elif m or quiet:
         n = int(_value(m.group(1), "")) * {"day": 1, "week": 7, "month": 30}[m.group(2)] if m else 30
         out.append(Filter(field="days_since_touch", op="ge", value=n))
         said.append(f"no touch in {n}+ days")
@@ -195,6 +202,14 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
         up = m.group(1) in ("grew", "grown", "rose", "increased", "up")
         out.append(Filter(field="usage_change_30d", op="gt" if up else "lt", value=v if up else -v))
         said.append(f"usage {'up' if up else 'down'} more than {v * 100:.0f}% in 30 days")
+    if re.search(r"\b(signed|became (?:a )?customers?|joined|came on ?board|new logos?|closed[- ]won|"
+                 r"started with us)\b", low):
+        signed = span(low, today, future=False)
+        if signed is not None:
+            out.append(Filter(field="contract_start", op="between",
+                              value=[signed.start.isoformat(), signed.end.isoformat()]))
+            said.append(f"signed {signed.describe()}")
+            return out, said, None
     if re.search(r"renew|renewal|up for|expir|contracts? (end|ending|due)|churn", low):
         window = span(low, today, future=True)
         if window is not None:
