@@ -30,6 +30,8 @@ def fmt(name: str, value: Any, kind: str = "") -> str:
         return f"${float(value):,.0f}"
     if name == "p_renew":
         return f"{float(value):.2f}"
+    if name in ("eval_score", "loss_final"):
+        return f"{float(value):.3f}"
     if name in ("requests_30d", "tokens_30d", "api_requests", "input_tokens", "output_tokens"):
         return f"{float(value):,.0f}"
     if name in ("health", "p95_ms", "p95_latency_ms", "p50_latency_ms", "days_to_renewal", "days_since_touch",
@@ -49,7 +51,7 @@ def _label(entity: str, name: str) -> str:
     return (col.label if col and col.label else name.replace("_", " ")) if name != "account" else "account"
 
 
-def _line(res: QueryResult, row: dict[str, Any]) -> str:
+def _line(res: QueryResult, row: dict[str, Any], full: bool = False) -> str:
     ent = res.query.entity
     kinds = {k: c.kind for k, c in ENTITIES[ent].fields.items()}
     head = row.get("account") if ent == "accounts" else None
@@ -65,7 +67,7 @@ def _line(res: QueryResult, row: dict[str, Any]) -> str:
     text = ", ".join(parts)
     for long in ("comment", "loss_summary", "body"):
         if row.get(long) and long in res.columns:
-            text += f": \u201c{str(row[long])[:220]}\u201d"
+            text += f": \u201c{str(row[long])[:1200 if full else 220]}\u201d"
     if head:
         return f"{head}: {text}"
     return f"{row['account']}: {text}" if "account" in res.columns or ent != "accounts" else text
@@ -127,7 +129,7 @@ def _lookup(f: Finding, p: Plan, res: QueryResult) -> None:
                    kind="lookup")
     else:
         for r in rows:
-            f.fact(_line(res, r), r["source"], kind="lookup")
+            f.fact(_line(res, r, full=p.what == "record"), r["source"], kind="lookup")
     if not rows and p.what != "tickets":  # the ticket count already says 0
         f.fact(f"No {p.what} on record for {name}", crm.src("account", p.accounts[0]["account_id"], None, name),
                kind="lookup")
@@ -161,6 +163,10 @@ def _aggregate(f: Finding, p: Plan, res: QueryResult, scope: str) -> None:
         for r in res.rows[:10]:
             f.fact(_line(res, r), r["source"], kind="row")
         f.data["table"] = table(res)
+    if res.groups and res.query.entity != "accounts" and res.rows:  # "tickets filed in May by priority": the records
+        group = res.query.group_by or ""
+        for r in sorted(res.rows, key=lambda x: str(x.get(group) or ""))[:25]:
+            f.fact(_line(res, r), r["source"], kind="row")
 
 
 def _metric(f: Finding, ctx: crm.ToolContext, p: Plan, scope: str) -> None:
@@ -204,6 +210,18 @@ def _metric(f: Finding, ctx: crm.ToolContext, p: Plan, scope: str) -> None:
                         "end": p.period.end.isoformat(), "formula": m.formula}
 
 
+def _changes(f: Finding, deps: Deps, who: str, p: Plan) -> None:
+    assert p.period is not None
+    b = briefing.build(deps, who, since=p.period.start)
+    for c in b["changes"][:15]:
+        f.fact(c["text"], c["source"], kind="change")
+    if not b["changes"]:
+        f.fact(f"No notable changes in your {b['accounts']} accounts since {p.period.start.isoformat()} (health "
+               "bands and scores, detractor responses, ticket surges)", kind="change")
+    f.data["accounts"] = list({c["account_id"]: {"account_id": c["account_id"], "name": c["account"]}
+                               for c in b["changes"][:15]}.values())
+
+
 def _today(f: Finding, deps: Deps, who: str) -> None:
     b = briefing.build(deps, who)
     for k, t in enumerate(b["today"], 1):
@@ -233,6 +251,9 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
     f.data = {"shape": p.shape, "title": p.title}
     if p.shape == "metric":
         _metric(f, ctx, p, scope)
+        return f
+    if p.shape == "today" and p.what == "changes":
+        _changes(f, deps, who, p)
         return f
     if p.shape == "today":
         _today(f, deps, who)

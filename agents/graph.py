@@ -137,8 +137,11 @@ def remember(payload: Payload) -> Upd:
 
 
 def help_node(payload: Payload) -> Upd:
-    """What Retain can do."""
+    """What Retain can do (and, for a question outside it, that it is outside)."""
     f = Finding("help")
+    if payload["route"].get("method") == "off-topic":
+        f.fact("That's outside what I know: I answer questions about your customers from the CRM, with sources.",
+               kind="help")
     f.fact(health.HELP, kind="help")
     return {"findings": [f.as_dict()], "trace": [{"step": "help"}]}
 
@@ -214,12 +217,20 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
         ctx = deps.tool_context(payload["who"])
         found = [crm_query.run_plan(deps, ctx, understand.from_json(p), payload["who"])
                  for p in payload["route"].get("plans") or []]
+        if payload["route"]["method"] == "llm query" and found and not found[0].data.get("rows"):
+            # A model's reading that finds nothing is not a fact ("0 accounts"): say so and ask instead.
+            f = Finding("query")
+            f.fact("I could not read this question reliably enough to state a result: the only reading I had (a "
+                   "model's) matched no records, which may mean I misread it. Name the accounts, a field or a "
+                   "window (\u201crenewals in the next 60 days\u201d, \u201cwho is Globex's champion?\u201d).",
+                   kind="clarify")
+            found = [f]
         upd: Upd = {"findings": [plain(f.as_dict()) for f in found],
                     "trace": [{"step": "query", "seconds": round(time.perf_counter() - t, 4),
                                "facts": sum(len(f.facts) for f in found)}]}
         refs = [a for f in found for a in f.data.get("accounts", [])]
         plans = payload["route"].get("plans") or []
-        if found and plans:
+        if found and plans and found[0].data.get("entity"):
             first = understand.from_json(plans[0])
             upd["dialogue"] = {"question": payload["question"], "intents": ["query"], "plan": plans[0],
                                "entity": found[0].data.get("entity"), "rows": found[0].data.pop("rows", []),

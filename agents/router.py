@@ -124,6 +124,37 @@ def _proposed_plan(out: QueryOut, accounts: list[AccountRef]) -> understand.Plan
                            what=out.entity.replace("_", "-"))
 
 
+_CRM_WORDS = re.compile(
+    r"account|customer|client|renew|churn|risk|health|ticket|\bnps\b|csat|survey|onboard|milestone|champion|"
+    r"contact|\barr\b|revenue|contract|seat|usage|latenc|model|fine[- ]?tun|portfolio|\bbook\b|\bteam\b|csm|"
+    r"\bqbr\b|\bebr\b|\bplans?\b|meeting|\bnotes?\b|expan|upsell|priorit|urgent|briefing|\btoday\b|week|"
+    r"status|logo|retention|\bnrr\b|\bgrr\b|spend|cost|error|sso|blocked|stuck|escalat|owner|sponsor|"
+    r"draft|email|remind|follow|deal|pipeline|purchas")
+
+_WORDS = {"enterprise", "mid-market", "smb", "red", "yellow", "green", "at risk", "growth potential", "healthy"}
+
+
+def _grounded(out: QueryOut, question: str, vocab: understand.Vocabulary) -> bool:
+    """A model's query runs only if every value it filters on is the CRM's own word or is in the message."""
+    low = question.casefold()
+    known = {v.casefold() for v in [*vocab.teams, *vocab.csms, *vocab.industries, *vocab.plans, *vocab.models,
+                                    *_WORDS]}
+    numbers = {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", low)}
+    numbers |= {n * 1000 for n in numbers} | {n / 100 for n in numbers}
+
+    def ok(v: Any) -> bool:
+        if v is None or isinstance(v, bool):
+            return True
+        if isinstance(v, (int, float)):
+            return any(abs(float(v) - n) < 1e-9 for n in numbers)
+        text = str(v).casefold().strip()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return text in low  # a date the model made up is not a date the CSM said
+        return bool(text) and (text in known or text in low)
+
+    return all(ok(x) for f in out.filters for x in (f.value if isinstance(f.value, list) else [f.value]))
+
+
 _EXAMPLES: dict[str, Any] = {}
 
 
@@ -499,11 +530,14 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
                     accounts.append(hit)
             window = out.window_days if out.window_days is not None and window is None else window
             portfolio = portfolio or ("portfolio" in intents and not accounts)
-            proposed = _proposed_plan(out.query, accounts) if out.query is not None else None
+            proposed = _proposed_plan(out.query, accounts) if out.query is not None and \
+                _grounded(out.query, question, understand.vocabulary(ctx.store)) else None
             if proposed is not None:
                 intents, plans, method = ["query"], [understand.to_json(proposed)], "llm query"
         except LLMError:
             method = "patterns (llm failed)"
+    if not intents and not accounts and not _CRM_WORDS.search(low):
+        intents, method = ["help"], "off-topic"  # the weather on Mars is not in the CRM: say so, list nothing
     if not intents:
         intents = ["portfolio"] if re.search(r"\b(my|our|which|who|any|accounts|customers|clients)\b", low) \
             else ["help"]

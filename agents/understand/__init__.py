@@ -13,7 +13,7 @@ layer applies the scope when the plan runs.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from agents.state import AccountRef
 from agents.understand.lookups import by_role, lookup, person, seniority
@@ -22,6 +22,7 @@ from agents.understand.phrases import COMPARE, PLURAL, SHORTHAND, THOSE, TOPIC
 from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
 from agents.understand.slots import _group, _vocab_filters, thresholds
 from agents.understand.vocabulary import Vocabulary, vocabulary
+from agents.when import Span, span
 from tools.query import Aggregate, Filter, Query
 
 
@@ -75,6 +76,11 @@ def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: li
     who = person(question, vocab.people)
     if who is not None:
         return [who]
+    if re.search(r"\bwhat(?:'s| has| have)? changed\b|\bwhat'?s new\b|\banything new\b|\bchanges? since\b|"
+                 r"\bwhat (?:has )?happened (?:in|across|with|to) (?:my|our) (?:book|portfolio|accounts)\b", low):
+        since = span(low, today, future=False)
+        period = since or Span(today - timedelta(days=1), today, "since yesterday")
+        return [Plan("today", f"what changed {period.describe()}", what="changes", period=period)]
     if wants_today(low) and not re.search(r"\b(list|show|which|how many)\b.*\baccounts\b", low):
         return [Plan("today", "what needs you today", what="today")]
     refers = THOSE.search(low) or (re.search(r"\bwhich one\b|\bthe one\b|\bwhich of them\b", low)

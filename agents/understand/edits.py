@@ -286,7 +286,10 @@ def _select(low: str, rows: list[RowRef], names: list[str], roles: list[str]) ->
         if len(hits) == 1:
             return SelectRow(hits[0], m.group(0))
     one = r"(?:one|account|customer|deal|renewal|ticket|response|survey|milestone|row)"
-    m = re.search(r"\b(?:the )?(biggest|bigger|largest|larger|most valuable|worth the most|smallest|smaller|"
+    counted = re.search(r"\b(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten)\s+(biggest|largest|smallest|worst|"
+                        r"best|lowest|highest|oldest|earliest|newest|latest|most recent)\b", low)
+    m = None if counted else re.search(
+        r"\b(?:the )?(biggest|bigger|largest|larger|most valuable|worth the most|smallest|smaller|"
                   r"least valuable|worst|lowest|best|highest|oldest|earliest|newest|latest|most recent)\b"
                   r"(?: " + one + r")?(?! (?:ones? )?first)", low)
     if m and (re.search(r"\b(the|that|which)\b", low) or len(low.split()) <= 5):
@@ -420,7 +423,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
             return []
     if prev is None or not cue:
         return []
-    standalone = len(low.split()) > 4 or _entity_of(low) is not None
+    standalone = (len(low.split()) > 4 or _entity_of(low) is not None) and \
+        not (_reorder(low, "accounts") is not None and _entity_of(low) is None)  # "longest silence first, top 3"
     if fresh is not None and standalone and not _BACK.search(low) and not CUE.search(low) and fresh.shape != "lookup":
         return []  # a complete question of its own
     entity: str = prev.query.entity if prev.query is not None else \

@@ -82,6 +82,8 @@ def _window(entity: str, filters: list[Filter]) -> str | None:
 
 def reading(p: Plan) -> str:
     """The plan in one line, ending with a colon: what the answer below lists, counts or measures."""
+    if p.shape == "today" and p.what == "changes" and p.period is not None:
+        return f"What changed in your accounts from {p.period.start.isoformat()} to {p.period.end.isoformat()}:"
     if p.shape == "today":
         return "What needs you today across your accounts:"
     if p.shape == "compare":

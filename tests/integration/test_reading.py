@@ -1,0 +1,55 @@
+"""Every answer says how it read the question; a constraint it could not apply is named, never dropped.
+
+Runs every question of the evaluation sets (the default set and tests/eval/dialogue) through the
+graph, and checks each answer independently of the code that wrote its reading: the reading line
+leads the answer, and every constraint-bearing phrase the detector finds in the question either
+shows in the reading (its window's dates, an order, a number, a status) or has its own "I did not
+apply" line.
+"""
+
+import re
+from pathlib import Path
+
+from agents.assistant import Assistant
+from agents.evaluate import load_questions
+from agents.understand.reading import constraints
+from tools.access import OPERATOR
+
+EVAL = Path(__file__).resolve().parents[1] / "eval"
+
+
+def _shows(phrase: str, kind: str, reading: str, today) -> bool:
+    """Whether a reading line visibly carries a constraint (read from the line, not from the plan)."""
+    low = reading.lower()
+    if kind in ("window", "verb_date"):
+        return bool(re.search(r"\d{4}-\d{2}-\d{2}", low)) or "renewals in the next" in low
+    if kind in ("order", "superlative"):
+        return bool(re.search(r"sorted by|first|top \d|highest|lowest|by \w+", low))
+    if kind == "status":
+        return phrase.replace("-", " ") in low.replace("-", " ") or "status" in low or "outcome" in low or \
+            bool(re.search(r"health|risk|overdue|past their target|open|closed", low))
+    if kind == "number":
+        digits = re.sub(r"[^\d.]", "", phrase)
+        return bool(digits) and (digits in re.sub(r"[,$]", "", low) or "top" in low)
+    return True
+
+
+def test_every_answer_leads_with_its_reading_and_names_what_it_did_not_apply(rt):
+    questions = load_questions(EVAL) + load_questions(EVAL / "dialogue")
+    bot = Assistant(rt, use_memory=False)
+    checked, unapplied = 0, 0
+    for q in questions:
+        r = bot.ask(q["ask"], q.get("as") or OPERATOR, f"reading:{q.get('thread') or q['id']}")
+        ans = r["answer"]
+        if ans.get("mode") not in ("deterministic", "llm") or not r["route"] or \
+                set(r["route"]["intents"]) & {"help", "remember", "draft"}:
+            continue  # refusals, clarifying questions, drafts and help say what they are in their own words
+        reading = ans.get("reading", "")
+        assert reading and ans["text"].startswith(reading), (q["id"], ans["text"][:200])
+        checked += 1
+        said = " ".join(ans.get("not_applied") or [])
+        for c in constraints(q["ask"], rt.settings.as_of()):
+            named = f"\u2018{c.phrase}\u2019" in ans["text"] and c.phrase in said
+            assert named or _shows(c.phrase, c.kind, reading, rt.settings.as_of()), (q["id"], c, reading)
+            unapplied += named
+    assert checked >= 150
