@@ -6,9 +6,10 @@ in tests/integration/test_llm_llamacpp.py and `retain eval --llm`."""
 import json
 import random
 
+from fakes import ScriptedChat
+
 from agents.assistant import Assistant
 from agents.router import FieldName, QueryOut, RouteOut
-from fakes import ScriptedChat
 
 VAGUE = ["hmm", "the usual numbers please", "anything for me", "what about the stuff from before",
          "give me a breakdown", "numbers?", "how are things", "status pls"]
