@@ -229,14 +229,14 @@ def test_a_slack_message_to_the_accounts_owner_goes_to_their_dm(rt):
 
 
 def test_with_the_real_smollm2_a_draft_keeps_its_recipient_and_holds_nothing_the_facts_do_not(rt):
-    from models_dir import MODELS
+    from models_dir import SMOLLM2, model
 
     from agents.composer import links, verify
     from integrations.llm import LlamaCppChat
     from tools import crm
 
     # A generous budget: the machine's load decides how long the tiny model takes, never this test.
-    chat = LlamaCppChat(MODELS / "SmolLM2-135M-Instruct.Q4_1.gguf", n_ctx=1024, max_tokens=120, timeout_s=1200)
+    chat = LlamaCppChat(model(SMOLLM2), n_ctx=1024, max_tokens=120, timeout_s=1200)
     ask = "draft a note to Acme's champion proposing a call next week about two more teams"
     plain = Assistant(rt, use_memory=False).ask(ask, DANA, "d1")
     model = Assistant(rt, chat=chat, use_memory=False).ask(ask, DANA, "m1")
