@@ -113,7 +113,8 @@ def run(deps: Deps, ctx: crm.ToolContext, payload: Payload) -> tuple[Finding, An
         return f, ask(f"Which account is this {_KIND_WORD[req.kind]} about? Name it (\u201c{_example(req)}\u201d).")
     acct = r["accounts"][0]
     f = Finding("draft", acct)
-    people, question = recipients(ctx, req, raw.get("person"), acct)
+    named = raw.get("person") or (None if req.role else next(iter(raw.get("unknown_people") or []), None))
+    people, question = recipients(ctx, req, named, acct)
     if question:
         return f, ask(question)
     if req.kind == "reminder" and req.when is None:

@@ -261,3 +261,12 @@ def test_a_name_shared_by_several_contacts_gets_one_question_naming_them(rt):
     r = a.ask("email Jordan Blake about the renewal", MARCUS, "t19")  # Wayne Media's champion who left
     assert r["answer"]["mode"] == "clarify"
     assert "no current contact called \u201cJordan Blake\u201d" in r["answer"]["text"]
+
+
+def test_a_person_not_at_the_named_account_is_said_so_with_its_contacts(rt):
+    r = Assistant(rt, use_memory=False).ask("email Priya Sharma at Acme about the pilot", DANA, "t20")
+    champ = _contact(rt, "Acme Corp", is_champion=True)
+    text = r["answer"]["text"]
+    assert r["answer"]["mode"] == "clarify"
+    assert "no current contact called \u201cPriya Sharma\u201d at Acme Corp" in text
+    assert champ.name in text and not r["pending"]
