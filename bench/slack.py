@@ -6,6 +6,7 @@ answered exactly once.
 
     uv run python -m bench.slack                       # one process, embedded SQLite
     uv run python -m bench.slack --two-workers --server-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+    uv run python -m bench.slack --chaos                 # 300 DMs, 3 workers, restarts and kills (bench/chaos.py)
 
 With --two-workers: two `retain serve --http` processes on one PostgreSQL database (created on the
 server the URL names, dropped after); each event goes to one worker and its retry to the other.
@@ -320,9 +321,13 @@ def main() -> None:
                    help="a PostgreSQL server URL the bench may create a database on")
     p.add_argument("--assistant", action="store_true",
                    help="messages in assistant threads: also time the first status, plan and task update")
+    p.add_argument("--chaos", action="store_true",
+                   help="3 workers on a PostgreSQL of its own, restarted every 30 s; a child kill every 45 s; 5%% 500s")
     p.add_argument("--json", action="store_true")
     p.add_argument("--save", action="store_true", help="keep the figures in bench/slack.json (BENCHMARKS.md quotes it)")
     a, _ = p.parse_known_args()
+    if a.chaos:
+        return _chaos(a)
     if a.two_workers:
         if not a.server_url:
             raise SystemExit("--two-workers needs --server-url postgresql+psycopg://USER@HOST:PORT/postgres")
@@ -354,6 +359,26 @@ def main() -> None:
         ("answers / placeholders", f"{r['answers']} / {r['placeholders']}",
          f"{r['events']} / {0 if a.assistant else r['events']}"),
         ("each event answered exactly once", str(r["answered_exactly_once"]), "True"), *timed])
+
+
+def _chaos(a: argparse.Namespace) -> None:
+    from bench import chaos
+
+    n = a.events if a.events != 100 else 300  # the chaos run's default is 300 events
+    r = chaos.run(n)
+    if a.save:
+        out = Path(__file__).with_name("slack.json")
+        saved = json.loads(out.read_text()) if out.is_file() else {}
+        saved["chaos"] = r
+        out.write_text(json.dumps(saved, indent=1) + "\n")
+    report(r, a.json, f"Slack under faults: {r['events']} DMs, {r['workers']} workers, PostgreSQL restarted "
+                      f"{r['pg_restarts']}x, {r['child_kills']} answering processes killed, 5% 500s after posting", [
+        ("lost", str(r["lost"]), "0"), ("doubled", str(r["doubled"]), "0"),
+        ("delay to answer, s: max / p95 / p50", f"{r['max_delay_s']} / {r['p95_delay_s']} / {r['p50_delay_s']}",
+         "max < 150"),
+        ("Slack redeliveries (unacked while the database was down)", str(r["redeliveries"]), ""),
+        ("Web API 500s after posting", str(r["web_api_500s_after_posting"]), ""),
+        ("log lines that are not one JSON object", str(r["non_json_log_lines"]), "0")])
 
 
 if __name__ == "__main__":

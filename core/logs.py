@@ -2,12 +2,16 @@
 
 `context(event=..., slack_thread=..., kind=...)` sets the ids for the code that runs inside it (a
 ContextVar, so worker threads each carry their own); every record logged there carries them.
+In JSON, a record is always one line: a traceback travels inside it (`traceback`), and uncaught
+exceptions (main thread, other threads) and warnings are logged records too, never raw text.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,6 +22,7 @@ from core.errors import mask_secrets
 
 _CONTEXT: ContextVar[dict[str, str]] = ContextVar("retain_log_context", default={})  # noqa: B039 - read-only default
 FIELDS = ("event", "slack_thread", "kind")  # not "thread": LogRecord.thread is the OS thread id
+EXTRA = ("seconds", "status", "attempt")  # passed with `extra=` by the lines that report a finished event
 
 
 @contextmanager
@@ -49,9 +54,15 @@ class JsonFormatter(logging.Formatter):
             v = getattr(record, k, "-")
             if v != "-":
                 out["thread" if k == "slack_thread" else k] = v
+        for k in EXTRA:
+            if hasattr(record, k):
+                out[k] = getattr(record, k)
         if record.exc_info and record.exc_info[0] is not None:
             out["error"] = record.exc_info[0].__name__
-        return json.dumps(out, ensure_ascii=False)
+            out["traceback"] = mask_secrets(self.formatException(record.exc_info))
+        if record.stack_info:
+            out["stack"] = mask_secrets(self.formatStack(record.stack_info))
+        return json.dumps(out, ensure_ascii=False, default=str)
 
 
 def configure(fmt: str = "text", level: str = "INFO") -> None:
@@ -68,3 +79,21 @@ def configure(fmt: str = "text", level: str = "INFO") -> None:
         root.removeHandler(h)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.captureWarnings(True)
+    sys.excepthook = _uncaught
+    threading.excepthook = _uncaught_in_thread
+
+
+def _uncaught(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, exc, tb)
+        return
+    logging.getLogger("retain").critical("uncaught %s", kind.__name__, exc_info=(kind, exc, tb))
+
+
+def _uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit or args.exc_value is None:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    logging.getLogger("retain").error("uncaught %s in thread %s", args.exc_type.__name__, name,
+                                      exc_info=(args.exc_type, args.exc_value, args.exc_traceback))

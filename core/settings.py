@@ -96,6 +96,10 @@ class SlackSettings(BaseModel):
     post_interval_s: float = Field(1.0, ge=0, le=10)
     config_file: str = ""
     ops_port: int = Field(9100, ge=0, le=65535)  # Socket Mode: /healthz, /readyz, /metrics here (0: off)
+    # Who reads /readyz and /metrics: 127.0.0.1 (this host only; Socket Mode binds the ops port here);
+    # 0.0.0.0 or an interface's address lets others in (then set ops_token).
+    ops_host: str = "127.0.0.1"
+    ops_token: SecretStr = SecretStr("")  # set: /readyz and /metrics need "Authorization: Bearer <token>"
     lease_s: float = Field(120.0, ge=5, le=3600)  # a worker's claim on an inbox item, renewed while it runs
     worker_nice: int = Field(5, ge=0, le=19)  # the answering process runs this much nicer than the acking one
 

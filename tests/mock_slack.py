@@ -1,6 +1,8 @@
 """A local stand-in for Slack's Web API on 127.0.0.1 that records every call (as slack-bolt's tests do)."""
 
 import json
+import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -8,7 +10,14 @@ from urllib.parse import parse_qs
 
 
 class MockSlack:
-    """POST /api/<method>; answers like Slack; `fail` injects errors such as 429 with Retry-After."""
+    """POST /api/<method>; answers like Slack; `fail` injects errors such as 429 with Retry-After.
+
+    `fail_after` injects a failure *after* the call took effect (the message is posted), as a real
+    network or Slack's front end can: a status such as 500, or "reset" (the connection is dropped
+    with no answer). Posted messages are kept per channel (`messages`), updated by chat.update and
+    read back by conversations.replies in the Web API's own shape (top-level posts also by
+    conversations.history, from `history`).
+    """
 
     def __init__(self):
         self.calls: list[tuple[str, dict]] = []
@@ -19,6 +28,9 @@ class MockSlack:
         self._ts = 0
         self.history: dict[str, list[dict]] = {}  # conversation id -> its top-level messages, oldest first
         self.together: dict[str, list] = {}  # method -> [barrier, calls still to hold] (see `overlap`)
+        self.fail_after: dict[str, list[int | str]] = {}
+        self.messages: dict[str, list[dict]] = {}  # channel -> every message posted there (threads included)
+        self.on: dict[str, object] = {}  # method -> fn(params), run when the call arrives (e.g. to kill a worker)
         mock = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,6 +60,8 @@ class MockSlack:
                 self.respond(method, {k: v[0] for k, v in parse_qs(query).items()})
 
             def respond(self, method, params):
+                if method in mock.on:
+                    mock.on[method](params)
                 with mock.lock:
                     held = mock.together.get(method)
                     if held is not None and held[1] > 0:
@@ -76,6 +90,22 @@ class MockSlack:
                     return
                 reply = mock.answer(method, params)
                 record["_reply_ts"] = reply.get("ts")  # what Slack answered (a posted message's ts)
+                with mock.lock:
+                    after = mock.fail_after.get(method, []).pop(0) if mock.fail_after.get(method) else None
+                    record["_failed_after"] = after
+                if after == "reset":  # the call took effect; the answer never arrives
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if after is not None:
+                    body = json.dumps({"ok": False, "error": "internal_error"}).encode()
+                    self.send_response(int(after))
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 body = json.dumps(reply).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -88,6 +118,7 @@ class MockSlack:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.handle_error = lambda *a: None  # a dropped connection ("reset") is on purpose
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_port}/api/"
 
@@ -109,9 +140,31 @@ class MockSlack:
                 self.history.setdefault(self.conversation(params.get("channel", "")), []).append(
                     {"type": "message", "ts": ts, "text": params.get("text", ""), "bot_id": "BBOT",
                      **({"metadata": params["metadata"]} if params.get("metadata") else {})})
-        if method in ("chat.postMessage", "chat.update"):
+        if method == "chat.postMessage":
+            msg = {"type": "message", "user": "UBOT", "bot_id": "BBOT", "text": params.get("text", ""), "ts": ts}
+            if params.get("thread_ts"):
+                msg["thread_ts"] = params["thread_ts"]
+            if params.get("blocks"):
+                msg["blocks"] = params["blocks"]
+            if params.get("metadata"):
+                msg["metadata"] = _metadata(params["metadata"])
+            with self.lock:
+                self.messages.setdefault(params.get("channel"), []).append(msg)
+            return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": dict(msg)}
+        if method == "chat.update":
+            with self.lock:
+                msg = next((m for m in self.messages.get(params.get("channel"), []) if m["ts"] == params.get("ts")),
+                           None)
+                if msg is not None:
+                    msg["text"] = params.get("text", "")
+                    if "blocks" in params:
+                        msg["blocks"] = params["blocks"]
+                    if params.get("metadata"):
+                        msg["metadata"] = _metadata(params["metadata"])
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts") or ts,
                     "message": {"text": params.get("text", "")}}
+        if method == "conversations.replies":
+            return self._replies(params)
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": self.conversation(params.get("users", ""))}}
         if method == "conversations.history":  # newest first, after `oldest`; metadata only when asked for
@@ -133,6 +186,27 @@ class MockSlack:
         if method in ("views.publish", "views.open"):
             return {"ok": True, "view": {"id": "V1", **(params.get("view") or {})}}
         return {"ok": True}
+
+    def _replies(self, params):
+        """conversations.replies: the thread's parent (if it is ours), then its replies, oldest first, paged."""
+        root = params.get("ts")
+        with self.lock:
+            msgs = sorted((dict(m) for m in self.messages.get(params.get("channel"), [])
+                           if m["ts"] == root or m.get("thread_ts") == root), key=lambda m: m["ts"])
+        if not msgs:
+            return {"ok": False, "error": "thread_not_found"}
+        if str(params.get("include_all_metadata")).lower() not in ("true", "1"):
+            for m in msgs:
+                m.pop("metadata", None)
+        start, limit = int(params.get("cursor") or 0), int(params.get("limit") or 100)
+        more = start + limit < len(msgs)
+        return {"ok": True, "messages": msgs[start:start + limit], "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+    def thread(self, channel, thread_ts):
+        """Retain's messages in a thread as a person sees them now (after every update)."""
+        with self.lock:
+            return [dict(m) for m in self.messages.get(channel, []) if m.get("thread_ts") == thread_ts]
 
     def overlap(self, method, n, timeout=120.0):
         """Hold the next `n` calls of `method` until all `n` have arrived (or `timeout`): callers surely overlap."""
@@ -158,3 +232,8 @@ class MockSlack:
 
     def close(self):
         self.server.shutdown()
+
+
+def _metadata(value):
+    """Message metadata as Slack stores it (the client may send it as a JSON string)."""
+    return json.loads(value) if isinstance(value, str) else value

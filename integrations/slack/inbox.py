@@ -28,16 +28,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, exists, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core import logs
+from core.backoff import Backoff
 from core.metrics import metrics
 from integrations.crm.models import SlackInbox
+from integrations.crm.retry import lost_connection, until_done
 from integrations.crm.store import CRMStore
+from integrations.slack.acks import MAX_ATTEMPTS, GroupCommit
 
 log = logging.getLogger("retain.slack")
-MAX_ATTEMPTS = 3
 RETRY_AFTER_S = (5.0, 30.0)  # wait before the 2nd and 3rd attempts
 LEASE_S = 120.0  # a claim lasts this long unless renewed (renewed every tick while the work runs)
 Handler = Callable[[str, dict[str, Any]], dict[str, Any] | None]
@@ -51,23 +51,6 @@ class Retry(Exception):  # noqa: N818 - a signal, not an error
     def __init__(self, cause: BaseException, state: dict[str, Any] | None = None):
         super().__init__(type(cause).__name__)
         self.cause, self.state = cause, state or {}
-
-
-@dataclass(frozen=True)
-class Stored:
-    """An inbox row's state as the ack path found it (the event was already recorded)."""
-
-    status: str
-    attempts: int
-    lease_until: datetime | None
-
-    def settled(self, now: datetime) -> bool:
-        """Nothing to schedule: done, out of attempts, or running under a live claim."""
-        return self.status == "done" or self.attempts >= MAX_ATTEMPTS or (
-            self.status == "running" and self.lease_until is not None and self.lease_until > now)
-
-
-_UNSEEN = Stored("running", 0, datetime.max)  # written by a transaction this one cannot see yet: in hand
 
 
 @dataclass
@@ -91,107 +74,23 @@ def _ordering(kind: str, payload: dict[str, Any]) -> tuple[str | None, float]:
     return None, time.time()
 
 
-class GroupCommit:
-    """Acks that arrive together are written together: one INSERT and one commit per group.
-
-    A caller that finds no write in progress writes every row queued so far (its own among them);
-    rows queued during that write wait, and one of their callers writes them next. A burst of N
-    acks costs a few commits instead of N, and on SQLite nobody waits in its busy handler (whose
-    growing sleeps made the slowest acks the slowest). Each row learns whether it was new; a key
-    already in the table, or earlier in the same group, is not, and learns the stored row's state
-    from the same transaction (a retry needs no second query). If a group's write fails, its rows
-    are written one by one, so one bad row fails only its own ack.
-    """
-
-    def __init__(self, store: CRMStore):
-        self.store = store
-        self.cond = threading.Condition()
-        self.queue: list[tuple[dict[str, Any], list[Any]]] = []
-        self.writing = False
-        dialect = store.engine.dialect.name
-        self.insert = pg_insert if dialect == "postgresql" else sqlite_insert if dialect == "sqlite" else None
-
-    def write(self, row: dict[str, Any]) -> bool:
-        """Write the row with whatever else is waiting; True when it was new. Raises what the write raised."""
-        return self.add(row) is None
-
-    def add(self, row: dict[str, Any]) -> Stored | None:
-        """Write the row with whatever else is waiting: None when it was new, else the stored row's state."""
-        out: list[Any] = []  # [None/Stored] or [the exception], once its group is written
-        with self.cond:
-            self.queue.append((row, out))
-            while not out and self.writing:
-                self.cond.wait()
-            if out:
-                return self._result(out)
-            self.writing, group, self.queue = True, self.queue, []  # this caller writes the group, its own row in it
-        try:
-            self._write(group)
-        finally:
-            with self.cond:
-                self.writing = False  # a waiter whose row is still queued leads the next group
-                self.cond.notify_all()
-        return self._result(out)
-
-    @staticmethod
-    def _result(out: list[Any]) -> Stored | None:
-        if isinstance(out[0], BaseException):
-            raise out[0]
-        return out[0]
-
-    def _write(self, group: list[tuple[dict[str, Any], list[Any]]]) -> None:
-        try:
-            new, stored = self._insert([row for row, _ in group])
-        except Exception as exc:  # noqa: BLE001 - alone, each row gets its own outcome
-            if len(group) > 1:
-                for one in group:
-                    self._write([one])
-                return
-            group[0][1].append(exc)  # no ack: Slack retries it
-            return
-        for row, out in group:
-            out.append(None if id(row) in new else stored.get(row["key"], _UNSEEN))
-
-    def _insert(self, rows: list[dict[str, Any]]) -> tuple[set[int], dict[str, Stored]]:
-        """Insert the rows in one transaction: which row objects were new, and how the others are stored.
-
-        A key written by another worker's transaction that this one cannot see yet has no state here,
-        and counts as running.
-        """
-        first: dict[str, dict[str, Any]] = {}
-        for row in rows:
-            first.setdefault(row["key"], row)
-        stored: dict[str, Stored] = {}
-        with self.store.engine.begin() as conn:
-            if self.insert is not None:
-                stmt = self.insert(_T).on_conflict_do_nothing(index_elements=["key"]).returning(_T.c.key)
-                keys = set(conn.scalars(stmt, list(first.values())))
-            else:  # another engine: look first, then insert what is missing (same transaction)
-                seen = set(conn.scalars(select(_T.c.key).where(_T.c.key.in_(list(first)))))
-                keys = {k for k in first if k not in seen}
-                if keys:
-                    conn.execute(_T.insert(), [first[k] for k in keys])
-            old = [k for k in first if k not in keys] + [r["key"] for r in rows if first[r["key"]] is not r]
-            if old:
-                for r in conn.execute(select(_T.c.key, _T.c.status, _T.c.attempts, _T.c.lease_until)
-                                      .where(_T.c.key.in_(sorted(set(old))))):
-                    stored[r.key] = Stored(r.status, r.attempts, r.lease_until)
-        return {id(first[k]) for k in keys}, stored
-
-
 class Inbox:
     """Accept, deduplicate, claim and run Slack work exactly once across workers."""
 
     def __init__(self, store: CRMStore, handler: Handler | None, workers: int = 4,
-                 notify: Callable[[str], None] | None = None, lease_s: float = LEASE_S):
-        """Run work here with `handler`, or hand keys to another process with `notify`."""
+                 notify: Callable[[str], None] | None = None, lease_s: float = LEASE_S, me: str | None = None):
+        """Run work here with `handler`, or hand keys to another process with `notify`.
+
+        `me` names this worker's claims (default: host, pid and a random part).
+        """
         self.store, self.handler, self.notify, self.lease_s = store, handler, notify, lease_s
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retain-slack")
         self.inflight: set[str] = set()
         self.lock = threading.Lock()
         self.writes = GroupCommit(store)  # the ack path: one INSERT per burst of acks
-        self.me = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.me = me or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop: threading.Event | None = None
+        self.closing = threading.Event()  # set at shutdown: retries against a dead database give up
 
     def accept(self, key: str, kind: str, payload: dict[str, Any]) -> bool:
         """Record and schedule the work; False when it is a duplicate of work done or running."""
@@ -247,7 +146,13 @@ class Inbox:
     def _run(self, key: str, claim: Claim | None = None) -> None:
         thread_key = None
         try:
-            claim = claim or self.claim(key)
+            try:
+                claim = claim or self.claim(key)
+            except Exception as exc:
+                if not lost_connection(exc):
+                    raise
+                log.warning("database unreachable; slack %s waits for the next tick", key)
+                return
             if claim is None:  # done, held by another worker, or waiting for its thread: `tick` comes back
                 return
             thread_key = claim.thread_key
@@ -268,9 +173,14 @@ class Inbox:
                             MAX_ATTEMPTS, type(exc).__name__)
                 result, status = {"error": type(exc).__name__, "state": payload["_state"]}, "failed"
             self._finish(key, status, result, claim.attempts)
+            seconds = time.perf_counter() - start
             m = metrics()
             (m.events_answered if status == "done" else m.events_failed).labels(claim.kind).inc()
-            m.answer_seconds.labels(claim.kind).observe(time.perf_counter() - start)
+            m.answer_seconds.labels(claim.kind).observe(seconds)
+            with logs.context(event=key, slack_thread=thread_key, kind=claim.kind):
+                log.info("slack %s %s %s in %.2f s (attempt %s)", claim.kind, key,
+                         "answered" if status == "done" else "failed", seconds, claim.attempts,
+                         extra={"seconds": round(seconds, 3), "status": status, "attempt": claim.attempts})
         finally:
             with self.lock:
                 self.inflight.discard(key)
@@ -278,13 +188,36 @@ class Inbox:
             self.tick(thread_key=thread_key)  # the thread's next message, at once
 
     def _finish(self, key: str, status: str, result: dict[str, Any], attempts: int) -> None:
-        now = datetime.now()
-        retry_at = None
-        if status == "failed" and attempts < MAX_ATTEMPTS:
-            retry_at = now + timedelta(seconds=RETRY_AFTER_S[min(max(attempts, 1), len(RETRY_AFTER_S)) - 1])
+        """Record the outcome; while the database is unreachable, keep trying (the answer is already out)."""
+        def write() -> None:
+            now = datetime.now()
+            retry_at = None
+            if status == "failed" and attempts < MAX_ATTEMPTS:
+                retry_at = now + timedelta(seconds=RETRY_AFTER_S[min(max(attempts, 1), len(RETRY_AFTER_S)) - 1])
+            with self.store.engine.begin() as conn:
+                conn.execute(update(_T).where(_T.c.key == key, _T.c.claimed_by == self.me)
+                             .values(status=status, result=result, done_at=now, lease_until=retry_at))
+        until_done(write, f"recording slack {key} as {status}", self.closing)
+
+    def keep(self, key: str, state: dict[str, Any]) -> None:
+        """Store what a running item has done so far (e.g. its placeholder's ts) with its claim, at once.
+
+        A worker that takes the item over after this one died reads it back as `_state`, so it updates
+        the message already posted instead of posting another. Best effort: if the database is away,
+        the item's failure record or Slack itself (`conversations.replies`) still has it.
+        """
+        try:
+            with self.store.engine.begin() as conn:
+                conn.execute(update(_T).where(_T.c.key == key, _T.c.claimed_by == self.me, _T.c.status == "running")
+                             .values(result={"state": state}))
+        except Exception as exc:  # noqa: BLE001 - see above
+            log.warning("could not store the progress of slack %s (%s)", key, type(exc).__name__)
+
+    def release(self, holder: str) -> int:
+        """End the claims of a worker known to be dead (its process exited) now, not when its lease runs out."""
         with self.store.engine.begin() as conn:
-            conn.execute(update(_T).where(_T.c.key == key, _T.c.claimed_by == self.me)
-                         .values(status=status, result=result, done_at=now, lease_until=retry_at))
+            return conn.execute(update(_T).where(_T.c.claimed_by == holder, _T.c.status == "running")
+                                .values(lease_until=datetime.now())).rowcount
 
     def tick(self, now: datetime | None = None, thread_key: str | None = None) -> int:
         """Renew this worker's leases, then claim and run whatever is due; how many were claimed.
@@ -293,12 +226,8 @@ class Inbox:
         backoff passed, and running items whose worker's lease ran out.
         """
         now = now or datetime.now()
-        with self.lock:
-            mine = list(self.inflight)
         with self.store.engine.begin() as conn:
-            if mine:
-                conn.execute(update(_T).where(_T.c.key.in_(mine), _T.c.claimed_by == self.me, _T.c.status == "running")
-                             .values(lease_until=now + timedelta(seconds=self.lease_s)))
+            self._renew(conn, now)
             conn.execute(update(_T).where(_T.c.status == "running", _T.c.lease_until < now,  # died on its last try
                                           _T.c.attempts >= MAX_ATTEMPTS).values(status="failed"))
             q = (select(_T.c.key).where(_T.c.status.in_(["pending", "failed", "running"]),
@@ -327,6 +256,32 @@ class Inbox:
             n += 1
         return n
 
+    def _renew(self, conn: Any, now: datetime) -> None:
+        with self.lock:
+            mine = list(self.inflight)
+        if mine:
+            conn.execute(update(_T).where(_T.c.key.in_(mine), _T.c.claimed_by == self.me, _T.c.status == "running")
+                         .values(lease_until=now + timedelta(seconds=self.lease_s)))
+
+    def finish_running(self, timeout: float) -> bool:
+        """Shutting down: claim nothing new, renew the running items' leases until they finish (or `timeout`)."""
+        deadline = time.time() + timeout
+        backoff = Backoff(1.0, 10.0)
+        while time.time() < deadline:
+            with self.lock:
+                if not self.inflight:
+                    return True
+            try:
+                with self.store.engine.begin() as conn:
+                    self._renew(conn, datetime.now())
+                wait = 1.0
+            except Exception as exc:  # noqa: BLE001 - keep waiting; the leases cover a short outage
+                wait = backoff.failed()
+                log.info("could not renew leases while stopping (%s)", type(exc).__name__)
+            time.sleep(min(wait, max(0.0, deadline - time.time())))
+        self.closing.set()
+        return False
+
     def recover(self) -> int:
         """Run what was accepted but never finished (after a crash or restart)."""
         return self.tick()
@@ -340,12 +295,31 @@ class Inbox:
         stop = self._stop = threading.Event()
 
         def loop() -> None:
-            while not stop.wait(every_s):
-                try:
-                    self.tick()
-                except Exception:  # noqa: BLE001 - the next tick tries again
-                    log.exception("slack inbox tick failed")
+            backoff = Backoff(every_s, 30.0)
+            wait = every_s
+            while not stop.wait(wait):
+                wait = self.guarded_tick(backoff) or every_s
         threading.Thread(target=loop, daemon=True, name="retain-inbox-tick").start()
+
+    def guarded_tick(self, backoff: Backoff) -> float:
+        """`tick`, never raising: 0 when it ran, else the seconds to wait (the database is away, or a bug).
+
+        The first failure of a run is logged (a lost database as one line, anything else with its
+        traceback), and the return to normal; the attempts in between are quiet.
+        """
+        try:
+            self.tick()
+        except Exception as exc:  # noqa: BLE001 - a tick loop never ends on an error
+            delay = backoff.failed()
+            if backoff.failures == 1:
+                if lost_connection(exc):
+                    log.warning("database unreachable (%s); the inbox retries with backoff", type(exc).__name__)
+                else:
+                    log.exception("slack inbox tick failed; retrying with backoff")
+            return delay
+        if backoff.ok():
+            log.warning("database back: the inbox resumes")
+        return 0.0
 
     def stop_retries(self) -> None:
         """Stop the timer."""
@@ -357,10 +331,15 @@ class Inbox:
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.notify is not None:
-                with self.store.session() as s:
-                    left = s.scalar(select(func.count()).select_from(SlackInbox).where(
-                        (SlackInbox.status == "running")
-                        | ((SlackInbox.status == "pending") & (SlackInbox.attempts < MAX_ATTEMPTS))))
+                try:
+                    with self.store.session() as s:
+                        left = s.scalar(select(func.count()).select_from(SlackInbox).where(
+                            (SlackInbox.status == "running")
+                            | ((SlackInbox.status == "pending") & (SlackInbox.attempts < MAX_ATTEMPTS))))
+                except Exception as exc:
+                    if not lost_connection(exc):
+                        raise
+                    left = 1  # unknown until the database is back
                 if not left:
                     return True
             else:

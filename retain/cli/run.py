@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from typing import Any
@@ -64,18 +65,29 @@ def jobs_run(name: str = typer.Argument(..., help="A job id from `retain jobs`, 
 @app.command("scheduler")
 def scheduler_cmd() -> None:
     """Run the scheduler alone (briefings, onboarding sweep, nightly, outbox); Ctrl-C to stop."""
+    from core import logs
     from retain.jobs import scheduler
 
     stop = _on_sigterm()
-    sch = scheduler(services())
+    rt = services()
+    logs.configure(rt.settings.log.format, rt.settings.log.level)
+    sch = scheduler(rt)
     sch.on_lost = stop.set
     sch.start()
-    console.print(f"Scheduler running ({len(sch.aps.get_jobs())} jobs, lease {sch.holder}).")
+    _say(rt, f"Scheduler running ({len(sch.aps.get_jobs())} jobs, lease {sch.holder}).")
     _wait_until_stopped(stop)
     sch.shutdown()
     if sch.lost:
         raise RetainError("Another scheduler took the lease while this one could not renew it (the database was "
                           "unreachable), so this one stopped. Only one runs at a time; see `retain jobs`.")
+
+
+def _say(rt: Any, line: str) -> None:
+    """A start line: printed for people, or one JSON log record with `log.format: json`."""
+    if rt.settings.log.format == "json":
+        logging.getLogger("retain").info(line)
+    else:
+        console.print(line)
 
 
 def _on_sigterm() -> threading.Event:
@@ -108,7 +120,7 @@ def serve_cmd(
     from core import logs
     from core.metrics import use_dir as use_metrics_dir
     from integrations.slack.config import secrets
-    from integrations.slack.http import serve_http, serve_ops
+    from integrations.slack.http import OpsAccess, serve_http, serve_ops
     from retain.ops import readiness
     from retain.slack.app import RetainSlack
 
@@ -135,25 +147,27 @@ def serve_cmd(
 
         sch = scheduler(rt)
         sch.start()
-    console.print(f"Retain on Slack ({mode} mode); {pending} pending events resumed; scheduler "
-                  f"{'off' if sch is None else 'on'}.")
+    _say(rt, f"Retain on Slack ({mode} mode); {pending} pending events resumed; scheduler "
+             f"{'off' if sch is None else 'on'}.")
     try:
         def ready() -> tuple[bool, dict[str, Any]]:
-            return readiness(rt)
+            return readiness(rt, bot.answering)
 
+        token = st.ops_token.get_secret_value()
         if mode == "http":
             server = serve_http(bot.app, st.host, st.port if port is None else port, ready,
-                                workers=st.http_workers, read_timeout_s=st.read_timeout_s)
-            console.print(f"Listening on http://{st.host}:{server.server_port}/slack/events "
-                          "(and /healthz, /readyz, /metrics)")
+                                OpsAccess.for_host(st.ops_host, token), workers=st.http_workers,
+                                read_timeout_s=st.read_timeout_s)
+            _say(rt, f"Listening on http://{st.host}:{server.server_port}/slack/events "
+                     "(and /healthz, /readyz, /metrics)")
             _wait_until_stopped(stop)
             server.shutdown()
         else:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-            ops = serve_ops(st.host, st.ops_port, ready) if st.ops_port else None
+            ops = serve_ops(st.ops_host, st.ops_port, ready, token) if st.ops_port else None
             if ops is not None:
-                console.print(f"Operations on http://{st.host}:{ops.server_port}/healthz, /readyz, /metrics")
+                _say(rt, f"Operations on http://{st.ops_host}:{ops.server_port}/healthz, /readyz, /metrics")
             handler = SocketModeHandler(bot.app, sec["app_token"])
             handler.connect()  # not start(): it blocks and ignores SIGTERM's clean-up
             try:

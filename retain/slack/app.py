@@ -16,50 +16,50 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from agents.assistant import Assistant
-from core import logs
 from core.errors import NotFoundError
-from integrations.slack.client import client_for
+from integrations.slack.client import client_for, find_posted, post_once
 from integrations.slack.config import Paced, SlackConfig, bolt_logger, load_slack_config, secrets
 from integrations.slack.inbox import Inbox, Retry
-from retain.slack import agent, handlers, listeners
+from retain.deps import build_assistant
+from retain.slack import agent, handlers, listeners, worker
 from retain.slack.handlers import SLACK_USER
+from retain.slack.worker import AnsweringProcess
 from tools.access import Deactivated, Viewer
 from tools.services import Services
 
 log = logging.getLogger("retain.slack")
 FAILURE_TEXT = ("Sorry, I couldn't answer that: something failed on my side and it has been logged. "
                 "Please try again in a few minutes.")
-WORKER_TICK_S = 1.0  # the worker checks its parent and retries failed events this often
 
 
 class RetainSlack:
     """The Bolt app, its Web API client, the inbox and the workers."""
 
     def __init__(self, services: Services, assistant: Assistant, client: WebClient | None = None,
-                 config: SlackConfig | None = None, worker_process: bool = False, deterministic: bool = False):
-        """With `worker_process`, answers run in a second process so acks never wait on the GIL."""
+                 config: SlackConfig | None = None, worker_process: bool = False, deterministic: bool = False,
+                 me: str | None = None):
+        """With `worker_process`, answers run in a second process so acks never wait on the GIL.
+
+        `me` is set in that process: its claims' name, given by the front end (whose supervisor ends
+        them if the process dies); its own loop (`worker.child_loop`) ticks the inbox.
+        """
         self.services, self.assistant = services, assistant
         st = services.settings.slack
         sec = secrets(services.settings)
         self.config = config or load_slack_config(st.config_file)
-        self.client = client or client_for(services.settings, self.config.link_hosts)
+        self.client = client or client_for(services.settings, self.config.link_hosts, retry_posts=False)
         self.paced = Paced(st.post_interval_s)
         self.app = App(signing_secret=sec["signing_secret"] or None, logger=bolt_logger(),
                        client=self.client, process_before_response=True,
                        request_verification_enabled=bool(sec["signing_secret"]))
-        self.worker: Any = None
+        self.worker: AnsweringProcess | None = None
         if worker_process:
-            import multiprocessing as mp
-
-            ctx = mp.get_context("spawn")
-            self.queue: Any = ctx.Queue()
-            self.worker = ctx.Process(target=_worker_main, args=(services.settings, self.queue, deterministic),
-                                      name="retain-slack-worker", daemon=True)
-            self.worker.start()
-            self.inbox = Inbox(services.store, None, notify=self.queue.put)
+            self.inbox = Inbox(services.store, None, notify=self._hand_over, lease_s=st.lease_s)
+            self.worker = AnsweringProcess(_worker_main, (services.settings, deterministic), self.inbox.release)
         else:
-            self.inbox = Inbox(services.store, self.handle, workers=st.workers, lease_s=st.lease_s)
-            self.inbox.start_retries()
+            self.inbox = Inbox(services.store, self.handle, workers=st.workers, lease_s=st.lease_s, me=me)
+            if me is None:
+                self.inbox.start_retries()
         self.receipts = ThreadPoolExecutor(max_workers=2, thread_name_prefix="retain-receipt")
         listeners.register(self.app, self)
 
@@ -71,7 +71,7 @@ class RetainSlack:
         if the answer overtook it, so it is never left behind.
         """
         if self.worker is not None:
-            self.queue.put(("received", key, channel, thread_ts))
+            self.worker.put(("received", key, channel, thread_ts))
             return
 
         def show() -> None:
@@ -90,13 +90,20 @@ class RetainSlack:
         """Finish what is running and stop the worker process."""
         self.receipts.shutdown(wait=False, cancel_futures=True)
         if self.worker is not None:
-            self.queue.put(None)
-            self.worker.join(timeout)
-            if self.worker.is_alive():
-                self.worker.terminate()
+            self.worker.close(timeout)
         else:
             self.inbox.stop_retries()
             self.inbox.drain(timeout)
+
+    def _hand_over(self, key: str) -> None:
+        assert self.worker is not None
+        self.worker.put(key)
+
+    def answering(self) -> tuple[bool, str]:
+        """(can answer, detail) for readiness: the answering process is alive (or answers run here)."""
+        if self.worker is None:
+            return True, "in this process"
+        return self.worker.state()
 
     # -- workers
     def handle(self, kind: str, p: dict[str, Any]) -> dict[str, Any] | None:
@@ -131,7 +138,8 @@ class RetainSlack:
                 if ph:
                     self.client.chat_update(channel=p["channel"], ts=ph, text=FAILURE_TEXT, blocks=[])
                 else:
-                    self.post(channel=p["channel"], thread_ts=p.get("thread_ts") or p["ts"], text=FAILURE_TEXT)
+                    self.post(key=f"{p.get('_key')}:failure", channel=p["channel"],
+                              thread_ts=p.get("thread_ts") or p["ts"], text=FAILURE_TEXT)
             elif kind in ("command", "decision") and p.get("user") and p.get("channel"):
                 self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=FAILURE_TEXT)
         except Exception:  # noqa: BLE001 - Slack itself is failing; the inbox row keeps the failure
@@ -167,42 +175,24 @@ class RetainSlack:
                           "DM me, or ask an admin to add this channel to configs/slack.yaml.")
         return f"{user}#team={team}", None
 
-    def post(self, **kw: Any) -> Any:
-        """Post a message (paced per channel, no unfurls)."""
+    def post(self, key: str | None = None, **kw: Any) -> Any:
+        """Post a message (paced per channel, no unfurls); with `key`, at most once (`post_once`)."""
         self.paced.wait(kw.get("channel", ""))
-        return self.client.chat_postMessage(unfurl_links=False, unfurl_media=False, **kw)
-
-
-def _worker_main(settings: Any, queue: Any, deterministic: bool) -> None:
-    """The answering process: its own services, model and memory; work arrives as inbox keys."""
-    from retain.deps import build_assistant
-
-    logs.configure(settings.log.format, settings.log.level)
-    import multiprocessing as mp
-    import os
-
-    if settings.slack.worker_nice and hasattr(os, "nice"):
-        os.nice(settings.slack.worker_nice)  # answers yield the CPU to acks: Slack wants an ack within 3 s
-    import queue as queues
-
-    rt = Services(settings)
-    bot = RetainSlack(rt, build_assistant(rt, deterministic, log.warning))
-    threading.Thread(target=rt.prewarm, name="retain-prewarm", daemon=True).start()  # answers wait on it, once
-    bot.inbox.recover()
-    parent = mp.parent_process()
-    while True:
-        try:
-            key = queue.get(timeout=WORKER_TICK_S)
-        except queues.Empty:
-            if parent is not None and not parent.is_alive():  # the server died (kill -9): do not linger
-                log.warning("the Slack server process is gone; the worker stops (pending events resume on restart)")
-                return
-            bot.inbox.retry_due()
-            continue
         if key is None:
-            break
-        if isinstance(key, tuple):  # ("received", key, channel, thread_ts): a status before a worker is free
-            bot.received(*key[1:])
-            continue
-        bot.inbox._submit(key)
-    bot.inbox.drain(120)
+            return self.client.chat_postMessage(unfurl_links=False, unfurl_media=False, **kw)
+        return post_once(self.client, key, unfurl_links=False, unfurl_media=False, **kw)
+
+    def posted(self, key: str, channel: str, thread_ts: str | None) -> dict[str, Any] | None:
+        """The message posted for `key` by an earlier attempt, found in Slack, or None."""
+        return find_posted(self.client, channel, thread_ts, key)
+
+
+def _worker_main(settings: Any, deterministic: bool, queue: Any, worker_id: str, started: Any) -> None:
+    """The answering process: its own services, model and memory; work arrives as inbox keys."""
+    def make() -> tuple[RetainSlack, Any]:
+        rt = Services(settings)
+        bot = RetainSlack(rt, build_assistant(rt, deterministic, log.warning), me=worker_id)
+        threading.Thread(target=rt.prewarm, name="retain-prewarm", daemon=True).start()  # answers wait on it, once
+        return bot, queue
+
+    worker.main(make, settings, started)

@@ -22,8 +22,12 @@ class Bot(Protocol):
     config: SlackConfig
     inbox: Inbox
 
-    def post(self, **kw: Any) -> Any:
-        """Post a message (paced per channel, no unfurls)."""
+    def post(self, key: str | None = None, **kw: Any) -> Any:
+        """Post a message (paced per channel, no unfurls); with `key`, at most once."""
+        ...
+
+    def posted(self, key: str, channel: str, thread_ts: str | None) -> dict[str, Any] | None:
+        """The message posted for `key` by an earlier attempt, found in Slack, or None."""
         ...
 
     def person(self, user: str) -> tuple[Viewer | None, str | None]:

@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import select
 
 from core.errors import AccessDenied, NotFoundError, RetainError
+from core.faults import fault
 from integrations.crm.models import CSM, Outbox, SlackInbox
 from integrations.slack import blocks
 from integrations.slack.charts import health_trend_png
+from integrations.slack.client import marker
 from integrations.slack.safe import clean
 from retain.slack import agent
 from retain.slack.bot import Bot
@@ -35,7 +37,7 @@ def refuse(bot: Bot, kind: str, p: dict[str, Any], note: str) -> dict[str, Any]:
     """Tell a sender who is not an active person why they get nothing (where there is someone to tell)."""
     user, channel = str(p.get("user") or ""), str(p.get("channel") or "")
     if kind == "question":
-        bot.post(channel=channel, thread_ts=p.get("thread_ts") or p["ts"], text=note)
+        bot.post(key=f"{p.get('_key', '')}:note", channel=channel, thread_ts=p.get("thread_ts") or p["ts"], text=note)
     elif not SLACK_USER.match(user):  # a forged or missing id: nobody in Slack to tell
         pass
     elif kind == "home":
@@ -50,9 +52,10 @@ def refuse(bot: Bot, kind: str, p: dict[str, Any], note: str) -> dict[str, Any]:
 def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     """Answer a mention or DM in its thread: placeholder first, then the answer and any approvals."""
     thread_ts = p.get("thread_ts") or p["ts"]
+    key = p.get("_key", "")
     who, note = bot.who(p["user"], p["channel"], p.get("channel_type", ""))
     if who is None:
-        r = bot.post(channel=p["channel"], thread_ts=thread_ts, text=note)
+        r = bot.post(key=f"{key}:note", channel=p["channel"], thread_ts=thread_ts, text=note)
         return {"ts": r["ts"], "note": "refused"}
     question = re.sub(r"<@[UW][A-Z0-9]+>", "", p.get("text", "")).strip()
     what = question[:60] + ("…" if len(question) > 60 else "")
@@ -61,18 +64,27 @@ def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
             and agent.set_status(bot, p["channel"], thread_ts, "is looking into it…",
                                  [f"reading “{what}”", "finding the accounts"])):
         return _answer_in_assistant_thread(bot, p, question, who, thread_ts)
-    if not state.get("placeholder"):  # a retry reuses the placeholder it already posted
-        ph = bot.post(channel=p["channel"], thread_ts=thread_ts, text=f"Looking into “{clean(what)}”…",
-                        blocks=blocks.placeholder(f"Looking into “{what}”…"))
+    mark = f"{key}:answer"
+    if not state.get("placeholder") and int(p.get("_attempt") or 1) > 1:  # died before storing it?
+        found = bot.posted(mark, p["channel"], thread_ts)
+        if found is not None:
+            state["placeholder"] = found["ts"]
+    if not state.get("placeholder"):  # a retry, or a worker taking over, reuses the placeholder already posted
+        ph = bot.post(key=mark, channel=p["channel"], thread_ts=thread_ts, text=f"Looking into “{clean(what)}”…",
+                      blocks=blocks.placeholder(f"Looking into “{what}”…"))
         state["placeholder"] = ph["ts"]
-        p["_state"] = state
+        fault("after_placeholder")
+    p["_state"] = state
+    bot.inbox.keep(key, state)
+    fault("after_placeholder_kept")
     thread = f"slack:{p['channel']}:{thread_ts}"
     result = bot.assistant.ask(question, who, thread)
-    text, bl = blocks.answer(result, bot.config.link_hosts, feedback_ref=f"answer|{p.get('_key', '')}")
-    bot.client.chat_update(channel=p["channel"], ts=state["placeholder"], text=text, blocks=bl)
-    for d in result.get("pending", []):
+    text, bl = blocks.answer(result, bot.config.link_hosts, feedback_ref=f"answer|{key}")
+    bot.client.chat_update(channel=p["channel"], ts=state["placeholder"], text=text, blocks=bl,
+                           metadata=marker(mark))
+    for i, d in enumerate(result.get("pending", [])):
         t, b = blocks.approval(d, thread)
-        bot.post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
+        bot.post(key=f"{key}:approval:{i}", channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
     return _answered(state["placeholder"], question, result, text)
 
 
@@ -99,11 +111,13 @@ def _answer_in_assistant_thread(bot: Bot, p: dict[str, Any], question: str, who:
         agent.set_title(bot, p["channel"], thread_ts, question)
     text, bl = blocks.answer(result, bot.config.link_hosts, feedback_ref=f"answer|{p.get('_key', '')}")
     ts = shown.finish(text, bl)  # the verified answer closes the streamed plan
-    posted = {"ts": ts} if ts else bot.post(channel=p["channel"], thread_ts=thread_ts, text=text, blocks=bl)
+    key = p.get("_key", "")
+    posted = {"ts": ts} if ts else bot.post(key=f"{key}:answer", channel=p["channel"], thread_ts=thread_ts,
+                                            text=text, blocks=bl)
     agent.set_status(bot, p["channel"], thread_ts, "")  # cleared explicitly: a stream may not clear it
-    for d in result.get("pending", []):
+    for i, d in enumerate(result.get("pending", [])):
         t, b = blocks.approval(d, thread)
-        bot.post(channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
+        bot.post(key=f"{key}:approval:{i}", channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
     return {**_answered(posted["ts"], question, result, text), "status": True}
 
 
@@ -179,9 +193,9 @@ def command(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     result = bot.assistant.ask(question, who, thread)
     t, b = blocks.answer(result, bot.config.link_hosts)
     bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=t, blocks=b)
-    for d in result.get("pending", []):  # approvals go to the CSM's DM, where they can be updated
+    for i, d in enumerate(result.get("pending", [])):  # approvals go to the CSM's DM, where they can be updated
         at, ab = blocks.approval(d, thread)
-        bot.post(channel=p["user"], text=at, blocks=ab)
+        bot.post(key=f"{p.get('_key', '')}:approval:{i}", channel=p["user"], text=at, blocks=ab)
     return {"command": verb}
 
 def _account_card(bot: Bot, p: dict[str, Any], who: str, name: str) -> dict[str, Any]:
