@@ -67,10 +67,12 @@ class Worker:
 
     def child_pid(self) -> int | None:
         """The answering process's pid (the front end's spawned child that is not multiprocessing's tracker)."""
-        try:
-            kids = (Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()).split()
-        except OSError:
-            return None
+        kids: list[str] = []
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*"):  # a restarted child is its supervisor thread's
+            try:
+                kids += (task / "children").read_text().split()
+            except OSError:
+                continue
         for pid in kids:
             try:
                 cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()

@@ -66,6 +66,12 @@ class AnsweringProcess:
             self.ready = started
             self.down_since = None
 
+    @property
+    def pid(self) -> int | None:
+        """The running child's pid."""
+        with self.lock:
+            return self.proc.pid if self.proc is not None else None
+
     def put(self, item: Any) -> None:
         """Hand the child a key (or a message); dropped while it is down (the new child finds the rows itself)."""
         with self.lock:

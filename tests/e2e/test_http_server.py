@@ -7,6 +7,7 @@ not, gets 400 and one JSON log line, never a traceback.
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -43,7 +44,7 @@ def _serve(env):
 
     threading.Thread(target=read, daemon=True).start()
     assert ready.wait(300) and any("Listening on" in line for line in lines), "".join(lines)[-3000:]
-    port = int(next(line for line in lines if "Listening on" in line).split(":")[2].split("/")[0])
+    port = int(re.search(r"Listening on http://[\d.]+:(\d+)/", "".join(lines)).group(1))  # a JSON line too
     return proc, f"http://127.0.0.1:{port}/slack/events", lines
 
 
