@@ -125,8 +125,10 @@ def posted_ts(client: Any, channel: str, key: str) -> tuple[str | None, bool]:
 
 
 def deliver(store: CRMStore, client: Any, now: datetime | None = None, cfg: dict[str, Any] | None = None,
-            gate: Gate | None = None) -> dict:
+            gate: Gate | None = None, on_sent: Callable[[str, str], None] | None = None) -> dict:
     """Send what is due, each row by whichever caller claims it; counts of what this call did.
+
+    `on_sent(key, ts)` is called for each message this call posted (not for one found already posted).
 
     sent, retry, dead; also skipped (refused by `gate`), reconciled (a dead caller's post found in
     Slack and marked sent) and possible_duplicates (posted again with no way to check) when non-zero.
@@ -189,6 +191,8 @@ def deliver(store: CRMStore, client: Any, now: datetime | None = None, cfg: dict
         count(outcome["status"] if outcome["status"] in ("sent", "dead") else "retry")
         if outcome["status"] == "sent":
             metrics().outbox_sent.inc()
+            if on_sent is not None and ts:
+                on_sent(key, ts)
         elif outcome["status"] == "dead":
             metrics().outbox_dead.inc()
             if cfg.get("admin_channel"):

@@ -100,6 +100,8 @@ def test_the_same_briefing_run_by_two_processes_at_once_is_posted_once(rt):
         _finish([_retain(_env(rt, mock), "jobs", "run", "brief:csm:4") for _ in range(2)])
         posts = [p for p in mock.of("chat.postMessage") if p["channel"] == "UCSM00004"]
         assert len(posts) == 1 and "Briefing for Dana Reyes" in posts[0]["text"]
+        charts = mock.of("files.completeUploadExternal")  # its chart, in its thread, once
+        assert len(charts) == 1 and charts[0]["thread_ts"] == posts[0]["_reply_ts"]
     finally:
         mock.close()
 
