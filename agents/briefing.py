@@ -23,6 +23,7 @@ from tools.features import compute_features
 from tools.health import ScoreTable, drivers, score
 
 MAX_DETECT = 400  # telemetry detectors run on at most this many accounts per briefing (worst health first)
+AT_RISK_SHOWN = 5  # the at-risk accounts a briefing lists (largest ARR first); its count covers them all
 
 
 class Briefing(TypedDict):
@@ -34,7 +35,8 @@ class Briefing(TypedDict):
     since: str
     accounts: int
     changes: list[dict[str, Any]]  # kind, account, account_id, text, source (and delta for scores)
-    at_risk: list[dict[str, Any]]  # account, score, reason, play, p_renew, renewal_date, source
+    at_risk: list[dict[str, Any]]  # the largest by ARR (AT_RISK_SHOWN): account, score, reason, play, p_renew, ...
+    at_risk_count: int  # every account at risk in the scope: the headline count, never the list's length
     renewals: dict[str, list[dict[str, Any]]]  # "30" | "60" | "90" -> account, date, days, arr, source
     overdue: list[dict[str, Any]]  # account, milestone, due, days, status, source
     today: list[dict[str, Any]]  # the three things to do today: text, source
@@ -67,6 +69,7 @@ def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -
     table = h.table
     out: Briefing = {"who": ctx.viewer.name, "role": ctx.viewer.role, "as_of": today.isoformat(),
                            "since": since.isoformat(), "accounts": len(ids), "changes": [], "at_risk": [],
+                           "at_risk_count": 0,
                            "renewals": {"30": [], "60": [], "90": []}, "overdue": [], "today": [], "team": []}
     if not ids:
         return out
@@ -124,7 +127,8 @@ def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -
     # At risk, with the recommended play.
     segs = crm.segments(ctx, ids)
     risky = sorted([i for i in ids if segs[i]["segment"] == "at risk"], key=lambda i: -float(vis.loc[i, "arr"]))
-    for i in risky[:5]:
+    out["at_risk_count"] = len(risky)
+    for i in risky[:AT_RISK_SHOWN]:
         rf = renewal.run(deps, ctx, {"account_id": i, "name": names[i]}).as_dict()
         play = rf["recommendations"][0]["text"] if rf["recommendations"] else ""
         out["at_risk"].append({"account": names[i], "account_id": i, "score": float(table.score[i]),
@@ -208,14 +212,14 @@ def facts(b: Briefing) -> list[str]:
               for v in b["renewals"].values() for r in v]
     lines += [f"{m['account']} {m['milestone']} {m['due']} {m['days']} days" for m in b["overdue"]]
     lines += [t["text"] for t in b["today"]]
-    lines += [f"{b['accounts']} accounts, {len(b['at_risk'])} at risk, {len(b['renewals']['30'])} renew in 30 days, "
+    lines += [f"{b['accounts']} accounts, {b['at_risk_count']} at risk, {len(b['renewals']['30'])} renew in 30 days, "
               f"{len(b['overdue'])} overdue milestones, {len(b['changes'])} changes"]
     return lines
 
 
 def summary(deps: Deps, b: Briefing, all_names: list[str]) -> Opening:
     """The opening summary: one verified LLM sentence or two, else the deterministic one."""
-    plain = (f"{b['accounts']} accounts: {len(b['at_risk'])} at risk, {len(b['renewals']['30'])} renew in the next "
+    plain = (f"{b['accounts']} accounts: {b['at_risk_count']} at risk, {len(b['renewals']['30'])} renew in the next "
              f"30 days, {len(b['overdue'])} overdue onboarding milestones, {len(b['changes'])} changes since "
              f"{b['since']}.")
     if deps.chat is None:
@@ -236,14 +240,22 @@ def summary(deps: Deps, b: Briefing, all_names: list[str]) -> Opening:
     return {"text": text, "mode": "llm", "llm_calls": 1}
 
 
+def at_risk_heading(b: Briefing) -> str:
+    """The at-risk heading: the real count, and which few follow when the list is cut."""
+    n, shown = b["at_risk_count"], len(b["at_risk"])
+    if not n:
+        return "*At risk*: none"
+    return f"*At risk*: {n}" + (f"; the {shown} with the most ARR:" if shown < n else ":")
+
+
 def render_text(b: Briefing, opening: Opening) -> str:
     """The briefing as plain text (terminal, Slack fallback)."""
     lines = [f"*Briefing for {b['who']}, {b['as_of']}*", opening["text"], ""]
     if b["today"]:
         lines += ["*Three things to do today*"] + [f"{k + 1}. {t['text']}" for k, t in enumerate(b["today"])] + [""]
     lines += ["*What changed*"] + ([f"• {c['text']}" for c in b["changes"][:10]] or ["• nothing notable"]) + [""]
-    lines += ["*At risk*"] + ([f"• {r['account']} ({r['score']:.0f}): {r['reason']}. {r['play']}" for r in b["at_risk"]]
-                              or ["• none"]) + [""]
+    lines += [at_risk_heading(b)] + [f"• {r['account']} ({r['score']:.0f}): {r['reason']}. {r['play']}"
+                                     for r in b["at_risk"]] + [""]
     for k in ("30", "60", "90"):
         rs = b["renewals"][k]
         lines.append(f"*Renewals ≤ {k} days*: " + (", ".join(f"{r['account']} {r['date']} (${r['arr']:,.0f})"

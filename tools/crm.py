@@ -27,7 +27,7 @@ from integrations.crm.models import (
     Ticket,
 )
 from integrations.crm.store import CRMStore
-from tools import access
+from tools import access, name_match
 from tools.access import Viewer
 from tools.detectors import detect, telemetry
 from tools.health import PortfolioHealth, Scorecard, drivers, score_portfolio
@@ -99,8 +99,9 @@ def live_account_names(store: CRMStore) -> list[str]:
 
 
 # The one name-matching policy. A name the person typed as a name (`find_account`) is matched
-# leniently (WRatio >= 80: word order, partial names); a span of free text is taken for a name only
-# when it is nearly letter-for-letter one (ratio >= 86, exact under 5 letters), so ordinary words
+# leniently on its distinctive words (WRatio >= 80: word order, partial names, typos; never on a
+# generic suffix such as Corp or Labs: tools/name_match.py); a span of free text is taken for a name
+# only when it is nearly letter-for-letter one (ratio >= 86, exact under 5 letters), so ordinary words
 # never become accounts.
 LOOKUP_CUTOFF = 80
 IN_TEXT_CUTOFF = 86
@@ -128,12 +129,13 @@ def find_account(ctx: ToolContext, name: str) -> dict[str, Any]:
     if len(exact) == 1:
         hit = exact[0]
     else:
-        pool = {r.id: r.name for r in (exact or rows)}
-        scored = process.extract(query, pool, scorer=fuzz.WRatio, limit=5,
-                                 score_cutoff=LOOKUP_CUTOFF, processor=utils.default_process)
+        scored = name_match.candidates(query, {r.id: r.name for r in (exact or rows)}, LOOKUP_CUTOFF)
         if not scored:
-            raise NotFoundError(f"No account matches '{query}'. Check the spelling, or run "
-                                "`retain accounts` to list them.")
+            owners = access.visible_owner_ids(ctx.store, ctx.viewer)  # only names the asker may see
+            seen = [r.name for r in rows if owners is None or r.owner_id in owners]
+            near = name_match.closest(query, seen)
+            raise NotFoundError(f"No account matches '{query}'." + (f" Closest: {', '.join(near)}." if near else "")
+                                + " Check the spelling, or run `retain accounts` to list them.")
         best = scored[0][1]
         close = [m for m in scored if m[1] >= best - 3]
         visible = [m for m in close if access.can_see(ctx.store, ctx.viewer, m[2])]

@@ -45,7 +45,9 @@ def accounts_cmd(
         console.print(f"No accounts to show for {_esc(ctx.viewer.name)} (as of {ctx.as_of}). Import them with "
                       "`retain import file --kind accounts FILE`, or ask an admin which are yours.")
         return
-    table = DataTable(title=f"{data['count']} accounts ({ctx.viewer.name}, as of {ctx.as_of})")
+    shown = len(data["accounts"])
+    more = f", showing {shown} of {data['count']} (--limit)" if shown < data["count"] else ""
+    table = DataTable(title=f"{data['count']} accounts{more} ({ctx.viewer.name}, as of {ctx.as_of})")
     for col, just in [("account", "left"), ("owner", "left"), ("health", "right"), ("trend", "right"),
                       ("segment", "left"), ("ARR", "right"), ("renewal", "left"), ("P(renew)", "right")]:
         table.add_column(col, justify=just)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import UTC
 from typing import Any
 
 import typer
@@ -33,18 +34,27 @@ def jobs_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"))
     sch = scheduler(services())
     sch.aps.start(paused=True)
     sch.sync_jobs()
-    rows = [{"id": j.id, "name": j.name, "next_run_utc": str(j.next_run_time)[:19] if j.next_run_time else "",
-             "trigger": str(j.trigger)} for j in sch.aps.get_jobs()]
+    rows = [{"id": j.id, "name": j.name, **_next_run(j.next_run_time), "trigger": str(j.trigger)}
+            for j in sch.aps.get_jobs()]
     sch.aps.shutdown(wait=False)
     if as_json:
         _print_json(rows)
         return
     t = DataTable(title="Scheduled jobs (configs/schedules.yaml)")
-    for c in ("id", "name", "next run (UTC)", "trigger"):
+    for c in ("id", "name", "next run (its time zone; UTC)", "trigger"):
         t.add_column(c)
     for r in rows:
-        t.add_row(r["id"], r["name"], r["next_run_utc"], r["trigger"])
+        when = f"{r['next_run_local']} {r['time_zone']} ({r['next_run_utc'][11:16]} UTC)" if r["next_run_utc"] else ""
+        t.add_row(r["id"], r["name"], when, r["trigger"])
     console.print(t)
+
+
+def _next_run(when: Any) -> dict[str, str]:
+    """A job's next run as its own zone's wall time and as UTC (APScheduler keeps it in the trigger's zone)."""
+    if when is None:
+        return {"next_run_utc": "", "next_run_local": "", "time_zone": ""}
+    return {"next_run_utc": when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            "next_run_local": when.strftime("%Y-%m-%d %H:%M"), "time_zone": str(when.tzinfo)}
 
 
 @jobs_app.command("run")

@@ -49,6 +49,27 @@ def test_fuzzy_match_typos_and_ambiguity(rt):
     assert crm.find_account(ctx(rt, "Priya Patel"), "Vandelay")["name"] == "Vandelay Imports"
 
 
+def test_a_name_matches_on_its_distinctive_words_never_on_a_generic_suffix(rt, run_cli):
+    admin, dana = ctx(rt), ctx(rt, "dana.reyes@retain.example")
+    for typed in ("Nonexistent Corp", "Corp", "Nonexistent Labs Inc", "Imaginary Health"):
+        with pytest.raises(NotFoundError, match="No account matches") as err:
+            crm.find_account(admin, typed)
+        assert "Closest:" in str(err.value) or not crm.name_match.distinctive(typed)
+    assert crm.find_account(admin, "Umbrella")["name"] == "Umbrella Corp"
+    assert crm.find_account(admin, "Acme Crop")["name"] == "Acme Corp"  # a typo in the suffix is fine
+    assert crm.find_account(admin, "umbrela corp")["name"] == "Umbrella Corp"
+    # The closest names offered are only ones the asker may see.
+    with pytest.raises(NotFoundError) as err:
+        crm.find_account(dana, "Zebra Widgets Inc")
+    offered = str(err.value).split("Closest: ")[1].split(".")[0].split(", ")
+    mine = {a["name"] for a in crm.portfolio(dana, limit=500)["accounts"]}
+    assert offered and set(offered) <= mine
+    # The CLI: one clear line, exit 2, and never another account's card.
+    code, out, err = run_cli("account", "Nonexistent Corp", env_extra={"RETAIN_DATA_DIR": str(rt.settings.data_dir)})
+    assert code == 2 and "No account matches 'Nonexistent Corp'" in err and "Closest:" in err
+    assert "Acme" not in out and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 def texts(items):
     return " | ".join(i["text"] for i in items)
 
