@@ -5,6 +5,9 @@ verifier run over the final answer), routing (intents and accounts), LLM calls a
 Questions that share a `thread` run in order in one conversation. `absent_sql` reads facts that must
 not appear (what a wrong window, filter or scope would list); `expect: draft` asks for a draft that is
 still pending: nothing sent or logged before a person approves it.
+
+The questions are written against one demo portfolio on one day (`DEMO_*`): `retain eval` seeds that
+portfolio on that date in a folder of its own, so it reports the same on any day, whatever the data.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,8 @@ from tools import crm
 from tools.access import OPERATOR
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "eval"
+# The demo portfolio and the day tests/eval's questions are written against (`retain demo seed` defaults).
+DEMO_ACCOUNTS, DEMO_SEED, DEMO_TODAY = 150, 7, date(2026, 11, 23)
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:

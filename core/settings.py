@@ -58,7 +58,10 @@ class EmbeddingSettings(BaseModel):
     model: str = "all-minilm-l6-v2"
     model_path: str = ""
     n_ctx: int = Field(256, ge=32, le=8192)
-    n_threads: int = Field(0, ge=0, le=512)  # 0: the CPUs this process may use (affinity and container quota)
+    # One text per call on a tiny model gains little from a second thread and loses much when the cores are
+    # busy: `retain memory sync` of a 12-account demo with `yes` on both of 2 cores took 77 s at 1 thread
+    # and 520 s at 2. 0: the CPUs this process may use (affinity and container quota).
+    n_threads: int = Field(1, ge=0, le=512)
     cache_file: str = ""  # the vector cache; default data_dir/embedding_cache.sqlite (share one across data dirs)
     # Where vectors are cached: file (cache_file), database (the CRM database: one cache for every worker and
     # host), auto (the database when it is PostgreSQL, else the file).

@@ -30,8 +30,8 @@ def _load(path: Path, n_ctx: int, n_threads: int = 0) -> Loaded:
 class LlamaCppEmbedding(EmbeddingFunction[Documents]):
     """A GGUF embedding model (e.g. all-MiniLM-L6-v2) as a Chroma embedding function."""
 
-    def __init__(self, model_path: str, n_ctx: int = 256, n_threads: int = 0):
-        """A model file and context; `n_threads` 0 means the CPUs this process may use.
+    def __init__(self, model_path: str, n_ctx: int = 256, n_threads: int = 1):
+        """A model file and context; `n_threads` 0 means the CPUs this process may use (1: see EmbeddingSettings).
 
         The thread count is not part of the stored config (it is not a property of the vectors), so
         a collection reopens whatever the thread setting.

@@ -164,19 +164,45 @@ def eval_cmd(
     deterministic: bool = typer.Option(True, "--no-llm/--llm",
                                        help="Deterministic path (default) or the configured LLM."),
     as_json: bool = typer.Option(False, "--json"),
+    here: bool = typer.Option(False, "--here", help="Ask this data folder's CRM as it is (for your own --file), "
+                                                    "not the eval's own demo portfolio."),
 ) -> None:
-    """Score Retain on the evaluation questions: fact recall, unsupported claims, routing, LLM calls, tokens."""
+    """Score Retain on the evaluation questions: fact recall, unsupported claims, routing, LLM calls, tokens.
+
+    The questions are about the demo portfolio on its own date (seed 7, 2026-11-23): it is seeded in a
+    temporary folder, whatever this data folder holds and whatever today is (--here asks your data instead).
+    """
+    import tempfile
+
     from agents.evaluate import DEFAULT_FILE, run_eval, summary_table, table
 
-    a = assistant(deterministic)
-    if as_json:
-        _print_json(run_eval(a, file or DEFAULT_FILE))
-        return
-    with _progress() as bar:
-        task = bar.add_task("Evaluating", total=1.0)
-        report = run_eval(a, file or DEFAULT_FILE, progress=lambda f: bar.update(task, completed=f))
+    with tempfile.TemporaryDirectory(prefix="retain-eval-") as folder:
+        a = assistant(deterministic) if here else eval_assistant(Path(folder), deterministic)
+        if as_json:
+            _print_json(run_eval(a, file or DEFAULT_FILE))
+            return
+        with _progress() as bar:
+            task = bar.add_task("Evaluating", total=1.0)
+            report = run_eval(a, file or DEFAULT_FILE, progress=lambda f: bar.update(task, completed=f))
     console.print(table(report))
     console.print(summary_table(report))
+
+
+def eval_assistant(folder: Path, deterministic: bool) -> Any:
+    """An assistant over the eval's demo portfolio, seeded in `folder` on its own date (no memory, like the tests)."""
+    from agents.evaluate import DEMO_ACCOUNTS, DEMO_SEED, DEMO_TODAY
+    from core.settings import load_settings
+    from retain import demo
+    from retain.deps import build_assistant
+    from tools import renewal_model
+    from tools.services import Services
+
+    mine = services().settings
+    rt = Services(load_settings(state.config, data_dir=str(folder), database_url="", today=DEMO_TODAY.isoformat(),
+                                models_dir=str(mine.models_path)))
+    demo.write(rt.store, demo.generate(DEMO_ACCOUNTS, DEMO_SEED, rt.settings.as_of()))
+    rt.save_renewal_model(renewal_model.fit(rt.store, rt.card))
+    return build_assistant(rt, deterministic, use_memory=False)
 
 
 # ---------------------------------------------------------------- briefings

@@ -9,7 +9,7 @@ import sys
 def retain(*args, env_extra=None):
     env = dict(os.environ, COLUMNS="200", **(env_extra or {}))
     return subprocess.run([sys.executable, "-m", "retain", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+                          env=env, timeout=1200)  # a hang, never a busy machine
 
 
 def test_seed_then_read_commands(run_cli):

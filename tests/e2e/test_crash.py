@@ -61,7 +61,7 @@ def test_kill_9_then_restart_delivers_once(seeded_dir, tmp_path, point, llm, run
     cmd = [sys.executable, "-m", "retain", "jobs", "run", "brief:csm:4"]
     try:
         crashed = subprocess.run(cmd, env={**env, "RETAIN_FAULT": point}, capture_output=True, text=True,
-                                 timeout=300)
+                                 timeout=1200)
         assert crashed.returncode == -9, crashed.stderr[-2000:]
         before = len(briefings(mock))
         assert before == (1 if point == "after_post" else 0)

@@ -188,7 +188,7 @@ def test_retain_models_serve_answers_over_the_openai_api_with_a_real_instruct_mo
         url = f"http://127.0.0.1:{port}"
         if not _serving(url, proc, 300):
             pytest.fail("retain models serve did not start: " + (tmp_path / "server.log").read_text()[-2000:])
-        m = OpenAICompatChat(url + "/v1", "smollm2", max_tokens=60, timeout_s=120)
+        m = OpenAICompatChat(url + "/v1", "smollm2", max_tokens=60, timeout_s=600)
         out = structured(m, [{"role": "user", "content": "Classify: how is Acme doing? Answer as JSON."}], Route)
         assert isinstance(out, Route) and m.log.calls[-1].completion_tokens > 0
         assert proc.poll() is None  # still serving after real completions

@@ -167,7 +167,7 @@ def test_socket_mode_serve_stops_cleanly_on_sigterm(rt):
         assert connected.wait(180), "retain serve never opened the Socket Mode connection"
         kids = _children(proc.pid)
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=120)
+        out, _ = proc.communicate(timeout=600)
         assert proc.returncode == 0, out[-2000:]
         assert "Traceback" not in out
         deadline = time.time() + 60

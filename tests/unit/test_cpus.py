@@ -30,3 +30,14 @@ def test_affinity_caps_too_and_a_setting_wins(tmp_path, monkeypatch):
     assert cpus.available_cpus(_cgroup(tmp_path / "a", v2="800000 100000")) == 2
     assert cpus.threads(3) == 3
     assert cpus.threads(0) == cpus.available_cpus()
+
+
+def test_the_embedder_runs_one_thread_by_default_and_the_chat_model_every_cpu(monkeypatch):
+    """One short text per call: a second thread barely helps and, on busy cores, costs several times over."""
+    from core.settings import load_settings
+    from integrations.embeddings import LlamaCppEmbedding
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    s = load_settings()
+    assert cpus.threads(s.embedding.n_threads) == 1 and cpus.threads(s.llm.n_threads) == cpus.available_cpus()
+    assert LlamaCppEmbedding("x.gguf").n_threads == 1

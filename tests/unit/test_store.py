@@ -43,7 +43,7 @@ def test_processes_opening_a_new_database_at_once_all_succeed(tmp_path):
             "open_checkpointer(Path(sys.argv[1]), s); print(s.schema_version())")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / f"w{i}")], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(4)]
-    results = [p.communicate(timeout=300) for p in procs]  # a deadlock fails here
+    results = [p.communicate(timeout=1200) for p in procs]  # a deadlock fails here
     assert [p.returncode for p in procs] == [0, 0, 0, 0], [err[-500:] for _, err in results]
     assert [out.strip() for out, _ in results] == [str(head_revision())] * 4
 
@@ -78,7 +78,7 @@ def test_workers_waiting_for_the_migration_lock_do_not_block_the_checkpoint_setu
         assert [p.stdout.readline().strip() for p in procs] == ["waiting"] * 3  # type: ignore[union-attr]
         time.sleep(1)  # each is now inside migration_lock's wait
     try:
-        results = [p.communicate(timeout=120) for p in procs]
+        results = [p.communicate(timeout=600) for p in procs]
     except subprocess.TimeoutExpired:
         for p in procs:
             p.kill()
