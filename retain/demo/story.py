@@ -77,6 +77,8 @@ def tickets_nps_notes(pf: Portfolio, rng: np.random.Generator, txt: TextGen, h: 
                 note(aid, (anchor - left).days, "note", f"CSM note: {name}",
                      f"Heads up: {champ} (our champion) has left {name}. Need to find a new "
                      "sponsor before renewal.")
+            if i in arcs:  # the Vandelays: generated records, then their arc's own (notes draw nothing random)
+                _arc_records(name, aid, ticket, nps, note, renewal[i])
             continue
         _arc_records(name, aid, ticket, nps, note, renewal[i])
 
