@@ -14,6 +14,7 @@ from typing import Any
 from agents.state import Answer, Deps, FindingDict
 from integrations.llm import LLMError, complete, dumps
 from prompts import load
+from tools.risk_signals import reassuring
 
 _AGENT_TITLE = {"health": "Health", "renewal": "Renewal", "onboarding": "Onboarding", "tuning": "Model usage",
                 "needs": "Needs", "portfolio": "Portfolio", "remember": "Remember"}
@@ -316,6 +317,14 @@ def ground(text: str, question: str, findings: list[FindingDict], cited: bool = 
     return bad
 
 
+def calm_verdict(text: str, findings: list[FindingDict]) -> list[str]:
+    """A reassuring verdict ("on track", "no risk") in `text` while a finding has a risk signal unanswered."""
+    if not any(f["data"].get("unanswered_risk") for f in findings):
+        return []
+    phrase = reassuring(text)
+    return [f"'{phrase}' while risk signals stand unanswered"] if phrase else []
+
+
 def _llm_messages(question: str, findings: list[FindingDict], maps: list[list[int]]) -> list[dict[str, str]]:
     agents = sorted({f["agent"] for f in findings}, key=lambda a: _ORDER.index(a) if a in _ORDER else 99)
     guidance = [load(a) for a in agents if a in ("tuning", "renewal", "onboarding")]
@@ -359,7 +368,7 @@ def compose(deps: Deps, question: str, findings: list[FindingDict], all_names: l
             return {**base, "text": text, "mode": "deterministic", "note": f"model failed: {exc}",
                     "unsupported": unsupported}
         unsupported = verify(prose, question, every, all_names, len(sources)) + \
-            ground(prose, question, findings, account_names=all_names)
+            ground(prose, question, findings, account_names=all_names) + calm_verdict(prose, findings)
         if not unsupported and prose.strip():
             # The verified prose leads (after the reading line); the findings stay under it, so a model never
             # leaves out what code found.

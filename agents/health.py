@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from agents import risk
 from agents.state import AccountRef, Deps, Finding
 from tools import crm
 
 
 def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
-    """Score, band, trend, drivers and strengths, open tickets and the latest NPS."""
+    """Score, band, trend, drivers, risk signals in the notes, strengths, open tickets and the latest NPS."""
     f = Finding("health", account)
     aid = account["account_id"]
     h = crm.health_breakdown(ctx, aid)
@@ -16,6 +17,7 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     f.fact(f"Health {h['score']:.0f} ({h['band']}){trend}", hs, kind="score")
     for d, s in zip(h["drivers"], h["sources"][1:] + [hs] * len(h["drivers"]), strict=False):
         f.fact(f"Driver: {d['text']} (-{d['points_lost']:.0f} points)", s, kind="driver")
+    risk.add(f, risk.signals(deps, ctx, aid))  # what the notes say, which the score may not show yet
     for st in h["strengths"][:2]:
         f.fact(f"Strength: {st['text']}", hs, kind="strength")
     tk = crm.list_tickets(ctx, aid)
@@ -30,7 +32,7 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
         n = nps["latest"]
         f.fact(f"Latest NPS {n['score']} ({n['category']}) on {n['date']}: \u201c{n['comment']}\u201d",
                nps["sources"][0], kind="nps")
-    f.data = {"score": h["score"], "band": h["band"], "trend": h["trend"]}
+    f.data |= {"score": h["score"], "band": h["band"], "trend": h["trend"]}
     return f
 
 

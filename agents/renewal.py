@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agents import risk
 from agents.kb import play as kb_play
 from agents.kb import playbook
 from agents.state import AccountRef, Deps, Finding
@@ -42,9 +43,13 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     f.fact(f"Health {r['health_score']:.0f} ({r['band']})", health, kind="health")
     if r["p_renew"] is not None:
         f.fact(f"P(renew) {r['p_renew']:.2f} from the renewal model", health, kind="p_renew")
+    found = risk.signals(deps, ctx, aid)
+    risk.add(f, found)  # an unanswered signal leads with "At risk", whatever the score and P(renew) say
     for d in r["risk_drivers"]:
         f.fact("Risk: " + d["text"], health, kind="risk")
-    f.fact(f"Segment: {r['segment']} ({r['segment_reason']})", health, kind="segment")
+    but = "; the notes carry the unanswered risk signals above" if found["unanswered"] and \
+        r["segment"] != "at risk" else ""
+    f.fact(f"Segment: {r['segment']} ({r['segment_reason']}){but}", health, kind="segment")
     if r["segment"] == "growth potential":
         f.recommend("Open an expansion conversation from their outcome and seat usage",
                     playbook("expansion.md#signals-worth-acting-on"))
@@ -56,13 +61,16 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
         play = "renewal.md#save-play-reliability-or-performance-complaints"
         f.fact(f"{len(outages)} open outage tickets, latest '{outages[0]['subject']}' on {outages[0]['opened']}",
                crm.src("ticket", outages[0]["id"], outages[0]["opened"], outages[0]["subject"]), kind="risk")
+    signal_play = risk.play(found)
     if r["risk_drivers"] or r["segment"] == "at risk" or (r["p_renew"] is not None and r["p_renew"] < 0.6):
         f.recommend(kb_play(play), playbook(play))
-    elif play.startswith("expansion"):
+    elif play.startswith("expansion") and not signal_play:
         f.recommend(kb_play(play), playbook(play))
-    else:
+    elif not signal_play:
         f.recommend("On track: run the standard renewal timeline (value review by 90 days, proposal by 60)",
                     playbook("renewal.md#timeline-start-at-120-days"))
+    if signal_play and signal_play != play:
+        f.recommend(kb_play(signal_play), playbook(signal_play))
     engage = []
     for c in ov["contacts"]:
         if c.get("left_on"):
@@ -77,6 +85,6 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
         f.fact(f"Champion {left[0]['name']} left on {left[0]['left_on']}", acct, kind="champion_left")
     if engage:
         f.recommend("Engage " + ", ".join(engage[:3]), acct)
-    f.data = {"p_renew": r["p_renew"], "segment": r["segment"], "renewal_date": r["renewal_date"],
-                 "arr": r["arr"], "play": play}
+    f.data |= {"p_renew": r["p_renew"], "segment": r["segment"], "renewal_date": r["renewal_date"],
+               "arr": r["arr"], "play": play}
     return f

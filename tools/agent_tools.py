@@ -8,7 +8,7 @@ from typing import Any, Literal
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
-from tools import crm
+from tools import crm, risk_signals
 from tools.crm import ToolContext
 
 
@@ -56,6 +56,7 @@ _SPECS: list[tuple[Callable[..., dict[str, Any]], type[BaseModel]]] = [
     (crm.nps_summary, AccountId),
     (crm.onboarding_status, AccountId),
     (crm.renewal_outlook, AccountId),
+    (risk_signals.risk_signals, AccountId),
     (crm.portfolio, PortfolioArgs),
 ]
 

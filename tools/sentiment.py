@@ -21,6 +21,7 @@ from typing import Any
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 NEUTRAL = 0.15  # |compound| below this is neutral (chosen on the dev split)
+RISK_TOKEN = "zzriskphrase"
 
 # Single words, on VADER's scale (-4 .. +4): the dev split's misses and the usual words of the trade.
 WORDS = {
@@ -40,6 +41,10 @@ WORDS = {
     # roles and product words that VADER reads as feelings: a champion, the support team, a share
     "champion": 0.0, "champions": 0.0, "support": 0.0, "please": 0.0, "share": 0.0, "shared": 0.0,
     "free": 0.0, "credits": 0.0, "po": 0.0,  # a purchase order, not "pissed off"
+    # A placeholder callers put where they matched a risk phrase (tools/risk_signals), so VADER's
+    # negation and "but" rules weigh the words around it: "not <risk>" reads positive, "<risk>, but
+    # great news for us" too, "nice people, but <risk>" negative. It never occurs in real text.
+    RISK_TOKEN: -2.0,
 }
 # Phrases (matched case-insensitively before VADER reads the text); each becomes one scored token.
 PHRASES = {
@@ -92,20 +97,33 @@ def aspect_examples() -> dict[str, list[str]]:
 def aspects(texts: list[str], embed: Callable[[list[str]], Any]) -> list[str | None]:
     """Per text, what it is about (latency, outages, support, pricing, quality), or None.
 
-    Nearest centroid on the embedding (`embed` maps texts to L2-normalised vectors: the memory's
-    model and cache): each aspect's examples in configs/aspects.yaml are averaged, and a text takes
-    the nearest aspect unless "other" is nearer. Measured on tests/data/aspects.yaml.
+    Nearest centroid on the embedding (`nearest`) over configs/aspects.yaml's examples, unless
+    "other" is nearer. Measured on tests/data/aspects.yaml.
+    """
+    return [name for name, _ in nearest(texts, embed, aspect_examples())]
+
+
+def nearest(texts: list[str], embed: Callable[[list[str]], Any], examples: dict[str, list[str]],
+            other: str = "other") -> list[tuple[str | None, float]]:
+    """Per text, the label whose examples' centroid is nearest its embedding, and its margin over `other`.
+
+    `embed` maps texts to L2-normalised vectors (the memory's model and cache). Each label's examples
+    are averaged into a centroid; a text nearest `other` gets (None, 0.0). The margin (cosine of the
+    best label minus cosine of `other`) lets a caller ask for a clear win.
     """
     import numpy as np
 
     if not texts:
         return []
-    ex = aspect_examples()
-    names = list(ex)
+    names = list(examples)
     cents = []
     for name in names:
-        v = np.asarray(embed(ex[name]), dtype=np.float32).mean(axis=0)
+        v = np.asarray(embed(examples[name]), dtype=np.float32).mean(axis=0)
         cents.append(v / (np.linalg.norm(v) or 1.0))
     sims = np.asarray(embed(list(texts)), dtype=np.float32) @ np.asarray(cents).T
-    best = [names[i] for i in sims.argmax(axis=1)]
-    return [None if b == "other" else b for b in best]
+    base = sims[:, names.index(other)] if other in names else np.zeros(len(texts))
+    out: list[tuple[str | None, float]] = []
+    for row, b in zip(sims, base, strict=True):
+        best = names[int(row.argmax())]
+        out.append((None, 0.0) if best == other else (best, float(row.max() - b)))
+    return out

@@ -1,0 +1,83 @@
+"""Qualitative risk in an agent's finding: each signal cited, and a verdict that says when one stands unanswered.
+
+The renewal and health agents call `signals` for their account and `add` the result to their finding.
+An account with a signal of the last 60 days that no CSM has answered gets an "At risk" verdict naming
+it; such a finding carries `data["unanswered_risk"]`, which keeps any reassuring verdict ("on track")
+out of the answer (the renewal agent's recommendation and the composer's check of LLM prose).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.state import Deps, Finding
+from tools import crm, risk_signals
+from tools.risk_signals import RiskSignal
+
+SHOWN = 5  # signals listed per account (the latest per kind, newest first)
+PRESSURE = {"competitor", "budget", "review", "cancel"}  # what the competitive/budget save play answers
+
+
+def _embedder(deps: Deps) -> risk_signals.Embed | None:
+    """The memory's embedding (with its cache) when the model is here, else None (patterns alone)."""
+    mem = deps.memory
+    if mem is None:
+        return None
+    return lambda texts: mem.cache.embed(mem.ef, texts)
+
+
+def signals(deps: Deps, ctx: crm.ToolContext, account_id: int) -> dict[str, Any]:
+    """The account's risk signals (tools.risk_signals), with the embedding model's help when it is here."""
+    embed = _embedder(deps)
+    if embed is not None:
+        try:
+            return risk_signals.risk_signals(ctx, account_id, embed)
+        except Exception:  # noqa: BLE001 - the embedding only adds to the patterns; they stand without it
+            pass
+    return risk_signals.risk_signals(ctx, account_id)
+
+
+def _cite(ref: dict[str, Any]) -> crm.Source:
+    return crm.src(ref["type"], ref["id"], ref["date"], ref["label"])
+
+
+def verdict(found: dict[str, Any]) -> str | None:
+    """One line naming the unanswered signals of the window, or None when there are none."""
+    open_ = found["unanswered"]
+    if not open_:
+        return None
+    what = "; ".join(f"{s['label']} on {s['date']}" for s in open_[:SHOWN])
+    n = len(open_)
+    return (f"At risk: {n} signal{'s' if n != 1 else ''} from the last {found['window_days']} days "
+            f"{'stand' if n != 1 else 'stands'} unanswered ({what}); no CSM conversation with the account since")
+
+
+def line(s: RiskSignal) -> str:
+    """A signal as a fact: its kind, whether it was answered, the sentence quoted, the record and day."""
+    state = "unanswered" if s["unanswered"] or s["answered_by"] is None else \
+        f"followed up on {s['answered_by']['date']}"
+    more = f"; {s['earlier']} earlier in the window" if s["earlier"] else ""
+    return (f"Risk signal ({s['label']}, {state}): \u201c{s['quote']}\u201d "
+            f"({s['source']['label']}, {s['date']}{more})")
+
+
+def add(f: Finding, found: dict[str, Any], with_verdict: bool = True) -> None:
+    """The signals as facts citing their records, led by the verdict when one stands unanswered."""
+    head = verdict(found) if with_verdict else None
+    if head:
+        refs = {(s["source"]["type"], s["source"]["id"]): s["source"] for s in found["unanswered"][:SHOWN]}
+        f.fact(head, *[_cite(r) for r in refs.values()], kind="risk_verdict")
+    for s in found["signals"][:SHOWN]:
+        cites = [_cite(s["source"])] + ([_cite(s["answered_by"])] if s["answered_by"] else [])
+        f.fact(line(s), *cites, kind="risk_signal")
+    f.data["unanswered_risk"] = [s["kind"] for s in found["unanswered"]]
+
+
+def play(found: dict[str, Any]) -> str | None:
+    """The save play the unanswered signals call for, or None."""
+    kinds = {s["kind"] for s in found["unanswered"]}
+    if kinds & PRESSURE:
+        return "renewal.md#save-play-competitor-budget-or-downgrade"
+    if kinds:
+        return "renewal.md#save-play-champion-gone-quiet-or-reorg"
+    return None
