@@ -84,10 +84,15 @@ def test_only_the_askers_accounts_and_a_tool_a_model_can_call(rt):
 
 def test_model_prose_that_calls_it_on_track_is_refused(rt):
     aid = crm.find_account(rt.tool_context(DANA), ACCOUNT)["account_id"]
+    ask = f"is {ACCOUNT} at risk of walking?"
+    fact = Assistant(rt, use_memory=False).ask(ask, DANA, "det")["findings"][0]["facts"][0]["text"]
+    calm = f"- {fact}, on track [1]"  # a cited fact, grounded word for word, with a verdict added
+    r = Assistant(rt, chat=QueuedChat(replies=[calm], asked=[], kwargs=[]), use_memory=False).ask(ask, DANA, "ok")
+    assert r["answer"]["mode"] == "llm"  # with nothing unanswered the same prose is kept
+
     _log(rt, aid, date(2026, 11, 21), "email", "Finance has frozen all new software spend until Q2.")
-    calm = "Renewal on 2027-02-25 looks on track [1]."
     chat = QueuedChat(replies=[calm, calm], asked=[], kwargs=[])
-    r = Assistant(rt, chat=chat, use_memory=False).ask(f"is {ACCOUNT} at risk of walking?", DANA, "llm")
+    r = Assistant(rt, chat=chat, use_memory=False).ask(ask, DANA, "llm")
     assert r["answer"]["mode"] == "deterministic"
-    assert "'on track' while risk signals stand unanswered" in r["answer"]["unsupported"]
+    assert r["answer"]["unsupported"] == ["'on track' while risk signals stand unanswered"]
     assert "on track" not in r["answer"]["text"].lower() and "frozen all new software spend" in r["answer"]["text"]
