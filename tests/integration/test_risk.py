@@ -85,7 +85,8 @@ def test_only_the_askers_accounts_and_a_tool_a_model_can_call(rt):
 def test_model_prose_that_calls_it_on_track_is_refused(rt):
     aid = crm.find_account(rt.tool_context(DANA), ACCOUNT)["account_id"]
     ask = f"is {ACCOUNT} at risk of walking?"
-    fact = Assistant(rt, use_memory=False).ask(ask, DANA, "det")["findings"][0]["facts"][0]["text"]
+    found = Assistant(rt, use_memory=False).ask(ask, DANA, "det")["findings"]
+    fact = next(i["text"] for f in found for i in f["facts"] if i["kind"] == "renewal_date")
     calm = f"- {fact}, on track [1]"  # a cited fact, grounded word for word, with a verdict added
     r = Assistant(rt, chat=QueuedChat(replies=[calm], asked=[], kwargs=[]), use_memory=False).ask(ask, DANA, "ok")
     assert r["answer"]["mode"] == "llm"  # with nothing unanswered the same prose is kept
