@@ -217,7 +217,8 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
         ctx = deps.tool_context(payload["who"])
         found = [crm_query.run_plan(deps, ctx, understand.from_json(p), payload["who"])
                  for p in payload["route"].get("plans") or []]
-        if payload["route"]["method"] == "llm query" and found and not found[0].data.get("rows"):
+        unread = payload["route"]["method"] == "llm query" and bool(found) and not found[0].data.get("rows")
+        if unread:
             # A model's reading that finds nothing is not a fact ("0 accounts"): say so and ask instead.
             f = Finding("query")
             f.fact("I could not read this question reliably enough to state a result: the only reading I had (a "
@@ -230,7 +231,7 @@ def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> A
                                "facts": sum(len(f.facts) for f in found)}]}
         refs = [a for f in found for a in f.data.get("accounts", [])]
         plans = payload["route"].get("plans") or []
-        if found and plans and found[0].data.get("entity"):
+        if found and plans and not unread:
             first = understand.from_json(plans[0])
             upd["dialogue"] = {"question": payload["question"], "intents": ["query"], "plan": plans[0],
                                "entity": found[0].data.get("entity"), "rows": found[0].data.pop("rows", []),

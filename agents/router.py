@@ -367,7 +367,7 @@ def _subject(d: Dialogue) -> list[AccountRef]:
 
 
 def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
-            linked: dict[str, Any]) -> Route | list[AccountRef] | None:
+            linked: dict[str, Any]) -> Route | tuple[list[AccountRef], str] | None:
     """A follow-up that edits the last query ("same for March", "the second one", "no, I meant Hooli").
 
     An account picked from the last list comes back as that account (the usual routing answers about it).
@@ -398,7 +398,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
                 "ambiguous": [], "denied": [], "window_days": None, "method": f"edit: {kinds}", "plans": []}
     sel = found[0] if isinstance(found[0], edits.SelectRow) else None
     if sel is not None and (d.get("entity") or "accounts") == "accounts":  # the usual routing answers about it
-        return [{"account_id": sel.row["account_id"], "name": sel.row["account"]}]
+        return [{"account_id": sel.row["account_id"], "name": sel.row["account"]}], \
+            f"{sel.row['account']} ({sel.how} in the last answer)"
     found = [_scoped(ctx, e, d) for e in found]
     p = edits.apply(d, found)
     if p is None:
@@ -433,7 +434,8 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
           dialogue: Dialogue | None = None) -> Route:
     """Decide intents, accounts and window for one message, and say how it was read."""
     question = understand.normalize(question)
-    r = _route(deps, question, who, last_accounts, last_ids, last_topic, dialogue)
+    note: dict[str, str] = {}
+    r = _route(deps, question, who, last_accounts, last_ids, last_topic, dialogue, note)
     ctx = deps.tool_context(who)
     found = None
     if "portfolio" in r["intents"] and not r["plans"]:
@@ -441,11 +443,15 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
         found = plans[0] if plans else None
         if found is not None and found.query is not None:  # what a follow-up ("same for next quarter") edits
             r["plans"] = [understand.to_json(found)]
-    return _reading(r, question, ctx.as_of, found)
+    r = _reading(r, question, ctx.as_of, found)
+    if note.get("picked") and r.get("reading"):  # "the biggest one?": which row it was, then the answer's reading
+        r["reading"] = f"Picked from the last answer: {note['picked']}. {r['reading']}"
+    return r
 
 
 def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
-           last_ids: list[int] | None, last_topic: str | None, dialogue: Dialogue | None) -> Route:
+           last_ids: list[int] | None, last_topic: str | None, dialogue: Dialogue | None,
+           note: dict[str, str]) -> Route:
     ctx = deps.tool_context(who)
     asked = requests.parse(question, ctx.as_of)  # "draft a note to…", "set up a QBR…", "remind me to…"
     if asked is not None and (r := requests.route(ctx, asked, link_accounts(deps, ctx, question), last_accounts)):
@@ -458,10 +464,14 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
         {"accounts": [], "ambiguous": [], "denied": []}
     if dialogue and intents not in (["help"], ["remember"]) and not linked["ambiguous"] and not linked["denied"]:
         edited = _edited(deps, ctx, question, dialogue, linked)
-        if isinstance(edited, list):
-            linked = {**linked, "accounts": edited}
+        if isinstance(edited, tuple):
+            linked = {**linked, "accounts": edited[0]}
+            note["picked"] = edited[1]
         elif edited is not None:
             return edited
+        elif not dialogue.get("plan") and len(dialogue.get("accounts") or []) == 1 and not linked["accounts"] \
+                and re.search(r"\b(that|this|it|its|they|their|them)\b", low):  # "why is that one at risk?"
+            linked = {**linked, "accounts": list(dialogue.get("accounts") or [])}
     accounts, via = linked["accounts"], "named"
     method = "patterns"
     if not accounts and not linked["ambiguous"] and not linked["denied"] and intents not in (["help"], ["remember"]):
@@ -536,7 +546,7 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
                 intents, plans, method = ["query"], [understand.to_json(proposed)], "llm query"
         except LLMError:
             method = "patterns (llm failed)"
-    if not intents and not accounts and not _CRM_WORDS.search(low):
+    if not intents and not accounts and not _CRM_WORDS.search(low) and not (dialogue and _FOLLOW.search(low)):
         intents, method = ["help"], "off-topic"  # the weather on Mars is not in the CRM: say so, list nothing
     if not intents:
         intents = ["portfolio"] if re.search(r"\b(my|our|which|who|any|accounts|customers|clients)\b", low) \

@@ -41,10 +41,11 @@ _BACK = re.compile(r"\b(?:those|these|them|their|that one|this one|that list|the
                    r"that|they)\b|\b(?:the|which) (?:\w+ )?ones?\b")
 _ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "fifth": 4,
              "5th": 4, "sixth": 5, "seventh": 6, "eighth": 7, "ninth": 8, "tenth": 9, "last": -1, "top": 0}
-_ORD = re.compile(r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|seventh|eighth|ninth|"
-                  r"tenth|last)\b(?:\s+(?:one|row|item|account|customer|ticket|renewal|response|survey|milestone|"
-                  r"contact|fine-?tune|note|meeting))?(?!\s+(?:\d|few|two|three|week|month|quarter|year|day|half|"
-                  r"time|meeting|call|touch))|#\s?(\d{1,2})\b|\bnumber (\d{1,2})\b|\bno\.\s?(\d{1,2})\b")
+_NTH = r"(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|seventh|eighth|ninth|tenth|last)"
+_ORD = re.compile(r"(?:\bthe\s+" + _NTH + r"\b|\b" + _NTH + r"\s+(?:one|row|item|account|customer|ticket|renewal|"
+                  r"response|survey|milestone|contact|fine-?tune|note|meeting|plan)\b|^\W*(?:and\s+)?" + _NTH +
+                  r"\W*$)(?!\s+(?:\d|few|two|three|week|month|quarter|year|day|half|time|meeting|call|touch))|"
+                  r"#\s?(\d{1,2})\b|\bnumber (\d{1,2})\b|\bno\.\s?(\d{1,2})\b")
 _ENTITY_NOUNS: list[tuple[str, str]] = [
     (r"\btickets?\b|\bcases?\b|\btix\b|support (issues|requests)|escalations?", "tickets"),
     (r"\bcontacts?\b|\bchampions?\b|\bpeople\b|\bstakeholders?\b", "contacts"),
@@ -134,6 +135,8 @@ class Unmatched:
     rows: int
 
 
+_TOPIC = re.compile(r"\b(renew\w*|churn\w*|nps|csat|grr|nrr|retention|health\w*|at[- ]risk|onboard\w*|milestones?|"
+                    r"champions?|contacts?|owners?|csms?|portfolio|book|fine[- ]?tun\w*|latency|usage|spend)\b")
 _REFERS = re.compile(r"\b(?:the|that|this)\s+(?:\w+\s+)?one\b|\bthe\s+(?:first|second|third|fourth|fifth|last)\b|"
                      r"#\s?\d\b")
 
@@ -256,17 +259,19 @@ def _select(low: str, rows: list[RowRef], names: list[str], roles: list[str]) ->
         return None
     role_words = {w for r in roles for w in re.findall(r"[a-z]{3,}", r.lower())} - {"head", "the", "and", "of"}
     other_person = bool(set(re.findall(r"[a-z]{3,}", low)) & role_words)  # "and their admin?": another contact
-    m = _ORD.search(low)
+    when = re.search(r"\b(due|renew\w*|expir\w*|ends?|comes? up|up)\s+(first|last|next)\b", low)
+    m = None if when else _ORD.search(low)
     if m:
-        n = next((g for g in m.groups()[1:] if g), None)
-        k = int(n) - 1 if n else _ORDINALS[m.group(1)]
+        word = next((g for g in m.groups()[:3] if g), None)
+        n = next((g for g in m.groups()[3:] if g), None)
+        k = int(n) - 1 if n else _ORDINALS[word or "first"]
         if -len(rows) <= k < len(rows):
             return SelectRow(rows[k], m.group(0).strip())
     if len(rows) == 1 and not other_person and (
             re.search(r"\b(that|this|the) (one|step|ticket|milestone|contact|person|response|plan|renewal|meeting|"
                       r"note)\b", low) or re.search(r"\b(their|its|his|her)\b", low)):
         return SelectRow(rows[0], "that one")
-    m = re.search(r"\b(quietest|longest (?:silence|since)|least (?:recently )?touched|most neglected)\b", low)
+    m = re.search(r"\b(quietest|longest (?:silence|since)|least (?:recently )?touched|most neglected)\b(?! first)", low)
     if m and any(isinstance(r["values"].get("days_since_touch"), (int, float)) for r in rows):
         vals = [r for r in rows if isinstance(r["values"].get("days_since_touch"), (int, float))]
         return SelectRow(max(vals, key=lambda r: float(r["values"]["days_since_touch"])), m.group(0))
@@ -410,7 +415,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     """The edits a message makes to the dialogue's last query; [] when it is a new question."""
     low = text.lower().replace("\u2019", "'").strip()
     prev = from_json(d["plan"]) if d.get("plan") else None  # type: ignore[arg-type]
-    cue = bool(CUE.search(low) or _BACK.search(low)) or len(low.split()) <= 4
+    topic = _entity_of(low) is not None or bool(_TOPIC.search(low))  # names what it is about, on its own
+    cue = bool(CUE.search(low) or _BACK.search(low)) or len(low.split()) <= 4 or not topic
     subject = [a["account_id"] for a in d.get("accounts") or []]
     if named and [a["account_id"] for a in named] != subject:
         corrected = re.search(r"\b(i meant|meant|no,|not\b|actually|sorry|instead|rather|what about|how about|same for|"
@@ -423,8 +429,7 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
             return []
     if prev is None or not cue:
         return []
-    standalone = (len(low.split()) > 4 or _entity_of(low) is not None) and \
-        not (_reorder(low, "accounts") is not None and _entity_of(low) is None)  # "longest silence first, top 3"
+    standalone = topic and len(low.split()) > 4
     if fresh is not None and standalone and not _BACK.search(low) and not CUE.search(low) and fresh.shape != "lookup":
         return []  # a complete question of its own
     entity: str = prev.query.entity if prev.query is not None else \

@@ -111,6 +111,10 @@ def reading(p: Plan) -> str:
     else:
         subject = noun
     parts = [subject]
+    overdue = [f for f in q.filters if f.field in ("due_date", "target_date") and f.op == "lt"]
+    if overdue and any(f.field == "status" for f in q.filters):  # "overdue": past its date and not done
+        parts.append(f"overdue (past {overdue[0].field.replace('_', ' ')} {overdue[0].value}, not done)")
+        q = q.model_copy(update={"filters": [f for f in q.filters if f not in overdue and f.field != "status"]})
     win = _window(q.entity, q.filters)
     if win:
         parts.append(win)
@@ -204,11 +208,14 @@ def constraints(text: str, today: date) -> list[Constraint]:
             out.append(Constraint(m.group(0), "verb_date"))
     for m in _STATUS.finditer(low):
         out.append(Constraint(m.group(0), "status"))
-    dates = set(re.findall(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}", low))
+    dates = set(re.findall(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}", low)) | {
+        m.group(2) for m in re.finditer(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})\b",
+                                        low)}
     window_text = sp.text if sp is not None else ""
     for m in _NUMBER.finditer(low):
         tok = m.group(1)
-        if tok in window_text or any(tok in d for d in dates) or re.fullmatch(r"20\d\d", tok):
+        if tok in window_text or any(tok == d or len(d) > 2 and tok in d for d in dates) or \
+                re.fullmatch(r"20\d\d", tok):
             continue
         out.append(Constraint(tok, "number"))
     return out
@@ -252,6 +259,8 @@ def unapplied(text: str, p: Plan | None, today: date, window_days: int | None = 
         (q is not None and any(f.field in ("days_since_touch", "usage_change_30d") for f in q.filters))
     for c in constraints(text, today):
         ok = True
+        if p is None and c.kind != "window":
+            continue  # an agent's card: its status words are its subject ("at risk?"), only a window is a constraint
         if c.kind == "window":
             ok = has_window
         elif c.kind == "verb_date":

@@ -39,6 +39,10 @@ def thresholds(low: str) -> list[Filter]:
         for m in re.finditer(rf"({_MORE}|{_LESS})\s*\$?{_NUMW}\s*(?:in\s+)?(?:{words})\b", low):
             out.append(Filter(field=fld, op="gt" if re.match(_MORE, m.group(1)) else "lt",
                               value=_value(m.group(2), fld)))
+        for m in re.finditer(rf"(?:{words})\s*(?:is|of|score|scores|at|was)?\s*(?:an?\s+)?\$?{_NUMW}\s+or\s+"
+                             r"(lower|less|below|under|fewer|worse|higher|more|above|over|better)\b", low):
+            up = m.group(2) in ("higher", "more", "above", "over", "better")  # "NPS of 4 or lower": at most 4
+            out.append(Filter(field=fld, op="ge" if up else "le", value=_value(m.group(1), fld)))
     return out
 
 

@@ -22,12 +22,17 @@ def _shows(phrase: str, kind: str, reading: str, today) -> bool:
     """Whether a reading line visibly carries a constraint (read from the line, not from the plan)."""
     low = reading.lower()
     if kind in ("window", "verb_date"):
-        return bool(re.search(r"\d{4}-\d{2}-\d{2}", low)) or "renewals in the next" in low
+        if re.search(r"\d{4}-\d{2}-\d{2}", low) or "renewals in the next" in low:
+            return True
+        m = re.search(r"(\d+)\s*(day|week|month)", phrase)  # "in 3 weeks" read as "21+ days since touch"
+        if m and str(int(m.group(1)) * {"day": 1, "week": 7, "month": 30}[m.group(2)]) in low:
+            return True
+        return "since touch" in low and (kind == "verb_date" or "since" in phrase)
     if kind in ("order", "superlative"):
-        return bool(re.search(r"sorted by|first|top \d|highest|lowest|by \w+", low))
+        return bool(re.search(r"sorted by|first|top \d|highest|lowest|by \w+", low)) or phrase in low
     if kind == "status":
         return phrase.replace("-", " ") in low.replace("-", " ") or "status" in low or "outcome" in low or \
-            bool(re.search(r"health|risk|overdue|past their target|open|closed", low))
+            bool(re.search(r"health|risk|overdue|past their target|open|closed|not done|renewal outlook", low))
     if kind == "number":
         digits = re.sub(r"[^\d.]", "", phrase)
         return bool(digits) and (digits in re.sub(r"[,$]", "", low) or "top" in low)
