@@ -386,6 +386,11 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
                         "plans": [understand.to_json(p) for p in plans]}
         return None
     kinds = ", ".join(type(e).__name__ for e in found)
+    if isinstance(found[0], edits.Unmatched) and not d.get("rows"):
+        return {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
+                "window_days": None, "method": f"edit: {kinds}", "plans": [],
+                "clarify": "My last answer listed nothing, so there is no row to pick. Ask the question again "
+                           "with what you want (\u201cwhich fine-tunes failed in the last 6 months?\u201d)."}
     if isinstance(found[0], edits.Unmatched):
         shown = ", ".join(f"{k}. {r['account']}: {r['label']}" + (f" ({r['date']})" if r.get("date") else "")
                           for k, r in enumerate((d.get("rows") or [])[:8], 1))
@@ -470,9 +475,10 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
         elif edited is not None:
             return edited
         elif not dialogue.get("plan") and len(dialogue.get("accounts") or []) == 1 and not linked["accounts"] \
-                and re.search(r"\b(that|this|it|its|they|their|them)\b", low):  # "why is that one at risk?"
+                and re.search(r"\b(that|this) \w+\b", low) and not _FOLLOW.search(low):  # "that one", "that step"
             linked = {**linked, "accounts": list(dialogue.get("accounts") or [])}
-    accounts, via = linked["accounts"], "named"
+            note["via"] = "conversation"
+    accounts, via = linked["accounts"], note.get("via", "named")
     method = "patterns"
     if not accounts and not linked["ambiguous"] and not linked["denied"] and intents not in (["help"], ["remember"]):
         picked = _picked(ctx, low, last_ids)
@@ -546,8 +552,16 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
                 intents, plans, method = ["query"], [understand.to_json(proposed)], "llm query"
         except LLMError:
             method = "patterns (llm failed)"
-    if not intents and not accounts and not _CRM_WORDS.search(low) and not (dialogue and _FOLLOW.search(low)):
+    if not intents and not accounts and not _CRM_WORDS.search(low) and \
+            not (dialogue and (_FOLLOW.search(low) or len(low.split()) <= 6)):
         intents, method = ["help"], "off-topic"  # the weather on Mars is not in the CRM: say so, list nothing
+    if not intents and not accounts and dialogue and dialogue.get("plan") and len(low.split()) <= 6:
+        return {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
+                "window_days": None, "method": "edit: not understood", "plans": [],
+                "clarify": f"I couldn't tell how \u201c{question.strip()[:80]}\u201d changes my last answer. "
+                           "You can narrow it (\u201conly the open ones\u201d), change the window "
+                           "(\u201csame for March\u201d), reorder it (\u201coldest first\u201d), pick a row (\u201cthe second one\u201d) or ask a "
+                           "new question."}
     if not intents:
         intents = ["portfolio"] if re.search(r"\b(my|our|which|who|any|accounts|customers|clients)\b", low) \
             else ["help"]

@@ -192,7 +192,7 @@ def _status_filters(low: str, entity: str, today: date) -> tuple[list[Filter], l
             out.append(Filter(field="status", op="ne", value="closed"))
             said.append("open")
         m = re.search(r"\b(urgent|high|normal|low)\b(?:[- ]priority)?", low)
-        if m and re.search(r"priority|urgent|\bp1\b", low):
+        if m and (re.search(r"priority|urgent|\bp1\b", low) or re.search(r"\b(high|low|normal) ones\b", low)):
             out.append(Filter(field="priority", value=m.group(1)))
             said.append(f"{m.group(1)} priority")
     elif entity == "renewals":
@@ -356,6 +356,25 @@ def _by_tone(low: str, rows: list[RowRef]) -> list[RowRef]:
     return []
 
 
+def _renumber(low: str, prev: Plan) -> SetFilters | None:
+    """"make that more than 2", "change it to 60": the last threshold again with another number."""
+    m = re.search(r"\b(?:make (?:it|that|those)|change (?:it|that) to|try|instead|what about|how about)\s+"
+                  r"(more than|over|above|at least|under|below|less than|at most)?\s*\$?(\d[\d,]*(?:\.\d+)?)\s*"
+                  r"([km%])?", low)
+    if not m or prev.query is None:
+        return None
+    nums = [f for f in prev.query.filters if isinstance(f.value, (int, float)) and not isinstance(f.value, bool)
+            and f.op in ("gt", "ge", "lt", "le")]
+    if not nums:
+        return None
+    old = nums[-1]
+    v = float(m.group(2).replace(",", "")) * {"k": 1000, "m": 1e6, "%": 0.01}.get(m.group(3) or "", 1)
+    op = old.op if not m.group(1) else ("gt" if m.group(1) in ("more than", "over", "above") else
+                                        "ge" if m.group(1) == "at least" else
+                                        "le" if m.group(1) == "at most" else "lt")
+    return SetFilters([Filter(field=old.field, op=op, value=v)], [])
+
+
 def _summarise(low: str, entity: str, filters: list[Filter]) -> Summarise | None:
     money = re.search(r"\bhow much\b|\b(total|sum|combined|in total|add up|worth)\b|\barr\b.*\b(is that|are they|"
                       r"lose|lost|gain|at stake|at risk)\b", low)
@@ -439,8 +458,11 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     sel = _select(low, rows, [a["name"] for a in named], vocab.roles)
     if sel is not None:
         return [sel]
-    if rows and _REFERS.search(low) and not named:
+    if _REFERS.search(low) and not named:
         return [Unmatched(len(rows))]
+    again = _renumber(low, prev)
+    if again is not None:
+        return [again]
     switch = _entity_of(low)
     if switch and len({r["account_id"] for r in rows}) == 1 and prev.shape != "lookup":
         return []  # "their champion?" after a list of one: a question about that account, routed as usual

@@ -51,6 +51,8 @@ def _filter_words(entity: str, f: Filter) -> str | None:
         return {"risk": f"{v}", "band": f"{v} health", "lifecycle_stage": f"in {v}"}.get(f.field, str(v))
     if f.field == "is_champion":
         return None if v else "not champions"
+    if f.field == "left_on" and f.op == "is_null":
+        return "still there"
     if f.field == "champion_present" and f.op == "lt":
         return "without a champion"
     label = (col.label if col else f.field.replace("_", " ")) or f.field
@@ -60,6 +62,8 @@ def _filter_words(entity: str, f: Filter) -> str | None:
         shown = f"{float(v) * 100:.0f}%"
     elif isinstance(v, list):
         shown = " or ".join(str(x) for x in v)
+    elif isinstance(v, float):
+        shown = f"{v:g}"
     else:
         shown = str(v)
     words = {"eq": f"{label} {shown}", "ne": f"{label} not {shown}", "lt": f"{label} under {shown}",
