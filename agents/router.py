@@ -560,8 +560,8 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
                 "window_days": None, "method": "edit: not understood", "plans": [],
                 "clarify": f"I couldn't tell how \u201c{question.strip()[:80]}\u201d changes my last answer. "
                            "You can narrow it (\u201conly the open ones\u201d), change the window "
-                           "(\u201csame for March\u201d), reorder it (\u201coldest first\u201d), pick a row (\u201cthe second one\u201d) or ask a "
-                           "new question."}
+                           "(\u201csame for March\u201d), reorder it (\u201coldest first\u201d), pick a row "
+                           "(\u201cthe second one\u201d) or ask a new question."}
     if not intents:
         intents = ["portfolio"] if re.search(r"\b(my|our|which|who|any|accounts|customers|clients)\b", low) \
             else ["help"]
