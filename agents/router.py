@@ -405,8 +405,12 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
     if sel is not None and (d.get("entity") or "accounts") == "accounts":  # the usual routing answers about it
         return [{"account_id": sel.row["account_id"], "name": sel.row["account"]}], \
             f"{sel.row['account']} ({sel.how} in the last answer)"
-    found = [_scoped(ctx, e, d) for e in found]
-    p = edits.apply(d, found)
+    try:
+        found = [_scoped(ctx, e, d) for e in found]
+        p = edits.apply(d, found)
+    except (ValidationError, ValueError, KeyError, TypeError):  # an edit that does not fit: read the message afresh
+        log.warning("a follow-up's edit did not fit the last query; read as a new question", exc_info=True)
+        return None
     if p is None:
         return None
     if p.shape not in ("lookup", "metric", "compare"):

@@ -504,9 +504,8 @@ def _has_window(p: Plan) -> bool:
 
 
 def _with_period(p: Plan, sp: Span) -> Plan:
-    if p.shape == "metric":
-        return replace(p, period=sp)
-    assert p.query is not None
+    if p.shape == "metric" or p.query is None:
+        return replace(p, period=sp) if p.shape == "metric" else p
     fld = _DATE_FIELD.get(p.query.entity)
     keep = [f for f in p.query.filters if not (ENTITIES[p.query.entity].fields[f.field].kind == "date"
                                                and f.op in ("between", "lt", "le", "gt", "ge"))]
@@ -551,6 +550,9 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
     if not d.get("plan"):
         return None
     p = from_json(d["plan"] or {})
+    if p.query is None and not (p.shape == "metric" and all(
+            isinstance(e, SetPeriod | ShiftPeriod | Resubject | SetFilters) for e in edits)):
+        return None  # "today's priorities" or a comparison: nothing to edit, the message is read afresh
     for e in edits:
         if isinstance(e, SetPeriod):
             p = _with_period(p, e.span)
@@ -609,6 +611,9 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                                      **({"account_ids": e.account_ids} if e.account_ids is not None else {})})
             p = replace(p, shape="aggregate", query=q)
         elif isinstance(e, SetFilters):
+            if p.query is None and p.shape == "metric":  # "and East?" after "NRR last quarter": the metric, per team
+                p = replace(p, query=Query(entity="surveys" if p.metric in ("nps", "avg_nps", "avg_csat")
+                                           else "renewals"))
             if p.query is None:
                 continue
             ent = p.query.entity

@@ -61,3 +61,28 @@ def test_any_route_a_model_picks_answers_without_a_crash_or_an_invented_zero(rt)
             # A model's query that matched nothing is never presented as "0 accounts in your scope".
             assert not ans["text"].lstrip().split("\n", 2)[-1].startswith("• 0 "), (routes[-1], ans["text"])
     assert len(routes) >= 60 and {"deterministic"} & modes
+
+
+FIRSTS = ["which tickets were opened in October?", "NRR last quarter", "what should I focus on today?",
+          "who's the champion at Globex?", "compare Acme and Globex", "how many accounts per segment?",
+          "which of my accounts are at risk?", "how is Initech doing?", "what onboarding plans are running?"]
+FOLLOWS = ["same for March", "and the quarter before?", "what about West?", "only enterprise", "just the red ones",
+           "and their tickets?", "who owns those?", "the second", "the July one", "the biggest",
+           "how much ARR is that?", "how many are enterprise?", "oldest first", "top 3", "no, I meant Hooli",
+           "make that more than 2", "why was it so low?"]
+
+
+def test_every_edit_after_every_kind_of_answer_answers_without_a_crash(rt):
+    # Each follow-up kind after each kind of first answer, in its own thread: an answer, a clarifying
+    # question or a refusal, never an exception; an answer leads with its reading.
+    bot = Assistant(rt, use_memory=False)
+    for i, first in enumerate(FIRSTS):
+        for j, follow in enumerate(FOLLOWS):
+            thread = f"edit{i}-{j}"
+            bot.ask(first, "dana.reyes@retain.example", thread)
+            r = bot.ask(follow, "dana.reyes@retain.example", thread)
+            ans = r["answer"]
+            assert ans["text"].strip() and ans["mode"] in ("deterministic", "clarify", "access", "ambiguous"), \
+                (first, follow, ans)
+            if ans["mode"] == "deterministic" and r["route"]["intents"] != ["help"]:
+                assert ans["text"].startswith(ans["reading"]), (first, follow, ans["text"][:200])
