@@ -39,5 +39,8 @@ def model(name: str) -> Path:
             _FOUND[name] = _given(name) or ensure(cache_dir(), name)
             return _FOUND[name]
         except WheelMissing as exc:
-            MISSING[name] = f"{exc} To get it: {HOW[name]}."
+            MISSING[name] = f"{name}: {exc} To get it: {HOW[name]}."
+        except OSError as exc:
+            MISSING[name] = (f"{name}: the test-model cache cannot be written ({exc}); set RETAIN_TEST_MODELS_CACHE "
+                             "to a writable folder.")
     pytest.skip(f"test model {name} could not be had")
