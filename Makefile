@@ -6,6 +6,9 @@ SRC := retain core agents tools integrations prompts configs
 # Every installed module compiled once here, at install, not on each `uv run` (images that set
 # PYTHONDONTWRITEBYTECODE would otherwise recompile them on every `retain` command).
 SYNC = $(UV) sync --frozen --compile-bytecode
+# The first build of llama-cpp-python takes 5-25 minutes on 2 cores; a second `make` started meanwhile
+# waits for it (uv's own default gives up after 5 minutes).
+export UV_LOCK_TIMEOUT ?= 3600
 
 .PHONY: uv demo test test-postgres lint bench
 
