@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from agents import briefing as brief
 from agents.assistant import Assistant
@@ -82,8 +83,8 @@ def _rt() -> Services:
 def client() -> Any:
     """The Slack Web API client the jobs post with (built from the settings on first use)."""
     c = _ctx()
-    if c.client is None:
-        c.client = client_for(c.services.settings)
+    if c.client is None:  # posts are not retried blindly: the outbox checks Slack before its next try
+        c.client = client_for(c.services.settings, retry_posts=False)
     return c.client
 
 
@@ -204,13 +205,21 @@ def onboarding_sweep() -> dict[str, Any]:
             enqueue(rt.store, "onboarding:sweep", f"{now:%Y-%m-%d}", f"{csm.slack_user_id}:{m.id}",
                     csm.slack_user_id, text, bl, [o.account_id])
             drafted += 1
-        with rt.store.session() as s:
-            row = s.get(FollowUpState, m.id) or FollowUpState(milestone_id=m.id)
-            row.state, row.nagged_at, row.snoozed_until, row.thread = state, now, None, thread
-            s.merge(row)
-            s.commit()
+        _nagged(rt.store, m.id, {"state": state, "nagged_at": now, "snoozed_until": None, "thread": thread})
     sent = deliver_outbox()
     return {"drafted": drafted, "quiet": quieted, "failed": failed, **sent}
+
+
+def _nagged(store: CRMStore, milestone_id: int, values: dict[str, Any]) -> None:
+    """Record a milestone's follow-up; another sweep running at once may be recording the same one."""
+    mine = update(FollowUpState).where(FollowUpState.milestone_id == milestone_id).values(**values)
+    try:
+        with store.engine.begin() as conn:
+            if not conn.execute(mine).rowcount:
+                conn.execute(insert(FollowUpState).values(milestone_id=milestone_id, **values))
+    except IntegrityError:  # the other sweep inserted it first
+        with store.engine.begin() as conn:
+            conn.execute(mine)
 
 
 def nightly() -> dict[str, Any]:

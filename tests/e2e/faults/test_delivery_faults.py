@@ -93,6 +93,23 @@ def test_two_deliver_threads_at_once_post_every_message_once(rt):
         mock.close()
 
 
+def test_posts_slack_took_but_answered_500_or_dropped_are_not_posted_again(rt):
+    mock = MockSlack()
+    try:
+        texts = _queue(rt, 4)
+        mock.fail_after["chat.postMessage"] = [500, "reset"]  # posted, then the answer is an error or lost
+        first = _finish([_retain(_env(rt, mock), "jobs", "run", "outbox:deliver")])[0]
+        assert first["sent"] == 2 and first["retry"] == 2
+        with rt.store.engine.begin() as conn:  # their backoff is over
+            conn.execute(text("UPDATE outbox SET next_try_at = :t WHERE status = 'pending'"),
+                         {"t": datetime.now() - timedelta(seconds=1)})
+        again = _finish([_retain(_env(rt, mock), "jobs", "run", "outbox:deliver")])[0]
+        assert again.get("reconciled") == 2 and again["sent"] == 0  # found in Slack, not posted again
+        assert _posted(mock, texts) == {t: 1 for t in texts} and _statuses(rt, "fault:test") == ["sent"] * 4
+    finally:
+        mock.close()
+
+
 def test_the_same_briefing_run_by_two_processes_at_once_is_posted_once(rt):
     mock = MockSlack()
     try:
