@@ -109,8 +109,13 @@ def load_run(store: CRMStore, card: Scorecard, day: date, version: int, today: d
 def save_run(store: CRMStore, health: PortfolioHealth, version: int) -> None:
     """Keep computed scores for other processes; another worker having saved the same run first is fine."""
     digest = card_digest(health.card)
-    payload = to_arrow(health.features)
-    previous = to_arrow(health.previous.rename("score").to_frame())
+    try:
+        payload = to_arrow(health.features)
+        previous = to_arrow(health.previous.rename("score").to_frame())
+    except (pa.ArrowException, TypeError, ValueError) as exc:  # a column Arrow cannot type: serve, do not store
+        log.warning("scores for %s not stored (%s: %s); this process keeps them", health.as_of,
+                    type(exc).__name__, str(exc)[:200])
+        return
     try:
         with store.session() as s:
             s.execute(delete(ScoreRun).where(ScoreRun.card == digest, ScoreRun.day == health.as_of,

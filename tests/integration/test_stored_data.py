@@ -127,3 +127,17 @@ def test_the_checkpoint_store_of_either_database_reads_with_the_strict_serialize
     with pytest.raises(NotImplementedError):
         saver.serde.loads_typed(("pickle", pickle.dumps(_Exec(_touch(canary)))))
     assert not canary.exists()
+
+
+def test_scores_arrow_cannot_type_are_served_not_stored(rt, caplog):
+    """A column mixing kinds of values (which pickle took) is not stored; the process still has the scores."""
+    from tools.scores import save_run
+
+    ctx = rt.tool_context(OPERATOR)
+    health = score_portfolio(rt.store, ctx.card, ctx.as_of)
+    health.features["odd"] = ["text" if i % 2 else 1 for i in range(len(health.features))]
+    with caplog.at_level(logging.WARNING, logger="retain.scores"):
+        save_run(rt.store, health, rt.store.data_version())
+    assert "not stored" in caplog.text
+    with rt.store.session() as s:
+        assert s.scalars(select(ScoreRun)).first() is None
