@@ -415,9 +415,13 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         return None
     if p.shape not in ("lookup", "metric", "compare"):
         p.title = reading.title(p)
-    return {"intents": ["query"], "accounts": p.accounts if p.shape in ("lookup", "compare") else [],
-            "accounts_via": "conversation", "ambiguous": [], "denied": [], "window_days": None,
-            "method": f"edit: {kinds}", "plans": [understand.to_json(p)]}
+    out: Route = {"intents": ["query"], "accounts": p.accounts if p.shape in ("lookup", "compare") else [],
+                  "accounts_via": "conversation", "ambiguous": [], "denied": [], "window_days": None,
+                  "method": f"edit: {kinds}", "plans": [understand.to_json(p)]}
+    if sel is not None:
+        out["picked"] = f"{sel.row['account']}, {sel.row['label']}" + (f" ({sel.row['date']})" if sel.row.get("date")
+                                                                        else "") + f", {sel.how}"
+    return out
 
 
 def _scoped(ctx: crm.ToolContext, e: edits.Edit, d: Dialogue) -> edits.Edit:
@@ -453,8 +457,12 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
         if found is not None and found.query is not None:  # what a follow-up ("same for next quarter") edits
             r["plans"] = [understand.to_json(found)]
     r = _reading(r, question, ctx.as_of, found)
-    if note.get("picked") and r.get("reading"):  # "the biggest one?": which row it was, then the answer's reading
-        r["reading"] = f"Picked from the last answer: {note['picked']}. {r['reading']}"
+    picked = note.get("picked") or r.get("picked")
+    if picked and r.get("reading"):  # "the biggest one?": which row it was, then the answer's reading
+        r["reading"] = f"Picked from the last answer: {picked}. {r['reading']}"
+        low = picked.lower()  # the phrases that picked the row were applied by picking it
+        r["not_applied"] = [x for x in r.get("not_applied") or [] if x.lower() not in low and
+                            not any(w in low for w in x.lower().split() if len(w) > 3)]
     return r
 
 
@@ -559,7 +567,8 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
     if not intents and not accounts and not _CRM_WORDS.search(low) and \
             not (dialogue and (_FOLLOW.search(low) or len(low.split()) <= 6)):
         intents, method = ["help"], "off-topic"  # the weather on Mars is not in the CRM: say so, list nothing
-    if not intents and not accounts and dialogue and dialogue.get("plan") and len(low.split()) <= 6:
+    if not intents and not accounts and dialogue and dialogue.get("plan") and len(low.split()) <= 6 \
+            and not linked["denied"] and not linked["ambiguous"]:
         return {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
                 "window_days": None, "method": "edit: not understood", "plans": [],
                 "clarify": f"I couldn't tell how \u201c{question.strip()[:80]}\u201d changes my last answer. "

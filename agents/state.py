@@ -56,6 +56,7 @@ class Route(TypedDict):
     reading: NotRequired[str]  # how the message was read, in one line (every answer starts with it)
     not_applied: NotRequired[list[str]]  # phrases carrying a constraint the answer could not apply
     clarify: NotRequired[str]  # one question to ask instead of answering (a follow-up that points nowhere)
+    picked: NotRequired[str]  # the row of the last answer a follow-up picked ("the oldest one")
 
 
 class RowRef(TypedDict):

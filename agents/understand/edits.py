@@ -119,6 +119,7 @@ class Reorder:
 
     sort: Sort | None
     limit: int | None
+    lowest: bool = False  # "the bottom 3": the lowest by the list's own order
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,9 @@ def period_of(low: str, today: date, future: bool, fiscal_start: int = 1) -> Spa
     sp = span(low, today, future=future, fiscal_start=fiscal_start)
     if sp is not None:
         return sp
+    y = re.search(r"\b(20\d\d)\b", low)  # "what about 2024?": that year
+    if y and not re.search(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", low):
+        return Span(date(int(y.group(1)), 1, 1), date(int(y.group(1)), 12, 31), y.group(1))
     m = re.search(r"\b(?:for|in|of|during)?\s*(" + "|".join(x[:3] + r"(?:" + x[3:] + ")?" for x in MONTHS) +
                   r")\b(?:\s+(\d{4}))?", low)
     if m and not re.search(r"\bmay (i|we|you)\b", low):
@@ -201,6 +205,13 @@ def _status_filters(low: str, entity: str, today: date) -> tuple[list[Filter], l
             out.append(Filter(field="outcome", value=found[0]) if len(found) == 1 else
                        Filter(field="outcome", op="in", value=found))
             said.append(" or ".join(found))
+    elif entity == "surveys":
+        if re.search(r"\bpassives?\b", low):
+            out += [Filter(field="score", op="ge", value=7), Filter(field="score", op="le", value=8)]
+        elif re.search(r"\bdetractors?\b", low):
+            out.append(Filter(field="score", op="le", value=6))
+        elif re.search(r"\bpromoters?\b", low):
+            out.append(Filter(field="score", op="ge", value=9))
     elif entity == "fine_tunes":
         m = re.search(r"\b(failed|running|succeeded|stuck)\b", low)
         if m:
@@ -420,6 +431,10 @@ def _reorder(low: str, entity: str) -> Reorder | None:
         sort = Sort(field=d, desc=m.group(2) not in ("oldest", "earliest"))
     elif m:
         sort = Sort(field=_MONEY_FIELD.get(entity, "arr"), desc=m.group(2) != "smallest")
+    bottom = re.search(r"\b(?:the )?bottom\s+" + n + r"\b", low)
+    if bottom and sort is None:
+        k = bottom.group(1)
+        return Reorder(None, int(k) if k.isdigit() else NUMBER_WORDS[k], lowest=True)
     m = m or re.search(r"\b(?:top|first|just|only|show me|give me)\s+" + n + r"\b", low)
     limit = None
     if m and m.group(1) not in ("a", "an"):
@@ -629,6 +644,8 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                 upd["sort"] = [e.sort]
             if e.limit is not None:
                 upd["limit"] = e.limit
+            if e.lowest and p.query.sort and p.query.sort[0].desc:
+                upd["sort"] = [p.query.sort[0].model_copy(update={"desc": False})]
             grouped = e.sort is not None and bool(p.query.group_by)
             if grouped:  # "oldest first" after "by priority": the records themselves, in that order
                 upd |= {"group_by": None, "aggregates": []}

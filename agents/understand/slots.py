@@ -85,6 +85,11 @@ def _sort(low: str) -> Sort | None:
     for pat, fld, desc in _SORTS:
         if re.search(pat, low):
             return Sort(field=fld, desc=desc)
+    for fld, words in _FIELD_WORDS.items():  # "the lowest seat utilization", "most open tickets"
+        m = re.search(rf"\b(lowest|least|worst|smallest|bottom|fewest|highest|most|biggest|largest|top|best)\s+"
+                      rf"(?:\w+\s+)?(?:{words})\b", low)
+        if m:
+            return Sort(field=fld, desc=m.group(1) in ("highest", "most", "biggest", "largest", "top", "best"))
     return None
 
 
@@ -178,6 +183,9 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
     if re.search(r"\bdetractors?\b", low):
         out.append(Filter(field="nps", op="le", value=6))
         said.append("NPS detractors (latest NPS 0-6)")
+    elif re.search(r"\bpassives?\b", low):
+        out += [Filter(field="nps", op="ge", value=7), Filter(field="nps", op="le", value=8)]
+        said.append("NPS passives (latest NPS 7-8)")
     elif re.search(r"\bpromoters?\b", low):
         out.append(Filter(field="nps", op="ge", value=9))
         said.append("NPS promoters (latest NPS 9-10)")
