@@ -219,6 +219,18 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> 
     if re.search(r"\blast month\b", low):
         a = today.replace(day=1) - relativedelta(months=1)
         return Span(a, a + relativedelta(months=1, days=-1), "last month")
+    if re.search(r"\b(?:the )?week after next\b", low):
+        a = today - relativedelta(days=today.weekday()) + relativedelta(weeks=2)
+        return Span(a, a + relativedelta(days=6), "the week after next")
+    if re.search(r"\b(last|previous|past) week\b", low):
+        a = today - relativedelta(days=today.weekday()) - relativedelta(weeks=1)
+        return Span(a, a + relativedelta(days=6), "last week")
+    m = re.search(r"\b(?:after|from|beyond|later than)\s+(?:the end of\s+)?" + _MONTH + r"\b(?:\s+(\d{4}))?(?! \d)",
+                  low)
+    if m and not re.search(r"\bfrom\b.{0,20}\b(to|until|through|-)\b", low):  # "after March 2027": open-ended
+        a = _month_start(m.group(1), today, True, int(m.group(2)) if m.group(2) else None)
+        start = a + relativedelta(months=1) if not m.group(0).startswith("from") else a
+        return Span(start, start + relativedelta(years=2, days=-1), m.group(0).strip())
     if re.search(r"\bthis week\b", low):
         a = today - relativedelta(days=today.weekday())
         return Span(today if future else a, a + relativedelta(days=6) if future else today, "this week")

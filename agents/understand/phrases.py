@@ -174,7 +174,9 @@ METRICS: list[tuple[str, str]] = [
     (r"(average|avg|mean) csat|\bcsat\b (score|average)", "avg_csat"),
     (r"(average|avg|mean) nps|nps (average|avg|mean)", "avg_nps"),
     (r"\bnps\b( score)? (for|of|across|in) (my|our|the|all)|\b(my|our|team'?s?|company'?s?) nps\b|overall nps|"
-     r"what('s| is) (the |our |my )?nps", "nps"),
+     r"what('s| is) (the |our |my )?nps|"
+     r"^\W*(?:the )?nps\b(?: score)?\s+(?:for|in|during|over|across)\b(?!.*\b(responses?|comments?|answers?)\b)",
+     "nps"),
 ]
 
 

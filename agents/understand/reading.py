@@ -39,8 +39,8 @@ def _filter_words(entity: str, f: Filter) -> str | None:
     col = ENTITIES[entity].fields.get(f.field)
     kind = col.kind if col else "text"
     v = f.value
-    if kind == "date" and f.op == "between":
-        return None
+    if kind == "date" and f.op in ("between", "lt", "le", "gt", "ge"):
+        return None  # said with the subject ("opened 2026-09-01 to 2026-09-30", "last engaged before ...")
     if f.field == "status" and f.op == "ne" and v in ("closed", "done"):
         return "not done" if v == "done" else "open"
     if f.field in ("team",):
@@ -162,7 +162,7 @@ class Constraint:
     """A phrase that restricts the answer, and what kind of restriction it is."""
 
     phrase: str
-    kind: str  # window | order | superlative | verb_date | status | number
+    kind: str  # window | order | superlative | verb_date | status | number | topic
 
 
 _ORDER = re.compile(r"\b(?:oldest|newest|earliest|latest|most recent|biggest|largest|smallest|highest|lowest)"
@@ -212,6 +212,11 @@ def constraints(text: str, today: date) -> list[Constraint]:
             out.append(Constraint(m.group(0), "verb_date"))
     for m in _STATUS.finditer(low):
         out.append(Constraint(m.group(0), "status"))
+    about = re.search(r"\b(?:notes?|tickets?|meetings?|calls?|emails?|comments?|responses?|activities)\b.{0,40}?"
+                      r"\babout\s+([a-z][a-z0-9 /-]{2,30}?)\s*(?:\?|$|\bin\b|\bfrom\b|\bsince\b|\bduring\b|\bthis\b|"
+                      r"\blast\b|,)", low)
+    if about:
+        out.append(Constraint(f"about {about.group(1).strip()}", "topic"))
     dates = set(re.findall(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}", low)) | {
         m.group(2) for m in re.finditer(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})\b",
                                         low)}
@@ -281,8 +286,12 @@ def unapplied(text: str, p: Plan | None, today: date, window_days: int | None = 
             ok = ok or (p is not None and p.shape == "today")
         elif c.kind == "status":
             ok = q is not None and any(f.field in _STATUS_FIELDS for f in q.filters) or \
+                VERB_FIELDS.get(c.phrase, "-") in {f.field for f in dated} or \
+                (c.phrase in ("completed", "done") and "completed_date" in {f.field for f in dated}) or \
                 (p is not None and p.shape in ("metric", "today")) or \
                 (q is not None and c.phrase in ("open",) and q.entity == "accounts")
+        elif c.kind == "topic":
+            ok = q is not None and any(f.op == "contains" for f in q.filters)
         elif c.kind == "number":
             ok = p is not None and (_number_used(c.phrase, p) or p.shape in ("metric", "today", "lookup"))
         if not ok and c.phrase not in out:

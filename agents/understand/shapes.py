@@ -91,6 +91,13 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             said.append("running")
     elif entity == "contacts":
         filters = [f for f in filters if f.field in ("owner", "team")]
+        quiet = re.search(r"\b(?:haven'?t|have not|hasn'?t|not|no one|nobody)\b.{0,30}\b(?:engaged|heard|talked|spoken|"
+                          r"contacted|met|reached)\b.{0,20}\bsince\b", low)
+        since = span(low[quiet.start():], today, future=False) if quiet else None
+        if since is not None:  # "contacts we haven't engaged since September": last engaged before then
+            filters.append(Filter(field="last_engaged", op="lt", value=since.start.isoformat()))
+            said.append(f"not engaged since {since.start.isoformat()}")
+            window = since
         if re.search(r"\b(left|departed|gone|quit|moved on)\b", low) and span(low, today, future=False) is None:
             filters.append(Filter(field="left_on", op="not_null"))
             said.append("who have left")
@@ -103,6 +110,12 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             filters.append(Filter(field="outcome", value=found[0]) if len(found) == 1 else
                            Filter(field="outcome", op="in", value=found))
             said.append(" or ".join(found))
+    elif entity == "activities":
+        filters = [f for f in filters if f.field in ("owner", "team", "segment")]
+        kind = re.search(r"\b(meeting|call|email|note)s?\b", low)
+        if kind and not re.search(r"\b(activities|touches|interactions)\b", low):
+            filters.append(Filter(field="kind", value=kind.group(1)))
+            said.append(f"{kind.group(1)}s")
     elif entity == "surveys":
         filters = [f for f in filters if f.field in ("owner", "team", "segment")]
         if re.search(r"\bdetractors?\b", low):
@@ -113,6 +126,12 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             said.append("promoters (9-10)")
         if re.search(r"\bnps\b", low) and not re.search(r"\bcsat\b", low):
             filters.append(Filter(field="kind", value="nps"))
+    topic = re.search(r"\babout\s+([a-z][a-z0-9 /-]{2,30}?)\s*(?:\?|$|\bin\b|\bfrom\b|\bsince\b|\bduring\b|"
+                      r"\bthis\b|\blast\b|\bover\b|,)", low)
+    text_field = {"activities": "body", "tickets": "subject", "surveys": "comment"}.get(entity)
+    if topic and text_field:  # "notes about pricing": the records whose text mentions it
+        filters.append(Filter(field=text_field, op="contains", value=topic.group(1).strip()))
+        said.append(f"mentioning \u201c{topic.group(1).strip()}\u201d")
     if entity in ("tickets", "activities", "surveys", "renewals", "fine_tunes", "milestones", "plans", "contacts") \
             and window is None:
         past = span(low, today, future=entity in ("milestones", "plans")

@@ -67,9 +67,9 @@ def _limit(low: str) -> int | None:
         return 5
     if re.search(r"\b(my|our|the) (next|upcoming|soonest) renewal\b(?!s)", low):
         return 1
-    if re.search(r"^\W*(?:what(?:'s| is)? (?:the |my |our )?|show me (?:the |my )?)?(biggest|largest|smallest|riskiest|"
-                 r"healthiest|worst|best|oldest|newest|longest[- ]running)\s+(?:\w+\s+)?(renewal|account|customer|deal|"
-                 r"plan|ticket|contract)\b(?!s)", low):
+    if re.search(r"^\W*(?:what(?:'s| is)? (?:the |my |our )?|show me (?:the |my )?|which is (?:the |my )?)?(biggest|"
+                 r"largest|smallest|riskiest|healthiest|worst|best|oldest|newest|longest[- ]running|highest|lowest|"
+                 r"most valuable)\s+(?:\w+\s+)?(renewal|account|customer|deal|plan|ticket|contract)\b(?!s)", low):
         return 1  # "biggest renewal on my team this quarter": one
     if re.search(r"\b(which|what) (one|of (those|these|them))\b|\bwho\b|\bwhich (account|customer)\b"
                  r"(?!s)", low) and re.search(r"\b(first|soonest|earliest|most|least|biggest|largest|smallest|highest|"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agents.assistant import Assistant
 from agents.evaluate import load_questions
-from agents.understand.reading import constraints
+from agents.understand.reading import VERB_FIELDS, constraints
 from tools.access import OPERATOR
 
 EVAL = Path(__file__).resolve().parents[1] / "eval"
@@ -30,9 +30,13 @@ def _shows(phrase: str, kind: str, reading: str, today) -> bool:
         return "since touch" in low and (kind == "verb_date" or "since" in phrase)
     if kind in ("order", "superlative"):
         return bool(re.search(r"sorted by|first|top \d|highest|lowest|by \w+", low)) or phrase in low
+    if kind == "status" and phrase in VERB_FIELDS and re.search(r"\d{4}-\d{2}-\d{2}", low):
+        return True  # "who renewed last month?": the verb chose the date field the window is on
     if kind == "status":
         return phrase.replace("-", " ") in low.replace("-", " ") or "status" in low or "outcome" in low or \
             bool(re.search(r"health|risk|overdue|past their target|open|closed|not done|renewal outlook", low))
+    if kind == "topic":
+        return "mentioning" in low or "containing" in low
     if kind == "number":
         digits = re.sub(r"[^\d.]", "", phrase)
         return bool(digits) and (digits in re.sub(r"[,$]", "", low) or "top" in low)
