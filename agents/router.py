@@ -392,8 +392,10 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
                 "clarify": "My last answer listed nothing, so there is no row to pick. Ask the question again "
                            "with what you want (\u201cwhich fine-tunes failed in the last 6 months?\u201d)."}
     if isinstance(found[0], edits.Unmatched):
-        shown = ", ".join(f"{k}. {r['account']}: {r['label']}" + (f" ({r['date']})" if r.get("date") else "")
-                          for k, r in enumerate((d.get("rows") or [])[:8], 1))
+        rows = d.get("rows") or []
+        among = found[0].among or tuple(range(min(8, len(rows))))
+        shown = ", ".join(f"{k + 1}. {rows[k]['account']}: {rows[k]['label']}" +
+                          (f" ({rows[k]['date']})" if rows[k].get("date") else "") for k in among)
         return {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
                 "window_days": None, "method": f"edit: {kinds}", "plans": [],
                 "clarify": f"I can't tell which one you mean in my last answer ({found[0].rows} rows: {shown}). "

@@ -123,6 +123,13 @@ class Reorder:
 
 
 @dataclass(frozen=True)
+class GroupBy:
+    """The same question, per team / CSM / segment ("broken down by team")."""
+
+    field: str
+
+
+@dataclass(frozen=True)
 class Resubject:
     """The same question about other accounts."""
 
@@ -131,9 +138,10 @@ class Resubject:
 
 @dataclass(frozen=True)
 class Unmatched:
-    """The message points at a row of the last answer that is not there: ask, never guess."""
+    """The message points at a row of the last answer that is not there, or at several: ask, never guess."""
 
     rows: int
+    among: tuple[int, ...] = ()  # the positions of the rows it could mean, when several
 
 
 _TOPIC = re.compile(r"\b(renew\w*|churn\w*|nps|csat|grr|nrr|retention|health\w*|at[- ]risk|onboard\w*|milestones?|"
@@ -141,7 +149,8 @@ _TOPIC = re.compile(r"\b(renew\w*|churn\w*|nps|csat|grr|nrr|retention|health\w*|
 _REFERS = re.compile(r"\b(?:the|that|this)\s+(?:\w+\s+)?one\b|\bthe\s+(?:first|second|third|fourth|fifth|last)\b|"
                      r"#\s?\d\b")
 
-Edit = SetPeriod | ShiftPeriod | SetFilters | SwitchEntity | SelectRow | Summarise | Reorder | Resubject | Unmatched
+Edit = SetPeriod | ShiftPeriod | SetFilters | SwitchEntity | SelectRow | Summarise | Reorder | Resubject | Unmatched | \
+    GroupBy
 
 
 def _future(p: Plan, today: date) -> bool:
@@ -383,6 +392,8 @@ def _renumber(low: str, prev: Plan) -> SetFilters | None:
     op = old.op if not m.group(1) else ("gt" if m.group(1) in ("more than", "over", "above") else
                                         "ge" if m.group(1) == "at least" else
                                         "le" if m.group(1) == "at most" else "lt")
+    if float(old.value) < 0:  # "dropped more than 20%" is usage change under -20%: the size changes, not the sense
+        op, v = old.op, -abs(v)
     return SetFilters([Filter(field=old.field, op=op, value=v)], [])
 
 
@@ -475,6 +486,10 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         return [sel]
     if _REFERS.search(low) and not named:
         return [Unmatched(len(rows))]
+    for a in named:  # "the Cyberdyne one" when the list has two of Cyberdyne's: which?
+        hits = tuple(k for k, r in enumerate(rows) if r["account_id"] == a["account_id"])
+        if len(hits) > 1 and _REFERS.search(low):
+            return [Unmatched(len(rows), hits)]
     again = _renumber(low, prev)
     if again is not None:
         return [again]
@@ -503,6 +518,13 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     reo = _reorder(low, entity)
     if reo is not None:
         out.append(reo)
+    group = re.search(r"\b(?:broken down|break(?: it)? down|split|grouped|group(?: it)?)\s+by\s+(team|csm|owner|"
+                      r"segment|industry|priority|status|outcome)s?\b|\b(?:per|by|for each)\s+(team|csm|segment|"
+                      r"industry)\b", low)
+    if group and not out:
+        out.append(GroupBy({"csm": "owner"}.get(group.group(1) or group.group(2), group.group(1) or group.group(2))))
+    if not out and switch == entity and re.search(r"\b(the|those|these|them)\b", low):
+        out.append(Reorder(None, None))  # "what are the tickets?" after a list of tickets: that list again
     return out
 
 
@@ -566,7 +588,7 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
         return None
     p = from_json(d["plan"] or {})
     if p.query is None and not (p.shape == "metric" and all(
-            isinstance(e, SetPeriod | ShiftPeriod | Resubject | SetFilters) for e in edits)):
+            isinstance(e, SetPeriod | ShiftPeriod | Resubject | SetFilters | GroupBy) for e in edits)):
         return None  # "today's priorities" or a comparison: nothing to edit, the message is read afresh
     for e in edits:
         if isinstance(e, SetPeriod):
@@ -625,6 +647,15 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                                      "limit": None, "group_by": q.group_by,
                                      **({"account_ids": e.account_ids} if e.account_ids is not None else {})})
             p = replace(p, shape="aggregate", query=q)
+        elif isinstance(e, GroupBy):
+            if p.query is None and p.shape == "metric":
+                p = replace(p, query=Query(entity="surveys" if p.metric in ("nps", "avg_nps", "avg_csat")
+                                           else "renewals"))
+            if p.query is not None and e.field in ENTITIES[p.query.entity].fields:
+                aggs = p.query.aggregates or [Aggregate(fn="count")]
+                p = replace(p, shape=p.shape if p.shape == "metric" else "aggregate",
+                            query=p.query.model_copy(update={"group_by": e.field, "aggregates": aggs
+                                                             if p.shape != "metric" else [], "limit": None}))
         elif isinstance(e, SetFilters):
             if p.query is None and p.shape == "metric":  # "and East?" after "NRR last quarter": the metric, per team
                 p = replace(p, query=Query(entity="surveys" if p.metric in ("nps", "avg_nps", "avg_csat")

@@ -252,7 +252,7 @@ def _number_used(tok: str, p: Plan) -> bool:
         for x in f.value if isinstance(f.value, list) else [f.value]:
             if isinstance(x, (int, float)) and not isinstance(x, bool):
                 values += [float(x), float(x) * 100]
-    return any(abs(v - x) < 1e-6 for x in values)
+    return any(abs(abs(v) - abs(x)) < 1e-6 for x in values)
 
 
 _STATUS_FIELDS = {"status", "outcome", "band", "risk", "priority", "lifecycle_stage", "open_tickets",
