@@ -128,10 +128,9 @@ def deliver(store: CRMStore, client: Any, now: datetime | None = None, cfg: dict
             gate: Gate | None = None, on_sent: Callable[[str, str], None] | None = None) -> dict:
     """Send what is due, each row by whichever caller claims it; counts of what this call did.
 
-    `on_sent(key, ts)` is called for each message this call posted (not for one found already posted).
-
-    sent, retry, dead; also skipped (refused by `gate`), reconciled (a dead caller's post found in
+    sent, retry, dead; also skipped (refused by `gate`), reconciled (an earlier try's post found in
     Slack and marked sent) and possible_duplicates (posted again with no way to check) when non-zero.
+    `on_sent(key, ts)` is called for each message this call posted (not for one found already posted).
     """
     cfg = cfg or configs.load("schedules")["outbox"]
     now = now or datetime.now()
