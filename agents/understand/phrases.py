@@ -73,7 +73,9 @@ _TODAY = re.compile(r"worr(y|ied)|\bfocus\b|need(s)? (my )?attention|my priorit(
 SHORTHAND = {r"\bb4\b": "before", r"\baccts?\b": "accounts", r"\bwich\b": "which", r"\bwhcih\b": "which",
              r"\bxmas\b|\bchristmas\b": "dec 25", r"\bnew year'?s?( day)?\b": "jan 1", r"\bthru\b": "through",
              r"\bw/o\b": "without", r"\bw/": "with ", r"\bq'?ty\b": "quantity", r"\bmgr\b": "manager",
-             r"\brenewl\b|\brenwal\b": "renewal", r"\bcustomrs?\b": "customers", r"\bpls\b|\bplz\b": "please"}
+             r"\brenewl\b|\brenwal\b": "renewal", r"\bcustomrs?\b": "customers", r"\bpls\b|\bplz\b": "please",
+             r"\bbetween now and\b|\bfrom now (?:to|until|till|through)\b|\bnow (?:through|until|till)\b": "by",
+             r"\bfortnight\b": "2 weeks", r"\bfortnights\b": "weeks"}
 """Shorthand and common misspellings CSMs type, and what they mean."""
 
 

@@ -218,7 +218,7 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
         up = m.group(1) in ("grew", "grown", "rose", "increased", "up")
         out.append(Filter(field="usage_change_30d", op="gt" if up else "lt", value=v if up else -v))
         said.append(f"usage {'up' if up else 'down'} more than {v * 100:.0f}% in 30 days")
-    if re.search(r"\b(signed|became (?:a )?customers?|joined|came on ?board|new logos?|closed[- ]won|"
+    if re.search(r"\b(signed|sign(?! off)|became (?:a )?customers?|joined|came on ?board|new logos?|closed[- ]won|"
                  r"started with us)\b", low):
         signed = span(low, today, future=False)
         if signed is not None:
