@@ -132,12 +132,15 @@ def run(n: int = 300, workers: int = 3) -> dict[str, Any]:
             doubled = [k for k, msgs in per_thread.items() if len(msgs) > 1]
             delays = np.asarray([answered_at[k] - sent[k] for k in answered_at] or [float("nan")])
             bad_lines = sum(len(rig.json_only(w)) for w in procs)
+            logs = Path(tempfile.gettempdir()) / f"retain-chaos-{time.strftime('%Y%m%d-%H%M%S')}.log"
+            logs.write_text("".join(f"[{w.name}] {line}" for w in procs for line in w.lines))
             return {"events": n, "workers": workers, **faults, "redeliveries": slack.retries,
                     "web_api_500s_after_posting": sum(1 for _, c in mock.calls if c.get("_failed_after") == 500),
                     "lost": len(lost), "doubled": len(doubled), "max_delay_s": round(float(np.nanmax(delays)), 1),
                     "p95_delay_s": round(float(np.nanpercentile(delays, 95)), 1),
                     "p50_delay_s": round(float(np.nanpercentile(delays, 50)), 1),
-                    "run_s": round(time.time() - began, 1), "non_json_log_lines": bad_lines}
+                    "run_s": round(time.time() - began, 1), "non_json_log_lines": bad_lines,
+                    "lost_events": lost[:20], "worker_logs": str(logs)}
     finally:
         stop.set()
         for w in procs:

@@ -50,6 +50,7 @@ def _postgres(store: CRMStore, pool_size: int) -> Any:
                           "Retain with the postgres extra (pip install 'retain[postgres]').") from None
     conninfo = make_url(store.url).set(drivername="postgresql").render_as_string(hide_password=False)
     pool = ConnectionPool(conninfo, min_size=1, max_size=max(2, pool_size), open=True,
+                          check=ConnectionPool.check_connection,  # after a database restart: a new connection
                           kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row})
     saver = PostgresSaver(pool, serde=strict_serde())  # type: ignore[arg-type]
     with store.migration_lock():  # several workers starting at once: one creates the tables

@@ -13,19 +13,39 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
+import psycopg
+from psycopg_pool import PoolTimeout
 from sqlalchemy import exc as sa_exc
 
 from core.backoff import Backoff
 
+_PSYCOPG = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 log = logging.getLogger("retain.db")
 T = TypeVar("T")
 
 
 def lost_connection(exc: BaseException) -> bool:
-    """True for a database that is unreachable or went away (restart, failover, pool exhausted), not a bad query."""
+    """True for a database that is unreachable or went away (restart, failover, pool exhausted), not a bad query.
+
+    SQLAlchemy's errors, and psycopg's own (the checkpoint saver talks to PostgreSQL without SQLAlchemy).
+    """
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
-    return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError)
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, _PSYCOPG)
+
+
+def lost_connection_in(exc: BaseException) -> bool:
+    """True when `exc` or an error it was raised from (a few levels) is a lost database connection."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if lost_connection(seen):
+            return True
+        seen = getattr(seen, "cause", None) or seen.__cause__ or seen.__context__
+    return False
 
 
 def until_done(fn: Callable[[], T], what: str, stop: threading.Event | None = None, cap: float = 10.0) -> T:

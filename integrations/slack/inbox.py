@@ -33,12 +33,13 @@ from core import logs
 from core.backoff import Backoff
 from core.metrics import metrics
 from integrations.crm.models import SlackInbox
-from integrations.crm.retry import lost_connection, until_done
+from integrations.crm.retry import lost_connection, lost_connection_in, until_done
 from integrations.crm.store import CRMStore
 from integrations.slack.acks import MAX_ATTEMPTS, GroupCommit
 
 log = logging.getLogger("retain.slack")
 RETRY_AFTER_S = (5.0, 30.0)  # wait before the 2nd and 3rd attempts
+MAX_OUTAGES = 10  # failures while the database was unreachable that are not counted as attempts
 LEASE_S = 120.0  # a claim lasts this long unless renewed (renewed every tick while the work runs)
 Handler = Callable[[str, dict[str, Any]], dict[str, Any] | None]
 _T: Table = SlackInbox.__table__  # type: ignore[assignment]
@@ -163,15 +164,18 @@ class Inbox:
                 with logs.context(event=key, slack_thread=thread_key, kind=claim.kind):
                     result = self.handler(claim.kind, payload) or {}
                 status = "done"
-            except Retry as exc:
-                log.warning("slack %s %s failed (attempt %s of %s): %s", claim.kind, key, claim.attempts,
-                            MAX_ATTEMPTS, exc)
-                result = {"error": str(exc), "state": {**payload["_state"], **exc.state}}
-                status = "failed"
             except Exception as exc:  # noqa: BLE001 - logged, marked failed, tried again later
-                log.warning("slack %s %s failed (attempt %s of %s): %s", claim.kind, key, claim.attempts,
-                            MAX_ATTEMPTS, type(exc).__name__)
-                result, status = {"error": type(exc).__name__, "state": payload["_state"]}, "failed"
+                state = {**payload["_state"], **(exc.state if isinstance(exc, Retry) else {})}
+                outage = lost_connection_in(exc) and int(state.get("outages") or 0) < MAX_OUTAGES
+                if outage:  # the database went away mid-answer: not the item's fault, not an attempt
+                    state["outages"] = int(state.get("outages") or 0) + 1
+                log.warning("slack %s %s failed (attempt %s of %s%s): %s", claim.kind, key, claim.attempts,
+                            MAX_ATTEMPTS, ", the database was unreachable: not counted" if outage else "",
+                            exc if isinstance(exc, Retry) else type(exc).__name__)
+                result = {"error": str(exc) if isinstance(exc, Retry) else type(exc).__name__, "state": state}
+                status = "failed"
+                if outage:
+                    claim.attempts -= 1
             self._finish(key, status, result, claim.attempts)
             seconds = time.perf_counter() - start
             m = metrics()
@@ -196,7 +200,8 @@ class Inbox:
                 retry_at = now + timedelta(seconds=RETRY_AFTER_S[min(max(attempts, 1), len(RETRY_AFTER_S)) - 1])
             with self.store.engine.begin() as conn:
                 conn.execute(update(_T).where(_T.c.key == key, _T.c.claimed_by == self.me)
-                             .values(status=status, result=result, done_at=now, lease_until=retry_at))
+                             .values(status=status, result=result, done_at=now, lease_until=retry_at,
+                                     attempts=attempts))
         until_done(write, f"recording slack {key} as {status}", self.closing)
 
     def keep(self, key: str, state: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 
 from agents.assistant import Assistant
 from core.errors import NotFoundError
+from integrations.crm.retry import lost_connection_in
 from integrations.slack.client import client_for, find_posted, post_once
 from integrations.slack.config import Paced, SlackConfig, bolt_logger, load_slack_config, secrets
 from integrations.slack.inbox import Inbox, Retry
@@ -126,7 +127,7 @@ class RetainSlack:
                 return agent.thread_started(self, p)
             return None
         except Exception as exc:
-            if p.get("_last", True):
+            if p.get("_last", True) and not lost_connection_in(exc):  # an outage is retried, not an attempt
                 self._tell_failure(kind, p)
             raise exc if isinstance(exc, Retry) else Retry(exc, p.get("_state")) from exc
 

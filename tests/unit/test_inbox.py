@@ -124,3 +124,48 @@ def test_a_live_worker_takes_over_a_dead_workers_claim_once_and_never_a_live_one
         hold.set()
         a.pool.shutdown(wait=True)
         b.pool.shutdown(wait=True)
+
+
+def test_a_database_outage_mid_answer_is_retried_without_using_up_attempts(rt):
+    """A PostgreSQL restart during an answer (psycopg's own error, as the checkpoint saver raises it) is not
+    the event's fault: it is tried again, as often as outages happen, and never reported as a failure."""
+    import psycopg
+
+    from integrations.slack.inbox import MAX_ATTEMPTS, Retry
+
+    runs = []
+
+    def handler(kind, payload):
+        runs.append(payload["_attempt"])
+        if len(runs) <= MAX_ATTEMPTS + 1:  # more outages than attempts
+            raise Retry(psycopg.errors.AdminShutdown("terminating connection due to administrator command"))
+        return {"answered": True}
+
+    inbox = Inbox(rt.store, handler, workers=1)
+    inbox.accept("EvOutage", "question", {"channel": "C1", "ts": "1.000001", "text": "hi"})
+    inbox.drain()
+    for _ in range(MAX_ATTEMPTS + 1):  # each retry when its backoff has passed
+        inbox.tick(now=datetime.now() + timedelta(seconds=60))
+        inbox.drain()
+    with rt.store.session() as s:
+        row = s.get(SlackInbox, "EvOutage")
+        assert row.status == "done" and row.result == {"answered": True}
+    assert len(runs) == MAX_ATTEMPTS + 2 and max(runs) == 1  # every outage attempt was given back
+
+
+def test_a_real_error_still_uses_up_attempts(rt):
+    runs = []
+
+    def handler(kind, payload):
+        runs.append(payload["_attempt"])
+        raise ValueError("a bug")
+
+    inbox = Inbox(rt.store, handler, workers=1)
+    inbox.accept("EvBug", "question", {"channel": "C1", "ts": "1.000002", "text": "hi"})
+    inbox.drain()
+    for _ in range(5):
+        inbox.tick(now=datetime.now() + timedelta(seconds=60))
+        inbox.drain()
+    with rt.store.session() as s:
+        assert s.get(SlackInbox, "EvBug").status == "failed"
+    assert runs == [1, 2, 3]
