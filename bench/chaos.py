@@ -9,7 +9,9 @@ chat.postMessage and chat.update calls answer 500 *after* Slack took them. Repor
 person sees its DM thread: lost (never answered), doubled (more than one message), and the delay
 from first delivery to the answer (max and p95). Target: 0 lost, 0 doubled, max < 150 s.
 
-    uv run python -m bench.slack --chaos [--events 300] [--json] [--save]
+    uv run python -m bench.slack --chaos [--events 300] [--no-faults] [--json] [--save]
+
+`--no-faults` is the baseline: the same load on the same deployment with nothing failing.
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ def _flaky(mock: Any, share: float, seed: int = 7) -> None:
         mock.on[method] = maybe(method)
 
 
-def run(n: int = 300, workers: int = 3) -> dict[str, Any]:
-    """Seed, start, send with faults, wait, count."""
+def run(n: int = 300, workers: int = 3, faults_on: bool = True) -> dict[str, Any]:
+    """Seed, start, send with faults (or, for the baseline, without), wait, count."""
     rig, pgi, mocks = _load("fault_rig"), _load("pg_instance"), _load("mock_slack")
     today = date(2026, 11, 23)
     pg = pgi.PgInstance()
@@ -85,7 +87,8 @@ def run(n: int = 300, workers: int = 3) -> dict[str, Any]:
             procs = [rig.Worker(env, f"w{i}") for i in range(workers)]
             for w in procs:
                 w.answering_pid()
-            _flaky(mock, FAIL_SHARE)
+            if faults_on:
+                _flaky(mock, FAIL_SHARE)
             slack = rig.SlackEvents([w.url for w in procs], SECRET, give_up_s=600)
             sent: dict[int, float] = {}
             answered_at: dict[int, float] = {}
@@ -114,7 +117,9 @@ def run(n: int = 300, workers: int = 3) -> dict[str, Any]:
                         if k not in answered_at and rig.answered(rig.seen(mock, k)):
                             answered_at[k] = now
 
-            threads = [threading.Thread(target=chaos, daemon=True), threading.Thread(target=watch, daemon=True)]
+            threads = [threading.Thread(target=watch, daemon=True)]
+            if faults_on:
+                threads.append(threading.Thread(target=chaos, daemon=True))
             for t in threads:
                 t.start()
             began = time.time()
@@ -134,7 +139,7 @@ def run(n: int = 300, workers: int = 3) -> dict[str, Any]:
             bad_lines = sum(len(rig.json_only(w)) for w in procs)
             logs = Path(tempfile.gettempdir()) / f"retain-chaos-{time.strftime('%Y%m%d-%H%M%S')}.log"
             logs.write_text("".join(f"[{w.name}] {line}" for w in procs for line in w.lines))
-            return {"events": n, "workers": workers, **faults, "redeliveries": slack.retries,
+            return {"events": n, "workers": workers, "faults": faults_on, **faults, "redeliveries": slack.retries,
                     "web_api_500s_after_posting": sum(1 for _, c in mock.calls if c.get("_failed_after") == 500),
                     "lost": len(lost), "doubled": len(doubled), "max_delay_s": round(float(np.nanmax(delays)), 1),
                     "p95_delay_s": round(float(np.nanpercentile(delays, 95)), 1),

@@ -323,6 +323,7 @@ def main() -> None:
                    help="messages in assistant threads: also time the first status, plan and task update")
     p.add_argument("--chaos", action="store_true",
                    help="3 workers on a PostgreSQL of its own, restarted every 30 s; a child kill every 45 s; 5%% 500s")
+    p.add_argument("--no-faults", action="store_true", help="with --chaos: the same load without faults (baseline)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--save", action="store_true", help="keep the figures in bench/slack.json (BENCHMARKS.md quotes it)")
     a, _ = p.parse_known_args()
@@ -365,11 +366,11 @@ def _chaos(a: argparse.Namespace) -> None:
     from bench import chaos
 
     n = a.events if a.events != 100 else 300  # the chaos run's default is 300 events
-    r = chaos.run(n)
+    r = chaos.run(n, faults_on=not a.no_faults)
     if a.save:
         out = Path(__file__).with_name("slack.json")
         saved = json.loads(out.read_text()) if out.is_file() else {}
-        saved["chaos"] = r
+        saved["chaos" if r["faults"] else "chaos_baseline"] = r
         out.write_text(json.dumps(saved, indent=1) + "\n")
     report(r, a.json, f"Slack under faults: {r['events']} DMs, {r['workers']} workers, PostgreSQL restarted "
                       f"{r['pg_restarts']}x, {r['child_kills']} answering processes killed, 5% 500s after posting", [

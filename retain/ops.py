@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from integrations.crm.retry import lost_connection
+from integrations.crm.retry import lost_connection_in
 from integrations.crm.store import head_revision
 from integrations.llm import api_root
 from tools.services import Services
@@ -37,7 +37,7 @@ def _check(fn: Callable[[], str], what: str) -> dict[str, Any]:
     except httpx.HTTPError as exc:
         return {"ok": False, "detail": f"{what} unreachable ({type(exc).__name__})"}
     except Exception as exc:  # noqa: BLE001 - any failure is "not ready", by its kind: its text may hold a URL
-        why = "unreachable" if lost_connection(exc) else "failed"
+        why = "unreachable" if lost_connection_in(exc) else "failed"
         return {"ok": False, "detail": f"{what} {why} ({type(exc).__name__})"}
 
 

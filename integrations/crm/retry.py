@@ -59,7 +59,7 @@ def until_done(fn: Callable[[], T], what: str, stop: threading.Event | None = No
         try:
             out = fn()
         except Exception as exc:
-            if not lost_connection(exc) or (stop is not None and stop.is_set()):
+            if not lost_connection_in(exc) or (stop is not None and stop.is_set()):
                 raise
             delay = backoff.failed()
             if backoff.failures == 1:

@@ -33,7 +33,7 @@ from core import logs
 from core.backoff import Backoff
 from core.metrics import metrics
 from integrations.crm.models import SlackInbox
-from integrations.crm.retry import lost_connection, lost_connection_in, until_done
+from integrations.crm.retry import lost_connection_in, until_done
 from integrations.crm.store import CRMStore
 from integrations.slack.acks import MAX_ATTEMPTS, GroupCommit
 
@@ -150,7 +150,7 @@ class Inbox:
             try:
                 claim = claim or self.claim(key)
             except Exception as exc:
-                if not lost_connection(exc):
+                if not lost_connection_in(exc):
                     raise
                 log.warning("database unreachable; slack %s waits for the next tick", key)
                 return
@@ -317,7 +317,7 @@ class Inbox:
         except Exception as exc:  # noqa: BLE001 - a tick loop never ends on an error
             delay = backoff.failed()
             if backoff.failures == 1:
-                if lost_connection(exc):
+                if lost_connection_in(exc):
                     log.warning("database unreachable (%s); the inbox retries with backoff", type(exc).__name__)
                 else:
                     log.exception("slack inbox tick failed; retrying with backoff")
@@ -342,7 +342,7 @@ class Inbox:
                             (SlackInbox.status == "running")
                             | ((SlackInbox.status == "pending") & (SlackInbox.attempts < MAX_ATTEMPTS))))
                 except Exception as exc:
-                    if not lost_connection(exc):
+                    if not lost_connection_in(exc):
                         raise
                     left = 1  # unknown until the database is back
                 if not left:
