@@ -44,6 +44,8 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
     """The fields of one account the message asks for (at most three), if any."""
     out: list[Plan] = []
     for pat, what, spec in _LOOKUPS:
+        if what == "activities" and re.search(r"\bworr|\bconcern|\brisk|red flags?|\bshould i\b|\balarm", low):
+            continue  # "anything in the recent notes that should worry me?" is a risk question for the agents
         if re.search(pat, low) and len(out) < 3:
             q = dict(spec)
             filters = list(q.get("filters", []))
