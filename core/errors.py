@@ -51,7 +51,7 @@ _URL_TOKEN = re.compile(r"(?i)\b(xox[abposre]-|xapp-)[A-Za-z0-9-]+")
 _BEARER = re.compile(r"\b([Bb]earer|BEARER|[Bb]asic|BASIC)(\s+)(?=\S*(?:[0-9._~+/=-]|[a-z][A-Z]))"
                      r"[A-Za-z0-9._~+/=!-]{8,}")
 _VENDOR_TOKEN = re.compile(  # HubSpot private apps, OpenAI-style keys, GitHub, AWS access keys
-    r"\b(pat-|sk-|ghp_|gho_|github_pat_|AKIA)[A-Za-z0-9_-]{8,}")
+    r"\b(pat-|sk-|ghp_|gho_|github_pat_|AKIA|rtn_)[A-Za-z0-9_-]{8,}")
 _SF_SESSION = re.compile(r"\b(00D[A-Za-z0-9]{12,15}!)[A-Za-z0-9._]{8,}")  # Salesforce org id ! session token
 _SECRET_PARAM = re.compile(r"(?i)([?&;\s](?:api[_-]?key|token|access_token|password|passwd|secret|key)=)[^&\s'\"]+")
 _SECRET_NAMES = (r"bot_token|app_token|signing_secret|api[_-]?key|apikey|password|passwd|client_secret|secret|"

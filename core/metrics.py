@@ -34,6 +34,7 @@ class Metrics:
     outbox_sent: Any
     outbox_dead: Any
     job_runs: Any
+    mcp_calls: Any
 
 
 _METRICS: Metrics | None = None
@@ -89,6 +90,7 @@ def metrics() -> Metrics:
             outbox_sent=Counter("retain_outbox_sent", "Scheduled messages delivered"),
             outbox_dead=Counter("retain_outbox_dead", "Scheduled messages given up after every retry"),
             job_runs=Counter("retain_job_runs", "Scheduled job runs", ["job", "status"]),
+            mcp_calls=Counter("retain_mcp_calls", "MCP tool calls and resource reads", ["tool", "status"]),
         )
     return _METRICS
 

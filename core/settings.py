@@ -107,6 +107,19 @@ class SlackSettings(BaseModel):
     worker_nice: int = Field(5, ge=0, le=19)  # the answering process runs this much nicer than the acking one
 
 
+class MCPSettings(BaseModel):
+    """`retain mcp --http`: where it listens, how often one token may call, Slack identity auth."""
+
+    model_config = {"extra": "forbid"}
+
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535)  # 0: any free port (tests)
+    calls_per_hour: int = Field(600, ge=1)  # per token (or Slack user, or stdio person), refilled evenly
+    burst: int = Field(30, ge=1)  # calls one token may make at once before the hourly rate applies
+    slack_identity: bool = False  # accept Slackbot's signed requests (slack.signing_secret) as its user's identity
+    slack_team_id: str = ""  # with slack_identity: only this workspace's users (empty: any team the secret signs)
+
+
 class HealthSettings(BaseModel):
     """The health scorecard file."""
 
@@ -231,6 +244,7 @@ class Settings(BaseSettings):
     health: HealthSettings = HealthSettings()
     labels: LabelSettings = LabelSettings()
     slack: SlackSettings = SlackSettings()
+    mcp: MCPSettings = MCPSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     connectors: ConnectorSettings = ConnectorSettings()
 

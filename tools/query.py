@@ -255,16 +255,33 @@ def _base_select(spec: EntitySpec, ctx: ToolContext, q: Query) -> Any:
     return stmt
 
 
-def _coerce(value: Any, kind: str) -> Any:
+def _coerce(value: Any, kind: str, name: str) -> Any:
     if kind == "date" and isinstance(value, str):
-        return date.fromisoformat(value[:10])
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            raise QueryError(f"{name} is a date: {value[:40]!r} is not one; write YYYY-MM-DD.") from None
     if kind == "bool" and isinstance(value, str):
         return value.strip().lower() in ("true", "yes", "1")
+    if kind in ("number", "money", "ratio") and value is not None and not isinstance(value, int | float):
+        try:
+            return float(str(value).replace(",", "").strip())
+        except ValueError:
+            raise QueryError(f"{name} is a number: {str(value)[:40]!r} is not one.") from None
     return value
 
 
+def _values(f: Filter, kind: str) -> Any:
+    """A filter's value in its field's kind; a value that cannot be one is a QueryError naming the field."""
+    if f.op == "between" and not (isinstance(f.value, list) and len(f.value) == 2):
+        raise QueryError(f"between on {f.field} takes a list of two values, [from, to].")
+    if isinstance(f.value, list):
+        return [_coerce(x, kind, f.field) for x in f.value]
+    return None if f.op in ("is_null", "not_null") else _coerce(f.value, kind, f.field)
+
+
 def _sql_condition(expr: Any, f: Filter, kind: str) -> Any:
-    v: Any = [_coerce(x, kind) for x in f.value] if isinstance(f.value, list) else _coerce(f.value, kind)
+    v: Any = _values(f, kind)
     if kind == "date" and isinstance(expr.type.python_type, type) and expr.type.python_type is datetime:
         v = [datetime.combine(x, datetime.min.time()) for x in v] if isinstance(v, list) else \
             datetime.combine(v, datetime.min.time()) if isinstance(v, date) else v
@@ -282,7 +299,7 @@ def _sql_condition(expr: Any, f: Filter, kind: str) -> Any:
 
 
 def _frame_condition(s: pd.Series, f: Filter, kind: str) -> pd.Series:
-    v = [_coerce(x, kind) for x in f.value] if isinstance(f.value, list) else _coerce(f.value, kind)
+    v = _values(f, kind)
     if f.op in ("is_null", "not_null"):
         nulls = s.isna()
         return nulls if f.op == "is_null" else ~nulls

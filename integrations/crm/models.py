@@ -379,6 +379,19 @@ class SyncRun(Base):
         return mask_secrets(value)[:2000] if value else value
 
 
+class MCPToken(Base):
+    """A person's bearer token for `retain mcp --http`: only its SHA-256 is kept; revoked tokens stay as history."""
+
+    __tablename__ = "mcp_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
+    csm_id: Mapped[int] = mapped_column(ForeignKey("csms.id"), index=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
 class Meta(Base):
     """Key/value facts about the store itself (schema version, demo anchor date)."""
 

@@ -105,3 +105,8 @@ def v13_outbox_claims(conn: Connection) -> None:
         if col not in have:
             column = Base.metadata.tables["outbox"].c[col]
             op.add_column("outbox", Column(col, column.type, nullable=True))
+
+
+def v14_mcp_tokens(conn: Connection) -> None:
+    """Bearer tokens for the MCP server (hashed, revocable)."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["mcp_tokens"]], checkfirst=True)

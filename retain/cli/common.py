@@ -123,7 +123,7 @@ Every other command operates Retain for everyone (people, imports, syncs, jobs, 
 and, run as someone, needs that someone to be an admin. A new command is an operator command
 unless it is added here.
 """
-DECIDED_BELOW = frozenset({"memory"})  # groups whose subcommands differ (memory search vs memory rebuild)
+DECIDED_BELOW = frozenset({"memory", "mcp"})  # groups whose subcommands differ (memory search vs rebuild)
 
 
 def authorize(command: str) -> None:
