@@ -4,7 +4,9 @@ Every tool acts as the verified caller (`calls.Caller`) through the same tools a
 Slack and the CLI: a CSM sees their accounts, a manager their team's, an admin all. There is no
 operator tool here (imports, people, jobs, tokens): those stay on the command line. `draft` only
 ever creates a pending draft; approving it stays in Slack or `retain decide`.
-Each result is structured content (the data, with the source of every fact) and one short text.
+Each result is structured content (the data, with the source of every fact) and one short text;
+a Slack client (Slack identity auth) also gets `ask` and `account` as Block Kit (`blocks`), rendered
+by the same safe rendering as the Slack app.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from agents import briefing
 from agents.assistant import Assistant, Result
 from agents.state import Deps
 from core.errors import AccessDenied, RetainError
+from integrations.slack import blocks
+from integrations.slack.config import load_slack_config
 from retain.mcp.calls import Caller, RateLimits, RetainMCP
 from tools import crm
 from tools.access import may_brief
@@ -70,8 +74,14 @@ def build(assistant: Assistant, caller: Caller | None = None, limits: RateLimits
     app = RetainMCP("retain", title="Retain", instructions=INSTRUCTIONS, caller=caller,
                     limits=limits or RateLimits(st.calls_per_hour, st.burst), log_level="WARNING")
 
+    link_hosts = load_slack_config(rt.settings.slack.config_file).link_hosts
+
     def ctx_of(ctx: Context) -> crm.ToolContext:
         return rt.tool_context(app.caller(ctx).who)
+
+    def for_slack(ctx: Context, data: dict[str, Any], kit: list[dict[str, Any]]) -> dict[str, Any]:
+        """Block Kit beside the data when the client is Slack (Slack identity auth), safely rendered."""
+        return data | {"blocks": kit} if app.caller(ctx).via == "slack" else data
 
     @app.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False))
     def ask(question: Annotated[str, Field(min_length=1, max_length=2000,
@@ -87,7 +97,8 @@ def build(assistant: Assistant, caller: Caller | None = None, limits: RateLimits
         """
         who = app.caller(ctx)
         tid = _thread(who, thread)
-        data = _answer(assistant.ask(question, who.who, tid), tid)
+        result = assistant.ask(question, who.who, tid)
+        data = for_slack(ctx, _answer(result, tid), blocks.answer(result, link_hosts)[1])
         n = len(data["sources"])
         return _done(data["text"] + (f"\n\n({n} sources in the structured result; thread {tid})" if n else
                                      f"\n\n(thread {tid})"), data)
@@ -118,6 +129,7 @@ def build(assistant: Assistant, caller: Caller | None = None, limits: RateLimits
         """One account's card: health with its drivers, renewal outlook, onboarding, telemetry alerts, tickets, NPS."""
         data = card(ctx_of(ctx), name)
         ov, h = data["overview"], data["health"]
+        data = for_slack(ctx, data, blocks.card(ov, h, data["renewal"], data["onboarding"], data["tickets"])[1])
         return _done(f"{ov['name']}: health {h['score']:.0f} ({h['band']}), ARR ${ov['arr']:,.0f}, owner "
                      f"{ov['owner']}, renews {ov['renewal_date']}.", data)
 

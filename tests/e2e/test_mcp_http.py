@@ -98,6 +98,7 @@ def test_without_a_valid_token_nothing_is_reached_and_a_csm_sees_only_her_book(s
         assert CANARY not in text, (name, text[:400])
     assert "Acme Corp" in seen["0:portfolio"] and '"count": 24' in seen["0:portfolio"]
     assert "not in your portfolio" in seen["6:account"] and "Briefing for Dana Reyes" in seen["briefing"]
+    assert '"blocks"' not in seen["7:ask"]  # Block Kit only for Slack
 
     metrics = httpx2.get(url.replace("/mcp", "/metrics"), timeout=60).text
     assert 'retain_mcp_calls_total{status="ok",tool="portfolio"}' in metrics
@@ -159,12 +160,16 @@ def test_slack_identity_auth_maps_the_signed_user_and_refuses_what_slack_did_not
 
     async def everything():
         async with http_session(url, auth=SlackSigned(SECRET)) as s:
-            return await every_tool(s, meta=dana)
+            return await every_tool(s, meta=dana), await s.call_tool("account", {"name": "Acme"}, meta=dana)
 
     names, mine = anyio.run(signed, SlackSigned(SECRET), dana)
     assert names == TOOLS and mine.structured_content["count"] == 24
-    for name, text in anyio.run(everything).items():
+    seen, acme = anyio.run(everything)
+    for name, text in seen.items():
         assert CANARY not in text, (name, text[:400])
+    assert '"blocks": [{"type": "section"' in seen["7:ask"]  # Slack gets Block Kit beside the data
+    assert acme.structured_content["blocks"][0] == {"type": "header", "text": {"type": "plain_text",
+                                                                              "text": "Acme Corp"}}
 
     _, anonymous = anyio.run(signed, SlackSigned(SECRET), None)  # signed, but no user: no data
     assert anonymous.is_error and "no verified person" in anonymous.content[0].text
