@@ -206,6 +206,15 @@ class SalesforceSettings(BaseModel):
     max_api_share: float = Field(0.8, gt=0, le=1)
 
 
+class QBRSettings(BaseModel):
+    """QBR decks: the PowerPoint master they are built on and where the CLI writes them."""
+
+    model_config = {"extra": "forbid"}
+
+    template: str = ""  # a .pptx master (its folder may hold theme.yaml); empty: configs/qbr/template.pptx
+    out_dir: str = ""  # where `retain qbr` writes decks without --out; empty: <data_dir>/qbr
+
+
 class ConnectorSettings(BaseModel):
     """CRM connectors: HubSpot and Salesforce, incremental by modification time, on a schedule."""
 
@@ -247,6 +256,7 @@ class Settings(BaseSettings):
     mcp: MCPSettings = MCPSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     connectors: ConnectorSettings = ConnectorSettings()
+    qbr: QBRSettings = QBRSettings()
 
     @field_validator("today")
     @classmethod
@@ -283,6 +293,11 @@ class Settings(BaseSettings):
     def health_file(self) -> Path:
         """The scorecard YAML in force."""
         return Path(self.health.config_file) if self.health.config_file else CONFIG_DIR / "health.yaml"
+
+    @property
+    def qbr_template(self) -> Path:
+        """The PowerPoint master QBR decks are built on."""
+        return Path(self.qbr.template) if self.qbr.template else CONFIG_DIR / "qbr" / "template.pptx"
 
     def as_of(self) -> date:
         """The date Retain treats as today."""

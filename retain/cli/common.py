@@ -115,7 +115,7 @@ def services() -> Services:
     return state.services
 
 
-PERSONAL = frozenset({"accounts", "account", "ask", "decide", "chat", "brief", "feedback", "export",
+PERSONAL = frozenset({"accounts", "account", "ask", "decide", "chat", "brief", "feedback", "export", "qbr",
                       "memory search", "memory remember"})
 """Commands that act for one person: run as someone (`--as`, `cli_user`), they show only that person's scope.
 

@@ -1,0 +1,40 @@
+"""QBR decks for the CLI, Slack and the scheduled prep: the content from the agents, the file from the adapter."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from agents.qbr import build
+from agents.state import Deps
+from integrations.pptx_deck import DeckSpec, load_theme, render
+from tools.services import Services
+
+
+@dataclass
+class Deck:
+    """A built deck: its file, its content and what it was built from."""
+
+    pptx: bytes
+    spec: DeckSpec
+    info: dict[str, Any]
+    seconds: float = 0.0
+
+    @property
+    def filename(self) -> str:
+        """'Acme-Corp-QBR-2026Q4.pptx'."""
+        name = re.sub(r"[^A-Za-z0-9]+", "-", self.info["account"]["name"]).strip("-") or "account"
+        return f"{name}-QBR-{self.info['quarter']}.pptx"
+
+
+def make_deck(services: Services, who: str, account: str, quarter: str | None = None, chat: Any = None,
+              use_memory: bool = False) -> Deck:
+    """Build the deck `who` asked for (access is checked by the tools, as for every answer)."""
+    t = time.perf_counter()
+    deps = Deps(services=services, chat=chat, use_memory=use_memory)
+    spec, info = build(deps, who, account, quarter)
+    template = services.settings.qbr_template
+    pptx = render(spec, template if template.is_file() else None, load_theme(template.parent))
+    return Deck(pptx, spec, info, round(time.perf_counter() - t, 3))
