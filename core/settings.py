@@ -118,6 +118,9 @@ class MCPSettings(BaseModel):
     burst: int = Field(30, ge=1)  # calls one token may make at once before the hourly rate applies
     slack_identity: bool = False  # accept Slackbot's signed requests (slack.signing_secret) as its user's identity
     slack_team_id: str = ""  # with slack_identity: only this workspace's users (empty: any team the secret signs)
+    # Host names clients reach the server by (e.g. retain.yourco.com behind a TLS proxy): any other Host
+    # header is refused (DNS-rebinding protection). Empty: the SDK's default (loopback only when bound there).
+    public_hosts: list[str] = []
 
 
 class HealthSettings(BaseModel):

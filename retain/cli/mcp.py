@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 import typer
 from rich.console import Console
@@ -44,6 +45,7 @@ def mcp_cmd(
 
         a = assistant(deterministic, quiet=True)
         st = rt.settings.mcp
+        threading.Thread(target=rt.prewarm, name="retain-prewarm", daemon=True).start()  # first answers wait once
         serve(server.build(a), rt, host or st.host, st.port if port is None else port,
               ready=lambda url: err.print(f"Retain MCP server (streamable HTTP) on {url}", highlight=False))
         return

@@ -25,6 +25,7 @@ from typing import Any
 
 import anyio.to_thread
 import uvicorn
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -167,7 +168,12 @@ def _replay(body: bytes, rest: Receive) -> Receive:
 
 def serve(mcp: Any, services: Services, host: str, port: int, ready: Any = None) -> None:
     """Serve the MCP app on host:port until stopped; `ready(url)` is called once the socket listens."""
-    app = Gate(mcp.streamable_http_app(host=host), services)
+    names = services.settings.mcp.public_hosts
+    security = None if not names else TransportSecuritySettings(
+        allowed_hosts=[h for n in [*names, *LOOPBACK] for h in (n, f"{n}:*")],
+        allowed_origins=[f"{scheme}://{n}" + port for n in [*names, *LOOPBACK] for scheme in ("https", "http")
+                         for port in ("", ":*")])
+    app = Gate(mcp.streamable_http_app(host=host, transport_security=security), services)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))

@@ -41,7 +41,7 @@ def server(seeded_dir, tmp_path_factory):
     rt = Services(load_settings(data_dir=str(d), today="2026-11-23", database_url=url))
     plant_canary(rt.store)
     env = server_env(str(d), url, RETAIN_MCP__SLACK_IDENTITY="true", RETAIN_SLACK__SIGNING_SECRET=SECRET,
-                     RETAIN_MCP__SLACK_TEAM_ID=TEAM)
+                     RETAIN_MCP__SLACK_TEAM_ID=TEAM, RETAIN_MCP__PUBLIC_HOSTS='["retain.test.example"]')
     proc = subprocess.Popen([sys.executable, "-m", "retain", "mcp", "--http", "--port", "0", "--no-llm"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     log: list[str] = []
@@ -86,6 +86,8 @@ def test_without_a_valid_token_nothing_is_reached_and_a_csm_sees_only_her_book(s
         assert r.headers["www-authenticate"].startswith("Bearer")
     _, dana = token(env, run_cli, DANA)
     assert _post_initialize(url, Authorization=f"Bearer {dana}").status_code == 200
+    assert _post_initialize(url, Authorization=f"Bearer {dana}", Host="retain.test.example").status_code == 200
+    assert _post_initialize(url, Authorization=f"Bearer {dana}", Host="rebound.evil.example").status_code == 421
 
     async def go():
         async with http_session(url, dana) as s:
