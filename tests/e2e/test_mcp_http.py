@@ -186,3 +186,39 @@ def test_slack_identity_auth_maps_the_signed_user_and_refuses_what_slack_did_not
         except Exception:  # noqa: BLE001 - the SDK raises its own transport error for the 401
             refused = True
         assert refused, (auth.secret, auth.skew_s, meta)
+
+
+def test_two_people_at_once_each_see_only_their_own_book_and_cannot_continue_each_others_threads(server, run_cli):
+    url, env, rt = server
+    _, dana = token(env, run_cli, DANA)
+    _, sam = token(env, run_cli, "sam.okafor@retain.example")
+    out: dict[str, list] = {}
+
+    async def person(name, tok, question):
+        async with http_session(url, tok) as s:
+            out[name] = [await s.call_tool("portfolio", {"limit": 200}) for _ in range(3)]
+            out[name].append(await s.call_tool("ask", {"question": question}))
+
+    async def both():
+        async with anyio.create_task_group() as tg:  # the two sessions' calls interleave on the server
+            tg.start_soon(person, "dana", dana, "how is Acme Corp doing?")
+            tg.start_soon(person, "sam", sam, f"how is Zanzibar {CANARY} Holdings doing?")
+
+    anyio.run(both)
+    dana_names = {a["name"] for a in out["dana"][0].structured_content["accounts"]}
+    sam_names = {a["name"] for a in out["sam"][0].structured_content["accounts"]}
+    assert "Acme Corp" in dana_names and f"Zanzibar {CANARY} Holdings" in sam_names and not dana_names & sam_names
+    for r in out["dana"][:3]:
+        assert {a["name"] for a in r.structured_content["accounts"]} == dana_names
+    for r in out["sam"][:3]:
+        assert {a["name"] for a in r.structured_content["accounts"]} == sam_names
+    assert CANARY in out["sam"][3].content[0].text and "Acme" not in out["sam"][3].content[0].text
+
+    sams_thread = out["sam"][3].structured_content["thread"]
+
+    async def follow_up():
+        async with http_session(url, dana) as s:
+            return await s.call_tool("ask", {"question": "and its renewal?", "thread": sams_thread})
+
+    r = anyio.run(follow_up)
+    assert r.structured_content["thread"] != sams_thread and CANARY not in str(r.structured_content)
