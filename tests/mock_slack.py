@@ -31,15 +31,20 @@ class MockSlack:
         self.fail_after: dict[str, list[int | str]] = {}
         self.messages: dict[str, list[dict]] = {}  # channel -> every message posted there (threads included)
         self.on: dict[str, object] = {}  # method -> fn(params), run when the call arrives (e.g. to kill a worker)
+        self.pending_files: dict[str, dict] = {}  # file id -> what getUploadURLExternal was told, and the bytes
+        self.files: list[dict] = []  # files shared by files.completeUploadExternal: channel, thread, name, bytes
         mock = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 method = self.path.split("/api/", 1)[-1].split("?")[0]
                 raw_bytes = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if method.startswith("/upload/"):
+                if method.startswith("/upload/"):  # the upload URL files.getUploadURLExternal handed out
+                    file_id = method.rsplit("/", 1)[-1]
                     with mock.lock:
                         mock.uploads.append(raw_bytes)
+                        if file_id in mock.pending_files:
+                            mock.pending_files[file_id]["content"] = raw_bytes
                     self.send_response(200)
                     self.send_header("Content-Length", "2")
                     self.end_headers()
@@ -179,10 +184,28 @@ class MockSlack:
                     "response_metadata": {"next_cursor": str(start + size) if more else ""}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": ts}
-        if method == "files.getUploadURLExternal":
-            return {"ok": True, "upload_url": f"{self.url[:-5]}/upload/F{ts[-3:]}", "file_id": f"F{ts[-3:]}"}
-        if method == "files.completeUploadExternal":
-            return {"ok": True, "files": [{"id": f["id"]} for f in json.loads(params.get("files", "[]"))]}
+        if method == "files.getUploadURLExternal":  # Slack requires the file's name and its length in bytes
+            if not params.get("filename") or not str(params.get("length", "")).isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{ts.replace('.', '')[-8:]}"
+            with self.lock:
+                self.pending_files[file_id] = {"id": file_id, "filename": params["filename"],
+                                               "length": int(params["length"]), "content": None}
+            return {"ok": True, "upload_url": f"{self.url[:-5]}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":  # shares uploaded files whose bytes arrived whole
+            listed = params.get("files") or "[]"
+            listed = listed if isinstance(listed, list) else json.loads(listed)
+            with self.lock:
+                got = [self.pending_files.get(f.get("id")) for f in listed]
+                if not listed or any(g is None or g["content"] is None or len(g["content"]) != g["length"]
+                                     for g in got):
+                    return {"ok": False, "error": "file_not_found"}
+                for f, g in zip(listed, got, strict=True):
+                    self.files.append({**g, "title": f.get("title") or g["filename"],
+                                       "channel": params.get("channel_id"), "thread_ts": params.get("thread_ts"),
+                                       "initial_comment": params.get("initial_comment")})
+                    del self.pending_files[g["id"]]
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in listed]}
         if method in ("views.publish", "views.open"):
             return {"ok": True, "view": {"id": "V1", **(params.get("view") or {})}}
         return {"ok": True}

@@ -99,6 +99,16 @@ def approval(draft: Mapping[str, Any], thread: str) -> tuple[str, list[dict[str,
     return cut(f"Draft for approval: {draft['subject']}", 3900), blocks
 
 
+DECK_ACTION = "retain_qbr_deck"
+
+
+def deck_button(account_id: int, name: str) -> dict[str, Any]:
+    """A button under a QBR prep answer that makes the account's deck (who clicks is checked when it runs)."""
+    return {"type": "actions", "block_id": "retain_qbr", "elements": [
+        {"type": "button", "action_id": DECK_ACTION, "value": json.dumps({"account_id": int(account_id)}),
+         "text": {"type": "plain_text", "text": cut(f"Make the QBR deck for {name}", 75)}}]}
+
+
 def decided(draft_text: str, decider: str, action: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The approval message after the decision: the draft, and what happened (no buttons)."""
     if action.get("decision") == "skip":

@@ -22,7 +22,7 @@ from integrations.slack.client import client_for, find_posted, post_once
 from integrations.slack.config import Paced, SlackConfig, bolt_logger, load_slack_config, secrets
 from integrations.slack.inbox import Inbox, Retry
 from retain.deps import build_assistant
-from retain.slack import agent, handlers, listeners, worker
+from retain.slack import agent, decks, handlers, listeners, worker
 from retain.slack.handlers import SLACK_USER
 from retain.slack.worker import AnsweringProcess
 from tools.access import Deactivated, Viewer
@@ -125,6 +125,8 @@ class RetainSlack:
                 return handlers.feedback(self, p)
             if kind == "assistant_thread":
                 return agent.thread_started(self, p)
+            if kind == "qbr_deck":
+                return decks.from_button(self, p)
             return None
         except Exception as exc:
             if p.get("_last", True) and not lost_connection_in(exc):  # an outage is retried, not an attempt
@@ -141,7 +143,7 @@ class RetainSlack:
                 else:
                     self.post(key=f"{p.get('_key')}:failure", channel=p["channel"],
                               thread_ts=p.get("thread_ts") or p["ts"], text=FAILURE_TEXT)
-            elif kind in ("command", "decision") and p.get("user") and p.get("channel"):
+            elif kind in ("command", "decision", "qbr_deck") and p.get("user") and p.get("channel"):
                 self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=FAILURE_TEXT)
         except Exception:  # noqa: BLE001 - Slack itself is failing; the inbox row keeps the failure
             log.warning("could not tell %s about a failed %s", p.get("user", "?"), kind)

@@ -17,7 +17,7 @@ from integrations.slack import blocks
 from integrations.slack.charts import health_trend_png
 from integrations.slack.client import marker
 from integrations.slack.safe import clean
-from retain.slack import agent
+from retain.slack import agent, decks
 from retain.slack.bot import Bot
 from tools import crm, onboarding
 from tools.access import DECIDE_REFUSAL
@@ -58,6 +58,9 @@ def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
         r = bot.post(key=f"{key}:note", channel=p["channel"], thread_ts=thread_ts, text=note)
         return {"ts": r["ts"], "note": "refused"}
     question = re.sub(r"<@[UW][A-Z0-9]+>", "", p.get("text", "")).strip()
+    deck = decks.asked(question)
+    if deck is not None:  # "make me a QBR deck for Acme": a file in the thread, not an answer
+        return decks.from_message(bot, p, who, deck, thread_ts)
     what = question[:60] + ("…" if len(question) > 60 else "")
     state = dict(p.get("_state") or {})
     if (p.get("channel_type") == "im" and p.get("thread_ts") and not state.get("placeholder")
@@ -79,13 +82,23 @@ def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     fault("after_placeholder_kept")
     thread = f"slack:{p['channel']}:{thread_ts}"
     result = bot.assistant.ask(question, who, thread)
-    text, bl = blocks.answer(result, bot.config.link_hosts, feedback_ref=f"answer|{key}")
+    text, bl = _with_deck_button(question, result, *blocks.answer(result, bot.config.link_hosts,
+                                                                  feedback_ref=f"answer|{key}"))
     bot.client.chat_update(channel=p["channel"], ts=state["placeholder"], text=text, blocks=bl,
                            metadata=marker(mark))
     for i, d in enumerate(result.get("pending", [])):
         t, b = blocks.approval(d, thread)
         bot.post(key=f"{key}:approval:{i}", channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
     return _answered(state["placeholder"], question, result, text)
+
+
+def _with_deck_button(question: str, result: Any, text: str,
+                      bl: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """A QBR prep answer about one account gets the "Make the QBR deck" button before its feedback buttons."""
+    button = decks.button_for(question, result)
+    if button is None:
+        return text, bl
+    return text, bl[:-1] + [button, bl[-1]] if bl and bl[-1].get("type") == "context_actions" else bl + [button]
 
 
 def _answered(ts: str, question: str, result: Any, text: str) -> dict[str, Any]:
@@ -109,7 +122,8 @@ def _answer_in_assistant_thread(bot: Bot, p: dict[str, Any], question: str, who:
         raise
     if first:
         agent.set_title(bot, p["channel"], thread_ts, question)
-    text, bl = blocks.answer(result, bot.config.link_hosts, feedback_ref=f"answer|{p.get('_key', '')}")
+    text, bl = _with_deck_button(question, result, *blocks.answer(
+        result, bot.config.link_hosts, feedback_ref=f"answer|{p.get('_key', '')}"))
     ts = shown.finish(text, bl)  # the verified answer closes the streamed plan
     key = p.get("_key", "")
     posted = {"ts": ts} if ts else bot.post(key=f"{key}:answer", channel=p["channel"], thread_ts=thread_ts,

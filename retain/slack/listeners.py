@@ -72,6 +72,14 @@ def register_actions(app: App, bot: Bot) -> None:
                 "user": body["user"]["id"], "value": action["value"], "action": action["action_id"],
                 "channel": body["channel"]["id"], "ts": body["message"]["ts"]})
 
+    @app.action(blocks.DECK_ACTION)
+    def qbr_deck(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        message = body.get("message") or {}
+        bot.inbox.accept(f"act:{body['trigger_id']}", "qbr_deck", {
+            "user": body["user"]["id"], "value": action.get("value", ""), "channel": body["channel"]["id"],
+            "ts": message.get("ts", ""), "thread_ts": message.get("thread_ts")})
+
     @app.action(blocks.FEEDBACK_ACTION)
     def rate(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
