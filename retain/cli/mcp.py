@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 
@@ -9,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from core import logs
 from core.errors import RetainError
 from retain.cli.common import DataTable, _print_json, app, assistant, authorize, console, services, state
 
@@ -36,6 +38,8 @@ def mcp_cmd(
     from retain.mcp.calls import Caller
 
     rt = services()
+    logs.configure(rt.settings.log.format, rt.settings.log.level)  # stderr: stdout is the stdio transport's
+    logging.getLogger("mcp").setLevel(logging.WARNING)  # the SDK's per-request lines; ours say who and how
     err = Console(stderr=True)
     if http:
         if state.who:

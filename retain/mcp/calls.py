@@ -96,7 +96,7 @@ class RetainMCP(MCPServer[Any]):
         return caller_from(ctx, self.fixed_caller)
 
     def _admit(self, ctx: Context[Any, Any] | None) -> Caller:
-        caller = self.caller(ctx)
+        caller = self.caller(ctx)  # NoIdentity before anything is counted against a rate
         wait = self.limits.take(caller.key)
         if wait:
             raise _Limited(f"Rate limit: this token has made its {int(self.limits.burst)} calls; the next is allowed "
@@ -117,9 +117,9 @@ class RetainMCP(MCPServer[Any]):
 
     async def _gated(self, name: str, run: Callable[[], Any], context: Context[Any, Any] | None,
                      error: type[Exception]) -> Any:
-        status = "ok"
+        status, who, start = "ok", "nobody", time.perf_counter()
         try:
-            self._admit(context)
+            who = self._admit(context).key
             return await run()
         except _Limited as exc:
             status = "limited"
@@ -135,6 +135,8 @@ class RetainMCP(MCPServer[Any]):
             raise error(mask_secrets(str(exc))) from None
         finally:
             metrics().mcp_calls.labels(name, status).inc()
+            seconds = round(time.perf_counter() - start, 3)
+            log.info("mcp %s by %s: %s", name, who, status, extra={"status": status, "seconds": seconds})
 
 
 class _Limited(Exception):  # noqa: N818 - internal: over the rate limit
