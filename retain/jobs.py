@@ -285,6 +285,13 @@ def job_specs(store: CRMStore, settings: Any = None) -> list[JobSpec]:
     sw = cfg["onboarding_sweep"]
     specs.append(JobSpec("onboarding:sweep", "retain.jobs:onboarding_sweep", [], "interval",
                          {"minutes": int(sw["every_minutes"])}, "Onboarding follow-up sweep"))
+    q = cfg.get("qbr_prep")
+    if q:  # retain/qbr_prep.py: the owner's deck before a review or a renewal
+        hh, mm = str(q["time"]).split(":")
+        specs.append(JobSpec("qbr:prep", "retain.qbr_prep:run", [], "cron",
+                             {"hour": int(hh), "minute": int(mm), "timezone": q.get("timezone", "UTC")},
+                             f"QBR decks {q['meeting_days_before']} days before a review, "
+                             f"{q['renewal_days_before']} before a renewal"))
     n = cfg["nightly"]
     hh, mm = n["time"].split(":")
     specs.append(JobSpec("nightly", "retain.jobs:nightly", [], "cron",
