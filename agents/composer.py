@@ -11,14 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agents import specs
 from agents.state import Answer, Deps, FindingDict
 from integrations.llm import LLMError, complete, dumps
 from prompts import load
 from tools.risk_signals import reassuring
 
-_AGENT_TITLE = {"health": "Health", "renewal": "Renewal", "onboarding": "Onboarding", "tuning": "Model usage",
-                "needs": "Needs", "portfolio": "Portfolio", "remember": "Remember"}
-_ORDER = ["query", "portfolio", "health", "renewal", "onboarding", "tuning", "needs", "remember"]
 _CITE = re.compile(r"(\[\d+\])+")
 _NUM = re.compile(r"(?<![\w.])[-+]?\$?\d[\d,]*(?:\.\d+)?(?:%|x\b)?")
 _ISO = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -46,8 +44,7 @@ def number_sources(findings: list[FindingDict]) -> tuple[list[dict[str, Any]], l
 
 
 def _ordered(findings: list[FindingDict]) -> list[FindingDict]:
-    return sorted(findings, key=lambda f: (str(f.get("account") or ""), _ORDER.index(f["agent"])
-                                           if f["agent"] in _ORDER else 99))
+    return sorted(findings, key=lambda f: (str(f.get("account") or ""), specs.rank(f["agent"])))
 
 
 def render(findings: list[FindingDict], titles: bool = True) -> tuple[str, list[dict[str, Any]]]:
@@ -63,7 +60,7 @@ def render(findings: list[FindingDict], titles: bool = True) -> tuple[str, list[
         if (len([x for x in findings if x.get("account") == f.get("account")]) > 1 or not f.get("account")) \
                 and (titles or f["agent"] != "query"):
             title = str(f["data"].get("title", "")) if f["agent"] == "query" else ""
-            lines.append(f"_{title[:1].upper() + title[1:] if title else _AGENT_TITLE.get(f['agent'], f['agent'])}_")
+            lines.append(f"_{title[:1].upper() + title[1:] if title else specs.title(f['agent'])}_")
         for item in f["facts"]:
             lines.append(f"• {item['text']}{_cites(item['src'], m)}")
         for item in f["recommendations"]:
@@ -326,8 +323,8 @@ def calm_verdict(text: str, findings: list[FindingDict]) -> list[str]:
 
 
 def _llm_messages(question: str, findings: list[FindingDict], maps: list[list[int]]) -> list[dict[str, str]]:
-    agents = sorted({f["agent"] for f in findings}, key=lambda a: _ORDER.index(a) if a in _ORDER else 99)
-    guidance = [load(a) for a in agents if a in ("tuning", "renewal", "onboarding")]
+    agents = sorted({f["agent"] for f in findings}, key=specs.rank)
+    guidance = [load(s.prompt) for a in agents if (s := specs.spec(a)) is not None and s.prompt]
     # Only what the prose needs: each fact with its source numbers (the sources block is rendered in code).
     data = {"findings": [{"account": f.get("account"), "agent": f["agent"],
                           "facts": [{"text": i["text"], "sources": [m[k] for k in i["src"]]} for i in f["facts"]],

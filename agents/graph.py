@@ -1,7 +1,7 @@
 """Retain's LangGraph graph: route, fan out to the agents in parallel, compose, approve.
 
-    START -> start -> route -> (Send) needs | onboarding | tuning | renewal | health | portfolio
-                                       | remember | help | query | draft  -> compose -> approve? -> END
+    START -> start -> route -> (Send) one node per agent of `agents.specs` (needs, onboarding, tuning,
+             renewal, health, expansion, portfolio, remember, help, query, draft) -> compose -> approve? -> END
 
 Facts come from code (CRM tools, scorecard, detectors); the LLM, when configured, reads the
 question only when patterns are unsure and writes the reply from verified findings. Each thread
@@ -22,7 +22,19 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
-from agents import crm_query, health, needs, onboarding, portfolio, renewal, router, tuning, understand
+from agents import (
+    crm_query,
+    expansion,
+    health,
+    needs,
+    onboarding,
+    portfolio,
+    renewal,
+    router,
+    specs,
+    tuning,
+    understand,
+)
 from agents.approve import execute
 from agents.composer import compose
 from agents.requests import draft
@@ -33,10 +45,9 @@ from tools.crm import ToolContext
 from tools.plain import plain
 
 Specialist = Callable[[Deps, ToolContext, Any], Finding]
-SPECIALISTS: dict[str, Specialist] = {"needs": needs.run, "onboarding": onboarding.run, "tuning": tuning.run,
-                                      "renewal": renewal.run, "health": health.run}
 RECURSION_LIMIT = 25
 Upd = dict[str, Any]
+Step = Callable[[Payload, Deps], Upd]
 
 
 def reply(text: str, kind: str) -> Answer:
@@ -82,7 +93,7 @@ def after_route(r: Route) -> Answer | None:
         a = r["ambiguous"][0]
         return reply(f"\u201c{a['text']}\u201d matches several accounts: {', '.join(a['candidates'])}. "
                      "Which one do you mean?", "ambiguous")
-    needs_account = [i for i in r["intents"] if i in SPECIALISTS or i == "remember"]
+    needs_account = [i for i in r["intents"] if i in specs.SPECS and specs.SPECS[i].needs_account]
     if needs_account and not r["accounts"] and "portfolio" not in r["intents"]:
         return reply("Which account do you mean? Name it (\u201chow is Acme doing?\u201d), or ask about your "
                      "portfolio (\u201cwhich of my renewals are at risk?\u201d).", "clarify")
@@ -97,9 +108,9 @@ def dispatch(state: State) -> list[Send] | Literal["compose"]:
     sends = []
     base: Payload = {"question": state["question"], "who": state.get("who", ""), "route": r}
     for intent in r["intents"]:
-        if intent in SPECIALISTS:
+        if intent in specs.PER_ACCOUNT:
             sends += [Send(intent, {**base, "account": a}) for a in r["accounts"][:3]]
-        elif intent in ("portfolio", "remember", "help", "query", "draft"):
+        elif intent in specs.SPECS:
             sends.append(Send(intent, base))
     return sends or [Send("help", base)]
 
@@ -119,7 +130,7 @@ def read_as(r: Route) -> Finding:
     return f
 
 
-def remember(payload: Payload) -> Upd:
+def remember(payload: Payload, deps: Deps) -> Upd:
     """Draft a fact to remember (saved only once a CSM approves it)."""
     accounts = payload["route"]["accounts"]
     if not accounts:  # a model's route may say "remember" without an account: ask, never crash
@@ -136,7 +147,7 @@ def remember(payload: Payload) -> Upd:
     return {"findings": [f.as_dict()], "trace": [{"step": "remember"}]}
 
 
-def help_node(payload: Payload) -> Upd:
+def help_node(payload: Payload, deps: Deps) -> Upd:
     """What Retain can do (and, for a question outside it, that it is outside)."""
     f = Finding("help")
     if payload["route"].get("method") == "off-topic":
@@ -146,158 +157,183 @@ def help_node(payload: Payload) -> Upd:
     return {"findings": [f.as_dict()], "trace": [{"step": "help"}]}
 
 
-def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> Any:
-    """Compile the graph; dependencies come from `context` (or `default_deps`, for LangGraph Studio)."""
+def route_node(state: State, deps: Deps) -> Upd:
+    """Route the message (or take the caller's preset), and stop early for a refusal or a question."""
+    t = time.perf_counter()
+    preset = state.get("preset")
+    if preset:  # a caller that knows what it wants (the onboarding sweep): access is still checked by tools
+        r = plain({"intents": preset["intents"], "accounts": preset["accounts"], "accounts_via": "preset",
+                   "ambiguous": [], "denied": [], "window_days": None, "method": "preset", "plans": []})
+    else:
+        r = plain(router.route(deps, state["question"], state.get("who", ""), state.get("last_accounts") or [],
+                               state.get("last_result") or [], state.get("last_topic"), state.get("dialogue")))
+    upd: Upd = {"route": r, "preset": None,
+                "trace": [{"step": "route", "seconds": round(time.perf_counter() - t, 4), **r}]}
+    stop = after_route(r)
+    if stop is not None:
+        upd["answer"] = stop
+    elif r["accounts"]:
+        upd["last_accounts"] = r["accounts"]
+    upd["findings"] = []
+    if stop is None and r.get("reading"):  # the answer's first line: how the message was read
+        upd["findings"].append(plain(read_as(r).as_dict()))
+    if stop is None and r["denied"]:  # some named accounts are out of scope: say so, never name them
+        f = Finding("access")
+        f.fact(f"{', '.join(dict.fromkeys(r['denied']))}: not in your portfolio, so it is left out of this answer",
+               kind="access")
+        upd["findings"].append(plain(f.as_dict()))
+    return upd
 
-    def route_node(state: State, runtime: Runtime[Deps]) -> Upd:
-        deps = _context(runtime, default_deps)
-        t = time.perf_counter()
-        preset = state.get("preset")
-        if preset:  # a caller that knows what it wants (the onboarding sweep): access is still checked by tools
-            r = plain({"intents": preset["intents"], "accounts": preset["accounts"], "accounts_via": "preset",
-                       "ambiguous": [], "denied": [], "window_days": None, "method": "preset", "plans": []})
-        else:
-            r = plain(router.route(deps, state["question"], state.get("who", ""), state.get("last_accounts") or [],
-                                   state.get("last_result") or [], state.get("last_topic"), state.get("dialogue")))
-        upd: Upd = {"route": r, "preset": None,
-                    "trace": [{"step": "route", "seconds": round(time.perf_counter() - t, 4), **r}]}
-        stop = after_route(r)
-        if stop is not None:
-            upd["answer"] = stop
-        elif r["accounts"]:
-            upd["last_accounts"] = r["accounts"]
-        upd["findings"] = []
-        if stop is None and r.get("reading"):  # the answer's first line: how the message was read
-            upd["findings"].append(plain(read_as(r).as_dict()))
-        if stop is None and r["denied"]:  # some named accounts are out of scope: say so, never name them
-            f = Finding("access")
-            f.fact(f"{', '.join(dict.fromkeys(r['denied']))}: not in your portfolio, so it is left out of this answer",
-                   kind="access")
-            upd["findings"].append(plain(f.as_dict()))
-        return upd
 
-    def specialist(name: str) -> Callable[[Payload, Runtime[Deps]], Upd]:
-        def node(payload: Payload, runtime: Runtime[Deps]) -> Upd:
-            deps = _context(runtime, default_deps)
-            t = time.perf_counter()
-            ctx = deps.tool_context(payload["who"])
-            try:
-                f = SPECIALISTS[name](deps, ctx, payload["account"])
-            except (AccessDenied, NotFoundError) as exc:
-                f = Finding(name, payload["account"])
-                f.fact(str(exc), kind="error")
-            upd: Upd = {"findings": [plain(f.as_dict())],
-                        "trace": [{"step": name, "account": payload["account"]["name"],
-                                   "seconds": round(time.perf_counter() - t, 4), "facts": len(f.facts)}]}
-            if len(payload["route"]["intents"]) == 1:  # "why did it fail?" continues with this agent
-                upd["last_topic"] = name
-            upd["dialogue"] = {"question": payload["question"], "intents": payload["route"]["intents"], "plan": None,
-                               "entity": "accounts", "rows": [], "accounts": payload["route"]["accounts"]}
-            return upd
-        node.__name__ = name
-        return node
+def specialist(name: str, run: Specialist) -> Step:
+    """The node of a per-account agent: its `run` for the payload's account, an access refusal as its finding."""
 
-    def portfolio_node(payload: Payload, runtime: Runtime[Deps]) -> Upd:
-        deps = _context(runtime, default_deps)
-        t = time.perf_counter()
-        f = portfolio.run(deps, deps.tool_context(payload["who"]), payload["route"], payload["question"])
-        plans = payload["route"].get("plans") or []
-        rows: list[RowRef] = f.data.pop("rows", [])
-        return {"findings": [plain(f.as_dict())],
-                "trace": [{"step": "portfolio", "seconds": round(time.perf_counter() - t, 4)}],
-                "last_accounts": f.data["accounts"][:1] if f.data["count"] == 1 else [],
-                "last_result": [a["account_id"] for a in f.data["accounts"]],
-                "dialogue": {"question": payload["question"], "intents": ["portfolio"],
-                             "plan": plans[0] if plans else None, "entity": "accounts", "rows": rows,
-                             "accounts": []}}
-
-    def query_node(payload: Payload, runtime: Runtime[Deps]) -> Upd:
-        deps = _context(runtime, default_deps)
+    def node(payload: Payload, deps: Deps) -> Upd:
         t = time.perf_counter()
         ctx = deps.tool_context(payload["who"])
-        found = [crm_query.run_plan(deps, ctx, understand.from_json(p), payload["who"])
-                 for p in payload["route"].get("plans") or []]
-        unread = payload["route"]["method"] == "llm query" and bool(found) and not found[0].data.get("rows")
-        if unread:
-            # A model's reading that finds nothing is not a fact ("0 accounts"): say so and ask instead.
-            f = Finding("query")
-            f.fact("I could not read this question reliably enough to state a result: the only reading I had (a "
-                   "model's) matched no records, which may mean I misread it. Name the accounts, a field or a "
-                   "window (\u201crenewals in the next 60 days\u201d, \u201cwho is Globex's champion?\u201d).",
-                   kind="clarify")
-            found = [f]
-        upd: Upd = {"findings": [plain(f.as_dict()) for f in found],
-                    "trace": [{"step": "query", "seconds": round(time.perf_counter() - t, 4),
-                               "facts": sum(len(f.facts) for f in found)}]}
-        refs = [a for f in found for a in f.data.get("accounts", [])]
-        plans = payload["route"].get("plans") or []
-        if found and plans and not unread:
-            first = understand.from_json(plans[0])
-            upd["dialogue"] = {"question": payload["question"], "intents": ["query"], "plan": plans[0],
-                               "entity": found[0].data.get("entity"), "rows": found[0].data.pop("rows", []),
-                               "accounts": first.accounts}
-            upd["findings"] = [plain(f.as_dict()) for f in found]
-        if found and found[0].data.get("entity"):
-            upd["last_topic"] = understand.TOPIC.get(found[0].data["entity"], "health")
-        if found and found[0].data.get("shape") in ("list", "aggregate", "compare", "today"):
-            upd["last_result"] = list(dict.fromkeys(a["account_id"] for a in refs))
-            if len(upd["last_result"]) == 1:
-                upd["last_accounts"] = refs[:1]
-        elif refs:
-            upd["last_accounts"] = refs[:1]
+        try:
+            f = run(deps, ctx, payload["account"])
+        except (AccessDenied, NotFoundError) as exc:
+            f = Finding(name, payload["account"])
+            f.fact(str(exc), kind="error")
+        upd: Upd = {"findings": [plain(f.as_dict())],
+                    "trace": [{"step": name, "account": payload["account"]["name"],
+                               "seconds": round(time.perf_counter() - t, 4), "facts": len(f.facts)}]}
+        if len(payload["route"]["intents"]) == 1:  # "why did it fail?" continues with this agent
+            upd["last_topic"] = name
+        upd["dialogue"] = {"question": payload["question"], "intents": payload["route"]["intents"], "plan": None,
+                           "entity": "accounts", "rows": [], "accounts": payload["route"]["accounts"]}
         return upd
 
-    def draft_node(payload: Payload, runtime: Runtime[Deps]) -> Upd:
-        """A request: one pending draft (its answer is made here), or one clarifying question."""
-        deps = _context(runtime, default_deps)
-        t = time.perf_counter()
-        f, ans = draft.run(deps, deps.tool_context(payload["who"]), payload)
-        return {"findings": [plain(f.as_dict())], "answer": plain(ans),
-                "trace": [{"step": "draft", "seconds": round(time.perf_counter() - t, 4), "mode": ans["mode"],
-                           "note": ans.get("note", "")}]}
+    node.__name__ = name
+    return node
 
-    def compose_node(state: State, runtime: Runtime[Deps]) -> Upd:
-        deps = _context(runtime, default_deps)
-        if state.get("answer"):
-            return {"messages": [{"role": "assistant", "content": state["answer"]["text"]}]}
-        t = time.perf_counter()
-        intents = state["route"]["intents"]
-        single = len([i for i in intents if i != "portfolio"]) <= 1
-        over_time = time.perf_counter() - deps.started > deps.budget_s
-        names = crm.live_account_names(deps.services.store)
-        ans = plain(compose(deps, state["question"], state.get("findings") or [], names,
-                            calls_left=0 if over_time else (1 if single else 2) - len(deps.log.calls)))
-        return {"answer": ans, "messages": [{"role": "assistant", "content": ans["text"]}],
-                "trace": [{"step": "compose", "mode": ans["mode"], "note": ans.get("note", ""),
-                           "seconds": round(time.perf_counter() - t, 4)}]}
 
-    def approve_node(state: State, runtime: Runtime[Deps]) -> Upd:
-        deps = _context(runtime, default_deps)
-        done = []
-        for d in state["answer"]["drafts"]:
-            decision = interrupt({"draft": d, "options": ["approve", "edit", "skip"]})
-            if isinstance(decision, str):
-                decision = {"decision": decision}
-            done.append(execute(deps, str(decision.get("who") or ""), d, decision))
-        return {"actions": done, "trace": [{"step": "approve", "actions": done}]}
+def portfolio_node(payload: Payload, deps: Deps) -> Upd:
+    """The portfolio agent, once per message; its accounts become what a follow-up points at."""
+    t = time.perf_counter()
+    f = portfolio.run(deps, deps.tool_context(payload["who"]), payload["route"], payload["question"])
+    plans = payload["route"].get("plans") or []
+    rows: list[RowRef] = f.data.pop("rows", [])
+    return {"findings": [plain(f.as_dict())],
+            "trace": [{"step": "portfolio", "seconds": round(time.perf_counter() - t, 4)}],
+            "last_accounts": f.data["accounts"][:1] if f.data["count"] == 1 else [],
+            "last_result": [a["account_id"] for a in f.data["accounts"]],
+            "dialogue": {"question": payload["question"], "intents": ["portfolio"],
+                         "plan": plans[0] if plans else None, "entity": "accounts", "rows": rows,
+                         "accounts": []}}
 
+
+
+def query_node(payload: Payload, deps: Deps) -> Upd:
+    """The typed queries of the route; a model's reading that finds nothing asks instead of answering."""
+    t = time.perf_counter()
+    ctx = deps.tool_context(payload["who"])
+    found = [crm_query.run_plan(deps, ctx, understand.from_json(p), payload["who"])
+             for p in payload["route"].get("plans") or []]
+    unread = payload["route"]["method"] == "llm query" and bool(found) and not found[0].data.get("rows")
+    if unread:
+        # A model's reading that finds nothing is not a fact ("0 accounts"): say so and ask instead.
+        f = Finding("query")
+        f.fact("I could not read this question reliably enough to state a result: the only reading I had (a "
+               "model's) matched no records, which may mean I misread it. Name the accounts, a field or a "
+               "window (\u201crenewals in the next 60 days\u201d, \u201cwho is Globex's champion?\u201d).",
+               kind="clarify")
+        found = [f]
+    upd: Upd = {"findings": [plain(f.as_dict()) for f in found],
+                "trace": [{"step": "query", "seconds": round(time.perf_counter() - t, 4),
+                           "facts": sum(len(f.facts) for f in found)}]}
+    refs = [a for f in found for a in f.data.get("accounts", [])]
+    plans = payload["route"].get("plans") or []
+    if found and plans and not unread:
+        first = understand.from_json(plans[0])
+        upd["dialogue"] = {"question": payload["question"], "intents": ["query"], "plan": plans[0],
+                           "entity": found[0].data.get("entity"), "rows": found[0].data.pop("rows", []),
+                           "accounts": first.accounts}
+        upd["findings"] = [plain(f.as_dict()) for f in found]
+    if found and found[0].data.get("entity"):
+        upd["last_topic"] = understand.TOPIC.get(found[0].data["entity"], "health")
+    if found and found[0].data.get("shape") in ("list", "aggregate", "compare", "today"):
+        upd["last_result"] = list(dict.fromkeys(a["account_id"] for a in refs))
+        if len(upd["last_result"]) == 1:
+            upd["last_accounts"] = refs[:1]
+    elif refs:
+        upd["last_accounts"] = refs[:1]
+    return upd
+
+
+
+def draft_node(payload: Payload, deps: Deps) -> Upd:
+    """A request: one pending draft (its answer is made here), or one clarifying question."""
+    t = time.perf_counter()
+    f, ans = draft.run(deps, deps.tool_context(payload["who"]), payload)
+    return {"findings": [plain(f.as_dict())], "answer": plain(ans),
+            "trace": [{"step": "draft", "seconds": round(time.perf_counter() - t, 4), "mode": ans["mode"],
+                       "note": ans.get("note", "")}]}
+
+
+
+def compose_node(state: State, deps: Deps) -> Upd:
+    """The reply from this turn's findings (or the answer an earlier step already made)."""
+    if state.get("answer"):
+        return {"messages": [{"role": "assistant", "content": state["answer"]["text"]}]}
+    t = time.perf_counter()
+    intents = state["route"]["intents"]
+    single = len([i for i in intents if i != "portfolio"]) <= 1
+    over_time = time.perf_counter() - deps.started > deps.budget_s
+    names = crm.live_account_names(deps.services.store)
+    ans = plain(compose(deps, state["question"], state.get("findings") or [], names,
+                        calls_left=0 if over_time else (1 if single else 2) - len(deps.log.calls)))
+    return {"answer": ans, "messages": [{"role": "assistant", "content": ans["text"]}],
+            "trace": [{"step": "compose", "mode": ans["mode"], "note": ans.get("note", ""),
+                       "seconds": round(time.perf_counter() - t, 4)}]}
+
+
+
+def approve_node(state: State, deps: Deps) -> Upd:
+    """Wait for a decision on each draft (`interrupt`), then carry it out."""
+    done = []
+    for d in state["answer"]["drafts"]:
+        decision = interrupt({"draft": d, "options": ["approve", "edit", "skip"]})
+        if isinstance(decision, str):
+            decision = {"decision": decision}
+        done.append(execute(deps, str(decision.get("who") or ""), d, decision))
+    return {"actions": done, "trace": [{"step": "approve", "actions": done}]}
+
+
+RUNS: dict[str, Callable[..., Any]] = {
+    "needs": needs.run, "onboarding": onboarding.run, "tuning": tuning.run, "renewal": renewal.run,
+    "health": health.run, "expansion": expansion.run,
+    "portfolio": portfolio_node, "remember": remember, "help": help_node, "query": query_node, "draft": draft_node,
+}
+"""The one intent -> code table: a per-account agent's `run(deps, ctx, account) -> Finding` (`agents.specs`
+says which intents run per account), else a step `(payload, deps) -> update` run once per message."""
+
+
+def _bind(step: Callable[[Any, Deps], Upd], default_deps: Deps | None) -> Any:
+    """A step as a LangGraph node: its dependencies from the run's `context` (or `default_deps`)."""
+
+    def node(state: Any, runtime: Runtime[Deps]) -> Upd:
+        return step(state, _context(runtime, default_deps))
+
+    node.__name__ = getattr(step, "__name__", "node")
+    return node
+
+
+def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> Any:
+    """Compile the graph; dependencies come from `context` (or `default_deps`, for LangGraph Studio)."""
     g = StateGraph(State, context_schema=Deps)
     g.add_node("start", start)
-    g.add_node("route", route_node)
-    for name in SPECIALISTS:
-        g.add_node(name, specialist(name))  # type: ignore[call-overload,arg-type]
-    g.add_node("portfolio", portfolio_node)  # type: ignore[call-overload,arg-type]
-    g.add_node("query", query_node)  # type: ignore[call-overload,arg-type]
-    g.add_node("help", help_node)  # type: ignore[call-overload,arg-type]
-    g.add_node("remember", remember)  # type: ignore[call-overload,arg-type]
-    g.add_node("draft", draft_node)  # type: ignore[call-overload,arg-type]
-    g.add_node("compose", compose_node)
-    g.add_node("approve", approve_node)
+    g.add_node("route", _bind(route_node, default_deps))
+    for name in specs.INTENTS:  # every intent of the catalogue is a node; one without code fails here
+        step = specialist(name, RUNS[name]) if name in specs.PER_ACCOUNT else RUNS[name]
+        g.add_node(name, _bind(step, default_deps))
+    g.add_node("compose", _bind(compose_node, default_deps))
+    g.add_node("approve", _bind(approve_node, default_deps))
     g.add_edge(START, "start")
     g.add_conditional_edges("start", after_start, ["compose", "route"])
-    g.add_conditional_edges("route", dispatch, [*SPECIALISTS, "portfolio", "help", "remember", "query", "draft",
-                                                  "compose", END])
-    for name in [*SPECIALISTS, "portfolio", "help", "remember", "query", "draft"]:
+    g.add_conditional_edges("route", dispatch, [*specs.INTENTS, "compose", END])
+    for name in specs.INTENTS:
         g.add_edge(name, "compose")
     g.add_conditional_edges("compose", after_compose, ["approve", END])
     g.add_edge("approve", END)

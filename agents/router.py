@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
 from agents import requests, understand
-from agents.state import INTENTS, AccountRef, Deps, Dialogue, Route
+from agents.specs import CATALOGUE, INTENTS, MODEL_INTENTS, SPECS, router_menu
+from agents.state import AccountRef, Deps, Dialogue, Route
 from agents.understand import edits, reading
 from core.errors import AccessDenied, AmbiguousName, NotFoundError
 from integrations.crm.models import Account
@@ -28,22 +29,6 @@ from tools.query import ENTITIES, Aggregate, Filter, Query, Sort, run
 
 log = logging.getLogger(__name__)
 
-_PATTERNS: dict[str, str] = {
-    "remember": r"^\s*(please\s+)?(remember|note that|keep in mind|fyi\b)",
-    "help": r"^\s*(help\b|\?+\s*$|what can you do|how do i use)",
-    "needs": r"care about|\bgoals?\b|pain ?points?|use ?cases?|priorit|what do(es)? \w+ want|"
-             r"\bneeds?\b(?!\s+(my|your|our|a|an|the|to|attention))|"
-             r"success criteria|stakeholders?|objectives?|complain",
-    "onboarding": r"onboard|milestone|kick-?off|go-?live|\bblocked\b|blockers?|\bstuck\b|\bsso\b|scim|"
-                  r"follow[- ]?up|implementation|rollout",
-    "tuning": r"latenc|\bslow|p95|p50|errors?\b|time ?outs?|cost per|tokens?|fine[- ]?tun|tuning|training (run|job)|"
-              r"model (switch|version|upgrade|change)|throughput|\bspend\b|context length|\bprompts?\b|"
-              r"performance|per request|spending|\bcosts?\b",
-    "renewal": r"renew|churn|\brisk|expan|upsell|up-sell|contract|\barr\b|p\(renew\)|\bseats?\b|pric|save play|"
-               r"\bplays?\b",
-    "health": r"how is|how's|how are|doing|health|status|overview|update on|summary|tell me about|"
-              r"going on|what changed",
-}
 _PORTFOLIO = re.compile(
     r"\bmy (accounts|portfolio|book|renewals|customers|team)|which (of my |of our )?(accounts|customers|renewals)|"
     r"\ball (my |our )?accounts\b|portfolio|who (is|are) at risk|what renews|renewals? (this|next|in|within|due)|"
@@ -89,11 +74,15 @@ class QueryOut(BaseModel):
 class RouteOut(BaseModel):
     """The LLM's reading of a message, when patterns are unsure."""
 
-    intents: list[Literal["needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember",
-                          "help"]] = Field(default_factory=list, max_length=6)
+    intents: list[Literal[MODEL_INTENTS]] = Field(default_factory=list, max_length=6)  # type: ignore[valid-type]
     accounts: list[str] = Field(default_factory=list, max_length=4)
     window_days: int | None = Field(None, ge=0, le=730)
     query: QueryOut | None = None
+
+
+def system_prompt() -> str:
+    """The router prompt, its list of intents filled from the agent catalogue."""
+    return load("router").format(intents=router_menu())
 
 
 def _named_in(ctx: crm.ToolContext, question: str, name: str) -> AccountRef | None:
@@ -186,15 +175,20 @@ def nearest_example(deps: Deps, question: str) -> tuple[list[str], float] | None
     return (list(labels[best]), float(sims[best])) if sims[best] >= floor else None
 
 
+def _alone(intents: list[str]) -> bool:
+    """A message that is only help, or only something to remember: no records to find or read for it."""
+    return len(intents) == 1 and intents[0] in SPECS and SPECS[intents[0]].standalone
+
+
 def _intents(low: str) -> list[str]:
-    found = [name for name, pat in _PATTERNS.items() if re.search(pat, low)]
+    found = [s.intent for s in CATALOGUE if s.patterns and re.search(s.patterns, low)]
     if "remember" in found:
         return ["remember"]
     if "help" in found and len(low) < 40:
         return ["help"]
     found = [f for f in found if f != "help"]
     if _PREP.search(low):
-        found = ["needs", "onboarding", "tuning", "renewal", "health"]
+        found = [s.intent for s in CATALOGUE if s.in_prep]
     return found
 
 
@@ -321,7 +315,7 @@ def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[
     if _plain_portfolio(p) and _starts_today(p, ctx.as_of):  # the portfolio agent reads windows from today
         return None
     compound = re.search(r"\b(and|also|plus)\b", low) and not _PREP.search(low)  # "who owns X and what do they need?"
-    extra = [i for i in intents if i in ("needs", "onboarding")] if p.shape == "lookup" and compound else []
+    extra = [i for i in intents if i in SPECS and SPECS[i].with_lookup] if p.shape == "lookup" and compound else []
     if p.shape == "lookup" and re.search(r"\b(at risk|risk|churn)\b", low):
         extra.append("renewal")
     return {"intents": ["query", *extra], "accounts": p.accounts if p.shape in ("lookup", "compare") else [],
@@ -329,16 +323,11 @@ def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[
             "plans": [understand.to_json(x) for x in plans]}
 
 
-_TITLES = {"health": "how {a} is doing (health, drivers, alerts)", "renewal": "{a}'s renewal outlook",
-           "needs": "{a}'s goals, use cases and pain points", "onboarding": "{a}'s onboarding",
-           "tuning": "{a}'s model usage (latency, errors, cost, fine-tunes)"}
-
-
 def _reading(r: Route, question: str, today: date, found: understand.Plan | None) -> Route:
     """Say how the message was read, and which constraint phrases the answer does not apply."""
     intents = r["intents"]
     p = understand.from_json(r["plans"][0]) if r["plans"] else found
-    if intents in (["help"], ["remember"]) or "draft" in intents:
+    if _alone(intents) or "draft" in intents:
         r["reading"], r["not_applied"] = "", []
         return r
     names = " and ".join(a["name"] for a in r["accounts"]) or "your accounts"
@@ -348,7 +337,7 @@ def _reading(r: Route, question: str, today: date, found: understand.Plan | None
         days = r["window_days"]
         line = "Your portfolio" + (f": renewals in the next {days} days" if days else "") + ", most urgent first:"
     else:
-        parts = [_TITLES[i].format(a=names) for i in intents if i in _TITLES]
+        parts = [SPECS[i].reading.format(a=names) for i in intents if i in SPECS and SPECS[i].reading]
         line = ("Prep for " + names + ": " + "; ".join(parts) if len(parts) > 2 else "; ".join(parts)) + ":"
         line = line[:1].upper() + line[1:]
     r["reading"] = line
@@ -481,7 +470,7 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
     intents = _intents(low)
     linked = link_accounts(deps, ctx, question) if intents != ["help"] else \
         {"accounts": [], "ambiguous": [], "denied": []}
-    if dialogue and intents not in (["help"], ["remember"]) and not linked["ambiguous"] and not linked["denied"]:
+    if dialogue and not _alone(intents) and not linked["ambiguous"] and not linked["denied"]:
         edited = _edited(deps, ctx, question, dialogue, linked)
         if isinstance(edited, tuple):
             linked = {**linked, "accounts": edited[0]}
@@ -494,7 +483,7 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
             note["via"] = "conversation"
     accounts, via = linked["accounts"], note.get("via", "named")
     method = "patterns"
-    if not accounts and not linked["ambiguous"] and not linked["denied"] and intents not in (["help"], ["remember"]):
+    if not accounts and not linked["ambiguous"] and not linked["denied"] and not _alone(intents):
         picked = _picked(ctx, low, last_ids)
         if picked:
             accounts, via = picked, "conversation"
@@ -507,7 +496,7 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
                 q["accounts_via"] = "conversation"
                 return q
     plain_window = None
-    if intents not in (["help"], ["remember"]) and not linked["ambiguous"] and not linked["denied"] and not follow_up:
+    if not _alone(intents) and not linked["ambiguous"] and not linked["denied"] and not follow_up:
         found = _understood(ctx, question, accounts, last_ids)
         q = query_route(deps, ctx, question, accounts, last_ids, intents, found)
         if q is not None:
@@ -538,16 +527,16 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
             and intents != ["help"] and (_FOLLOW.search(low) or (intents and not mine)):
         accounts, via = list(last_accounts), "conversation"
     if portfolio:
-        intents = ["portfolio"] + [i for i in intents if i in ("renewal", "onboarding", "tuning")]
+        intents = ["portfolio"] + [i for i in intents if i in SPECS and SPECS[i].with_portfolio]
     elif accounts and not intents:
         intents = [last_topic] if via == "conversation" and last_topic in INTENTS else ["health"]
     window = window_days(low, ctx.as_of) or plain_window
-    sure = bool(intents) and (bool(accounts) or portfolio or intents[0] in ("help", "remember")
+    sure = bool(intents) and (bool(accounts) or portfolio or _alone(intents[:1])
                               or bool(linked["ambiguous"]) or bool(linked["denied"]))
     plans: list[dict[str, Any]] = []
     if not sure and deps.chat is not None and not linked["ambiguous"] and not linked["denied"]:
         try:
-            out = structured(deps.chat, [{"role": "system", "content": load("router")},
+            out = structured(deps.chat, [{"role": "system", "content": system_prompt()},
                                          {"role": "user", "content": question}],
                              RouteOut, log=deps.log, max_tokens=200, purpose="route")
             method = "llm"

@@ -21,10 +21,6 @@ if TYPE_CHECKING:  # chromadb is slow to import: only when memory is used
     from integrations.memory import Memory
 
 MAX_INPUT_CHARS = 4000
-Intent = Literal["needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember", "help", "query",
-                 "draft"]
-INTENTS: tuple[Intent, ...] = ("needs", "onboarding", "tuning", "renewal", "health", "portfolio", "remember",
-                               "help", "query", "draft")
 
 
 class AccountRef(TypedDict):

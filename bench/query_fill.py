@@ -22,10 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from agents import understand
-from agents.router import RouteOut, _proposed_plan
+from agents.router import RouteOut, _proposed_plan, system_prompt
 from core.errors import RetainError
 from integrations.llm import CallLog, LlamaCppChat, LLMError, structured
-from prompts import load
 
 RESULT = Path(__file__).resolve().parent / "query_fill.json"
 
@@ -54,7 +53,7 @@ def main() -> None:
         counts["questions"] += 1
         t = time.perf_counter()
         try:
-            out = structured(chat, [{"role": "system", "content": load("router")},
+            out = structured(chat, [{"role": "system", "content": system_prompt()},
                                     {"role": "user", "content": q["ask"]}], RouteOut, log=CallLog(), max_tokens=200)
         except (LLMError, RetainError):
             seconds.append(time.perf_counter() - t)

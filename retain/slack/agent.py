@@ -17,19 +17,11 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from agents import specs
 from retain.slack.bot import Bot
 from tools import crm, onboarding
 
 log = logging.getLogger("retain.slack")
-DOING = {  # what each agent is doing, said about an account
-    "tuning": "reading {a}'s telemetry and fine-tunes", "renewal": "checking the renewal model for {a}",
-    "needs": "reading {a}'s notes, tickets and surveys", "onboarding": "checking {a}'s onboarding milestones",
-    "health": "scoring {a}'s health", "kb": "looking up the playbooks",
-}
-PORTFOLIO = {"portfolio": "scoring your portfolio", "query": "querying the CRM", "help": "reading the help",
-             "remember": "saving what you told me"}
-
-
 def set_status(bot: Bot, channel: str, thread_ts: str, status: str, loading: list[str] | None = None) -> bool:
     """Show (or clear, with "") the thread's status; False when the workspace or thread does not have it."""
     try:
@@ -46,11 +38,14 @@ def _steps(route: dict[str, Any]) -> list[tuple[str, str]]:
     names = [a.get("name") for a in route.get("accounts") or [] if a.get("name")]
     out: list[tuple[str, str]] = []
     for intent in route.get("intents") or []:
-        if intent in DOING:
+        spec = specs.spec(intent)
+        if spec is None or not spec.doing:
+            continue
+        if spec.per_account:
             for n in names[:2] or ["your accounts"]:
-                out.append((intent, DOING[intent].format(a=n).replace("accounts's", "accounts'")))
-        elif intent in PORTFOLIO:
-            out.append((intent, PORTFOLIO[intent]))
+                out.append((intent, spec.doing.format(a=n).replace("accounts's", "accounts'")))
+        else:
+            out.append((intent, spec.doing))
     return list(dict.fromkeys(out))[:6]
 
 
