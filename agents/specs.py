@@ -46,6 +46,8 @@ class AgentSpec:
     """A prompt file (`prompts/<name>.md`) the composer adds as guidance when this agent's findings are in."""
     rank: int = 99
     """Where its findings go in an answer about one account (lower first)."""
+    play_rank: int = 9
+    """Where its recommendations go in a list of plays, e.g. a QBR deck's next steps (lower first)."""
 
 
 CATALOGUE: tuple[AgentSpec, ...] = (
@@ -63,7 +65,7 @@ CATALOGUE: tuple[AgentSpec, ...] = (
                  r"follow[- ]?up|implementation|rollout",
         menu="onboarding (plan, milestones, blockers, follow-ups)",
         per_account=True, needs_account=True, in_prep=True, with_portfolio=True, with_lookup=True,
-        prompt="onboarding", rank=40),
+        prompt="onboarding", rank=40, play_rank=1),
     AgentSpec(
         "tuning", "Model usage", doing="reading {a}'s telemetry and fine-tunes",
         reading="{a}'s model usage (latency, errors, cost, fine-tunes)",
@@ -71,19 +73,21 @@ CATALOGUE: tuple[AgentSpec, ...] = (
                  r"training (run|job)|model (switch|version|upgrade|change)|throughput|\bspend\b|context length|"
                  r"\bprompts?\b|performance|per request|spending|\bcosts?\b",
         menu="tuning (latency, errors, cost, tokens, model versions, fine-tuning)",
-        per_account=True, needs_account=True, in_prep=True, with_portfolio=True, prompt="tuning", rank=50),
+        per_account=True, needs_account=True, in_prep=True, with_portfolio=True, prompt="tuning", rank=50,
+        play_rank=2),
     AgentSpec(
         "renewal", "Renewal", doing="checking the renewal model for {a}", reading="{a}'s renewal outlook",
         patterns=r"renew|churn|\brisk|expan|upsell|up-sell|contract|\barr\b|p\(renew\)|\bseats?\b|pric|save play|"
                  r"\bplays?\b",
         menu="renewal (renewal date, risk, P(renew), expansion, plays)",
-        per_account=True, needs_account=True, in_prep=True, with_portfolio=True, prompt="renewal", rank=30),
+        per_account=True, needs_account=True, in_prep=True, with_portfolio=True, prompt="renewal", rank=30,
+        play_rank=0),
     AgentSpec(
         "health", "Health", doing="scoring {a}'s health", reading="how {a} is doing (health, drivers, alerts)",
         patterns=r"how is|how's|how are|doing|health|status|overview|update on|summary|tell me about|"
                  r"going on|what changed",
         menu="health (how an account is doing overall)",
-        per_account=True, needs_account=True, in_prep=True, rank=20),
+        per_account=True, needs_account=True, in_prep=True, rank=20, play_rank=3),
     AgentSpec(
         "expansion", "Expansion", doing="looking for expansion signals at {a}",
         reading="{a}'s expansion signals (seats, usage growth, new teams)",

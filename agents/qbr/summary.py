@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agents import specs
 from agents.composer import _ordered, ground, number_sources, verify
 from agents.state import Deps, FindingDict, Item
 from integrations.llm import LLMError, complete, dumps
@@ -45,9 +46,8 @@ def picked_summary(findings: list[FindingDict], limit: int = 5) -> list[Cited]:
 
 def recommendations(findings: list[FindingDict]) -> list[Cited]:
     """Every agent's recommendations, deduplicated, renewal and tuning plays first."""
-    order = {"renewal": 0, "onboarding": 1, "tuning": 2, "health": 3}
     out: list[Cited] = []
-    for f in sorted(findings, key=lambda f: order.get(f["agent"], 9)):
+    for f in sorted(findings, key=lambda f: s.play_rank if (s := specs.spec(f["agent"])) else 9):
         for i in f["recommendations"]:
             if i["text"] not in [t for t, _ in out]:
                 out.append((i["text"], _sources(f, i)))

@@ -13,6 +13,7 @@ import logging
 import re
 from typing import Any
 
+from agents import specs
 from agents.qbr import deck_request
 from core.errors import RetainError
 from integrations.slack import blocks
@@ -21,7 +22,7 @@ from retain.slack.bot import Bot
 from tools import crm
 
 log = logging.getLogger("retain.slack")
-PREP = frozenset({"needs", "onboarding", "tuning", "renewal", "health"})  # the route of "prep me for X's QBR"
+PREP = frozenset(s.intent for s in specs.CATALOGUE if s.in_prep)  # the route of "prep me for X's QBR"
 _REVIEW = re.compile(r"\b(qbr|ebr|business review)\b", re.I)
 
 
