@@ -18,6 +18,7 @@ from retain.cli.common import (
     services,
 )
 from retain.cli.memory import memory_progress, sync_table
+from retain.decks import make_deck
 from retain.deps import chat_line
 
 
@@ -105,6 +106,13 @@ def demo_run(
     console.print(t)
     console.print(f"Quiet period {load_schedules()['onboarding_sweep']['quiet_days']} days; with Slack tokens set, "
                   "`retain serve` runs the sweep, briefings and answers live.")
+    console.rule("QBR deck")
+    deck = make_deck(rt, "dana.reyes@retain.example", "Initech", None, chat=a.chat)
+    path = rt.settings.data_dir / "qbr" / deck.filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(deck.pptx)
+    console.print(f"Initech's QBR deck ({len(deck.spec['slides'])} slides, native charts, sources in the speaker "
+                  f"notes, {deck.seconds:.1f} s) was written to {escape(str(path))}", highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- read commands

