@@ -46,6 +46,10 @@ class Refused(Exception):  # noqa: N818 - a request the gate answers 401
     """Why the gate refused a request (one line, never a secret)."""
 
 
+class Unavailable(Exception):  # noqa: N818 - a request the gate answers 503
+    """The token could not be checked (the database is unreachable): try again, nothing was read."""
+
+
 class Gate:
     """ASGI middleware in front of the MCP app: verifies the caller of every /mcp request."""
 
@@ -76,6 +80,9 @@ class Gate:
         except Refused as exc:
             await _refuse(str(exc), 401)(scope, receive, send)
             return
+        except Unavailable as exc:
+            await _refuse(str(exc), 503)(scope, receive, send)
+            return
         await self.app(scope, _replay(body, receive), send)
 
     async def _caller(self, request: Request, body: bytes) -> Caller | None:
@@ -84,7 +91,12 @@ class Gate:
             kind, _, token = auth.partition(" ")
             if kind.lower() != "bearer" or not token.strip():
                 raise Refused("Send 'Authorization: Bearer <token>'.")
-            bearer = await anyio.to_thread.run_sync(mcp_tokens.verify, self.rt.store, token.strip())
+            try:
+                bearer = await anyio.to_thread.run_sync(mcp_tokens.verify, self.rt.store, token.strip())
+            except Exception as exc:  # noqa: BLE001 - by its kind only: a driver's text may hold the URL
+                log.error("MCP token check failed (%s): answering 503", type(exc).__name__)
+                raise Unavailable("Retain cannot check tokens right now (its database is unreachable); "
+                                  "nothing was read. Try again shortly.") from None
             if bearer is None:
                 raise Refused("This token is unknown or was revoked. Ask an admin for a new one "
                               "(`retain mcp tokens add EMAIL`).")
@@ -130,7 +142,8 @@ class Gate:
 
 
 def _refuse(why: str, status: int) -> Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="retain"'} if status == 401 else {}
+    headers = {"WWW-Authenticate": 'Bearer realm="retain"'} if status == 401 else \
+        {"Retry-After": "5"} if status == 503 else {}
     return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": why}},
                         status_code=status, headers=headers)
 
