@@ -1,6 +1,7 @@
 """QBR decks: the .pptx a CSM walks into the meeting with, opened with python-pptx and checked against SQL."""
 
 import io
+import json
 import re
 from datetime import date, timedelta
 
@@ -167,8 +168,13 @@ def test_a_csm_cannot_build_another_csms_deck_and_nothing_is_written(rt, run_cli
     code, _, err = run_cli("--as", MARCUS, "qbr", "Initech", env_extra=env)  # nor in the default folder
     assert code == 2 and not (rt.settings.data_dir / "qbr").exists()
     assert "not in your portfolio" in err and "Traceback" not in err + stdout
-    code, _, err = run_cli("--as", "avery.stone@retain.example", "qbr", "Initech", "--out", str(out), env_extra=env)
-    assert code == 0 and out.exists(), err  # an admin may
+    for boss in ("olivia.grant@retain.example", "avery.stone@retain.example"):  # her manager and an admin may
+        code, stdout, err = run_cli("--as", boss, "qbr", "Initech", "--out", str(out), "--json", env_extra=env)
+        assert code == 0 and out.exists(), err
+        shown = json.loads(stdout)
+        assert shown["file"] == str(out) and shown["account"]["name"] == "Initech" and shown["owner"] == "Dana Reyes"
+        assert [s["title"] for s in shown["slides"]] == [s["title"] for s in _slides(out)]
+        out.unlink()
 
 
 @pytest.mark.parametrize("args,said", [
