@@ -21,6 +21,7 @@ from integrations.crm.models import CSM, MCPToken
 from integrations.crm.store import CRMStore
 
 PREFIX = "rtn_"
+TOUCH_S = 60  # `last_used_at` is kept to the minute
 
 
 @dataclass(frozen=True)
@@ -103,5 +104,7 @@ def verify(store: CRMStore, token: str) -> Bearer | None:
         t, csm = row
         if t.revoked_at is not None or not csm.active:
             return None
-        t.last_used_at = _now()
+        now = _now()
+        if t.last_used_at is None or (now - t.last_used_at).total_seconds() >= TOUCH_S:
+            t.last_used_at = now  # at most once a minute: a busy client is not a write per request
         return Bearer(token_id=t.id, email=csm.email)
