@@ -1,8 +1,8 @@
 """What a quarterly business review shows, read from the CRM for one account and one quarter.
 
 Every figure comes with the record it came from (type, id, date), as the other CRM tools return
-them; the deck's numbers are these figures, formatted once (`tools.qbr_data.fmt_*`) so a slide, a
-chart and the speaker notes say the same thing. Access is checked on every call.
+them, rounded as a slide shows it, so a slide, a chart and the speaker notes say the same number.
+Access is checked on every call.
 """
 
 from __future__ import annotations
@@ -66,16 +66,6 @@ def _account(ctx: ToolContext, account_id: int) -> str:
     access.check(ctx.store, ctx.viewer, account_id, "That account")
     with ctx.store.session() as s:
         return str(s.scalar(select(Account.name).where(Account.id == account_id)))
-
-
-def fmt_int(v: float) -> str:
-    """12,345."""
-    return f"{round(v):,}"
-
-
-def fmt_1(v: float) -> str:
-    """12.3 (one decimal, no thousands separator in charts)."""
-    return f"{round(v, 1):g}" if abs(v) < 1e6 else f"{round(v, 1):,.1f}"
 
 
 def monthly_usage(ctx: ToolContext, account_id: int, q: Quarter, months_before: int = 3) -> dict[str, Any]:

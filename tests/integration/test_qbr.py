@@ -158,6 +158,7 @@ def test_an_account_without_telemetry_gets_a_shorter_deck_that_says_what_is_miss
     said = _by_title(slides, "Executive summary")["text"]
     assert "Not in this deck:" in said and "adoption and usage (no telemetry this quarter)" in said
     assert "model performance (no telemetry or fine-tunes this quarter)" in said
+    assert 3 <= len([ln for ln in said.splitlines() if ln.startswith("\u2022")]) <= 5
 
 
 def test_a_csm_cannot_build_another_csms_deck_and_nothing_is_written(rt, run_cli, env, tmp_path):
