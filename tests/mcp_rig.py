@@ -110,6 +110,7 @@ async def every_tool(s: ClientSession, meta: dict[str, Any] | None = None) -> di
         ("ask", {"question": "which accounts are at risk?"}),
         ("ask", {"question": "how is Zanzibar doing?"}),
         ("draft", {"request": "email Zanzibar's champion about the renewal"}),
+        ("query", {"query": {"entity": "contacts", "account_ids": list(range(1, 400)), "limit": 500}}),
     ]
     out: dict[str, str] = {}
     for i, (name, args) in enumerate(calls):

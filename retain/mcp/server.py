@@ -15,6 +15,7 @@ import json
 import uuid
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -208,7 +209,7 @@ def build(assistant: Assistant, caller: Caller | None = None, limits: RateLimits
     @app.resource("retain://account/{name}", name="account-card", mime_type="application/json",
                   description="One account's card as JSON (health, drivers, renewal, onboarding, tickets, NPS).")
     def account_resource(name: str, ctx: Context) -> str:
-        return json.dumps(plain(card(ctx_of(ctx), name)))
+        return json.dumps(plain(card(ctx_of(ctx), unquote(name))))  # a client may percent-encode the name
 
     @app.resource("retain://briefing/{person}", name="briefing", mime_type="text/plain",
                   description="Today's portfolio briefing: use 'me', or a report's email as their manager.")

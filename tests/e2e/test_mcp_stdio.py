@@ -54,7 +54,7 @@ def test_a_csm_sees_only_her_accounts_and_the_canary_in_another_book_never_appea
     async def go():
         async with stdio_session(_env(rt), "--as", DANA) as s:
             seen = await every_tool(s)
-            card = await s.read_resource("retain://account/Acme Corp")
+            card = await s.read_resource("retain://account/Acme%20Corp")
             try:
                 await s.read_resource("retain://account/Zanzibar")
                 leaked = "read"
