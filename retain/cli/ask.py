@@ -195,6 +195,7 @@ def eval_assistant(folder: Path, deterministic: bool) -> Any:
     from retain import demo
     from retain.deps import build_assistant
     from tools import renewal_model
+    from tools.health import save_snapshots, score_portfolio
     from tools.services import Services
 
     mine = services().settings
@@ -202,6 +203,8 @@ def eval_assistant(folder: Path, deterministic: bool) -> Any:
                                 models_dir=str(mine.models_path)))
     demo.write(rt.store, demo.generate(DEMO_ACCOUNTS, DEMO_SEED, rt.settings.as_of()))
     rt.save_renewal_model(renewal_model.fit(rt.store, rt.card))
+    # Today's health bands saved as `retain demo seed` saves them: facts on health_snapshots need them.
+    save_snapshots(rt.store, score_portfolio(rt.store, rt.card, rt.settings.as_of()))
     return build_assistant(rt, deterministic, use_memory=False)
 
 
