@@ -18,7 +18,7 @@ import yaml
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
-from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
+from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION, XL_TICK_LABEL_POSITION
 from pptx.presentation import Presentation as PresentationType
 from pptx.slide import Slide, SlideLayout
 from pptx.util import Emu, Inches, Pt
@@ -165,6 +165,10 @@ def _chart(slide: Slide, spec: ChartSpec, box: tuple[float, float, float, float]
     chart.has_legend = len(spec["series"]) > 1
     if chart.has_legend:
         chart.legend.position, chart.legend.include_in_layout = XL_LEGEND_POSITION.BOTTOM, False
+    chart.category_axis.tick_labels.font.size = Pt(11)
+    chart.value_axis.tick_labels.font.size = Pt(10)
+    if any(v < 0 for s in spec["series"] for v in s["values"]):  # labels beside the axis, not over the bars
+        chart.category_axis.tick_label_position = XL_TICK_LABEL_POSITION.LOW
     plot = chart.plots[0]
     plot.has_data_labels = True
     plot.data_labels.number_format, plot.data_labels.number_format_is_linked = spec["number_format"], False
