@@ -222,3 +222,28 @@ def test_two_people_at_once_each_see_only_their_own_book_and_cannot_continue_eac
 
     r = anyio.run(follow_up)
     assert r.structured_content["thread"] != sams_thread and CANARY not in str(r.structured_content)
+
+
+def test_over_http_a_draft_waits_for_retain_decide_and_bad_arguments_get_one_line(server, run_cli):
+    url, env, rt = server
+    _, dana = token(env, run_cli, DANA)
+    box = rt.settings.data_dir / "email_outbox"
+
+    async def go():
+        async with http_session(url, dana) as s:
+            bad = [await s.call_tool("query", {"query": {"entity": "accounts", "sort": [{"field": "salary"}]}}),
+                   await s.call_tool("metric", {"metric": "nrr", "accounts": "Acme"}),
+                   await s.call_tool("portfolio", {"renewal_within_days": "soon"})]
+            made = await s.call_tool("draft", {"request": "email Globex's champion about the usage review"})
+            return bad, made
+
+    bad, made = anyio.run(go)
+    for r, field in zip(bad, ("salary", "accounts", "renewal_within_days"), strict=True):
+        text = r.content[0].text
+        assert r.is_error and field in text and "\n" not in text and "Traceback" not in text, text
+    [d] = made.structured_content["pending_drafts"]
+    assert (d["account"], d["status"]) == ("Globex", "pending") and not list(box.glob("*.eml"))
+    code, out, err = run_cli("--as", DANA, "decide", "approve", "--thread", made.structured_content["thread"],
+                             "--json", env_extra=env)
+    assert code == 0 and json.loads(out)["actions"][0]["decision"] == "approve", err
+    assert len(list(box.glob("*.eml"))) == 1
