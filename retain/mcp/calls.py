@@ -23,6 +23,7 @@ from pydantic import AnyUrl, ValidationError
 
 from core.errors import RetainError, mask_secrets
 from core.metrics import metrics
+from integrations.crm.retry import lost_connection_in
 
 log = logging.getLogger("retain.mcp")
 CALLER_KEY = "retain.caller"  # where the HTTP gate leaves the verified caller in the request's ASGI scope
@@ -152,6 +153,9 @@ def _clear(name: str, exc: Exception) -> str:
         return argument_error(name, cause)
     if isinstance(cause, RetainError):
         return mask_secrets(str(cause))
+    if cause is not None and lost_connection_in(cause):
+        log.error("MCP %s: the database is unreachable (%s)", name, type(cause).__name__)
+        return f"{name}: Retain's database is unreachable right now; nothing was changed. Try again shortly."
     if cause is not None:
         log.error("MCP %s failed", name, exc_info=cause)
         return (f"{name} failed unexpectedly ({type(cause).__name__}); nothing was changed. The server's log "
