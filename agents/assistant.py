@@ -121,7 +121,9 @@ class Assistant:
 
     def _result(self, out: dict[str, Any], deps: Deps, seconds: float) -> Result:
         pending = [i.value["draft"] for i in out.get("__interrupt__", [])]
-        return {"answer": cast(Answer, out.get("answer") or {}), "route": cast(Route, out.get("route") or {}),
+        answer = cast(Answer, {**(out.get("answer") or {}), "llm_calls": deps.log.by_kind()})
+        return {"answer": answer, "route": cast(Route, out.get("route") or {}),
                 "findings": out.get("findings") or [], "trace": out.get("trace") or [],
                 "actions": out.get("actions") or [], "pending": pending,
-                "llm": {**deps.log.totals(), "calls_detail": deps.log.as_list()}, "seconds": round(seconds, 3)}
+                "llm": {**deps.log.totals(), "by_kind": deps.log.by_kind(),
+                        "calls_detail": deps.log.as_list()}, "seconds": round(seconds, 3)}

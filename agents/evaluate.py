@@ -98,7 +98,10 @@ def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[floa
     rows = []
     for k, q in enumerate(questions):
         thread = f"eval:{q.get('thread') or q['id']}"
-        r = assistant.ask(q["ask"] * int(q.get("repeat", 1)), q.get("as") or OPERATOR, thread)
+        try:
+            r = assistant.ask(q["ask"] * int(q.get("repeat", 1)), q.get("as") or OPERATOR, thread)
+        except Exception as exc:  # noqa: BLE001 - a crash is a result: counted, and the eval goes on
+            r = crashed(exc)
         text = r["answer"].get("text", "")
         low = _shown(r["answer"]).lower()
         store, today = assistant.services.store, assistant.services.settings.as_of()
@@ -124,10 +127,15 @@ def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[floa
                      "route_ok": bool(ok_route and mode_ok), "mode": _mode(r["answer"]),
                      "unsupported": unsupported + absent, "intents": sorted(got_intents),
                      "llm_calls": r["llm"]["calls"], "prompt_tokens": r["llm"]["prompt_tokens"],
+                     "llm_by_kind": r["llm"].get("by_kind", {}),
+                     "crash": r.get("note", "") if "crash" in r else "",
+                     "call_tokens": [[c["prompt_tokens"], c["cached_tokens"]]
+                                     for c in r["llm"].get("calls_detail", [])],
                      "seconds": r["seconds"], "single_intent": len(q.get("intents", [])) <= 1,
                      "category": q["category"], "part": q["part"]})
         row = rows[-1]
-        row["correct"] = bool(row["facts_found"] == row["facts"] and not row["unsupported"] and row["route_ok"])
+        row["correct"] = bool(row["facts_found"] == row["facts"] and not row["unsupported"] and row["route_ok"]
+                              and not row["crash"])
         if progress:
             progress((k + 1) / len(questions))
     total = sum(r["facts"] for r in rows)
@@ -140,9 +148,56 @@ def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[floa
         "median_prompt_tokens": statistics.median(r["prompt_tokens"] for r in rows),
         "median_seconds": round(statistics.median(r["seconds"] for r in rows), 3),
         "fully_correct": round(sum(r["correct"] for r in rows) / len(rows), 4),
+        **llm_figures(rows),
         "by": {**_breakdown(rows, "part"), **_breakdown(rows, "category")},
         "rows": rows,
     }
+
+
+def crashed(exc: Exception) -> dict[str, Any]:
+    """The result of a question whose answer raised: nothing shown, the error kept for the report."""
+    return {"answer": {}, "route": {}, "findings": [], "seconds": 0.0, "crash": True,
+            "note": f"{type(exc).__name__}: {str(exc)[:200]}",
+            "llm": {"calls": 0, "prompt_tokens": 0, "by_kind": {}, "calls_detail": []}}
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else 0.0
+
+
+def llm_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Crashes, p95 seconds, model calls per question by kind, and prompt tokens per call (all and new)."""
+    kinds = sorted({k for r in rows for k in r["llm_by_kind"]})
+    calls = [c for r in rows for c in r["call_tokens"]]
+    return {"crashes": sum(bool(r["crash"]) for r in rows),
+            "p95_seconds": round(_p95([r["seconds"] for r in rows]), 3),
+            "llm_calls_per_question": {k: round(sum(r["llm_by_kind"].get(k, 0) for r in rows) / len(rows), 3)
+                                       for k in kinds},
+            "questions_with_llm_calls": sum(bool(r["llm_calls"]) for r in rows),
+            "llm_calls": len(calls),
+            "prompt_tokens_per_call": {"median": statistics.median(c[0] for c in calls) if calls else 0,
+                                       "p95": _p95([c[0] for c in calls]),
+                                       "new_median": statistics.median(c[0] - c[1] for c in calls) if calls else 0,
+                                       "new_p95": _p95([c[0] - c[1] for c in calls])}}
+
+
+def compare(report: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+    """Per question against a baseline report (the deterministic run): which got worse, which better.
+
+    Worse: fully correct there and not here, or fewer facts found; a question missing from either is left out.
+    """
+    base = {r["id"]: r for r in baseline["rows"]}
+    worse, better = [], []
+    for r in report["rows"]:
+        b = base.get(r["id"])
+        if b is None:
+            continue
+        if (b["correct"] and not r["correct"]) or r["facts_found"] < b["facts_found"]:
+            worse.append(r["id"])
+        elif (r["correct"] and not b["correct"]) or r["facts_found"] > b["facts_found"]:
+            better.append(r["id"])
+    return {"compared": sum(r["id"] in base for r in report["rows"]), "worse": worse, "better": better}
 
 
 def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
@@ -209,13 +264,18 @@ def summary_table(report: dict[str, Any]) -> Table:
 
 def table(report: dict[str, Any]) -> Table:
     """The report as a rich table."""
+    per = ", ".join(f"{k} {v:g}" for k, v in report["llm_calls_per_question"].items()) or "none"
+    tok = report["prompt_tokens_per_call"]
     t = Table(title=f"retain eval: {report['questions']} questions · fact recall {report['fact_recall']:.0%} · "
                     f"unsupported {report['unsupported_claims']} · routing {report['routing_accuracy']:.0%} · "
-                    f"max LLM calls (single intent) {report['max_llm_calls_single_intent']}")
+                    f"max LLM calls (single intent) {report['max_llm_calls_single_intent']} · crashes "
+                    f"{report['crashes']} · s/answer median {report['median_seconds']:g}, p95 "
+                    f"{report['p95_seconds']:g} · LLM calls per question: {per} · prompt tokens per call median "
+                    f"{tok['median']:g} ({tok['new_median']:g} new)")
     for c in ("id", "part", "facts", "route", "unsupported", "LLM calls", "prompt tok", "s", "missing"):
         t.add_column(c, overflow="fold")
     for r in report["rows"]:
         t.add_row(r["id"], r["part"], f"{r['facts_found']}/{r['facts']}", "ok" if r["route_ok"] else "[red]wrong[/]",
                   str(len(r["unsupported"])), str(r["llm_calls"]), str(r["prompt_tokens"]), f"{r['seconds']:.2f}",
-                  ", ".join(r["missing"] + r["leaked"]))
+                  ", ".join(r["missing"] + r["leaked"] + ([f"CRASH {r['crash']}"] if r["crash"] else [])))
     return t

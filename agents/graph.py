@@ -26,6 +26,7 @@ from agents import (
     crm_query,
     expansion,
     health,
+    llm_gate,
     needs,
     onboarding,
     portfolio,
@@ -282,8 +283,13 @@ def compose_node(state: State, deps: Deps) -> Upd:
     single = len([i for i in intents if i != "portfolio"]) <= 1
     over_time = time.perf_counter() - deps.started > deps.budget_s
     names = crm.live_account_names(deps.services.store)
-    ans = plain(compose(deps, state["question"], state.get("findings") or [], names,
-                        calls_left=0 if over_time else (1 if single else 2) - len(deps.log.calls)))
+    findings = state.get("findings") or []
+    no_prose = llm_gate.sure(state["question"], state["route"]) if deps.chat is not None else ""
+    if deps.chat is not None and not no_prose and any(f["sources"] for f in findings):
+        no_prose = llm_gate.prose_off(deps)
+    ans = plain(compose(deps, state["question"], findings, names,
+                        calls_left=0 if over_time else (1 if single else 2) - len(deps.log.calls),
+                        no_prose=no_prose, verdict=lambda ok: llm_gate.verdict(deps, ok)))
     return {"answer": ans, "messages": [{"role": "assistant", "content": ans["text"]}],
             "trace": [{"step": "compose", "mode": ans["mode"], "note": ans.get("note", ""),
                        "seconds": round(time.perf_counter() - t, 4)}]}

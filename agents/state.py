@@ -150,6 +150,7 @@ class Answer(TypedDict, total=False):
     deterministic: str  # the rendering from findings alone (kept when the LLM's prose is used)
     reading: str  # how the question was read (the answer's first line)
     not_applied: list[str]  # constraint phrases the answer could not apply (each said in the answer)
+    llm_calls: dict[str, int]  # chat-model calls this answer made, by kind (understand, prose, draft, needs)
 
 
 class ActionResult(TypedDict, total=False):

@@ -48,6 +48,15 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(512, ge=1, le=32768)
     temperature: float = Field(0.2, ge=0.0, le=2.0)
     timeout_s: float = Field(120, gt=0)
+    # RAM for llama.cpp states after each call, so a prompt sharing a saved prefix reads only its new tokens.
+    prompt_cache_mb: int = Field(256, ge=0, le=65536)
+    # Prose is not asked for while the verifier rejected at least this share of the model's last
+    # `prose_window` drafts (once it has judged `prose_min` of them); one answer in `prose_probe_every`
+    # still tries, so a better prompt or model turns it back on. prose_off_at 1.01: never off.
+    prose_off_at: float = Field(0.9, ge=0.0, le=1.01)
+    prose_window: int = Field(50, ge=1, le=10000)
+    prose_min: int = Field(20, ge=1, le=10000)
+    prose_probe_every: int = Field(25, ge=0, le=100000)
 
 
 class EmbeddingSettings(BaseModel):

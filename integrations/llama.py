@@ -45,6 +45,52 @@ def load(path: Path, *, n_ctx: int, n_threads: int = 0, n_batch: int = 512, embe
         return _LOADED[key]
 
 
+def prompt_cache(m: Loaded, capacity_bytes: int) -> None:
+    """Keep the model's states after each call in RAM (llama-cpp-python's LlamaRAMCache), once per model.
+
+    A new prompt then starts from the saved state that shares its longest prefix: the router's, the
+    composer's and the needs extractor's system prompts each stay prefilled even when calls alternate
+    between them, so a call reads only its new tokens. 0 bytes: no cache (the last prompt is still reused).
+    """
+    if capacity_bytes <= 0 or m.llama.cache is not None:
+        return
+    from llama_cpp.llama_cache import LlamaRAMCache
+
+    m.llama.set_cache(LlamaRAMCache(capacity_bytes=capacity_bytes))
+
+
+def cached_prefixes(m: Loaded) -> list[tuple[int, ...]]:
+    """The token sequences whose states the prompt cache holds (the caller holds the model's lock)."""
+    cache = m.llama.cache
+    return list(getattr(cache, "cache_state", {}).keys()) if cache is not None else []
+
+
+class PromptSeen:
+    """The model as its chat handler sees it, keeping the exact prompt tokens the handler sends.
+
+    llama-cpp-python's chat completion formats the messages with the model's chat template, tokenizes
+    them and calls `create_completion(prompt=tokens)`; this proxy runs the model's own
+    `create_chat_completion` with itself as the model, so the tokens pass through it on the way: the
+    prompt's size by the model's own tokenizer, not an estimate.
+    """
+
+    def __init__(self, llama: Any):
+        self._llama = llama
+        self.prompt: list[int] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._llama, name)
+
+    def create_chat_completion(self, **kwargs: Any) -> Any:
+        """The model's chat completion, run through this proxy."""
+        return type(self._llama).create_chat_completion(self, **kwargs)
+
+    def create_completion(self, prompt: Any, **kwargs: Any) -> Any:
+        """Note the prompt tokens, then complete on the real model."""
+        self.prompt = list(prompt) if isinstance(prompt, list) else None
+        return self._llama.create_completion(prompt=prompt, **kwargs)
+
+
 @atexit.register
 def _close_all() -> None:
     """Free the models at exit, before the interpreter tears llama_cpp down.

@@ -76,6 +76,23 @@ class CallLog:
         """The calls as plain dicts."""
         return [asdict(c) for c in self.calls]
 
+    def by_kind(self) -> dict[str, int]:
+        """How many calls of each kind (understand, prose, draft, needs, ...) the request made."""
+        out: dict[str, int] = {}
+        for c in self.calls:
+            out[kind_of(c.purpose)] = out.get(kind_of(c.purpose), 0) + 1
+        return out
+
+
+KINDS = {"route": "understand", "compose": "prose", "rewrite": "prose", "briefing": "prose", "draft": "draft",
+         "needs": "needs"}
+
+
+def kind_of(purpose: str) -> str:
+    """The kind of a call from its purpose ("needs:repair" is a needs call): understand, prose, draft, needs."""
+    head = purpose.split(":")[0]
+    return KINDS.get(head, head or "other")
+
 
 class ChatModel(Protocol):
     """What Retain needs from a chat model."""
@@ -89,7 +106,7 @@ class ChatModel(Protocol):
         ...
 
 
-def _common_prefix(a: list[int], b: list[int]) -> int:
+def _common_prefix(a: Any, b: list[int]) -> int:
     n = min(len(a), len(b))
     k = 0
     while k < n and a[k] == b[k]:
@@ -111,10 +128,11 @@ class LlamaCppChat:
 
     def __init__(self, path: Path, *, n_ctx: int = 4096, n_threads: int = 0, n_batch: int = 512,
                  max_tokens: int = 512, temperature: float = 0.2, timeout_s: float = 120.0,
-                 log: CallLog | None = None):
+                 log: CallLog | None = None, prompt_cache_mb: int = 256):
         self.path = Path(path)
         self.name = self.path.name
         self.n_ctx, self.n_threads, self.n_batch = n_ctx, n_threads, n_batch
+        self.prompt_cache_mb = prompt_cache_mb
         self.max_tokens, self.temperature, self.timeout_s = max_tokens, temperature, timeout_s
         self.log = log if log is not None else CallLog()
 
@@ -125,21 +143,23 @@ class LlamaCppChat:
         fmt = {"type": "json_object", "schema": schema} if schema is not None else None
         budget = max_tokens or self.max_tokens
         with model.lock:
-            before = list(model.llama._input_ids)
+            llama.prompt_cache(model, self.prompt_cache_mb << 20)
+            before, saved = list(model.llama._input_ids), llama.cached_prefixes(model)
+            seen = llama.PromptSeen(model.llama)
             start = time.perf_counter()
             deadline = start + self.timeout_s
             pieces: list[str] = []
-            completion = 0
-            stream: Iterator[Any] = model.llama.create_chat_completion(  # type: ignore[assignment]
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=budget, temperature=self.temperature,
-                response_format=fmt, stream=True)  # type: ignore[arg-type]
+            completion, finish = 0, ""
+            stream: Iterator[Any] = seen.create_chat_completion(  # type: ignore[assignment]
+                messages=messages, max_tokens=budget, temperature=self.temperature,
+                response_format=fmt, stream=True)
             timed_out = False
             try:
                 for chunk in stream:
-                    delta = chunk["choices"][0].get("delta", {})
-                    if delta.get("content"):
-                        pieces.append(delta["content"])
+                    choice = chunk["choices"][0]
+                    finish = choice.get("finish_reason") or finish
+                    if choice.get("delta", {}).get("content"):
+                        pieces.append(choice["delta"]["content"])
                         completion += 1
                         if completion == 2:
                             fault("in_llm")
@@ -151,9 +171,12 @@ class LlamaCppChat:
                                "ask a narrower question.") from None
             seconds = time.perf_counter() - start
             after = list(model.llama._input_ids)
-        completion_tokens = max(completion, 0)
-        prompt_tokens = max(0, len(after) - completion_tokens) if not timed_out else len(after)
-        cached = min(_common_prefix(before, after[:prompt_tokens]), max(0, prompt_tokens - 1))
+        prompt = seen.prompt if seen.prompt is not None else after[:max(0, len(after) - completion)]
+        prompt_tokens = len(prompt)
+        # Generated tokens: all but the last one were read back into the context (the last too if it was eos).
+        completion_tokens = max(completion, len(after) - prompt_tokens + (finish == "length"))
+        reused = max([_common_prefix(before, prompt)] + [_common_prefix(k, prompt) for k in saved])
+        cached = min(reused, max(0, prompt_tokens - 1))
         self.log.calls.append(LLMCall(prompt_tokens, completion_tokens, cached, round(seconds, 4),
                                       self.name, purpose))
         if timed_out:
@@ -191,7 +214,10 @@ class OpenAICompatChat:
         """One chat completion over HTTP."""
         body: dict[str, Any] = {"model": self.name, "messages": messages,
                                 "max_tokens": max_tokens or self.max_tokens,
-                                "temperature": self.temperature}
+                                "temperature": self.temperature,
+                                # llama.cpp's server keeps the KV cache of the last prompt per slot: a call
+                                # that shares the system prefix reads only its new tokens.
+                                "cache_prompt": True}
         if schema is not None:
             body["response_format"] = {"type": "json_object", "schema": schema}
         start = time.perf_counter()
@@ -209,9 +235,10 @@ class OpenAICompatChat:
         data = r.json()
         usage = data.get("usage") or {}
         details = usage.get("prompt_tokens_details") or {}
+        cached = details.get("cached_tokens") or (data.get("timings") or {}).get("cache_n") or 0  # llama.cpp's server
         self.log.calls.append(LLMCall(int(usage.get("prompt_tokens", 0)),
                                       int(usage.get("completion_tokens", 0)),
-                                      int(details.get("cached_tokens", 0) or 0),
+                                      int(cached),
                                       round(time.perf_counter() - start, 4), self.name, purpose))
         return str(data["choices"][0]["message"].get("content") or "")
 
@@ -256,7 +283,15 @@ def make_chat_model(settings: Any, log: CallLog | None = None) -> BaseChatModel 
 
     return as_langchain(LlamaCppChat(require(settings, "chat"), n_ctx=llm.n_ctx, n_threads=llm.n_threads,
                                      n_batch=llm.n_batch, max_tokens=llm.max_tokens,
-                                     temperature=llm.temperature, timeout_s=llm.timeout_s, log=log))
+                                     temperature=llm.temperature, timeout_s=llm.timeout_s, log=log,
+                                     prompt_cache_mb=llm.prompt_cache_mb))
+
+
+def model_name(chat: BaseChatModel) -> str:
+    """The name a chat model goes by (its file or served model; a LangChain model's own name)."""
+    if isinstance(chat, RetainChatModel):
+        return chat.name_of_model
+    return str(getattr(chat, "model_name", "") or getattr(chat, "model", "") or chat._llm_type)
 
 
 def dumps(obj: Any) -> str:

@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.text import Text
 
-from core.errors import AccessDenied, RetainError
+from core.errors import AccessDenied, ConfigError, RetainError
 from retain.cli.common import (
     DataTable,
     _print_json,
@@ -166,6 +166,8 @@ def eval_cmd(
     as_json: bool = typer.Option(False, "--json"),
     here: bool = typer.Option(False, "--here", help="Ask this data folder's CRM as it is (for your own --file), "
                                                     "not the eval's own demo portfolio."),
+    against: Path | None = typer.Option(None, "--against", help="A report saved with --json (e.g. the deterministic "
+                                                                "run): list the questions answered worse or better."),
 ) -> None:
     """Score Retain on the evaluation questions: fact recall, unsupported claims, routing, LLM calls, tokens.
 
@@ -174,18 +176,36 @@ def eval_cmd(
     """
     import tempfile
 
-    from agents.evaluate import DEFAULT_FILE, run_eval, summary_table, table
+    from agents.evaluate import DEFAULT_FILE, compare, run_eval, summary_table, table
 
+    baseline = _baseline(against) if against else None
     with tempfile.TemporaryDirectory(prefix="retain-eval-") as folder:
         a = assistant(deterministic) if here else eval_assistant(Path(folder), deterministic)
         if as_json:
-            _print_json(run_eval(a, file or DEFAULT_FILE))
+            report = run_eval(a, file or DEFAULT_FILE)
+            _print_json({**report, "against": compare(report, baseline)} if baseline else report)
             return
         with _progress() as bar:
             task = bar.add_task("Evaluating", total=1.0)
             report = run_eval(a, file or DEFAULT_FILE, progress=lambda f: bar.update(task, completed=f))
     console.print(table(report))
     console.print(summary_table(report))
+    if baseline:
+        c = compare(report, baseline)
+        console.print(f"Against {against}: {c['compared']} questions compared, {len(c['worse'])} worse "
+                      f"({', '.join(c['worse']) or 'none'}), {len(c['better'])} better "
+                      f"({', '.join(c['better']) or 'none'}).")
+
+
+def _baseline(path: Path) -> dict[str, Any]:
+    """A saved `retain eval --json` report, or one clear error."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--against {path}: not a readable `retain eval --json` report ({exc}).") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+        raise ConfigError(f"--against {path}: not a `retain eval --json` report (no rows).")
+    return data
 
 
 def eval_assistant(folder: Path, deterministic: bool) -> Any:

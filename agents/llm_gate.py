@@ -1,0 +1,120 @@
+"""When a chat model may be asked at all: never where it cannot help.
+
+Two gates, both in code:
+- **Sure**: the deterministic understanding matched the message as a typed query (a lookup, a list, a
+  count or a metric), applied every constraint phrase and left no word of substance unexplained. The
+  answer is then the data as code rendered it; prose would only restate it, so no model is asked.
+- **Prose off**: the verifier rejected nearly all of the configured model's recent prose (a rolling
+  window per model in the data folder, `integrations.verdicts`). Writing prose that will be thrown
+  away costs seconds and changes nothing, so answers go out as the verified findings, and say so.
+  One answer in `llm.prose_probe_every` still tries, so the gate opens again when the model does better.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+
+from agents import router, understand
+from agents.composer import content_words
+from agents.state import Deps, Route
+from core.settings import Settings
+from integrations import verdicts
+from integrations.llm import dumps, model_name
+
+SHAPES = ("lookup", "list", "aggregate", "metric", "compare", "today")
+# Words that ask rather than say what: they need no reading of their own.
+_ASKING = content_words("""list show give tell many much number count total top bottom biggest largest smallest
+highest lowest most least best worst recent latest oldest newest first second third order sort sorted rank ranked
+please know need want see look find get pull anything everything something anyone everyone someone who whose
+whom currently right now today rate average sum kind sort type per each every across""")
+
+
+def _known() -> set[str]:
+    """Every word the deterministic reader has a rule for: the words in its phrase tables and patterns."""
+    if not _KNOWN:
+        texts: list[str] = []
+        for mod in (router, *[getattr(understand, n) for n in dir(understand)
+                              if isinstance(getattr(understand, n), types.ModuleType)]):
+            for value in vars(mod).values():
+                texts += _strings(value)
+        _KNOWN.update(content_words(re.sub(r"\\[a-z]", " ", " ".join(texts).lower())))
+    return _KNOWN
+
+
+def _strings(value: object, depth: int = 0) -> list[str]:
+    if isinstance(value, re.Pattern):
+        return [str(value.pattern)]
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict) and depth < 3:
+        return [t for k, v in value.items() for t in _strings(k, depth + 1) + _strings(v, depth + 1)]
+    if isinstance(value, list | tuple | set | frozenset) and depth < 3:
+        return [t for v in value for t in _strings(v, depth + 1)]
+    return []
+
+
+_KNOWN: set[str] = set()
+
+
+def unmatched(question: str, route: Route) -> list[str]:
+    """Content words of the message nothing accounts for.
+
+    Neither its reading (plan, accounts, reading line) nor any of the deterministic reader's phrase tables
+    and patterns holds them.
+    """
+    explained = [route.get("reading", ""), route.get("picked", "")]
+    explained += [a["name"] for a in route.get("accounts") or []]
+    for p in route.get("plans") or []:
+        explained += [str(p.get("title", "")), str(p.get("what", "")), str(p.get("metric") or ""),
+                      dumps(p.get("query") or {}).replace("_", " "), " ".join(p.get("period") or [])]
+    seen = content_words(" ".join(explained)) | _ASKING | _known()
+    words = content_words(re.sub(r"[\u2019']s\b", "", question))
+    return sorted(w for w in words if w not in seen and not w.isdigit())
+
+
+def sure(question: str, route: Route) -> str:
+    """Why the deterministic reading is sure and the answer a plain query result; "" when it is not."""
+    plans = route.get("plans") or []
+    method = route.get("method", "")
+    if route.get("intents") != ["query"] or not plans or method.startswith(("llm", "example")):
+        return ""
+    if route.get("clarify") or route.get("not_applied") or route.get("ambiguous") or route.get("denied"):
+        return ""
+    if any(p.get("shape") not in SHAPES for p in plans):
+        return ""
+    if unmatched(question, route):
+        return ""
+    return f"sure {plans[0]['shape']}: the answer is the data as read, no prose needed"
+
+
+def prose_off(deps: Deps) -> str:
+    """Why prose is off for the configured model ("prose off: the verifier rejected 48 of the last 50"), or ""."""
+    if deps.chat is None:
+        return ""
+    st = deps.services.settings
+    llm = st.llm
+    if not state_line(st, model_name(deps.chat)).startswith("prose off"):
+        return ""
+    r = verdicts.recent(st.data_dir, model_name(deps.chat), llm.prose_window)
+    n = verdicts.skipped(st.data_dir, model_name(deps.chat))
+    if llm.prose_probe_every and n % llm.prose_probe_every == 0:
+        return ""  # this one tries: the window learns whether the model still fails
+    return f"prose off: {r.line()}"
+
+
+def state_line(settings: Settings, model: str) -> str:
+    """"prose off: the verifier rejected 48 of the last 50" (or "prose on: ...") for a model."""
+    llm = settings.llm
+    r = verdicts.recent(settings.data_dir, model, llm.prose_window)
+    if not r.judged:
+        return "prose on: no drafts judged yet"
+    off = r.judged >= llm.prose_min and r.rejected >= llm.prose_off_at * r.judged
+    return f"prose {'off' if off else 'on'}: {r.line()}"
+
+
+def verdict(deps: Deps, verified: bool) -> None:
+    """Remember the verifier's verdict on one answer's prose from the configured model."""
+    if deps.chat is not None:
+        st = deps.services.settings
+        verdicts.record(st.data_dir, model_name(deps.chat), verified, st.llm.prose_window)
