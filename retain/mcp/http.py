@@ -9,8 +9,8 @@ Every request to /mcp must prove a person, or it is answered 401 and reaches not
   (in `mcp.slack_team_id`'s workspace when set), mapped to a person like the Slack app does.
   A signed request without a user (initialize, tools/list) is let through with no identity: the
   tools then share no data.
-/healthz is open; /metrics (the ops metrics, MCP calls included) answers this host only, or the
-bearer of `slack.ops_token` when one is set.
+/healthz is open; /readyz (503 when the database is not) and /metrics (the ops metrics, MCP calls
+included) answer this host only, or the bearer of `slack.ops_token` when one is set.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from core.metrics import CONTENT_TYPE, render
 from integrations.slack.config import secrets
 from retain.mcp.calls import CALLER_KEY, Caller
+from retain.ops import readiness, summary
 from tools import mcp_tokens
 from tools.services import Services
 
@@ -65,8 +66,8 @@ class Gate:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        if path in ("/healthz", "/metrics"):
-            await self._ops(path, Request(scope))(scope, receive, send)
+        if path in ("/healthz", "/readyz", "/metrics"):
+            await (await self._ops(path, Request(scope)))(scope, receive, send)
             return
         if path.rstrip("/") != self.path:
             await PlainTextResponse("not found", status_code=404)(scope, receive, send)
@@ -128,7 +129,7 @@ class Gate:
         user = str(slack["user_id"])
         return Caller(who=user, key=f"slack:{team}:{user}", via="slack")
 
-    def _ops(self, path: str, request: Request) -> Response:
+    async def _ops(self, path: str, request: Request) -> Response:
         if path == "/healthz":
             return PlainTextResponse("ok")
         client = request.client.host if request.client else ""
@@ -138,6 +139,9 @@ class Gate:
                 return PlainTextResponse("send Authorization: Bearer <slack.ops_token>", status_code=401)
         elif client not in LOOPBACK:
             return PlainTextResponse("metrics answer this host only (or set slack.ops_token)", status_code=403)
+        if path == "/readyz":  # the database (reachable, schema current); memory and LLM only degrade
+            ok, checks = await anyio.to_thread.run_sync(readiness, self.rt)
+            return JSONResponse(summary(ok, checks), status_code=200 if ok else 503)
         return Response(render(), media_type=CONTENT_TYPE)
 
 

@@ -106,6 +106,8 @@ def test_without_a_valid_token_nothing_is_reached_and_a_csm_sees_only_her_book(s
     assert 'retain_mcp_calls_total{status="ok",tool="portfolio"}' in metrics
     assert 'retain_mcp_calls_total{status="error",tool="account"}' in metrics  # the refused canary
     assert httpx2.get(url.replace("/mcp", "/healthz"), timeout=60).text == "ok"
+    ready = httpx2.get(url.replace("/mcp", "/readyz"), timeout=120)
+    assert ready.status_code == 200 and ready.json()["checks"]["database"]["ok"]
 
 
 async def _refused(url, tok):
