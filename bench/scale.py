@@ -1,12 +1,15 @@
 """Retain at portfolio scale: seed, score and answer at 10,000 and 100,000 accounts (deterministic path).
 
-    uv run python -m bench.scale [--sizes 10000,100000] [--csms 50] [--json]
+    uv run python -m bench.scale [--sizes 10000,100000] [--csms 50] [--database-url URL] [--json]
 
-Per size, on a fresh SQLite store: seconds to seed, to score the whole portfolio the first time,
+Per size, on a fresh store (SQLite in a temporary directory; with `--database-url`, a new database
+on that PostgreSQL server, e.g. a throwaway one from `.ci/postgres`, dropped after): seconds to seed, to score the whole portfolio the first time,
 to read the stored scores back in another process (what a CLI command or a second worker pays),
 per-question seconds for one CSM's typical questions once the process is warm (p50 / p95 / max,
 and the QBR question alone), all CSMs' briefings, a cold `retain ask --no-llm` and `retain --help`
-as separate processes, and the process's peak memory. Figures go to bench/scale.json;
+as separate processes, and the process's peak memory. The machine's load average is kept with
+each run (before and after): on a shared machine it says how much the figures were disturbed.
+Figures go to bench/scale.json (one row per database and size, earlier rows of other runs kept);
 BENCHMARKS.md quotes them.
 """
 
@@ -22,14 +25,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
 RESULT = Path(__file__).resolve().parent / "scale.json"
+COLD = Path(__file__).resolve().parent / "cold_ask.json"
 
 
 def _peak_mb() -> float:
@@ -46,8 +54,32 @@ def _wall(cmd: list[str], env: dict[str, str]) -> float:
     return round(best, 2)
 
 
-def run(accounts: int, csms: int, briefings: int) -> dict:
-    """Seed, score, ask and brief at one size."""
+@contextmanager
+def _database(server: str | None, accounts: int) -> Iterator[str]:
+    """A fresh database for one run: SQLite's default in the data directory, or a new one on `server`."""
+    if not server:
+        yield ""
+        return
+    base = make_url(server)
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    name = f"retain_scale_{accounts}_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _load() -> list[float]:
+    return [round(x, 1) for x in os.getloadavg()]
+
+
+def run(accounts: int, csms: int, briefings: int, server: str | None = None) -> dict:
+    """Seed, score, ask and brief at one size, on SQLite or on a new database of a PostgreSQL `server`."""
     from agents import briefing
     from agents.assistant import Assistant
     from agents.state import Deps
@@ -61,8 +93,10 @@ def run(accounts: int, csms: int, briefings: int) -> dict:
     from tools.services import Services
 
     today = date(2026, 11, 23)
-    with tempfile.TemporaryDirectory() as tmp:
-        svc = Services(load_settings(data_dir=tmp, today=today.isoformat(), llm={"backend": "none"}))
+    load_before = _load()
+    with tempfile.TemporaryDirectory() as tmp, _database(server, accounts) as url:
+        svc = Services(load_settings(data_dir=tmp, today=today.isoformat(), llm={"backend": "none"},
+                                     database_url=url))
         t = time.perf_counter()
         demo.write(svc.store, demo.generate(accounts, 7, today, csms))
         renewal_model.save(renewal_model.fit(svc.store, svc.card), svc.model_file)
@@ -98,11 +132,15 @@ def run(accounts: int, csms: int, briefings: int) -> dict:
         for p in people[:briefings]:
             briefing.build(deps, p, today - timedelta(days=1))
         brief_s = time.perf_counter() - t
-        env = {**os.environ, "RETAIN_DATA_DIR": tmp, "RETAIN_TODAY": today.isoformat(), "RETAIN_LLM__BACKEND": "none"}
+        env = {**os.environ, "RETAIN_DATA_DIR": tmp, "RETAIN_TODAY": today.isoformat(), "RETAIN_LLM__BACKEND": "none",
+               "RETAIN_DATABASE_URL": url}
         cold_ask_s = _wall([sys.executable, "-m", "retain", "--as", who, "ask", "--no-llm", questions[0]], env)
         help_s = _wall([sys.executable, "-m", "retain", "--help"], env)
+        database = svc.store.engine.dialect.name
+        svc.store.engine.dispose()
     vals = sorted(per.values())
-    return {"accounts": accounts, "csms": csms, "seed_s": round(seed_s, 1), "first_score_s": round(score_s, 2),
+    return {"database": database, "accounts": accounts, "csms": csms, "load_before": load_before,
+            "load_after": _load(), "seed_s": round(seed_s, 1), "first_score_s": round(score_s, 2),
             "stored_score_read_s": round(stored_s, 2), "prewarm_s": round(prewarm_s, 2),
             "cold_ask_s": cold_ask_s, "help_s": help_s,
             "answer_p50_s": round(statistics.median(vals), 3),
@@ -111,27 +149,65 @@ def run(accounts: int, csms: int, briefings: int) -> dict:
             "briefings_s": round(brief_s, 1), "peak_mb": round(_peak_mb()), "per_question": per}
 
 
+def cold_demo(runs: int = 5) -> dict:
+    """`retain ask --no-llm` as a new process on the demo (150 accounts), `runs` times: the median is the target."""
+    from core.settings import load_settings
+    from integrations.crm.models import CSM
+    from tools.services import Services
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "RETAIN_DATA_DIR": tmp, "RETAIN_TODAY": "2026-11-23", "RETAIN_LLM__BACKEND": "none"}
+        subprocess.run([sys.executable, "-m", "retain", "demo", "seed"], env=env, check=True, capture_output=True,
+                       timeout=600)
+        svc = Services(load_settings(data_dir=tmp, today="2026-11-23", llm={"backend": "none"}))
+        with svc.store.session() as s:
+            who = s.scalars(select(CSM.email).where(CSM.role == "csm").order_by(CSM.email)).first()
+        svc.store.engine.dispose()
+        out: dict[str, Any] = {"load_before": _load()}
+        for q in ("how is Acme Corp doing?", "anything I should worry about today?"):
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "retain", "--as", str(who), "ask", "--no-llm", q], env=env,
+                               check=True, capture_output=True, timeout=600)
+                times.append(round(time.perf_counter() - t, 2))
+            out[q] = {"median_s": statistics.median(times), "runs_s": times}
+        out["load_after"] = _load()
+    return out
+
+
 def main() -> None:
     """Run the sizes asked for, print a table, keep bench/scale.json."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--csms", type=int, default=50)
     ap.add_argument("--briefings", type=int, default=50)
+    ap.add_argument("--database-url", default="",
+                    help="a PostgreSQL server (its database is used only to create and drop the run's own)")
+    ap.add_argument("--cold", action="store_true", help="only a cold `retain ask` on the demo, 5 times")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    out = [run(int(n), a.csms, a.briefings) for n in a.sizes.split(",")]
-    RESULT.write_text(json.dumps(out, indent=1))
+    if a.cold:
+        cold = cold_demo()
+        COLD.write_text(json.dumps(cold, indent=1))
+        print(json.dumps(cold, indent=1))
+        return
+    out = [run(int(n), a.csms, a.briefings, a.database_url or None) for n in a.sizes.split(",")]
+    kept = json.loads(RESULT.read_text()) if RESULT.exists() else []
+    fresh = {(r["database"], r["accounts"]) for r in out}
+    rows = [r for r in kept if (r.get("database", "sqlite"), r["accounts"]) not in fresh] + out
+    RESULT.write_text(json.dumps(sorted(rows, key=lambda r: (r.get("database", "sqlite"), r["accounts"])), indent=1))
     if a.json:
         print(json.dumps(out))
-    t = Table(title="Retain at scale (deterministic, one process, SQLite)")
-    cols = [("accounts", "accounts"), ("seed s", "seed_s"), ("first score s", "first_score_s"),
+    t = Table(title="Retain at scale (deterministic, one process)")
+    cols = [("database", "database"), ("accounts", "accounts"), ("load", "load_after"), ("seed s", "seed_s"), ("first score s", "first_score_s"),
             ("stored read s", "stored_score_read_s"), ("answer p50 s", "answer_p50_s"), ("p95 s", "answer_p95_s"),
             ("max s", "answer_max_s"), ("QBR s", "qbr_s"), ("briefings", "briefings"), ("briefings s", "briefings_s"),
             ("cold ask s", "cold_ask_s"), ("--help s", "help_s"), ("peak MB", "peak_mb")]
     for c, _ in cols:
         t.add_column(c, justify="right")
     for r in out:
-        t.add_row(*(f"{r[k]:,}" if k == "accounts" else str(r[k]) for _, k in cols))
+        t.add_row(*(f"{r[k]:,}" if k == "accounts" else str(r[k][0] if k == "load_after" else r[k]) for _, k in cols))
     Console(stderr=a.json).print(t)
 
 
