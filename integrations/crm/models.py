@@ -24,6 +24,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from core.errors import mask_secrets
 
+# Tables whose writes do not change what scores and answers are made from; a write to any other
+# table of `Base` moves the data version (`integrations.crm.store`, `schema.track_writes`).
+OPERATIONAL = frozenset({"alembic_version", "apscheduler_jobs", "retain_meta", "score_runs", "slack_inbox", "sync_runs",
+                         "outbox", "scheduler_lease", "followup_state", "action_log", "health_snapshots",
+                         "needs_profiles", "feedback", "embedding_vectors", "mcp_tokens"})
+
 
 class Base(DeclarativeBase):
     """Declarative base of every CRM table."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 from sqlalchemy import Boolean, Column, Connection, LargeBinary, String, inspect, text, true
 
-from integrations.crm.models import Base
+from integrations.crm.models import OPERATIONAL, Base
 
 _V1_TABLES = [
     "csms", "accounts", "contacts", "contracts", "telemetry_daily", "fine_tune_jobs", "tickets",
@@ -110,3 +110,43 @@ def v13_outbox_claims(conn: Connection) -> None:
 def v14_mcp_tokens(conn: Connection) -> None:
     """Bearer tokens for the MCP server (hashed, revocable)."""
     Base.metadata.create_all(conn, tables=[Base.metadata.tables["mcp_tokens"]], checkfirst=True)
+
+
+# Once per transaction: the first write to a CRM table bumps the counter and marks the transaction
+# (a setting local to it, gone at commit or rollback), so later statements cost one comparison.
+_BUMP_FUNCTION = """
+CREATE OR REPLACE FUNCTION retain_bump_data_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_setting('retain.data_version_bumped', true) IS DISTINCT FROM 'yes' THEN
+    UPDATE retain_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'data_version';
+    PERFORM set_config('retain.data_version_bumped', 'yes', true);
+  END IF;
+  RETURN NULL;
+END $$
+"""
+
+
+def crm_tables() -> list[str]:
+    """The tables scores and answers are made from: every write to one of them moves the data version."""
+    return [t.name for t in Base.metadata.sorted_tables if t.name not in OPERATIONAL]
+
+
+def track_writes(conn: Connection) -> None:
+    """PostgreSQL: a statement trigger on every CRM table bumps `retain_meta.data_version` once per transaction.
+
+    It sees every writer (Retain, psql, another program), in the writer's transaction. Idempotent;
+    a revision that adds a CRM table calls it again. SQLite is left alone: Retain's engine bumps
+    the counter there (`integrations.crm.store`).
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    conn.execute(text(_BUMP_FUNCTION))
+    for name in crm_tables():
+        conn.execute(text(f'DROP TRIGGER IF EXISTS retain_data_version ON "{name}"'))
+        conn.execute(text(f'CREATE TRIGGER retain_data_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE '
+                          f'ON "{name}" FOR EACH STATEMENT EXECUTE FUNCTION retain_bump_data_version()'))
+
+
+def v15_data_version_triggers(conn: Connection) -> None:
+    """PostgreSQL counts writes to CRM tables in triggers, so writes made outside Retain move the data version."""
+    track_writes(conn)

@@ -87,3 +87,16 @@ def test_workers_waiting_for_the_migration_lock_do_not_block_the_checkpoint_setu
     assert [out.strip() for out, _ in results] == ["open"] * 3
     with rt.store.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM checkpoint_migrations")).scalar() > 0
+
+
+def test_the_head_revision_read_from_file_names_is_alembics_and_an_up_to_date_store_opens_without_alembic(rt):
+    import subprocess
+    import sys
+
+    from integrations.crm.store import _scripts
+
+    assert head_revision() == int(_scripts().get_current_head())
+    probe = ("import sys; from integrations.crm.store import open_store; "
+             f"s = open_store({rt.settings.db_url!r}); s.data_version(); print('alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip() == "False"
