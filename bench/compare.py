@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.llm_eval import lines as llm_eval_lines
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -220,6 +222,9 @@ def write_md(r: dict[str, Any], comp: dict[str, Any], path: Path) -> None:
                       f"{k.replace('_', ' ')} {q[k]} ({q[k] / n:.0%})" for k in
                       ("valid_json", "query_proposed", "fits_catalogue", "same_entity", "same_fields"))
                   + f"; median {q['median_seconds']} s. The deterministic path carries these shapes."]
+    small = ROOT / "bench" / "llm_eval.json"
+    if small.is_file():  # written by `python -m bench.llm_eval --save` (a slow run of its own, not part of bench.run)
+        lines += ["", *llm_eval_lines(json.loads(small.read_text()))]
     scale = ROOT / "bench" / "scale.json"
     if scale.is_file():  # written by `python -m bench.scale` (run by bench.run before this)
         lines += ["", "## At scale (deterministic, one process, SQLite)", "",
