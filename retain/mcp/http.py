@@ -21,10 +21,12 @@ import json
 import logging
 import socket
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
 import uvicorn
+from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -183,7 +185,8 @@ def _replay(body: bytes, rest: Receive) -> Receive:
     return receive
 
 
-def serve(mcp: Any, services: Services, host: str, port: int, ready: Any = None) -> None:
+def serve(mcp: MCPServer[Any], services: Services, host: str, port: int,
+          ready: Callable[[str], object] | None = None) -> None:
     """Serve the MCP app on host:port until stopped; `ready(url)` is called once the socket listens."""
     names = services.settings.mcp.public_hosts
     security = None if not names else TransportSecuritySettings(
