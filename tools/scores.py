@@ -140,6 +140,7 @@ class ScoreCache:
         self._by_key: dict[tuple[date, int], PortfolioHealth] = {}
         self._found: dict[tuple[date, int], dict[int, list[dict[str, Any]]]] = {}
         self.computed = 0  # how many times this process scored the portfolio itself (for tests and bench)
+        self.detections = 0  # how many accounts' detectors this process ran (for tests and bench)
 
     def get(self, ctx: Scope, day: date | None = None) -> PortfolioHealth:
         """Scores for a date (the context's by default) at the store's current data version."""
@@ -174,6 +175,7 @@ class ScoreCache:
             fresh = detect_many(ctx.store, missing, day)
             with self._lock:
                 found.update(fresh)
+                self.detections += len(missing)
         return {a: copy.deepcopy(found[a]) for a in account_ids}  # callers may annotate their copy
 
 

@@ -11,6 +11,7 @@ from integrations.crm.models import Account, Activity, Meta, SlackInbox
 from tools import detectors, scores
 from tools.access import OPERATOR
 from tools.scores import ScoreCache
+from tools.services import Services
 
 DAY0 = date(2026, 9, 25)
 
@@ -150,3 +151,20 @@ def test_scores_command_reports_stored_or_computed(run_cli, rt):
     assert again["computed"] is False and again["bands"] == first["bands"]
     fresh = scores_json("--refresh")
     assert fresh["computed"] is True and fresh["cleared"] >= 1
+
+
+def test_after_prewarm_a_vague_first_question_runs_no_detectors_and_finds_the_same(rt):
+    from agents.assistant import Assistant
+    from integrations.crm.models import CSM
+
+    with rt.store.session() as s:
+        who = s.scalars(select(CSM.email).where(CSM.role == "csm").order_by(CSM.email)).first()
+    rt.prewarm()
+    ran = rt.scores.detections
+    assert ran >= 100  # every scored account, before anyone asks
+    warm = Assistant(rt, use_memory=False).ask("anything I should worry about today?", who, "t1")
+    assert rt.scores.detections == ran  # the first vague question found everything already detected
+    cold = Services(rt.settings)  # a process that did not warm up detects on demand, with the same answer
+    again = Assistant(cold, use_memory=False).ask("anything I should worry about today?", who, "t2")
+    assert cold.scores.detections > 0
+    assert again["answer"]["text"] == warm["answer"]["text"]
