@@ -41,9 +41,9 @@ def picked_summary(findings: list[FindingDict], limit: int = 5) -> list[Cited]:
             for i in items[:1]:
                 if len(out) < limit:
                     out.append((i["text"], _sources(f, i)))
-    for f in findings:  # a sparse account: its health drivers and renewal facts make up the three
+    for f in findings:  # a sparse account: its health drivers and renewal risks make up the three
         for i in f["facts"]:
-            if len(out) < 3 and f["agent"] in ("health", "renewal") and i["text"] not in [t for t, _ in out]:
+            if len(out) < 3 and i["kind"] in ("driver", "risk", "strength") and i["text"] not in [t for t, _ in out]:
                 out.append((i["text"], _sources(f, i)))
     return out
 
