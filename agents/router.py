@@ -530,7 +530,7 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
         intents = ["portfolio"] + [i for i in intents if i in SPECS and SPECS[i].with_portfolio]
     elif accounts and not intents:
         intents = [last_topic] if via == "conversation" and last_topic in INTENTS else ["health"]
-    window = window_days(low, ctx.as_of) or plain_window
+    window = plain_window or window_days(low, ctx.as_of)  # the window the reading line states
     sure = bool(intents) and (bool(accounts) or portfolio or _alone(intents[:1])
                               or bool(linked["ambiguous"]) or bool(linked["denied"]))
     plans: list[dict[str, Any]] = []

@@ -8,10 +8,12 @@ means which span. `future=True` reads an open phrase forward from today (renewal
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from dateutil import parser as dparser
+from dateutil.easter import easter
 from dateutil.relativedelta import relativedelta
 
 NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -25,6 +27,10 @@ _MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug
          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 
 
+OPEN_START = date(1970, 1, 1)
+"""The start of a window open to the past ("contracts started before 2024")."""
+
+
 @dataclass(frozen=True)
 class Span:
     """A closed date range and how the message put it."""
@@ -35,6 +41,8 @@ class Span:
 
     def describe(self) -> str:
         """The span in words and dates."""
+        if self.start <= OPEN_START:
+            return f"{self.text} (up to {self.end.isoformat()})"
         return f"{self.text} ({self.start.isoformat()} to {self.end.isoformat()})"
 
 
@@ -126,9 +134,10 @@ def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | Non
     """Windows the plain forms below miss: halves, fiscal years and quarters, month ranges, weekdays."""
     m = re.search(r"\b(?:fy|fiscal(?: year)?)\s*'?(\d{2,4})?\s*(?:q([1-4]))?\b|"
                   r"\bq([1-4])\s*(?:of\s*)?(?:fy|fiscal(?: year)?)\s*'?(\d{2,4})\b|"
-                  r"\bfiscal (?:q|quarter\s*)([1-4])\b", low)
+                  r"\bfiscal (?:q|quarter\s*)([1-4])\b(?:\s*(?:of\s*)?(?:fy|fiscal(?: year)?)?\s*'?(\d{2,4})\b)?", low)
     if m:
-        fy_tok = m.group(1) or m.group(4)
+        after = re.match(r"\s*(?:of\s*)?(?:fy\s*|fiscal(?: year)?\s*)?'?(20\d\d|\d\d)\b", low[m.end():])
+        fy_tok = m.group(1) or m.group(4) or m.group(6) or (after.group(1) if after else None)
         q = m.group(2) or m.group(3) or m.group(5)
         cur_a, cur_b = fiscal_year(today.year, fiscal_start)
         this_fy = today.year if cur_a <= today <= cur_b else today.year + 1
@@ -175,9 +184,43 @@ def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | Non
     return None
 
 
+def _nth_weekday(year: int, month: int, weekday_: int, n: int) -> date:
+    """The n-th (or, n = -1, the last) given weekday of a month."""
+    if n < 0:
+        last = date(year, month, 1) + relativedelta(months=1, days=-1)
+        return last - relativedelta(days=(last.weekday() - weekday_) % 7)
+    first = date(year, month, 1)
+    return first + relativedelta(days=(weekday_ - first.weekday()) % 7, weeks=n - 1)
+
+
+_HOLIDAYS: dict[str, Callable[[int], date]] = {  # the US holidays CSMs plan around, by year
+    r"thanksgiving": lambda y: _nth_weekday(y, 11, 3, 4),
+    r"labou?r day": lambda y: _nth_weekday(y, 9, 0, 1),
+    r"memorial day": lambda y: _nth_weekday(y, 5, 0, -1),
+    r"easter": easter,
+    r"halloween": lambda y: date(y, 10, 31),
+    r"independence day|(?:the )?fourth of july|july 4(?:th)?": lambda y: date(y, 7, 4),
+    r"valentine'?s(?: day)?": lambda y: date(y, 2, 14),
+}
+
+
+def holidays(low: str, today: date, future: bool = True) -> str:
+    """The text with holidays written as dates ("before thanksgiving" is "before nov 26 2026")."""
+    for pat, day in _HOLIDAYS.items():
+        m = re.search(rf"\b(?:{pat})\b(?:\s+(\d{{4}}))?", low)
+        if m:
+            d = day(int(m.group(1))) if m.group(1) else day(today.year)
+            if not m.group(1) and future and d < today:
+                d = day(today.year + 1)
+            elif not m.group(1) and not future and d > today:
+                d = day(today.year - 1)
+            low = low[:m.start()] + f"{MONTHS[d.month - 1][:3]} {d.day} {d.year}" + low[m.end():]
+    return low
+
+
 def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> Span | None:
     """The span a message names, if any; open phrases run from today (future) or up to today (past)."""
-    low = text.lower()
+    low = holidays(text.lower(), today, future)
     found = _extra(low, today, future, fiscal_start)
     if found is not None:
         return found
@@ -229,8 +272,10 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> 
                   low)
     if m and not re.search(r"\bfrom\b.{0,20}\b(to|until|through|-)\b", low):  # "after March 2027": open-ended
         a = _month_start(m.group(1), today, True, int(m.group(2)) if m.group(2) else None)
+        if not future and not m.group(2) and a > today:
+            a -= relativedelta(years=1)
         start = a + relativedelta(months=1) if not m.group(0).startswith("from") else a
-        return Span(start, start + relativedelta(years=2, days=-1), m.group(0).strip())
+        return Span(start, start + relativedelta(years=2, days=-1) if future else today, m.group(0).strip())
     if re.search(r"\bthis week\b", low):
         a = today - relativedelta(days=today.weekday())
         return Span(today if future else a, a + relativedelta(days=6) if future else today, "this week")
@@ -251,11 +296,22 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> 
         a = _month_start(m.group(1), today, future, int(m.group(2)) if m.group(2) else None)
         end = a + relativedelta(months=1, days=-1) if "end" in m.group(0) else a - relativedelta(days=1)
         return Span(today, end, m.group(0).strip())
+    m = re.search(r"\b(?:by|before|until|till)?\s*(?:the )?end of (?:the |this )?year\b", low)
+    if m:
+        return Span(today if future else date(today.year, 1, 1), date(today.year, 12, 31), m.group(0).strip())
     m = re.search(r"\b(?:before|by|until|till|prior to)\b(.{3,30})", low)
     if m:
         d = _explicit(m.group(1), today, future)
         if d is not None:
-            return Span(today, d if "before" not in m.group(0) else d - relativedelta(days=1), m.group(0).strip())
+            end = d if "before" not in m.group(0) and "prior" not in m.group(0) else d - relativedelta(days=1)
+            return Span(today if end >= today else OPEN_START, end, m.group(0).strip())
+    m = re.search(r"\b(?:after|later than|starting|from)\b(.{3,30})", low)
+    if m and not re.search(r"\b(to|until|till|through|and)\b", m.group(1)):
+        d = _explicit(m.group(1), today, future)
+        if d is not None:
+            a = d + relativedelta(days=1) if not m.group(0).startswith(("starting", "from")) else d
+            if future or a <= today:
+                return Span(a, a + relativedelta(years=1) if future and a > today else today, m.group(0).strip())
     m = re.search(r"\bsince\b(.{3,30})", low)
     if m:
         d = _explicit(m.group(1), today, False)
@@ -264,6 +320,17 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> 
             d = _month_start(mm.group(1), today, False, None)
         if d is not None:
             return Span(d, today, m.group(0).strip())
+    m = re.search(r"\b(before|prior to|until|till|by|after|since|from)\s+(?:the (?:start|end) of\s+)?(\d{4})\b(?!\s*-)",
+                  low)
+    if m and 2000 < int(m.group(2)) < 2100:  # "before 2024", "since 2023", "after 2027": open-ended years
+        y, word = int(m.group(2)), m.group(1)
+        if word in ("before", "prior to") or (word in ("until", "till", "by") and "start" in m.group(0)):
+            return Span(OPEN_START if not future or date(y, 1, 1) <= today else today, date(y - 1, 12, 31),
+                        m.group(0).strip())
+        if word in ("until", "till", "by"):
+            return Span(today if future else OPEN_START, date(y, 12, 31), m.group(0).strip())
+        a = date(y + 1, 1, 1) if word == "after" and "start" not in m.group(0) else date(y, 1, 1)
+        return Span(a, today if not future or a <= today else a + relativedelta(years=2, days=-1), m.group(0).strip())
     m = re.search(r"\b(?:in|during|for)\s+(\d{4})\b", low)
     if m and 2000 < int(m.group(1)) < 2100:
         y = int(m.group(1))

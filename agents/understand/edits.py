@@ -26,8 +26,8 @@ from dateutil.relativedelta import relativedelta
 
 from agents.state import AccountRef, Dialogue, RowRef
 from agents.understand.model import Plan, from_json
-from agents.understand.shapes import outcomes
 from agents.understand.slots import _account_filters, _vocab_filters, thresholds
+from agents.understand.statuses import status_filters
 from agents.understand.vocabulary import Vocabulary
 from agents.when import MONTHS, NUMBER_WORDS, Span, span
 from tools.query import ENTITIES, Aggregate, Filter, Query, Sort
@@ -194,60 +194,6 @@ def _entity_of(low: str) -> str | None:
     return next((e for pat, e in _ENTITY_NOUNS if re.search(pat, low)), None)
 
 
-def _status_filters(low: str, entity: str, today: date) -> tuple[list[Filter], list[str]]:
-    out: list[Filter] = []
-    said: list[str] = []
-    if entity == "tickets":
-        if re.search(r"\b(closed|resolved)\b", low):
-            out.append(Filter(field="status", value="closed"))
-            said.append("closed")
-        elif re.search(r"\bopen\b|\bunresolved\b|\bstill open\b", low):
-            out.append(Filter(field="status", op="ne", value="closed"))
-            said.append("open")
-        m = re.search(r"\b(urgent|high|normal|low)\b(?:[- ]priority)?", low)
-        if m and (re.search(r"priority|urgent|\bp1\b", low) or re.search(r"\b(high|low|normal) ones\b", low)):
-            out.append(Filter(field="priority", value=m.group(1)))
-            said.append(f"{m.group(1)} priority")
-    elif entity == "renewals":
-        found = outcomes(low) if not re.search(r"\bhow much\b|\btotal\b", low) else []
-        if found:
-            out.append(Filter(field="outcome", value=found[0]) if len(found) == 1 else
-                       Filter(field="outcome", op="in", value=found))
-            said.append(" or ".join(found))
-    elif entity == "surveys":
-        if re.search(r"\bpassives?\b", low):
-            out += [Filter(field="score", op="ge", value=7), Filter(field="score", op="le", value=8)]
-        elif re.search(r"\bdetractors?\b", low):
-            out.append(Filter(field="score", op="le", value=6))
-        elif re.search(r"\bpromoters?\b", low):
-            out.append(Filter(field="score", op="ge", value=9))
-    elif entity == "fine_tunes":
-        m = re.search(r"\b(failed|running|succeeded|stuck)\b", low)
-        if m:
-            out.append(Filter(field="status", value={"stuck": "running"}.get(m.group(1), m.group(1))))
-            said.append(m.group(1))
-    elif entity == "plans":
-        if re.search(r"\b(past|behind|late|overdue|missed)\b", low):
-            out += [Filter(field="status", value="active"), Filter(field="target_date", op="lt",
-                                                                   value=today.isoformat())]
-            said.append("past their target date")
-        elif re.search(r"\b(completed|finished|done)\b", low):
-            out.append(Filter(field="status", value="completed"))
-            said.append("completed")
-    elif entity == "milestones":
-        if re.search(r"\boverdue|late|behind\b", low):
-            out += [Filter(field="status", op="ne", value="done"), Filter(field="due_date", op="lt",
-                                                                          value=today.isoformat())]
-            said.append("overdue")
-        elif re.search(r"\bblocked|stuck\b", low):
-            out.append(Filter(field="status", value="blocked"))
-            said.append("blocked")
-        elif re.search(r"\b(done|completed|finished)\b", low):
-            out.append(Filter(field="status", value="done"))
-            said.append("done")
-    return out, said
-
-
 def _filters(low: str, entity: str, today: date, vocab: Vocabulary, asker: str) -> tuple[list[Filter], list[str]]:
     """Filters a follow-up names, in the CRM's own words; no renewal window (that is a period)."""
     out, said = _vocab_filters(low, vocab, asker)
@@ -269,7 +215,7 @@ def _filters(low: str, entity: str, today: date, vocab: Vocabulary, asker: str) 
     said += words
     limits = thresholds(low)
     out += limits
-    more, w = _status_filters(low, entity, today)
+    more, w = status_filters(low, entity, today, vocab.statuses, follow_up=True)  # shared with new questions
     return out + more, said + w
 
 

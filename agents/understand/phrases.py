@@ -9,16 +9,21 @@ from agents.when import NUMBER_WORDS
 from tools.query import Filter
 
 _NUMW = r"(\d[\d,]*(?:\.\d+)?(?:\s?[km](?![a-z])|%)?|" + "|".join(NUMBER_WORDS) + r")"
-_MORE = r"(?:above|over|more than|greater than|higher than|at least|>=?|exceeding|north of)"
-_LESS = r"(?:below|under|less than|lower than|at most|<=?|beneath|south of)"
+_MORE = r"(?:above|over|more than|greater than|higher than|bigger than|larger than|at least|no less than|>=?|" \
+        r"exceeding|in excess of|upwards of|north of|min(?:imum)?(?: of)?)"
+_LESS = r"(?:below|under|less than|fewer than|lower than|smaller than|at most|no more than|<=?|beneath|south of|" \
+        r"max(?:imum)?(?: of)?|up to)"
+_INCLUSIVE = r"(?:at least|no less than|>=|min(?:imum)?(?: of)?|at most|no more than|<=|max(?:imum)?(?: of)?|up to)"
+"""Bounds that include their number ("at least 3" is 3 or more)."""
 _FIELD_WORDS: dict[str, str] = {
-    "health": r"health(?: score)?|score", "arr": r"arr|revenue|contract value|acv|spend(?:ing)? with us",
+    "health": r"health(?: score)?|score",
+    "arr": r"arr|revenue|contract value|acv|spend(?:ing)? with us|worth|paying|pay",
     "p_renew": r"p\(renew\)|renewal (?:probability|likelihood|odds)|chance of renewing|likelihood to renew",
     "nps": r"nps", "seat_utilization": r"seat (?:use|usage|utili[sz]ation)|utili[sz]ation",
     "usage_change_30d": r"usage (?:change|growth)", "days_since_touch": r"days since (?:touch|contact)",
     "open_tickets": r"open (?:tickets?|tix|cases?)|tickets? open", "p95_ms": r"p95(?: latency)?|latency",
     "error_rate": r"error rate",
-    "spend_30d": r"spend|usage spend|cost", "seats": r"seats",
+    "spend_30d": r"spend|usage spend|cost", "seats": r"seats|licen[cs]es|users",
 }
 _SORTS: list[tuple[str, str, bool]] = [  # (pattern, field, descending)
     (r"(worst|lowest|bottom) (latest )?nps|nps is (the )?(worst|lowest)", "nps", False),
@@ -71,7 +76,13 @@ _TODAY = re.compile(r"worr(y|ied)|\bfocus\b|need(s)? (my )?attention|my priorit(
 
 
 SHORTHAND = {r"\bb4\b": "before", r"\baccts?\b": "accounts", r"\bwich\b": "which", r"\bwhcih\b": "which",
+             r"\b(?:xmas|christmas) eve\b": "dec 24", r"\bnew year'?s eve\b": "dec 31",
              r"\bxmas\b|\bchristmas\b": "dec 25", r"\bnew year'?s?( day)?\b": "jan 1", r"\bthru\b": "through",
+             r"\b(\d+)\s*(?:wks?|wk)\b": r"\1 weeks", r"\b(\d+)\s*(?:mos|mo|mths?|mnths?)\b": r"\1 months",
+             r"\b(\d+)\s*(?:yrs?)\b": r"\1 years", r"\b(\d+)\s*(?:qtrs?)\b": r"\1 quarters",
+             r"\b(next|last|past|within|in)\s+(\d+)\s*d\b": r"\1 \2 days",
+             r"\bytd\b": "year to date", r"\bqtd\b": "this quarter", r"\bmtd\b": "this month",
+             r"\beom\b": "end of the month", r"\beoy\b": "end of the year", r"\beoq\b": "end of the quarter",
              r"\bw/o\b": "without", r"\bw/": "with ", r"\bq'?ty\b": "quantity", r"\bmgr\b": "manager",
              r"\brenewl\b|\brenwal\b": "renewal", r"\bcustomrs?\b": "customers", r"\bpls\b|\bplz\b": "please",
              r"\bbetween now and\b|\bfrom now (?:to|until|till|through)\b|\bnow (?:through|until|till)\b": "by",
@@ -154,7 +165,7 @@ _ENTITY_CUES: list[tuple[str, str]] = [
      r"in progress|past (?:their )?target|behind|late|completed|finished)\b", "plans"),
     (r"\bmilestones?\b|onboarding (tasks|steps)", "milestones"),
     (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers|\bwho left\b|\bpeople who\b", "contacts"),
-    (r"\b(survey|nps|csat) (responses|answers|comments|results|scores)\b|\bsurvey comments\b|"
+    (r"\b(survey|nps|csat) (responses?|answers?|comments?|results|scores)\b|\bsurvey comments\b|"
      r"\b(responded|answered|replied|filled (?:in|out)|took)\b.{0,12}\b(nps|survey|csat)\b|"
      r"\b(detractor|promoter|passive)s? (responses|answers|comments)\b", "surveys"),
     (r"\b(meetings|calls|emails|notes|activities)\b(?! in)", "activities"),

@@ -188,6 +188,14 @@ _TIME_PREP = re.compile(r"\b(before|after|since|until|till|prior to|ahead of|by)
 _NUMBER = re.compile(r"(?<![\w./-])(\$?\d[\d,]*(?:\.\d+)?\s?[km%]?)(?![\w/-])")
 
 
+def deadline(text: str, today: date) -> str | None:
+    """A time phrase no calendar reading resolves ("before the board meeting"), if the message has one."""
+    low = text.lower().replace("\u2019", "'")
+    if span(low, today, future=True) is not None:
+        return None
+    return next((c.phrase for c in constraints(low, today) if c.kind == "window"), None)
+
+
 def constraints(text: str, today: date) -> list[Constraint]:
     """The constraint-bearing phrases of a message."""
     low = text.lower().replace("\u2019", "'")

@@ -6,9 +6,12 @@ import re
 from datetime import date
 
 from agents.state import AccountRef
+from agents.understand.measures import record_thresholds, singular, superlative
 from agents.understand.model import Plan, Shape
-from agents.understand.phrases import _COMPARE_TOPICS, _ENTITY_CUES, _ORDINAL, _TODAY, METRICS, PLURAL
+from agents.understand.phrases import _COMPARE_TOPICS, _ENTITY_CUES, _FIELD_WORDS, _ORDINAL, _TODAY, METRICS, PLURAL
+from agents.understand.reading import deadline
 from agents.understand.slots import _account_filters, _group, _limit, _say, _sort, _vocab_filters, thresholds
+from agents.understand.statuses import status_filters
 from agents.understand.vocabulary import Vocabulary
 from agents.when import Span, span
 from tools.query import ENTITIES, Aggregate, Filter, Query, Sort
@@ -27,6 +30,31 @@ def _metric(low: str, today: date) -> Plan | None:
     return None
 
 
+_PAST_OUTCOME = re.compile(r"\b(churned|cancell?ed|walked|left us|shr[au]nk|contracted|downgraded|downsized|reduced|"
+                           r"expanded|grew|upsold|lost(?! (?:their|a|the|its|our|his|her)\b))\b"
+                           r"(?! usage| seats| champion)")
+_SURVEYED = re.compile(r"\b(detractors?|promoters?|passives?|nps|csat|surveys?)\b")
+_RENEWAL_WORDS = re.compile(r"\b(renew\w*|expir\w*|up for|signed|contracts?)\b")
+
+
+def _records_asked(entity: str, low: str, today: date) -> str:
+    """Accounts asked for by what their records did in a past window are those records.
+
+    "which renewals were downsized in 2026?", "who grew this year?" list renewal events; "which accounts
+    left detractor scores in October?" lists the survey responses of that window (an account's latest
+    NPS has no date).
+    """
+    if entity != "accounts":
+        return entity
+    past = span(low, today, future=False)
+    dated = past is not None and past.start <= today and not _RENEWAL_WORDS.search(low.replace("renewals", ""))
+    if _PAST_OUTCOME.search(low) and (dated or re.search(r"\brenewals\b", low)):
+        return "renewals"
+    if _SURVEYED.search(low) and dated and not re.search(r"\b(latest|current)\b", low):
+        return "surveys"
+    return entity
+
+
 def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[int]) -> Plan | None:
     """A list, ranking or aggregate over the asker's accounts (or `ids`, the previous list)."""
     entity = next((e for pat, e in _ENTITY_CUES if re.search(pat, low)), "accounts")
@@ -35,6 +63,7 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     counted = any(f.field in ("open_tickets", "open_high_tickets") for f in thresholds(low))
     if entity != "accounts" and asks_accounts and (counted or (PLURAL.search(low) and _sort(low) is not None)):
         entity = "accounts"  # "which customers have the most open tickets?" ranks accounts, not tickets
+    entity = _records_asked(entity, low, today)
     filters, said = _vocab_filters(low, vocab, asker)
     window: Span | None = None
     if entity == "accounts":
@@ -42,53 +71,15 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         limits = thresholds(low)
         filters += more + limits
         said += words + [_say(f) for f in limits]
-    elif entity == "tickets":
-        filters = [f for f in filters if f.field in ("owner", "team")]
-        dated = span(low, today, future=False) is not None
-        if re.search(r"\b(still open|open|unresolved|outstanding)\b", low) or \
-                not dated and not re.search(r"\b(closed|resolved|all|every)\b", low):
-            filters.append(Filter(field="status", op="ne", value="closed"))
-            said.append("open")
-        elif re.search(r"\b(closed|resolved)\b", low) and not dated:
-            filters.append(Filter(field="status", value="closed"))
-            said.append("closed")
-        m = re.search(r"\b(high|urgent|critical|p1)\b", low)
-        if m:
-            filters.append(Filter(field="priority", op="in", value=["high", "urgent"]))
-            said.append("high-priority")
-    elif entity == "fine_tunes":
-        filters = [f for f in filters if f.field in ("owner", "team")]
-        m = re.search(r"\b(failed|failing|diverged|broke|succeeded|successful|running|in progress|stuck|hung|"
-                      r"hanging|not finish\w*|unfinished)\b", low)
-        if m and m.group(1) in ("stuck", "hung", "hanging") or (m and m.group(1).startswith(("not finish", "unfin"))):
-            filters.append(Filter(field="status", op="in", value=["running", "failed"]))
-            said.append("running or failed")
-        elif m:
-            st = "failed" if m.group(1) in ("failed", "failing", "diverged", "broke") else \
-                "running" if m.group(1) in ("running", "in progress") else "succeeded"
-            filters.append(Filter(field="status", value=st))
-            said.append(st)
-    elif entity == "milestones":
-        filters = [f for f in filters if f.field in ("owner", "team")]
-        if re.search(r"overdue|late|behind|past due|missed", low):
-            filters += [Filter(field="status", op="ne", value="done"),
-                        Filter(field="due_date", op="lt", value=today.isoformat())]
-            said.append("overdue")
-        elif re.search(r"\bblocked\b|\bstuck\b", low):
-            filters.append(Filter(field="status", value="blocked"))
-            said.append("blocked")
-    elif entity == "plans":
-        filters = [f for f in filters if f.field in ("owner", "team", "segment")]
-        if re.search(r"\b(past|behind|late|overdue|missed|slipp\w*)\b", low):
-            filters += [Filter(field="status", value="active"),
-                        Filter(field="target_date", op="lt", value=today.isoformat())]
-            said.append("past their target date")
-        elif re.search(r"\b(completed|finished|done)\b", low):
-            filters.append(Filter(field="status", value="completed"))
-            said.append("completed")
-        elif re.search(r"\b(running|active|in progress|open|ongoing|current)\b", low):
-            filters.append(Filter(field="status", value="active"))
-            said.append("running")
+    elif entity in ("tickets", "fine_tunes", "milestones", "plans"):
+        filters = [f for f in filters if f.field in ("owner", "team") or entity == "plans" and f.field == "segment"]
+        more, words = status_filters(low, entity, today, vocab.statuses)
+        if entity == "tickets" and not any(f.field == "status" for f in more) and \
+                span(low, today, future=False) is None and not re.search(r"\b(all|every)\b", low):
+            more.append(Filter(field="status", op="ne", value="closed"))  # tickets asked bare: the open ones
+            words.append("open")
+        filters += more
+        said += words
     elif entity == "contacts":
         filters = [f for f in filters if f.field in ("owner", "team")]
         quiet = re.search(r"\b(?:haven'?t|have not|hasn'?t|not|no one|nobody)\b.{0,30}\b(?:engaged|heard|talked|spoken|"
@@ -105,11 +96,9 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             filters.append(Filter(field="is_champion", value=True))
             said.append("champions")
     elif entity == "renewals":
-        found = outcomes(low)
-        if found:
-            filters.append(Filter(field="outcome", value=found[0]) if len(found) == 1 else
-                           Filter(field="outcome", op="in", value=found))
-            said.append(" or ".join(found))
+        more, words = status_filters(low, entity, today, vocab.statuses)
+        filters += more
+        said += words
     elif entity == "activities":
         filters = [f for f in filters if f.field in ("owner", "team", "segment")]
         kind = re.search(r"\b(meeting|call|email|note)s?\b", low)
@@ -118,12 +107,9 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             said.append(f"{kind.group(1)}s")
     elif entity == "surveys":
         filters = [f for f in filters if f.field in ("owner", "team", "segment")]
-        if re.search(r"\bdetractors?\b", low):
-            filters.append(Filter(field="score", op="le", value=6))
-            said.append("detractors (0-6)")
-        elif re.search(r"\bpromoters?\b", low):
-            filters.append(Filter(field="score", op="ge", value=9))
-            said.append("promoters (9-10)")
+        more, words = status_filters(low, entity, today, vocab.statuses)
+        filters += more
+        said += words
         if re.search(r"\bnps\b", low) and not re.search(r"\bcsat\b", low):
             filters.append(Filter(field="kind", value="nps"))
     topic = re.search(r"\babout\s+([a-z][a-z0-9 /-]{2,30}?)\s*(?:\?|$|\bin\b|\bfrom\b|\bsince\b|\bduring\b|"
@@ -140,9 +126,16 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             fld = date_field(entity, low)
             filters.append(Filter(field=fld, op="between", value=[past.start.isoformat(), past.end.isoformat()]))
             said.append(past.describe())
-    sort = _sort(low) if entity == "accounts" else _record_sort(entity, low)
+    if entity != "accounts":  # "score under 7", "eval score above 0.8", "renewals worth over 100k"
+        bounds = record_thresholds(entity, low)
+        filters += bounds
+        said += [_say(f) for f in bounds]
+    sort = _sort(low) if entity == "accounts" else \
+        _record_sort(entity, low) or superlative(entity, low, date_field(entity, low))
+    if sort is not None and entity == "accounts":
+        sort = _top_by(low, sort)
     ranked = sort is not None and (entity == "accounts" or ENTITIES[entity].fields[sort.field].kind != "date")
-    limit = _limit(low)
+    limit = _limit(low) or (1 if sort is not None and singular(entity, low) else None)
     group = _group(low)
     aggs: list[Aggregate] = []
     total = re.search(r"\b(total|sum|combined|how much|aggregate|overall)\b|how big is (my|our) (book|portfolio)|"
@@ -168,7 +161,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         aggs.append(Aggregate(fn="count"))
         if group and entity == "accounts":
             aggs += [Aggregate(fn="sum", field="arr"), Aggregate(fn="avg", field="health")]
-    most = re.search(r"\b(who|which (?:account|customer|client|csm|rep)s?) (?:has|have) the (most|fewest|least)\b", low)
+    most = re.search(r"\b(who|which (?:account|customer|client|csm|rep)s?)\b(?: \w+){1,2}? (?:the )?(most|fewest|least)"
+                     r"(?! recent| recently)\b", low)  # "who has the most …", "who filed the most tickets in May"
     if most and entity != "accounts" and group is None:  # "who has the most overdue milestones?": count per group
         group = "owner" if re.search(r"\b(csm|rep|on (my|the) team)\b", low) else "account"
         aggs = [Aggregate(fn="count")]
@@ -176,6 +170,9 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         re.search(r"\bhow(?:'s| is| are)\b.*\b(book|portfolio|accounts|team)\b", low)
     if summary:  # "how is Priya's book looking?": its totals, then its accounts worst first
         aggs = [Aggregate(fn="sum", field="arr"), Aggregate(fn="avg", field="health")]
+    if entity == "accounts" and sort is None and not filters and not group and not aggs and \
+            re.search(r"\b(renew\w*|up for renewal|expir\w*)\b", low) and deadline(low, today):
+        sort = Sort(field="renewal_date")  # "renewing before the board meeting": soonest first, the phrase named
     if ids:
         said.insert(0, "from the last list")
     specific = bool(filters or sort or limit or group or aggs or ids or entity != "accounts")
@@ -219,15 +216,6 @@ _VERB_FIELDS: dict[str, list[tuple[str, str]]] = {  # entity -> (verb pattern, d
     "plans": [(r"\b(started|kicked off|began|begun)\b", "started_on"), (r".", "target_date")],
     "contacts": [(r"\b(left|departed|gone|quit|moved on)\b", "left_on"), (r".", "last_engaged")],
 }
-_OUTCOMES = [(r"\b(churn\w*|lost|lose|cancel\w*|walked)\b", "churned"),
-             (r"\b(shr[ai]nk\w*|shrunk|contract(ed|ion)|downgrad\w*|downsiz\w*|reduc\w*)\b", "contracted"),
-             (r"\b(expan\w*|grew|grow\w*|upsold|upsell\w*|increas\w*)\b", "expanded"),
-             (r"\b(renewed flat|flat)\b", "renewed")]
-
-
-def outcomes(low: str) -> list[str]:
-    """Renewal outcomes a message names ("lose or shrink": churned, contracted)."""
-    return [o for pat, o in _OUTCOMES if re.search(pat, low)]
 _RECORD_SORTS: list[tuple[str, str, bool]] = [  # (pattern, field kind or name, descending)
     (r"\b(oldest|earliest)(?: ones?)? first\b|\bchronological|\bin order of date\b", "@date", False),
     (r"\b(newest|latest|most recent)(?: ones?)? first\b|\breverse chronological", "@date", True),
@@ -253,6 +241,15 @@ def _record_sort(entity: str, low: str) -> Sort | None:
             if name in fields:
                 return Sort(field=name, desc=desc)
     return None
+
+
+def _top_by(low: str, sort: Sort) -> Sort:
+    """"top 3 by health" is the healthiest three, "bottom 5 by ARR" the smallest: the word sets the direction."""
+    m = re.search(r"\b(top|bottom|best|worst)\b.*\bby\s+", low)
+    words = _FIELD_WORDS.get(sort.field)
+    if m and words and sort.field != "p_renew" and re.search(rf"\bby\s+(?:{words})\b", low[m.end() - 4:]):
+        return Sort(field=sort.field, desc=m.group(1) in ("top", "best"))
+    return sort
 
 
 def _group_fields(entity: str) -> set[str]:

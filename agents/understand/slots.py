@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from agents.understand.phrases import _FIELD_WORDS, _GROUPS, _LESS, _MORE, _NUMW, _SORTS
+from agents.understand.phrases import _FIELD_WORDS, _GROUPS, _INCLUSIVE, _LESS, _MORE, _NUMW, _SORTS
 from agents.understand.vocabulary import Vocabulary
 from agents.when import NUMBER_WORDS, Span, span
 from tools.query import Filter, Sort
@@ -27,22 +27,60 @@ def _value(tok: str, fld: str) -> float:
     return v
 
 
-def thresholds(low: str) -> list[Filter]:
-    """Comparisons like "health below 60", "over $100k ARR", "P(renew) under 50%"; a bare "$100k" is ARR."""
-    out = []
-    for m in re.finditer(rf"({_MORE}|{_LESS})\s*\$\s*(\d[\d,]*(?:\.\d+)?\s*[km]?)(?!\s*(?:arr|revenue|spend))", low):
-        out.append(Filter(field="arr", op="gt" if re.match(_MORE, m.group(1)) else "lt", value=_money(m.group(2))))
-    for fld, words in _FIELD_WORDS.items():
-        for m in re.finditer(rf"(?:{words})\s*(?:is|of|score)?\s*({_MORE}|{_LESS})\s*\$?{_NUMW}", low):
-            out.append(Filter(field=fld, op="gt" if re.match(_MORE, m.group(1)) else "lt",
-                              value=_value(m.group(2), fld)))
-        for m in re.finditer(rf"({_MORE}|{_LESS})\s*\$?{_NUMW}\s*(?:in\s+)?(?:{words})\b", low):
-            out.append(Filter(field=fld, op="gt" if re.match(_MORE, m.group(1)) else "lt",
-                              value=_value(m.group(2), fld)))
-        for m in re.finditer(rf"(?:{words})\s*(?:is|of|score|scores|at|was)?\s*(?:an?\s+)?\$?{_NUMW}\s+or\s+"
-                             r"(lower|less|below|under|fewer|worse|higher|more|above|over|better)\b", low):
-            up = m.group(2) in ("higher", "more", "above", "over", "better")  # "NPS of 4 or lower": at most 4
-            out.append(Filter(field=fld, op="ge" if up else "le", value=_value(m.group(1), fld)))
+def _op(word: str) -> str:
+    """The comparison a bound word means: "over" is gt, "at least" ge, "under" lt, "at most" le."""
+    up = bool(re.match(_MORE, word))
+    if re.fullmatch(_INCLUSIVE, word.strip()):
+        return "ge" if up else "le"
+    return "gt" if up else "lt"
+
+
+_MONEY = r"(\$\s*\d[\d,]*(?:\.\d+)?\s*[km]?|\d[\d,]*(?:\.\d+)?\s*[km](?![a-z])|" \
+         r"\d[\d,]*(?:\.\d+)?\s*(?:thousand|million))"
+
+
+def _money_value(tok: str) -> float:
+    t = tok.replace("thousand", "k").replace("million", "m").replace(" ", "")
+    return _money(t)
+
+
+def thresholds(low: str, words: dict[str, str] | None = None, money: str | None = "arr") -> list[Filter]:
+    """Comparisons like "health below 60", "over $100k ARR", "at least 3 open tickets", "score between 7 and 8".
+
+    `words` names each numeric field of the entity (the accounts' by default); a bare amount of money
+    ("over 100k", "more than $50,000") is the `money` field.
+    """
+    words = _FIELD_WORDS if words is None else words
+    found: list[tuple[re.Match[str], list[Filter]]] = []
+
+    def add(m: re.Match[str], *f: Filter) -> None:
+        found.append((m, list(f)))
+
+    for fld, w in words.items():
+        for m in re.finditer(rf"(?:{w})\s*(?:is|are|of|score|was|were)?\s*(?:between|from)\s+\$?{_NUMW}\s*"
+                             rf"(?:and|to|-)\s*\$?{_NUMW}", low):
+            add(m, Filter(field=fld, op="ge", value=_value(m.group(1), fld)),
+                Filter(field=fld, op="le", value=_value(m.group(2), fld)))
+        for m in re.finditer(rf"(?:{w})\s*(?:is|are|of|score|was|were)?\s*({_MORE}|{_LESS})\s*\$?{_NUMW}", low):
+            add(m, Filter(field=fld, op=_op(m.group(1)), value=_value(m.group(2), fld)))
+        for m in re.finditer(rf"({_MORE}|{_LESS})\s*\$?{_NUMW}\s*(?:in\s+)?(?:{w})\b", low):
+            add(m, Filter(field=fld, op=_op(m.group(1)), value=_value(m.group(2), fld)))
+        for m in re.finditer(rf"(?:{w})\s*(?:is|of|score|scores|at|was)?\s*(?:an?\s+)?\$?{_NUMW}\s+or\s+"
+                             r"(lower|less|below|under|fewer|worse|higher|more|above|over|better|greater)\b", low):
+            up = m.group(2) in ("higher", "more", "above", "over", "better", "greater")  # "NPS of 4 or lower"
+            add(m, Filter(field=fld, op="ge" if up else "le", value=_value(m.group(1), fld)))
+    if money is not None:  # a bare amount of money is the entity's money field
+        for m in re.finditer(rf"\b(?:between|from)\s+{_MONEY}\s*(?:and|to|-)\s*{_MONEY}", low):
+            add(m, Filter(field=money, op="ge", value=_money_value(m.group(1))),
+                Filter(field=money, op="le", value=_money_value(m.group(2))))
+        for m in re.finditer(rf"({_MORE}|{_LESS})\s*{_MONEY}(?!\s*(?:arr|revenue|spend|seats|users|days|%))", low):
+            add(m, Filter(field=money, op=_op(m.group(1)), value=_money_value(m.group(2))))
+    out: list[Filter] = []
+    taken: list[tuple[int, int]] = []
+    for m, fs in sorted(found, key=lambda x: x[0].start() - x[0].end()):  # the longest reading of a phrase wins
+        if not any(m.start() < b and a < m.end() for a, b in taken):
+            taken.append((m.start(), m.end()))
+            out += fs
     return out
 
 
@@ -50,18 +88,26 @@ def _say(f: Filter) -> str:
     """A threshold in words: "ARR over $100,000", "P(renew) under 50%"."""
     label = {"arr": "ARR", "p_renew": "P(renew)", "p95_ms": "p95 latency (ms)", "seat_utilization": "seat use",
              "usage_change_30d": "30-day usage change", "open_tickets": "open tickets", "error_rate": "error rate",
-             "spend_30d": "30-day spend", "nps": "latest NPS", "health": "health"}.get(f.field, f.field)
+             "spend_30d": "30-day spend", "nps": "latest NPS", "health": "health",
+             "arr_before": "ARR"}.get(f.field, f.field.replace("_", " "))
     v = float(f.value)
-    shown = f"${v:,.0f}" if f.field in ("arr", "spend_30d") else f"{v * 100:.0f}%" if f.field in (
-        "p_renew", "seat_utilization", "usage_change_30d", "error_rate") else f"{v:g}"
-    return f"with {label} {'over' if f.op in ('gt', 'ge') else 'under'} {shown}"
+    shown = f"${v:,.0f}" if f.field in ("arr", "spend_30d", "arr_before", "arr_after") else \
+        f"{v * 100:.0f}%" if f.field in ("p_renew", "seat_utilization", "usage_change_30d", "error_rate") else f"{v:g}"
+    word = {"gt": "over", "ge": "at least", "lt": "under", "le": "at most"}.get(f.op, f.op)
+    return f"with {label} {word} {shown}"
 
 
 def _limit(low: str) -> int | None:
+    low = re.sub(r"\b(?:first|second|1st|2nd|last) (?:half|quarter|week|month|year|few|two|three)\b", "", low)
     m = re.search(r"\b(?:top|bottom|first|best|worst|biggest|largest|smallest|riskiest|healthiest)\s+" + _NUMW + r"\b",
                   low) or re.search(r"\b" + _NUMW + r"\s+(?:biggest|largest|smallest|riskiest|healthiest|"
                                                  r"worst|best|most|least|top)\b", low)
     if m and m.group(1).strip().rstrip("km%").replace(",", "").isdigit() or (m and m.group(1) in NUMBER_WORDS):
+        return max(1, min(100, int(_value(m.group(1), ""))))
+    m = re.search(r"\b(?:the|my|our|me|list|show)\s+" + _NUMW + r"\s+(?:\w+\s+)?(?:accounts|customers|clients|tickets|"
+                  r"renewals|responses|fine-tunes|milestones|plans|contacts|deals|meetings|calls|notes)\b", low)
+    if m and (m.group(1).isdigit() or m.group(1) in set(NUMBER_WORDS) - {"a", "an", "few", "couple"}):
+        # "the 3 accounts with the highest P(renew)"
         return max(1, min(100, int(_value(m.group(1), ""))))
     if re.search(r"\b(top|bottom)\b", low):
         return 5
@@ -211,6 +257,7 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
         out.append(Filter(field="open_tickets", op="gt", value=0))
         said.append("with open tickets")
     window = None
+    touch = m
     m = re.search(r"usage (?:has )?(dropped|fell|fallen|declined|decreased|down|grew|grown|rose|increased|up)\b"
                   r"[^.?!]{0,20}?(\d+(?:\.\d+)?)\s*(?:%|percent)", low)
     if m:
@@ -218,8 +265,11 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
         up = m.group(1) in ("grew", "grown", "rose", "increased", "up")
         out.append(Filter(field="usage_change_30d", op="gt" if up else "lt", value=v if up else -v))
         said.append(f"usage {'up' if up else 'down'} more than {v * 100:.0f}% in 30 days")
+    if touch:  # the touch gap's own words ("in 3 weeks") are not the renewal window
+        low = low[:touch.start()] + " " + low[touch.end():]
     if re.search(r"\b(signed|sign(?! off)|became (?:a )?customers?|joined|came on ?board|new logos?|closed[- ]won|"
-                 r"started with us)\b", low):
+                 r"started with us|(?:customers?|clients?) since)\b|\bcontracts?\b.{0,25}\b(began|begun|started|start|"
+                 r"commenced|kicked off)\b|\b(began|started|start)\b.{0,15}\bcontracts?\b", low):
         signed = span(low, today, future=False)
         if signed is not None:
             out.append(Filter(field="contract_start", op="between",

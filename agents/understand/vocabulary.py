@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from integrations.crm.models import CSM, Account, Contact, Contract, Milestone, TelemetryDaily
+from integrations.crm.models import (
+    CSM,
+    Account,
+    Contact,
+    Contract,
+    FineTuneJob,
+    Milestone,
+    OnboardingPlan,
+    TelemetryDaily,
+    Ticket,
+)
 from integrations.crm.store import CRMStore
 
 
@@ -23,6 +33,7 @@ class Vocabulary:
     roles: list[str] = field(default_factory=list)
     milestones: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)  # contacts' names (who may see each is decided at query time)
+    statuses: dict[str, list[str]] = field(default_factory=dict)  # entity -> the status values it stores
 
 
 _VOCAB: dict[int, tuple[float, Vocabulary]] = {}
@@ -49,5 +60,8 @@ def _read_vocabulary(store: CRMStore) -> Vocabulary:
         roles = [r for r in s.scalars(select(Contact.role).distinct()) if r]
         steps = [m for m in s.scalars(select(Milestone.name).distinct().limit(500)) if m]
         people = [p for p in s.scalars(select(Contact.name).distinct().limit(20000)) if p]
-    return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans, roles, steps, people)
+        statuses = {entity: [v for v in s.scalars(select(col).distinct().limit(50)) if v]
+                    for entity, col in (("tickets", Ticket.status), ("fine_tunes", FineTuneJob.status),
+                                        ("milestones", Milestone.status), ("plans", OnboardingPlan.status))}
+    return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans, roles, steps, people, statuses)
 
