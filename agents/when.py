@@ -132,6 +132,13 @@ def _year(tok: str | None, today: date, ahead: bool = False) -> int:
 
 def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | None:
     """Windows the plain forms below miss: halves, fiscal years and quarters, month ranges, weekdays."""
+    m = re.search(r"\b(?:by|before|until|till|through|thru)\s+(?:the\s+)?end\s+of\s+(?:the\s+)?((?:next|this|last)\s+)?"
+                  r"(q[1-4](?:\s*'?\d{2,4})?|quarter|(?:fiscal )?year|h[12](?:\s*'?\d{2,4})?|half)\b", low)
+    if m and future:  # "before the end of Q1": from today to the end of that period
+        whole = span(((m.group(1) or "this ") if not re.match(r"[qh]\d", m.group(2)) else "") + m.group(2),
+                     today, True, fiscal_start)
+        if whole is not None and whole.end >= today:
+            return Span(today, whole.end, m.group(0).strip())
     m = re.search(r"\b(?:fy|fiscal(?: year)?)\s*'?(\d{2,4})?\s*(?:q([1-4]))?\b|"
                   r"\bq([1-4])\s*(?:of\s*)?(?:fy|fiscal(?: year)?)\s*'?(\d{2,4})\b|"
                   r"\bfiscal (?:q|quarter\s*)([1-4])\b(?:\s*(?:of\s*)?(?:fy|fiscal(?: year)?)?\s*'?(\d{2,4})\b)?", low)
@@ -244,6 +251,9 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> 
     if re.search(r"\b(last|previous|prior) (quarter|qtr)\b", low):
         a, b = _quarter(today, -1)
         return Span(a, b, "last quarter")
+    low = re.sub(r"\b(?:the\s+)?(first|1st|second|2nd|third|3rd|fourth|4th|last)\s+quarter\b",
+                 lambda q: "q" + str({"fi": 1, "1s": 1, "se": 2, "2n": 2, "th": 3, "3r": 3, "fo": 4, "4t": 4,
+                                      "la": 4}[q.group(1)[:2]]), low)
     m = re.search(r"\bq([1-4])(?:\s*(?:of\s*)?'?(\d{2,4}))?\b", low)
     if m:
         year = int(m.group(2)) if m.group(2) else today.year
@@ -305,6 +315,12 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> 
         if d is not None:
             end = d if "before" not in m.group(0) and "prior" not in m.group(0) else d - relativedelta(days=1)
             return Span(today if end >= today else OPEN_START, end, m.group(0).strip())
+    m = re.search(r"\b(?:on or after|on or since)\s+(.{3,30})|\b(?:on |from )?(\S+(?: \d{1,2}(?:st|nd|rd|th)?)?)\s+"
+                  r"(?:or later|or after|onwards?|and later|and after)\b", low)
+    if m:
+        d = _explicit(m.group(1) or m.group(2), today, future)
+        if d is not None and (future or d <= today):
+            return Span(d, d + relativedelta(years=1) if future and d > today else today, m.group(0).strip())
     m = re.search(r"\b(?:after|later than|starting|from)\b(.{3,30})", low)
     if m and not re.search(r"\b(to|until|till|through|and)\b", m.group(1)):
         d = _explicit(m.group(1), today, future)
@@ -335,7 +351,7 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> 
     if m and 2000 < int(m.group(1)) < 2100:
         y = int(m.group(1))
         return Span(date(y, 1, 1), date(y, 12, 31), m.group(0))
-    m = re.search(r"\b(?:in|during)\s+" + _MONTH + r"\b(?:\s+(\d{4}))?", low)
+    m = re.search(r"\b(?:in|during|for|of)\s+" + _MONTH + r"\b(?:\s+(\d{4}))?", low)
     if m:
         a = _month_start(m.group(1), today, future, int(m.group(2)) if m.group(2) else None)
         return Span(a, a + relativedelta(months=1, days=-1), m.group(0).strip())

@@ -74,8 +74,8 @@ def superlative(entity: str, low: str, date_field: str) -> Sort | None:
         return Sort(field=start, desc=False)  # "running the longest": the earliest start first
     noun = _SINGULAR.get(entity)
     if noun:
-        m = re.search(rf"\b({_NEW}|{_OLD})\s+(?:(?:open|closed|failed|running|active|blocked|overdue|high[- ]priority|"
-                      rf"urgent|nps|csat|pending|\w+'s)\s+)?(?:{noun})s?\b", low)
+        m = re.search(rf"\b({_NEW}|{_OLD})\s+(?:\d{{1,3}}\s+)?(?:(?:open|closed|failed|running|active|blocked|overdue|"
+                      rf"high[- ]priority|urgent|nps|csat|pending|\w+'s)\s+)?(?:{noun})s?\b", low)
         if m:
             return Sort(field=date_field, desc=bool(re.fullmatch(_NEW, m.group(1))))
     return None

@@ -9,11 +9,12 @@ from agents.when import NUMBER_WORDS
 from tools.query import Filter
 
 _NUMW = r"(\d[\d,]*(?:\.\d+)?(?:\s?[km](?![a-z])|%)?|" + "|".join(NUMBER_WORDS) + r")"
-_MORE = r"(?:above|over|more than|greater than|higher than|bigger than|larger than|at least|no less than|>=?|" \
-        r"exceeding|in excess of|upwards of|north of|min(?:imum)?(?: of)?)"
-_LESS = r"(?:below|under|less than|fewer than|lower than|smaller than|at most|no more than|<=?|beneath|south of|" \
-        r"max(?:imum)?(?: of)?|up to)"
-_INCLUSIVE = r"(?:at least|no less than|>=|min(?:imum)?(?: of)?|at most|no more than|<=|max(?:imum)?(?: of)?|up to)"
+_MORE = r"(?:at or above|at or over|above|over|more than|greater than|higher than|bigger than|larger than|" \
+        r"at least|no less than|>=?|exceeding|in excess of|upwards of|north of|min(?:imum)?(?: of)?)"
+_LESS = r"(?:at or below|at or under|below|under|less than|fewer than|lower than|smaller than|at most|" \
+        r"no more than|<=?|beneath|south of|max(?:imum)?(?: of)?|up to)"
+_INCLUSIVE = r"(?:at or above|at or over|at or below|at or under|at least|no less than|>=|min(?:imum)?(?: of)?|" \
+             r"at most|no more than|<=|max(?:imum)?(?: of)?|up to)"
 """Bounds that include their number ("at least 3" is 3 or more)."""
 _FIELD_WORDS: dict[str, str] = {
     "health": r"health(?: score)?|score",
@@ -162,7 +163,8 @@ _ENTITY_CUES: list[tuple[str, str]] = [
     (r"\btickets?\b|\btix\b|\bcases\b|support (issues|requests)|\bescalations\b", "tickets"),
     (r"fine[- ]?tun\w*", "fine_tunes"),
     (r"\b(?:onboarding|implementation|rollout) plans?\b|\bplans? (?:that are |which are )?(?:running|active|"
-     r"in progress|past (?:their )?target|behind|late|completed|finished)\b", "plans"),
+     r"in progress|past (?:their )?target|behind|late|completed|finished)\b|"
+     r"\bplans? (?:that |which )?(?:started|kicked off|began|begun|launched|went live|go live|targeting)\b", "plans"),
     (r"\bmilestones?\b|onboarding (tasks|steps)", "milestones"),
     (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers|\bwho left\b|\bpeople who\b", "contacts"),
     (r"\b(survey|nps|csat) (responses?|answers?|comments?|results|scores)\b|\bsurvey comments\b|"

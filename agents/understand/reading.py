@@ -185,7 +185,7 @@ _STATUS = re.compile(r"\b(open|closed|resolved|pending|failed|failing|running|su
                      r"done|completed|churned|renewed|expanded|contracted|escalated|red|yellow|green|at[- ]risk)\b")
 _TIME_PREP = re.compile(r"\b(before|after|since|until|till|prior to|ahead of|by)\s+((?:the |our |my |their |next |"
                         r"this )?[a-z0-9][\w'-]*(?: [a-z][\w'-]*){0,2})")
-_NUMBER = re.compile(r"(?<![\w./-])(\$?\d[\d,]*(?:\.\d+)?\s?[km%]?)(?![\w/-])")
+_NUMBER = re.compile(r"(?<![\w./:-])(\$?\d[\d,]*(?:\.\d+)?\s?[km%]?)(?![\w/:-])")  # not a time or a "1:1"
 
 
 def deadline(text: str, today: date) -> str | None:
@@ -219,6 +219,8 @@ def constraints(text: str, today: date) -> list[Constraint]:
         if sp is not None or any(c.kind == "window" for c in out):
             out.append(Constraint(m.group(0), "verb_date"))
     for m in _STATUS.finditer(low):
+        if m.group(0) == "open" and re.search(r"\b(did|do|does|will|to)\s+(?:\w+\s+)?$", low[:m.start()]):
+            continue  # "how many tickets did customers open": a verb, the window says when
         out.append(Constraint(m.group(0), "status"))
     about = re.search(r"\b(?:notes?|tickets?|meetings?|calls?|emails?|comments?|responses?|activities)\b.{0,40}?"
                       r"\babout\s+([a-z][a-z0-9 /-]{2,30}?)\s*(?:\?|$|\bin\b|\bfrom\b|\bsince\b|\bduring\b|\bthis\b|"

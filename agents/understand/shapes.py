@@ -50,6 +50,9 @@ def _records_asked(entity: str, low: str, today: date) -> str:
     dated = past is not None and past.start <= today and not _RENEWAL_WORDS.search(low.replace("renewals", ""))
     if _PAST_OUTCOME.search(low) and (dated or re.search(r"\brenewals\b", low)):
         return "renewals"
+    if past is not None and past.end < today and re.search(r"\brenew\w*\b", low) and \
+            span(low, today, future=True) == past:  # "what did we renew in Q3?": a window wholly past is history
+        return "renewals"
     if _SURVEYED.search(low) and dated and not re.search(r"\b(latest|current)\b", low):
         return "surveys"
     return entity
@@ -210,7 +213,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
 
 _VERB_FIELDS: dict[str, list[tuple[str, str]]] = {  # entity -> (verb pattern, date field); first match wins
     "tickets": [(r"\b(closed|resolved|fixed)\b", "closed_at"), (r".", "opened_at")],
-    "milestones": [(r"\b(completed|finished|done|hit|reached)\b", "completed_date"), (r".", "due_date")],
+    "milestones": [(r"\bdue\b|\b(?:not|n't)\s+(?:yet\s+)?(?:completed|finished|done)\b", "due_date"),
+                   (r"\b(completed|finished|done|hit|reached)\b", "completed_date"), (r".", "due_date")],
     "activities": [(r".", "occurred_on")], "surveys": [(r".", "responded_on")],
     "renewals": [(r".", "renewal_date")], "fine_tunes": [(r".", "created_on")],
     "plans": [(r"\b(started|kicked off|began|begun)\b", "started_on"), (r".", "target_date")],

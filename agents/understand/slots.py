@@ -54,7 +54,8 @@ def thresholds(low: str, words: dict[str, str] | None = None, money: str | None 
     found: list[tuple[re.Match[str], list[Filter]]] = []
 
     def add(m: re.Match[str], *f: Filter) -> None:
-        found.append((m, list(f)))
+        if not re.search(r"\bby\s*$", low[:m.start()]):  # "expanded by more than 50k" is a change, not a bound
+            found.append((m, list(f)))
 
     for fld, w in words.items():
         for m in re.finditer(rf"(?:{w})\s*(?:is|are|of|score|was|were)?\s*(?:between|from)\s+\$?{_NUMW}\s*"
@@ -68,6 +69,10 @@ def thresholds(low: str, words: dict[str, str] | None = None, money: str | None 
         for m in re.finditer(rf"(?:{w})\s*(?:is|of|score|scores|at|was)?\s*(?:an?\s+)?\$?{_NUMW}\s+or\s+"
                              r"(lower|less|below|under|fewer|worse|higher|more|above|over|better|greater)\b", low):
             up = m.group(2) in ("higher", "more", "above", "over", "better", "greater")  # "NPS of 4 or lower"
+            add(m, Filter(field=fld, op="ge" if up else "le", value=_value(m.group(1), fld)))
+        for m in re.finditer(rf"\$?{_NUMW}\s+or\s+(lower|less|below|under|fewer|worse|higher|more|above|over|better|"
+                             rf"greater)\s+(?:{w})\b", low):  # "3 or more open tickets"
+            up = m.group(2) in ("higher", "more", "above", "over", "better", "greater")
             add(m, Filter(field=fld, op="ge" if up else "le", value=_value(m.group(1), fld)))
     if money is not None:  # a bare amount of money is the entity's money field
         for m in re.finditer(rf"\b(?:between|from)\s+{_MONEY}\s*(?:and|to|-)\s*{_MONEY}", low):
@@ -109,6 +114,10 @@ def _limit(low: str) -> int | None:
     if m and (m.group(1).isdigit() or m.group(1) in set(NUMBER_WORDS) - {"a", "an", "few", "couple"}):
         # "the 3 accounts with the highest P(renew)"
         return max(1, min(100, int(_value(m.group(1), ""))))
+    m = re.search(r"\b(?:most recent|latest|newest|last|oldest|earliest|first)\s+(\d{1,3})\b"
+                  r"(?!\s*(?:day|week|month|quarter|year)s?\b)", low)
+    if m:  # "the most recent 5 responses"
+        return max(1, min(100, int(m.group(1))))
     if re.search(r"\b(top|bottom)\b", low):
         return 5
     if re.search(r"\b(my|our|the) (next|upcoming|soonest) renewal\b(?!s)", low):

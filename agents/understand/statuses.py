@@ -89,9 +89,16 @@ def status_filters(low: str, entity: str, today: date, values: dict[str, list[st
     if entity == "fine_tunes" and re.search(r"\b(stuck|hung|hanging|not finish\w*|unfinished)\b", low):
         return out + [Filter(field="status", op="in", value=["running", "failed"])], said + ["running or failed"]
     known = list(dict.fromkeys(_DEFAULTS[entity] + (values or {}).get(entity, [])))  # the schema's and the CRM's
+    negated = [v for v in known if re.search(rf"\b(?:not|n't|never|isn't|aren't|wasn't|weren't)\s+(?:yet\s+|been\s+)?"
+                                            rf"(?:{_words(v)})\b", low)]
+    if negated:  # "milestones that aren't done": any other status
+        return out + [Filter(field="status", op="ne" if len(negated) == 1 else "in",
+                             value=negated[0] if len(negated) == 1 else [v for v in known if v not in negated])], \
+            said + ["not " + " or ".join(negated)]
     hits = [v for v in known if re.search(rf"\b(?:{_words(v)})\b", low)]
     if entity == "tickets":  # an open ticket is any that is not closed
         closed = next((v for v in known if re.fullmatch(_SYNONYMS["closed"], v)), "closed")
+        low = re.sub(r"\b(did|do|does|will|to|they|customers|clients|we|you)\s+(?:\w+\s+)?open\b", " ", low)  # a verb
         if re.search(rf"\b(?:{_SYNONYMS['open']})\b", low):
             return out + [Filter(field="status", op="ne", value=closed)], said + ["open"]
         if re.search(rf"\b(?:{_SYNONYMS['closed']})\b", low):
