@@ -132,6 +132,10 @@ def _year(tok: str | None, today: date, ahead: bool = False) -> int:
 
 def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | None:
     """Windows the plain forms below miss: halves, fiscal years and quarters, month ranges, weekdays."""
+    m = re.search(r"\b" + _MONTH + r"\s+(?:of\s+)?(next|this|last) year\b", low)
+    if m:  # "in September next year"
+        a = date(_year(m.group(2), today), _month_no(m.group(1)), 1)
+        return Span(a, a + relativedelta(months=1, days=-1), m.group(0).strip())
     m = re.search(r"\b(?:by|before|until|till|through|thru)\s+(?:the\s+)?end\s+of\s+(?:the\s+)?((?:next|this|last)\s+)?"
                   r"(q[1-4](?:\s*'?\d{2,4})?|quarter|(?:fiscal )?year|h[12](?:\s*'?\d{2,4})?|half)\b", low)
     if m and future:  # "before the end of Q1": from today to the end of that period
@@ -154,6 +158,8 @@ def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | Non
         if q:
             a = a + relativedelta(months=3 * (int(q) - 1))
             b = a + relativedelta(months=3, days=-1)
+            if not fy_tok and future and b < today:  # "fiscal Q1" said after it ended: next fiscal year's
+                a, b, label = a + relativedelta(years=1), b + relativedelta(years=1), f"fiscal {fy + 1} Q{q}"
         return Span(a, b, label)
     m = re.search(r"\b(?:h([12])|(first|second|1st|2nd) half)\s*(?:of\s*)?(?:(next|this|last) year|'?(\d{2,4}))?\b",
                   low)
@@ -225,9 +231,31 @@ def holidays(low: str, today: date, future: bool = True) -> str:
     return low
 
 
+def _fiscal_quarter(low: str, today: date, fiscal_start: int) -> Span | None:
+    """"this/next/last fiscal quarter": the quarter of the fiscal year that holds today, or its neighbour."""
+    m = re.search(r"\b(this|current|next|last|previous|prior) fiscal (?:quarter|q)\b", low)
+    if m is None:
+        return None
+    k = (today.month - fiscal_start) % 12 // 3  # quarters since the fiscal year began
+    first = date(today.year, today.month, 1) - relativedelta(months=(today.month - fiscal_start) % 12 - 3 * k)
+    first += relativedelta(months=3 * {"next": 1, "last": -1, "previous": -1, "prior": -1}.get(m.group(1), 0))
+    return Span(first, first + relativedelta(months=3, days=-1), m.group(0).strip())
+
+
 def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> Span | None:
-    """The span a message names, if any; open phrases run from today (future) or up to today (past)."""
+    """The span a message names, if any; open phrases run from today (future) or up to today (past).
+
+    A fiscal-year start stated in the message ("our fiscal year starts in February") outranks the setting.
+    """
     low = holidays(text.lower(), today, future)
+    stated = re.search(r"\b(?:fiscal year|fy)\s+(?:starts?|begins?|runs? from|started|began)\s+(?:in\s+|on\s+)?"
+                       r"(?:the\s+)?(?:1st\s+of\s+)?" + _MONTH, low)
+    if stated:
+        fiscal_start = _month_no(stated.group(1))
+        low = low[:stated.start()] + " " + low[stated.end():]
+    found = _fiscal_quarter(low, today, fiscal_start)
+    if found is not None:
+        return found
     found = _extra(low, today, future, fiscal_start)
     if found is not None:
         return found

@@ -15,20 +15,52 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
 from agents.state import AccountRef
 from agents.understand.lookups import by_role, lookup, person, seniority
 from agents.understand.model import Plan, Shape, from_json, to_json
-from agents.understand.phrases import COMPARE, PLURAL, SHORTHAND, THOSE, TOPIC
+from agents.understand.phrases import COMPARE, LEXICON, PLURAL, SHORTHAND, THOSE, TOPIC
 from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
 from agents.understand.slots import _group, _vocab_filters, thresholds
 from agents.understand.vocabulary import Vocabulary, vocabulary
 from agents.when import Span, span
 from tools.query import Aggregate, Filter, Query
 
+_KNOWN = set(LEXICON) | {"renewing", "accounts", "customers", "there", "their", "these", "those", "where", "about",
+                         "should", "would", "could", "every", "other", "first", "second", "third", "total", "count",
+                         "score", "scores", "tiers", "plans", "notes", "calls", "emails", "rates", "worth", "value",
+                         "owner", "owned", "owns", "spend", "usage", "seats", "users", "trend", "level", "since",
+                         "risks", "risky", "worse", "worst", "better", "lower", "higher", "fewer", "least", "under",
+                         "above", "below", "within", "during", "through", "again", "still", "already", "today"}
+
+
+_CALENDAR = {w for w in LEXICON if w.endswith(("day", "ber", "ary", "ch", "il", "une", "uly", "ust"))}
+
+
+def _mend(m: re.Match[str]) -> str:
+    """A lower-case word one slip away from a word CSMs ask with is that word ("whcih", "acounts")."""
+    word = m.group(0)
+    low = word.lower()
+    if len(low) < 5 or low in _KNOWN:
+        return word  # short words and known words are left alone
+    hit = process.extractOne(low, LEXICON, scorer=DamerauLevenshtein.distance, score_cutoff=1 if len(low) < 8 else 2)
+    if hit is None or hit[0][:2] != low[:2] and hit[0][0] != low[0] or hit[0].rstrip("s") == low.rstrip("s") or \
+            low.startswith(hit[0][:-1]) or hit[0].startswith(low[:-1]):
+        return word  # another form of a known word ("recently", "renewable") is no typo
+    if word[:1].isupper() and m.start() > 0 and hit[0] not in _CALENDAR:
+        return word  # a capitalised word mid-sentence is a name, unless it is a month or a day misspelt
+    return str(hit[0])
+
 
 def normalize(question: str) -> str:
-    """The message with shorthand spelled out ("b4 xmas" is "before dec 25"); case is kept elsewhere."""
+    """The message with shorthand spelled out and typos in its common words mended.
+
+    "b4 xmas" is "before dec 25"; "whcih acounts renew in Septmber" is "which accounts renew in september".
+    """
     out = question.replace("\u2019", "'")
+    out = re.sub(r"[A-Za-z]+", _mend, out)
     for pat, word in SHORTHAND.items():
         out = re.sub(pat, word, out, flags=re.I)
     return out

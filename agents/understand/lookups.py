@@ -51,6 +51,8 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
             filters = list(q.get("filters", []))
             if what == "activities":
                 past = span(low, today, future=False)
+                if past is not None and past.text == "today":
+                    past = None  # "open today" is what is open now
                 if past is not None:
                     filters.append(Filter(field="occurred_on", op="between",
                                           value=[past.start.isoformat(), past.end.isoformat()]))
@@ -58,9 +60,10 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
                 if kind:
                     filters.append(Filter(field="kind", value=kind.group(1)))
             if what == "tickets":
-                past = span(low, today, future=False) if re.search(r"\b(last|past|since|this)\b", low) else None
-                if past is not None:  # tickets of a period: every status
-                    filters.append(Filter(field="opened_at", op="between",
+                past = span(low, today, future=False)
+                if past is not None:  # tickets of a period: every status (on the date its verb names)
+                    filters.append(Filter(field="closed_at" if re.search(r"\b(closed|resolved|fixed)\b", low)
+                                          else "opened_at", op="between",
                                           value=[past.start.isoformat(), past.end.isoformat()]))
                 elif re.search(r"\b(closed|resolved)\b", low):
                     filters.append(Filter(field="status", value="closed"))
@@ -92,8 +95,9 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
 
 
 
-_PERSON_FIELDS = [(r"\b(title|role|job|position|do)\b", ["name", "role", "account"]),
-                  (r"\b(e-?mail|address|reach|contact)\b", ["name", "email", "role", "account"]),
+_PERSON_FIELDS = [(r"\b(e-?mail|address|reach|contact|get hold of|write to|ping)\b",
+                   ["name", "email", "role", "account"]),
+                  (r"\b(title|role|job|position|do)\b", ["name", "role", "account"]),
                   (r"\b(last (engaged|heard|spoke|talked)|engage)", ["name", "last_engaged", "role", "account"])]
 
 

@@ -32,6 +32,10 @@ _SORTS: list[tuple[str, str, bool]] = [  # (pattern, field, descending)
     (r"(next|upcoming|soonest|first) renewals?\b|renews? next\b", "renewal_date", False),
     (r"renew\w* (?:first|soonest|earliest)\b|soonest|earliest renewal|next to renew|closest renewal", "renewal_date",
      False),
+    (r"renew\w* (?:the )?(?:last|latest)\b(?!\s+(?:week|month|quarter|year|\d|few|two|three|time))|"
+     r"(?:latest|furthest(?: out)?|last) to renew|renew\w* furthest out", "renewal_date", True),
+    (r"sign(?:ed)? (?:the )?(?:most )?recently|recently signed|"
+     r"(?:newest|latest|most recent) (?:customers?|accounts?|logos?|signings?|clients?)\b", "contract_start", True),
     (r"smallest|lowest[- ]arr|least revenue|bottom \d* ?(?:accounts )?by arr", "arr", False),
     (r"biggest|largest|highest[- ]arr|most (?:valuable|revenue|arr)|top .*by (?:arr|revenue|size)|by arr|"
      r"by revenue", "arr", True),
@@ -89,6 +93,17 @@ SHORTHAND = {r"\bb4\b": "before", r"\baccts?\b": "accounts", r"\bwich\b": "which
              r"\bbetween now and\b|\bfrom now (?:to|until|till|through)\b|\bnow (?:through|until|till)\b": "by",
              r"\bfortnight\b": "2 weeks", r"\bfortnights\b": "weeks"}
 """Shorthand and common misspellings CSMs type, and what they mean."""
+
+LEXICON = sorted(set(
+    "which what accounts account customers customer clients client renewals renewal renew renews renewing renewed "
+    "tickets ticket milestones milestone onboarding priority churned churn contracts contract quarter health "
+    "expanded contracted meetings meeting survey surveys responses response detractors promoters between before "
+    "after since until weeks months quarters years days open closed resolved overdue blocked pending failed "
+    "running completed finished signed started opened filed highest lowest biggest largest smallest oldest newest "
+    "latest earliest recent portfolio enterprise champion champions contacts revenue retention average "
+    "january february march april june july august september october november december monday tuesday wednesday "
+    "thursday friday saturday sunday yesterday tomorrow today".split()))
+"""Words CSMs ask with, for mending a typo in one of them ("whcih acounts", "Septmber")."""
 
 
 # ---- a field of one account -------------------------------------------------------------------------
@@ -160,11 +175,13 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
 
 
 _ENTITY_CUES: list[tuple[str, str]] = [
-    (r"\btickets?\b|\btix\b|\bcases\b|support (issues|requests)|\bescalations\b", "tickets"),
+    (r"\btickets?\b|\btix\b|\bcases\b|support (issues|requests)|\bescalations\b|"
+     r"\b(?:got|were|was|been|get|gets|getting) (?:resolved|fixed)\b", "tickets"),
     (r"fine[- ]?tun\w*", "fine_tunes"),
     (r"\b(?:onboarding|implementation|rollout) plans?\b|\bplans? (?:that are |which are )?(?:running|active|"
      r"in progress|past (?:their )?target|behind|late|completed|finished)\b|"
-     r"\bplans? (?:that |which )?(?:started|kicked off|began|begun|launched|went live|go live|targeting)\b", "plans"),
+     r"\bplans? (?:that |which )?(?:started|kicked off|began|begun|launched|went live|go live|targeting)\b|"
+     r"\b(?:kicked off|began onboarding|started onboarding)\b", "plans"),
     (r"\bmilestones?\b|onboarding (tasks|steps)", "milestones"),
     (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers|\bwho left\b|\bpeople who\b", "contacts"),
     (r"\b(survey|nps|csat) (responses?|answers?|comments?|results|scores)\b|\bsurvey comments\b|"

@@ -26,6 +26,8 @@ DATE_VERBS = {"opened_at": "opened", "closed_at": "closed", "renewal_date": "ren
               "last_engaged": "last engaged",
               "completed_date": "completed", "day": "on", "contract_start": "signed", "last_touch": "last touched",
               "target_date": "targeting go-live", "started_on": "started"}
+DEFAULT_PERIOD = "the default last 12 months"
+"""The text of a metric's window when the message states none."""
 METRIC_NAMES = {"nrr": "NRR", "grr": "GRR", "logo_retention": "logo retention", "churn_rate": "churn rate",
                 "avg_csat": "average CSAT", "avg_nps": "average NPS", "nps": "NPS"}
 
@@ -223,10 +225,11 @@ def constraints(text: str, today: date) -> list[Constraint]:
             continue  # "how many tickets did customers open": a verb, the window says when
         out.append(Constraint(m.group(0), "status"))
     about = re.search(r"\b(?:notes?|tickets?|meetings?|calls?|emails?|comments?|responses?|activities)\b.{0,40}?"
-                      r"\babout\s+([a-z][a-z0-9 /-]{2,30}?)\s*(?:\?|$|\bin\b|\bfrom\b|\bsince\b|\bduring\b|\bthis\b|"
+                      r"\b(?:about|mentioning|that mention|which mention|containing|regarding|related to)\s+[\"']?"
+                      r"([a-z][a-z0-9 /-]{1,30}?)[\"']?\s*(?:\?|$|\bin\b|\bfrom\b|\bsince\b|\bduring\b|\bthis\b|"
                       r"\blast\b|,)", low)
     if about:
-        out.append(Constraint(f"about {about.group(1).strip()}", "topic"))
+        out.append(Constraint(about.group(1).strip(), "topic"))
     dates = set(re.findall(r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}", low)) | {
         m.group(2) for m in re.finditer(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})\b",
                                         low)}
@@ -274,7 +277,8 @@ def unapplied(text: str, p: Plan | None, today: date, window_days: int | None = 
     out: list[str] = []
     q = p.query if p is not None else None
     dated = _date_filters(p) if p is not None else []
-    has_window = bool(dated) or (p is not None and p.period is not None) or window_days is not None or \
+    has_window = bool(dated) or (p is not None and p.period is not None and p.period.text != DEFAULT_PERIOD) or \
+        window_days is not None or \
         (q is not None and any(f.field in ("days_since_touch", "usage_change_30d") for f in q.filters))
     for c in constraints(text, today):
         ok = True

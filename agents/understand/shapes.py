@@ -9,7 +9,7 @@ from agents.state import AccountRef
 from agents.understand.measures import record_thresholds, singular, superlative
 from agents.understand.model import Plan, Shape
 from agents.understand.phrases import _COMPARE_TOPICS, _ENTITY_CUES, _FIELD_WORDS, _ORDINAL, _TODAY, METRICS, PLURAL
-from agents.understand.reading import deadline
+from agents.understand.reading import DEFAULT_PERIOD, deadline
 from agents.understand.slots import _account_filters, _group, _limit, _say, _sort, _vocab_filters, thresholds
 from agents.understand.statuses import status_filters
 from agents.understand.vocabulary import Vocabulary
@@ -24,7 +24,7 @@ def _metric(low: str, today: date) -> Plan | None:
         if re.search(pat, low):
             period = span(low, today, future=False)
             if period is None or period.end > today:
-                period = Span(today.replace(year=today.year - 1), today, "the last 12 months") if period is None \
+                period = Span(today.replace(year=today.year - 1), today, DEFAULT_PERIOD) if period is None \
                     else Span(period.start, min(period.end, today), period.text)
             return Plan("metric", name, metric=name, period=period)
     return None
@@ -50,7 +50,7 @@ def _records_asked(entity: str, low: str, today: date) -> str:
     dated = past is not None and past.start <= today and not _RENEWAL_WORDS.search(low.replace("renewals", ""))
     if _PAST_OUTCOME.search(low) and (dated or re.search(r"\brenewals\b", low)):
         return "renewals"
-    if past is not None and past.end < today and re.search(r"\brenew\w*\b", low) and \
+    if past is not None and past.start < today and re.search(r"\brenew\w*\b", low) and \
             span(low, today, future=True) == past:  # "what did we renew in Q3?": a window wholly past is history
         return "renewals"
     if _SURVEYED.search(low) and dated and not re.search(r"\b(latest|current)\b", low):
@@ -115,8 +115,9 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         said += words
         if re.search(r"\bnps\b", low) and not re.search(r"\bcsat\b", low):
             filters.append(Filter(field="kind", value="nps"))
-    topic = re.search(r"\babout\s+([a-z][a-z0-9 /-]{2,30}?)\s*(?:\?|$|\bin\b|\bfrom\b|\bsince\b|\bduring\b|"
-                      r"\bthis\b|\blast\b|\bover\b|,)", low)
+    topic = re.search(r"\b(?:about|mentioning|that mention|which mention|mentions?|containing|regarding|re:|related to|"
+                      r"with the words?|that say|saying)\s+[\"']?([a-z][a-z0-9 /-]{1,30}?)[\"']?\s*"
+                      r"(?:\?|$|\bin\b|\bfrom\b|\bsince\b|\bduring\b|\bthis\b|\blast\b|\bover\b|,)", low)
     text_field = {"activities": "body", "tickets": "subject", "surveys": "comment"}.get(entity)
     if topic and text_field:  # "notes about pricing": the records whose text mentions it
         filters.append(Filter(field=text_field, op="contains", value=topic.group(1).strip()))

@@ -109,8 +109,9 @@ def _limit(low: str) -> int | None:
                                                  r"worst|best|most|least|top)\b", low)
     if m and m.group(1).strip().rstrip("km%").replace(",", "").isdigit() or (m and m.group(1) in NUMBER_WORDS):
         return max(1, min(100, int(_value(m.group(1), ""))))
-    m = re.search(r"\b(?:the|my|our|me|list|show)\s+" + _NUMW + r"\s+(?:\w+\s+)?(?:accounts|customers|clients|tickets|"
-                  r"renewals|responses|fine-tunes|milestones|plans|contacts|deals|meetings|calls|notes)\b", low)
+    m = re.search(r"\b(?:the|my|our|me|list|show|which|what)\s+" + _NUMW + r"\s+(?:\w+\s+)?(?:accounts|customers|"
+                  r"clients|tickets|renewals|responses|fine-tunes|milestones|plans|contacts|deals|meetings|calls|"
+                  r"notes)\b", low)
     if m and (m.group(1).isdigit() or m.group(1) in set(NUMBER_WORDS) - {"a", "an", "few", "couple"}):
         # "the 3 accounts with the highest P(renew)"
         return max(1, min(100, int(_value(m.group(1), ""))))
@@ -182,11 +183,15 @@ def _vocab_filters(low: str, vocab: Vocabulary, asker: str) -> tuple[list[Filter
         said.append(" and ".join(bare) + " teams")
     else:
         for team in vocab.teams:
-            if re.search(rf"\b{re.escape(team.lower())}\b(?:\s+team|'s)|\bteam\s+{re.escape(team.lower())}\b", low):
+            if re.search(rf"\b{re.escape(team.lower())}\b(?:\s+team|'s|\s+(?:accounts|customers|clients|book|renewals|"
+                         rf"tickets|region|side|csms))|\bteam\s+{re.escape(team.lower())}\b|"
+                         rf"\b(?:in|on|for|from) (?:the )?{re.escape(team.lower())}\b(?!\s+(?:coast|of)\b)", low):
                 out.append(Filter(field="team", value=team))
                 said.append(f"{team} team")
     owners = [name for name in vocab.csms if name != asker and
-              re.search(rf"\b({re.escape(name.lower())}|{re.escape(name.split()[0].lower())})(?:'s)?\b", low)]
+              re.search(rf"\b({re.escape(name.lower())}|{re.escape(name.split()[0].lower())})(?:'s)?\b"
+                        rf"(?!\s+(?:wants|wanted|asked|asks|asking|needs|needed|said|says|is asking|would like|"
+                        rf"requested|mentioned|told me|wants to know|is after)\b)", low)]  # "Olivia wants": who asks
     if len(owners) == 1:
         out.append(Filter(field="owner", value=owners[0]))
         said.append(f"owned by {owners[0]}")
@@ -216,10 +221,14 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
     if re.search(r"growth potential|expansion (candidates|opportunit\w+|potential)|upsell|room to (grow|expand)", low):
         out.append(Filter(field="risk", value="growth potential"))
         said.append("with growth potential")
-    m = re.search(r"\b(red|yellow|amber|green)\b", low)
-    if m:
-        out.append(Filter(field="band", value="yellow" if m.group(1) == "amber" else m.group(1)))
-        said.append(m.group(1))
+    found = re.findall(r"\b(red|yellow|amber|green)\b", low)
+    bands = list(dict.fromkeys("yellow" if b == "amber" else b for b in found))
+    if len(bands) == 1:
+        out.append(Filter(field="band", value=bands[0]))
+        said.append(bands[0])
+    elif bands:  # "yellow or red"
+        out.append(Filter(field="band", op="in", value=bands))
+        said.append(" or ".join(bands))
     m = re.search(r"\b(enterprise|mid[- ]market|smb|small business)\b(?!\s+(plan|tier|contract))", low)
     if m:
         seg = {"smb": "SMB", "small business": "SMB"}.get(m.group(1), m.group(1).replace(" ", "-"))

@@ -29,6 +29,7 @@ _SYNONYMS: dict[str, str] = {  # a stored status -> more words for it
 _STATUS_FIELD = {"tickets": "status", "fine_tunes": "status", "milestones": "status", "plans": "status"}
 _DEFAULTS = {"tickets": ["open", "closed"], "fine_tunes": ["running", "failed", "succeeded"],
              "milestones": ["pending", "in_progress", "blocked", "done"], "plans": ["active", "completed"]}
+_END = {"milestones": "done", "plans": "completed"}
 _OVERDUE = {"milestones": ("due_date", "ne", "done"), "plans": ("target_date", "eq", "active")}
 
 
@@ -95,6 +96,10 @@ def status_filters(low: str, entity: str, today: date, values: dict[str, list[st
         return out + [Filter(field="status", op="ne" if len(negated) == 1 else "in",
                              value=negated[0] if len(negated) == 1 else [v for v in known if v not in negated])], \
             said + ["not " + " or ".join(negated)]
+    end = _END.get(entity)
+    if end and entity != "plans" and re.search(r"\b(still open|open|outstanding|incomplete|unfinished|remaining|"
+                                               r"left to do|not (?:yet )?(?:done|complete|completed|finished))\b", low):
+        return out + [Filter(field="status", op="ne", value=end)], said + [f"not {end}"]
     hits = [v for v in known if re.search(rf"\b(?:{_words(v)})\b", low)]
     if entity == "tickets":  # an open ticket is any that is not closed
         closed = next((v for v in known if re.fullmatch(_SYNONYMS["closed"], v)), "closed")

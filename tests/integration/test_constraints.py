@@ -154,3 +154,57 @@ def test_two_constraints_at_once_and_a_deadline_no_calendar_resolves(rt):
     assert small and not any(n in a for n in small)
     a = ask(bot, "accounts renewing before the board meeting", DANA)
     assert "I did not apply \u2018before the board meeting\u2019" in a and "renews" in a.splitlines()[0]
+
+
+def test_typos_stated_fiscal_years_and_records_named_by_what_happened_to_them(rt):
+    bot = Assistant(rt, use_memory=False)
+    # Typos in the words CSMs ask with are mended; a month with "next year" is that month.
+    a = ask(bot, "whcih acounts have a renewal in Septmber next year", DANA)
+    assert "2027-09-01 to 2027-09-30" in a.splitlines()[0]
+    assert shows(a, sql(rt, f"select a.name {RENEWING} and a.owner_id=4 and k.renewal_date between '2027-09-01' "
+                            "and '2027-09-30'"),
+                 sql(rt, f"select a.name {RENEWING} and a.owner_id=4 and k.renewal_date between '2027-01-01' "
+                         "and '2027-08-31'"))
+    # A fiscal-year start stated in the message outranks the setting (calendar quarters by default).
+    a = ask(bot, "our fiscal year starts in February; what renews next fiscal quarter?", DANA)
+    assert "2027-02-01 to 2027-04-30" in a.splitlines()[0]
+    # "renew last" is the latest renewal dates, and "which 3" is three of them.
+    last = sql(rt, f"select a.name {RENEWING} and a.owner_id=4 order by k.renewal_date desc limit 4")
+    a = ask(bot, "which 3 accounts renew last?", DANA)
+    assert all(n in a for n in last[:3]) and last[3] not in a
+    # A verb names its record and its date: resolved tickets, accounts signed, plans kicked off.
+    want = sql(rt, "select t.subject from tickets t join accounts a on a.id=t.account_id where a.owner_id=4 and "
+                   "t.closed_at >= '2026-11-16' and t.closed_at < '2026-11-23'")
+    assert shows(ask(bot, "what got resolved last week?", DANA), want)
+    a = ask(bot, "which accounts did we sign most recently?", DANA)
+    assert "contract start" in a.splitlines()[0] and "newest first" in a.splitlines()[0]
+    want = sql(rt, "select a.name from onboarding_plans p join accounts a on a.id=p.account_id where a.owner_id=7 and "
+                   "p.started_on between '2026-10-01' and '2026-10-31'")
+    assert shows(ask(bot, "anything kicked off in October?", SAM), want)
+    # A wholly past renewal window is the renewal history, not contracts renewing then.
+    want = sql(rt, "select a.name from renewal_events r join accounts a on a.id=r.account_id where a.owner_id=4 and "
+                   "r.renewal_date between '2026-05-23' and '2026-11-23'")
+    a = ask(bot, "my renewals from the past 6 months", DANA)
+    assert a.startswith("Renewals") and all(n in a for n in want)
+
+
+def test_text_bands_teams_open_states_and_a_reference_period_no_calendar_holds(rt):
+    bot = Assistant(rt, use_memory=False)
+    want = sql(rt, "select t.subject from tickets t join accounts a on a.id=t.account_id where a.owner_id=4 and "
+                   "t.status != 'closed' and lower(t.subject) like '%timeout%'")
+    wrong = sql(rt, "select t.subject from tickets t join accounts a on a.id=t.account_id where a.owner_id=4 and "
+                    "t.status != 'closed' and lower(t.subject) not like '%timeout%'")
+    assert shows(ask(bot, "any tickets mentioning timeout?", DANA), want, wrong)
+    a = ask(bot, "yellow or red accounts renewing next quarter", DANA)
+    assert "yellow or red" in a.splitlines()[0]
+    a = ask(bot, "which East accounts are red?", AVERY)
+    assert "East team" in a.splitlines()[0]
+    assert not any(n in a for n in sql(rt, f"select a.name from accounts a join csms s on s.id=a.owner_id where "
+                                           f"s.team='West' and {LIVE}"))
+    a = ask(bot, "milestones still open on my accounts", SAM)
+    assert "not done" in a.splitlines()[0] and "status done" not in a
+    a = ask(bot, "GRR since the pricing change", AVERY)
+    assert "I did not apply \u2018since the pricing change\u2019" in a
+    a = ask(bot, "how do I reach Taylor Mueller?", DANA)
+    assert sql(rt, "select c.email from contacts c join accounts a on a.id=c.account_id where a.owner_id=4 and "
+                   "c.name like 'Taylor M%ller'")[0] in a
