@@ -132,10 +132,6 @@ def _year(tok: str | None, today: date, ahead: bool = False) -> int:
 
 def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | None:
     """Windows the plain forms below miss: halves, fiscal years and quarters, month ranges, weekdays."""
-    m = re.search(r"\b" + _MONTH + r"\s+(?:of\s+)?(next|this|last) year\b", low)
-    if m:  # "in September next year"
-        a = date(_year(m.group(2), today), _month_no(m.group(1)), 1)
-        return Span(a, a + relativedelta(months=1, days=-1), m.group(0).strip())
     m = re.search(r"\b(?:by|before|until|till|through|thru)\s+(?:the\s+)?end\s+of\s+(?:the\s+)?((?:next|this|last)\s+)?"
                   r"(q[1-4](?:\s*'?\d{2,4})?|quarter|(?:fiscal )?year|h[12](?:\s*'?\d{2,4})?|half)\b", low)
     if m and future:  # "before the end of Q1": from today to the end of that period
@@ -175,7 +171,11 @@ def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | Non
                   r"(?:to|through|thru|until|till|-|–|and)\s*" + _MONTH + "(" + d + r")(?:,?\s*(\d{4}))?\b", low)
     if m:
         y2 = int(m.group(6)) if m.group(6) else None
-        y1 = int(m.group(3)) if m.group(3) else y2
+        rel = re.match(r"\s*(?:of\s+)?(next|this|last) year\b", low[m.end():])
+        if rel and y2 is None and not m.group(3):  # "Mar to May next year"
+            y2 = _year(rel.group(1), today)
+        y1 = int(m.group(3)) if m.group(3) else \
+            y2 - 1 if y2 is not None and _month_no(m.group(1)) > _month_no(m.group(4)) else y2
         a = _month_start(m.group(1), today, future, y1)
         if m.group(2).strip():
             a = a.replace(day=int(re.sub(r"\D", "", m.group(2))))
@@ -185,6 +185,10 @@ def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | Non
         b = b0.replace(day=int(re.sub(r"\D", "", m.group(5)))) if m.group(5).strip() else \
             b0 + relativedelta(months=1, days=-1)
         return Span(a, b, m.group(0).strip())
+    m = re.search(r"\b" + _MONTH + r"\s+(?:of\s+)?(next|this|last) year\b", low)
+    if m:  # "in September next year"
+        a = date(_year(m.group(2), today), _month_no(m.group(1)), 1)
+        return Span(a, a + relativedelta(months=1, days=-1), m.group(0).strip())
     m = re.search(r"\b(?:by |before |until |till )?(?:the )?end of next month\b", low)
     if m:
         end = today.replace(day=1) + relativedelta(months=2, days=-1)

@@ -33,7 +33,10 @@ _KNOWN = set(LEXICON) | {"renewing", "accounts", "customers", "there", "their", 
                          "score", "scores", "tiers", "plans", "notes", "calls", "emails", "rates", "worth", "value",
                          "owner", "owned", "owns", "spend", "usage", "seats", "users", "trend", "level", "since",
                          "risks", "risky", "worse", "worst", "better", "lower", "higher", "fewer", "least", "under",
-                         "above", "below", "within", "during", "through", "again", "still", "already", "today"}
+                         "above", "below", "within", "during", "through", "again", "still", "already", "today",
+                         "contacted", "filled", "extended", "stated", "assigned", "listed", "opens", "pending",
+                         "spending", "trending", "ending", "funding", "planned", "reached", "touched", "started",
+                         "expected", "expired", "expiring", "retained", "renewable", "contacts", "counts", "amounts"}
 
 
 _CALENDAR = {w for w in LEXICON if w.endswith(("day", "ber", "ary", "ch", "il", "une", "uly", "ust"))}
@@ -45,7 +48,7 @@ def _mend(m: re.Match[str]) -> str:
     low = word.lower()
     if len(low) < 5 or low in _KNOWN:
         return word  # short words and known words are left alone
-    hit = process.extractOne(low, LEXICON, scorer=DamerauLevenshtein.distance, score_cutoff=1 if len(low) < 8 else 2)
+    hit = process.extractOne(low, LEXICON, scorer=DamerauLevenshtein.distance, score_cutoff=1 if len(low) < 9 else 2)
     if hit is None or hit[0][:2] != low[:2] and hit[0][0] != low[0] or hit[0].rstrip("s") == low.rstrip("s") or \
             low.startswith(hit[0][:-1]) or hit[0].startswith(low[:-1]):
         return word  # another form of a known word ("recently", "renewable") is no typo
