@@ -2,8 +2,12 @@
 
 import io
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
+import apscheduler.executors.base as executors
+import apscheduler.schedulers.base as base
 import pytest
+from apscheduler.schedulers.base import STATE_RUNNING
 from mock_slack import MockSlack
 from pptx import Presentation
 from slack_sdk import WebClient
@@ -11,6 +15,7 @@ from sqlalchemy import select
 
 from agents.assistant import Assistant
 from integrations.crm.models import CSM, Account, Activity, Outbox
+from integrations.scheduler import Scheduler
 from retain import jobs, qbr_prep
 from retain.jobs import job_specs
 
@@ -70,6 +75,39 @@ def test_a_failed_upload_is_tried_again_on_the_next_run_and_not_after(prep):
     mock.fail.clear()
     assert qbr_prep.run()["decks"] == 1 and qbr_prep.run()["decks"] == 0
     assert len(mock.files) == 1 and len([p for p in mock.of("chat.postMessage") if "QBR deck" in p["text"]]) == 1
+
+
+def test_the_scheduler_runs_it_at_its_time_and_the_owner_gets_one_dm_and_one_deck(prep, monkeypatch):
+
+
+    rt, mock = prep
+    now = [datetime(2026, 11, 23, 6, 59)]
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return now[0].replace(tzinfo=ZoneInfo("UTC")).astimezone(tz) if tz else now[0]
+
+    monkeypatch.setattr(base, "datetime", Clock)
+    monkeypatch.setattr(executors, "datetime", Clock)
+    sch = Scheduler(rt.store, lambda: [j for j in job_specs(rt.store) if j.id == "qbr:prep"], executor="debug")
+    sch.start(paused=True)
+
+    def tick(at):
+        now[0] = at
+        sch.aps.state = STATE_RUNNING  # run due jobs in this thread, at the injected time
+        sch.aps._process_jobs()
+
+    try:
+        tick(datetime(2026, 11, 23, 6, 59))
+        assert not mock.files  # not its time yet
+        for at in (datetime(2026, 11, 23, 7, 0, 5), datetime(2026, 11, 23, 7, 5), datetime(2026, 11, 24, 7, 0, 5)):
+            tick(at)
+    finally:
+        sch.shutdown()
+    dms = [p for p in mock.of("chat.postMessage") if "QBR deck" in p.get("text", "")]
+    assert len(dms) == 1 and "Kestrel Markets" in dms[0]["text"]  # the renewal in 3 days; the next day: nothing new
+    assert [f["filename"] for f in mock.files] == ["Kestrel-Markets-QBR-2026Q4.pptx"]
 
 
 def test_the_job_is_scheduled_from_the_schedules_file(rt):
