@@ -205,6 +205,13 @@ class MockSlack:
                                        "channel": params.get("channel_id"), "thread_ts": params.get("thread_ts"),
                                        "initial_comment": params.get("initial_comment")})
                     del self.pending_files[g["id"]]
+                if params.get("channel_id"):  # shared as a message of its own, in the thread if one was named
+                    msg = {"type": "message", "user": "UBOT", "bot_id": "BBOT", "ts": ts,
+                           "text": params.get("initial_comment") or "",
+                           "files": [{"id": g["id"], "name": g["filename"]} for g in got]}
+                    if params.get("thread_ts"):
+                        msg["thread_ts"] = params["thread_ts"]
+                    self.messages.setdefault(params["channel_id"], []).append(msg)
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in listed]}
         if method in ("views.publish", "views.open"):
             return {"ok": True, "view": {"id": "V1", **(params.get("view") or {})}}

@@ -3,7 +3,8 @@
 The deck is built as the person who asked or clicked (their access, checked by the tools on every
 request and every click), and uploaded into the thread with `files_upload_v2`. A refusal or a
 wrong name is one message, and nothing is uploaded. An inbox item that is retried after the upload
-does not upload again (the item's state says it was done).
+does not upload again: its state says so, or, when the attempt died before keeping that, the
+thread is read back from Slack for the file.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import logging
 import re
 from typing import Any
+
+from slack_sdk.errors import SlackApiError
 
 from agents import specs
 from agents.qbr import deck_request
@@ -49,15 +52,31 @@ def _comment(deck: Deck) -> str:
 def _upload(bot: Bot, p: dict[str, Any], channel: str, thread_ts: str, who: str, name: str,
             quarter: str | None) -> dict[str, Any]:
     deck = make_deck(bot.services, who, name, quarter, chat=bot.assistant.chat)
+    if int(p.get("_attempt") or 1) > 1 and _in_thread(bot, channel, thread_ts, deck.filename):
+        return _done(bot, p, deck.filename, 0.0)  # an earlier attempt uploaded it, then died before noting it
     bot.client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=deck.pptx, filename=deck.filename,
                                title=deck.filename.removesuffix(".pptx").replace("-", " "),
                                initial_comment=_comment(deck))
-    state = {**(p.get("_state") or {}), "deck_uploaded": deck.filename}
+    return _done(bot, p, deck.filename, deck.seconds)
+
+
+def _done(bot: Bot, p: dict[str, Any], filename: str, seconds: float) -> dict[str, Any]:
+    state = {**(p.get("_state") or {}), "deck_uploaded": filename}
     p["_state"] = state
     key = str(p.get("_key") or "")
     if key:
         bot.inbox.keep(key, state)
-    return {"deck": deck.filename, "seconds": deck.seconds}
+    return {"deck": filename, "seconds": seconds}
+
+
+def _in_thread(bot: Bot, channel: str, thread_ts: str, filename: str) -> bool:
+    """Whether the thread already holds a file of this name that Retain shared (read from Slack)."""
+    try:
+        r = bot.client.conversations_replies(channel=channel, ts=thread_ts, limit=200)
+    except SlackApiError:
+        return False  # cannot tell: uploading again beats losing the deck
+    return any(f.get("name") == filename for m in r.get("messages") or [] if m.get("bot_id")
+               for f in m.get("files") or [])
 
 
 def from_message(bot: Bot, p: dict[str, Any], who: str, req: dict[str, str | None], thread_ts: str) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from pptx import Presentation
 from slack_http import DANA, MARCUS, form, mention
 
+from retain.slack import decks
+
 CHANNEL = "C0EAST0001"
 
 
@@ -91,3 +93,16 @@ def test_other_answers_get_no_deck_button(slack):
     mention(url, "how is Initech doing?", user=DANA, ts="1700000800.000100", eid="EvHow")
     bot.inbox.drain()
     assert not any(b.get("block_id") == "retain_qbr" for b in mock.of("chat.update")[-1]["blocks"])
+
+
+def test_an_attempt_that_died_after_uploading_is_not_uploaded_again(slack):
+    bot, mock, url = slack
+    mention(url, "make me a QBR deck for Initech", user=DANA, ts="1700000900.000100", eid="EvDeckDie")
+    bot.inbox.drain()
+    assert len(mock.files) == 1
+    # The same item again, as a worker taking over would run it had the first died before keeping its state.
+    lost = {"user": DANA, "channel": CHANNEL, "text": "<@UBOT> make me a QBR deck for Initech",
+            "ts": "1700000900.000100", "_key": "EvDeckDie", "_attempt": 2, "_state": {}}
+    assert decks.from_message(bot, lost, "UCSM00004", decks.asked(lost["text"]), "1700000900.000100")["deck"] \
+        == "Initech-QBR-2026Q4.pptx"
+    assert len(mock.files) == 1 and mock.of("conversations.replies")  # read back from Slack, not uploaded again
