@@ -157,6 +157,8 @@ def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | Non
             if not fy_tok and future and b < today:  # "fiscal Q1" said after it ended: next fiscal year's
                 a, b, label = a + relativedelta(years=1), b + relativedelta(years=1), f"fiscal {fy + 1} Q{q}"
         return Span(a, b, label)
+    low = re.sub(r"\b(?:back|latter|last|later) half\b", "second half", low)
+    low = re.sub(r"\b(?:front|early|earlier) half\b", "first half", low)
     m = re.search(r"\b(?:h([12])|(first|second|1st|2nd) half)\s*(?:of\s*)?(?:(next|this|last) year|'?(\d{2,4}))?\b",
                   low)
     if m:
@@ -260,6 +262,16 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> 
     found = _fiscal_quarter(low, today, fiscal_start)
     if found is not None:
         return found
+    m = re.search(r"\b(?:since|from) (?:the )?(?:start|beginning) of (?:the |this )?(week|month|quarter|year)\b", low)
+    if m:  # "since the start of the month": that period so far
+        whole = span(f"this {m.group(1)}", today, False, fiscal_start)
+        if whole is not None:
+            return Span(whole.start, today, m.group(0).strip())
+    m = re.search(r"\b(?:the )?week (?:of|starting|beginning) (.{3,20})", low)
+    day = _explicit(m.group(1), today, future) if m else None
+    if m and day is not None:  # "the week of Dec 14": its Monday to Sunday
+        a = day - relativedelta(days=day.weekday())
+        return Span(a, a + relativedelta(days=6), m.group(0).strip())
     found = _extra(low, today, future, fiscal_start)
     if found is not None:
         return found
@@ -392,6 +404,9 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> 
         lo, hi = _explicit(m.group(1), today, future), _explicit(m.group(2), today, future)
         if lo and hi:
             return Span(lo, hi, m.group(0).strip())
+    if re.search(r"\byesterday\b", low):
+        day = today - relativedelta(days=1)
+        return Span(day, today if re.search(r"\bsince yesterday\b", low) else day, "yesterday")
     if re.search(r"\btoday\b", low):
         return Span(today, today, "today")
     return None

@@ -20,7 +20,9 @@ _FIELD_WORDS: dict[str, str] = {
     "health": r"health(?: score)?|score",
     "arr": r"arr|revenue|contract value|acv|spend(?:ing)? with us|worth|paying|pay",
     "p_renew": r"p\(renew\)|renewal (?:probability|likelihood|odds)|chance of renewing|likelihood to renew",
-    "nps": r"nps", "seat_utilization": r"seat (?:use|usage|utili[sz]ation)|utili[sz]ation",
+    "nps": r"nps",
+    "seat_utilization": r"seat (?:use|usage|utili[sz]ation)|utili[sz]ation|"
+                        r"(?:of )?(?:their |the )?seats (?:in use|used)",
     "usage_change_30d": r"usage (?:change|growth)", "days_since_touch": r"days since (?:touch|contact)",
     "open_tickets": r"open (?:tickets?|tix|cases?)|tickets? open", "p95_ms": r"p95(?: latency)?|latency",
     "error_rate": r"error rate",

@@ -106,7 +106,8 @@ def _limit(low: str) -> int | None:
     low = re.sub(r"\b(?:first|second|1st|2nd|last) (?:half|quarter|week|month|year|few|two|three)\b", "", low)
     m = re.search(r"\b(?:top|bottom|first|best|worst|biggest|largest|smallest|riskiest|healthiest)\s+" + _NUMW + r"\b",
                   low) or re.search(r"\b" + _NUMW + r"\s+(?:biggest|largest|smallest|riskiest|healthiest|"
-                                                 r"worst|best|most|least|top)\b", low)
+                                                 r"worst|best|most|least|top|lowest|highest|newest|oldest|latest|"
+                                                 r"earliest)\b", low)
     if m and m.group(1).strip().rstrip("km%").replace(",", "").isdigit() or (m and m.group(1) in NUMBER_WORDS):
         return max(1, min(100, int(_value(m.group(1), ""))))
     m = re.search(r"\b(?:the|my|our|me|list|show|which|what)\s+" + _NUMW + r"\s+(?:\w+\s+)?(?:accounts|customers|"

@@ -33,6 +33,11 @@ TODAY = date(2026, 11, 23)  # a Monday
     ("since 2025", False, "2025-01-01", "2026-11-23"),
     ("our fiscal year starts in february: next fiscal quarter", True, "2027-02-01", "2027-04-30"),
     ("pending for december", True, "2026-12-01", "2026-12-31"),
+    ("renewing in the back half of next year", True, "2027-07-01", "2027-12-31"),
+    ("tickets opened since the start of the month", False, "2026-11-01", "2026-11-23"),
+    ("renewals the week of dec 14", True, "2026-12-14", "2026-12-20"),
+    ("tickets raised yesterday", False, "2026-11-22", "2026-11-22"),
+    ("what changed since yesterday", False, "2026-11-22", "2026-11-23"),
 ])
 def test_windows_in_many_forms(phrase, future, start, end):
     s = span(normalize(phrase).lower(), TODAY, future=future)
@@ -52,6 +57,7 @@ def test_an_open_year_reaches_back_without_a_start():
     ("accounts with 3 or more open tickets", [("open_tickets", "ge", 3.0)]),
     ("at least 3 open tickets", [("open_tickets", "ge", 3.0)]),
     ("fewer than 20 seats", [("seats", "lt", 20.0)]),
+    ("fewer than 50% of seats in use", [("seat_utilization", "lt", 0.5)]),
     ("worth more than 150k", [("arr", "gt", 150000.0)]),
     ("expanded by more than 50k", []),  # a change, not a bound: named as not applied instead
 ])
