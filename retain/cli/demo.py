@@ -18,7 +18,6 @@ from retain.cli.common import (
     services,
 )
 from retain.cli.memory import memory_progress, sync_table
-from retain.decks import make_deck
 from retain.deps import chat_line
 
 
@@ -107,6 +106,9 @@ def demo_run(
     console.print(f"Quiet period {load_schedules()['onboarding_sweep']['quiet_days']} days; with Slack tokens set, "
                   "`retain serve` runs the sweep, briefings and answers live.")
     console.rule("QBR deck")
+    # python-pptx loads only for a deck: importing it with the CLI slowed every command's start.
+    from retain.decks import make_deck
+
     deck = make_deck(rt, "dana.reyes@retain.example", "Initech", None, chat=a.chat)
     path = rt.settings.data_dir / "qbr" / deck.filename
     path.parent.mkdir(parents=True, exist_ok=True)
