@@ -30,6 +30,7 @@ from agents import (
     needs,
     onboarding,
     portfolio,
+    prose_gate,
     renewal,
     router,
     specs,
@@ -286,10 +287,10 @@ def compose_node(state: State, deps: Deps) -> Upd:
     findings = state.get("findings") or []
     no_prose = llm_gate.sure(state["question"], state["route"]) if deps.chat is not None else ""
     if deps.chat is not None and not no_prose and any(f["sources"] for f in findings):
-        no_prose = llm_gate.prose_off(deps)
+        no_prose = prose_gate.prose_off(deps)
     ans = plain(compose(deps, state["question"], findings, names,
                         calls_left=0 if over_time else (1 if single else 2) - len(deps.log.calls),
-                        no_prose=no_prose, verdict=lambda ok: llm_gate.verdict(deps, ok)))
+                        no_prose=no_prose, verdict=lambda ok: prose_gate.verdict(deps, ok)))
     return {"answer": ans, "messages": [{"role": "assistant", "content": ans["text"]}],
             "trace": [{"step": "compose", "mode": ans["mode"], "note": ans.get("note", ""),
                        "seconds": round(time.perf_counter() - t, 4)}]}

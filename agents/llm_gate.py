@@ -4,10 +4,8 @@ Two gates, both in code:
 - **Sure**: the deterministic understanding matched the message as a typed query (a lookup, a list, a
   count or a metric), applied every constraint phrase and left no word of substance unexplained. The
   answer is then the data as code rendered it; prose would only restate it, so no model is asked.
-- **Prose off**: the verifier rejected nearly all of the configured model's recent prose (a rolling
-  window per model in the data folder, `integrations.verdicts`). Writing prose that will be thrown
-  away costs seconds and changes nothing, so answers go out as the verified findings, and say so.
-  One answer in `llm.prose_probe_every` still tries, so the gate opens again when the model does better.
+- **Prose off** (`agents.prose_gate`): the verifier rejected nearly all of the configured model's
+  recent prose, so answers go out as the verified findings, and say so.
 """
 
 from __future__ import annotations
@@ -17,10 +15,8 @@ import types
 
 from agents import router, understand
 from agents.composer import content_words
-from agents.state import Deps, Route
-from core.settings import Settings
-from integrations import verdicts
-from integrations.llm import dumps, model_name
+from agents.state import Route
+from integrations.llm import dumps
 
 SHAPES = ("lookup", "list", "aggregate", "metric", "compare", "today")
 # Words that ask rather than say what: they need no reading of their own.
@@ -86,35 +82,3 @@ def sure(question: str, route: Route) -> str:
     if unmatched(question, route):
         return ""
     return f"sure {plans[0]['shape']}: the answer is the data as read, no prose needed"
-
-
-def prose_off(deps: Deps) -> str:
-    """Why prose is off for the configured model ("prose off: the verifier rejected 48 of the last 50"), or ""."""
-    if deps.chat is None:
-        return ""
-    st = deps.services.settings
-    llm = st.llm
-    if not state_line(st, model_name(deps.chat)).startswith("prose off"):
-        return ""
-    r = verdicts.recent(st.data_dir, model_name(deps.chat), llm.prose_window)
-    n = verdicts.skipped(st.data_dir, model_name(deps.chat))
-    if llm.prose_probe_every and n % llm.prose_probe_every == 0:
-        return ""  # this one tries: the window learns whether the model still fails
-    return f"prose off: {r.line()}"
-
-
-def state_line(settings: Settings, model: str) -> str:
-    """"prose off: the verifier rejected 48 of the last 50" (or "prose on: ...") for a model."""
-    llm = settings.llm
-    r = verdicts.recent(settings.data_dir, model, llm.prose_window)
-    if not r.judged:
-        return "prose on: no drafts judged yet"
-    off = r.judged >= llm.prose_min and r.rejected >= llm.prose_off_at * r.judged
-    return f"prose {'off' if off else 'on'}: {r.line()}"
-
-
-def verdict(deps: Deps, verified: bool) -> None:
-    """Remember the verifier's verdict on one answer's prose from the configured model."""
-    if deps.chat is not None:
-        st = deps.services.settings
-        verdicts.record(st.data_dir, model_name(deps.chat), verified, st.llm.prose_window)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agents import prose_gate
 from agents.composer import content_words, links, verify
 from agents.state import Deps, FindingDict
 from integrations.llm import LLMError, complete, dumps
@@ -109,6 +110,9 @@ def written(deps: Deps, kind: str, v: dict[str, Any], finding: FindingDict, ques
     """The body a model writes, if it holds nothing the facts do not; (body or "", why it was not used)."""
     if deps.chat is None:
         return "", "template (no chat model configured)"
+    off = prose_gate.prose_off(deps, "draft")
+    if off:
+        return "", f"template ({off})"
     facts = {k: v[k] for k in ("kind", "hello", "sender", "account", "topic", "meeting", "when", "minutes")
              if v.get(k) not in (None, "")}
     try:
@@ -119,6 +123,7 @@ def written(deps: Deps, kind: str, v: dict[str, Any], finding: FindingDict, ques
         return "", f"template (model failed: {exc})"
     bad = verify(prose, question, [finding], names, 0) + [f"link {x!r}" for x in links(prose)] + \
         new_names(prose, f"{question}\n{dumps(facts)}\n{dumps(finding)}") + off_brief(prose, v)
+    prose_gate.verdict(deps, not bad, "draft")
     if bad:
         return "", "template (the model's prose had unsupported claims: " + ", ".join(bad[:5]) + ")"
     return prose, "model prose, verified"

@@ -308,15 +308,16 @@ def _size(n: int | None) -> str:
 @models_app.command("list")
 def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
     """The configured models: in use or not, where they should be, present or missing, size."""
-    from agents.llm_gate import state_line as prose_line
+    from agents.prose_gate import key, state_line
     from integrations.gguf import status
 
     settings = services().settings
     rows = status(settings)
     for r in rows:
         if r["in_use"] and r["kind"] == "chat" and settings.llm.backend != "none":
-            r["prose"] = prose_line(settings, Path(r["path"]).name if settings.llm.backend == "llamacpp"
-                                    else settings.llm.model)
+            name = Path(r["path"]).name if settings.llm.backend == "llamacpp" else settings.llm.model
+            r["prose"] = state_line(settings, key(name))
+            r["draft_prose"] = state_line(settings, key(name, "draft"))
     if as_json:
         _print_json(rows)
         return
@@ -331,8 +332,10 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
     console.print(t)
     for r in rows:
         if r.get("prose"):
-            console.print(f"{r['name']}: {r['prose']}" + (" (answers go out as the verified findings, without a "
-                                                          "model call)" if r["prose"].startswith("prose off") else ""))
+            console.print(f"{r['name']}: answers {r['prose']}" + (" (answers go out as the verified findings, "
+                          "without a model call)" if r["prose"].startswith("prose off") else ""))
+            console.print(f"{r['name']}: drafts {r['draft_prose']}" + (" (drafts are filled from their template)"
+                          if r["draft_prose"].startswith("prose off") else ""))
     if any(r["in_use"] and not r["present"] for r in rows):
         console.print("Fetch missing models with `retain models pull`, or point RETAIN_MODELS_DIR at "
                       "a folder that has them.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fakes import QueuedChat
 from models_dir import SMOLLM2, model
 
-from agents import llm_gate
+from agents import llm_gate, prose_gate
 from agents.assistant import Assistant
 from agents.evaluate import run_eval
 from core.settings import load_settings
@@ -70,14 +70,14 @@ def test_prose_turns_off_when_the_verifier_rejects_nearly_all_of_a_models_drafts
     for k in range(3):
         r = bot.ask("how is Acme doing?", DANA, f"p{k}")
         assert r["llm"]["calls"] == 1 and r["answer"]["mode"] == "deterministic"
-    assert llm_gate.state_line(rt2.settings, "queued-fake") == "prose off: the verifier rejected 3 of the last 3"
+    assert prose_gate.state_line(rt2.settings, "queued-fake") == "prose off: the verifier rejected 3 of the last 3"
     r = bot.ask("how is Acme doing?", DANA, "p3")  # the queue is empty: a call would raise
     assert r["llm"]["calls"] == 0 and r["answer"]["note"] == "prose off: the verifier rejected 3 of the last 3"
     assert r["answer"]["text"] == r["answer"]["deterministic"] and "Acme" in r["answer"]["text"]
     # Verified prose counts too: a window that is mostly verified keeps prose on.
     for ok in (True, True, True):
         verdicts.record(rt2.settings.data_dir, "queued-fake", ok, 4)
-    assert llm_gate.state_line(rt2.settings, "queued-fake") == "prose on: the verifier rejected 1 of the last 4"
+    assert prose_gate.state_line(rt2.settings, "queued-fake") == "prose on: the verifier rejected 1 of the last 4"
 
 
 def test_a_closed_gate_lets_one_answer_in_n_try_again(rt):
@@ -138,3 +138,18 @@ def test_the_eval_reports_calls_by_kind_and_prompt_tokens_per_call(rt):
     assert rows["c2"]["llm_by_kind"] == {"prose": 1} and rows["c2"]["call_tokens"][0][0] > 0
     assert report["llm_calls_per_question"] == {"prose": 0.5} and report["crashes"] == 0
     assert report["prompt_tokens_per_call"]["median"] == rows["c2"]["call_tokens"][0][0]
+
+
+def test_drafts_have_a_prose_window_of_their_own(rt):
+    rt2 = with_llm(rt, prose_min=2, prose_window=4, prose_probe_every=0)
+    bad = "Hi Elena,\n\nWe can offer 20% off if two more teams join by 2027-01-15. See https://x.example.\n\nDana"
+    bot = Assistant(rt2, chat=queued(2, bad), use_memory=False)
+    ask = "draft a note to Acme's champion proposing a call next week about two more teams"
+    for k in range(2):
+        r = bot.ask(ask, DANA, f"d{k}")
+        assert r["llm"]["by_kind"] == {"draft": 1} and "unsupported" in r["answer"]["note"]
+    r = bot.ask(ask, DANA, "d2")  # the queue is empty: a call would raise
+    assert r["llm"]["calls"] == 0
+    assert r["answer"]["note"] == "template (prose off: the verifier rejected 2 of the last 2)"
+    assert r["answer"]["drafts"][0]["body"].startswith("Hi Elena,") and r["pending"]
+    assert prose_gate.state_line(rt2.settings, "queued-fake") == "prose on: no drafts judged yet"  # answers: untouched
