@@ -204,7 +204,8 @@ def specialist(name: str, run: Specialist) -> Step:
         if len(payload["route"]["intents"]) == 1:  # "why did it fail?" continues with this agent
             upd["last_topic"] = name
         upd["dialogue"] = {"question": payload["question"], "intents": payload["route"]["intents"], "plan": None,
-                           "entity": "accounts", "rows": [], "accounts": payload["route"]["accounts"]}
+                           "entity": "accounts", "rows": [], "accounts": payload["route"]["accounts"],
+                           "base": payload["route"].get("base")}
         return upd
 
     node.__name__ = name
@@ -251,7 +252,7 @@ def query_node(payload: Payload, deps: Deps) -> Upd:
         first = understand.from_json(plans[0])
         upd["dialogue"] = {"question": payload["question"], "intents": ["query"], "plan": plans[0],
                            "entity": found[0].data.get("entity"), "rows": found[0].data.pop("rows", []),
-                           "accounts": first.accounts}
+                           "accounts": first.accounts, "base": payload["route"].get("base")}
         upd["findings"] = [plain(f.as_dict()) for f in found]
     if found and found[0].data.get("entity"):
         upd["last_topic"] = understand.TOPIC.get(found[0].data["entity"], "health")

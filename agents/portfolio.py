@@ -17,16 +17,19 @@ def run(deps: Deps, ctx: crm.ToolContext, route: Route, question: str) -> Findin
     growth = any(w in low for w in ("expan", "growth", "upsell", "seats"))
     onboarding = "onboarding" in route["intents"]
     seg = "at risk" if risk else ("growth potential" if growth else None)
-    data = crm.portfolio(ctx, segment=seg, renewal_within_days=days if renew else None, limit=15)
+    # A renewal window lists every renewal in it, soonest first (up to 25), not the first 10 by risk.
+    shown = 25 if renew else 10
+    data = crm.portfolio(ctx, segment=seg, renewal_within_days=days if renew else None, limit=200 if renew else 15)
     rows = data["accounts"]
     if renew:
         rows = sorted(rows, key=lambda r: r["days_to_renewal"] if r["days_to_renewal"] is not None else 9e9)
     scope = ("at-risk " if risk else "growth " if growth else "") + "accounts"
     when = f" renewing in the next {days} days" if renew else ""
     scope = scope if data["count"] != 1 else scope.removesuffix("s")
+    more = f", showing the first {shown}" if data["count"] > shown else ""
     f.fact(f"{data['count']} {scope}{when} in {'your portfolio' if ctx.viewer.role == 'csm' else 'your scope'}"
-           f" ({ctx.viewer.name})", kind="count")
-    for r in rows[:10]:
+           f" ({ctx.viewer.name}){more}", kind="count")
+    for r in rows[:shown]:
         s = crm.src("health_score", r["account_id"], ctx.as_of, r["name"])
         p = f", P(renew) {r['p_renew']:.2f}" if r["p_renew"] is not None else ""
         ren = f", renews {r['renewal_date']} ({int(r['days_to_renewal'])} days)" if r["renewal_date"] else ""
@@ -41,9 +44,9 @@ def run(deps: Deps, ctx: crm.ToolContext, route: Route, question: str) -> Findin
                 f.fact(f"{m['account']}: onboarding milestone '{m['name']}' {m['days_overdue']} days overdue",
                        crm.src("milestone", m["id"], m["due"], m["name"]), kind="overdue")
     f.data = {"count": data["count"], "accounts": [{"account_id": r["account_id"], "name": r["name"]}
-                                                      for r in rows[:10]],
+                                                      for r in rows[:shown]],
               "rows": [{"id": r["account_id"], "account_id": r["account_id"], "account": r["name"],
                         "label": r["name"], "date": str(r["renewal_date"]) if r["renewal_date"] else None,
                         "values": {"arr": r["arr"], "health": r["score"], "p_renew": r["p_renew"]}}
-                       for r in rows[:10]]}
+                       for r in rows[:shown]]}
     return f

@@ -53,6 +53,9 @@ class Route(TypedDict):
     not_applied: NotRequired[list[str]]  # phrases carrying a constraint the answer could not apply
     clarify: NotRequired[str]  # one question to ask instead of answering (a follow-up that points nowhere)
     picked: NotRequired[str]  # the row of the last answer a follow-up picked ("the oldest one")
+    base: NotRequired[Dialogue | None]  # the list a follow-up narrowed, for "all of them" / "the third one" next
+    used: NotRequired[list[str]]  # phrases a follow-up's edits applied (never reported as "not applied")
+    said: NotRequired[list[str]]  # phrases of those the reading line names ("the 60 after that")
 
 
 class RowRef(TypedDict):
@@ -78,6 +81,8 @@ class Dialogue(TypedDict, total=False):
     entity: str | None
     rows: list[RowRef]
     accounts: list[AccountRef]
+    base: Dialogue | None  # the list before the last narrowing (a count of some, a top 3, a picked row)
+    all_account_ids: list[int] | None  # while a follow-up is read: every account of the last query, not just shown
 
 
 class Preset(TypedDict):

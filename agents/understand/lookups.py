@@ -20,7 +20,8 @@ def by_role(low: str, account: AccountRef, roles: list[str]) -> list[Plan]:
                      r"[a-z ]{2,30}\?*$", low):
         return []
     words = {w for r in roles for w in re.findall(r"[a-z]{2,}", r.lower())} - {"of", "and", "the", "head"}
-    hits = [w for w in re.findall(r"[a-z]{2,}", low) if w in words or w.rstrip("s") in words]
+    hits = [w for w in re.findall(r"[a-z]{2,}", low) if (w in words or w.rstrip("s") in words) and
+            (w != "it" or re.search(r"\bit (?:admin|manager|lead|director|ops|head|person|contact)", low))]
     hit = max(hits, key=len) if hits else None  # "IT admin": the telling word, not "it"
     if hit is None:
         return []
@@ -79,6 +80,9 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
                 k = {"qbr": "meeting", "sync": "meeting"}.get(kind.group(1), kind.group(1)) if kind else None
                 if k and what == "last meeting" or (k and re.search(rf"last {k}|{k}ed", low)):
                     filters.append(Filter(field="kind", value=k))
+            if what == "milestones" and re.search(r"\b(overdue|late|behind)\b", low):  # past due, not done
+                filters += [Filter(field="status", op="ne", value="done"),
+                            Filter(field="due_date", op="lt", value=today.isoformat())]
             if what == "milestones":  # "the SSO milestone": the steps whose name holds a word of the question
                 words = {w for m in steps or [] for w in re.findall(r"[a-z]{3,}", m.lower())} - _STEP_WORDS
                 named = [w for w in re.findall(r"[a-z]{3,}", low) if w in words]

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from agents.when import NUMBER_WORDS
-from tools.query import Filter
+from tools.query import Filter, Sort
 
 _NUMW = r"(\d[\d,]*(?:\.\d+)?(?:\s?[km](?![a-z])|%)?|" + "|".join(NUMBER_WORDS) + r")"
 _MORE = r"(?:at or above|at or over|above|over|more than|greater than|higher than|bigger than|larger than|" \
@@ -93,7 +93,9 @@ SHORTHAND = {r"\bb4\b": "before", r"\baccts?\b": "accounts", r"\bwich\b": "which
              r"\bw/o\b": "without", r"\bw/": "with ", r"\bq'?ty\b": "quantity", r"\bmgr\b": "manager",
              r"\brenewl\b|\brenwal\b": "renewal", r"\bcustomrs?\b": "customers", r"\bpls\b|\bplz\b": "please",
              r"\bbetween now and\b|\bfrom now (?:to|until|till|through)\b|\bnow (?:through|until|till)\b": "by",
-             r"\bfortnight\b": "2 weeks", r"\bfortnights\b": "weeks"}
+             r"\bfortnight\b": "2 weeks", r"\bfortnights\b": "weeks", r"\bsept\b": "september",
+             r"\bprio\b|\bprty\b": "priority", r"\bhw\b": "how", r"\bteh\b": "the", r"\bthx\b|\bty\b": "thanks",
+             r"\bu\b": "you", r"\bur\b": "your", r"\bdont\b": "don't", r"\bwhats\b": "what's"}
 """Shorthand and common misspellings CSMs type, and what they mean."""
 
 LEXICON = sorted(set(
@@ -119,7 +121,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      r"\bsponsor",
      "economic buyer", {"entity": "contacts", "filters": [Filter(field="left_on", op="is_null")],
                         "fields": ["name", "role", "email"]}),
-    (r"\bcontacts?\b|who (do we know|should i (talk|speak|reach out|call|email|ping|contact|go)( to)?|"
+    (r"\bcontacts?\b|who (?:else )?(do we know|should i (talk|speak|reach out|call|email|ping|contact|go)( to)?|"
      r"are (our|the) (people|contacts))|"
      r"\bpeople\b|\bpoint of contact\b|\bpoc\b", "contacts",
      {"entity": "contacts", "fields": ["name", "role", "email", "is_champion", "left_on"], "limit": 10}),
@@ -137,7 +139,12 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
     (r"contract (start|began|begin|signed)|when did (they|we) (sign|start|begin|become)|customer since|"
      r"(start|signing) date|when did .* (sign|start)", "contract start",
      {"entity": "accounts", "fields": ["contract_start", "renewal_date", "plan"]}),
+    (r"when did .{0,40}\b(?:last )?renew|\blast renew(?:al|ed)\b|\b(?:previous|past|prior) renewals?\b|"
+     r"\brenewal history\b|\bhow did .{0,30}\b(?:last )?renewal go\b|\bdid .{0,30}\brenew (?:last|in)\b",
+     "past renewals", {"entity": "renewals", "fields": ["renewal_date", "outcome", "arr_before", "arr_after"],
+                       "filters": [], "sort": [Sort(field="renewal_date", desc=True)], "limit": 3}),
     (r"when (does|do|is|will) .*(renew|contract (end|expire)|expir|up for renewal|contract'?s? (is )?up)|"
+     r"when (?:it|they|that one|this one) (?:renews?|expires?|is up)|"
      r"renewal date|contract end|"
      r"(end|expiry|expiration) date|when .*contract (ends?|expires?|is up)|term end", "renewal date",
      {"entity": "accounts", "fields": ["renewal_date", "days_to_renewal", "contract_value"]}),
@@ -193,6 +200,8 @@ _ENTITY_CUES: list[tuple[str, str]] = [
     (r"\b(churn|churned|renewed|expanded|contracted|downgraded)\b.*"
      r"\b(last|past|previous|since|during|in 20\d\d|this year)\b|"
      r"renewal history|\brenewals?\b.{0,30}\b(last|past|previous|prior) (quarter|month|year)\b|"
+     r"\brenewals?\b.{0,30}\b(last|past|previous|prior) (\d+|two|three|four|five|six|nine|twelve|few) "
+     r"(weeks|months|quarters|years)\b|"
      r"\bhow did (my|our|the team'?s?) renewals\b|"
      r"\brenewals? (did|that) .{0,25}\b(lose|lost|shr[ai]nk|shrunk|grow|grew|churn\w*|expand\w*)\b|"
      r"\bpast renewals\b|\bwho churned\b", "renewals"),

@@ -127,7 +127,9 @@ def reading(p: Plan) -> str:
     parts += [w for f in q.filters if (w := _filter_words(q.entity, f))]
     if q.row_ids and len(q.row_ids) > 1:
         parts.append(f"the {len(q.row_ids)} shown in the last answer")
-    if q.account_ids and not p.accounts and not q.row_ids:
+    if q.account_ids == [-1]:  # an edit of an answer that listed nothing: nothing, never everything
+        parts.append("for the accounts of the last answer (it listed none)")
+    elif q.account_ids and not p.accounts and not q.row_ids:
         parts.append(f"for the {len(set(q.account_ids))} account{'s' if len(set(q.account_ids)) != 1 else ''} "
                      "of the last answer")
     if q.group_by:

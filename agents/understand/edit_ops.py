@@ -1,0 +1,123 @@
+"""Conversation edits as types: each a typed operation on the last query ("same for March" is `SetPeriod`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from agents.state import AccountRef, RowRef
+from agents.when import Span
+from tools.query import Aggregate, Filter, Sort
+
+_DATE_FIELD = {"accounts": "renewal_date", "renewals": "renewal_date", "tickets": "opened_at",
+               "activities": "occurred_on", "surveys": "responded_on", "fine_tunes": "created_on",
+               "milestones": "due_date", "contacts": "last_engaged", "telemetry": "day", "plans": "target_date"}
+_MONEY_FIELD = {"accounts": "arr", "renewals": "arr_before"}
+_SCORE_FIELD = {"accounts": "health", "surveys": "score", "fine_tunes": "eval_score"}
+
+
+@dataclass(frozen=True)
+class SetPeriod:
+    """Replace the window."""
+
+    span: Span
+
+
+@dataclass(frozen=True)
+class ShiftPeriod:
+    """Move the window by whole months (negative: earlier), or by a number of days ("the 60 after that")."""
+
+    months: int
+    text: str
+    days: int = 0
+
+
+@dataclass(frozen=True)
+class SetFilters:
+    """Replace filters on the same fields, add the rest."""
+
+    filters: list[Filter]
+    said: list[str]
+    account_ids: list[int] | None = None  # account-level filters on other records, resolved to accounts
+
+
+@dataclass(frozen=True)
+class SwitchEntity:
+    """The same accounts (or rows' accounts), another kind of record."""
+
+    entity: str
+    owners: bool = False  # "who owns those?"
+    senior: bool = False  # "who's the exec sponsor at each?": each account's most senior contact
+
+
+@dataclass(frozen=True)
+class SelectRow:
+    """One row of the last result, and what is asked about it."""
+
+    row: RowRef
+    how: str
+
+
+@dataclass(frozen=True)
+class Summarise:
+    """Totals over the last rows (optionally narrowed first)."""
+
+    aggregates: list[Aggregate]
+    filters: list[Filter] = field(default_factory=list)
+    account_ids: list[int] | None = None
+
+
+@dataclass(frozen=True)
+class Reorder:
+    """Another order or length."""
+
+    sort: Sort | None
+    limit: int | None
+    lowest: bool = False  # "the bottom 3": the lowest by the list's own order
+
+
+@dataclass(frozen=True)
+class ShowFields:
+    """The same rows, with the fields a follow-up names ("and their renewal dates?", "what are their ARRs?")."""
+
+    fields: list[str]
+
+
+@dataclass(frozen=True)
+class GroupBy:
+    """The same question, per team / CSM / segment ("broken down by team")."""
+
+    field: str
+
+
+@dataclass(frozen=True)
+class Resubject:
+    """The same question about other accounts."""
+
+    accounts: list[AccountRef]
+
+
+@dataclass(frozen=True)
+class DropFilters:
+    """Take conditions off ("drop the date filter", "any segment", "all priorities")."""
+
+    fields: list[str]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A follow-up that asks for something the query cannot say ("exclude next year", "high ones first")."""
+
+    phrase: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """The message points at a row of the last answer that is not there, or at several: ask, never guess."""
+
+    rows: int
+    among: tuple[int, ...] = ()  # the positions of the rows it could mean, when several
+
+
+Edit = SetPeriod | ShiftPeriod | SetFilters | SwitchEntity | SelectRow | Summarise | Reorder | Resubject | Unmatched | \
+    GroupBy | ShowFields | DropFilters | Unreadable
