@@ -172,6 +172,8 @@ class MockSlack:
             return self._replies(params)
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": self.conversation(params.get("users", ""))}}
+        if method == "conversations.history" and params.get("channel", "")[:1] in ("U", "W"):
+            return {"ok": False, "error": "channel_not_found"}  # as Slack: a person's id is not a conversation
         if method == "conversations.history":  # newest first, after `oldest`; metadata only when asked for
             with self.lock:
                 found = [m for m in self.history.get(params.get("channel", ""), [])

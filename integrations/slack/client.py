@@ -110,13 +110,30 @@ def marker(key: str) -> dict[str, Any]:
     return {"event_type": MARK, "event_payload": {"key": key}}
 
 
+def dm_channel(client: WebClient, channel: str) -> str:
+    """The conversation a post to `channel` lands in: a person's id (U…, W…) is opened as their DM with the app.
+
+    Slack accepts a user id in chat.postMessage but not in conversations.history, so a message is posted
+    and looked up in the same DM channel. If the DM cannot be opened (no `im:write`), the id is returned.
+    """
+    if channel[:1] not in ("U", "W"):
+        return channel
+    try:
+        return str(client.conversations_open(users=channel)["channel"]["id"])
+    except Exception as exc:  # noqa: BLE001 - posting to the user id still works; only the look-up is blind
+        log.warning("could not open the DM with %s (%s); a lost post to it cannot be checked", channel, _why(exc))
+        return channel
+
+
 def find_posted(client: WebClient, channel: str, thread_ts: str | None, key: str) -> dict[str, Any] | None:
     """Our message marked `key` in the thread (or, without a thread, among the channel's latest); None if absent.
 
-    None too when Slack cannot say (a missing scope, a thread it does not know): the caller then posts.
+    A person's id is looked up in their DM with the app. None too when Slack cannot say (a missing
+    scope, a thread it does not know): the caller then posts.
     """
     cursor = None
     try:
+        channel = dm_channel(client, channel)
         for _ in range(20):  # 20 pages of 200: a thread far longer than any conversation with Retain
             if thread_ts:
                 r = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True,
@@ -140,8 +157,10 @@ def post_once(client: WebClient, key: str, **kw: Any) -> dict[str, Any]:
 
     Unknown: the connection failed or Slack answered 5xx, either of which can follow a post Slack
     took. Known failures (4xx such as channel_not_found) are raised at once. Returns Slack's answer
-    to the post, or the found message (with its `ts` and `channel`).
+    to the post, or the found message (with its `ts` and `channel`). A post to a person's id goes to
+    their DM channel (`dm_channel`), where a lost answer is then looked for.
     """
+    kw = {**kw, "channel": dm_channel(client, kw["channel"])}
     channel, thread_ts = kw["channel"], kw.get("thread_ts")
     for attempt in range(POST_ATTEMPTS):
         try:
