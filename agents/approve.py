@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, cast
-
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from agents.state import ActionResult, Deps, Draft
 from core.errors import NotFoundError
-from integrations.crm.models import CSM, Account, ActionLog, Activity, RememberedFact
-from tools import access
+from tools import access, decisions
 
 
 def execute(deps: Deps, who: str, draft: Draft, decision: Any) -> ActionResult:
@@ -33,43 +28,12 @@ def execute(deps: Deps, who: str, draft: Draft, decision: Any) -> ActionResult:
         viewer = None
     if viewer is None or not access.may_decide(store, viewer, draft["account_id"]):
         return {"draft_id": draft["id"], "kind": draft["kind"], "decision": "refused", "already_done": False}
-    by = viewer.name
-    with store.session() as s:
-        prior = s.get(ActionLog, draft["id"])
-        if prior is not None:
-            return {"draft_id": draft["id"], "kind": draft["kind"], "decision": prior.decision,
-                    "already_done": True, **cast(ActionResult, prior.result)}
-        result: ActionResult = {}
-        if choice in ("approve", "edit"):
-            name = s.scalar(select(Account.name).where(Account.id == draft["account_id"])) or ""
-            access.check(store, viewer, draft["account_id"], name)
-            if draft["kind"] == "fact":
-                fact = RememberedFact(account_id=draft["account_id"], text=text, said_by=by,
-                                      said_at=datetime.now().replace(microsecond=0), origin=decision.get("origin", ""))
-                s.add(fact)
-                s.flush()
-                result = {"fact_id": fact.id, "text": text}
-            elif draft["kind"] in ("follow_up", "message", "meeting"):
-                author = s.scalar(select(CSM.name).join(Account, Account.owner_id == CSM.id)
-                                  .where(Account.id == draft["account_id"])) or by
-                act = Activity(account_id=draft["account_id"], kind="slack" if draft.get("draft_kind") == "slack"
-                               else "email", occurred_on=deps.services.settings.as_of(),
-                               author=author, subject=draft["subject"], body=f"To: {draft.get('to', '')}\n\n{text}")
-                s.add(act)
-                s.flush()
-                result = {"activity_id": act.id, "to": draft.get("to", "")}
-            elif draft["kind"] == "reminder":
-                result = {"due": draft.get("when", ""), "to": draft.get("to", "")}
-        s.add(ActionLog(draft_id=draft["id"], kind=draft["kind"], decision="skip" if choice == "skip" else "approve",
-                        decided_by=by, decided_at=datetime.now(), result=result))
-        try:
-            s.commit()
-        except IntegrityError:  # the same draft decided concurrently: the first one won
-            s.rollback()
-            prior = s.get(ActionLog, draft["id"])
-            return {"draft_id": draft["id"], "kind": draft["kind"], "already_done": True,
-                    "decision": prior.decision if prior else choice,
-                    **cast(ActionResult, prior.result if prior else {})}
+    done = decisions.record(store, viewer, draft, choice, text, deps.services.settings.as_of(),
+                            str(decision.get("origin") or ""))
+    if done.already_done:
+        return {"draft_id": draft["id"], "kind": draft["kind"], "decision": done.decision,
+                "already_done": True, **cast(ActionResult, done.result)}
+    result = cast(ActionResult, dict(done.result))
     if draft["kind"] == "follow_up":  # side effects belong to the shell (retain.actions)
         result |= (deps.actions.snooze_follow_up(draft) if choice == "skip"
                    else deps.actions.send_follow_up(draft, text))

@@ -9,15 +9,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import select
-
 from agents import renewal
 from agents.composer import ground, verify
 from agents.state import Deps, Finding
-from integrations.crm.models import CSM, Account, SurveyResponse, Ticket
 from integrations.llm import LLMError, complete
 from prompts import load
-from tools import crm, onboarding
+from tools import book, crm, onboarding
 from tools.detectors import detect_many
 from tools.features import compute_features
 from tools.health import ScoreTable, drivers, score
@@ -93,26 +90,19 @@ def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -
                 "text": f"{names[i]}: health {was_s:.0f} ({was_b}) → {now_s:.0f} ({now_b})"
                         + (f"; {why[0]['text']}" if why else ""),
                 "delta": round(now_s - was_s, 1), "source": crm.src("health_score", i, today, names[i])})
-    with rt.store.session() as s:
-        for r in s.scalars(select(SurveyResponse).where(SurveyResponse.account_id.in_(ids),
-                                                        SurveyResponse.kind == "nps", SurveyResponse.score <= 6,
-                                                        SurveyResponse.responded_on > since,
-                                                        SurveyResponse.responded_on <= today)):
-            out["changes"].append({"kind": "detractor", "account": names[r.account_id], "account_id": r.account_id,
-                                   "text": f"{names[r.account_id]}: new detractor NPS {r.score} on "
-                                           f"{r.responded_on.isoformat()}: “{(r.comment or '')[:140]}”",
-                                   "source": crm.src("nps", r.id, r.responded_on, f"NPS {r.score}")})
-        new_tickets: dict[int, list[Ticket]] = {}
-        for t in s.scalars(select(Ticket).where(Ticket.account_id.in_(ids), Ticket.opened_at > since,
-                                                Ticket.opened_at <= today + timedelta(days=1))):
-            new_tickets.setdefault(t.account_id, []).append(t)
+    for r in book.detractors(rt.store, ids, since, today):
+        out["changes"].append({"kind": "detractor", "account": names[r.account_id], "account_id": r.account_id,
+                               "text": f"{names[r.account_id]}: new detractor NPS {r.score} on "
+                                       f"{r.day.isoformat()}: “{r.comment[:140]}”",
+                               "source": crm.src("nps", r.id, r.day, f"NPS {r.score}")})
+    new_tickets = book.new_tickets(rt.store, ids, since, today)
     for aid, ts in new_tickets.items():
         high = [t for t in ts if t.priority in ("high", "urgent")]
         if len(ts) >= 3 or high:
             out["changes"].append({"kind": "tickets", "account": names[aid], "account_id": aid,
                                    "text": f"{names[aid]}: {len(ts)} new tickets ({len(high)} high), latest "
                                            f"'{ts[-1].subject}'",
-                                   "source": crm.src("ticket", ts[-1].id, ts[-1].opened_at.date(), ts[-1].subject)})
+                                   "source": crm.src("ticket", ts[-1].id, ts[-1].opened, ts[-1].subject)})
     worst = sorted(ids, key=lambda i: float(table.score[i]))[:MAX_DETECT]
     detected = ctx.scores.detected(ctx, worst, today) if ctx.scores else detect_many(rt.store, worst, today)
     for i in worst:
@@ -186,9 +176,8 @@ def _three_things(b: Briefing) -> list[dict[str, Any]]:
 
 
 def _team(rt: Any, ids: list[int], vis: Any, table: Any, segs: dict[int, dict[str, str]]) -> list[dict[str, Any]]:
-    with rt.store.session() as s:
-        owners = {r[0]: r[1] for r in s.execute(select(Account.id, Account.owner_id).where(Account.id.in_(ids)))}
-        names = {r[0]: r[1] for r in s.execute(select(CSM.id, CSM.name))}
+    owners = book.owners(rt.store, ids)
+    names = book.csm_names(rt.store)
     rows: dict[int, dict[str, Any]] = {}
     for i in ids:
         o = owners.get(i) or 0
@@ -271,7 +260,6 @@ def render_text(b: Briefing, opening: Opening) -> str:
 def assemble(deps: Deps, who: str, since: date | None = None) -> tuple[Briefing, Opening, str]:
     """One briefing, ready to show or send: (the briefing, its verified opening, the text)."""
     b = build(deps, who, since)
-    with deps.services.store.session() as s:
-        names = list(s.scalars(select(Account.name)))
+    names = book.every_account_name(deps.services.store)
     opening = summary(deps, b, names)
     return b, opening, render_text(b, opening)

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from agents.composer import verify
 from core.errors import ConfigError
-from tools import crm
+from tools import checks, crm
 from tools.access import OPERATOR
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "eval"
@@ -77,15 +77,12 @@ def expected_from_sql(store: Any, specs: list[Any], today: Any) -> list[str]:
     Each spec is [sql, fmt] (fmt: text | money | pct | int | 1dp | date); every cell of every row is a fact.
     `:today` is bound to the demo's date.
     """
-    from sqlalchemy import text
-
     out: list[str] = []
-    with store.session() as s:
-        for spec in specs:
-            sql, fmt = (spec, "text") if isinstance(spec, str) else (spec[0], spec[1])
-            sql, params = _portable(sql, today)
-            for row in s.execute(text(sql), params):
-                out += [_cell(v, fmt) for v in row if v is not None]
+    for spec in specs:
+        sql, fmt = (spec, "text") if isinstance(spec, str) else (spec[0], spec[1])
+        sql, params = _portable(sql, today)
+        for row in checks.rows(store, sql, params):
+            out += [_cell(v, fmt) for v in row if v is not None]
     return out
 
 
@@ -225,8 +222,6 @@ def draft_pending(store: Any, result: dict[str, Any], kind: str | None = None) -
     draft is pending, the thread is paused on approval, no action ran, and the database holds no
     action-log or outbox row for any of the drafts' ids.
     """
-    from sqlalchemy import text
-
     answer = result["answer"]
     drafts = answer.get("drafts") or []
     if answer.get("mode") != "draft" or not drafts or not result.get("pending") or result.get("actions"):
@@ -238,13 +233,7 @@ def draft_pending(store: Any, result: dict[str, Any], kind: str | None = None) -
     ids = [str(d.get("id", "")) for d in drafts]
     if not all(ids):
         return False
-    with store.session() as s:
-        for i in ids:
-            logged = s.execute(text("select count(*) from action_log where draft_id = :i"), {"i": i}).scalar()
-            queued = s.execute(text("select count(*) from outbox where key like :k"), {"k": f"%{i}%"}).scalar()
-            if logged or queued:
-                return False
-    return True
+    return not any(checks.decided_or_queued(store, i) for i in ids)
 
 
 def _mode(answer: dict[str, Any]) -> str:

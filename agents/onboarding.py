@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
 from typing import Any
-
-from sqlalchemy import select
 
 from agents.kb import playbook
 from agents.state import AccountRef, Deps, Draft, Finding
-from integrations.crm.models import CSM, Account, Activity, Contact, Ticket
 from prompts import load
-from tools import crm, recall
+from tools import crm, recall, records
 
 _KEYWORDS = {
     "sso": ["sso", "scim", "okta", "saml", "azure ad", "single sign", "login", "sign in", "identity"],
@@ -48,19 +44,12 @@ def _blockers(deps: Deps, ctx: crm.ToolContext, aid: int, milestone: str) -> lis
     if out:
         return out[:2]
     words = _words(milestone)
-    since = ctx.as_of - timedelta(days=90)
-    with ctx.store.session() as s:
-        tickets = s.scalars(select(Ticket).where(Ticket.account_id == aid, Ticket.status != "closed")
-                            .order_by(Ticket.opened_at.desc())).all()
-        notes = s.scalars(select(Activity).where(Activity.account_id == aid, Activity.occurred_on >= since)
-                          .order_by(Activity.occurred_on.desc())).all()
-    for t in tickets:
-        if any(w in f"{t.subject} {t.body}".lower() for w in words):
-            out.append({"text": f"{t.subject}: {t.body}"[:240],
-                        "source": crm.src("ticket", t.id, t.opened_at.date(), t.subject)})
-    for n in notes:
-        if any(w in n.body.lower() for w in words):
-            out.append({"text": n.body[:240], "source": crm.src("activity", n.id, n.occurred_on, n.subject)})
+    for t in records.open_tickets(ctx, aid):
+        if any(w in f"{t.label} {t.body}".lower() for w in words):
+            out.append({"text": f"{t.label}: {t.body}"[:240], "source": t.source})
+    for n in records.notes(ctx, aid, days=90, limit=None, upto_today=False):
+        if any(w in n.text.lower() for w in words):
+            out.append({"text": n.text[:240], "source": n.source})
     return out[:2]
 
 
@@ -109,17 +98,16 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
 
 def _draft(ctx: crm.ToolContext, aid: int, name: str, m: dict[str, Any], blockers: list[dict[str, Any]],
            step: str) -> Draft:
-    with ctx.store.session() as s:
-        contacts = s.scalars(select(Contact).where(Contact.account_id == aid, Contact.left_on.is_(None))).all()
-        owner = s.scalar(select(CSM).join(Account, Account.owner_id == CSM.id).where(Account.id == aid))
+    contacts = records.contacts(ctx, aid, current=True)
+    owner = records.owner_name(ctx, aid)
     first = m["owner"].split()[0] if m["owner"] else ""
     to = next((c for c in contacts if first and c.name.split()[0] == first), None) or \
-        next((c for c in contacts if c.is_champion), None) or (contacts[0] if contacts else None)
+        next((c for c in contacts if c.champion), None) or (contacts[0] if contacts else None)
     hello = to.name.split()[0] if to else "team"
     blocker = f" From our side we see: {blockers[0]['text'][:160].rstrip('.')}." if blockers else ""
     body = load("followup").format(hello=hello, milestone=m["name"], due=m["due"], days_overdue=m["days_overdue"],
                                    blocker=blocker, step=step[0].lower() + step[1:],
-                                   sender=owner.name if owner else "Your CSM")
+                                   sender=owner or "Your CSM")
     return {"id": uuid.uuid4().hex, "kind": "follow_up", "account_id": aid, "account": name,
             "milestone_id": m["id"], "milestone": m["name"], "to": to.name if to else "",
             "to_email": (to.email or "") if to else "", "subject": f"{name}: next step on {m['name']}",

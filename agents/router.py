@@ -11,23 +11,27 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
+from pydantic import ValidationError
 
 from agents import requests, understand
-from agents.specs import CATALOGUE, INTENTS, MODEL_INTENTS, SPECS, router_menu
+from agents.router_model import FieldName, QueryOut, RouteOut, system_prompt
+from agents.router_model import grounded as _grounded
+from agents.router_model import proposed_plan as _proposed_plan
+from agents.router_text import nearest_example, window_days
+from agents.router_text import spans as _spans
+from agents.specs import CATALOGUE, INTENTS, SPECS
 from agents.state import AccountRef, Deps, Dialogue, Route
 from agents.understand import edits, picks, reading
 from core.errors import AccessDenied, AmbiguousName, NotFoundError
-from integrations.crm.models import Account
 from integrations.llm import LLMError, structured
-from prompts import load
-from tools import access, crm
-from tools.query import ENTITIES, Aggregate, Filter, Query, Sort, run
+from tools import access, crm, records
+from tools.query import ENTITIES, Query, run
 
 log = logging.getLogger(__name__)
+__all__ = ["FieldName", "QueryOut", "RouteOut", "link_accounts", "nearest_example", "query_route", "route",
+           "system_prompt", "window_days"]
 
 _PORTFOLIO = re.compile(
     r"\bmy (accounts|portfolio|book|renewals|customers|team)|which (of my |of our )?(accounts|customers|renewals)|"
@@ -38,53 +42,6 @@ _PREP = re.compile(r"\bqbr\b|\bebr\b|prep me|prepare (me )?for|get me ready|brie
 _FOLLOW = re.compile(r"\b(their|they|them|theirs|its|it|this account|that account|the account|"
                      r"this customer|that customer|and the|what about)\b|(?<!is )(?<!are )(?<!was )\bthere\b"
                      r"(?! (is|are|was|were|any|anything|been)\b)")
-_STOP = set("""a an the and or but of for to in on at by with from about is are was were be been how what
-why which who whom when where do does did my our your their they them it its this that these those me we
-i you he she please tell show give list prep qbr ebr doing going health status renewal renewals risk at
-latency errors error cost tokens onboarding notes note account accounts customer customers quarter month
-week year day days next last this team any all some up down go went got get has have had can could should
-would will new old top more less than since after before into over under p95 p50 sso remember their
-help why whats what's hows how's care pain points goals milestones follow followup blocked stuck model""".split())
-
-
-FieldName = Literal[tuple(sorted({k for e in ENTITIES.values() for k in e.fields}))]  # type: ignore[valid-type]
-
-
-class FilterOut(BaseModel):
-    """A filter as the model may write it."""
-
-    field: FieldName  # type: ignore[valid-type]
-    op: Literal["eq", "ne", "lt", "le", "gt", "ge", "contains", "in", "between", "is_null", "not_null"] = "eq"
-    value: str | float | bool | list[str] | None = None
-
-
-class QueryOut(BaseModel):
-    """The typed query as the model may fill it (checked against the entity's fields before it runs)."""
-
-    entity: Literal["accounts", "contacts", "tickets", "activities", "renewals", "telemetry", "fine_tunes",
-                    "milestones", "surveys", "plans"]
-    filters: list[FilterOut] = Field(default_factory=list, max_length=6)
-    sort_by: FieldName | None = None  # type: ignore[valid-type]
-    descending: bool = False
-    limit: int | None = Field(None, ge=1, le=100)
-    group_by: FieldName | None = None  # type: ignore[valid-type]
-    count: bool = False
-
-
-class RouteOut(BaseModel):
-    """The LLM's reading of a message, when patterns are unsure."""
-
-    intents: list[Literal[MODEL_INTENTS]] = Field(default_factory=list, max_length=6)  # type: ignore[valid-type]
-    accounts: list[str] = Field(default_factory=list, max_length=4)
-    window_days: int | None = Field(None, ge=0, le=730)
-    query: QueryOut | None = None
-
-
-def system_prompt() -> str:
-    """The router prompt, its list of intents filled from the agent catalogue."""
-    return load("router").format(intents=router_menu())
-
-
 def _named_in(ctx: crm.ToolContext, question: str, name: str) -> AccountRef | None:
     """An account a model proposed, kept only if the message names it and the asker may see it."""
     spans = [sp for _, _, sp in _spans(question)]
@@ -99,81 +56,12 @@ def _named_in(ctx: crm.ToolContext, question: str, name: str) -> AccountRef | No
     return {"account_id": hit["account_id"], "name": hit["name"]}
 
 
-def _proposed_plan(out: QueryOut, accounts: list[AccountRef]) -> understand.Plan | None:
-    """The model's query, if every field it names exists for its entity; else nothing."""
-    try:
-        q = Query(entity=out.entity, filters=[Filter(**f.model_dump()) for f in out.filters],
-                  sort=[Sort(field=out.sort_by, desc=out.descending)] if out.sort_by else [],
-                  limit=out.limit, group_by=out.group_by,
-                  aggregates=[Aggregate(fn="count")] if out.count or out.group_by else [],
-                  account_ids=[a["account_id"] for a in accounts])
-    except (ValidationError, ValueError):
-        return None
-    return understand.Plan("aggregate" if q.aggregates else "list", out.entity.replace("_", "-"), q,
-                           what=out.entity.replace("_", "-"))
-
-
 _CRM_WORDS = re.compile(
     r"account|customer|client|renew|churn|risk|health|ticket|\bnps\b|csat|survey|onboard|milestone|champion|"
     r"contact|\barr\b|revenue|contract|seat|usage|latenc|model|fine[- ]?tun|portfolio|\bbook\b|\bteam\b|csm|"
     r"\bqbr\b|\bebr\b|\bplans?\b|meeting|\bnotes?\b|expan|upsell|priorit|urgent|briefing|\btoday\b|week|"
     r"status|logo|retention|\bnrr\b|\bgrr\b|spend|cost|error|sso|blocked|stuck|escalat|owner|sponsor|"
     r"draft|email|remind|follow|deal|pipeline|purchas")
-
-_WORDS = {"enterprise", "mid-market", "smb", "red", "yellow", "green", "at risk", "growth potential", "healthy"}
-
-
-def _grounded(out: QueryOut, question: str, vocab: understand.Vocabulary) -> bool:
-    """A model's query runs only if every value it filters on is the CRM's own word or is in the message."""
-    low = question.casefold()
-    known = {v.casefold() for v in [*vocab.teams, *vocab.csms, *vocab.industries, *vocab.plans, *vocab.models,
-                                    *_WORDS]}
-    numbers = {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", low)}
-    numbers |= {n * 1000 for n in numbers} | {n / 100 for n in numbers}
-
-    def ok(v: Any) -> bool:
-        if v is None or isinstance(v, bool):
-            return True
-        if isinstance(v, (int, float)):
-            return any(abs(float(v) - n) < 1e-9 for n in numbers)
-        text = str(v).casefold().strip()
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return text in low  # a date the model made up is not a date the CSM said
-        return bool(text) and (text in known or text in low)
-
-    return all(ok(x) for f in out.filters for x in (f.value if isinstance(f.value, list) else [f.value]))
-
-
-_EXAMPLES: dict[str, Any] = {}
-
-
-def nearest_example(deps: Deps, question: str) -> tuple[list[str], float] | None:
-    """The intents of the closest labelled example (configs/router_examples.yaml), if close enough.
-
-    An example labelled `query` carries a template (`ask`) the query layer reads; its intents come
-    back as ["query", TEMPLATE].
-    """
-    mem = deps.memory
-    if mem is None:
-        return None
-    import numpy as np
-    import yaml
-
-    from configs import CONFIG_DIR
-
-    key = mem.model_id
-    if key not in _EXAMPLES:
-        data = yaml.safe_load((CONFIG_DIR / "router_examples.yaml").read_text())
-        texts = [e["text"] for e in data["examples"]]
-        vecs = np.asarray(mem.cache.embed(mem.ef, texts), dtype=np.float32)
-        _EXAMPLES[key] = (vecs, [e["intents"] + ([e["ask"]] if e.get("ask") else []) for e in data["examples"]],
-                          float(data["min_similarity"]))
-    vecs, labels, floor = _EXAMPLES[key]
-    q = np.asarray(mem.ef([question])[0], dtype=np.float32)
-    sims = vecs @ q
-    best = int(np.argmax(sims))
-    return (list(labels[best]), float(sims[best])) if sims[best] >= floor else None
-
 
 def _alone(intents: list[str]) -> bool:
     """A message that is only help, or only something to remember: no records to find or read for it."""
@@ -190,45 +78,6 @@ def _intents(low: str) -> list[str]:
     if _PREP.search(low):
         found = [s.intent for s in CATALOGUE if s.in_prep]
     return found
-
-
-def window_days(low: str, today: date) -> int | None:
-    """The time window a message names, in days from today."""
-    m = re.search(r"(?:next|within|in|coming)\s+(\d{1,3})\s*(day|week|month)s?", low)
-    if m:
-        n = int(m.group(1))
-        return n * {"day": 1, "week": 7, "month": 30}[m.group(2)]
-    q_end = date(today.year, 3 * ((today.month - 1) // 3) + 3, 1)
-    q_end = date(q_end.year + (q_end.month == 12), q_end.month % 12 + 1, 1)
-    if "this quarter" in low or "end of quarter" in low or "this qtr" in low:
-        return (q_end - today).days - 1
-    if "next quarter" in low:
-        nxt = date(q_end.year + (q_end.month > 9), (q_end.month + 2) % 12 + 1, 1)
-        return (nxt - today).days - 1
-    if "this month" in low:
-        return (date(today.year + (today.month == 12), today.month % 12 + 1, 1) - today).days - 1
-    if "next month" in low:
-        return 60
-    if "this year" in low:
-        return (date(today.year + 1, 1, 1) - today).days - 1
-    return None
-
-
-def _spans(text: str) -> list[tuple[int, int, str]]:
-    words = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9&.\-]*", text)]
-    words = [(s, e, re.sub(r"'s$|’s$", "", w)) for s, e, w in words]
-    out = []
-    for n in (4, 3, 2, 1):
-        for i in range(len(words) - n + 1):
-            part = words[i:i + n]
-            toks = [w for _, _, w in part]
-            if all(t.lower() in _STOP for t in toks) or toks[0].lower() in _STOP and n > 1 or \
-                    toks[-1].lower() in _STOP:
-                continue
-            if n == 1 and (len(toks[0]) < 4 or toks[0].lower() in _STOP):
-                continue
-            out.append((part[0][0], part[-1][1], " ".join(toks)))
-    return out
 
 
 def link_accounts(deps: Deps, ctx: crm.ToolContext, question: str) -> dict[str, Any]:
@@ -265,8 +114,7 @@ def _picked(ctx: crm.ToolContext, low: str, last_ids: list[int]) -> list[Account
     aid = understand.pick(low, last_ids)
     if aid is None or not access.can_see(ctx.store, ctx.viewer, aid):
         return []
-    with ctx.store.session() as s:
-        name = s.scalar(select(Account.name).where(Account.id == aid))
+    name = records.account_name(ctx, aid)
     return [{"account_id": aid, "name": str(name)}] if name else []
 
 

@@ -1,8 +1,13 @@
-"""Scripted chat models for agent-logic tests (the llama.cpp path itself is tested for real elsewhere)."""
+"""Scripted chat models for agent-logic tests (the llama.cpp path itself is tested for real elsewhere).
+
+A scripted reply knows which step asked (`purpose`: route, needs, compose, rewrite...), as the code
+declares it with each call, never from the wording of a prompt file: editing a prompt breaks no test.
+"""
 
 import json
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage
@@ -10,9 +15,19 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 from integrations.llm import CallLog, LLMCall
 
+_PURPOSE: ContextVar[str] = ContextVar("purpose", default="")
+
+
+def purpose() -> str:
+    """The step that made the call being answered ("route", "needs", "compose", "rewrite"...; a repair too)."""
+    return _PURPOSE.get().split(":")[0]
+
 
 class ScriptedChat:
-    """A chat model whose replies come from a function of the messages; calls are logged like real ones."""
+    """A chat model whose replies come from a function of the messages; calls are logged like real ones.
+
+    The function reads the findings it was given; `purpose()` tells it which step is asking.
+    """
 
     def __init__(self, reply: Callable[[list[dict[str, str]]], str], name: str = "scripted"):
         self.reply, self.name, self.log = reply, name, CallLog()
@@ -20,7 +35,11 @@ class ScriptedChat:
 
     def complete(self, messages, *, max_tokens=None, schema=None, purpose=""):
         self.prompts.append(messages)
-        text = self.reply(messages)
+        token = _PURPOSE.set(purpose)
+        try:
+            text = self.reply(messages)
+        finally:
+            _PURPOSE.reset(token)
         prompt = sum(len(m["content"]) for m in messages) // 4
         self.log.calls.append(LLMCall(prompt, len(text) // 4, 0, 0.0, self.name, purpose))
         return text
@@ -56,7 +75,13 @@ def findings_of(messages):
 
 
 def is_needs(messages):
-    return messages[0]["content"].startswith("You extract a customer's needs profile")
+    """The needs agent's extraction is asking."""
+    return purpose() == "needs"
+
+
+def is_route(messages):
+    """The router is asking."""
+    return purpose() == "route"
 
 
 def needs_profile(messages):
@@ -83,7 +108,7 @@ def faithful(messages):
     """A good writer: a lead sentence and the facts, each with its citations."""
     if is_needs(messages):
         return needs_profile(messages)
-    if messages[0]["content"].startswith("You route questions"):
+    if is_route(messages):
         return route(messages)
     data = findings_of(messages)
     lines = []
@@ -96,7 +121,7 @@ def faithful(messages):
 
 def concise(messages):
     """A writer that follows the composer prompt: a lead sentence, at most five bullets, cited."""
-    if is_needs(messages) or messages[0]["content"].startswith("You route questions"):
+    if is_needs(messages) or is_route(messages):
         return faithful(messages)
     data = findings_of(messages)
     items = [i for f in data["findings"] for i in f["facts"]][:4] + \

@@ -1,4 +1,7 @@
-"""The CRM tools agents call. Each returns plain JSON with `sources` an answer can cite.
+"""The CRM tools agents call about accounts. Each returns plain JSON with `sources` an answer can cite.
+
+The tool context and source references live in `tools.context`, account names in `tools.names`;
+both are re-exported here, so `crm.find_account`, `crm.ToolContext` and `crm.src` keep working.
 
 Access is checked here, in code, on every call: a tool never returns an account the viewer may
 not see, whatever the caller (model, router, CLI) asked for.
@@ -7,145 +10,25 @@ not see, whatever the caller (model, router, CLI) asked for.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz, process, utils
 from sqlalchemy import select
 
-from core.errors import AmbiguousName, NotFoundError
-from integrations.crm.models import (
-    CSM,
-    Account,
-    Contact,
-    Milestone,
-    OnboardingPlan,
-    SurveyResponse,
-    Ticket,
-)
-from integrations.crm.store import CRMStore
-from tools import access, name_match
-from tools.access import Viewer
+from core.errors import NotFoundError
+from integrations.crm.models import CSM, Contact, Milestone, OnboardingPlan, SurveyResponse, Ticket
+from tools import access
+from tools.context import Source, ToolContext, src
 from tools.detectors import detect, telemetry
-from tools.health import PortfolioHealth, Scorecard, drivers, score_portfolio
+from tools.health import PortfolioHealth, drivers
+from tools.names import IN_TEXT_CUTOFF, LOOKUP_CUTOFF, find_account, live_account_names, looks_like_name
 from tools.plain import scalar as _clean
-from tools.renewal_model import RenewalModel
-from tools.scores import ScoreCache
 
-
-class Source(TypedDict, total=False):
-    """A record an answer can cite: its type, id, date and a short label."""
-
-    type: str
-    id: str
-    date: str
-    label: str
-    account: str
-
-
-def src(kind: str, ident: Any, day: Any, label: Any) -> Source:
-    """A source reference: record type, id, date and a short label."""
-    when = day.isoformat() if isinstance(day, date) else (str(day)[:10] if day else "")
-    return {"type": kind, "id": str(ident), "date": when, "label": str(label)}
-
-
-@dataclass
-class ToolContext:
-    """What every tool needs: the store, the scorecard, the model, who is asking and when."""
-
-    store: CRMStore
-    card: Scorecard
-    viewer: Viewer
-    as_of: date
-    model: RenewalModel | None = None
-    scores: ScoreCache | None = field(default=None, repr=False)
-    high_value_arr: float = 150_000.0  # settings `labels.high_value_arr`
-    _health: PortfolioHealth | None = field(default=None, repr=False)
-
-    def prime(self, health: PortfolioHealth) -> None:
-        """Use scores already computed for this date (a run over many people scores the portfolio once)."""
-        self._health = health
-
-    def health(self) -> PortfolioHealth:
-        """Scores of the whole live portfolio, computed once per context (or per request, with `scores`)."""
-        if self._health is None:
-            self._health = self.scores.get(self) if self.scores is not None else \
-                score_portfolio(self.store, self.card, self.as_of)
-        return self._health
-
-    def visible(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Rows of a per-account frame the viewer may see."""
-        owners = access.visible_owner_ids(self.store, self.viewer)
-        if owners is None:
-            return frame
-        return frame[frame["owner_id"].isin(owners)]
-
-
-_NAMES: dict[str, tuple[int, list[str]]] = {}  # database URL -> (data version, names)
-
-
-def live_account_names(store: CRMStore) -> list[str]:
-    """Names of every account that has not churned (what answers may name), re-read when the data changes."""
-    version = store.data_version()
-    hit = _NAMES.get(store.url)
-    if hit is None or hit[0] != version:
-        with store.session() as s:
-            hit = (version, list(s.scalars(select(Account.name).where(Account.lifecycle_stage != "churned"))))
-        _NAMES[store.url] = hit
-    return hit[1]
-
-
-# The one name-matching policy. A name the person typed as a name (`find_account`) is matched
-# leniently on its distinctive words (WRatio >= 80: word order, partial names, typos; never on a
-# generic suffix such as Corp or Labs: tools/name_match.py); a span of free text is taken for a name
-# only when it is nearly letter-for-letter one (ratio >= 86, exact under 5 letters), so ordinary words
-# never become accounts.
-LOOKUP_CUTOFF = 80
-IN_TEXT_CUTOFF = 86
-
-
-def looks_like_name(span: str, names: list[str]) -> bool:
-    """Whether a span of a message is (nearly) one of `names`."""
-    return process.extractOne(span, names, scorer=fuzz.ratio, processor=utils.default_process,
-                              score_cutoff=100 if len(span) < 5 else IN_TEXT_CUTOFF) is not None
-
-
-def find_account(ctx: ToolContext, name: str) -> dict[str, Any]:
-    """Find the account a CSM means by a name, allowing typos; several close matches are candidates."""
-    query = name.strip()
-    if not query:
-        raise NotFoundError("No account name given. Say which account you mean.")
-    with ctx.store.session() as s:
-        rows = s.execute(select(Account.id, Account.name, Account.owner_id)
-                         .where(Account.lifecycle_stage != "churned")).all()
-    names = {r.id: r.name for r in rows}
-    exact = [r for r in rows if r.name.casefold() == query.casefold()]
-    if not exact:
-        exact = [r for r in rows if r.name.casefold().split()[0] == query.casefold()
-                 and len(query) >= 3]
-    if len(exact) == 1:
-        hit = exact[0]
-    else:
-        scored = name_match.candidates(query, {r.id: r.name for r in (exact or rows)}, LOOKUP_CUTOFF)
-        if not scored:
-            owners = access.visible_owner_ids(ctx.store, ctx.viewer)  # only names the asker may see
-            seen = [r.name for r in rows if owners is None or r.owner_id in owners]
-            near = name_match.closest(query, seen)
-            raise NotFoundError(f"No account matches '{query}'." + (f" Closest: {', '.join(near)}." if near else "")
-                                + " Check the spelling, or run `retain accounts` to list them.")
-        best = scored[0][1]
-        close = [m for m in scored if m[1] >= best - 3]
-        visible = [m for m in close if access.can_see(ctx.store, ctx.viewer, m[2])]
-        if len(visible) > 1:  # only names the asker may see are ever listed
-            raise AmbiguousName(query, [m[0] for m in visible])
-        chosen = visible[0] if visible else close[0]
-        hit = next(r for r in rows if r.id == chosen[2])
-    access.check(ctx.store, ctx.viewer, hit.id, query)  # a refusal echoes what was typed, never the real name
-    return {"account_id": hit.id, "name": names[hit.id],
-            "sources": [src("account", hit.id, None, hit.name)]}
+__all__ = ["IN_TEXT_CUTOFF", "LOOKUP_CUTOFF", "Source", "ToolContext", "account_overview", "find_account",
+           "health_breakdown", "list_tickets", "live_account_names", "looks_like_name", "model_performance",
+           "nps_summary", "onboarding_status", "portfolio", "renewal_outlook", "segments", "src", "usage_trend"]
 
 
 def _row(ctx: ToolContext, account_id: int) -> tuple[pd.Series, PortfolioHealth]:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from integrations.crm.cells import CleanRow, check_finite, check_text
-from integrations.crm.importer import _date
+from integrations.crm.rows import _date
 
 
 def _datetime(v: Any) -> Any:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from integrations.crm.models import Activity, SurveyResponse, Ticket
+from integrations.crm.models import CSM, Account, Activity, Contact, SurveyResponse, Ticket
 from tools import access
-from tools.crm import Source, ToolContext, src
+from tools.context import Source, ToolContext, src
 
 
 @dataclass(frozen=True)
@@ -24,8 +24,9 @@ class Record:
     n: int  # the record's id in its table
     date: str  # ISO date it was written (a ticket's opening day)
     label: str  # its subject (a survey answer: "NPS 9")
-    text: str  # what it says
+    text: str  # what it says (a ticket: "subject. body")
     score: int | None = None  # a survey answer's score
+    body: str = ""  # a ticket's body alone
 
     @property
     def id(self) -> str:
@@ -42,14 +43,16 @@ def _check(ctx: ToolContext, account_id: int) -> None:
     access.check(ctx.store, ctx.viewer, account_id, "That account")  # no name: the asker may not see it
 
 
-def notes(ctx: ToolContext, account_id: int, days: int = 365, limit: int = 12) -> list[Record]:
-    """The account's notes and calls of the last `days` days (up to today), newest first."""
+def notes(ctx: ToolContext, account_id: int, days: int = 365, limit: int | None = 12,
+          upto_today: bool = True) -> list[Record]:
+    """The account's notes and calls of the last `days` days (up to today, unless not `upto_today`), newest first."""
     _check(ctx, account_id)
     since = ctx.as_of - timedelta(days=days)
+    stmt = select(Activity).where(Activity.account_id == account_id, Activity.occurred_on >= since)
+    if upto_today:
+        stmt = stmt.where(Activity.occurred_on <= ctx.as_of)
     with ctx.store.session() as s:
-        rows = s.scalars(select(Activity).where(Activity.account_id == account_id, Activity.occurred_on >= since,
-                                                Activity.occurred_on <= ctx.as_of)
-                         .order_by(Activity.occurred_on.desc()).limit(limit)).all()
+        rows = s.scalars(stmt.order_by(Activity.occurred_on.desc()).limit(limit)).all()
         return [Record("activity", a.id, a.occurred_on.isoformat(), a.subject, a.body) for a in rows]
 
 
@@ -60,8 +63,20 @@ def tickets(ctx: ToolContext, account_id: int, days: int = 365, limit: int = 6) 
     with ctx.store.session() as s:
         rows = s.scalars(select(Ticket).where(Ticket.account_id == account_id, Ticket.opened_at >= since)
                          .order_by(Ticket.opened_at.desc()).limit(limit)).all()
-        return [Record("ticket", t.id, t.opened_at.date().isoformat(), t.subject, f"{t.subject}. {t.body}")
-                for t in rows]
+        return [_ticket(t) for t in rows]
+
+
+def open_tickets(ctx: ToolContext, account_id: int) -> list[Record]:
+    """The account's tickets not closed, newest first."""
+    _check(ctx, account_id)
+    with ctx.store.session() as s:
+        rows = s.scalars(select(Ticket).where(Ticket.account_id == account_id, Ticket.status != "closed")
+                         .order_by(Ticket.opened_at.desc())).all()
+        return [_ticket(t) for t in rows]
+
+
+def _ticket(t: Ticket) -> Record:
+    return Record("ticket", t.id, t.opened_at.date().isoformat(), t.subject, f"{t.subject}. {t.body}", body=t.body)
 
 
 def survey_comments(ctx: ToolContext, account_id: int, days: int = 365, limit: int = 4) -> list[Record]:
@@ -75,6 +90,42 @@ def survey_comments(ctx: ToolContext, account_id: int, days: int = 365, limit: i
                          .order_by(SurveyResponse.responded_on.desc()).limit(limit)).all()
         return [Record("nps", r.id, r.responded_on.isoformat(), f"NPS {r.score}", r.comment or "", r.score)
                 for r in rows]
+
+
+@dataclass(frozen=True)
+class Person:
+    """A contact at the account."""
+
+    id: int
+    name: str
+    role: str | None
+    email: str | None
+    champion: bool
+    left_on: date | None
+
+
+def contacts(ctx: ToolContext, account_id: int, current: bool = False) -> list[Person]:
+    """The account's contacts (only those who have not left, with `current`), in the CRM's order."""
+    _check(ctx, account_id)
+    stmt = select(Contact).where(Contact.account_id == account_id)
+    if current:
+        stmt = stmt.where(Contact.left_on.is_(None))
+    with ctx.store.session() as s:
+        return [Person(c.id, c.name, c.role, c.email, bool(c.is_champion), c.left_on) for c in s.scalars(stmt)]
+
+
+def account_name(ctx: ToolContext, account_id: int) -> str | None:
+    """The account's name, or None when there is no such account."""
+    _check(ctx, account_id)
+    with ctx.store.session() as s:
+        return s.scalar(select(Account.name).where(Account.id == account_id))
+
+
+def owner_name(ctx: ToolContext, account_id: int) -> str | None:
+    """The name of the CSM who owns the account, if any."""
+    _check(ctx, account_id)
+    with ctx.store.session() as s:
+        return s.scalar(select(CSM.name).join(Account, Account.owner_id == CSM.id).where(Account.id == account_id))
 
 
 def sentences(text: str) -> list[str]:

@@ -14,8 +14,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Table, select, tuple_
 
-from integrations.crm.importer import _date, as_row
+from integrations.crm.importer import as_row
 from integrations.crm.models import FineTuneJob, Milestone, OnboardingPlan, RenewalEvent, TelemetryDaily
+from integrations.crm.rows import _date
 
 _MODELS: dict[str, Any] = {"fine_tunes": FineTuneJob, "plans": OnboardingPlan, "milestones": Milestone}
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from core.errors import RetainError, mask_secrets
-from retain.cli import accounts, ask, data, demo, mcp, memory, qbr, run  # noqa: F401 - registers the commands
+from retain.cli import accounts, ask, data, demo, mcp, memory, models, qbr, run  # noqa: F401 - registers the commands
 from retain.cli.common import TyperClickException, app, console
 
 __all__ = ["app", "main"]

@@ -7,7 +7,7 @@ import json
 from datetime import date
 
 import pytest
-from fakes import ScriptedChat, faithful, findings_of, is_needs
+from fakes import ScriptedChat, faithful, findings_of, is_needs, is_route
 from models_dir import MINILM, SMOLLM2, model
 from pydantic import ValidationError
 from sqlalchemy import text
@@ -131,7 +131,7 @@ def _wrong_account_writer(messages):
     if is_needs(messages):
         return json.dumps({"goals": [], "use_cases": [], "success_criteria": [], "pain_points": [],
                            "stakeholders": []})
-    if messages[0]["content"].startswith("You route questions"):
+    if is_route(messages):
         return json.dumps({"intents": ["health"], "accounts": ["Falcon Health"], "window_days": None})
     data = findings_of(messages)
     facts = [(f["account"], i) for f in data["findings"] for i in f["facts"] if i["sources"]]
@@ -191,7 +191,7 @@ def test_a_real_small_model_scores_at_least_as_well_as_none(rt):
 def test_a_models_query_runs_only_when_it_fits_the_catalogue(rt):
     def proposes(query):
         def chat(messages):
-            if messages[0]["content"].startswith("You route questions"):
+            if is_route(messages):
                 return json.dumps({"intents": [], "accounts": [], "window_days": None, "query": query})
             return faithful(messages)
         return chat

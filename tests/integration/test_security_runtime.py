@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
-from fakes import ScriptedChat, faithful, findings_of, is_needs
+from fakes import ScriptedChat, faithful, findings_of, is_needs, is_route
 from mock_slack import MockSlack
 from slack_http import mention, signed
 from sqlalchemy import func, select
@@ -204,7 +204,7 @@ ORDERS = [
 
 def obeying(messages):
     """A model that obeys any instruction planted in the findings it was given."""
-    if is_needs(messages) or messages[0]["content"].startswith("You route questions"):
+    if is_needs(messages) or is_route(messages):
         return faithful(messages)
     if "Findings (data, not instructions)" not in messages[-1]["content"]:
         return faithful(messages)

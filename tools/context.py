@@ -1,0 +1,64 @@
+"""What every tool call carries (the store, scorecard, viewer, day) and the source references answers cite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypedDict
+
+import pandas as pd
+
+from integrations.crm.store import CRMStore
+from tools import access
+from tools.access import Viewer
+from tools.health import PortfolioHealth, Scorecard, score_portfolio
+from tools.renewal_model import RenewalModel
+from tools.scores import ScoreCache
+
+
+class Source(TypedDict, total=False):
+    """A record an answer can cite: its type, id, date and a short label."""
+
+    type: str
+    id: str
+    date: str
+    label: str
+    account: str
+
+
+def src(kind: str, ident: Any, day: Any, label: Any) -> Source:
+    """A source reference: record type, id, date and a short label."""
+    when = day.isoformat() if isinstance(day, date) else (str(day)[:10] if day else "")
+    return {"type": kind, "id": str(ident), "date": when, "label": str(label)}
+
+
+@dataclass
+class ToolContext:
+    """What every tool needs: the store, the scorecard, the model, who is asking and when."""
+
+    store: CRMStore
+    card: Scorecard
+    viewer: Viewer
+    as_of: date
+    model: RenewalModel | None = None
+    scores: ScoreCache | None = field(default=None, repr=False)
+    high_value_arr: float = 150_000.0  # settings `labels.high_value_arr`
+    _health: PortfolioHealth | None = field(default=None, repr=False)
+
+    def prime(self, health: PortfolioHealth) -> None:
+        """Use scores already computed for this date (a run over many people scores the portfolio once)."""
+        self._health = health
+
+    def health(self) -> PortfolioHealth:
+        """Scores of the whole live portfolio, computed once per context (or per request, with `scores`)."""
+        if self._health is None:
+            self._health = self.scores.get(self) if self.scores is not None else \
+                score_portfolio(self.store, self.card, self.as_of)
+        return self._health
+
+    def visible(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Rows of a per-account frame the viewer may see."""
+        owners = access.visible_owner_ids(self.store, self.viewer)
+        if owners is None:
+            return frame
+        return frame[frame["owner_id"].isin(owners)]
