@@ -27,7 +27,7 @@ from agents.understand import edits, picks, reading
 from core.errors import AccessDenied, AmbiguousName, NotFoundError
 from integrations.llm import LLMError, structured
 from tools import access, crm, records
-from tools.query import ENTITIES, Query, run
+from tools.query import ENTITIES, Filter, Query, run
 
 log = logging.getLogger(__name__)
 __all__ = ["FieldName", "QueryOut", "RouteOut", "link_accounts", "nearest_example", "query_route", "route",
