@@ -85,6 +85,14 @@ def contact_by_role(ctx: ToolContext, account_id: int, role: str) -> dict[str, A
     return _person(best[2], name) if best else None
 
 
+def fills(person: dict[str, Any], role: str) -> bool:
+    """Whether a contact's CRM title itself says the role (a "Head of" found for "executive" is not a sponsor)."""
+    if role in ("champion", "owner"):
+        return True
+    ranks = _TITLE_RANK.get(role, [])[:3 if role == "executive" else None]
+    return any(re.search(pat, str(person.get("role") or "").lower()) for pat in ranks)
+
+
 _ABBREVIATIONS = {"ops": "operations", "eng": "engineering", "engr": "engineer", "mgr": "manager", "dir": "director",
                   "svp": "senior vice president", "proc": "procurement", "infra": "infrastructure"}
 _TITLE_STOP = {"of", "the", "and", "for", "&", "at"}

@@ -55,15 +55,17 @@ class Moment:
 
 
 def _weekday(low: str, today: date) -> tuple[date, str] | None:
-    m = re.search(r"\b(?:(next|this|on|coming)\s+)?" + _WEEKDAY + r"\b(?!\s*,?\s*\d)", low)
+    m = re.search(r"\b(?:(next|this|on|coming)\s+)?" + _WEEKDAY + r"\b(?!\s*,?\s*\d)"
+                  r"(?:,?\s+(?:of\s+)?(next|this|the\s+following)\s+week\b)?", low)
     if not m:
         return None
     target = next(i for i, d in enumerate(WEEKDAYS) if d.startswith(m.group(2)[:3]))
     ahead = (target - today.weekday()) % 7 or 7  # "on Monday" said on a Monday means the next one
-    if m.group(1) == "this" and target >= today.weekday():
+    week = m.group(3)  # "Friday next week", "Tuesday of this week"
+    if (m.group(1) == "this" or week == "this") and target >= today.weekday():
         ahead = target - today.weekday()
     d = today + timedelta(days=ahead)
-    if m.group(1) == "next":  # "next Friday": the Friday of next week
+    if m.group(1) == "next" or (week and week != "this"):  # "next Friday": the Friday of next week
         monday = today - timedelta(days=today.weekday()) + timedelta(weeks=1)
         d = monday + timedelta(days=target)
     return d, m.group(0).strip()
@@ -87,20 +89,66 @@ def _part_of_month(low: str, today: date) -> tuple[date, date, str] | None:
 
 
 def _end_of(low: str, today: date) -> tuple[date, str] | None:
-    m = re.search(r"\b(?:by |before )?(?:the )?end of (?:the |this )?(week|month|quarter)\b|\b(eow|eom)\b", low)
+    m = re.search(r"\b(?:by |before |at )?(?:the )?end of (?:the |this |(next) )?(week|month|quarter|year)\b|"
+                  r"\b(eow|eom)\b", low)
     if not m:
         return None
-    unit = m.group(1) or {"eow": "week", "eom": "month"}[m.group(2)]
+    unit = m.group(2) or {"eow": "week", "eom": "month"}[m.group(3)]
+    later = 1 if m.group(1) else 0  # "the end of next month"
     if unit == "week":
-        d = today + timedelta(days=4 - today.weekday()) if today.weekday() <= 4 else today
+        d = today + timedelta(days=4 - today.weekday() + 7 * later) if today.weekday() <= 4 or later else today
     elif unit == "month":
-        d = today.replace(day=1) + relativedelta(months=1, days=-1)
-    else:
+        d = today.replace(day=1) + relativedelta(months=1 + later, days=-1)
+    elif unit == "quarter":
         first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-        d = first + relativedelta(months=3, days=-1)
+        d = first + relativedelta(months=3 * (1 + later), days=-1)
+    else:
+        d = date(today.year + later, 12, 31)
     while d.weekday() > 4 and d > today:
         d -= timedelta(days=1)
     return d, m.group(0).strip()
+
+
+_ORDINAL = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "last": -1}
+
+
+def _nth_weekday(low: str, today: date) -> tuple[date, str] | None:
+    """"the first Monday of January", "the last Friday of next month", "the 2nd Tuesday in March"."""
+    m = re.search(r"\b(?:on\s+)?(?:the\s+)?(" + "|".join(_ORDINAL) + r")\s+" + _WEEKDAY + r"\s+(?:of|in)\s+"
+                  r"(?:(next|this)\s+month|" + when.MONTH_PATTERN + r"(?:\s+(\d{4}))?)\b", low)
+    if not m:
+        return None
+    target = next(i for i, d in enumerate(WEEKDAYS) if d.startswith(m.group(2)[:3]))
+    if m.group(3):
+        first = today.replace(day=1) + relativedelta(months=1 if m.group(3) == "next" else 0)
+    else:
+        first = when.month_start(m.group(4), today, True, int(m.group(5)) if m.group(5) else None)
+    d = _nth(first, target, _ORDINAL[m.group(1)])
+    if d < today and not m.group(5) and not m.group(3):  # this month's has passed: the same month next year
+        d = _nth(first + relativedelta(years=1), target, _ORDINAL[m.group(1)])
+    return d, m.group(0).strip()
+
+
+def _nth(first: date, weekday: int, n: int) -> date:
+    """The n-th (or, for -1, the last) `weekday` of the month starting on `first`."""
+    if n > 0:
+        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+    last = first + relativedelta(months=1, days=-1)
+    return last - timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _day_of_month(low: str, today: date) -> tuple[date, str] | None:
+    """"the 15th", "on the 3rd": that day of this month, or of next month once it has passed."""
+    m = re.search(r"\b(?:on\s+)?the\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?" + when.MONTH_PATTERN + ")", low)
+    if not m or not 1 <= int(m.group(1)) <= 31:
+        return None
+    first = today.replace(day=1)
+    for k in range(3):
+        month = first + relativedelta(months=k)
+        last = (month + relativedelta(months=1, days=-1)).day
+        if int(m.group(1)) <= last and month.replace(day=int(m.group(1))) > today:
+            return month.replace(day=int(m.group(1))), m.group(0).strip()
+    return None
 
 
 def _clock(low: str) -> tuple[time, str] | None:
@@ -161,6 +209,10 @@ def moment(text: str, today: date) -> Moment | None:
     found = _part_of_month(rest, today)
     if found:
         return made(*found)
+    for read in (_nth_weekday, _day_of_month):
+        one = read(rest, today)
+        if one:
+            return made(one[0], one[0], one[1])
     end = _end_of(rest, today)
     if end:
         return made(end[0], end[0], end[1])

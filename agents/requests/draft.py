@@ -57,6 +57,9 @@ def recipients(ctx: crm.ToolContext, req: Request, person: str | None,
         return [contacts.person(ctx) | {"role": "you"}], None
     if req.role == "owner":
         return [contacts.owner(ctx, aid) | {"role": "account owner"}], None
+    # A title the CRM holds, spelled out ("their Head of AI Platform", "director of ops"), names one person;
+    # its capitalised words are no one's name, and it is more precise than a role word ("VP" for sponsor).
+    titled = contacts.contact_by_title(ctx, aid, req.text) if req.role != "champion" else None
     if person:
         hits = contacts.contact_by_name(ctx, person, [aid])
         if len(hits) == 1:
@@ -64,19 +67,21 @@ def recipients(ctx: crm.ToolContext, req: Request, person: str | None,
         if hits:
             return [], (f"\u201c{person}\u201d matches several contacts at {name}: {_listing(hits)}. "
                         "Which one do you mean?")
+        if titled:
+            return [titled], None
         return [], (f"I found no current contact called \u201c{person}\u201d at {name}. Its contacts: "
                     f"{_listing(contacts.contacts(ctx, aid))}. Who should it go to?")
-    titled = contacts.contact_by_title(ctx, aid, req.text) if not req.role else None
     if titled:
         return [titled], None
     if req.role:
         hit = contacts.contact_by_role(ctx, aid, req.role)
         if hit:
-            return [hit | {"as": contacts.ROLES[req.role]}], None
+            said = contacts.ROLES[req.role] if contacts.fills(hit, req.role) else ""
+            return [hit | {"as": said}], None
         return [], (f"{name} has no current {contacts.ROLES[req.role]} in the CRM. Its contacts: "
                     f"{_listing(contacts.contacts(ctx, aid))}. Who should it go to?")
     if req.kind == "meeting":
-        people = [p | {"as": contacts.ROLES[r]} for r in ("champion", "executive")
+        people = [p | {"as": contacts.ROLES[r] if contacts.fills(p, r) else ""} for r in ("champion", "executive")
                   for p in [contacts.contact_by_role(ctx, aid, r)] if p]
         if req.meeting not in _LONG:
             people = people[:1]
@@ -134,16 +139,29 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: dict[str, Any], 
     aid = acct["account_id"]
     owner = contacts.owner(ctx, aid)
     to = people[0]
-    names = [acct["name"], acct["name"].split()[0], *(p["name"] for p in people)]
+    names = [acct["name"], acct["name"].split()[0], *(p["name"] for p in people),
+             *(p["role"] for p in people if p.get("role") and req.kind != "reminder")]  # "Acme's Head of AI Platform"
     if raw.get("person"):
         names.append(str(raw["person"]))
     topic = tidy(req.topic, names)
+    dated = ""
+    if req.kind in ("email", "slack") and req.when is not None:  # the day it names, read, not copied
+        m = req.when
+        day = describe(datetime.combine(m.start, m.at or time(0))).rsplit(" at ", 1)[0] if m.start == m.end \
+            else f"{m.text} ({m.start.isoformat()} to {m.end.isoformat()})"
+        if m.start == m.end and m.at:
+            day += f" at {m.at.strftime('%H:%M')}"
+        if m.start == m.end:  # the topic lost the phrase ("Friday next week"); it says the day instead
+            topic = f"{topic} on {day}" if topic else f"the plan for {day}"
+        dated = f"Date in the request: {day} (from \u201c{m.text}\u201d)"
     for p in people:
         email = p.get("email") or "no e-mail on record"
         f.fact(f"{'To' if p is to else 'Also invited'}: {_who(p)}, {email}"
                + (f" (the {p['as']})" if p.get("as") and p["as"] != "champion" else ""), *p["sources"],
                kind="recipient")
     f.fact(f"Account owner: {owner['name'] or 'none'}", *owner["sources"], kind="owner")
+    if dated:
+        f.fact(dated, kind="when")
     if re.search(r"renew|contract|\bqbr\b|\bebr\b|business review|expan|upsell", req.text, re.I):
         ren = contacts.renewal(ctx, aid)
         if ren:

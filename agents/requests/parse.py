@@ -27,7 +27,7 @@ _LEAD = re.compile(
     r"(?:please\s+)?", re.I)
 _MEETING_NOUN = (r"(qbr|ebr|business review|meeting|call|sync|check-?in|review|session|demo|workshop|catch-?up|"
                  r"touch-?base|time|1:1|one-on-one|kick-?off|intro call|walkthrough|\d{1,3}[\s-]*min(?:ute)?s?)")
-_MESSAGE_NOUN = (r"(e-?mail|mail|note|message|msg|letter|reply|response|follow-?up|intro(?:duction)?|line|dm|"
+_MESSAGE_NOUN = (r"(e-?m(?:ai|ia|a)l|mail|note|message|msg|letter|reply|response|follow-?up|intro(?:duction)?|line|dm|"
                  r"slack(?: message| note| dm)?|invite|invitation)")
 _FILLER = r"(?:(?:a|an|the|my|our|some|quick|short|brief|friendly|polite|formal|nice|warm|personal|new|" \
           r"renewal|thank[- ]you|check-?in|intro|\w+'s|calendar)\s+){0,4}"
@@ -42,7 +42,7 @@ _HEADS: list[tuple[Kind | None, re.Pattern[str]]] = [
     (None, re.compile(r"(?:draft|write|compose|prepare|prep|put\s+together|send|shoot|fire\s+off|drop|create)"
                       r"(?:\s+(?:me|up|out|over))?\s+(?:[\w'&.-]+\s+){0,6}?" + _FILLER + _MESSAGE_NOUN + r"\b", re.I)),
     ("slack", re.compile(r"(?:slack|dm|ping)\b(?!\s+(?:channel|history|thread|messages))", re.I)),
-    ("email", re.compile(r"(?:e-?mail|message|reach\s+out\s+to|follow\s+up\s+with|write\s+to|"
+    ("email", re.compile(r"(?:e-?m(?:ai|ia|a)l|message|reach\s+out\s+to|follow\s+up\s+with|write\s+to|"
                          r"get\s+in\s+touch\s+with|let\s+(?!me\b|us\b)(?:[\w'&.-]+\s+){1,4}know)\b"
                          r"(?!\s+(?:address|addresses|of|for|from|is|was|history|thread)\b)", re.I)),
 ]
@@ -124,10 +124,12 @@ def tidy(topic: str, names: Sequence[str] = ()) -> str:
         t = _CONNECT.sub("", t.strip(" ,.;:-"))
         t = _ROLE_PHRASE.sub("", t).strip()
         for name in sorted(names, key=len, reverse=True):
-            t = re.sub(rf"^(?:(?:at|from|of|for|with)\s+)?{re.escape(name)}(?:'s|’s)?\b", "", t, flags=re.I).strip()
+            t = re.sub(rf"^(?:(?:at|from|of|for|with)\s+)?(?:(?:the|their|its)\s+)?{re.escape(name)}"
+                       r"(?:'s\b|’s\b|'|’|\b)", "", t, flags=re.I).strip()
         t = re.sub(r"^(?:them|him|her|it|the team|the customer)\b", "", t, flags=re.I).strip()
         if t == before:
             break
+    t = re.sub(r"[\s,.;:-]+(?:thanks|thank you|thx|please|pls|cheers)[\s.!]*$", "", t, flags=re.I)
     return re.sub(r"\s+", " ", t).strip(" ,.;:-?!")
 
 
@@ -167,5 +169,6 @@ def parse(text: str, today: date) -> Request | None:
     if kind == "reminder":
         return Request("reminder", text, None, None, _topic(rest, when_, strip_when=True), when_)
     follow_up = bool(re.search(r"follow-?up\b", low_head))
-    return Request(kind, text, role_in(text), None, _topic(rest, when_, strip_when=False), when_, follow_up)
+    one_day = when_ is not None and when_.start == when_.end  # a day is read and said; "next week" stays as written
+    return Request(kind, text, role_in(text), None, _topic(rest, when_, strip_when=one_day), when_, follow_up)
 

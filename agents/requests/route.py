@@ -27,7 +27,7 @@ def person_spans(text: str, account_names: list[str]) -> list[str]:
     taken = {w.lower() for n in account_names for w in re.findall(r"[\w&.-]+", n)}
     out = []
     for m in _NAME.finditer(text):
-        words = [re.sub(r"('s|’s)$", "", w) for w in m.group(1).split()]
+        words = [re.sub(r"('s|’s|'|’)$", "", w) for w in m.group(1).split()]  # "Industries'" too
         words = [w for w in words if w.lower() not in _NOT_A_PERSON and w.lower() not in taken]
         if m.start() == len(text) - len(text.lstrip()) and len(words) == len(m.group(1).split()) == 1:
             continue  # the message's first word is a verb ("Draft…", "Email…")
