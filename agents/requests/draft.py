@@ -139,11 +139,11 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: dict[str, Any], 
     aid = acct["account_id"]
     owner = contacts.owner(ctx, aid)
     to = people[0]
-    names = [acct["name"], acct["name"].split()[0], *(p["name"] for p in people),
-             *(p["role"] for p in people if p.get("role") and req.kind != "reminder")]  # "Acme's Head of AI Platform"
+    names = [acct["name"], acct["name"].split()[0], *(p["name"] for p in people)]
     if raw.get("person"):
         names.append(str(raw["person"]))
-    topic = tidy(req.topic, names)
+    titles = [p["role"] for p in people if p.get("role") and req.kind != "reminder"]  # "Acme's Head of AI Platform"
+    topic = tidy(req.topic, names, titles)
     dated = ""
     if req.kind in ("email", "slack") and req.when is not None:  # the day it names, read, not copied
         m = req.when

@@ -116,16 +116,21 @@ _ROLE_PHRASE = re.compile(r"^(?:[\w&.-]+(?:'s|’s)\s+)?(?:the\s+|their\s+|our\s
                           r"(?:\s+(?:contact|person|lead|team))?(?:\s+(?:at|from|of|for)\s+(?:them|it))?", re.I)
 
 
-def tidy(topic: str, names: Sequence[str] = ()) -> str:
-    """A topic without the recipient in front of it: connectors, names (and their 's) and role words."""
+def tidy(topic: str, names: Sequence[str] = (), titles: Sequence[str] = ()) -> str:
+    """A topic without the recipient in front of it: connectors, names (and their 's), titles and role words."""
     t = topic
+    said = [(re.escape(n), "") for n in names] + [  # a title as said: "the VP of Engineering" for "VP Engineering"
+        (r"\s+(?:(?:of|the|and|&)\s+)?".join(re.escape(w) for w in n.split()), r"(?:(?:the|their|its)\s+)?")
+        for n in titles]
     for _ in range(8):
         before = t
         t = _CONNECT.sub("", t.strip(" ,.;:-"))
-        t = _ROLE_PHRASE.sub("", t).strip()
-        for name in sorted(names, key=len, reverse=True):
-            t = re.sub(rf"^(?:(?:at|from|of|for|with)\s+)?(?:(?:the|their|its)\s+)?{re.escape(name)}"
-                       r"(?:'s\b|’s\b|'|’|\b)", "", t, flags=re.I).strip()
+        named = t
+        for pat, article in sorted(said, key=lambda p: len(p[0]), reverse=True):
+            t = re.sub(rf"^(?:(?:at|from|of|for|with)\s+)?{article}{pat}(?:'s\b|’s\b|'|’|\b)", "", t,
+                       flags=re.I).strip()
+        if t == named:  # a title the CRM holds first ("VP of Engineering"), a role word ("VP") only after
+            t = _ROLE_PHRASE.sub("", t).strip()
         t = re.sub(r"^(?:them|him|her|it|the team|the customer)\b", "", t, flags=re.I).strip()
         if t == before:
             break

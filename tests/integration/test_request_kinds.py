@@ -40,6 +40,9 @@ def test_an_account_ending_in_s_then_an_apostrophe_still_names_the_role_after_it
     assert (d["draft_kind"], d["to"], d["to_role"]) == ("email", ops.name, "Director of Operations")
     assert "'" not in d["subject"] and "director of operations" not in d["body"].lower()
     assert "executive sponsor" not in " ".join(d["facts"])
+    vp = _titled(rt, "Cyberdyne Systems", "VP Engineering")
+    d = _draft(rt, "email Cyberdyne Systems' VP of engineering about the renewal")
+    assert d["to"] == vp.name and "engineering" not in d["subject"].lower() and "'" not in d["subject"]
 
 
 def test_weekday_next_week_is_next_weeks_day_for_a_meeting_and_an_email(rt):
