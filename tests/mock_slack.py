@@ -137,8 +137,25 @@ class MockSlack:
             self._ts += 1
             ts = f"1700000000.{self._ts:06d}"
         if method == "chat.startStream":  # Slack's streaming: the stream is a message, its ts names it
+            msg = {"type": "message", "user": "UBOT", "bot_id": "BBOT", "text": params.get("markdown_text") or "",
+                   "ts": ts, "thread_ts": params.get("thread_ts"), "streaming": True,
+                   "chunks": list(params.get("chunks") or [])}
+            with self.lock:
+                self.messages.setdefault(params.get("channel"), []).append(msg)
             return {"ok": True, "channel": params.get("channel"), "ts": ts}
-        if method in ("chat.appendStream", "chat.stopStream"):
+        if method in ("chat.appendStream", "chat.stopStream"):  # only a message still streaming takes more
+            with self.lock:
+                msg = next((m for m in self.messages.get(params.get("channel"), []) if m["ts"] == params.get("ts")),
+                           None)
+                if msg is not None and not msg.get("streaming"):
+                    return {"ok": False, "error": "message_not_in_streaming_state"}
+                if msg is not None:
+                    msg["text"] += params.get("markdown_text") or ""
+                    msg["chunks"] = msg.get("chunks", []) + list(params.get("chunks") or [])
+                    if method == "chat.stopStream":
+                        msg["streaming"] = False
+                        if params.get("blocks"):
+                            msg["blocks"] = params["blocks"]
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method == "chat.postMessage" and not params.get("thread_ts"):
             with self.lock:

@@ -13,6 +13,7 @@ safe by the client (`integrations.slack.safe.message`), like every message Retai
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -62,12 +63,19 @@ class Progress:
     verified fact and the records it came from (`chat.appendStream`); these are code's findings, never
     model text. `finish` closes the stream with the verified answer (`chat.stopStream`). Where
     streaming is not available the status alone is shown and the answer is posted as a message.
+
+    A stream's ts is handed to `on_stream` as soon as Slack gives it (the caller stores it with its
+    claim). A worker that takes the answer over after one died mid-stream passes it as `resume`: no
+    second stream is opened; the old one is closed with the answer, or, if Slack already ended it,
+    the half-written message is replaced by the answer (`chat.update`). One message either way.
     """
 
-    def __init__(self, bot: Bot, channel: str, thread_ts: str, user: str, team: str | None):
+    def __init__(self, bot: Bot, channel: str, thread_ts: str, user: str, team: str | None,
+                 resume: str | None = None, on_stream: Callable[[str], None] | None = None):
         self.bot, self.channel, self.thread_ts, self.user, self.team = bot, channel, thread_ts, user, team
         self.pending: list[tuple[str, str, str]] = []  # (task id, agent, what it does); ids fixed at the start
-        self.stream_ts: str | None = None
+        self.stream_ts: str | None = resume
+        self.resumed, self.on_stream = resume, on_stream
 
     def __call__(self, node: str, update: dict[str, Any]) -> None:
         """One finished step of the graph: the route opens the plan, an agent's findings complete its tasks."""
@@ -89,6 +97,13 @@ class Progress:
     def _start(self) -> None:
         chunks = [{"type": "plan_update", "title": "Working on it"}] + [
             {"type": "task_update", "id": i, "title": m, "status": "in_progress"} for i, _, m in self.pending]
+        if self.resumed:  # an earlier worker's stream: continue it (if Slack still has it open), never a second
+            try:
+                self.bot.client.chat_appendStream(channel=self.channel, ts=self.resumed, chunks=chunks)
+            except SlackApiError as exc:
+                log.info("the earlier stream %s is closed (%s); the answer replaces it", self.resumed,
+                         exc.response.get("error"))
+            return
         try:
             r = self.bot.client.chat_startStream(channel=self.channel, thread_ts=self.thread_ts,
                                                  recipient_user_id=self.user, recipient_team_id=self.team,
@@ -96,6 +111,9 @@ class Progress:
             self.stream_ts = r.get("ts")
         except SlackApiError as exc:
             log.info("streaming unavailable here (%s)", exc.response.get("error"))
+            return
+        if self.stream_ts and self.on_stream is not None:
+            self.on_stream(self.stream_ts)
 
     def _task_done(self, finding: dict[str, Any]) -> None:
         if not self.stream_ts:
@@ -128,11 +146,23 @@ class Progress:
             self.pending = []
             return self.stream_ts
         except SlackApiError as exc:
-            log.info("stream stop failed (%s); posting the answer instead", exc.response.get("error"))
+            if not self.resumed:
+                log.info("stream stop failed (%s); posting the answer instead", exc.response.get("error"))
+                return None
+        try:  # an earlier worker's stream that Slack already ended: its half answer is replaced by this one
+            self.bot.client.chat_update(channel=self.channel, ts=self.resumed, text=text, blocks=blocks)
+            self.pending = []
+            return self.resumed
+        except SlackApiError as exc:
+            log.info("could not replace the earlier stream (%s); posting the answer instead",
+                     exc.response.get("error"))
             return None
 
     def abort(self) -> None:
-        """The answer failed: close an open stream with a short note and clear the status (it is retried)."""
+        """The answer failed: close an open stream with a short note and clear the status (it is retried).
+
+        The retry resumes that message (`resume`): the note is replaced by its answer.
+        """
         if self.stream_ts:
             try:
                 left = [{"type": "task_update", "id": i, "title": m, "status": "error"} for i, _, m in self.pending]

@@ -114,7 +114,16 @@ def _answer_in_assistant_thread(bot: Bot, p: dict[str, Any], question: str, who:
     """The AI-app way: a live status that follows the work, then the verified answer posted in the thread."""
     thread = f"slack:{p['channel']}:{thread_ts}"
     first = not bot.assistant.graph.get_state({"configurable": {"thread_id": thread}}).values
-    shown = agent.Progress(bot, p["channel"], thread_ts, p["user"], p.get("team"))
+    state = dict(p.get("_state") or {})
+
+    def kept(ts: str) -> None:  # the stream's ts with the claim: a worker taking over finishes this message
+        state["stream"] = ts
+        p["_state"] = state
+        bot.inbox.keep(p.get("_key", ""), state)
+        fault("after_stream_kept")
+
+    shown = agent.Progress(bot, p["channel"], thread_ts, p["user"], p.get("team"), resume=state.get("stream"),
+                           on_stream=kept)
     try:
         result = bot.assistant.ask(question, who, thread, progress=shown)
     except Exception:

@@ -118,12 +118,13 @@ def test_a_failed_answer_closes_the_plan_and_clears_the_status(slack, monkeypatc
     assert [c["status"] for c in stops[0]["chunks"]] == ["error"]
     assert mock.of("assistant.threads.setStatus")[-1]["status"] == ""
     assert "model server" not in json.dumps([p for _, p in mock.calls])  # no internals shown to the user
-    # The inbox retries the item: the answer arrives in the same thread.
+    # The inbox retries the item: the answer replaces the note in that same message, not a second one.
     bot.inbox.tick(now=datetime.now() + timedelta(seconds=60))
     bot.inbox.drain()
     assert len(calls) == 2
-    stops = mock.of("chat.stopStream")
-    assert len(stops) == 2 and "blocks" in stops[1] and stops[1]["ts"] != stops[0]["ts"]
+    assert len(mock.of("chat.startStream")) == 1
+    msgs = mock.thread("D0DANA0001", "1700000900.000100")
+    assert len(msgs) == 1 and msgs[0]["ts"] == stops[0]["ts"] and "Globex" in json.dumps(msgs[0]["blocks"])
 
 
 def test_steps_the_answer_did_not_need_are_closed_with_it(slack):
