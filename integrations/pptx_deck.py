@@ -18,7 +18,7 @@ import yaml
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
-from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION, XL_TICK_LABEL_POSITION
+from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION, XL_TICK_LABEL_POSITION
 from pptx.presentation import Presentation as PresentationType
 from pptx.slide import Slide, SlideLayout
 from pptx.util import Emu, Inches, Pt
@@ -173,6 +173,12 @@ def _chart(slide: Slide, spec: ChartSpec, box: tuple[float, float, float, float]
     plot.has_data_labels = True
     plot.data_labels.number_format, plot.data_labels.number_format_is_linked = spec["number_format"], False
     plot.data_labels.font.size = Pt(10)
+    if spec["kind"] == "line" and len(spec["series"]) > 1:  # two lines close together: labels above and below
+        for k, series in enumerate(plot.series):
+            labels = series.data_labels
+            labels.show_value, labels.font.size = True, Pt(10)
+            labels.number_format, labels.number_format_is_linked = spec["number_format"], False
+            labels.position = XL_LABEL_POSITION.ABOVE if k % 2 == 0 else XL_LABEL_POSITION.BELOW
     if not theme["use_template_colors"]:
         colors = theme["series_colors"]
         for k, series in enumerate(plot.series):

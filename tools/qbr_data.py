@@ -7,6 +7,7 @@ Access is checked on every call.
 
 from __future__ import annotations
 
+import calendar
 import re
 import statistics
 from dataclasses import dataclass
@@ -83,6 +84,8 @@ def monthly_usage(ctx: ToolContext, account_id: int, q: Quarter, months_before: 
     for m, tokens, requests, seats, last, days in rows:
         last_day = last if isinstance(last, date) else date.fromisoformat(str(last)[:10])
         label = last_day.strftime("%b %Y")
+        if last_day.day < calendar.monthrange(last_day.year, last_day.month)[1]:  # a month still running
+            label += f" (1-{last_day.day})"  # so its lower total is not read as a drop
         months.append({"month": str(m), "label": label, "tokens_m": round(float(tokens) / 1e6, 1),
                        "requests_k": round(float(requests) / 1e3, 1), "active_seats": int(seats),
                        "days": int(days), "in_quarter": last_day >= q.start,
