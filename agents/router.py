@@ -145,7 +145,7 @@ def _understood(ctx: crm.ToolContext, question: str, accounts: list[AccountRef],
     """The plans a message asks for; none when the slots misread it (the agents' own intents answer then)."""
     try:
         return understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, accounts,
-                               last_ids)
+                               last_ids, fiscal_start=ctx.fiscal_start)
     except (ValueError, ValidationError):
         log.warning("understanding skipped a message it misread", exc_info=True)
         return []

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from dateutil import parser as dparser
 from dateutil.easter import easter
 from dateutil.relativedelta import relativedelta
+
+# The month the company's fiscal year starts (settings `fiscal_year_start_month`), for one reading of a
+# message: `understand.plan` sets it, so every window it reads ("fiscal Q1", "FY27") honours the setting.
+FISCAL_START: ContextVar[int] = ContextVar("fiscal_start", default=1)
 
 NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                 "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20,
@@ -248,11 +253,14 @@ def _fiscal_quarter(low: str, today: date, fiscal_start: int) -> Span | None:
     return Span(first, first + relativedelta(months=3, days=-1), m.group(0).strip())
 
 
-def span(text: str, today: date, future: bool = True, fiscal_start: int = 1) -> Span | None:
+def span(text: str, today: date, future: bool = True, fiscal_start: int | None = None) -> Span | None:
     """The span a message names, if any; open phrases run from today (future) or up to today (past).
 
-    A fiscal-year start stated in the message ("our fiscal year starts in February") outranks the setting.
+    A fiscal-year start stated in the message ("our fiscal year starts in February") outranks the setting
+    (`fiscal_start`, else the one `fiscal_year` set for this reading).
     """
+    if fiscal_start is None:
+        fiscal_start = FISCAL_START.get()
     low = holidays(text.lower(), today, future)
     stated = re.search(r"\b(?:fiscal year|fy)\s+(?:starts?|begins?|runs? from|started|began)\s+(?:in\s+|on\s+)?"
                        r"(?:the\s+)?(?:1st\s+of\s+)?" + _MONTH, low)

@@ -43,6 +43,7 @@ class ToolContext:
     model: RenewalModel | None = None
     scores: ScoreCache | None = field(default=None, repr=False)
     high_value_arr: float = 150_000.0  # settings `labels.high_value_arr`
+    fiscal_start: int = 1  # settings `fiscal_year_start_month`: the month "fiscal Q1" begins
     _health: PortfolioHealth | None = field(default=None, repr=False)
 
     def prime(self, health: PortfolioHealth) -> None:

@@ -109,4 +109,5 @@ class Services:
         """A tool context for one request (reading the process's shared scores)."""
         return ToolContext(store=self.store, card=self.card, viewer=self.viewer(who),
                            as_of=self.settings.as_of(), model=self.renewal_model(), scores=self.scores,
-                           high_value_arr=self.settings.labels.high_value_arr)
+                           high_value_arr=self.settings.labels.high_value_arr,
+                           fiscal_start=self.settings.fiscal_year_start_month)

@@ -25,7 +25,7 @@ from agents.understand.phrases import COMPARE, LEXICON, PLURAL, SHORTHAND, THOSE
 from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
 from agents.understand.slots import _group, _vocab_filters, thresholds
 from agents.understand.vocabulary import Vocabulary, vocabulary
-from agents.when import Span, span
+from agents.when import FISCAL_START, Span, span
 from tools.query import Aggregate, Filter, Query
 
 _KNOWN = set(LEXICON) | {"renewing", "accounts", "customers", "there", "their", "these", "those", "where", "about",
@@ -75,8 +75,20 @@ __all__ = ["COMPARE", "PLURAL", "THOSE", "TOPIC", "Plan", "Shape", "Vocabulary",
 
 
 def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: list[AccountRef],
-         previous: list[int]) -> list[Plan]:
-    """What the message asks, as plans; empty leaves it to the agents' own intents."""
+         previous: list[int], fiscal_start: int = 1) -> list[Plan]:
+    """What the message asks, as plans; empty leaves it to the agents' own intents.
+
+    `fiscal_start` is the month the fiscal year begins: "fiscal Q1" and "FY27" are read with it.
+    """
+    token = FISCAL_START.set(fiscal_start)
+    try:
+        return _plan(question, today, vocab, asker, accounts, previous)
+    finally:
+        FISCAL_START.reset(token)
+
+
+def _plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: list[AccountRef],
+          previous: list[int]) -> list[Plan]:
     low = question.lower().replace("’", "'")
     metric = _metric(low, today)
     if metric is not None and len(accounts) <= 1:

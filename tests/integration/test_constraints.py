@@ -208,3 +208,24 @@ def test_text_bands_teams_open_states_and_a_reference_period_no_calendar_holds(r
     a = ask(bot, "how do I reach Taylor Mueller?", DANA)
     assert sql(rt, "select c.email from contacts c join accounts a on a.id=c.account_id where a.owner_id=4 and "
                    "c.name like 'Taylor M%ller'")[0] in a
+
+
+def test_the_configured_fiscal_year_start_reads_a_first_question_and_its_reading_line_says_so(rt):
+    from agents.when import span
+
+    rt.settings = rt.settings.model_copy(update={"fiscal_year_start_month": 2})  # the company's FY starts in Feb
+    bot = Assistant(rt, use_memory=False)
+    today = rt.settings.as_of()
+    fq = span("fiscal q1 2027", today, fiscal_start=2)
+    assert fq is not None and (fq.start.month, fq.end.month) == (2, 4)  # Feb to Apr, not Jan to Mar
+    dana = f"select a.name {RENEWING} and a.owner_id=4 and k.renewal_date"
+    a = ask(bot, "my renewals in fiscal Q1 2027 please", DANA)
+    assert f"{fq.start} to {fq.end}" in a.splitlines()[0]
+    # FY2027 ends in January 2027, so its Q1 is past: the renewals that happened then, not the calendar Q1.
+    done = sql(rt, "select a.name from renewal_events r join accounts a on a.id=r.account_id where a.owner_id=4 "
+                   f"and r.renewal_date between '{fq.start}' and '{fq.end}'")
+    assert shows(a, done, sql(rt, f"{dana} between '2027-01-01' and '2027-03-31'"))
+    # Stated in the message, the start still outranks the setting; calendar words stay calendar.
+    a = ask(bot, "our fiscal year starts in March; what renews next fiscal quarter?", DANA)
+    nq = span("our fiscal year starts in march: next fiscal quarter", today)
+    assert nq is not None and f"{nq.start} to {nq.end}" in a.splitlines()[0]
