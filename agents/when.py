@@ -1,24 +1,22 @@
 """Dates and spans in a CSM's words ("before the end of January", "in the next two weeks", "last quarter").
 
-Calendar arithmetic is dateutil's (`relativedelta`, `parser`); this module only says which phrase
-means which span. `future=True` reads an open phrase forward from today (renewals), else backward
-(metrics over a past period).
+Calendar arithmetic is dateutil's (`relativedelta`, `parser`); this module only says which phrase means which
+span. `future=True` reads an open phrase forward from today (renewals), else backward (metrics over a past period).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from dateutil import parser as dparser
-from dateutil.easter import easter
 from dateutil.relativedelta import relativedelta
 
-# The month the company's fiscal year starts (settings `fiscal_year_start_month`), for one reading of a
-# message: `understand.plan` sets it, so every window it reads ("fiscal Q1", "FY27") honours the setting.
+from agents.holidays import fiscal_year, holidays
+
+# The fiscal year's first month (settings `fiscal_year_start_month`) for one reading; `understand.plan` sets it.
 FISCAL_START: ContextVar[int] = ContextVar("fiscal_start", default=1)
 
 NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -119,12 +117,6 @@ def _month_no(name: str) -> int:
     return next(i + 1 for i, full in enumerate(MONTHS) if full.startswith(name[:3]))
 
 
-def fiscal_year(fy: int, start_month: int) -> tuple[date, date]:
-    """Fiscal year `fy` (named by the calendar year it ends in) with its first month."""
-    first = date(fy if start_month == 1 else fy - 1, start_month, 1)
-    return first, first + relativedelta(years=1, days=-1)
-
-
 def _year(tok: str | None, today: date, ahead: bool = False) -> int:
     if not tok:
         return today.year
@@ -208,40 +200,6 @@ def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | Non
     return None
 
 
-def _nth_weekday(year: int, month: int, weekday_: int, n: int) -> date:
-    """The n-th (or, n = -1, the last) given weekday of a month."""
-    if n < 0:
-        last = date(year, month, 1) + relativedelta(months=1, days=-1)
-        return last - relativedelta(days=(last.weekday() - weekday_) % 7)
-    first = date(year, month, 1)
-    return first + relativedelta(days=(weekday_ - first.weekday()) % 7, weeks=n - 1)
-
-
-_HOLIDAYS: dict[str, Callable[[int], date]] = {  # the US holidays CSMs plan around, by year
-    r"thanksgiving": lambda y: _nth_weekday(y, 11, 3, 4),
-    r"labou?r day": lambda y: _nth_weekday(y, 9, 0, 1),
-    r"memorial day": lambda y: _nth_weekday(y, 5, 0, -1),
-    r"easter": easter,
-    r"halloween": lambda y: date(y, 10, 31),
-    r"independence day|(?:the )?fourth of july|july 4(?:th)?": lambda y: date(y, 7, 4),
-    r"valentine'?s(?: day)?": lambda y: date(y, 2, 14),
-}
-
-
-def holidays(low: str, today: date, future: bool = True) -> str:
-    """The text with holidays written as dates ("before thanksgiving" is "before nov 26 2026")."""
-    for pat, day in _HOLIDAYS.items():
-        m = re.search(rf"\b(?:{pat})\b(?:\s+(\d{{4}}))?", low)
-        if m:
-            d = day(int(m.group(1))) if m.group(1) else day(today.year)
-            if not m.group(1) and future and d < today:
-                d = day(today.year + 1)
-            elif not m.group(1) and not future and d > today:
-                d = day(today.year - 1)
-            low = low[:m.start()] + f"{MONTHS[d.month - 1][:3]} {d.day} {d.year}" + low[m.end():]
-    return low
-
-
 def _fiscal_quarter(low: str, today: date, fiscal_start: int) -> Span | None:
     """"this/next/last fiscal quarter": the quarter of the fiscal year that holds today, or its neighbour."""
     m = re.search(r"\b(this|current|next|last|previous|prior) fiscal (?:quarter|q)\b", low)
@@ -262,6 +220,14 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int | None =
     if fiscal_start is None:
         fiscal_start = FISCAL_START.get()
     low = holidays(text.lower(), today, future)
+    # "before July next year" is "before July <year>", read by the open-ended rules below.
+    low = re.sub(r"\b(before|by|until|till|through|after|prior to)\s+" + _MONTH + r"\s+(next|this) year\b",
+                 lambda m: f"{m.group(1)} {m.group(2)} {today.year + (m.group(3) == 'next')}", low)
+    past_day = re.search(r"\b(?:on|last|this past)\s+" + _WD + r"\b", low)
+    if past_day and not future and not re.search(r"\b(?:next|coming|this)\s+" + _WD, low):  # "filed on Friday"
+        back = (today.weekday() - [d[:3] for d in _WEEKDAYS].index(past_day.group(1)[:3])) % 7 or 7
+        day = today - relativedelta(days=back)
+        return Span(day, day, past_day.group(0).strip())
     stated = re.search(r"\b(?:fiscal year|fy)\s+(?:starts?|begins?|runs? from|started|began)\s+(?:in\s+|on\s+)?"
                        r"(?:the\s+)?(?:1st\s+of\s+)?" + _MONTH, low)
     if stated:
@@ -353,7 +319,7 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int | None =
         return Span(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), "last year")
     m = re.search(r"\b(?:before|by|until|till|up to|ahead of|prior to)\s+(?:the\s+)?end\s+of\s+(?:the\s+)?" + _MONTH +
                   r"(?:\s+(\d{4}))?", low) or re.search(r"\b(?:before|by|until|till|through)\s+" + _MONTH +
-                                                       r"\b(?!\s*\d)(?:\s+(\d{4}))?", low)
+                                                       r"\b(?!\s*\d{1,2}\b)(?:\s+(\d{4}))?", low)
     if m:
         a = _month_start(m.group(1), today, future, int(m.group(2)) if m.group(2) else None)
         end = a + relativedelta(months=1, days=-1) if "end" in m.group(0) else a - relativedelta(days=1)
@@ -420,10 +386,8 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int | None =
     return None
 
 
-MONTH_PATTERN = _MONTH
-"""A month name or abbreviation, as one regex group."""
-NUMBER_PATTERN = _NUM
-"""A count in digits or words, as one regex group (read it with `number`)."""
+MONTH_PATTERN = _MONTH  # a month name or abbreviation, as one regex group
+NUMBER_PATTERN = _NUM  # a count in digits or words, as one regex group (read it with `number`)
 
 
 def calendar_day(text: str, today: date, future: bool = True) -> date | None:

@@ -67,6 +67,9 @@ def _one_period(low: str, today: date, future: bool, fiscal_start: int = 1) -> S
     y = re.search(r"\b(20\d\d)\b", low)  # "what about 2024?": that year
     if y and not re.search(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", low):
         return Span(date(int(y.group(1)), 1, 1), date(int(y.group(1)), 12, 31), y.group(1))
+    n = re.search(r"\b(\d{1,3}|" + "|".join(NUMBER_WORDS) + r")\s*(days?|weeks?|months?)\b", low)
+    if n and not re.search(r"\b(ago|after|before|later|earlier|prior)\b", low):  # "stretch it to 60 days"
+        return span(f"{'next' if future else 'last'} {n.group(1)} {n.group(2)}", today, future=future)
     m = re.search(r"\b(?:for|in|of|during)?\s*(" + "|".join(x[:3] + r"(?:" + x[3:] + ")?" for x in MONTHS) +
                   r")\b(?:\s+(\d{4}))?", low)
     if m and not re.search(r"\bmay (i|we|you)\b", low):

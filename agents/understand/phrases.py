@@ -185,7 +185,8 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
 
 _ENTITY_CUES: list[tuple[str, str]] = [
     (r"\btickets?\b|\btix\b|\bcases\b|support (issues|requests)|\bescalations\b|"
-     r"\b(?:got|were|was|been|get|gets|getting) (?:resolved|fixed)\b", "tickets"),
+     r"\b(?:got|were|was|been|get|gets|getting) (?:resolved|fixed)\b|"
+     r"\b(?:anything|what|which|how many|any)\b(?:\s+\w+){0,2}\s+(?:filed|raised|logged|submitted)\b", "tickets"),
     (r"fine[- ]?tun\w*", "fine_tunes"),
     (r"\b(?:onboarding|implementation|rollout) plans?\b|\bplans? (?:that are |which are )?(?:running|active|"
      r"in progress|past (?:their )?target|behind|late|completed|finished)\b|"

@@ -266,8 +266,9 @@ def by_rank(low: str, rows: list[RowRef], entity: str) -> Pick | None:
 
 def by_ordinal(low: str, rows: list[RowRef]) -> Pick | None:
     """"the second", "#3", "the last one", "row 2"."""
-    if re.search(r"\b(due|renew\w*|expir\w*|ends?|comes? up|up)\s+(first|last|next)\b", low):
-        return None
+    if re.search(r"\b(due|renew\w*|expir\w*|ends?|comes? up|up)\s+(first|last|next)\b|"  # "and the last 7 days?":
+                 r"\b(?:first|last|next|past)\s+(?:\d{1,3}|few|couple)\s*(?:day|week|month|quarter|year)s?\b", low):
+        return None  # a window, not a row
     m = ORD.search(low)
     if not m:
         return None

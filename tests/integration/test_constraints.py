@@ -229,3 +229,26 @@ def test_the_configured_fiscal_year_start_reads_a_first_question_and_its_reading
     a = ask(bot, "our fiscal year starts in March; what renews next fiscal quarter?", DANA)
     nq = span("our fiscal year starts in march: next fiscal quarter", today)
     assert nq is not None and f"{nq.start} to {nq.end}" in a.splitlines()[0]
+
+
+def test_a_bare_duration_or_a_year_bound_month_edits_the_window_and_a_filing_verb_names_tickets(rt):
+    bot = Assistant(rt, use_memory=False)
+    dana = f"select a.name {RENEWING} and a.owner_id=4 and k.renewal_date"
+
+    def said(q: str, thread: str, who: str = DANA) -> str:
+        return bot.ask(q, who, thread)["answer"]["text"]
+
+    said("which of my accounts renew in the next 30 days?", "d1")
+    a = said("ok and if we stretch it to 90 days?", "d1")  # a duration alone re-sizes the window
+    assert "2026-11-23 to 2027-02-21" in a.splitlines()[0]
+    assert shows(a, sql(rt, f"{dana} between '2026-11-23' and '2027-02-21'"),
+                 sql(rt, f"{dana} between '2027-02-22' and '2027-06-30'"))
+    said("any enterprise accounts in the yellow?", "a1", AVERY)
+    a = said("which of those renew before july next year?", "a1", AVERY)  # before, not in, July 2027
+    assert "2026-11-23 to 2027-06-30" in a.splitlines()[0]
+    # "filed" names tickets, and "on Friday" said of the past is the Friday just gone.
+    a = said("anything filed on friday?", "s1", SAM)
+    assert "Tickets" in a.splitlines()[0] and "2026-11-20" in a.splitlines()[0]
+    want = sql(rt, "select t.subject from tickets t join accounts a on a.id=t.account_id where a.owner_id = 7 "
+                   "and t.opened_at >= '2026-11-20' and t.opened_at < '2026-11-21'")
+    assert shows(a, want)

@@ -1,0 +1,237 @@
+"""Follow-ups read as edits of the last query, and the plans a message asks for (split from router.py)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from pydantic import ValidationError
+
+from agents import understand
+from agents.specs import CATALOGUE
+from agents.state import AccountRef, Deps, Dialogue, Route
+from agents.understand import edits, picks, reading
+from tools import crm
+from tools.query import ENTITIES, Filter, Query, run
+
+log = logging.getLogger(__name__)
+
+
+_PREP = re.compile(r"\bqbr\b|\bebr\b|prep me|prepare (me )?for|get me ready|brief me on|meeting with|"
+                   r"before (my|our|the) (call|meeting|sync|check-?in|visit) with|what do i need to know before")
+
+def _intents(low: str) -> list[str]:
+    found = [s.intent for s in CATALOGUE if s.patterns and re.search(s.patterns, low)]
+    if "remember" in found:
+        return ["remember"]
+    if "help" in found and len(low) < 40:
+        return ["help"]
+    found = [f for f in found if f != "help"]
+    if _PREP.search(low):
+        found = [s.intent for s in CATALOGUE if s.in_prep]
+    return found
+
+
+def _understood(ctx: crm.ToolContext, question: str, accounts: list[AccountRef],
+                last_ids: list[int]) -> list[understand.Plan]:
+    """The plans a message asks for; none when the slots misread it (the agents' own intents answer then)."""
+    try:
+        return understand.plan(question, ctx.as_of, understand.vocabulary(ctx.store), ctx.viewer.name, accounts,
+                               last_ids, fiscal_start=ctx.fiscal_start)
+    except (ValueError, ValidationError):
+        log.warning("understanding skipped a message it misread", exc_info=True)
+        return []
+
+
+def _subject(d: Dialogue) -> list[AccountRef]:
+    """The one account the last answer was about, if it was about one."""
+    if len(d.get("accounts") or []) == 1:
+        return list(d.get("accounts") or [])
+    rows = d.get("rows") or []
+    ids = {r["account_id"] for r in rows}
+    return [{"account_id": rows[0]["account_id"], "name": rows[0]["account"]}] if len(ids) == 1 else []
+
+
+def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
+            linked: dict[str, Any]) -> Route | tuple[list[AccountRef], str, Dialogue | None] | None:
+    """A follow-up that edits the last query ("same for March", "the second one", "no, I meant Hooli").
+
+    An account picked from the last list comes back as that account (the usual routing answers about it).
+    """
+    vocab = understand.vocabulary(ctx.store)
+    fresh = _understood(ctx, question, linked["accounts"], [])
+    whole = edits.WHOLE.search(question.lower())
+    base: Dialogue | None = d.get("base")  # the list the conversation narrowed ("how many are enterprise?")
+    if whole and base:
+        d = {**d, **base, "base": None}
+
+    def read(dlg: Dialogue) -> list[edits.Edit]:
+        return edits.read(question, dlg, ctx.as_of, vocab, ctx.viewer.name, linked["accounts"],
+                          fresh[0] if fresh else None, fiscal_start=deps.services.settings.fiscal_year_start_month)
+
+    last = understand.from_json(d["plan"]) if d.get("plan") else None  # type: ignore[arg-type]
+    # The last answer was one row (a pick, a top 1) or none: "and the third one?" picks from the list it came from.
+    picked_last = last is None or (last.shape == "lookup" and last.what == "record") or last.shape == "aggregate" or \
+        (last.query is not None and last.query.limit == 1)
+    found = [] if base and picked_last and not whole else read(d)
+    if base and picked_last and not whole:
+        again = read({**d, **base, "base": None})
+        if _a_pick(again):
+            found, d = again, {**d, **base, "base": None}
+        else:
+            found = read(d)
+    if base and not whole and (not found or isinstance(found[0], edits.Unmatched) and not found[0].among):
+        again = read({**d, **base, "base": None})  # "and the second lowest?" after the lowest one's answer
+        if _a_pick(again):
+            found, d = again, {**d, **base, "base": None}
+    narrowed = d.get("base") or ({"plan": d["plan"], "entity": d.get("entity"), "rows": d.get("rows") or [],
+                                  "accounts": d.get("accounts") or []} if d.get("plan") and d.get("rows") else None)
+    if not any(isinstance(e, edits.SelectRow | edits.SetFilters) or isinstance(e, edits.Summarise) and e.filters
+               or isinstance(e, edits.Reorder) and e.limit for e in found):
+        narrowed = None  # the next message edits this answer as a whole
+    if not found:
+        subject = _subject(d)
+        if subject and not linked["accounts"] and not understand.PLURAL.search(question.lower()):
+            plans = _understood(ctx, question, subject, [])  # "which one's the admin?" about the same account
+            if plans and plans[0].shape == "lookup":
+                return {"intents": ["query"], "accounts": subject, "accounts_via": "conversation", "ambiguous": [],
+                        "denied": [], "window_days": None, "method": "edit: same subject",
+                        "plans": [understand.to_json(p) for p in plans]}
+        return None
+    kinds = ", ".join(type(e).__name__ for e in found)
+    if isinstance(found[0], edits.Unmatched) and not d.get("rows"):
+        return {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
+                "window_days": None, "method": f"edit: {kinds}", "plans": [],
+                "clarify": "My last answer listed nothing, so there is no row to pick. Ask the question again "
+                           "with what you want (\u201cwhich fine-tunes failed in the last 6 months?\u201d)."}
+    if isinstance(found[0], edits.Unmatched):
+        rows = d.get("rows") or []
+        among = found[0].among or tuple(range(min(8, len(rows))))
+        shown = ", ".join(f"{k + 1}. {rows[k]['account']}: {rows[k]['label']}" +
+                          (f" ({rows[k]['date']})" if rows[k].get("date") else "") for k in among)
+        return {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
+                "window_days": None, "method": f"edit: {kinds}", "plans": [],
+                "clarify": f"I can't tell which one you mean in my last answer ({found[0].rows} "
+                           f"row{'' if found[0].rows == 1 else 's'}: {shown}). "
+                           "Say which by its position (\u201cthe second\u201d), date or account."}
+    if isinstance(found[0], edits.Unreadable):
+        return {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
+                "window_days": None, "method": f"edit: {kinds}", "plans": [],
+                "clarify": f"I did not apply \u2018{found[0].phrase}\u2019: {found[0].why}. Say what to keep instead "
+                           "(\u201conly the ones renewing before January\u201d, \u201csort by priority\u201d)."}
+    if isinstance(found[0], edits.Resubject) and not d.get("plan") and d.get("intents"):
+        return {"intents": list(d["intents"] or []), "accounts": found[0].accounts, "accounts_via": "correction",
+                "ambiguous": [], "denied": [], "window_days": None, "method": f"edit: {kinds}", "plans": []}
+    sel = found[0] if isinstance(found[0], edits.SelectRow) else None
+    if sel is not None and sel.how in (edits.ONLY, "that one") and len(d.get("rows") or []) == 1 and \
+            (_intents(question.lower()) or re.match(r"\W*(?:and\s+|so\s+)?why\b", question.lower())) and \
+            not picks.fields_named(question.lower(), d.get("entity") or "accounts"):
+        return None  # "why did it fail?" after one failed fine-tune: the agent that diagnoses it answers
+    if sel is not None and (d.get("entity") or "accounts") == "accounts":  # the usual routing answers about it
+        how = sel.how + (f" {_whole(whole.group(0), d)}" if whole and whole.group(0) not in sel.how else "")
+        return [{"account_id": sel.row["account_id"], "name": sel.row["account"]}], \
+            f"{sel.row['account']} ({how} in the last answer)", narrowed
+    try:
+        switched = next((e.entity for e in found if isinstance(e, edits.SwitchEntity)), None)
+        found = [_scoped(ctx, e, d, switched) for e in found]
+        d = _with_all_accounts(ctx, d, found)
+        summ = [e for e in found if isinstance(e, edits.Summarise)]
+        if summ and any(isinstance(e, edits.Reorder) and e.limit for e in found) and d.get("plan"):
+            first = edits.apply(d, [e for e in found if not isinstance(e, edits.Summarise)])  # "the top 3" first
+            if first is not None and first.query is not None:
+                rows = edits.rows_of(first.query.entity, run(ctx, first.query).rows)
+                d = {**d, "plan": understand.to_json(first), "rows": rows, "entity": first.query.entity}
+                found = [e for e in found if isinstance(e, edits.Summarise)]
+        p = edits.apply(d, found)
+        if p is not None and p.query is not None and any(isinstance(e, edits.SwitchEntity) and e.senior
+                                                         for e in found):
+            p = _most_senior(ctx, p)
+    except (ValidationError, ValueError, KeyError, TypeError):  # an edit that does not fit: read the message afresh
+        log.warning("a follow-up's edit did not fit the last query; read as a new question", exc_info=True)
+        return None
+    if p is None:
+        return None
+    if p.shape not in ("lookup", "metric", "compare"):
+        p.title = reading.title(p)
+    out: Route = {"intents": ["query"], "accounts": p.accounts if p.shape in ("lookup", "compare") else [],
+                  "accounts_via": "conversation", "ambiguous": [], "denied": [], "window_days": None,
+                  "method": f"edit: {kinds}", "plans": [understand.to_json(p)]}
+    if narrowed is not None:
+        out["base"] = narrowed
+    out["said"] = [e.text for e in found if isinstance(e, edits.ShiftPeriod)]
+    counted = [str(len(set(p.query.account_ids)))] if p.query is not None and p.query.account_ids and \
+        any(isinstance(e, edits.SwitchEntity | edits.ShowFields) for e in found) else []  # "at those 3 accounts"
+    out["used"] = [x for e in found for x in (
+        [e.text] if isinstance(e, edits.ShiftPeriod) else [e.span.text] if isinstance(e, edits.SetPeriod) else
+        [str(e.limit)] if isinstance(e, edits.Reorder) and e.limit else [e.how] if isinstance(e, edits.SelectRow)
+        else [])] + counted
+    if sel is not None:
+        out["picked"] = f"{sel.row['account']}, {sel.row['label']}" + (f" ({sel.row['date']})" if sel.row.get("date")
+                                                                        else "") + f", {sel.how}" + \
+            (f" {_whole(whole.group(0), d)}" if whole and whole.group(0) not in sel.how else "")
+    return out
+
+
+def _most_senior(ctx: crm.ToolContext, p: understand.Plan) -> understand.Plan:
+    """Each account's most senior current contact (how the economic buyer is chosen), as the plan's rows."""
+    if p.query is None:
+        return p
+    q = p.query.model_copy(update={"fields": ["name", "role", "account"], "limit": None,
+                                   "filters": [Filter(field="left_on", op="is_null")]})
+    best: dict[int, tuple[int, int]] = {}
+    for r in run(ctx, q).rows:
+        rank, rid = understand.seniority(r.get("role")), int(r["source"]["id"])
+        if r["account_id"] not in best or rank < best[r["account_id"]][0]:
+            best[r["account_id"]] = (rank, rid)
+    ids = [rid for _, rid in best.values()] or [-1]
+    p.query = p.query.model_copy(update={"row_ids": ids, "fields": ["name", "role", "email", "account"],
+                                         "filters": []})
+    p.title = "the most senior contact at each account of the last answer"
+    return p
+
+
+def _a_pick(found: list[edits.Edit]) -> bool:
+    """Whether edits pick one row: a row, a tie to ask about, or the top 1 by a measure (asked of the query)."""
+    return bool(found) and (isinstance(found[0], edits.SelectRow) or isinstance(found[0], edits.Unmatched) and
+                            bool(found[0].among) or isinstance(found[0], edits.Reorder) and found[0].limit == 1)
+
+
+def _whole(said: str, d: Dialogue) -> str:
+    """A phrase like "of the H1 ones", with the window of the list it points back at."""
+    p = understand.from_json(d["plan"]) if d.get("plan") else None  # type: ignore[arg-type]
+    sp = edits.current_period(p) if p is not None else None
+    return f"{said} ({sp.start.isoformat()} to {sp.end.isoformat()})" if sp is not None else said
+
+
+def _with_all_accounts(ctx: crm.ToolContext, d: Dialogue, found: list[edits.Edit]) -> Dialogue:
+    """Every account of the last answer's query, not only the rows it showed ("and their tickets?" after 74)."""
+    if not any(isinstance(e, edits.SwitchEntity | edits.ShowFields | edits.Summarise) for e in found) or \
+            not d.get("plan"):
+        return d
+    last = understand.from_json(d["plan"])  # type: ignore[arg-type]
+    if last.query is None or last.shape not in ("list", "aggregate") or len(d.get("rows") or []) < 25:
+        return d
+    q = last.query.model_copy(update={"limit": None, "aggregates": [], "group_by": None, "fields": ["account"]})
+    ids = list(dict.fromkeys(int(r["account_id"]) for r in run(ctx, q).rows))
+    return {**d, "all_account_ids": ids}
+
+
+def _scoped(ctx: crm.ToolContext, e: edits.Edit, d: Dialogue, switched: str | None = None) -> edits.Edit:
+    """Account-level filters ("just the red ones") on records of another kind: the accounts that match, by id."""
+    entity = switched or (understand.from_json(d["plan"]).query.entity  # type: ignore[arg-type,union-attr]
+                          if d.get("plan") and understand.from_json(d["plan"]).query is not None  # type: ignore
+                          else "accounts")
+    if not isinstance(e, edits.SetFilters | edits.Summarise) or entity == "accounts":
+        return e
+    known = ENTITIES[entity].fields
+    accounts = ENTITIES["accounts"].fields
+    foreign = [f for f in e.filters if (f.field not in known or known[f.field].expr is None) and f.field in accounts]
+    if not foreign:
+        return e
+    ids = [r["account_id"] for r in run(ctx, Query(entity="accounts", filters=foreign, fields=["account"])).rows]
+    prior = list(dict.fromkeys(r["account_id"] for r in d.get("rows") or [])) or ids
+    keep = [f for f in e.filters if f not in foreign]
+    narrowed = [i for i in prior if i in ids] or [-1]  # none match: an empty answer, never the unfiltered one
+    return (edits.SetFilters(keep, e.said, narrowed) if isinstance(e, edits.SetFilters)
+            else edits.Summarise(e.aggregates, keep, narrowed))
