@@ -30,7 +30,7 @@ def _thread(bot: Assistant, who: str, thread: str, *asks: str) -> list[dict]:
 
 def test_a_row_is_picked_by_a_comparative_a_value_or_a_word_only_it_has(rt):
     bot = Assistant(rt, use_memory=False)
-    tickets = _sql(rt, "select t.subject, substr(t.opened_at, 1, 10) from tickets t join accounts a on "
+    tickets = _sql(rt, "select t.subject, substr(cast(t.opened_at as text), 1, 10) from tickets t join accounts a on "
                        "a.id = t.account_id where a.name = 'Globex' and t.status != 'closed' order by t.opened_at")
     assert len(tickets) == 2
     r = _thread(bot, DANA, "cmp", "list Globex's open tickets", "when was the older one filed?")[-1]
