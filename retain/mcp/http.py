@@ -197,6 +197,7 @@ def serve(mcp: MCPServer[Any], services: Services, host: str, port: int,
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(2048)  # listening before `ready` says so: a client told the URL must never be refused
     bound = sock.getsockname()[1]
     if ready is not None:
         ready(f"http://{host}:{bound}/mcp")
