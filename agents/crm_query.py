@@ -15,7 +15,7 @@ from agents.state import Deps, Finding
 from agents.understand import Plan, seniority
 from agents.understand.edits import rows_of
 from tools import crm, metrics
-from tools.query import ENTITIES, Filter, QueryResult, run
+from tools.query import ENTITIES, Filter, Query, QueryResult, run
 
 _PCT = {"seat_utilization", "usage_change_30d", "error_rate", "onboarding_progress"}
 
@@ -56,8 +56,15 @@ def _line(res: QueryResult, row: dict[str, Any], full: bool = False) -> str:
     kinds = {k: c.kind for k, c in ENTITIES[ent].fields.items()}
     head = row.get("account") if ent == "accounts" else None
     parts = []
+    gone = row.get("left_on") if ent == "contacts" else None
     for c in res.columns:
         if c in ("account", "band", "body", "comment", "loss_summary") or row.get(c) is None:
+            continue
+        if gone and c in ("name", "is_champion", "left_on"):  # never shown as if still there
+            if c == "name":
+                parts.append(f"name {row['name']} (left on {fmt('left_on', gone)})")
+            elif c == "is_champion" and row.get(c):
+                parts.append("former champion")
             continue
         if c == "health":
             band = f" ({row['band']})" if row.get("band") else ""
@@ -83,7 +90,7 @@ def table(res: QueryResult) -> dict[str, Any]:
             "rows": [[fmt(c, r.get(c), kinds.get(c, ""))[:120] for c in cols] for r in res.rows]}
 
 
-def _lookup(f: Finding, p: Plan, res: QueryResult) -> None:
+def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]]) -> None:
     name = p.accounts[0]["name"]
     rows = res.rows
     if p.what == "economic buyer":
@@ -93,9 +100,23 @@ def _lookup(f: Finding, p: Plan, res: QueryResult) -> None:
                    f"the most senior current contact on record", r["source"], kind="lookup")
     elif p.what == "champion":
         for r in rows:
-            left = f"; left on {r['left_on']}" if r.get("left_on") else ""
-            f.fact(f"{name}'s champion: {r['name']} ({r.get('role') or 'role not recorded'}){left}", r["source"],
+            if r.get("left_on"):  # asked by name or about who left: never presented as current
+                f.fact(f"{name}'s former champion {r['name']} ({r.get('role') or 'role not recorded'}) left on "
+                       f"{r['left_on']}", r["source"], kind="lookup")
+                continue
+            email = f", {r['email']}" if r.get("email") else ""
+            f.fact(f"{name}'s champion: {r['name']} ({r.get('role') or 'role not recorded'}{email})", r["source"],
                    kind="lookup")
+        gone = [r for r in former if r.get("is_champion")]
+        if gone and not rows:
+            r = gone[0]
+            f.fact(f"{name} has no current champion on record: {r['name']} ({r.get('role') or 'role not recorded'}), "
+                   f"its champion, left on {r['left_on']}", r["source"], kind="lookup")
+        elif gone:
+            f.fact("Previous champion: " + "; ".join(f"{r['name']} ({r.get('role') or 'role not recorded'}), left on "
+                                                     f"{r['left_on']}" for r in gone[:3]),
+                   *[r["source"] for r in gone[:3]], kind="lookup")
+        former = []
     elif p.what == "owner":
         for r in rows:
             team = f" ({r['team']} team)" if r.get("team") else ""
@@ -130,11 +151,41 @@ def _lookup(f: Finding, p: Plan, res: QueryResult) -> None:
     else:
         for r in rows:
             f.fact(_line(res, r, full=p.what == "record"), r["source"], kind="lookup")
-    if not rows and p.what != "tickets":  # the ticket count already says 0
+    if former:
+        _left(f, former)
+    elif not rows and p.what != "tickets" and not (p.what == "champion" and f.facts):  # tickets: the count says 0
         f.fact(f"No {p.what} on record for {name}", crm.src("account", p.accounts[0]["account_id"], None, name),
                kind="lookup")
     if len(res.rows) > 1 and p.what not in ("economic buyer",):
         f.data["table"] = table(res)
+
+
+def _left(f: Finding, former: list[dict[str, Any]]) -> None:
+    """The contacts left out because they have left the company, each named with the day they left."""
+    for r in former[:8]:
+        role = f" ({r['role']}{', champion' if r.get('is_champion') else ''})" if r.get("role") else ""
+        f.fact(f"Left the company: {r['account']}: {r['name']}{role}, left on {r['left_on']}", r["source"],
+               kind="left")
+    if len(former) > 8:
+        f.fact(f"{len(former) - 8} more contacts on record have left the company", kind="left")
+
+
+def _current(ctx: crm.ToolContext, q: Query) -> tuple[Query, list[dict[str, Any]]]:
+    """A contacts question reads the people still there; the ones who left come back apart, to be named as such.
+
+    A question that names a person, asks about leaving or picks rows of an earlier answer reads as asked.
+    """
+    if q.entity != "contacts":
+        return q, []
+    if q.row_ids or len(q.filters) >= 8 or any(x.field in ("left_on", "name", "email") for x in q.filters):
+        fields = q.fields or ENTITIES["contacts"].default_fields
+        if "left_on" not in fields and len(fields) < 12:
+            q = q.model_copy(update={"fields": [*fields, "left_on"]})
+        return q, []
+    gone = q.model_copy(update={"filters": [*q.filters, Filter(field="left_on", op="not_null")], "limit": 20,
+                                "aggregates": [], "group_by": None, "sort": [],
+                                "fields": ["name", "role", "email", "is_champion", "left_on"]})
+    return q.model_copy(update={"filters": [*q.filters, Filter(field="left_on", op="is_null")]}), run(ctx, gone).rows
 
 
 def _aggregate(f: Finding, p: Plan, res: QueryResult, scope: str) -> None:
@@ -259,7 +310,8 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         _today(f, deps, who)
         return f
     assert p.query is not None
-    res = run(ctx, p.query)
+    query, former = _current(ctx, p.query)
+    res = run(ctx, query)
     f.data["entity"] = p.query.entity
     f.data["rows"] = rows_of(p.query.entity, res.rows)  # the dialogue keeps them for "the second one"
     seen: dict[int, str] = {}
@@ -273,8 +325,9 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
                crm.src("account", p.accounts[0]["account_id"], None, p.accounts[0]["name"]), kind="lookup")
         p = Plan(p.shape, p.title, p.query, what="last touch", accounts=p.accounts)
     if p.shape == "lookup":
-        _lookup(f, p, res)
-    elif p.shape == "aggregate":
+        _lookup(f, p, res, former)
+        return f
+    if p.shape == "aggregate":
         _aggregate(f, p, res, scope)
     else:
         label = p.title
@@ -284,4 +337,5 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         for r in res.rows[:25]:
             f.fact(_line(res, r), r["source"], kind="row")
         f.data["table"] = table(res)
+    _left(f, former)
     return f

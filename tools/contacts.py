@@ -42,18 +42,20 @@ def _person(c: Contact, account: str) -> dict[str, Any]:
     label = f"{c.name}, {c.role}" if c.role else c.name
     return {"contact_id": c.id, "account_id": c.account_id, "name": c.name, "role": c.role or "",
             "email": c.email or "", "champion": bool(c.is_champion), "account": account,
+            "left_on": c.left_on.isoformat() if c.left_on else "",
             "sources": [src("contact", c.id, c.last_engaged, label)]}
 
 
-def _current(ctx: ToolContext, account_id: int) -> tuple[str, list[Contact]]:
-    """The account's name and its contacts who have not left, after the access check."""
+def _current(ctx: ToolContext, account_id: int, left: bool = False) -> tuple[str, list[Contact]]:
+    """The account's name and its contacts who have not left (who have, with `left`), after the access check."""
+    gone = Contact.left_on.is_not(None) if left else Contact.left_on.is_(None)
     with ctx.store.session() as s:
         name = s.scalar(select(Account.name).where(Account.id == account_id))
         if name is None:
             raise NotFoundError(f"Account {account_id} does not exist.")
         access.check(ctx.store, ctx.viewer, account_id, "That account")
-        people = list(s.scalars(select(Contact).where(Contact.account_id == account_id, Contact.left_on.is_(None))
-                                .order_by(Contact.id)))
+        people = list(s.scalars(select(Contact).where(Contact.account_id == account_id, gone)
+                                .order_by(Contact.left_on.desc() if left else Contact.id, Contact.id)))
     return name, people
 
 
@@ -61,6 +63,16 @@ def contacts(ctx: ToolContext, account_id: int) -> list[dict[str, Any]]:
     """The account's current contacts (those who have not left), each with its source."""
     name, people = _current(ctx, account_id)
     return [_person(c, name) for c in people]
+
+
+def former(ctx: ToolContext, account_id: int, role: str | None = None) -> list[dict[str, Any]]:
+    """The account's contacts who have left the company (`left_on` says when), latest departure first.
+
+    With `role` "champion", only the former champions; so a draft or an answer can say who left, never
+    present them as current.
+    """
+    name, people = _current(ctx, account_id, left=True)
+    return [_person(c, name) for c in people if role != "champion" or c.is_champion]
 
 
 def contact_by_role(ctx: ToolContext, account_id: int, role: str) -> dict[str, Any] | None:
@@ -98,13 +110,14 @@ _ABBREVIATIONS = {"ops": "operations", "eng": "engineering", "engr": "engineer",
 _TITLE_STOP = {"of", "the", "and", "for", "&", "at"}
 
 
-def contact_by_title(ctx: ToolContext, account_id: int, text: str) -> dict[str, Any] | None:
+def contact_by_title(ctx: ToolContext, account_id: int, text: str, left: bool = False) -> dict[str, Any] | None:
     """The current contact whose CRM title the text spells out ("their director of ops", "the ML engineer").
 
     Every word of the title must be in the text (or a word of the text must be its start or its usual
-    abbreviation); the longest such title wins. None when no title is spelled out.
+    abbreviation); the longest such title wins. None when no title is spelled out. With `left`, the
+    same among the contacts who have left (to say that the person asked for is gone).
     """
-    name, people = _current(ctx, account_id)
+    name, people = _current(ctx, account_id, left)
     words = [w for w in re.findall(r"[a-z0-9&]+", text.lower()) if w not in _TITLE_STOP]
     expanded = set(words) | {e for w in words for e in _ABBREVIATIONS.get(w, "").split()}
 
@@ -119,17 +132,20 @@ def contact_by_title(ctx: ToolContext, account_id: int, text: str) -> dict[str, 
     return _person(best[2], name) if best else None
 
 
-def contact_by_name(ctx: ToolContext, name: str, account_ids: list[int] | None = None) -> list[dict[str, Any]]:
+def contact_by_name(ctx: ToolContext, name: str, account_ids: list[int] | None = None,
+                    left: bool = False) -> list[dict[str, Any]]:
     """Current contacts of these accounts (default: every live account) the viewer may see, named close to `name`.
 
     A full name is matched leniently; a single word must be (nearly) a first or last name. The best
     matches come first; several equally close people are all returned, for the caller to ask which.
+    With `left`, the contacts who have left instead (to say so rather than "not found").
     """
     query = name.strip()
     if len(query) < 2:
         return []
     q = (select(Contact, Account.name).join(Account, Account.id == Contact.account_id)
-         .where(Contact.left_on.is_(None), Account.lifecycle_stage != "churned"))
+         .where(Contact.left_on.is_not(None) if left else Contact.left_on.is_(None),
+                Account.lifecycle_stage != "churned"))
     if account_ids is not None:
         q = q.where(Contact.account_id.in_(account_ids))
     owners = access.visible_owner_ids(ctx.store, ctx.viewer)
@@ -138,8 +154,8 @@ def contact_by_name(ctx: ToolContext, name: str, account_ids: list[int] | None =
     with ctx.store.session() as s:
         rows = s.execute(q).all()
     def score(full: str) -> float:
-        if " " in query:  # a full name: word order and small typos allowed
-            return fuzz.WRatio(query, full, processor=utils.default_process)
+        if " " in query:  # a full name: word order and small typos allowed, but every word must be there
+            return fuzz.token_sort_ratio(query, full, processor=utils.default_process)
         return max(fuzz.ratio(query.lower(), part.lower()) for part in full.split())  # a first or last name
     scored = sorted(((score(c.name), c.id) for c, _ in rows), reverse=True)
     if not scored or scored[0][0] < 85:

@@ -49,9 +49,18 @@ def _listing(people: list[dict[str, Any]]) -> str:
     return "; ".join(_who(p) for p in people) or "no current contacts in the CRM"
 
 
-def recipients(ctx: crm.ToolContext, req: Request, person: str | None,
-               acct: AccountRef) -> tuple[list[dict[str, Any]], str | None]:
-    """Who the draft goes to (first is the main recipient), or a clarifying question."""
+def _gone(p: dict[str, Any]) -> str:
+    """A contact who has left, said as such (never as someone to write to)."""
+    role = f" ({p['role']}{', champion' if p.get('champion') else ''})" if p.get("role") else ""
+    return f"{p['name']}{role} left {p['account']} on {p['left_on']}"
+
+
+def recipients(ctx: crm.ToolContext, req: Request, person: str | None, acct: AccountRef,
+               f: Finding) -> tuple[list[dict[str, Any]], str | None]:
+    """Who the draft goes to (first is the main recipient), or a clarifying question.
+
+    A contact asked for who has left is stated in `f` with their record, and the question says so.
+    """
     aid, name = acct["account_id"], acct["name"]
     if req.kind == "reminder":
         return [contacts.person(ctx) | {"role": "you"}], None
@@ -69,16 +78,30 @@ def recipients(ctx: crm.ToolContext, req: Request, person: str | None,
                         "Which one do you mean?")
         if titled:
             return [titled], None
+        gone = contacts.contact_by_name(ctx, person, [aid], left=True)
+        if gone:
+            f.fact(_gone(gone[0]), *gone[0]["sources"], kind="left")
+            return [], (f"{_gone(gone[0])}, according to the CRM. Its current contacts: "
+                        f"{_listing(contacts.contacts(ctx, aid))}. Who should it go to?")
         return [], (f"I found no current contact called \u201c{person}\u201d at {name}. Its contacts: "
                     f"{_listing(contacts.contacts(ctx, aid))}. Who should it go to?")
     if titled:
         return [titled], None
+    left = contacts.contact_by_title(ctx, aid, req.text, left=True) if req.role != "champion" else None
+    if left:  # the title asked for belongs to someone who left: say so, and let the CSM pick who now
+        f.fact(_gone(left), *left["sources"], kind="left")
+        return [], (f"{_gone(left)}, according to the CRM. Its current contacts: "
+                    f"{_listing(contacts.contacts(ctx, aid))}. Who should it go to?")
     if req.role:
         hit = contacts.contact_by_role(ctx, aid, req.role)
         if hit:
             said = contacts.ROLES[req.role] if contacts.fills(hit, req.role) else ""
             return [hit | {"as": said}], None
-        return [], (f"{name} has no current {contacts.ROLES[req.role]} in the CRM. Its contacts: "
+        was = contacts.former(ctx, aid, "champion") if req.role == "champion" else []
+        for p in was[:1]:
+            f.fact(_gone(p), *p["sources"], kind="left")
+        return [], (f"{name} has no current {contacts.ROLES[req.role]} in the CRM"
+                    + (f": {_gone(was[0])}" if was else "") + ". Its current contacts: "
                     f"{_listing(contacts.contacts(ctx, aid))}. Who should it go to?")
     if req.kind == "meeting":
         people = [p | {"as": contacts.ROLES[r] if contacts.fills(p, r) else ""} for r in ("champion", "executive")
@@ -119,7 +142,7 @@ def run(deps: Deps, ctx: crm.ToolContext, payload: Payload) -> tuple[Finding, An
     acct = r["accounts"][0]
     f = Finding("draft", acct)
     named = raw.get("person") or (None if req.role else next(iter(raw.get("unknown_people") or []), None))
-    people, question = recipients(ctx, req, named, acct)
+    people, question = recipients(ctx, req, named, acct, f)
     if question:
         return f, ask(question)
     if req.kind == "reminder" and req.when is None:
@@ -159,6 +182,9 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: dict[str, Any], 
         f.fact(f"{'To' if p is to else 'Also invited'}: {_who(p)}, {email}"
                + (f" (the {p['as']})" if p.get("as") and p["as"] != "champion" else ""), *p["sources"],
                kind="recipient")
+    was = contacts.former(ctx, aid, "champion") if req.kind != "reminder" else []
+    if was and not any(p.get("champion") for p in people) and contacts.contact_by_role(ctx, aid, "champion") is None:
+        f.fact(f"No current champion: {_gone(was[0])}", *was[0]["sources"], kind="champion_left")
     f.fact(f"Account owner: {owner['name'] or 'none'}", *owner["sources"], kind="owner")
     if dated:
         f.fact(dated, kind="when")

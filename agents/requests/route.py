@@ -61,6 +61,12 @@ def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accou
                 elif not accounts:  # the same name at several of the asker's accounts: ask which
                     candidates = sorted({f"{h['name']} at {h['account']}" for h in hits})
                 break
+    if person is None and not accounts and not candidates:  # a person who has left: their account, to say so
+        for span in people:
+            gone = contacts.contact_by_name(ctx, span, None, left=True)
+            if gone and len({h["account_id"] for h in gone}) == 1:
+                accounts, via = [{"account_id": gone[0]["account_id"], "name": gone[0]["account"]}], "contact"
+                break
     if req.follow_up and req.role is None and person is None:
         return None
     if not accounts and not linked["denied"] and not linked["ambiguous"] and last_accounts and not candidates:
