@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from core.errors import NotFoundError, RetainError
 from integrations.crm.cells import control_problem, lookalikes, misfit
@@ -28,6 +29,7 @@ ROLES = ("csm", "manager", "admin")
 COLUMNS = ("name", "email", "role", "team", "manager_email", "slack_user_id", "timezone")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLACK = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_RACES = 3  # writes tried when other imports add the same people at the same moment (all or nothing each time)
 # Headers people write for the same columns (the CLI's own option names among them); matched after
 # lower-casing and turning spaces and hyphens into underscores.
 ALIASES = {"manager": "manager_email", "slack": "slack_user_id", "slack_id": "slack_user_id",
@@ -189,13 +191,19 @@ def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
     batch = {p.email: p for _, p in people}
     order = sorted(people, key=lambda lp: (lp[1].manager_email is not None, lp[1].role != "admin",
                                            lp[1].role != "manager"))
-    counts = {"added": 0, "updated": 0, "unchanged": 0}
-    with store.session() as s:
-        for line, p in order:
-            try:
-                counts[_save(s, p, batch)] += 1
-            except RetainError as exc:
-                raise RetainError(f"{path.name} line {line}: {exc} Nothing was imported.") from None
+    for attempt in range(_RACES):
+        counts = {"added": 0, "updated": 0, "unchanged": 0}
+        try:
+            with store.session() as s:
+                for line, p in order:
+                    try:
+                        counts[_save(s, p, batch)] += 1
+                    except RetainError as exc:
+                        raise RetainError(f"{path.name} line {line}: {exc} Nothing was imported.") from None
+            break
+        except IntegrityError:  # another import added the same person meanwhile: all rolled back; read again
+            if attempt == _RACES - 1:
+                raise
     return {"rows": len(people), **counts, "cleared": cleared, "warnings": warnings}
 
 

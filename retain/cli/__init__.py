@@ -37,6 +37,15 @@ def main() -> None:
         if os.environ.get("RETAIN_DEBUG"):
             raise
         Console(stderr=True).print(
-            f"[red]error:[/] unexpected {type(exc).__name__}: {escape(mask_secrets(str(exc)))}. "
+            f"[red]error:[/] unexpected {type(exc).__name__}: {escape(mask_secrets(_first_part(exc)))}. "
             "Re-run with RETAIN_DEBUG=1 for details.", highlight=False)
         sys.exit(1)
+
+
+def _first_part(exc: Exception) -> str:
+    """What went wrong, without a database error's statement and parameters (rows of people's data)."""
+    text = str(exc).split("\n[SQL:", 1)[0].split("\n(Background on this error", 1)[0]
+    if type(exc).__name__ == "IntegrityError":
+        text += " (another command may have written the same record at the same time; nothing of this one was " \
+                "saved: run it again)"
+    return text
