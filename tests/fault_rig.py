@@ -29,14 +29,14 @@ FAILURE_TEXT = "Sorry, I couldn't answer that"
 
 
 class Worker:
-    """One `retain serve --http --no-llm --no-scheduler` process (its answering child included)."""
+    """One `retain serve --http` process (its answering child included); by default `--no-llm --no-scheduler`."""
 
-    def __init__(self, env: dict[str, str], name: str = "w"):
+    def __init__(self, env: dict[str, str], name: str = "w", args: list[str] | None = None):
         self.env, self.name = env, name
         self.lines: list[str] = []
-        self.proc = subprocess.Popen([sys.executable, "-m", "retain", "serve", "--http", "--port", "0", "--no-llm",
-                                      "--no-scheduler"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True)
+        args = ["--port", "0", "--no-llm", "--no-scheduler"] if args is None else args
+        self.proc = subprocess.Popen([sys.executable, "-m", "retain", "serve", "--http", *args], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         port: list[int] = []
         ready = threading.Event()
 

@@ -93,9 +93,17 @@ def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = Non
         raise RetainError(f"Unknown kind '{kind}'. Use one of: {', '.join(KINDS)}.")
     header_map = load_mapping(kind, mapping)
     raw, unit = iter_rows(path)
-    rows = ((line, {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k})
-            for line, row in raw)
-    return import_rows(store, kind, rows, unit, skip_bad=skip_bad)
+    fields = SCHEMAS[kind].model_fields
+    unread: dict[str, None] = {}  # the file's columns that name no field of this kind (kept in file order)
+
+    def named() -> Iterator[tuple[int, dict[str, Any]]]:
+        for n, (line, row) in enumerate(raw):
+            if n == 0:
+                unread.update((k, None) for k in row if k and header_map.get(k, k) not in fields)
+            yield line, {header_map.get(k, k): (v if v != "" else None) for k, v in row.items() if k}
+
+    result = import_rows(store, kind, named(), unit, skip_bad=skip_bad)
+    return {**result, "unread": list(unread)}
 
 
 def chunks(rows: Iterable[Any], size: int = 2_000) -> Iterator[list[Any]]:

@@ -95,6 +95,8 @@ def import_file_cmd(
         return
     console.print(f"{result['kind']}: {result['inserted']} added, {result['updated']} updated, "
                   f"{result['skipped']} skipped of {result['rows']} rows.")
+    if result.get("unread"):
+        console.print(_unread(result["kind"], result["unread"]))
     if result.get("cleared"):
         console.print("  [yellow]cleared by blank cells[/]: " + escape(", ".join(
             f"{col} ({n:,})" for col, n in sorted(result["cleared"].items()))))
@@ -103,6 +105,11 @@ def import_file_cmd(
     for line, why in result.get("warnings", [])[:50]:
         console.print(f"  [yellow]warning, {'row' if file.suffix.lower() in ('.parquet', '.pq') else 'line'} {line}"
                       f"[/]: {escape(str(why))} (imported; check it is the name you mean)")
+
+
+def _unread(kind: str, columns: list[str]) -> str:
+    return (f"  [yellow]columns not read[/]: {escape(', '.join(columns))} (no {kind} field of that name; "
+            "name the field in a --mapping file to import one)")
 
 
 @import_app.command("all")
@@ -127,6 +134,8 @@ def import_all_cmd(
         t.add_row(r["kind"], f"{r['rows']:,}", f"{r['inserted']:,}", f"{r['updated']:,}", cleared)
     console.print(t)
     for r in results:
+        if r.get("unread"):
+            console.print(_unread(r["kind"], r["unread"]))
         for line, why in r.get("warnings", [])[:20]:
             console.print(f"  [yellow]warning, {escape(r['kind'])} {line}[/]: {escape(str(why))}")
 
