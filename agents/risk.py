@@ -19,11 +19,16 @@ PRESSURE = {"competitor", "budget", "review", "cancel"}  # what the competitive/
 
 
 def _embedder(deps: Deps) -> risk_signals.Embed | None:
-    """The memory's embedding (with its cache) when the model is here, else None (patterns alone)."""
-    mem = deps.memory
-    if mem is None:
+    """The embedding model (with the memory's vector cache) when it is here, else None (patterns alone).
+
+    Only vectors are needed, so Chroma is not opened (nor imported) for them.
+    """
+    if not deps.use_memory:
         return None
-    return lambda texts: mem.cache.embed(mem.ef, texts)
+    try:
+        return deps.services.embedder
+    except Exception:  # noqa: BLE001 - the embedding only adds to the patterns; they stand without it
+        return None
 
 
 def signals(deps: Deps, ctx: crm.ToolContext, account_id: int) -> dict[str, Any]:

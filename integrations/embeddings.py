@@ -1,29 +1,17 @@
-"""Embeddings through llama.cpp, registered with Chroma so a reopened collection rebuilds it offline.
+"""Embeddings through llama.cpp as a Chroma embedding function.
 
-One text per call with a small context is what runs fast on a CPU (llama-cpp-python's batched
-`embed(list)` is about 10x slower), so texts are embedded one at a time under the model's lock,
-mean-pooled by the model and L2-normalised here.
+The vectors come from `integrations.vectors`; the function is registered with Chroma so a reopened
+collection rebuilds it offline.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from integrations.llama import Loaded, load
-from integrations.llm import LLMError
-
-
-def _load(path: Path, n_ctx: int, n_threads: int = 0) -> Loaded:
-    try:
-        return load(path, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_ctx, embedding=True)
-    except FileNotFoundError:
-        raise LLMError(f"Embedding model {path} does not exist. Put the GGUF file there, set "
-                       "RETAIN_EMBEDDING__MODEL_PATH, or run `retain models pull`.") from None
+from integrations.vectors import embed_texts
 
 
 @register_embedding_function
@@ -42,16 +30,7 @@ class LlamaCppEmbedding(EmbeddingFunction[Documents]):
 
     def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's signature
         """Embed each text: mean pooled, L2-normalised."""
-        model = _load(Path(self.model_path), self.n_ctx, self.n_threads)
-        llama, lock = model.llama, model.lock
-        out: Embeddings = []
-        with lock:
-            for text in input:
-                vec = np.asarray(llama.embed(text, normalize=False, truncate=True), dtype=np.float32)
-                if vec.ndim == 2:  # per-token vectors: mean-pool them
-                    vec = vec.mean(axis=0)
-                norm = float(np.linalg.norm(vec)) or 1.0
-                out.append((vec / norm).astype(np.float32))
+        out: Embeddings = list(embed_texts(self.model_path, self.n_ctx, self.n_threads, input))
         return out
 
     @staticmethod

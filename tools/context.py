@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
-import pandas as pd
-
+from core.lazy import lazy
 from integrations.crm.store import CRMStore
 from tools import access
 from tools.access import Viewer
 from tools.health import PortfolioHealth, Scorecard, score_portfolio
 from tools.renewal_model import RenewalModel
 from tools.scores import ScoreCache
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 
 class Source(TypedDict, total=False):

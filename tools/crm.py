@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import select
 
 from core.errors import NotFoundError
+from core.lazy import lazy
 from integrations.crm.models import CSM, Contact, Milestone, OnboardingPlan, SurveyResponse, Ticket
 from tools import access
 from tools.context import Source, ToolContext, src
@@ -25,6 +25,11 @@ from tools.detectors import detect, telemetry
 from tools.health import PortfolioHealth, drivers
 from tools.names import IN_TEXT_CUTOFF, LOOKUP_CUTOFF, find_account, live_account_names, looks_like_name
 from tools.plain import scalar as _clean
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 __all__ = ["IN_TEXT_CUTOFF", "LOOKUP_CUTOFF", "Source", "ToolContext", "account_overview", "find_account",
            "health_breakdown", "list_tickets", "live_account_names", "looks_like_name", "model_performance",

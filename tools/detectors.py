@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import select
 
+from core.lazy import lazy
 from integrations.crm.models import FineTuneJob, TelemetryDaily
 from integrations.crm.store import CRMStore
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 
 def telemetry(store: CRMStore, account_id: int, as_of: date, days: int) -> pd.DataFrame:

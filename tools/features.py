@@ -7,11 +7,12 @@ columns are context that turns a metric into a sentence (names, dates, before/af
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import Date, DateTime, and_, case, func, select
 
+from core.lazy import lazy
 from integrations.crm.models import (
     Account,
     Activity,
@@ -26,6 +27,11 @@ from integrations.crm.models import (
 )
 from integrations.crm.store import CRMStore
 from tools import sentiment
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 METRICS = [
     "usage_change_30d", "seat_utilization", "p95_ratio", "error_rate", "eval_score",

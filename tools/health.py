@@ -7,19 +7,24 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import delete, insert
 
 from core.errors import ConfigError
+from core.lazy import lazy
 from integrations.crm.models import HealthSnapshot
 from integrations.crm.store import CRMStore
 from tools.features import METRICS, compute_features
 from tools.plain import scalar
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 
 class Signal(BaseModel):

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+from core.lazy import lazy, loaded
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 
 def scalar(v: Any) -> Any:
     """A numpy/pandas scalar as plain JSON: NaN and NaT become None, floats rounded to 4 places."""
-    if v is pd.NaT:
+    if loaded("pandas") and v is pd.NaT:  # no pandas loaded: no pandas value to clean
         return None
     if isinstance(v, float | np.floating):
         return None if math.isnan(v) else round(float(v), 4)

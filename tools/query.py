@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
 from core.errors import RetainError
+from core.lazy import lazy, loaded
 from integrations.crm.models import (
     Account,
     Contact,
@@ -33,6 +33,12 @@ from tools import access
 from tools.crm import Source, ToolContext, segments, src
 from tools.entities import DERIVED, ENTITIES, OWNER, Col, EntitySpec, Kind
 from tools.plain import scalar
+from tools.query_rows import aggregate, is_gap, matches, sort_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 Entity = Literal["accounts", "contacts", "tickets", "activities", "renewals", "telemetry", "fine_tunes",
                  "milestones", "surveys", "plans"]
@@ -189,41 +195,27 @@ def _sql_condition(expr: Any, f: Filter, kind: str) -> Any:
     return ops[f.op]()
 
 
-def _frame_condition(s: pd.Series, f: Filter, kind: str) -> pd.Series:
-    v = _values(f, kind)
-    if f.op in ("is_null", "not_null"):
-        nulls = s.isna()
-        return nulls if f.op == "is_null" else ~nulls
-    if kind == "text":
-        low = s.fillna("").astype(str).str.lower()
-        if f.op == "contains":
-            return low.str.contains(str(v).lower(), regex=False)
-        if f.op == "in":
-            return low.isin([str(x).lower() for x in (v if isinstance(v, list) else [v])])
-        return (low == str(v).lower()) if f.op == "eq" else (low != str(v).lower())
-    x = s.where(s.notna())
-    res = {"eq": lambda: x == v, "ne": lambda: x != v, "lt": lambda: x < v, "le": lambda: x <= v,
-           "gt": lambda: x > v, "ge": lambda: x >= v,
-           "in": lambda: x.isin(v if isinstance(v, list) else [v]),
-           "between": lambda: (x >= v[0]) & (x <= v[1])}[f.op]()
-    return res.fillna(False).astype(bool)
-
-
-def _account_frame(ctx: ToolContext, rows: pd.DataFrame) -> pd.DataFrame:
-    """Add the day's scores to account rows."""
+def _account_rows(ctx: ToolContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add the day's scores to account rows (accounts without scores are left out)."""
     h = ctx.health()
-    ids = [i for i in rows["account_id"] if i in h.features.index]
-    rows = rows[rows["account_id"].isin(ids)].copy()
+    scored = set(h.features.index)
+    rows = [r for r in rows if r["account_id"] in scored]
+    if not rows:
+        return rows
+    ids = [r["account_id"] for r in rows]
     feats = h.features.loc[ids]
-    for k, (col, _, _) in DERIVED.items():
-        if col in feats.columns:
-            rows[k] = feats[col].to_numpy()
-    rows["health"] = h.table.score.loc[ids].to_numpy()
-    rows["band"] = h.table.band.loc[ids].to_numpy()
-    rows["trend"] = (h.table.score.loc[ids] - pd.Series(h.previous).reindex(ids)).to_numpy()
-    rows["p_renew"] = ctx.model.predict(feats).round(3) if ctx.model is not None and len(ids) else None
-    segs = segments(ctx, ids) if ids else {}
-    rows["risk"] = [segs[i]["segment"] for i in ids]
+    cols: dict[str, list[Any]] = {k: feats[col].tolist() for k, (col, _, _) in DERIVED.items()
+                                  if col in feats.columns}
+    score = h.table.score.loc[ids]
+    cols["health"] = score.tolist()
+    cols["band"] = h.table.band.loc[ids].tolist()
+    cols["trend"] = (score - pd.Series(h.previous).reindex(ids)).tolist()
+    cols["p_renew"] = ctx.model.predict(feats).round(3).tolist() if ctx.model is not None else [None] * len(ids)
+    segs = segments(ctx, ids)
+    cols["risk"] = [segs[i]["segment"] for i in ids]
+    for j, r in enumerate(rows):
+        for k, values in cols.items():
+            r[k] = values[j]
     return rows
 
 
@@ -231,27 +223,29 @@ def run(ctx: ToolContext, q: Query) -> QueryResult:
     """Run a query within the viewer's scope; rows carry their sources."""
     spec = ENTITIES[q.entity]
     with ctx.store.session() as s:
-        frame = pd.DataFrame([dict(r._mapping) for r in s.execute(_base_select(spec, ctx, q))])
-    if frame.empty:
-        frame = pd.DataFrame(columns=[*spec.fields, "account_id", "owner_id", "row_id"])
+        found = [dict(r._mapping) for r in s.execute(_base_select(spec, ctx, q))]
     if q.entity == "accounts":
-        frame = frame.drop_duplicates("account_id")
-        frame = _account_frame(ctx, frame) if len(frame) else frame.assign(**{k: None for k in DERIVED})
+        first: dict[int, dict[str, Any]] = {}
+        for r in found:  # an account with several active contracts: its first row
+            first.setdefault(r["account_id"], r)
+        found = _account_rows(ctx, list(first.values()))
     for f in q.filters:
-        if spec.fields[f.field].expr is None and len(frame):
-            frame = frame[_frame_condition(frame[f.field], f, spec.fields[f.field].kind)]
-    total = len(frame)
-    groups, totals = _aggregate(frame, q)
-    if q.sort and len(frame):
-        frame = frame.sort_values([x.field for x in q.sort], ascending=[not x.desc for x in q.sort],
-                                  na_position="last", kind="stable")
-    elif spec.date_field and len(frame):
-        frame = frame.sort_values(spec.date_field, ascending=False, na_position="last", kind="stable")
+        if spec.fields[f.field].expr is None and found:
+            kind = spec.fields[f.field].kind
+            value = _values(f, kind)
+            found = [r for r in found if matches(r.get(f.field), f.op, kind, value)]
+    total = len(found)
+    groups, totals = aggregate(found, [(a.fn, a.field) for a in q.aggregates], q.group_by,
+                               (q.sort[0].field, q.sort[0].desc) if q.sort else None)
+    if q.sort:
+        found = sort_rows(found, [(x.field, x.desc) for x in q.sort])
+    elif spec.date_field:
+        found = sort_rows(found, [(spec.date_field, True)])
     if q.limit:
-        frame = frame.head(q.limit)
+        found = found[: q.limit]
     columns = list(dict.fromkeys(q.fields or spec.default_fields))
     rows = []
-    for rec in frame.to_dict("records"):
+    for rec in found:
         row = {c: scalar(_day(rec.get(c))) for c in columns}
         row["account_id"] = int(rec["account_id"])
         row["account"] = rec["account"]
@@ -266,35 +260,8 @@ def run(ctx: ToolContext, q: Query) -> QueryResult:
 
 
 def _day(v: Any) -> Any:
-    if isinstance(v, pd.Timestamp):
+    if is_gap(v):
+        return None
+    if loaded("pandas") and isinstance(v, pd.Timestamp):
         v = v.to_pydatetime()
     return v.date() if isinstance(v, datetime) else v
-
-
-def _aggregate(frame: pd.DataFrame, q: Query) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    if not q.aggregates:
-        return [], {}
-
-    def agg(part: pd.DataFrame) -> dict[str, Any]:
-        out: dict[str, Any] = {"count": len(part)}
-        for a in q.aggregates:
-            if a.fn == "count" or a.field is None:
-                continue
-            col = pd.to_numeric(part[a.field], errors="coerce")
-            val = {"sum": col.sum, "avg": col.mean, "min": col.min, "max": col.max}[a.fn]()
-            out[f"{a.fn}_{a.field}"] = scalar(val) if len(col.dropna()) else None
-        out["account_ids"] = sorted({int(x) for x in part["account_id"]})
-        return out
-
-    totals = agg(frame)
-    groups = []
-    if q.group_by:
-        for key, part in frame.groupby(frame[q.group_by].fillna("(none)"), sort=True):
-            groups.append({"group": scalar(key), **agg(part)})
-        by = next((f"{a.fn}_{a.field}" for a in q.aggregates if q.sort and a.field == q.sort[0].field), None)
-        if by is not None:  # groups ranked by the aggregate the sort names
-            desc = q.sort[0].desc
-            groups.sort(key=lambda g: (g.get(by) is None, -(g.get(by) or 0) if desc else (g.get(by) or 0)))
-        else:  # else the biggest groups first
-            groups.sort(key=lambda g: -g["count"])
-    return groups, totals

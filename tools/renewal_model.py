@@ -13,16 +13,21 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import select
 
 from core.errors import RetainError
+from core.lazy import lazy
 from integrations.crm.models import RenewalEvent
 from integrations.crm.store import CRMStore
 from tools.health import Scorecard, score
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy("pandas")
 
 FEATURES = [
     "usage_change_30d", "seat_utilization", "p95_ratio", "error_rate", "open_high_tickets",

@@ -20,17 +20,23 @@ import json
 import logging
 import threading
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import pandas as pd
-import pyarrow as pa
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from core.lazy import lazy
 from integrations.crm.models import ScoreRun
 from integrations.crm.store import CRMStore
 from tools.detectors import detect_many
 from tools.health import PortfolioHealth, Scorecard, score, score_portfolio
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+else:
+    pd = lazy("pandas")
+    pa = lazy("pyarrow")
 
 log = logging.getLogger("retain.scores")
 

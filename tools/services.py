@@ -9,6 +9,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from core.settings import Settings
 from integrations.crm.store import CRMStore, open_store
 from tools import renewal_model
@@ -16,7 +18,7 @@ from tools.access import OPERATOR, Viewer, resolve_viewer
 from tools.crm import ToolContext
 from tools.health import Scorecard, load_scorecard
 from tools.renewal_model import RenewalModel
-from tools.risk_signals import load_lexicon
+from tools.risk_signals import Embed, load_lexicon
 from tools.scores import ScoreCache
 
 PREWARM_CHUNK = 5_000  # accounts whose telemetry the detectors read at once when warming up
@@ -74,6 +76,27 @@ class Services:
         from integrations.memory import Memory
 
         return Memory(self.settings, self.store)
+
+    @cached_property
+    def embedder(self) -> Embed:
+        """The embedding model with its vector cache, without Chroma: vectors for callers that search no collection.
+
+        Risk signals compare note sentences with their lexicon this way, so a health question never
+        imports chromadb. Raises like `memory` when the model is missing.
+        """
+        from integrations.gguf import require
+
+        path = require(self.settings, "embedding")
+        from integrations.memory.chroma import cache_for, model_id
+        from integrations.vectors import embed_texts
+
+        emb = self.settings.embedding
+        cache = cache_for(self.settings, self.store, model_id(emb.model, path))
+
+        def model(texts: list[str]) -> list[np.ndarray]:
+            return embed_texts(str(path), emb.n_ctx, emb.n_threads, texts)
+
+        return lambda texts: cache.embed(model, list(texts))
 
     def viewer(self, who: str | None = None) -> Viewer:
         """The person a request acts for; None means settings.cli_user, else the operator's admin view.

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.errors import ConfigError, RetainError
 from integrations.crm.models import EmbeddingVector
+from integrations.crm.store import CRMStore
 
 
 class MemoryBusy(RetainError):
@@ -90,6 +91,19 @@ class DatabaseEmbeddingCache(EmbeddingCache):
 
 _LOCKS: dict[str, FileLock] = {}
 _LOCKS_GUARD = threading.Lock()
+
+
+def cache_for(settings: Any, store: CRMStore, model_id: str) -> EmbeddingCache:
+    """The vector cache the settings ask for.
+
+    auto: the CRM database when it is PostgreSQL and no cache_file is set, else the file.
+    """
+    how = settings.embedding.cache
+    if how == "database" or (how == "auto" and not settings.embedding.cache_file
+                             and store.engine.dialect.name != "sqlite"):
+        return DatabaseEmbeddingCache(store.engine, model_id)
+    return EmbeddingCache(Path(settings.embedding.cache_file or settings.data_dir / "embedding_cache.sqlite"),
+                          model_id)
 
 
 def own(path: Path) -> None:

@@ -20,14 +20,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from core.errors import NotFoundError
 from integrations.crm.store import CRMStore
 from integrations.embeddings import LlamaCppEmbedding
 from integrations.gguf import require
-from integrations.memory.chroma import DatabaseEmbeddingCache, EmbeddingCache, model_id, open_client, pool
+from integrations.memory.chroma import cache_for, model_id, open_client, pool
 from integrations.memory.documents import Doc, chunk_text, crm_docs, fact_docs, knowledge_docs
 
 Progress = Callable[[str, int, int], None]
@@ -51,19 +50,6 @@ class Hit:
         return {"text": self.text, "score": round(self.score, 4), "similarity": round(self.similarity, 4),
                 "kind": self.kind, "account_id": self.account_id, "account": self.meta.get("account", ""),
                 "source": self.source}
-
-
-def cache_for(settings: Any, store: CRMStore, model_id: str) -> EmbeddingCache:
-    """The vector cache the settings ask for.
-
-    auto: the CRM database when it is PostgreSQL and no cache_file is set, else the file.
-    """
-    how = settings.embedding.cache
-    if how == "database" or (how == "auto" and not settings.embedding.cache_file
-                             and store.engine.dialect.name != "sqlite"):
-        return DatabaseEmbeddingCache(store.engine, model_id)
-    return EmbeddingCache(Path(settings.embedding.cache_file or settings.data_dir / "embedding_cache.sqlite"),
-                          model_id)
 
 
 class Memory:

@@ -4,23 +4,51 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import select
 
 from integrations.crm.models import CSM
 
 NOT_FOR_AN_ANSWER = ("alembic", "pptx")  # migrations (the store is at head), QBR decks
+# A lookup, a list or a metric reads rows, not the day's scores (pandas, Arrow), memory (Chroma) or a model.
+NOT_FOR_A_LOOKUP = (*NOT_FOR_AN_ANSWER, "pandas", "pyarrow", "chromadb", "llama_cpp", "sklearn")
 
 
-def test_a_cold_ask_answers_without_loading_migrations_or_deck_libraries(rt):
+def _cold_ask(rt, question: str) -> tuple[str, set[str]]:
+    """Answer `question` in a new process; return its output and the top-level modules it imported."""
     with rt.store.session() as s:
         who = s.scalars(select(CSM.email).where(CSM.role == "csm").order_by(CSM.email)).first()
     env = dict(os.environ, RETAIN_DATA_DIR=str(rt.settings.data_dir), RETAIN_LLM__BACKEND="none",
                RETAIN_DATABASE_URL=rt.settings.database_url)
     out = subprocess.run([sys.executable, "-X", "importtime", "-m", "retain", "--as", who, "ask", "--no-llm",
-                          "who is the champion at Initech?"], env=env, capture_output=True, text=True, timeout=1200)
+                          question], env=env, capture_output=True, text=True, timeout=1200)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "Initech" in out.stdout
     loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in out.stderr.splitlines()
               if line.startswith("import time:")}
     assert "sqlalchemy" in loaded  # the probe reads the import log it should
+    return out.stdout, loaded
+
+
+def test_a_cold_ask_answers_without_loading_migrations_or_deck_libraries(rt):
+    text, loaded = _cold_ask(rt, "who is the champion at Initech?")
+    assert "Initech" in text
     assert not loaded & set(NOT_FOR_AN_ANSWER), sorted(loaded & set(NOT_FOR_AN_ANSWER))
+
+
+@pytest.mark.parametrize(("question", "expect"), [
+    ("who is the champion at Initech?", "Initech"),  # a lookup
+    ("list the open high priority tickets", "ticket"),  # a list of records
+    ("what's my NRR this year?", "NRR"),  # a metric
+])
+def test_a_lookup_list_or_metric_imports_no_data_frames_memory_or_model(rt, question, expect):
+    text, loaded = _cold_ask(rt, question)
+    assert expect.lower() in text.lower()
+    assert not loaded & set(NOT_FOR_A_LOOKUP), sorted(loaded & set(NOT_FOR_A_LOOKUP))
+
+
+def test_a_health_question_reads_scores_but_opens_no_memory_store(rt):
+    """Risk signals need the embedding model's vectors (cached), never the Chroma collections."""
+    text, loaded = _cold_ask(rt, "how is Acme Corp doing?")
+    assert "Health" in text
+    assert "pandas" in loaded  # the day's scores are frames: the probe sees the modules an answer does load
+    assert "chromadb" not in loaded
