@@ -1,6 +1,6 @@
 """The demo's latent model: each account's health drives its features and its true renewal odds."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -15,17 +15,35 @@ def sigmoid(x: Any) -> Any:
 
 @dataclass
 class Portfolio:
-    """The rows of a generated portfolio, table by table, ready for bulk insert."""
+    """The rows of a generated portfolio, table by table, ready for bulk insert.
+
+    Most tables are lists of rows; a big one (telemetry: 180 rows per account) is a stream, a function
+    that yields its rows chunk by chunk when the writer asks, so 100,000 accounts never hold 18
+    million tuples at once.
+    """
 
     anchor: date
     tables: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
     latent: dict[str, float] = field(default_factory=dict)  # each account's latent health (benchmarks' truth)
+    streams: dict[str, Callable[[], Iterable[list[tuple[Any, ...]]]]] = field(default_factory=dict)
 
     def add(self, table: str, columns: Sequence[str], row: tuple[Any, ...]) -> None:
         """Append one row to a table."""
         self.columns.setdefault(table, list(columns))
         self.tables.setdefault(table, []).append(row)
+
+    def stream(self, table: str, columns: Sequence[str], chunks: Callable[[], Iterable[list[tuple[Any, ...]]]]) -> None:
+        """A table whose rows `chunks()` yields in lists, generated when written."""
+        self.columns[table] = list(columns)
+        self.streams[table] = chunks
+
+    def chunks(self, table: str) -> Iterable[list[tuple[Any, ...]]]:
+        """A table's rows in lists: the stream's chunks, or the whole list at once."""
+        if table in self.streams:
+            yield from self.streams[table]()
+        elif self.tables.get(table):
+            yield self.tables[table]
 
 
 def features_from_health(h: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -1,12 +1,17 @@
 """Product signals of the demo portfolio: daily telemetry, fine-tune jobs and renewal history."""
 
 import json
+from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 
 from retain.demo.model import Portfolio, features_from_health, sigmoid, true_renewal_logit, years_after
 from retain.demo.names import ARC_NAMES, DAYS, MODELS, account_names
+
+CHUNK_ACCOUNTS = 2_000  # accounts whose telemetry rows exist as Python tuples at once (about 360,000 rows)
+NEW_VERSION = "v4.0"  # the model version an account switched to (Globex's arc)
 
 
 def telemetry(pf: Portfolio, rng: np.random.Generator, h: np.ndarray, seats: np.ndarray,
@@ -23,7 +28,7 @@ def telemetry(pf: Portfolio, rng: np.random.Generator, h: np.ndarray, seats: np.
     util0 = np.clip(sigmoid(0.7 + 0.8 * h + rng.normal(0, 0.4, n)), 0.05, 0.97)
     util = np.clip(util0[:, None] * np.exp(0.15 * growth[:, None] * t[None, :] / DAYS), 0.03, 1.0)
     ctx = np.exp(rng.normal(7.0, 0.4, n))  # mean input tokens per request
-    ctx_t = np.repeat(ctx[:, None], DAYS, axis=1)
+    ctx_t = np.broadcast_to(ctx[:, None], (n, DAYS))  # a view: the same values, no n x DAYS copy
     p50 = np.exp(rng.normal(6.0, 0.25, n))[:, None] * np.exp(rng.normal(0, 0.06, (n, DAYS)))
     p95_mult = np.full((n, DAYS), 2.2) * np.exp(-0.06 * h[:, None] + rng.normal(0, 0.05, (n, DAYS)))
     err = (0.008 * np.exp(-0.45 * h + rng.normal(0, 0.3, n)))[:, None] * np.exp(
@@ -49,34 +54,41 @@ def telemetry(pf: Portfolio, rng: np.random.Generator, h: np.ndarray, seats: np.
     ac = idx["Acme Corp"]
     err[ac] = 0.003
 
-    requests = np.maximum(0, np.round(req)).astype(np.int64)
-    seats_used = np.round(util * seats[:, None]).astype(np.int64)
-    active = np.round(seats_used * np.where(weekday, 0.8, 0.25)[None, :]).astype(np.int64)
-    in_tok = np.round(requests * ctx_t).astype(np.int64)
-    out_tok = np.round(requests * 260).astype(np.int64)
-    spend = np.round(in_tok * 2.5e-6 + out_tok * 1.0e-5, 2)
-    p95 = p50 * p95_mult
     cols = ["account_id", "day", "api_requests", "input_tokens", "output_tokens", "active_users",
             "seats_used", "p50_latency_ms", "p95_latency_ms", "error_rate", "spend", "model_name",
             "model_version"]
-    pf.columns["telemetry_daily"] = cols
-    rows = pf.tables.setdefault("telemetry_daily", [])
-    p50r = np.round(p50, 1).tolist()
-    p95r = np.round(p95, 1).tolist()
-    errr = np.round(np.clip(err, 0, 0.5), 5).tolist()
-    req_l, in_l, out_l = requests.tolist(), in_tok.tolist(), out_tok.tolist()
-    act_l, su_l, sp_l = active.tolist(), seats_used.tolist(), spend.tolist()
-    for i in range(n):
-        mname, mver = MODELS[int(model_idx[i])]
-        new_ver = "v4.0"
-        aid = i + 1
-        sd = int(switch_day[i])
-        for k in range(DAYS):
-            if req_l[i][k] == 0 and i == cy:
-                continue
-            rows.append((aid, days[k], req_l[i][k], in_l[i][k], out_l[i][k], act_l[i][k],
-                         su_l[i][k], p50r[i][k], p95r[i][k], errr[i][k], sp_l[i][k], mname,
-                         new_ver if k >= sd else mver))
+    weekday_share = np.where(weekday, 0.8, 0.25)[None, :]
+
+    def chunks() -> Iterator[list[tuple[Any, ...]]]:
+        """The rows, a few thousand accounts at a time: only one chunk is ever held as Python objects."""
+        for a in range(0, n, CHUNK_ACCOUNTS):
+            b = min(n, a + CHUNK_ACCOUNTS)
+            requests = np.maximum(0, np.round(req[a:b])).astype(np.int64)
+            seats_used = np.round(util[a:b] * seats[a:b, None]).astype(np.int64)
+            active = np.round(seats_used * weekday_share).astype(np.int64)
+            in_tok = np.round(requests * ctx_t[a:b]).astype(np.int64)
+            out_tok = np.round(requests * 260).astype(np.int64)
+            spend = np.round(in_tok * 2.5e-6 + out_tok * 1.0e-5, 2)
+            p50r = np.round(p50[a:b], 1).tolist()
+            p95r = np.round(p50[a:b] * p95_mult[a:b], 1).tolist()
+            errr = np.round(np.clip(err[a:b], 0, 0.5), 5).tolist()
+            req_l, in_l, out_l = requests.tolist(), in_tok.tolist(), out_tok.tolist()
+            act_l, su_l, sp_l = active.tolist(), seats_used.tolist(), spend.tolist()
+            rows: list[tuple[Any, ...]] = []
+            for j in range(b - a):
+                i = a + j
+                mname, mver = MODELS[int(model_idx[i])]
+                aid = i + 1
+                sd = int(switch_day[i])
+                for k in range(DAYS):
+                    if req_l[j][k] == 0 and i == cy:
+                        continue
+                    rows.append((aid, days[k], req_l[j][k], in_l[j][k], out_l[j][k], act_l[j][k],
+                                 su_l[j][k], p50r[j][k], p95r[j][k], errr[j][k], sp_l[j][k], mname,
+                                 NEW_VERSION if k >= sd else mver))
+            yield rows
+
+    pf.stream("telemetry_daily", cols, chunks)
 
 
 def fine_tunes(pf: Portfolio, rng: np.random.Generator, h: np.ndarray, names: list[str],
