@@ -205,7 +205,7 @@ def specialist(name: str, run: Specialist) -> Step:
             upd["last_topic"] = name
         upd["dialogue"] = {"question": payload["question"], "intents": payload["route"]["intents"], "plan": None,
                            "entity": "accounts", "rows": [], "accounts": payload["route"]["accounts"],
-                           "base": payload["route"].get("base")}
+                           "base": payload["route"].get("base"), "fiscal_start": payload["route"].get("fiscal_start")}
         return upd
 
     node.__name__ = name
@@ -224,7 +224,7 @@ def portfolio_node(payload: Payload, deps: Deps) -> Upd:
             "last_result": [a["account_id"] for a in f.data["accounts"]],
             "dialogue": {"question": payload["question"], "intents": ["portfolio"],
                          "plan": plans[0] if plans else None, "entity": "accounts", "rows": rows,
-                         "accounts": []}}
+                         "accounts": [], "fiscal_start": payload["route"].get("fiscal_start")}}
 
 
 
@@ -252,7 +252,8 @@ def query_node(payload: Payload, deps: Deps) -> Upd:
         first = understand.from_json(plans[0])
         upd["dialogue"] = {"question": payload["question"], "intents": ["query"], "plan": plans[0],
                            "entity": found[0].data.get("entity"), "rows": found[0].data.pop("rows", []),
-                           "accounts": first.accounts, "base": payload["route"].get("base")}
+                           "accounts": first.accounts, "base": payload["route"].get("base"),
+                           "fiscal_start": payload["route"].get("fiscal_start")}
         upd["findings"] = [plain(f.as_dict()) for f in found]
     if found and found[0].data.get("entity"):
         upd["last_topic"] = understand.TOPIC.get(found[0].data["entity"], "health")

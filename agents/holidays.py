@@ -1,4 +1,4 @@
-"""Calendar facts the window reader needs: US holidays CSMs plan around, and fiscal years (split from when.py)."""
+"""Calendar facts the window reader needs: the US holidays CSMs plan around (split from when.py)."""
 
 from __future__ import annotations
 
@@ -42,9 +42,3 @@ def holidays(low: str, today: date, future: bool = True) -> str:
                 d = day(today.year - 1)
             low = low[:m.start()] + f"{d:%b} {d.day} {d.year}".lower() + low[m.end():]
     return low
-
-
-def fiscal_year(fy: int, start_month: int) -> tuple[date, date]:
-    """Fiscal year `fy` (named by the calendar year it ends in) with its first month."""
-    first = date(fy if start_month == 1 else fy - 1, start_month, 1)
-    return first, first + relativedelta(years=1, days=-1)

@@ -13,7 +13,7 @@ import re
 from datetime import date
 from typing import Any
 
-from agents import requests, understand
+from agents import fiscal, requests, understand
 from agents.router_edits import _PREP, _edited, _intents, _understood
 from agents.router_model import FieldName, QueryOut, RouteOut, system_prompt
 from agents.router_model import grounded as _grounded
@@ -170,8 +170,35 @@ def _reading(r: Route, question: str, today: date, found: understand.Plan | None
 def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
           last_ids: list[int] | None = None, last_topic: str | None = None,
           dialogue: Dialogue | None = None) -> Route:
-    """Decide intents, accounts and window for one message, and say how it was read."""
+    """Decide intents, accounts and window for one message, and say how it was read.
+
+    A fiscal-year start stated in the message, or earlier in the thread, reads its quarters and years.
+    """
     question = understand.normalize(question)
+    stated = fiscal.stated_start(question) or (dialogue or {}).get("fiscal_start")
+    token = fiscal.STATED.set(stated)
+    try:
+        r = _routed(deps, question, who, last_accounts, last_ids, last_topic, dialogue)
+    finally:
+        fiscal.STATED.reset(token)
+    if stated is not None:
+        r["fiscal_start"] = stated  # the thread keeps it for its follow-ups
+    return _fiscal_said(r, stated, deps.tool_context(who).fiscal_start)
+
+
+def _fiscal_said(r: Route, stated: int | None, configured: int) -> Route:
+    """A reading over fiscal quarters or years names the fiscal year's start, and whose it is."""
+    p = r["plans"][0] if r.get("plans") else {}
+    said = " ".join([str(p.get("title") or ""), *(p.get("period") or [""])[2:], *(r.get("used") or [])])
+    if not r.get("reading", "").endswith(":") or not re.search(r"\bfiscal\b|\bfy\d", said, re.I):
+        return r
+    whose = "as you said" if stated is not None else "the configured start"
+    r["reading"] = r["reading"][:-1] + f" (fiscal year starting {fiscal.month_name(stated or configured)}, {whose}):"
+    return r
+
+
+def _routed(deps: Deps, question: str, who: str, last_accounts: list[AccountRef], last_ids: list[int] | None,
+            last_topic: str | None, dialogue: Dialogue | None) -> Route:
     note: dict[str, Any] = {}
     r = _route(deps, question, who, last_accounts, last_ids, last_topic, dialogue, note)
     ctx = deps.tool_context(who)

@@ -56,6 +56,7 @@ class Route(TypedDict):
     base: NotRequired[Dialogue | None]  # the list a follow-up narrowed, for "all of them" / "the third one" next
     used: NotRequired[list[str]]  # phrases a follow-up's edits applied (never reported as "not applied")
     said: NotRequired[list[str]]  # phrases of those the reading line names ("the 60 after that")
+    fiscal_start: NotRequired[int]  # the fiscal year's first month, as stated in this thread ("our FY starts in Feb")
 
 
 class RowRef(TypedDict):
@@ -83,6 +84,7 @@ class Dialogue(TypedDict, total=False):
     accounts: list[AccountRef]
     base: Dialogue | None  # the list before the last narrowing (a count of some, a top 3, a picked row)
     all_account_ids: list[int] | None  # while a follow-up is read: every account of the last query, not just shown
+    fiscal_start: int | None  # the fiscal year's first month a CSM stated in this thread
 
 
 class Preset(TypedDict):

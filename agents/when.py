@@ -14,7 +14,9 @@ from datetime import date, datetime
 from dateutil import parser as dparser
 from dateutil.relativedelta import relativedelta
 
-from agents.holidays import fiscal_year, holidays
+from agents import fiscal
+from agents.fiscal import fiscal_year
+from agents.holidays import holidays
 
 # The fiscal year's first month (settings `fiscal_year_start_month`) for one reading; `understand.plan` sets it.
 FISCAL_START: ContextVar[int] = ContextVar("fiscal_start", default=1)
@@ -130,9 +132,10 @@ def _year(tok: str | None, today: date, ahead: bool = False) -> int:
 def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | None:
     """Windows the plain forms below miss: halves, fiscal years and quarters, month ranges, weekdays."""
     m = re.search(r"\b(?:by|before|until|till|through|thru)\s+(?:the\s+)?end\s+of\s+(?:the\s+)?((?:next|this|last)\s+)?"
-                  r"(q[1-4](?:\s*'?\d{2,4})?|quarter|(?:fiscal )?year|h[12](?:\s*'?\d{2,4})?|half)\b", low)
+                  r"((?:fiscal )?q[1-4](?:\s*'?\d{2,4})?|(?:fiscal )?quarter|(?:fiscal )?year|h[12](?:\s*'?\d{2,4})?|"
+                  r"half)\b", low)
     if m and future:  # "before the end of Q1": from today to the end of that period
-        whole = span(((m.group(1) or "this ") if not re.match(r"[qh]\d", m.group(2)) else "") + m.group(2),
+        whole = span(((m.group(1) or "this ") if not re.match(r"(?:fiscal )?[qh]\d", m.group(2)) else "") + m.group(2),
                      today, True, fiscal_start)
         if whole is not None and whole.end >= today:
             return Span(today, whole.end, m.group(0).strip())
@@ -200,17 +203,6 @@ def _extra(low: str, today: date, future: bool, fiscal_start: int) -> Span | Non
     return None
 
 
-def _fiscal_quarter(low: str, today: date, fiscal_start: int) -> Span | None:
-    """"this/next/last fiscal quarter": the quarter of the fiscal year that holds today, or its neighbour."""
-    m = re.search(r"\b(this|current|next|last|previous|prior) fiscal (?:quarter|q)\b", low)
-    if m is None:
-        return None
-    k = (today.month - fiscal_start) % 12 // 3  # quarters since the fiscal year began
-    first = date(today.year, today.month, 1) - relativedelta(months=(today.month - fiscal_start) % 12 - 3 * k)
-    first += relativedelta(months=3 * {"next": 1, "last": -1, "previous": -1, "prior": -1}.get(m.group(1), 0))
-    return Span(first, first + relativedelta(months=3, days=-1), m.group(0).strip())
-
-
 def span(text: str, today: date, future: bool = True, fiscal_start: int | None = None) -> Span | None:
     """The span a message names, if any; open phrases run from today (future) or up to today (past).
 
@@ -228,14 +220,13 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int | None =
         back = (today.weekday() - [d[:3] for d in _WEEKDAYS].index(past_day.group(1)[:3])) % 7 or 7
         day = today - relativedelta(days=back)
         return Span(day, day, past_day.group(0).strip())
-    stated = re.search(r"\b(?:fiscal year|fy)\s+(?:starts?|begins?|runs? from|started|began)\s+(?:in\s+|on\s+)?"
-                       r"(?:the\s+)?(?:1st\s+of\s+)?" + _MONTH, low)
-    if stated:
-        fiscal_start = _month_no(stated.group(1))
-        low = low[:stated.start()] + " " + low[stated.end():]
-    found = _fiscal_quarter(low, today, fiscal_start)
-    if found is not None:
-        return found
+    stated = fiscal.stated_start(low) or fiscal.STATED.get()
+    if stated is not None:  # said in the conversation: it outranks the setting, and bare quarters are fiscal
+        fiscal_start = stated
+        low = fiscal.as_fiscal(fiscal.strip_stated(low))
+    rel = fiscal.relative(low, today, fiscal_start, future)
+    if rel is not None:
+        return Span(*rel)
     m = re.search(r"\b(?:since|from) (?:the )?(?:start|beginning) of (?:the |this )?(week|month|quarter|year)\b", low)
     if m:  # "since the start of the month": that period so far
         whole = span(f"this {m.group(1)}", today, False, fiscal_start)

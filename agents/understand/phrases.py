@@ -200,7 +200,7 @@ _ENTITY_CUES: list[tuple[str, str]] = [
     (r"\b(meetings|calls|emails|notes|activities)\b(?! in)", "activities"),
     (r"\b(churn|churned|renewed|expanded|contracted|downgraded)\b.*"
      r"\b(last|past|previous|since|during|in 20\d\d|this year)\b|"
-     r"renewal history|\brenewals?\b.{0,30}\b(last|past|previous|prior) (quarter|month|year)\b|"
+     r"renewal history|\brenewals?\b.{0,30}\b(last|past|previous|prior) (quarter|month|year)\b(?! of)|"
      r"\brenewals?\b.{0,30}\b(last|past|previous|prior) (\d+|two|three|four|five|six|nine|twelve|few) "
      r"(weeks|months|quarters|years)\b|"
      r"\bhow did (my|our|the team'?s?) renewals\b|"

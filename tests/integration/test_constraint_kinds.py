@@ -1,0 +1,61 @@
+"""Issue 36, held set 4's constraint kinds, each asked in several wordings of our own. Real SQLite demo, no model.
+
+A fiscal-year start stated in the conversation; past-tense verbs with a window; contacts by their last
+engagement; accounts with no touch in a window; thresholds on scores; orders with no stated limit;
+milestones due soon that are not done. Each answer is checked against SQL: what the right reading shows
+is there, what the wrong one would show is not, and the reading line says what was applied.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from agents.assistant import Assistant
+
+DANA, SAM, AVERY = "dana.reyes@retain.example", "sam.okafor@retain.example", "avery.stone@retain.example"
+LIVE = "a.lifecycle_stage != 'churned'"
+RENEWING = f"from contracts k join accounts a on a.id=k.account_id where {LIVE} and k.status='active'"
+HISTORY = "from renewal_events r join accounts a on a.id=r.account_id where"
+
+
+def sql(rt, q: str) -> list:
+    with rt.store.session() as s:
+        return [r[0] for r in s.execute(text(q))]
+
+
+def shows(answer: str, want: list, wrong: list = ()) -> bool:
+    """Every right name is in the answer, and no name only the wrong reading would show."""
+    extra = set(wrong) - set(want)
+    return bool(want) and all(str(n) in answer for n in want) and not any(str(n) in answer for n in extra)
+
+
+def test_a_fiscal_year_start_stated_in_the_thread_reads_its_quarters_and_follow_ups(rt):
+    bot = Assistant(rt, use_memory=False)
+
+    def said(q: str, thread: str, who: str = DANA) -> str:
+        return bot.ask(q, who, thread)["answer"]["text"]
+
+    dana = f"select a.name {RENEWING} and a.owner_id=4 and k.renewal_date"
+    a = said("our FY starts in Feb, which renewals are due in Q1?", "f1")
+    line = a.splitlines()[0]
+    assert "2027-02-01 to 2027-04-30" in line and "fiscal year starting February" in line
+    assert shows(a, sql(rt, f"{dana} between '2027-02-01' and '2027-04-30'"),
+                 sql(rt, f"{dana} between '2027-01-01' and '2027-01-31'"))
+    # Another wording, a fiscal year named with its quarter, and a follow-up in the same thread.
+    a = said("we run a fiscal year starting July. renewals in FY27 Q1?", "f2")
+    assert "2026-07-01 to 2026-09-30" in a.splitlines()[0]
+    history = f"select a.name {HISTORY} a.owner_id=4 and r.renewal_date"
+    assert shows(a, sql(rt, f"{history} between '2026-07-01' and '2026-09-30'"),
+                 sql(rt, f"{history} between '2026-01-01' and '2026-06-30'"))
+    a = said("and Q2?", "f2")
+    assert "2026-10-01 to 2026-12-31" in a.splitlines()[0] and "fiscal year starting July" in a.splitlines()[0]
+    # A count over tickets: the fiscal Q3 of a February year is August to October.
+    a = said("FY starts in Feb; how many tickets were opened in Q3?", "f3", AVERY)
+    assert "2026-08-01 to 2026-10-31" in a.splitlines()[0]
+    n = sql(rt, "select count(*) from tickets t join accounts a on a.id=t.account_id where "
+                f"{LIVE} and t.opened_at >= '2026-08-01' and t.opened_at < '2026-11-01'")[0]
+    assert f"{n} tickets" in a
+    # No start stated: a fiscal quarter is the configured one, and the reading line says whose start it is.
+    a = said("what renews in fiscal Q2?", "f4")
+    assert "fiscal year starting January, the configured start" in a.splitlines()[0]
+
