@@ -41,4 +41,32 @@ def holidays(low: str, today: date, future: bool = True) -> str:
             elif not m.group(1) and not future and d > today:
                 d = day(today.year - 1)
             low = low[:m.start()] + f"{d:%b} {d.day} {d.year}".lower() + low[m.end():]
-    return low
+    return _seasons(low, today, future)
+
+
+_SEASONS = {"spring": 3, "summer": 6, "fall": 9, "autumn": 9, "winter": 12}  # their first month (northern)
+
+
+def _seasons(low: str, today: date, future: bool) -> str:
+    """A season as its months ("in the spring" is "mar 2026 to may 2026"), the nearest one the tense points at."""
+    m = re.search(r"\b(?:(?:in|during|over|for|through|since)\s+(?:the\s+|this\s+|last\s+|next\s+|past\s+)?|"
+                  r"(?:this|last|next|past)\s+|(?=\w+\s+(?:of\s+)?\d{4}))(spring|summer|fall|autumn|winter)"
+                  r"(?:\s+(?:of\s+)?(\d{4}))?\b(?! (?:release|launch|campaign|promo|sale|event|meeting|review))", low)
+    if m is None:
+        return low
+    first = _SEASONS[m.group(1)]
+    start = date(int(m.group(2)) - (first == 12), first, 1) if m.group(2) else date(today.year, first, 1)
+    said = m.group(0)
+    if not m.group(2):
+        if first == 12 and today.month <= 2:  # the winter we are in began last December
+            start = date(today.year - 1, 12, 1)
+        back = re.search(r"\b(?:last|past|since)\b", said) is not None  # the latest one that is over (or begun)
+        if back and start + relativedelta(months=0 if "since" in said else 3) > today or not future and start > today:
+            start -= relativedelta(years=1)
+        if re.search(r"\bnext\b", said) and start <= today or future and not back and \
+                start + relativedelta(months=3) <= today:
+            start += relativedelta(years=1)
+    end = start + relativedelta(months=2)
+    words = f" {start:%b} {start.year} to {end:%b} {end.year}".lower() if "since" not in said else \
+        f" since {start:%b} 1 {start.year}".lower()
+    return low[:m.start()] + words + low[m.end():]

@@ -34,6 +34,21 @@ _PAST_OUTCOME = re.compile(r"\b(churned|cancell?ed|walked|left us|shr[au]nk|cont
                            r"expanded|grew|upsold|lost(?! (?:their|a|the|its|our|his|her)\b))\b"
                            r"(?! usage| seats| champion)")
 _SURVEYED = re.compile(r"\b(detractors?|promoters?|passives?|nps|csat|surveys?)\b")
+_DID = re.compile(r"(?<!\bbe )(?<!\bbeen )(?<!\bget )(?<!\bgetting )\b(renewed|churned|lost|expanded|downsized|"
+                  r"downgraded|shrank|shrunk|cancell?ed|upsold|grew)\b(?! (?:their|a|the|its|our|his|her)\b)")
+"""A renewal verb in the past tense ("what we renewed in March", "which accounts renewed in May"): history."""
+_PAST = {"close": "closed", "resolve": "resolved", "fix": "fixed", "complete": "completed", "finish": "finished",
+         "start": "started", "kick off": "kicked off", "begin": "began", "open": "opened", "file": "filed",
+         "raise": "raised", "log": "logged", "submit": "submitted", "sign": "signed", "renew": "renewed",
+         "lose": "lost", "churn": "churned", "expand": "expanded", "grow": "grew", "upsell": "upsold",
+         "downsize": "downsized", "downgrade": "downgraded", "shrink": "shrank", "cancel": "cancelled",
+         "hit": "hit", "reach": "reached", "launch": "launched", "onboard": "onboarded", "escalate": "escalated"}
+_DID_VERB = re.compile(r"\bdid\s+((?:[\w']+\s+){1,3}?)(" + "|".join(_PAST) + r")\b")
+
+
+def past_tense(low: str) -> str:
+    """"did we renew" as "we renewed": a question about what happened reads its verb as a past event."""
+    return _DID_VERB.sub(lambda m: m.group(1) + _PAST[m.group(2)], low)
 _RENEWAL_WORDS = re.compile(r"\b(renew\w*|expir\w*|up for|signed|contracts?)\b")
 
 
@@ -50,6 +65,8 @@ def _records_asked(entity: str, low: str, today: date) -> str:
     dated = past is not None and past.start <= today and not _RENEWAL_WORDS.search(low.replace("renewals", ""))
     if _PAST_OUTCOME.search(low) and (dated or re.search(r"\brenewals\b", low)):
         return "renewals"
+    if past is not None and past.start <= today and _DID.search(low):  # "what did we renew in March?": done ones
+        return "renewals"
     if past is not None and past.start < today and re.search(r"\brenew\w*\b", low) and \
             span(low, today, future=True) == past:  # "what did we renew in Q3?": a window wholly past is history
         return "renewals"
@@ -60,6 +77,7 @@ def _records_asked(entity: str, low: str, today: date) -> str:
 
 def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[int]) -> Plan | None:
     """A list, ranking or aggregate over the asker's accounts (or `ids`, the previous list)."""
+    low = past_tense(low)
     entity = next((e for pat, e in _ENTITY_CUES if re.search(pat, low)), "accounts")
     asks_accounts = re.search(r"\b(which|what) (accounts|customers|clients)\b|"
                               r"\b(accounts|customers|clients) (with|that have)\b", low)
@@ -125,7 +143,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     if entity in ("tickets", "activities", "surveys", "renewals", "fine_tunes", "milestones", "plans", "contacts") \
             and window is None:
         past = span(low, today, future=entity in ("milestones", "plans")
-                    and not re.search(r"\b(completed|finished|done|started|kicked off)\b", low))
+                    and not re.search(r"\b(completed|finished|done|started|kicked off|began|launched|hit|reached|"
+                                      r"onboarded)\b", low))
         if past is not None:
             fld = date_field(entity, low)
             filters.append(Filter(field=fld, op="between", value=[past.start.isoformat(), past.end.isoformat()]))

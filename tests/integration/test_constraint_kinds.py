@@ -59,3 +59,29 @@ def test_a_fiscal_year_start_stated_in_the_thread_reads_its_quarters_and_follow_
     a = said("what renews in fiscal Q2?", "f4")
     assert "fiscal year starting January, the configured start" in a.splitlines()[0]
 
+
+def test_a_past_tense_verb_with_a_window_reads_what_happened_then(rt):
+    bot = Assistant(rt, use_memory=False)
+
+    def ask(q: str, who: str = DANA) -> str:
+        return bot.ask(q, who, f"p:{who}:{q}")["answer"]["text"]
+
+    history = f"select a.name {HISTORY} a.owner_id=4 and r.renewal_date"
+    a = ask("what did we renew in March?")
+    assert "2026-03-01 to 2026-03-31" in a.splitlines()[0] and "2027-03" not in a
+    assert shows(a, sql(rt, f"{history} between '2026-03-01' and '2026-03-31'"))
+    a = ask("which accounts renewed in may?")  # the past participle, another month
+    assert "2026-05-01 to 2026-05-31" in a.splitlines()[0] and "2027-05" not in a
+    # "lose" and "downsize" are outcomes; a season is its months.
+    a = ask("which accounts did we lose in september?", AVERY)
+    assert shows(a, sql(rt, f"select a.name {HISTORY} r.outcome='churned' and r.renewal_date like '2026-09%'"),
+                 sql(rt, f"select a.name {HISTORY} r.outcome!='churned' and r.renewal_date like '2026-09%'"))
+    a = ask("which renewals did we downsize in the spring?", AVERY)
+    assert "2026-03-01 to 2026-05-31" in a.splitlines()[0]
+    assert shows(a, sql(rt, f"select a.name {HISTORY} r.outcome='contracted' and r.renewal_date between "
+                            "'2026-03-01' and '2026-05-31'"))
+    # Other records: a ticket closed, a milestone completed, are dated by that verb and in the past.
+    a = ask("which tickets did we close last week?")
+    assert "closed 2026-11-16 to 2026-11-22" in a.splitlines()[0]
+    a = ask("what milestones did we complete in October?", AVERY)
+    assert "completed 2026-10-01 to 2026-10-31" in a.splitlines()[0]

@@ -11,6 +11,7 @@ import pytest
 
 from agents.understand import normalize
 from agents.understand.measures import record_thresholds, superlative
+from agents.understand.shapes import past_tense
 from agents.understand.slots import thresholds
 from agents.when import OPEN_START, span
 
@@ -38,6 +39,11 @@ TODAY = date(2026, 11, 23)  # a Monday
     ("renewals the week of dec 14", True, "2026-12-14", "2026-12-20"),
     ("tickets raised yesterday", False, "2026-11-22", "2026-11-22"),
     ("what changed since yesterday", False, "2026-11-22", "2026-11-23"),
+    ("renewals we downsized in the spring", False, "2026-03-01", "2026-05-31"),
+    ("renewing in the spring", True, "2027-03-01", "2027-05-31"),
+    ("tickets filed last summer", False, "2026-06-01", "2026-08-31"),
+    ("anything renewing this winter", True, "2026-12-01", "2027-02-28"),
+    ("notes since the summer", False, "2026-06-01", "2026-11-23"),
 ])
 def test_windows_in_many_forms(phrase, future, start, end):
     s = span(normalize(phrase).lower(), TODAY, future=future)
@@ -88,3 +94,19 @@ def test_bounds_and_superlatives_on_the_entitys_own_fields():
 ])
 def test_typos_in_the_words_csms_ask_with_are_mended(typed, read):
     assert normalize(typed) == read
+
+
+@pytest.mark.parametrize("asked,read", [
+    ("what did we renew in march", "what we renewed in march"),
+    ("which accounts did we lose in august", "which accounts we lost in august"),
+    ("what did the west team renew this year", "what the west team renewed this year"),
+    ("which tickets did customers resolve", "which tickets customers resolved"),
+    ("what milestones did we complete", "what milestones we completed"),
+    ("which accounts have more than 3 open tickets", "which accounts have more than 3 open tickets"),
+])
+def test_a_question_about_what_happened_reads_its_verb_in_the_past(asked, read):
+    assert past_tense(asked) == read
+
+
+def test_a_season_is_not_read_in_a_verb():
+    assert span("renewals that fall in the next 30 days", TODAY) == span("renewals in the next 30 days", TODAY)
