@@ -23,7 +23,6 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,33 +35,26 @@ from integrations.crm.models import SlackInbox
 from integrations.crm.retry import lost_connection_in, until_done
 from integrations.crm.store import CRMStore
 from integrations.slack.acks import MAX_ATTEMPTS, GroupCommit
+from integrations.slack.job import Job
 
 log = logging.getLogger("retain.slack")
 RETRY_AFTER_S = (5.0, 30.0)  # wait before the 2nd and 3rd attempts
 MAX_OUTAGES = 10  # failures while the database was unreachable that are not counted as attempts
 LEASE_S = 120.0  # a claim lasts this long unless renewed (renewed every tick while the work runs)
-Handler = Callable[[str, dict[str, Any]], dict[str, Any] | None]
+Handler = Callable[[Job], dict[str, Any] | None]
 _T: Table = SlackInbox.__table__  # type: ignore[assignment]
 _EARLIER = _T.alias("earlier")
 
 
 class Retry(Exception):  # noqa: N818 - a signal, not an error
-    """Raised by a handler that failed and should be tried again; `state` is kept for the next attempt."""
+    """Raised by a handler that failed and should be tried again.
+
+    The job's `state` is kept for the next attempt, with `state` (if given) on top.
+    """
 
     def __init__(self, cause: BaseException, state: dict[str, Any] | None = None):
         super().__init__(type(cause).__name__)
         self.cause, self.state = cause, state or {}
-
-
-@dataclass
-class Claim:
-    """An item this worker now owns: what to run and which attempt it is."""
-
-    key: str
-    kind: str
-    payload: dict[str, Any]
-    attempts: int
-    thread_key: str | None
 
 
 def _ordering(kind: str, payload: dict[str, Any]) -> tuple[str | None, float]:
@@ -120,7 +112,7 @@ class Inbox:
         self.pool.submit(self._run, key, None)
         return True
 
-    def claim(self, key: str, now: datetime | None = None) -> Claim | None:
+    def claim(self, key: str, now: datetime | None = None) -> Job | None:
         """Take the item for this worker if nobody holds it and its thread's earlier messages are done."""
         now = now or datetime.now()
         blocked = exists().where(
@@ -136,15 +128,12 @@ class Inbox:
         with self.store.engine.begin() as conn:
             if conn.execute(stmt).rowcount != 1:
                 return None
-            row = conn.execute(select(_T.c.kind, _T.c.payload, _T.c.attempts, _T.c.result, _T.c.thread_key)
-                               .where(_T.c.key == key)).one()
-        payload = dict(row.payload)
-        payload["_attempt"], payload["_last"] = row.attempts, row.attempts >= MAX_ATTEMPTS
-        payload["_state"] = dict((row.result or {}).get("state") or {})
-        payload["_key"] = key
-        return Claim(key, row.kind, payload, row.attempts, row.thread_key)
+            row = conn.execute(select(_T.c.kind, _T.c.payload, _T.c.attempts, _T.c.result, _T.c.thread_key,
+                                      _T.c.claimed_by, _T.c.lease_until).where(_T.c.key == key)).one()
+        return Job.from_row(key, row.kind, row.payload, row.attempts, row.result, row.thread_key, row.claimed_by,
+                            row.lease_until)
 
-    def _run(self, key: str, claim: Claim | None = None) -> None:
+    def _run(self, key: str, claim: Job | None = None) -> None:
         thread_key = None
         try:
             try:
@@ -157,34 +146,33 @@ class Inbox:
             if claim is None:  # done, held by another worker, or waiting for its thread: `tick` comes back
                 return
             thread_key = claim.thread_key
-            payload = claim.payload
             start = time.perf_counter()
             try:
                 assert self.handler is not None
                 with logs.context(event=key, slack_thread=thread_key, kind=claim.kind):
-                    result = self.handler(claim.kind, payload) or {}
+                    result = self.handler(claim) or {}
                 status = "done"
             except Exception as exc:  # noqa: BLE001 - logged, marked failed, tried again later
-                state = {**payload["_state"], **(exc.state if isinstance(exc, Retry) else {})}
+                state = {**claim.state, **(exc.state if isinstance(exc, Retry) else {})}
                 outage = lost_connection_in(exc) and int(state.get("outages") or 0) < MAX_OUTAGES
                 if outage:  # the database went away mid-answer: not the item's fault, not an attempt
                     state["outages"] = int(state.get("outages") or 0) + 1
-                log.warning("slack %s %s failed (attempt %s of %s%s): %s", claim.kind, key, claim.attempts,
+                log.warning("slack %s %s failed (attempt %s of %s%s): %s", claim.kind, key, claim.attempt,
                             MAX_ATTEMPTS, ", the database was unreachable: not counted" if outage else "",
                             exc if isinstance(exc, Retry) else type(exc).__name__)
                 result = {"error": str(exc) if isinstance(exc, Retry) else type(exc).__name__, "state": state}
                 status = "failed"
                 if outage:
-                    claim.attempts -= 1
-            self._finish(key, status, result, claim.attempts)
+                    claim.attempt -= 1
+            self._finish(key, status, result, claim.attempt)
             seconds = time.perf_counter() - start
             m = metrics()
             (m.events_answered if status == "done" else m.events_failed).labels(claim.kind).inc()
             m.answer_seconds.labels(claim.kind).observe(seconds)
             with logs.context(event=key, slack_thread=thread_key, kind=claim.kind):
                 log.info("slack %s %s %s in %.2f s (attempt %s)", claim.kind, key,
-                         "answered" if status == "done" else "failed", seconds, claim.attempts,
-                         extra={"seconds": round(seconds, 3), "status": status, "attempt": claim.attempts})
+                         "answered" if status == "done" else "failed", seconds, claim.attempt,
+                         extra={"seconds": round(seconds, 3), "status": status, "attempt": claim.attempt})
         finally:
             with self.lock:
                 self.inflight.discard(key)
@@ -204,19 +192,19 @@ class Inbox:
                                      attempts=attempts))
         until_done(write, f"recording slack {key} as {status}", self.closing)
 
-    def keep(self, key: str, state: dict[str, Any]) -> None:
-        """Store what a running item has done so far (e.g. its placeholder's ts) with its claim, at once.
+    def keep(self, job: Job) -> None:
+        """Store what a running job has done so far (`job.state`, e.g. its placeholder's ts) with its claim, at once.
 
-        A worker that takes the item over after this one died reads it back as `_state`, so it updates
-        the message already posted instead of posting another. Best effort: if the database is away,
-        the item's failure record or Slack itself (`conversations.replies`) still has it.
+        A worker that takes the item over after this one died reads it back as its job's `state`, so
+        it updates the message already posted instead of posting another. Best effort: if the database
+        is away, the item's failure record or Slack itself (`conversations.replies`) still has it.
         """
         try:
             with self.store.engine.begin() as conn:
-                conn.execute(update(_T).where(_T.c.key == key, _T.c.claimed_by == self.me, _T.c.status == "running")
-                             .values(result={"state": state}))
+                conn.execute(update(_T).where(_T.c.key == job.key, _T.c.claimed_by == self.me,
+                                              _T.c.status == "running").values(result={"state": job.state}))
         except Exception as exc:  # noqa: BLE001 - see above
-            log.warning("could not store the progress of slack %s (%s)", key, type(exc).__name__)
+            log.warning("could not store the progress of slack %s (%s)", job.key, type(exc).__name__)
 
     def release(self, holder: str) -> int:
         """End the claims of a worker known to be dead (its process exited) now, not when its lease runs out."""

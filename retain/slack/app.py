@@ -21,6 +21,7 @@ from integrations.crm.retry import lost_connection_in
 from integrations.slack.client import client_for, find_posted, post_once
 from integrations.slack.config import Paced, SlackConfig, bolt_logger, load_slack_config, secrets
 from integrations.slack.inbox import Inbox, Retry
+from integrations.slack.job import Job
 from retain.deps import build_assistant
 from retain.slack import agent, decks, handlers, listeners, worker
 from retain.slack.handlers import SLACK_USER
@@ -107,41 +108,43 @@ class RetainSlack:
         return self.worker.state()
 
     # -- workers
-    def handle(self, kind: str, p: dict[str, Any]) -> dict[str, Any] | None:
-        """Run one inbox item; on its last failed attempt, tell the person once."""
+    def handle(self, job: Job) -> dict[str, Any] | None:
+        """Run one inbox job; on its last failed attempt, tell the person once."""
+        kind = job.kind
         try:
-            person, note = self.person(str(p.get("user") or ""))
+            person, note = self.person(str(job.payload.get("user") or ""))
             if person is None:  # one identity check, before any handler reads data for this person
-                return handlers.refuse(self, kind, p, note or "")
+                return handlers.refuse(self, job, note or "")
             if kind == "question":
-                return handlers.answer(self, p)
+                return handlers.answer(self, job)
             if kind == "command":
-                return handlers.command(self, p)
+                return handlers.command(self, job)
             if kind == "decision":
-                return handlers.decision(self, p)
+                return handlers.decision(self, job)
             if kind == "home":
-                return handlers.home(self, p)
+                return handlers.home(self, job)
             if kind == "feedback":
-                return handlers.feedback(self, p)
+                return handlers.feedback(self, job)
             if kind == "assistant_thread":
-                return agent.thread_started(self, p)
+                return agent.thread_started(self, job.payload)
             if kind == "qbr_deck":
-                return decks.from_button(self, p)
+                return decks.from_button(self, job)
             return None
         except Exception as exc:
-            if p.get("_last", True) and not lost_connection_in(exc):  # an outage is retried, not an attempt
-                self._tell_failure(kind, p)
-            raise exc if isinstance(exc, Retry) else Retry(exc, p.get("_state")) from exc
+            if job.last and not lost_connection_in(exc):  # an outage is retried, not an attempt
+                self._tell_failure(job)
+            raise exc if isinstance(exc, Retry) else Retry(exc) from exc
 
-    def _tell_failure(self, kind: str, p: dict[str, Any]) -> None:
+    def _tell_failure(self, job: Job) -> None:
         """One clear message after the last attempt failed (never the error's text)."""
+        kind, p = job.kind, job.payload
         try:
             if kind == "question":
-                ph = (p.get("_state") or {}).get("placeholder")
+                ph = job.state.get("placeholder")
                 if ph:
                     self.client.chat_update(channel=p["channel"], ts=ph, text=FAILURE_TEXT, blocks=[])
                 else:
-                    self.post(key=f"{p.get('_key')}:failure", channel=p["channel"],
+                    self.post(key=f"{job.key}:failure", channel=p["channel"],
                               thread_ts=p.get("thread_ts") or p["ts"], text=FAILURE_TEXT)
             elif kind in ("command", "decision", "qbr_deck") and p.get("user") and p.get("channel"):
                 self.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=FAILURE_TEXT)

@@ -20,6 +20,7 @@ from agents import specs
 from agents.qbr import deck_request
 from core.errors import RetainError
 from integrations.slack import blocks
+from integrations.slack.job import Job
 from retain.decks import Deck, make_deck
 from retain.slack.bot import Bot
 from tools import crm
@@ -49,23 +50,20 @@ def _comment(deck: Deck) -> str:
             f"slides with native charts you can edit; every number's source is in the speaker notes.{missing}")
 
 
-def _upload(bot: Bot, p: dict[str, Any], channel: str, thread_ts: str, who: str, name: str,
+def _upload(bot: Bot, job: Job, channel: str, thread_ts: str, who: str, name: str,
             quarter: str | None) -> dict[str, Any]:
     deck = make_deck(bot.services, who, name, quarter, chat=bot.assistant.chat)
-    if int(p.get("_attempt") or 1) > 1 and _in_thread(bot, channel, thread_ts, deck.filename):
-        return _done(bot, p, deck.filename, 0.0)  # an earlier attempt uploaded it, then died before noting it
+    if job.retried and _in_thread(bot, channel, thread_ts, deck.filename):
+        return _done(bot, job, deck.filename, 0.0)  # an earlier attempt uploaded it, then died before noting it
     bot.client.files_upload_v2(channel=channel, thread_ts=thread_ts, content=deck.pptx, filename=deck.filename,
                                title=deck.filename.removesuffix(".pptx").replace("-", " "),
                                initial_comment=_comment(deck))
-    return _done(bot, p, deck.filename, deck.seconds)
+    return _done(bot, job, deck.filename, deck.seconds)
 
 
-def _done(bot: Bot, p: dict[str, Any], filename: str, seconds: float) -> dict[str, Any]:
-    state = {**(p.get("_state") or {}), "deck_uploaded": filename}
-    p["_state"] = state
-    key = str(p.get("_key") or "")
-    if key:
-        bot.inbox.keep(key, state)
+def _done(bot: Bot, job: Job, filename: str, seconds: float) -> dict[str, Any]:
+    job.state["deck_uploaded"] = filename
+    bot.inbox.keep(job)
     return {"deck": filename, "seconds": seconds}
 
 
@@ -79,32 +77,33 @@ def _in_thread(bot: Bot, channel: str, thread_ts: str, filename: str) -> bool:
                for f in m.get("files") or [])
 
 
-def from_message(bot: Bot, p: dict[str, Any], who: str, req: dict[str, str | None], thread_ts: str) -> dict[str, Any]:
+def from_message(bot: Bot, job: Job, who: str, req: dict[str, str | None], thread_ts: str) -> dict[str, Any]:
     """Answer a deck request in its thread: the file, or one sentence saying why not."""
-    if (p.get("_state") or {}).get("deck_uploaded"):
-        return {"deck": p["_state"]["deck_uploaded"], "note": "already uploaded"}
-    key = str(p.get("_key") or "")
+    p, key = job.payload, job.key
+    if job.state.get("deck_uploaded"):
+        return {"deck": job.state["deck_uploaded"], "note": "already uploaded"}
     if not req.get("account"):
         bot.post(key=f"{key}:deck-note", channel=p["channel"], thread_ts=thread_ts,
                  text="Which account? Say \u201cmake me a QBR deck for Acme\u201d (and a quarter, e.g. for 2026Q3).")
         return {"note": "no account"}
     try:
-        return _upload(bot, p, p["channel"], thread_ts, who, str(req["account"]), req.get("quarter"))
+        return _upload(bot, job, p["channel"], thread_ts, who, str(req["account"]), req.get("quarter"))
     except RetainError as exc:  # no access, no such account, a bad quarter: said once, nothing uploaded
         bot.post(key=f"{key}:deck-note", channel=p["channel"], thread_ts=thread_ts, text=str(exc))
         return {"note": "refused"}
 
 
-def from_button(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+def from_button(bot: Bot, job: Job) -> dict[str, Any]:
     """The button was clicked: the deck for whoever clicked, if they may see the account; else a private no."""
-    if (p.get("_state") or {}).get("deck_uploaded"):
-        return {"deck": p["_state"]["deck_uploaded"], "note": "already uploaded"}
+    p = job.payload
+    if job.state.get("deck_uploaded"):
+        return {"deck": job.state["deck_uploaded"], "note": "already uploaded"}
     user, channel = p["user"], p["channel"]
     try:
         account_id = int(json.loads(p.get("value") or "{}")["account_id"])
         ctx = bot.services.tool_context(user)
         name = crm.account_overview(ctx, account_id)["name"]  # refuses an account the clicker may not see
-        return _upload(bot, p, channel, p.get("thread_ts") or p["ts"], user, name, None)
+        return _upload(bot, job, channel, p.get("thread_ts") or p["ts"], user, name, None)
     except (RetainError, KeyError, ValueError) as exc:
         note = str(exc) if isinstance(exc, RetainError) else "That button no longer names an account."
         bot.client.chat_postEphemeral(channel=channel, user=user, text=note)

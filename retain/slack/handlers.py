@@ -16,6 +16,7 @@ from integrations.crm.models import CSM, Outbox, SlackInbox
 from integrations.slack import blocks
 from integrations.slack.charts import health_trend_png
 from integrations.slack.client import marker
+from integrations.slack.job import Job
 from integrations.slack.safe import clean
 from retain.slack import agent, decks
 from retain.slack.bot import Bot
@@ -33,11 +34,12 @@ COMMANDS = {
 SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
-def refuse(bot: Bot, kind: str, p: dict[str, Any], note: str) -> dict[str, Any]:
+def refuse(bot: Bot, job: Job, note: str) -> dict[str, Any]:
     """Tell a sender who is not an active person why they get nothing (where there is someone to tell)."""
+    kind, p = job.kind, job.payload
     user, channel = str(p.get("user") or ""), str(p.get("channel") or "")
     if kind == "question":
-        bot.post(key=f"{p.get('_key', '')}:note", channel=channel, thread_ts=p.get("thread_ts") or p["ts"], text=note)
+        bot.post(key=f"{job.key}:note", channel=channel, thread_ts=p.get("thread_ts") or p["ts"], text=note)
     elif not SLACK_USER.match(user):  # a forged or missing id: nobody in Slack to tell
         pass
     elif kind == "home":
@@ -49,10 +51,10 @@ def refuse(bot: Bot, kind: str, p: dict[str, Any], note: str) -> dict[str, Any]:
     return {"note": "refused"}
 
 
-def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+def answer(bot: Bot, job: Job) -> dict[str, Any]:
     """Answer a mention or DM in its thread: placeholder first, then the answer and any approvals."""
+    p, key, state = job.payload, job.key, job.state
     thread_ts = p.get("thread_ts") or p["ts"]
-    key = p.get("_key", "")
     who, note = bot.who(p["user"], p["channel"], p.get("channel_type", ""))
     if who is None:
         r = bot.post(key=f"{key}:note", channel=p["channel"], thread_ts=thread_ts, text=note)
@@ -60,15 +62,14 @@ def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     question = re.sub(r"<@[UW][A-Z0-9]+>", "", p.get("text", "")).strip()
     deck = decks.asked(question)
     if deck is not None:  # "make me a QBR deck for Acme": a file in the thread, not an answer
-        return decks.from_message(bot, p, who, deck, thread_ts)
+        return decks.from_message(bot, job, who, deck, thread_ts)
     what = question[:60] + ("…" if len(question) > 60 else "")
-    state = dict(p.get("_state") or {})
     if (p.get("channel_type") == "im" and p.get("thread_ts") and not state.get("placeholder")
             and agent.set_status(bot, p["channel"], thread_ts, "is looking into it…",
                                  [f"reading “{what}”", "finding the accounts"])):
-        return _answer_in_assistant_thread(bot, p, question, who, thread_ts)
+        return _answer_in_assistant_thread(bot, job, question, who, thread_ts)
     mark = f"{key}:answer"
-    if not state.get("placeholder") and int(p.get("_attempt") or 1) > 1:  # died before storing it?
+    if not state.get("placeholder") and job.retried:  # died before storing it?
         found = bot.posted(mark, p["channel"], thread_ts)
         if found is not None:
             state["placeholder"] = found["ts"]
@@ -77,8 +78,7 @@ def answer(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
                       blocks=blocks.placeholder(f"Looking into “{what}”…"))
         state["placeholder"] = ph["ts"]
         fault("after_placeholder")
-    p["_state"] = state
-    bot.inbox.keep(key, state)
+    bot.inbox.keep(job)
     fault("after_placeholder_kept")
     thread = f"slack:{p['channel']}:{thread_ts}"
     result = bot.assistant.ask(question, who, thread)
@@ -109,17 +109,16 @@ def _answered(ts: str, question: str, result: Any, text: str) -> dict[str, Any]:
                       "accounts": [a.get("name") for a in route.get("accounts") or []]}}
 
 
-def _answer_in_assistant_thread(bot: Bot, p: dict[str, Any], question: str, who: str,
+def _answer_in_assistant_thread(bot: Bot, job: Job, question: str, who: str,
                                 thread_ts: str) -> dict[str, Any]:
     """The AI-app way: a live status that follows the work, then the verified answer posted in the thread."""
+    p, key, state = job.payload, job.key, job.state
     thread = f"slack:{p['channel']}:{thread_ts}"
     first = not bot.assistant.graph.get_state({"configurable": {"thread_id": thread}}).values
-    state = dict(p.get("_state") or {})
 
     def kept(ts: str) -> None:  # the stream's ts with the claim: a worker taking over finishes this message
         state["stream"] = ts
-        p["_state"] = state
-        bot.inbox.keep(p.get("_key", ""), state)
+        bot.inbox.keep(job)
         fault("after_stream_kept")
 
     shown = agent.Progress(bot, p["channel"], thread_ts, p["user"], p.get("team"), resume=state.get("stream"),
@@ -132,9 +131,8 @@ def _answer_in_assistant_thread(bot: Bot, p: dict[str, Any], question: str, who:
     if first:
         agent.set_title(bot, p["channel"], thread_ts, question)
     text, bl = _with_deck_button(question, result, *blocks.answer(
-        result, bot.config.link_hosts, feedback_ref=f"answer|{p.get('_key', '')}"))
+        result, bot.config.link_hosts, feedback_ref=f"answer|{key}"))
     ts = shown.finish(text, bl)  # the verified answer closes the streamed plan
-    key = p.get("_key", "")
     posted = {"ts": ts} if ts else bot.post(key=f"{key}:answer", channel=p["channel"], thread_ts=thread_ts,
                                             text=text, blocks=bl)
     agent.set_status(bot, p["channel"], thread_ts, "")  # cleared explicitly: a stream may not clear it
@@ -144,13 +142,14 @@ def _answer_in_assistant_thread(bot: Bot, p: dict[str, Any], question: str, who:
     return {**_answered(posted["ts"], question, result, text), "status": True}
 
 
-def feedback(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+def feedback(bot: Bot, job: Job) -> dict[str, Any]:
     """Keep a thumbs up or down: one vote per person per message (the last wins); thank the person.
 
     The voter is the person who clicked. What they rated (question, route, answer, who asked) is read
     from what Retain stored for the message they clicked; the button's value only names it, and a value
     that names anything other than the clicked message is ignored.
     """
+    p = job.payload
     verdict, _, ref = str(p.get("value", "")).partition("|")
     kind, _, ident = ref.partition("|")
     rated = _rated(bot, kind, ident, str(p.get("channel") or ""), str(p.get("ts") or ""))
@@ -194,8 +193,9 @@ def _email(bot: Bot, slack_user: str) -> str | None:
         return s.scalar(select(CSM.email).where(CSM.slack_user_id == slack_user))
 
 
-def command(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+def command(bot: Bot, job: Job) -> dict[str, Any]:
     """Run a /retain command; replies are ephemeral, approvals go to the CSM's DM."""
+    p = job.payload
     text = p["text"].strip()
     verb, _, rest = text.partition(" ")
     verb = verb.lower()
@@ -204,7 +204,7 @@ def command(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
         bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=note)
         return {"note": "refused"}
     if verb == "account" and rest:
-        return _account_card(bot, p, who, rest)
+        return _account_card(bot, job, who, rest)
     if verb == "renewals":
         days = int(rest) if rest.strip().isdigit() else 90
         question = f"which of my renewals are due in the next {days} days?"
@@ -218,13 +218,13 @@ def command(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=t, blocks=b)
     for i, d in enumerate(result.get("pending", [])):  # approvals go to the CSM's DM, where they can be updated
         at, ab = blocks.approval(d, thread)
-        bot.post(key=f"{p.get('_key', '')}:approval:{i}", channel=p["user"], text=at, blocks=ab)
+        bot.post(key=f"{job.key}:approval:{i}", channel=p["user"], text=at, blocks=ab)
     return {"command": verb}
 
-def _account_card(bot: Bot, p: dict[str, Any], who: str, name: str) -> dict[str, Any]:
+def _account_card(bot: Bot, job: Job, who: str, name: str) -> dict[str, Any]:
     """`/retain account NAME`: the card once (a retry does not post it again), then its chart if it can be had."""
+    p, state = job.payload, job.state
     ctx = bot.services.tool_context(who)
-    state = dict(p.get("_state") or {})
     try:
         account = crm.find_account(ctx, name)
         aid = account["account_id"]
@@ -236,7 +236,7 @@ def _account_card(bot: Bot, p: dict[str, Any], who: str, name: str) -> dict[str,
         t, b, aid = str(exc), [], None
     if not state.get("card_posted"):
         bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=t, blocks=b or None)
-        p["_state"] = {**state, "card_posted": True}
+        state["card_posted"] = True
     if aid is not None:
         try:  # the chart is a picture of the card: failing to draw or upload it never fails the card
             weeks, scores = weekly_scores(ctx.store, ctx.card, ctx.as_of, aid)
@@ -248,8 +248,9 @@ def _account_card(bot: Bot, p: dict[str, Any], who: str, name: str) -> dict[str,
     return {"card": name}
 
 
-def decision(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+def decision(bot: Bot, job: Job) -> dict[str, Any]:
     """Approve, edit or skip a draft, if this person may; update the approval message."""
+    p = job.payload
     value = json.loads(p["value"])
     choice = {"retain_approve": "approve", "retain_skip": "skip", "retain_edit_submit": "edit"}[p["action"]]
     who = p["user"]
@@ -268,7 +269,7 @@ def decision(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     if not result.get("actions"):
         return {"note": "already decided"}
     action = result["actions"][0]
-    if action.get("already_done") and int(p.get("_attempt") or 1) <= 1:
+    if action.get("already_done") and not job.retried:
         return {"note": "already decided"}  # another click got there first and updated the message
     body = (p.get("text") or (draft or {}).get("body", ""))
     subject = (draft or {}).get("subject", "Draft")
@@ -278,8 +279,9 @@ def decision(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
     return {"decision": action["decision"], "already_done": action.get("already_done", False)}
 
 
-def home(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+def home(bot: Bot, job: Job) -> dict[str, Any]:
     """Publish App Home: at-risk accounts, renewals ahead, overdue onboarding (the person was checked)."""
+    p = job.payload
     ctx = bot.services.tool_context(p["user"])
     risk = crm.portfolio(ctx, segment="at risk", limit=10)["accounts"]
     ren = sorted(crm.portfolio(ctx, renewal_within_days=90, limit=50)["accounts"],

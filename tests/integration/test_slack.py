@@ -61,6 +61,31 @@ def test_retry_of_an_event_that_never_ran_is_processed(slack, rt):
     assert bot.inbox.recover() == 0  # done rows are not run again on restart
 
 
+def test_a_row_the_old_inbox_wrote_mid_answer_is_finished_in_its_placeholder(slack):
+    """A question the previous version of Retain failed once, after posting its placeholder: the row as that
+    code left it (Slack's payload; the kept state under `result.state`) is claimed as a `Job`, answered in
+    the same placeholder, and nothing is posted twice."""
+    bot, mock, url = slack
+    ph = bot.client.chat_postMessage(channel="C0EAST0001", thread_ts="1700000400.000100", text="Looking into it…")
+    with bot.services.store.session() as s:
+        s.add(SlackInbox(key="EvOld", kind="question", status="failed", attempts=1, received_at=datetime.now(),
+                         lease_until=datetime.now() - timedelta(seconds=1), thread_key="C0EAST0001:1700000400.000100",
+                         order_ts=1700000400.0001, claimed_by="old-host:1:abc",
+                         result={"error": "Retry", "state": {"placeholder": ph["ts"]}},
+                         payload={"user": DANA, "channel": "C0EAST0001", "text": "<@UBOT> how is Acme doing?",
+                                  "ts": "1700000400.000100", "thread_ts": None, "channel_type": "channel"}))
+        s.commit()
+    bot.inbox.tick()
+    assert bot.inbox.drain(60)
+    assert [u["ts"] for u in answers(mock)] == [ph["ts"]]  # the old placeholder holds the answer
+    assert "Health" in json.dumps(answers(mock)[0]["blocks"])
+    assert len(mock.of("chat.postMessage")) == 1  # only the placeholder the old attempt posted
+    with bot.services.store.session() as s:
+        row = s.get(SlackInbox, "EvOld")
+        assert row.status == "done" and row.attempts == 2 and row.result["ts"] == ph["ts"]
+        assert not any(k.startswith("_") for k in row.payload)  # the payload is still Slack's, untouched
+
+
 def test_bad_and_stale_signatures_are_rejected(slack):
     bot, mock, url = slack
     body = json.dumps({"type": "event_callback", "event": {"type": "app_mention"}, "event_id": "EvBad"})

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pptx import Presentation
 from slack_http import DANA, MARCUS, form, mention
 
+from integrations.slack.job import Job
 from retain.slack import decks
 
 CHANNEL = "C0EAST0001"
@@ -101,8 +102,8 @@ def test_an_attempt_that_died_after_uploading_is_not_uploaded_again(slack):
     bot.inbox.drain()
     assert len(mock.files) == 1
     # The same item again, as a worker taking over would run it had the first died before keeping its state.
-    lost = {"user": DANA, "channel": CHANNEL, "text": "<@UBOT> make me a QBR deck for Initech",
-            "ts": "1700000900.000100", "_key": "EvDeckDie", "_attempt": 2, "_state": {}}
-    assert decks.from_message(bot, lost, "UCSM00004", decks.asked(lost["text"]), "1700000900.000100")["deck"] \
+    lost = Job(key="EvDeckDie", kind="question", attempt=2, payload={
+        "user": DANA, "channel": CHANNEL, "text": "<@UBOT> make me a QBR deck for Initech", "ts": "1700000900.000100"})
+    assert decks.from_message(bot, lost, "UCSM00004", decks.asked(lost.payload["text"]), "1700000900.000100")["deck"] \
         == "Initech-QBR-2026Q4.pptx"
     assert len(mock.files) == 1 and mock.of("conversations.replies")  # read back from Slack, not uploaded again

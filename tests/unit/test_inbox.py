@@ -92,13 +92,13 @@ def test_a_live_worker_takes_over_a_dead_workers_claim_once_and_never_a_live_one
     stops renewing (it died) worker B answers it, once. A's late finish cannot overwrite B's."""
     hold, started, ran = threading.Event(), threading.Event(), []
 
-    def a_handler(kind, payload):
+    def a_handler(job):
         ran.append("A")
         started.set()
         hold.wait(60)
         return {"by": "A"}
 
-    def b_handler(kind, payload):
+    def b_handler(job):
         ran.append("B")
         return {"by": "B"}
 
@@ -135,8 +135,8 @@ def test_a_database_outage_mid_answer_is_retried_without_using_up_attempts(rt):
 
     runs = []
 
-    def handler(kind, payload):
-        runs.append(payload["_attempt"])
+    def handler(job):
+        runs.append(job.attempt)
         if len(runs) <= MAX_ATTEMPTS + 1:  # more outages than attempts
             raise Retry(psycopg.errors.AdminShutdown("terminating connection due to administrator command"))
         return {"answered": True}
@@ -156,8 +156,8 @@ def test_a_database_outage_mid_answer_is_retried_without_using_up_attempts(rt):
 def test_a_real_error_still_uses_up_attempts(rt):
     runs = []
 
-    def handler(kind, payload):
-        runs.append(payload["_attempt"])
+    def handler(job):
+        runs.append(job.attempt)
         raise ValueError("a bug")
 
     inbox = Inbox(rt.store, handler, workers=1)
