@@ -10,6 +10,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
 
+from agents import progress as steps
 from agents.graph import RECURSION_LIMIT, build_graph
 from agents.state import ActionResult, Actions, Answer, Deps, Draft, FindingDict, NoActions, Preset, Route, Step
 from core.errors import AccessDenied, NotFoundError
@@ -56,12 +57,13 @@ class Assistant:
         return {"configurable": {"thread_id": thread}, "recursion_limit": RECURSION_LIMIT}
 
     def ask(self, question: str, who: str = "", thread: str = "cli", preset: Preset | None = None,
-            progress: Callable[[str, dict[str, Any]], None] | None = None) -> Result:
+            progress: Callable[[steps.Event], None] | None = None) -> Result:
         """Answer one message in a thread; the reply, its sources, pending approvals and what it cost.
 
         `preset` (intents and accounts) skips routing, for callers that decided in code what they want.
-        `progress(node, update)` is called as each step finishes (the route, each agent's verified
-        findings, the composed answer), for a caller that shows work in progress (Slack's status).
+        `progress(event)` is told the planned steps once the message is understood and each agent's
+        verified findings as they come (`agents.progress`), for a caller that shows work in progress
+        (Slack's status and plan).
         """
         deps = self._deps()
         t = time.perf_counter()
@@ -76,8 +78,8 @@ class Assistant:
                 for node, update in chunk.items():
                     if node == "__interrupt__":
                         interrupts.extend(update)
-                    else:
-                        progress(node, dict(update or {}))
+                    elif (ev := steps.event(node, update or {})) is not None:
+                        progress(ev)
             out = {**self.graph.get_state(cfg).values, "__interrupt__": interrupts}
         return self._result(out, deps, time.perf_counter() - t)
 
@@ -101,6 +103,10 @@ class Assistant:
         out = self.graph.invoke(Command(resume={"decision": decision, "text": text, "who": who}), cfg,
                                  context=deps)
         return self._result(out, deps, time.perf_counter() - t)
+
+    def is_new(self, thread: str) -> bool:
+        """Whether the thread has no turn yet (its first question names it)."""
+        return not self.graph.get_state({"configurable": {"thread_id": thread}}).values
 
     def pending_draft(self, thread: str, draft_id: str | None = None) -> Draft | None:
         """The draft a thread is paused on, if any (and, given `draft_id`, only if it is that draft)."""

@@ -132,6 +132,25 @@ def rank(agent: str) -> int:
     return s.rank if s is not None else 99
 
 
+def doing(intents: list[str], accounts: list[str], most: int = 6) -> list[tuple[str, str]]:
+    """(intent, what it is doing in the person's words) for a route's work, at most `most` lines.
+
+    A per-account agent gets a line for each of the first two accounts ("reading Globex's telemetry");
+    an intent without a `doing` text (a draft) gets none.
+    """
+    out: list[tuple[str, str]] = []
+    for intent in intents:
+        s = SPECS.get(intent)
+        if s is None or not s.doing:
+            continue
+        if s.per_account:
+            for name in accounts[:2] or ["your accounts"]:
+                out.append((intent, s.doing.format(a=name).replace("accounts's", "accounts'")))
+        else:
+            out.append((intent, s.doing))
+    return list(dict.fromkeys(out))[:most]
+
+
 def router_menu() -> str:
     """The intents a model may pick, each with what it covers (the router prompt's `{intents}`)."""
     return ", ".join(s.menu for s in CATALOGUE if s.menu)

@@ -13,12 +13,14 @@ safe by the client (`integrations.slack.safe.message`), like every message Retai
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from agents import specs
+from agents import progress as steps
+from agents.progress import Task
+from agents.state import FindingDict
 from retain.slack.bot import Bot
 from tools import crm, onboarding
 
@@ -34,25 +36,9 @@ def set_status(bot: Bot, channel: str, thread_ts: str, status: str, loading: lis
         return False
 
 
-def _steps(route: dict[str, Any]) -> list[tuple[str, str]]:
-    """(agent, what it does) for this route's work, in the person's words."""
-    names = [a.get("name") for a in route.get("accounts") or [] if a.get("name")]
-    out: list[tuple[str, str]] = []
-    for intent in route.get("intents") or []:
-        spec = specs.spec(intent)
-        if spec is None or not spec.doing:
-            continue
-        if spec.per_account:
-            for n in names[:2] or ["your accounts"]:
-                out.append((intent, spec.doing.format(a=n).replace("accounts's", "accounts'")))
-        else:
-            out.append((intent, spec.doing))
-    return list(dict.fromkeys(out))[:6]
-
-
-def loading_messages(route: dict[str, Any]) -> list[str]:
+def loading_messages(route: Mapping[str, Any]) -> list[str]:
     """What the work for this route will do (at most 6 lines)."""
-    return [m for _, m in _steps(route)] or ["reading the CRM"]
+    return [t.title for t in steps.tasks(route)] or ["reading the CRM"]
 
 
 class Progress:
@@ -73,30 +59,27 @@ class Progress:
     def __init__(self, bot: Bot, channel: str, thread_ts: str, user: str, team: str | None,
                  resume: str | None = None, on_stream: Callable[[str], None] | None = None):
         self.bot, self.channel, self.thread_ts, self.user, self.team = bot, channel, thread_ts, user, team
-        self.pending: list[tuple[str, str, str]] = []  # (task id, agent, what it does); ids fixed at the start
+        self.pending: list[Task] = []  # the steps not finished yet; ids fixed when planned
         self.stream_ts: str | None = resume
         self.resumed, self.on_stream = resume, on_stream
 
-    def __call__(self, node: str, update: dict[str, Any]) -> None:
-        """One finished step of the graph: the route opens the plan, an agent's findings complete its tasks."""
-        if node == "route" and update.get("route"):
-            self.pending = [(f"{a}:{k}", a, m) for k, (a, m) in enumerate(_steps(dict(update["route"])))]
-            set_status(self.bot, self.channel, self.thread_ts, "is working on it…",
-                       [m for _, _, m in self.pending] or None)
+    def __call__(self, event: steps.Event) -> None:
+        """The work moved on: its plan opens the stream, an agent's findings complete its tasks."""
+        if isinstance(event, steps.Planned):
+            self.pending = list(event.tasks)
+            set_status(self.bot, self.channel, self.thread_ts, "is working on it…", event.titles or None)
             self._start()
-        elif update.get("findings") and self.pending:
-            finished = [f for f in update["findings"] if isinstance(f, dict)]
-            done = {f.get("agent") for f in finished}
-            for f in finished:
+        elif self.pending:
+            for f in event.findings:
                 self._task_done(f)
-            left = [t for t in self.pending if t[1] not in done]
+            left = [t for t in self.pending if t.agent not in event.agents]
             if left and left != self.pending:
-                set_status(self.bot, self.channel, self.thread_ts, "is working on it…", [m for _, _, m in left])
+                set_status(self.bot, self.channel, self.thread_ts, "is working on it…", [t.title for t in left])
             self.pending = left
 
     def _start(self) -> None:
         chunks = [{"type": "plan_update", "title": "Working on it"}] + [
-            {"type": "task_update", "id": i, "title": m, "status": "in_progress"} for i, _, m in self.pending]
+            {"type": "task_update", "id": t.id, "title": t.title, "status": "in_progress"} for t in self.pending]
         if self.resumed:  # an earlier worker's stream: continue it (if Slack still has it open), never a second
             try:
                 self.bot.client.chat_appendStream(channel=self.channel, ts=self.resumed, chunks=chunks)
@@ -115,7 +98,7 @@ class Progress:
         if self.stream_ts and self.on_stream is not None:
             self.on_stream(self.stream_ts)
 
-    def _task_done(self, finding: dict[str, Any]) -> None:
+    def _task_done(self, finding: FindingDict) -> None:
         if not self.stream_ts:
             return
         facts = finding.get("facts") or []
@@ -124,10 +107,10 @@ class Progress:
         details = "; ".join(f"{srcs[i].get('type', '').replace('_', ' ')} · {srcs[i].get('label', '')}"
                             + (f" · {srcs[i]['date']}" if srcs[i].get("date") else "")
                             for i in cited if i < len(srcs))
-        chunks = [{"type": "task_update", "id": i, "title": m, "status": "complete",
+        chunks = [{"type": "task_update", "id": t.id, "title": t.title, "status": "complete",
                    "output": " · ".join(f["text"] for f in facts[:2])[:500] if facts else "nothing to report",
                    "details": details[:500] or None}
-                  for i, a, m in self.pending if a == finding.get("agent")]
+                  for t in self.pending if t.agent == finding.get("agent")]
         if chunks:
             try:
                 self.bot.client.chat_appendStream(channel=self.channel, ts=self.stream_ts, chunks=chunks)
@@ -138,8 +121,8 @@ class Progress:
         """Close the stream with the verified answer; its ts, or None when nothing was streamed."""
         if not self.stream_ts:
             return None
-        rest = [{"type": "task_update", "id": i, "title": m, "status": "complete", "output": "nothing to add"}
-                for i, _, m in self.pending]  # steps the answer did not need (e.g. an account out of scope)
+        rest = [{"type": "task_update", "id": t.id, "title": t.title, "status": "complete", "output": "nothing to add"}
+                for t in self.pending]  # steps the answer did not need (e.g. an account out of scope)
         try:
             self.bot.client.chat_stopStream(channel=self.channel, ts=self.stream_ts, blocks=blocks,
                                             chunks=rest or None)
@@ -165,7 +148,7 @@ class Progress:
         """
         if self.stream_ts:
             try:
-                left = [{"type": "task_update", "id": i, "title": m, "status": "error"} for i, _, m in self.pending]
+                left = [{"type": "task_update", "id": t.id, "title": t.title, "status": "error"} for t in self.pending]
                 self.bot.client.chat_stopStream(channel=self.channel, ts=self.stream_ts, chunks=left or None,
                                                 markdown_text="_Something went wrong; trying again shortly._")
             except SlackApiError as exc:

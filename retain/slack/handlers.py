@@ -114,7 +114,7 @@ def _answer_in_assistant_thread(bot: Bot, job: Job, question: str, who: str,
     """The AI-app way: a live status that follows the work, then the verified answer posted in the thread."""
     p, key, state = job.payload, job.key, job.state
     thread = f"slack:{p['channel']}:{thread_ts}"
-    first = not bot.assistant.graph.get_state({"configurable": {"thread_id": thread}}).values
+    first = bot.assistant.is_new(thread)
 
     def kept(ts: str) -> None:  # the stream's ts with the claim: a worker taking over finishes this message
         state["stream"] = ts

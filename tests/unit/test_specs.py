@@ -3,7 +3,7 @@
 import ast
 from pathlib import Path
 
-from agents import specs
+from agents import progress, specs
 from agents.graph import RUNS, build_graph
 from agents.router import RouteOut, system_prompt
 from retain.slack.agent import loading_messages
@@ -88,3 +88,20 @@ def test_specs_are_complete():
             assert "{a}" in s.doing and "{a}" in s.reading and s.needs_account, s.intent
         if s.prompt:
             assert (ROOT / "prompts" / f"{s.prompt}.md").is_file(), s.intent
+
+
+def test_progress_speaks_in_steps_and_slack_knows_no_graph_nodes():
+    """A watcher is told the planned steps (catalogue texts) and which agents finished; Slack never reads
+    the graph, its checkpoint or a node's name."""
+    route = {"intents": ["health", "renewal"], "accounts": [{"account_id": 1, "name": "Acme"}]}
+    planned = progress.event("route", {"route": route})
+    assert isinstance(planned, progress.Planned)
+    assert planned.titles == [specs.SPECS[i].doing.format(a="Acme") for i in ("health", "renewal")]
+    assert [t.agent for t in planned.tasks] == ["health", "renewal"] and len({t.id for t in planned.tasks}) == 2
+    done = progress.event("health", {"findings": [{"agent": "health", "facts": [], "sources": []}], "trace": []})
+    assert isinstance(done, progress.Done) and done.agents == {"health"}
+    assert progress.event("start", {"findings": None, "trace": None}) is None  # a turn's reset means nothing
+    for path in (ROOT / "retain" / "slack").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        assert not used & {"graph", "get_state", "stream"}, path.name
