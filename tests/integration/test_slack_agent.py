@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 
 from slack_http import DANA, event
 
+from agents.progress import Planned, tasks
+
 TEAM_DM = "D0DANA0001"
 
 
@@ -106,7 +108,7 @@ def test_a_failed_answer_closes_the_plan_and_clears_the_status(slack, monkeypatc
     def ask(question, who, thread, progress=None):
         calls.append(question)
         if len(calls) == 1:  # the first attempt fails after the plan was shown
-            progress("route", {"route": {"intents": ["renewal"], "accounts": [{"name": "Globex"}]}})
+            progress(Planned(tasks({"intents": ["renewal"], "accounts": [{"name": "Globex"}]})))
             raise RuntimeError("the model server went away")
         return real_ask(question, who, thread, progress=progress)
 
