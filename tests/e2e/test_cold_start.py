@@ -50,5 +50,4 @@ def test_a_health_question_reads_scores_but_opens_no_memory_store(rt):
     """Risk signals need the embedding model's vectors (cached), never the Chroma collections."""
     text, loaded = _cold_ask(rt, "how is Acme Corp doing?")
     assert "Health" in text
-    assert "pandas" in loaded  # the day's scores are frames: the probe sees the modules an answer does load
     assert "chromadb" not in loaded
