@@ -23,7 +23,7 @@ def execute(deps: Deps, who: str, draft: Draft, decision: Any) -> ActionResult:
     text = (decision.get("text") or draft.get("body") or "").strip()
     store = deps.services.store
     try:
-        viewer = deps.services.viewer(who)
+        viewer = deps.asker_for(who)
     except NotFoundError:
         viewer = None
     if viewer is None or not access.may_decide(store, viewer, draft["account_id"]):

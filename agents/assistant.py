@@ -17,6 +17,7 @@ from core.errors import AccessDenied, NotFoundError
 from integrations.checkpoints import open_checkpointer
 from integrations.llm import CallLog, ChatModel, as_langchain
 from tools import access
+from tools.access import Asker
 from tools.services import Services
 
 
@@ -48,28 +49,30 @@ class Assistant:
         self.checkpointer = checkpointer
         self.graph = build_graph(checkpointer=checkpointer)
 
-    def _deps(self) -> Deps:
-        d = Deps(services=self.services, chat=self.chat, log=CallLog(), use_memory=self.use_memory,
-                 budget_s=self.budget_s, actions=self.actions)
-        return d
+    def _deps(self, asker: Asker) -> Deps:
+        return Deps(services=self.services, chat=self.chat, log=CallLog(), use_memory=self.use_memory,
+                    budget_s=self.budget_s, actions=self.actions, asker=asker)
 
     def _config(self, thread: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread}, "recursion_limit": RECURSION_LIMIT}
 
-    def ask(self, question: str, who: str = "", thread: str = "cli", preset: Preset | None = None,
+    def ask(self, question: str, who: Asker | str = "", thread: str = "cli", preset: Preset | None = None,
             progress: Callable[[steps.Event], None] | None = None) -> Result:
         """Answer one message in a thread; the reply, its sources, pending approvals and what it cost.
 
-        `preset` (intents and accounts) skips routing, for callers that decided in code what they want.
+        `who` is the asker, resolved once by the caller (a string is resolved here, once; an unknown or
+        empty identity gets one clear NotFoundError before anything runs). Every tool call of the turn
+        acts for that asker. `preset` (intents and accounts) skips routing, for callers that decided
+        in code what they want.
         `progress(event)` is told the planned steps once the message is understood and each agent's
         verified findings as they come (`agents.progress`), for a caller that shows work in progress
         (Slack's status and plan).
         """
-        deps = self._deps()
         t = time.perf_counter()
-        self.services.viewer(who)  # an unknown person gets one clear error before anything runs
+        asker = self.services.asker(who)
+        deps = self._deps(asker)
         cfg = self._config(thread)
-        inp = {"question": question, "who": who, "preset": preset}
+        inp = {"question": question, "who": asker.key, "preset": preset}
         if progress is None:
             out = self.graph.invoke(inp, cfg, context=deps)
         else:
@@ -83,7 +86,7 @@ class Assistant:
             out = {**self.graph.get_state(cfg).values, "__interrupt__": interrupts}
         return self._result(out, deps, time.perf_counter() - t)
 
-    def decide(self, thread: str, decision: str, who: str = "", text: str | None = None,
+    def decide(self, thread: str, decision: str, who: Asker | str = "", text: str | None = None,
                draft_id: str | None = None) -> Result:
         """Approve, edit or skip the draft the thread is paused on, as `who`.
 
@@ -91,16 +94,16 @@ class Assistant:
         nothing changes); the decision is recorded under the decider's name. With `draft_id` (the
         draft a button showed), nothing happens unless that very draft is the one waiting.
         """
-        deps = self._deps()
         cfg = self._config(thread)
-        decider = self.services.viewer(who)  # no identity or an unknown one: NotFoundError, nothing runs
+        decider = self.services.asker(who)  # no identity or an unknown one: NotFoundError, nothing runs
+        deps = self._deps(decider)
         draft = self.pending_draft(thread, draft_id)
         if draft is None:
             return {"actions": [], "pending": [], "note": "Nothing is waiting for approval in this thread."}
         if not access.may_decide(self.services.store, decider, draft["account_id"]):
             raise AccessDenied(access.DECIDE_REFUSAL)
         t = time.perf_counter()
-        out = self.graph.invoke(Command(resume={"decision": decision, "text": text, "who": who}), cfg,
+        out = self.graph.invoke(Command(resume={"decision": decision, "text": text, "who": decider.key}), cfg,
                                  context=deps)
         return self._result(out, deps, time.perf_counter() - t)
 
@@ -116,11 +119,11 @@ class Assistant:
             return draft if draft_id is None or draft["id"] == draft_id else None
         return None
 
-    def may_decide(self, thread: str, who: str, draft_id: str | None = None) -> bool:
+    def may_decide(self, thread: str, who: Asker | str, draft_id: str | None = None) -> bool:
         """Whether `who` may approve, edit or skip the draft this thread is paused on (False if none)."""
         draft = self.pending_draft(thread, draft_id)
         try:
-            decider = self.services.viewer(who)
+            decider = self.services.asker(who)
         except NotFoundError:
             return False
         return draft is not None and access.may_decide(self.services.store, decider, draft["account_id"])

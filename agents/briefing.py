@@ -55,7 +55,7 @@ def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -
     `health` (a PortfolioHealth) lets a run over many people score the portfolio once.
     """
     rt = deps.services
-    ctx = rt.tool_context(who)
+    ctx = deps.tool_context(who)  # the request's asker (a team channel's scope included) when `who` is theirs
     if health is not None:
         ctx.prime(health)
     today = ctx.as_of

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired, Protocol
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from integrations.llm import CallLog
+from tools.access import Asker
 from tools.crm import Source, ToolContext
 from tools.services import Services
 
@@ -323,14 +324,22 @@ class Deps:
     budget_s: float = 90.0
     actions: Actions = field(default_factory=NoActions)
     started: float = field(default_factory=time.perf_counter)
+    asker: Asker | None = None
+    """Who this request acts for, resolved once by the caller (never checkpointed: it is decided per event)."""
 
     _contexts: dict[str, ToolContext] = field(default_factory=dict, repr=False)
+
+    def asker_for(self, who: str) -> Asker:
+        """The request's asker when `who` is theirs (the state's `who`), else that person, looked up."""
+        if self.asker is not None and who == self.asker.key:
+            return self.asker
+        return self.services.asker(who)
 
     def tool_context(self, who: str) -> ToolContext:
         """One tool context per asker for this request (scores come from the process's `ScoreCache`)."""
         ctx = self._contexts.get(who)
         if ctx is None:
-            ctx = self._contexts[who] = self.services.tool_context(who)
+            ctx = self._contexts[who] = self.services.tool_context(self.asker_for(who))
         return ctx
 
     @property

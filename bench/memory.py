@@ -87,8 +87,8 @@ def run(accounts: int = 600, chunks: int = 50_000, queries: int = 200, models_di
                     documents=[f"{docs[pick[i]]} (variant {k + i})" for i in idx],
                     metadatas=[{**metas[pick[i]], "doc_key": f"fill:{k + i}", "chunk": 1} for i in idx])
         total = mem.count("accounts")
-        csm = rt.viewer(_csm_emails(rt)[0])
-        manager = rt.viewer(_csm_emails(rt, "manager")[0])
+        csm = rt.asker(_csm_emails(rt)[0])
+        manager = rt.asker(_csm_emails(rt, "manager")[0])
         lat: dict[str, list[float]] = {"admin": [], "csm": [], "manager": [], "knowledge": []}
         for q in QUERIES:  # warm-up
             recall.search(mem, q, ADMIN, k=5, as_of=today)

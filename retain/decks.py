@@ -10,6 +10,7 @@ from typing import Any
 from agents.qbr import build
 from agents.state import Deps
 from integrations.pptx_deck import DeckSpec, load_theme, render
+from tools.access import Asker
 from tools.services import Services
 
 
@@ -29,12 +30,13 @@ class Deck:
         return f"{name}-QBR-{self.info['quarter']}.pptx"
 
 
-def make_deck(services: Services, who: str, account: str, quarter: str | None = None, chat: Any = None,
+def make_deck(services: Services, who: Asker | str, account: str, quarter: str | None = None, chat: Any = None,
               use_memory: bool = False) -> Deck:
     """Build the deck `who` asked for (access is checked by the tools, as for every answer)."""
     t = time.perf_counter()
-    deps = Deps(services=services, chat=chat, use_memory=use_memory)
-    spec, info = build(deps, who, account, quarter)
+    asker = services.asker(who)
+    deps = Deps(services=services, chat=chat, use_memory=use_memory, asker=asker)
+    spec, info = build(deps, asker.key, account, quarter)
     template = services.settings.qbr_template
     pptx = render(spec, template if template.is_file() else None, load_theme(template.parent))
     return Deck(pptx, spec, info, round(time.perf_counter() - t, 3))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, or_, select
 
@@ -12,8 +12,13 @@ from integrations.crm.store import CRMStore
 
 
 @dataclass(frozen=True)
-class Viewer:
-    """The person asking, with the role that decides their scope."""
+class Asker:
+    """The person asking, resolved once per event (a Slack event, a CLI command, an MCP call, a job).
+
+    Made only by `resolve_asker` from an identity (email, Slack user id, name), then passed down to
+    every tool call, which decides scope from it in code. `scope_team` narrows it to one team's
+    accounts (a team's Slack channel: `in_team`); it never widens what the person may see.
+    """
 
     csm_id: int | None
     name: str
@@ -21,19 +26,27 @@ class Viewer:
     email: str = ""
     team: str | None = None
     scope_team: str | None = None  # set in a team's Slack channel: only that team's accounts
-
+    key: str = ""
+    """The identity it was resolved from (a Slack user id, an email, a name): what a conversation records."""
 
     @property
     def is_admin(self) -> bool:
         """Admins see every account."""
         return self.role == "admin"
 
+    def in_team(self, team: str) -> Asker:
+        """The same person asking in a team's channel: only that team's accounts they may already see."""
+        return replace(self, scope_team=team)
+
+
+Viewer = Asker  # the name tools used before `Asker`; the same type
+
 
 class Deactivated(NotFoundError):
     """The person exists in Retain but was deactivated: they get no access, and are told why."""
 
 
-ADMIN = Viewer(csm_id=None, name="admin", role="admin")
+ADMIN = Asker(csm_id=None, name="admin", role="admin")
 OPERATOR = "!operator"
 """The person at the terminal with no `--as` and no `cli_user` setting: the operator's admin view.
 
@@ -41,23 +54,19 @@ No Slack user id, email or name starts with "!", so nothing that arrives from Sl
 """
 
 
-def resolve_viewer(store: CRMStore, who: str | None) -> Viewer:
+def resolve_asker(store: CRMStore, who: str | None) -> Asker:
     """Find a CSM by email, Slack user id or name; OPERATOR is the operator's admin view.
 
     An empty identity has no access (NotFoundError): a Slack event without a user must never read data.
-    `who#team=East` narrows the viewer to that team's accounts (a team's Slack channel).
+    The identity is matched whole: nothing in it can change the scope (a team channel's narrowing is
+    `Asker.in_team`, decided by the caller from its own configuration).
     """
     if who == OPERATOR:
-        return Viewer(csm_id=None, name="operator", role="admin")
+        return Asker(csm_id=None, name="operator", role="admin", key=OPERATOR)
     if not (who or "").strip():
         raise NotFoundError("No identity was given, so no account data can be shared. Say who you are "
                             "(--as EMAIL, or a Slack user mapped to a CSM).")
     assert who is not None
-    who, _, team = who.partition("#team=")
-    if team:
-        base = resolve_viewer(store, who)
-        return Viewer(csm_id=base.csm_id, name=base.name, role=base.role, email=base.email, team=base.team,
-                      scope_team=team)
     key = who.strip().lower()
     with store.session() as s:
         csm = s.scalars(select(CSM).where(or_(
@@ -69,15 +78,15 @@ def resolve_viewer(store: CRMStore, who: str | None) -> Viewer:
     if not csm.active:
         raise Deactivated(f"{csm.name} is deactivated in Retain, so no account data can be shared. "
                             "An admin can add them again with `retain csms add`.")
-    return Viewer(csm_id=csm.id, name=csm.name, role=csm.role, email=csm.email, team=csm.team)
+    return Asker(csm_id=csm.id, name=csm.name, role=csm.role, email=csm.email, team=csm.team, key=who.strip())
 
 
-def visible_owner_ids(store: CRMStore, viewer: Viewer) -> set[int] | None:
-    """The CSM ids whose accounts the viewer may see; None means every account."""
+def visible_owner_ids(store: CRMStore, viewer: Asker) -> set[int] | None:
+    """The CSM ids whose accounts the asker may see; None means every account."""
     if viewer.scope_team is not None:
         with store.session() as s:
             team = set(s.scalars(select(CSM.id).where(CSM.team == viewer.scope_team)))
-        own = visible_owner_ids(store, Viewer(viewer.csm_id, viewer.name, viewer.role, viewer.email, viewer.team))
+        own = visible_owner_ids(store, replace(viewer, scope_team=None))
         return team if own is None else team & own
     if viewer.is_admin:
         return None
@@ -90,7 +99,7 @@ def visible_owner_ids(store: CRMStore, viewer: Viewer) -> set[int] | None:
     return ids
 
 
-def can_see(store: CRMStore, viewer: Viewer, account_id: int) -> bool:
+def can_see(store: CRMStore, viewer: Asker, account_id: int) -> bool:
     """Whether the viewer may see this account."""
     owners = visible_owner_ids(store, viewer)
     if owners is None:
@@ -104,7 +113,7 @@ DECIDE_REFUSAL = ("This draft is for an account you don't own: only its owner, t
                   "approve, edit or skip it. Nothing was changed.")
 
 
-def may_decide(store: CRMStore, viewer: Viewer, account_id: int) -> bool:
+def may_decide(store: CRMStore, viewer: Asker, account_id: int) -> bool:
     """Whether the viewer may approve, edit or skip a draft for this account.
 
     Only the account's owner, the owner's manager or an admin may; a team-channel scope changes nothing.
@@ -123,7 +132,7 @@ def may_decide(store: CRMStore, viewer: Viewer, account_id: int) -> bool:
     return viewer.role == "manager" and boss == viewer.csm_id
 
 
-def may_brief(store: CRMStore, viewer: Viewer, subject: Viewer) -> bool:
+def may_brief(store: CRMStore, viewer: Asker, subject: Asker) -> bool:
     """Whether the viewer may read `subject`'s briefing: themselves, their manager, or an admin."""
     if viewer.is_admin or (viewer.csm_id is not None and viewer.csm_id == subject.csm_id):
         return True
@@ -133,7 +142,7 @@ def may_brief(store: CRMStore, viewer: Viewer, subject: Viewer) -> bool:
         return s.scalar(select(CSM.manager_id).where(CSM.id == subject.csm_id)) == viewer.csm_id
 
 
-def check(store: CRMStore, viewer: Viewer, account_id: int, name: str) -> None:
+def check(store: CRMStore, viewer: Asker, account_id: int, name: str) -> None:
     """Raise AccessDenied, in plain words, when the viewer may not see the account."""
     if not can_see(store, viewer, account_id):
         raise AccessDenied(
@@ -156,8 +165,8 @@ def delivery_refusal(store: CRMStore, channel: str, account_ids: list[int]) -> s
         return "its recipient is no longer a person in Retain"
     if not csm.active:
         return f"{csm.name} was deactivated after it was queued"
-    owners = visible_owner_ids(store, Viewer(csm_id=csm.id, name=csm.name, role=csm.role, email=csm.email,
-                                             team=csm.team))
+    owners = visible_owner_ids(store, Asker(csm_id=csm.id, name=csm.name, role=csm.role, email=csm.email,
+                                            team=csm.team, key=csm.slack_user_id or ""))
     if owners is None or not account_ids:
         return None
     with store.session() as s:

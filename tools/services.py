@@ -14,7 +14,7 @@ import numpy as np
 from core.settings import Settings
 from integrations.crm.store import CRMStore, open_store
 from tools import renewal_model
-from tools.access import OPERATOR, Viewer, resolve_viewer
+from tools.access import OPERATOR, Asker, resolve_asker
 from tools.crm import ToolContext
 from tools.health import Scorecard, load_scorecard
 from tools.renewal_model import RenewalModel
@@ -98,14 +98,17 @@ class Services:
 
         return lambda texts: cache.embed(model, list(texts))
 
-    def viewer(self, who: str | None = None) -> Viewer:
-        """The person a request acts for; None means settings.cli_user, else the operator's admin view.
+    def asker(self, who: Asker | str | None = None) -> Asker:
+        """The person a request acts for, resolved from their identity (an `Asker` is already resolved).
 
-        An empty string is no identity and gets no access (NotFoundError).
+        None means settings.cli_user, else the operator's admin view. An empty string is no identity
+        and gets no access (NotFoundError); so does an identity nobody has, or a deactivated person's.
         """
+        if isinstance(who, Asker):
+            return who
         if who is None:
             who = self.settings.cli_user or OPERATOR
-        return resolve_viewer(self.store, who)
+        return resolve_asker(self.store, who)
 
     @cached_property
     def scores(self) -> ScoreCache:
@@ -119,7 +122,7 @@ class Services:
         so memory stays near one chunk's telemetry) and compiles the risk lexicon: what a vague first
         question ("anything I should worry about?") would otherwise pay for.
         """
-        ctx = ToolContext(store=self.store, card=self.card, viewer=self.viewer(OPERATOR),
+        ctx = ToolContext(store=self.store, card=self.card, viewer=self.asker(OPERATOR),
                           as_of=self.settings.as_of(), scores=self.scores)
         for day in (ctx.as_of, ctx.as_of - timedelta(days=1)):
             self.scores.get(ctx, day)
@@ -128,9 +131,9 @@ class Services:
         for k in range(0, len(ids), PREWARM_CHUNK):
             self.scores.detected(ctx, ids[k : k + PREWARM_CHUNK])
 
-    def tool_context(self, who: str | None = None) -> ToolContext:
-        """A tool context for one request (reading the process's shared scores)."""
-        return ToolContext(store=self.store, card=self.card, viewer=self.viewer(who),
+    def tool_context(self, who: Asker | str | None = None) -> ToolContext:
+        """A tool context for one request, as `who` (reading the process's shared scores)."""
+        return ToolContext(store=self.store, card=self.card, viewer=self.asker(who),
                            as_of=self.settings.as_of(), model=self.renewal_model(), scores=self.scores,
                            high_value_arr=self.settings.labels.high_value_arr,
                            fiscal_start=self.settings.fiscal_year_start_month)

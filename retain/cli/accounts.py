@@ -273,7 +273,7 @@ def feedback_cmd(
         day = date.fromisoformat(since) if since else None
     except ValueError:
         raise RetainError(f"--since '{since}' is not a date; use YYYY-MM-DD.") from None
-    rows = feedback.listing(services().store, day, services().viewer(state.who))
+    rows = feedback.listing(services().store, day, services().asker(state.who))
     if export_eval:
         cases = feedback.eval_candidates(rows)
         Path(export_eval).write_text(yaml.safe_dump({"candidates": cases}, sort_keys=False, allow_unicode=True))

@@ -140,7 +140,7 @@ def chat_cmd(
 
     a = assistant(deterministic)
     thread_id = f"cli-chat:{uuid.uuid4().hex[:8]}"
-    console.print(f"Retain ({escape(a.services.viewer(state.who).name)}). Ask about your accounts; 'help' for ideas.")
+    console.print(f"Retain ({escape(a.services.asker(state.who).name)}). Ask about your accounts; 'help' for ideas.")
     while True:
         try:
             q = console.input("[bold]you>[/] ").strip()
@@ -245,15 +245,14 @@ def brief_cmd(
     from tools.access import may_brief
 
     rt = services()
-    asker = rt.viewer(state.who)
-    subject = rt.viewer(csm) if csm else asker
+    asker = rt.asker(state.who)
+    subject = rt.asker(csm) if csm else asker
     if not may_brief(rt.store, asker, subject):
         raise AccessDenied(f"You can read your own briefing, your team's as their manager, or anyone's as an admin; "
                            f"not {csm}'s.")
     a = assistant(deterministic)
-    who = csm or _who()
-    deps = Deps(services=a.services, chat=a.chat, use_memory=False)
-    b, opening, text = briefing.assemble(deps, who, _date.fromisoformat(since) if since else None)
+    deps = Deps(services=a.services, chat=a.chat, use_memory=False, asker=subject)
+    b, opening, text = briefing.assemble(deps, subject.key, _date.fromisoformat(since) if since else None)
     if as_json:
         _print_json({**b, "opening": opening})
         return
@@ -261,11 +260,10 @@ def brief_cmd(
     if not dry_run:
         from retain import jobs
 
-        viewer = a.services.viewer(who)
-        if viewer.csm_id is None:
+        if subject.csm_id is None:
             raise RetainError("Say whose briefing to send with --csm.")
         jobs.configure(a.services, assistant=a)
-        r = jobs.briefing("csm", viewer.csm_id)
+        r = jobs.briefing("csm", subject.csm_id)
         console.print(f"Briefing slot {r.get('slot')}: sent {r.get('sent', 0)}, retrying {r.get('retry', 0)}.")
 
 

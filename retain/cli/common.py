@@ -133,7 +133,7 @@ def authorize(command: str) -> None:
         return  # the operator at the terminal, or a command that shows only the asker's scope
     from core.errors import AccessDenied
 
-    viewer = services().viewer(who)  # an unknown or deactivated person is refused here too
+    viewer = services().asker(who)  # an unknown or deactivated person is refused here too
     if not viewer.is_admin:
         raise AccessDenied(f"`retain {command}` operates Retain for everyone, so it needs an admin; "
                            f"{viewer.name} is a {viewer.role}. Ask an admin, or run it without --as as the "

@@ -153,7 +153,7 @@ def export_cmd(
     if fmt not in ("csv", "parquet"):
         raise RetainError(f"--format must be csv or parquet, not '{fmt}'.")
     rt = services()
-    counts = export_dir(rt.store, folder, [k.value for k in kinds] if kinds else None, fmt, rt.viewer(state.who))
+    counts = export_dir(rt.store, folder, [k.value for k in kinds] if kinds else None, fmt, rt.asker(state.who))
     if as_json:
         _print_json(counts)
         return

@@ -57,7 +57,7 @@ def mcp_cmd(
     if not who:
         raise RetainError("`retain mcp` over stdio answers as one person: say who with --as EMAIL (or set "
                           "cli_user). For remote clients use `retain mcp --http` with per-person tokens.")
-    viewer = rt.viewer(who)  # an unknown or deactivated person is refused before the server starts
+    viewer = rt.asker(who)  # an unknown or deactivated person is refused before the server starts
     a = assistant(deterministic, quiet=True)
     err.print(f"Retain MCP server (stdio) for {escape(viewer.name)} ({viewer.role})", highlight=False)
     server.build(a, Caller(who=who, key=f"stdio:{viewer.email or who}", via="stdio")).run("stdio")

@@ -215,12 +215,12 @@ def build(assistant: Assistant, caller: Caller | None = None, limits: RateLimits
                   description="Today's portfolio briefing: use 'me', or a report's email as their manager.")
     def briefing_resource(person: str, ctx: Context) -> str:
         caller = app.caller(ctx)
-        asker = rt.viewer(caller.who)
-        whose = caller.who if person in ("me", "") else person
-        if not may_brief(rt.store, asker, rt.viewer(whose)):
+        asker = rt.asker(caller.who)
+        subject = asker if person in ("me", "") else rt.asker(person)
+        if not may_brief(rt.store, asker, subject):
             raise AccessDenied("You can read your own briefing, your team's as their manager, or anyone's as an "
                                "admin; not this one.")
-        deps = Deps(services=rt, chat=assistant.chat, use_memory=False)
-        return briefing.assemble(deps, whose, None)[2]
+        deps = Deps(services=rt, chat=assistant.chat, use_memory=False, asker=subject)
+        return briefing.assemble(deps, subject.key, None)[2]
 
     return app

@@ -23,6 +23,7 @@ from agents.progress import Task
 from agents.state import FindingDict
 from retain.slack.bot import Bot
 from tools import crm, onboarding
+from tools.access import Asker
 
 log = logging.getLogger("retain.slack")
 def set_status(bot: Bot, channel: str, thread_ts: str, status: str, loading: list[str] | None = None) -> bool:
@@ -157,10 +158,10 @@ class Progress:
         set_status(self.bot, self.channel, self.thread_ts, "")
 
 
-def suggested_prompts(bot: Bot, user: str) -> list[dict[str, str]]:
+def suggested_prompts(bot: Bot, asker: Asker) -> list[dict[str, str]]:
     """Up to four prompts from the person's own book: riskiest account, renewals, overdue onboarding, today."""
     prompts = [{"title": "Anything to worry about today?", "message": "anything I should worry about today?"}]
-    ctx = bot.services.tool_context(user)  # the app checked who this is before any handler runs
+    ctx = bot.services.tool_context(asker)  # the app resolved who this is before any handler runs
     book = crm.portfolio(ctx, limit=50)["accounts"]
     if book:
         worst = min(book, key=lambda r: r["score"])
@@ -176,9 +177,9 @@ def suggested_prompts(bot: Bot, user: str) -> list[dict[str, str]]:
     return prompts[:4]
 
 
-def thread_started(bot: Bot, p: dict[str, Any]) -> dict[str, Any]:
+def thread_started(bot: Bot, p: dict[str, Any], asker: Asker) -> dict[str, Any]:
     """A new assistant thread: prompts from the person's book (scoped to them), in their thread."""
-    prompts = suggested_prompts(bot, p["user"])
+    prompts = suggested_prompts(bot, asker)
     try:
         bot.client.assistant_threads_setSuggestedPrompts(channel_id=p["channel"], thread_ts=p["thread_ts"],
                                                           title="Ask about your accounts", prompts=prompts)

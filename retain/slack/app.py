@@ -26,7 +26,7 @@ from retain.deps import build_assistant
 from retain.slack import agent, decks, handlers, listeners, worker
 from retain.slack.handlers import SLACK_USER
 from retain.slack.worker import AnsweringProcess
-from tools.access import Deactivated, Viewer
+from tools.access import Asker, Deactivated
 from tools.services import Services
 
 log = logging.getLogger("retain.slack")
@@ -112,23 +112,23 @@ class RetainSlack:
         """Run one inbox job; on its last failed attempt, tell the person once."""
         kind = job.kind
         try:
-            person, note = self.person(str(job.payload.get("user") or ""))
-            if person is None:  # one identity check, before any handler reads data for this person
+            asker, note = self.person(str(job.payload.get("user") or ""))
+            if asker is None:  # the one identity check, before any handler reads data for this person
                 return handlers.refuse(self, job, note or "")
             if kind == "question":
-                return handlers.answer(self, job)
+                return handlers.answer(self, job, asker)
             if kind == "command":
-                return handlers.command(self, job)
+                return handlers.command(self, job, asker)
             if kind == "decision":
-                return handlers.decision(self, job)
+                return handlers.decision(self, job, asker)
             if kind == "home":
-                return handlers.home(self, job)
+                return handlers.home(self, job, asker)
             if kind == "feedback":
                 return handlers.feedback(self, job)
             if kind == "assistant_thread":
-                return agent.thread_started(self, job.payload)
+                return agent.thread_started(self, job.payload, asker)
             if kind == "qbr_deck":
-                return decks.from_button(self, job)
+                return decks.from_button(self, job, asker)
             return None
         except Exception as exc:
             if job.last and not lost_connection_in(exc):  # an outage is retried, not an attempt
@@ -151,16 +151,17 @@ class RetainSlack:
         except Exception:  # noqa: BLE001 - Slack itself is failing; the inbox row keeps the failure
             log.warning("could not tell %s about a failed %s", p.get("user", "?"), kind)
 
-    def person(self, user: str) -> tuple[Viewer | None, str | None]:
+    def person(self, user: str) -> tuple[Asker | None, str | None]:
         """The active person this Slack user is, or None and the note to give them instead of data.
 
-        Every handler goes through this: only a Slack member id (U…/W…) mapped to an active person
-        gets anything; a forged id such as the operator's never resolves to anyone.
+        Every job goes through this once (`handle`), and its handler acts for the `Asker` it returns:
+        only a Slack member id (U…/W…) mapped to an active person gets anything; a forged id such as
+        the operator's never resolves to anyone.
         """
         if not SLACK_USER.match(user or ""):  # no identity (or a forged one) means no access
             return None, "I can't tell who sent this, so I can't share account data."
         try:
-            return self.services.viewer(user), None
+            return self.services.asker(user), None
         except Deactivated:
             return None, ("Your Retain access has been deactivated, so I can't share account data. "
                           "Ask your Retain admin if this is a mistake.")
@@ -168,18 +169,19 @@ class RetainSlack:
             return None, (f"I don't have you as a CSM yet, so I can't share account data. Ask your Retain "
                           f"admin to add your Slack user ID ({user}) to your CSM record, then try again.")
 
-    def who(self, user: str, channel: str, channel_type: str) -> tuple[str | None, str | None]:
-        """(who for the graph, or None) and a note to post instead of data."""
-        person, note = self.person(user)
-        if person is None:
-            return None, note
+    def scoped(self, asker: Asker, channel: str, channel_type: str) -> tuple[Asker | None, str | None]:
+        """The asker as they may be answered where they asked (or None), and a note to post instead of data.
+
+        In a DM they see their own scope; in a team's channel (configs/slack.yaml) only that team's
+        accounts they may see; anywhere else, nothing.
+        """
         if channel_type == "im" or channel.startswith("D"):
-            return user, None
+            return asker, None
         team = (self.config.channels.get(channel) or {}).get("team")
         if not team:
             return None, ("I only share account data in DMs and in channels set up for a team. "
                           "DM me, or ask an admin to add this channel to configs/slack.yaml.")
-        return f"{user}#team={team}", None
+        return asker.in_team(str(team)), None
 
     def post(self, key: str | None = None, **kw: Any) -> Any:
         """Post a message (paced per channel, no unfurls); with `key`, at most once (`post_once`)."""

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from agents.assistant import Assistant
 from integrations.slack.config import SlackConfig
 from integrations.slack.inbox import Inbox
-from tools.access import Viewer
+from tools.access import Asker
 from tools.services import Services
 
 
@@ -30,12 +30,12 @@ class Bot(Protocol):
         """The message posted for `key` by an earlier attempt, found in Slack, or None."""
         ...
 
-    def person(self, user: str) -> tuple[Viewer | None, str | None]:
+    def person(self, user: str) -> tuple[Asker | None, str | None]:
         """The active person this Slack user is, or None and the note to give them instead of data."""
         ...
 
-    def who(self, user: str, channel: str, channel_type: str) -> tuple[str | None, str | None]:
-        """(who for the graph, or None) and a note to post instead of data."""
+    def scoped(self, asker: Asker, channel: str, channel_type: str) -> tuple[Asker | None, str | None]:
+        """The asker as they may be answered in this channel (or None), and a note to post instead of data."""
         ...
 
     def received(self, key: str, channel: str, thread_ts: str) -> None:

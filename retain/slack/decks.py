@@ -24,6 +24,7 @@ from integrations.slack.job import Job
 from retain.decks import Deck, make_deck
 from retain.slack.bot import Bot
 from tools import crm
+from tools.access import Asker
 
 log = logging.getLogger("retain.slack")
 PREP = frozenset(s.intent for s in specs.CATALOGUE if s.in_prep)  # the route of "prep me for X's QBR"
@@ -50,7 +51,7 @@ def _comment(deck: Deck) -> str:
             f"slides with native charts you can edit; every number's source is in the speaker notes.{missing}")
 
 
-def _upload(bot: Bot, job: Job, channel: str, thread_ts: str, who: str, name: str,
+def _upload(bot: Bot, job: Job, channel: str, thread_ts: str, who: Asker, name: str,
             quarter: str | None) -> dict[str, Any]:
     deck = make_deck(bot.services, who, name, quarter, chat=bot.assistant.chat)
     if job.retried and _in_thread(bot, channel, thread_ts, deck.filename):
@@ -77,7 +78,7 @@ def _in_thread(bot: Bot, channel: str, thread_ts: str, filename: str) -> bool:
                for f in m.get("files") or [])
 
 
-def from_message(bot: Bot, job: Job, who: str, req: dict[str, str | None], thread_ts: str) -> dict[str, Any]:
+def from_message(bot: Bot, job: Job, who: Asker, req: dict[str, str | None], thread_ts: str) -> dict[str, Any]:
     """Answer a deck request in its thread: the file, or one sentence saying why not."""
     p, key = job.payload, job.key
     if job.state.get("deck_uploaded"):
@@ -93,7 +94,7 @@ def from_message(bot: Bot, job: Job, who: str, req: dict[str, str | None], threa
         return {"note": "refused"}
 
 
-def from_button(bot: Bot, job: Job) -> dict[str, Any]:
+def from_button(bot: Bot, job: Job, asker: Asker) -> dict[str, Any]:
     """The button was clicked: the deck for whoever clicked, if they may see the account; else a private no."""
     p = job.payload
     if job.state.get("deck_uploaded"):
@@ -101,9 +102,9 @@ def from_button(bot: Bot, job: Job) -> dict[str, Any]:
     user, channel = p["user"], p["channel"]
     try:
         account_id = int(json.loads(p.get("value") or "{}")["account_id"])
-        ctx = bot.services.tool_context(user)
+        ctx = bot.services.tool_context(asker)
         name = crm.account_overview(ctx, account_id)["name"]  # refuses an account the clicker may not see
-        return _upload(bot, job, channel, p.get("thread_ts") or p["ts"], user, name, None)
+        return _upload(bot, job, channel, p.get("thread_ts") or p["ts"], asker, name, None)
     except (RetainError, KeyError, ValueError) as exc:
         note = str(exc) if isinstance(exc, RetainError) else "That button no longer names an account."
         bot.client.chat_postEphemeral(channel=channel, user=user, text=note)

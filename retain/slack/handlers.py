@@ -21,7 +21,7 @@ from integrations.slack.safe import clean
 from retain.slack import agent, decks
 from retain.slack.bot import Bot
 from tools import crm, onboarding
-from tools.access import DECIDE_REFUSAL
+from tools.access import DECIDE_REFUSAL, Asker
 from tools.feedback import record as record_feedback
 from tools.health import weekly_scores
 
@@ -51,11 +51,11 @@ def refuse(bot: Bot, job: Job, note: str) -> dict[str, Any]:
     return {"note": "refused"}
 
 
-def answer(bot: Bot, job: Job) -> dict[str, Any]:
+def answer(bot: Bot, job: Job, asker: Asker) -> dict[str, Any]:
     """Answer a mention or DM in its thread: placeholder first, then the answer and any approvals."""
     p, key, state = job.payload, job.key, job.state
     thread_ts = p.get("thread_ts") or p["ts"]
-    who, note = bot.who(p["user"], p["channel"], p.get("channel_type", ""))
+    who, note = bot.scoped(asker, p["channel"], p.get("channel_type", ""))
     if who is None:
         r = bot.post(key=f"{key}:note", channel=p["channel"], thread_ts=thread_ts, text=note)
         return {"ts": r["ts"], "note": "refused"}
@@ -109,7 +109,7 @@ def _answered(ts: str, question: str, result: Any, text: str) -> dict[str, Any]:
                       "accounts": [a.get("name") for a in route.get("accounts") or []]}}
 
 
-def _answer_in_assistant_thread(bot: Bot, job: Job, question: str, who: str,
+def _answer_in_assistant_thread(bot: Bot, job: Job, question: str, who: Asker,
                                 thread_ts: str) -> dict[str, Any]:
     """The AI-app way: a live status that follows the work, then the verified answer posted in the thread."""
     p, key, state = job.payload, job.key, job.state
@@ -193,13 +193,13 @@ def _email(bot: Bot, slack_user: str) -> str | None:
         return s.scalar(select(CSM.email).where(CSM.slack_user_id == slack_user))
 
 
-def command(bot: Bot, job: Job) -> dict[str, Any]:
+def command(bot: Bot, job: Job, asker: Asker) -> dict[str, Any]:
     """Run a /retain command; replies are ephemeral, approvals go to the CSM's DM."""
     p = job.payload
     text = p["text"].strip()
     verb, _, rest = text.partition(" ")
     verb = verb.lower()
-    who, note = bot.who(p["user"], p["channel"], "im" if p["channel"].startswith("D") else "")
+    who, note = bot.scoped(asker, p["channel"], "im" if p["channel"].startswith("D") else "")
     if who is None:
         bot.client.chat_postEphemeral(channel=p["channel"], user=p["user"], text=note)
         return {"note": "refused"}
@@ -221,7 +221,7 @@ def command(bot: Bot, job: Job) -> dict[str, Any]:
         bot.post(key=f"{job.key}:approval:{i}", channel=p["user"], text=at, blocks=ab)
     return {"command": verb}
 
-def _account_card(bot: Bot, job: Job, who: str, name: str) -> dict[str, Any]:
+def _account_card(bot: Bot, job: Job, who: Asker, name: str) -> dict[str, Any]:
     """`/retain account NAME`: the card once (a retry does not post it again), then its chart if it can be had."""
     p, state = job.payload, job.state
     ctx = bot.services.tool_context(who)
@@ -248,23 +248,23 @@ def _account_card(bot: Bot, job: Job, who: str, name: str) -> dict[str, Any]:
     return {"card": name}
 
 
-def decision(bot: Bot, job: Job) -> dict[str, Any]:
+def decision(bot: Bot, job: Job, asker: Asker) -> dict[str, Any]:
     """Approve, edit or skip a draft, if this person may; update the approval message."""
     p = job.payload
     value = json.loads(p["value"])
     choice = {"retain_approve": "approve", "retain_skip": "skip", "retain_edit_submit": "edit"}[p["action"]]
-    who = p["user"]
+    user = p["user"]
     shown = value.get("draft")  # the draft on the button: exactly that one is decided, never another
-    if not SLACK_USER.match(who or "") or not bot.assistant.may_decide(value["thread"], who, shown):
+    if not bot.assistant.may_decide(value["thread"], asker, shown):
         if bot.assistant.pending_draft(value["thread"], shown) is None:
             return {"note": "already decided"}
-        bot.client.chat_postEphemeral(channel=p["channel"], user=who, text=DECIDE_REFUSAL)
+        bot.client.chat_postEphemeral(channel=p["channel"], user=user, text=DECIDE_REFUSAL)
         return {"note": "refused"}
     draft = bot.assistant.pending_draft(value["thread"], shown)
     try:
-        result = bot.assistant.decide(value["thread"], choice, who, p.get("text"), draft_id=shown)
+        result = bot.assistant.decide(value["thread"], choice, asker, p.get("text"), draft_id=shown)
     except (AccessDenied, NotFoundError):
-        bot.client.chat_postEphemeral(channel=p["channel"], user=who, text=DECIDE_REFUSAL)
+        bot.client.chat_postEphemeral(channel=p["channel"], user=user, text=DECIDE_REFUSAL)
         return {"note": "refused"}
     if not result.get("actions"):
         return {"note": "already decided"}
@@ -273,16 +273,16 @@ def decision(bot: Bot, job: Job) -> dict[str, Any]:
         return {"note": "already decided"}  # another click got there first and updated the message
     body = (p.get("text") or (draft or {}).get("body", ""))
     subject = (draft or {}).get("subject", "Draft")
-    decider = bot.services.viewer(who).name
+    decider = asker.name
     bot.client.chat_update(channel=p["channel"], ts=p["ts"], text=f"{subject}: {action['decision']}",
                             blocks=blocks.decided(f"*{clean(subject)}*\n{clean(body)}", decider, action))
     return {"decision": action["decision"], "already_done": action.get("already_done", False)}
 
 
-def home(bot: Bot, job: Job) -> dict[str, Any]:
+def home(bot: Bot, job: Job, asker: Asker) -> dict[str, Any]:
     """Publish App Home: at-risk accounts, renewals ahead, overdue onboarding (the person was checked)."""
     p = job.payload
-    ctx = bot.services.tool_context(p["user"])
+    ctx = bot.services.tool_context(asker)
     risk = crm.portfolio(ctx, segment="at risk", limit=10)["accounts"]
     ren = sorted(crm.portfolio(ctx, renewal_within_days=90, limit=50)["accounts"],
                  key=lambda r: r["days_to_renewal"])

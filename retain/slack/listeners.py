@@ -98,7 +98,8 @@ def register_actions(app: App, bot: Bot) -> None:
         draft = bot.assistant.pending_draft(value["thread"], value.get("draft"))
         if draft is None:
             return
-        if not bot.assistant.may_decide(value["thread"], user, value.get("draft")):  # before the draft is shown
+        asker, _ = bot.person(user)  # as every sender: a Slack member mapped to an active person, or nobody
+        if asker is None or not bot.assistant.may_decide(value["thread"], asker, value.get("draft")):
             client.chat_postEphemeral(channel=body["channel"]["id"], user=user, text=DECIDE_REFUSAL)
             return
         meta = {**value, "channel": body["channel"]["id"], "ts": body["message"]["ts"]}

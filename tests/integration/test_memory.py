@@ -52,20 +52,20 @@ def test_sso_query_ranks_the_stuck_onboarding_account_first(synced):
     assert hits[0].meta["account"] == "Cyberdyne Systems"
     assert "SSO" in hits[0].text and hits[0].source["type"] in ("ticket", "activity")
     assert hits[0].source["id"] and hits[0].source["date"]
-    marcus = rt.viewer("marcus.chen@retain.example")
+    marcus = rt.asker("marcus.chen@retain.example")
     assert recall.search(rt.memory, SSO, marcus, k=1)[0].meta["account"] == "Cyberdyne Systems"
 
 
 def test_search_is_scoped_to_what_the_viewer_may_see(synced):
     rt, _ = synced
-    dana = rt.viewer("dana.reyes@retain.example")
+    dana = rt.asker("dana.reyes@retain.example")
     hits = recall.search(rt.memory, SSO, dana, k=10)
     assert hits and all(h.meta["account"] != "Cyberdyne Systems" for h in hits)
     visible = set(recall.allowed_accounts(rt.store, dana))
     assert {h.account_id for h in hits} <= visible
     with pytest.raises(AccessDenied, match="not in your portfolio"):
         recall.search(rt.memory, SSO, dana, account_ids=[account_id(rt, "Cyberdyne Systems")])
-    olivia = rt.viewer("olivia.grant@retain.example")  # Marcus's manager sees his accounts
+    olivia = rt.asker("olivia.grant@retain.example")  # Marcus's manager sees his accounts
     assert recall.search(rt.memory, SSO, olivia, k=1)[0].meta["account"] == "Cyberdyne Systems"
 
 
@@ -89,7 +89,7 @@ def test_no_duplicate_chunks_and_newer_wins(synced):
 def test_reassigned_account_moves_partition_and_scope(synced):
     rt, _ = synced
     wayne = account_id(rt, "Wayne Media")
-    dana, marcus = rt.viewer("dana.reyes@retain.example"), rt.viewer("marcus.chen@retain.example")
+    dana, marcus = rt.asker("dana.reyes@retain.example"), rt.asker("marcus.chen@retain.example")
     q = "champion Jordan Blake left"
     assert recall.search(rt.memory, q, marcus, k=1)[0].meta["account"] == "Wayne Media"
     with rt.store.session() as s:
@@ -125,8 +125,8 @@ def test_sync_is_incremental(synced):
 def test_facts_are_remembered_scoped_and_survive_rebuild(synced):
     rt, _ = synced
     cy = account_id(rt, "Cyberdyne Systems")
-    marcus = rt.viewer("marcus.chen@retain.example")
-    dana = rt.viewer("dana.reyes@retain.example")
+    marcus = rt.asker("marcus.chen@retain.example")
+    dana = rt.asker("dana.reyes@retain.example")
     fact = recall.remember(
         rt.memory, rt.store, marcus, cy, "Their CTO Miles Dyson retires in May; Raj takes over the budget.",
                               said_by="Marcus Chen", when=datetime(2026, 11, 22, 9, 30))

@@ -229,9 +229,9 @@ def _run_main(cli, common):
 # ---------------------------------------------------------------- 4. no identity
 def test_no_identity_means_no_access(rt, slack):
     with pytest.raises(NotFoundError):
-        access.resolve_viewer(rt.store, "")
+        access.resolve_asker(rt.store, "")
     with pytest.raises(NotFoundError):
-        access.resolve_viewer(rt.store, "#team=East")
+        access.resolve_asker(rt.store, "#team=East")
     bot, mock, url = slack
     mention(url, "how is Acme doing?", user="", eid="EvNoUser")
     mention(url, "how is Acme doing?", user="", channel="D0DANA0001", eid="EvNoUser2")
