@@ -1,7 +1,10 @@
-"""Scripted chat models for agent-logic tests (the llama.cpp path itself is tested for real elsewhere).
+"""Fake chat models for agent-logic tests (the llama.cpp path itself is tested for real elsewhere).
 
-A scripted reply knows which step asked (`purpose`: route, needs, compose, rewrite...), as the code
-declares it with each call, never from the wording of a prompt file: editing a prompt breaks no test.
+`QueuedChat` returns the replies a test queued, in order, whatever the prompt: a test that knows its calls
+asserts them (`kwargs` holds each call's `purpose`). `FindingsChat` writes from the findings it was given
+(`faithful`, an obeying writer...), for runs of many questions (the eval) or replies that must cite them;
+it knows which step asked (`purpose`: route, needs, compose, rewrite...) as the code declares it with each
+call, never from the wording of a prompt file: editing a prompt breaks no test.
 """
 
 import json
@@ -23,10 +26,10 @@ def purpose() -> str:
     return _PURPOSE.get().split(":")[0]
 
 
-class ScriptedChat:
-    """A chat model whose replies come from a function of the messages; calls are logged like real ones.
+class FindingsChat:
+    """A chat model whose replies are a function of the findings it was given; calls are logged like real ones.
 
-    The function reads the findings it was given; `purpose()` tells it which step is asking.
+    `purpose()` tells the function which step is asking.
     """
 
     def __init__(self, reply: Callable[[list[dict[str, str]]], str], name: str = "scripted"):
@@ -129,8 +132,3 @@ def concise(messages):
     lead = items[0]["text"] if items else "Nothing notable in the records."
     bullets = [f"- {i['text']} {''.join(f'[{n}]' for n in i['sources']) or '[1]'}" for i in items[1:]]
     return f"{lead} {''.join(f'[{n}]' for n in items[0]['sources']) if items else ''}\n" + "\n".join(bullets)
-
-
-def inventive(messages):
-    """A writer that makes up a number."""
-    return re.sub(r"\d+(\.\d+)?x", "3.4x", faithful(messages)) + "\n- Churn risk is 87% [1]"

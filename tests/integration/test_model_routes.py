@@ -6,7 +6,7 @@ in tests/integration/test_llm_llamacpp.py and `retain eval --llm`."""
 import json
 import random
 
-from fakes import ScriptedChat
+from fakes import FindingsChat
 
 from agents.assistant import Assistant
 from agents.router import FieldName, QueryOut, RouteOut
@@ -40,7 +40,7 @@ def test_any_route_a_model_picks_answers_without_a_crash_or_an_invented_zero(rt)
     rng = random.Random(7)
     routes: list[dict] = []
 
-    class FuzzChat(ScriptedChat):
+    class FuzzChat(FindingsChat):
         """The router's structured call gets a fuzzed reading; prose gets a reply the verifier refuses."""
 
         def complete(self, messages, *, max_tokens=None, schema=None, purpose=""):

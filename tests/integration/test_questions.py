@@ -7,7 +7,7 @@ import json
 from datetime import date
 
 import pytest
-from fakes import ScriptedChat, faithful, findings_of, is_needs, is_route
+from fakes import FindingsChat, QueuedChat, faithful, findings_of, is_needs, is_route
 from models_dir import MINILM, SMOLLM2, model
 from pydantic import ValidationError
 from sqlalchemy import text
@@ -143,7 +143,7 @@ def _wrong_account_writer(messages):
 
 def test_bad_models_never_make_answers_worse(rt):
     det = Assistant(rt, use_memory=False)
-    bad = Assistant(rt, chat=ScriptedChat(_wrong_account_writer), use_memory=False)
+    bad = Assistant(rt, chat=FindingsChat(_wrong_account_writer), use_memory=False)
     # An empty extraction does not erase the rule-based needs profile.
     want = det.ask("what does Acme care about?", DANA, "b1")["answer"]["text"]
     got = bad.ask("what does Acme care about?", DANA, "b2")
@@ -189,22 +189,22 @@ def test_a_real_small_model_scores_at_least_as_well_as_none(rt):
 
 
 def test_a_models_query_runs_only_when_it_fits_the_catalogue(rt):
-    def proposes(query):
-        def chat(messages):
-            if is_route(messages):
-                return json.dumps({"intents": [], "accounts": [], "window_days": None, "query": query})
-            return faithful(messages)
-        return chat
+    def proposes(query):  # the router's reading, then prose that names no record (the verifier keeps the findings)
+        route = json.dumps({"intents": [], "accounts": [], "window_days": None, "query": query})
+        return QueuedChat(replies=[route, "Here they are."], asked=[], kwargs=[])
 
     unsure = "gimme the stuff with the priciest deals"
     good = {"entity": "accounts", "filters": [], "sort_by": "arr", "descending": True, "limit": 2}
-    r = Assistant(rt, chat=ScriptedChat(proposes(good)), use_memory=False).ask(unsure, DANA, "l1")
+    chat = proposes(good)
+    r = Assistant(rt, chat=chat, use_memory=False).ask(unsure, DANA, "l1")
     top = sql(rt, "select name from accounts where owner_id=4 and lifecycle_stage!='churned' order by arr desc limit 2")
     assert r["route"]["method"] == "llm query" and all(n in r["answer"]["text"] for n in top)
-    assert r["llm"]["calls"] <= 2  # the route, and at most the prose (budget one for a single intent)
+    assert [k["purpose"] for k in chat.kwargs][:1] == ["route"] and r["llm"]["calls"] <= 2  # and at most the prose
     # A field the entity does not have: the query is dropped, nothing runs on it.
     bad = {"entity": "tickets", "filters": [{"field": "arr", "op": "gt", "value": 5}]}
-    r = Assistant(rt, chat=ScriptedChat(proposes(bad)), use_memory=False).ask(unsure, DANA, "l2")
+    chat = proposes(bad)
+    r = Assistant(rt, chat=chat, use_memory=False).ask(unsure, DANA, "l2")
+    assert [k["purpose"] for k in chat.kwargs][:1] == ["route"]
     assert r["route"]["method"] != "llm query" and "query" not in r["route"]["intents"]
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
-from fakes import ScriptedChat, faithful, findings_of, is_needs, is_route
+from fakes import FindingsChat, faithful, findings_of, is_needs, is_route
 from mock_slack import MockSlack
 from slack_http import mention, signed
 from sqlalchemy import func, select
@@ -226,7 +226,7 @@ def test_planted_instructions_never_reach_the_answer(rt, k):
         s.add(SurveyResponse(account_id=acme, kind="nps", score=9, comment=PLANTED[k],
                              responded_on=date(2026, 11, 22)))  # the latest NPS comment is quoted in findings
         s.commit()
-    r = Assistant(rt, chat=ScriptedChat(obeying), use_memory=False).ask("how is Acme doing?", DANA, f"p{k}")
+    r = Assistant(rt, chat=FindingsChat(obeying), use_memory=False).ask("how is Acme doing?", DANA, f"p{k}")
     text = r["answer"]["text"]
     assert any(PLANTED[k][:30] in t for f in r["findings"] for t in [i["text"] for i in f["facts"]])
     # The obeying prose was rejected (one call for a single-intent question): the verified findings are shown.
@@ -235,7 +235,7 @@ def test_planted_instructions_never_reach_the_answer(rt, k):
 
 
 def test_faithful_prose_still_passes_the_stricter_check(rt):
-    r = Assistant(rt, chat=ScriptedChat(faithful), use_memory=False).ask("how is Acme doing?", DANA, "ok")
+    r = Assistant(rt, chat=FindingsChat(faithful), use_memory=False).ask("how is Acme doing?", DANA, "ok")
     assert r["answer"]["mode"] == "llm" and r["answer"]["unsupported"] == []
 
 
