@@ -294,6 +294,10 @@ def _today(f: Finding, deps: Deps, who: str) -> None:
     f.data["accounts"] = [{"account_id": r["account_id"], "name": r["account"]} for r in b["at_risk"][:3]]
 
 
+SHOWN = 50
+"""The rows a list answer shows; a longer list says how many it has and how to narrow it."""
+
+
 def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
     """Run one plan within the asker's scope; the finding cites every record it states."""
     account = p.accounts[0] if p.shape == "lookup" else None
@@ -331,10 +335,14 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         _aggregate(f, p, res, scope)
     else:
         label = p.title
-        shown = f" (showing {len(res.rows)})" if len(res.rows) < res.total else ""
+        n = min(len(res.rows), SHOWN)  # a long list shows its first rows and says how to reach the rest
+        stated = bool(res.query.limit) and n == len(res.rows)  # "top 3": the three asked for
+        shown = "" if n >= res.total else f" (showing {n} of {res.total})" if stated else \
+            f" (showing the first {n} of {res.total} in this order; narrow it, by a window, an owner or a status, " \
+            "to see the rest)"
         f.fact(f"{res.total} {label} in {scope}{shown}" if p.shape == "list" else f"Side by side: {label}",
                *[r["source"] for r in res.rows[:1]], kind="count")
-        for r in res.rows[:25]:
+        for r in res.rows[:SHOWN]:
             f.fact(_line(res, r), r["source"], kind="row")
         f.data["table"] = table(res)
     _left(f, former)

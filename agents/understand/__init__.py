@@ -22,6 +22,7 @@ from agents.state import AccountRef
 from agents.understand.lookups import by_role, lookup, person, seniority
 from agents.understand.model import Plan, Shape, from_json, to_json
 from agents.understand.phrases import COMPARE, LEXICON, PLURAL, SHORTHAND, THOSE, TOPIC
+from agents.understand.quiet import quiet_contacts
 from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
 from agents.understand.slots import _group, _vocab_filters, thresholds
 from agents.understand.vocabulary import Vocabulary, vocabulary
@@ -116,6 +117,9 @@ def _plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: l
     if len(accounts) >= 2 and (COMPARE.search(low) or re.search(r"\band\b|,", low) and
                                re.search(r"\b(which|who)\b", low)):
         return [compare(accounts, low)]
+    quiet = quiet_contacts(low, today, accounts)
+    if quiet is not None:  # "who at Acme hasn't engaged in 6 weeks?": the contacts, by their last engagement
+        return [quiet]
     if len(accounts) == 1:
         return lookup(low, accounts[0], today, vocab.milestones) or by_role(low, accounts[0], vocab.roles)
     if accounts:

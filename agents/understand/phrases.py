@@ -22,7 +22,8 @@ _FIELD_WORDS: dict[str, str] = {
     "p_renew": r"p\(renew\)|renewal (?:probability|likelihood|odds)|chance of renewing|likelihood to renew",
     "nps": r"nps",
     "seat_utilization": r"seat (?:use|usage|utili[sz]ation)|utili[sz]ation|"
-                        r"(?:of )?(?:their |the )?seats (?:in use|used)",
+                        r"(?:of )?(?:their |the )?seats (?:in use|used)|"
+                        r"(?<=%) of (?:their |the |its |our )?(?:seats|licen[cs]es)",
     "usage_change_30d": r"usage (?:change|growth)", "days_since_touch": r"days since (?:touch|contact)",
     "open_tickets": r"open (?:tickets?|tix|cases?)|tickets? open", "p95_ms": r"p95(?: latency)?|latency",
     "error_rate": r"error rate",
@@ -190,9 +191,11 @@ _ENTITY_CUES: list[tuple[str, str]] = [
     (r"fine[- ]?tun\w*", "fine_tunes"),
     (r"\b(?:onboarding|implementation|rollout) plans?\b|\bplans? (?:that are |which are )?(?:running|active|"
      r"in progress|past (?:their )?target|behind|late|completed|finished)\b|"
-     r"\bplans? (?:that |which )?(?:started|kicked off|began|begun|launched|went live|go live|targeting)\b|"
+     r"\bplans? (?:that |which )?(?:are )?(?:started|kicked off|began|begun|launched|went live|go live|going live|"
+     r"targeting)\b|"
      r"\b(?:kicked off|began onboarding|started onboarding)\b", "plans"),
-    (r"\bmilestones?\b|onboarding (tasks|steps)", "milestones"),
+    (r"\bmilestones?\b|onboarding (tasks|steps)|\bdue\b.{0,30}\bonboarding\b|\bonboarding\b.{0,30}\bdue\b",
+     "milestones"),
     (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers|\bwho left\b|\bpeople who\b", "contacts"),
     (r"\b(survey|nps|csat) (responses?|answers?|comments?|results|scores)\b|\bsurvey comments\b|"
      r"\b(responded|answered|replied|filled (?:in|out)|took)\b.{0,12}\b(nps|survey|csat)\b|"

@@ -37,6 +37,10 @@ _SURVEYED = re.compile(r"\b(detractors?|promoters?|passives?|nps|csat|surveys?)\
 _DID = re.compile(r"(?<!\bbe )(?<!\bbeen )(?<!\bget )(?<!\bgetting )\b(renewed|churned|lost|expanded|downsized|"
                   r"downgraded|shrank|shrunk|cancell?ed|upsold|grew)\b(?! (?:their|a|the|its|our|his|her)\b)")
 """A renewal verb in the past tense ("what we renewed in March", "which accounts renewed in May"): history."""
+_ORDERED = re.compile(r"\b(?:list|show|sort|sorted|order|ordered|rank|ranked|arrange|all)\b.*\bby\b|"
+                      r"\b(?:sort|sorted|order|ordered|rank|ranked)\b|\b\w+est (?:ones? )?first\b|"
+                      r"\b(?:ascending|descending|alphabetical(?:ly)?)\b")
+"""An order asked for ("list accounts by ARR, largest first"): every row in that order, no invented top ten."""
 _PAST = {"close": "closed", "resolve": "resolved", "fix": "fixed", "complete": "completed", "finish": "finished",
          "start": "started", "kick off": "kicked off", "begin": "began", "open": "opened", "file": "filed",
          "raise": "raised", "log": "logged", "submit": "submitted", "sign": "signed", "renew": "renewed",
@@ -85,6 +89,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     if entity != "accounts" and asks_accounts and (counted or (PLURAL.search(low) and _sort(low) is not None)):
         entity = "accounts"  # "which customers have the most open tickets?" ranks accounts, not tickets
     entity = _records_asked(entity, low, today)
+    if entity == "accounts" and re.search(r"\bcsat\b", low):
+        entity = "surveys"  # an account has no CSAT of its own: its survey responses do
     filters, said = _vocab_filters(low, vocab, asker)
     window: Span | None = None
     if entity == "accounts":
@@ -131,8 +137,9 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         more, words = status_filters(low, entity, today, vocab.statuses)
         filters += more
         said += words
-        if re.search(r"\bnps\b", low) and not re.search(r"\bcsat\b", low):
-            filters.append(Filter(field="kind", value="nps"))
+        kinds = [k for k in ("nps", "csat") if re.search(rf"\b{k}\b", low)]
+        if len(kinds) == 1:
+            filters.append(Filter(field="kind", value=kinds[0]))
     topic = re.search(r"\b(?:about|mentioning|that mention|which mention|mentions?|containing|regarding|re:|related to|"
                       r"with the words?|that say|saying)\s+[\"']?([a-z][a-z0-9 /-]{1,30}?)[\"']?\s*"
                       r"(?:\?|$|\bin\b|\bfrom\b|\bsince\b|\bduring\b|\bthis\b|\blast\b|\bover\b|,)", low)
@@ -149,6 +156,12 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             fld = date_field(entity, low)
             filters.append(Filter(field=fld, op="between", value=[past.start.isoformat(), past.end.isoformat()]))
             said.append(past.describe())
+    done = {"milestones": "done", "plans": "completed"}.get(entity)
+    if done and not any(f.field == "status" for f in filters) and any(
+            f.field in ("due_date", "target_date") and f.op == "between" and f.value[1] >= today.isoformat()
+            for f in filters):  # "due in the next 2 weeks": what is still to do, not what is already done
+        filters.append(Filter(field="status", op="ne", value=done))
+        said.append(f"not {done}")
     if entity != "accounts":  # "score under 7", "eval score above 0.8", "renewals worth over 100k"
         bounds = record_thresholds(entity, low)
         filters += bounds
@@ -213,14 +226,17 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             if first and first.field else None
         limit = limit if limit and limit > 1 else None
     elif ranked and sort is not None and limit is None and not aggs:
-        limit = 10  # a ranking shows its top ten
+        if not _ORDERED.search(low):  # a superlative shows its top ten; an order asked with no limit, all of it
+            limit = 10
         if sort.field in ("open_tickets", "open_high_tickets") and sort.desc:
             filters.append(Filter(field=sort.field, op="gt", value=0))
+    if entity == "accounts" and sort is None and not group and any(f.field == "days_since_touch" for f in filters):
+        sort = Sort(field="last_touch")  # "no touch in 30+ days": the longest silent first, with its last touch
     if entity == "accounts" and sort is None and not group:
         sort = Sort(field="health")  # lists show the accounts that need attention first
     fields = {"accounts": _account_fields(sort, filters, aggs)}.get(entity, [])
     q = Query(entity=entity, fields=fields, filters=filters, account_ids=ids,  # type: ignore[arg-type]
-              sort=[sort] if sort else [], limit=limit or (25 if entity != "accounts" else None),
+              sort=[sort] if sort else [], limit=limit,
               group_by=group if group in _group_fields(entity) else None, aggregates=aggs)
     shape: Shape = "aggregate" if aggs and (count or total or avg or group or summary or most) else "list"
     what = {"accounts": "accounts", "tickets": "tickets", "fine_tunes": "fine-tunes", "milestones": "milestones",
@@ -283,6 +299,8 @@ def _group_fields(entity: str) -> set[str]:
 def _account_fields(sort: Sort | None, filters: list[Filter], aggs: list[Aggregate]) -> list[str]:
     base = ["account", "health", "band", "arr", "renewal_date", "p_renew", "owner"]
     extra = [x.field for x in filters if x.field not in base and x.field not in ("risk", "team")]
+    if "days_since_touch" in extra:  # how long, and since when
+        extra.append("last_touch")
     if sort and sort.field not in base:
         extra.append(sort.field)
     extra += [a.field for a in aggs if a.field and a.field not in base]

@@ -44,6 +44,9 @@ def _money_value(tok: str) -> float:
     return _money(t)
 
 
+_FILL = r"(?:\s+(?:responses?|answers?|scores?|ratings?|results?))?"  # "NPS scores under 5", "CSAT responses of 2"
+
+
 def thresholds(low: str, words: dict[str, str] | None = None, money: str | None = "arr") -> list[Filter]:
     """Comparisons like "health below 60", "over $100k ARR", "at least 3 open tickets", "score between 7 and 8".
 
@@ -62,11 +65,15 @@ def thresholds(low: str, words: dict[str, str] | None = None, money: str | None 
                              rf"(?:and|to|-)\s*\$?{_NUMW}", low):
             add(m, Filter(field=fld, op="ge", value=_value(m.group(1), fld)),
                 Filter(field=fld, op="le", value=_value(m.group(2), fld)))
-        for m in re.finditer(rf"(?:{w})\s*(?:is|are|of|score|was|were)?\s*({_MORE}|{_LESS})\s*\$?{_NUMW}", low):
+        for m in re.finditer(rf"(?:{w}){_FILL}\s*(?:is|are|of|score|was|were)?\s*({_MORE}|{_LESS})\s*\$?{_NUMW}", low):
             add(m, Filter(field=fld, op=_op(m.group(1)), value=_value(m.group(2), fld)))
+        for m in re.finditer(rf"(?:{w}){_FILL}\s*(?:is|of|was|=)?\s*(?:an?\s+)?{_NUMW}\s*(?:or|to|-)\s*{_NUMW}\b"
+                             r"(?!\s*(?:%|percent|days?|weeks?|months?|years?))", low):  # "a CSAT of 1 or 2"
+            add(m, Filter(field=fld, op="ge", value=_value(m.group(1), fld)),
+                Filter(field=fld, op="le", value=_value(m.group(2), fld)))
         for m in re.finditer(rf"({_MORE}|{_LESS})\s*\$?{_NUMW}\s*(?:in\s+)?(?:{w})\b", low):
             add(m, Filter(field=fld, op=_op(m.group(1)), value=_value(m.group(2), fld)))
-        for m in re.finditer(rf"(?:{w})\s*(?:is|of|score|scores|at|was)?\s*(?:an?\s+)?\$?{_NUMW}\s+or\s+"
+        for m in re.finditer(rf"(?:{w}){_FILL}\s*(?:is|of|score|scores|at|was)?\s*(?:an?\s+)?\$?{_NUMW}\s+or\s+"
                              r"(lower|less|below|under|fewer|worse|higher|more|above|over|better|greater)\b", low):
             up = m.group(2) in ("higher", "more", "above", "over", "better", "greater")  # "NPS of 4 or lower"
             add(m, Filter(field=fld, op="ge" if up else "le", value=_value(m.group(1), fld)))
@@ -213,6 +220,9 @@ def _vocab_filters(low: str, vocab: Vocabulary, asker: str) -> tuple[list[Filter
     return out, said
 
 
+_PLUS = r"\s*(?:\+|plus)?\s*(?:or (?:more|longer)\s+)?"  # "30+ days", "30 or more days": at least that long
+
+
 def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Span | None]:
     out: list[Filter] = []
     said: list[str] = []
@@ -257,8 +267,9 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
     m = re.search(r"(?:no|not|nobody|no one|haven'?t|have not|hasn'?t|without|zero|any)\b[^.?!]{0,40}?\b(?:touch|talk|"
                   r"spoke|spoken|"
                   r"contact|activit|interact|engag|"
-                  r"heard|met|reach|engag|check)\w*[^.?!]{0,30}?" + _NUMW + r"\s*(day|week|month)s?", low) or \
-        re.search(r"(?:untouched|silent|quiet|neglected|dark)\b[^.?!]{0,20}?" + _NUMW + r"\s*(day|week|month)s?", low)
+                  r"heard|met|reach|engag|check)\w*[^.?!]{0,30}?" + _NUMW + _PLUS + r"(day|week|month)s?", low) or \
+        re.search(r"(?:untouched|silent|quiet|neglected|dark)\b[^.?!]{0,20}?" + _NUMW + _PLUS + r"(day|week|month)s?",
+                  low)
     quiet = re.search(r"gone (dark|quiet|silent|cold)|went (dark|quiet|silent|cold)|radio silence|\bghost(ed|ing)?\b|"
                       r"haven'?t heard from", low)
     since = re.search(r"(?:haven'?t|have not|hasn'?t|not|no)\b[^.?!]{0,30}?\b(?:heard|talk|spoke|spoken|touch|contact|"

@@ -85,3 +85,56 @@ def test_a_past_tense_verb_with_a_window_reads_what_happened_then(rt):
     assert "closed 2026-11-16 to 2026-11-22" in a.splitlines()[0]
     a = ask("what milestones did we complete in October?", AVERY)
     assert "completed 2026-10-01 to 2026-10-31" in a.splitlines()[0]
+
+
+def test_contacts_and_accounts_by_how_long_since_we_engaged(rt):
+    bot = Assistant(rt, use_memory=False)
+
+    def ask(q: str, who: str = DANA) -> str:
+        return bot.ask(q, who, f"q:{who}:{q}")["answer"]["text"]
+
+    at = "from contacts c join accounts a on a.id=c.account_id where a.name='Beacon Software'"
+    a = ask("who at Beacon Software hasn't engaged in 3 weeks?")
+    assert a.startswith("Contacts") and "last engaged before 2026-11-02" in a.splitlines()[0]
+    assert shows(a, sql(rt, f"select c.name {at} and c.left_on is null and c.last_engaged < '2026-11-02'"),
+                 sql(rt, f"select c.name {at} and (c.left_on is not null or c.last_engaged >= '2026-11-02')"))
+    a = ask("who hasn't engaged in 5 weeks across my accounts?")  # "who" engaging is a person, the book its scope
+    assert a.startswith("Contacts") and "last engaged before 2026-10-19" in a.splitlines()[0]
+    # Accounts with no touch in a window: each with its last touch date, the longest silent first.
+    touched = ("select a.name, max(x.occurred_on) from activities x join accounts a on a.id=x.account_id where "
+               f"a.owner_id=4 and {LIVE} group by a.name having max(x.occurred_on)")
+    a = ask("which accounts haven't had any touch in 30+ days?")
+    assert a.startswith("Accounts") and "last touch" in a.splitlines()[0]
+    silent = sql(rt, f"{touched} <= '2026-10-24'")
+    assert shows(a, silent, sql(rt, f"{touched} > '2026-10-24'"))
+    with rt.store.session() as s:
+        last = {r[0]: str(r[1])[:10] for r in s.execute(text(f"{touched} <= '2026-10-24'"))}
+    assert all(f"last touch {day}" in a for day in last.values())
+
+
+def test_thresholds_on_scores_and_orders_without_a_limit_and_milestones_still_to_do(rt):
+    bot = Assistant(rt, use_memory=False)
+
+    def ask(q: str, who: str = AVERY) -> str:
+        return bot.ask(q, who, f"s:{who}:{q}")["answer"]["text"]
+
+    responses = f"from survey_responses r join accounts a on a.id=r.account_id where {LIVE} and r.kind='nps' and " \
+                "r.responded_on between '2026-10-01' and '2026-10-31' and r.score"
+    a = ask("nps responses 9 or above in October")
+    assert "score at least 9" in a.splitlines()[0] and "did not apply" not in a
+    assert f"{len(sql(rt, f'select r.id {responses} >= 9'))} survey responses" in a
+    a = ask("which accounts have CSAT below 3?")
+    assert "kind csat" in a.splitlines()[0] and "score under 3" in a.splitlines()[0]
+    a = ask("accounts using at least 80% of their seats", DANA)
+    assert "seat use at least 80%" in a.splitlines()[0]
+    # An order with no stated limit: every account, no invented top ten.
+    a = ask("list my accounts by ARR, largest first", DANA)
+    mine = sql(rt, f"select name from accounts a where owner_id=4 and {LIVE} order by arr desc")
+    assert "top 10" not in a and all(n in a for n in mine)
+    # Milestones due soon are the ones still to do, and the reading line says so.
+    a = ask("milestones due in the next 2 weeks")
+    assert "not done" in a.splitlines()[0] and "status done" not in a
+    todo = sql(rt, "select count(*) from milestones m join onboarding_plans p on p.id=m.plan_id join accounts a on "
+                   f"a.id=p.account_id where {LIVE} and m.status != 'done' and m.due_date between '2026-11-23' and "
+                   "'2026-12-07'")[0]
+    assert f"{todo} milestones" in a

@@ -47,7 +47,7 @@ def test_a_field_of_one_account(question, what):
 @pytest.mark.parametrize("question,entity,filters,sort,group", [
     ("customers on cirrus-code with health under 55", "accounts", ["health", "model"], ["health"], None),
     ("biggest 4 accounts in healthcare", "accounts", ["industry"], ["arr"], None),
-    ("accounts nobody has touched for 3 weeks", "accounts", ["days_since_touch"], ["health"], None),
+    ("accounts nobody has touched for 3 weeks", "accounts", ["days_since_touch"], ["last_touch"], None),
     ("which renewals land before the end of February?", "accounts", ["renewal_date"], ["renewal_date"], None),
     ("total ARR up for renewal in Q1, by CSM", "accounts", ["renewal_date"], ["arr"], "owner"),
     ("urgent tickets still open on the West team", "tickets", ["priority", "status", "team"], [], None),
