@@ -241,7 +241,8 @@ def constraints(text: str, today: date) -> list[Constraint]:
         if tok in window_text or any(tok == d or len(d) > 2 and tok in d for d in dates) or \
                 re.fullmatch(r"20\d\d", tok):
             continue
-        unit = re.match(r"\s*(days?|weeks?|months?|quarters?|years?)\b", low[m.end(1):])
+        unit = re.match(r"\s*(?:\+|plus)?\s*(?:or (?:more|longer)\s+)?(days?|weeks?|months?|quarters?|years?)\b",
+                        low[m.end(1):])  # "3+ weeks", "45 days or more" is a span of time
         out.append(Constraint(f"{tok} {unit.group(1)}", "window") if unit else Constraint(tok, "number"))
     return out
 

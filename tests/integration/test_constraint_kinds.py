@@ -110,6 +110,8 @@ def test_contacts_and_accounts_by_how_long_since_we_engaged(rt):
     with rt.store.session() as s:
         last = {r[0]: str(r[1])[:10] for r in s.execute(text(f"{touched} <= '2026-10-24'"))}
     assert all(f"last touch {day}" in a for day in last.values())
+    a = ask("accounts I haven't touched in 3+ weeks")  # a number with "+" and a unit is the window it set
+    assert "days since touch at least 21" in a.splitlines()[0] and "did not apply" not in a
 
 
 def test_thresholds_on_scores_and_orders_without_a_limit_and_milestones_still_to_do(rt):
