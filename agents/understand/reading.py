@@ -132,6 +132,8 @@ def reading(p: Plan) -> str:
     elif q.account_ids and not p.accounts and not q.row_ids:
         parts.append(f"for the {len(set(q.account_ids))} account{'s' if len(set(q.account_ids)) != 1 else ''} "
                      "of the last answer")
+    elif q.account_ids and p.accounts and p.shape == "list" and q.entity != "accounts":  # "who at Acme ..."
+        parts.append("at " + " and ".join(a["name"] for a in p.accounts))
     if q.group_by:
         parts.append(f"by {q.group_by}")
     aggs = [a for a in q.aggregates if a.fn != "count" and a.field]
