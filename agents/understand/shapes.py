@@ -37,6 +37,8 @@ _SURVEYED = re.compile(r"\b(detractors?|promoters?|passives?|nps|csat|surveys?)\
 _DID = re.compile(r"(?<!\bbe )(?<!\bbeen )(?<!\bget )(?<!\bgetting )\b(renewed|churned|lost|expanded|downsized|"
                   r"downgraded|shrank|shrunk|cancell?ed|upsold|grew)\b(?! (?:their|a|the|its|our|his|her)\b)")
 """A renewal verb in the past tense ("what we renewed in March", "which accounts renewed in May"): history."""
+_LOST = re.compile(r"\bhow much\b.{0,40}\b(?:lost|lose|churned|contracted|shrank|shrunk|downsized)\b|"
+                   r"\b(?:arr|revenue) (?:we )?(?:lost|churned)\b")
 _ORDERED = re.compile(r"\b(?:list|show|sort|sorted|order|ordered|rank|ranked|arrange|all)\b.*\bby\b|"
                       r"\b(?:sort|sorted|order|ordered|rank|ranked)\b|\b\w+est (?:ones? )?first\b|"
                       r"\b(?:ascending|descending|alphabetical(?:ly)?)\b")
@@ -124,6 +126,12 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             said.append("champions")
     elif entity == "renewals":
         more, words = status_filters(low, entity, today, vocab.statuses)
+        if not more and _LOST.search(low):  # "how much ARR did we lose in Q3?": what churned or shrank, summed
+            how = [o for o, pat in (("churned", r"\bchurn"), ("contracted", r"\b(?:shr|contract|downsiz|downgrad)"))
+                   if re.search(pat, low)] or ["churned", "contracted"]  # "lose to churn" is the churned only
+            more = [Filter(field="outcome", op="in", value=how) if len(how) > 1 else Filter(field="outcome",
+                                                                                          value=how[0])]
+            words = [" or ".join(how)]
         filters += more
         said += words
     elif entity == "activities":
@@ -178,6 +186,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
                       r"\bin dollars\b", low)
     avg = re.search(r"\b(average|avg|mean|typical)\b\s*(?:(?!health|arr|nps|p\(renew\)|seats?|score)\w+\s)?"
                     r"(health|arr|nps|p\(renew\)|seats?|score)?", low)
+    if entity == "renewals" and total and _LOST.search(low):
+        aggs += [Aggregate(fn="sum", field="arr_before"), Aggregate(fn="sum", field="arr_after")]
     if entity == "accounts" and total:
         aggs.append(Aggregate(fn="sum", field="arr"))
     if entity == "accounts" and avg:

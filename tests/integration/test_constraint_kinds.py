@@ -85,6 +85,11 @@ def test_a_past_tense_verb_with_a_window_reads_what_happened_then(rt):
     assert "closed 2026-11-16 to 2026-11-22" in a.splitlines()[0]
     a = ask("what milestones did we complete in October?", AVERY)
     assert "completed 2026-10-01 to 2026-10-31" in a.splitlines()[0]
+    # "How much ARR did we lose": what churned or shrank then, before minus after.
+    lost = sql(rt, f"select sum(r.arr_before) - sum(r.arr_after) {HISTORY} r.outcome in ('churned', 'contracted') "
+                   "and r.renewal_date between '2026-07-01' and '2026-09-30'")[0]
+    a = ask("how much ARR did we lose in Q3?", AVERY)
+    assert f"ARR lost ${lost:,.0f}" in a
 
 
 def test_contacts_and_accounts_by_how_long_since_we_engaged(rt):
