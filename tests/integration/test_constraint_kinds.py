@@ -74,8 +74,9 @@ def test_a_past_tense_verb_with_a_window_reads_what_happened_then(rt):
     assert "2026-05-01 to 2026-05-31" in a.splitlines()[0] and "2027-05" not in a
     # "lose" and "downsize" are outcomes; a season is its months.
     a = ask("which accounts did we lose in september?", AVERY)
-    assert shows(a, sql(rt, f"select a.name {HISTORY} r.outcome='churned' and r.renewal_date like '2026-09%'"),
-                 sql(rt, f"select a.name {HISTORY} r.outcome!='churned' and r.renewal_date like '2026-09%'"))
+    sept = "r.renewal_date between '2026-09-01' and '2026-09-30'"
+    assert shows(a, sql(rt, f"select a.name {HISTORY} r.outcome='churned' and {sept}"),
+                 sql(rt, f"select a.name {HISTORY} r.outcome!='churned' and {sept}"))
     a = ask("which renewals did we downsize in the spring?", AVERY)
     assert "2026-03-01 to 2026-05-31" in a.splitlines()[0]
     assert shows(a, sql(rt, f"select a.name {HISTORY} r.outcome='contracted' and r.renewal_date between "
