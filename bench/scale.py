@@ -204,6 +204,43 @@ def cold_demo(runs: int = 5) -> dict:
     return out
 
 
+def rescore(accounts: int, csms: int, server: str | None = None) -> dict:
+    """Seconds to score the portfolio the first time, then again after one new note, as a new process would.
+
+    The rescore forgets this process's memoised tones and stored scores (another worker, the next CLI run):
+    what it may reuse is only what the database keeps.
+    """
+    from core.settings import load_settings
+    from integrations.crm.models import Account, Activity
+    from retain import demo
+    from tools import sentiment
+    from tools.scores import ScoreCache
+    from tools.services import Services
+
+    today = date(2026, 11, 23)
+    with tempfile.TemporaryDirectory() as tmp, _database(server, accounts) as url:
+        svc = Services(load_settings(data_dir=tmp, today=today.isoformat(), llm={"backend": "none"},
+                                     database_url=url))
+        demo.write(svc.store, demo.generate(accounts, 7, today, csms))
+        out: dict[str, Any] = {"database": svc.store.engine.dialect.name, "accounts": accounts, "load_before": _load()}
+        for step in ("first_score", "rescore"):
+            if step == "rescore":
+                with svc.store.session() as s:
+                    aid = s.scalars(select(Account.id).order_by(Account.id)).first()
+                    s.add(Activity(account_id=aid, kind="note", occurred_on=today, author="bench", subject="call",
+                                   body="They are evaluating a competitor after the outage."))
+            sentiment.score.cache_clear()
+            t, c = time.perf_counter(), time.process_time()
+            ScoreCache().get(svc.tool_context(None))
+            out[f"{step}_s"] = round(time.perf_counter() - t, 2)
+            out[f"{step}_cpu_s"] = round(time.process_time() - c, 2)
+            print(f"{step} {out[f'{step}_s']} s ({out[f'{step}_cpu_s']} CPU s), load {_load()}", file=sys.stderr,
+                  flush=True)
+        out["load_after"] = _load()
+        svc.store.engine.dispose()
+    return out
+
+
 def main() -> None:
     """Run the sizes asked for, print a table, keep bench/scale.json."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -213,8 +250,12 @@ def main() -> None:
     ap.add_argument("--database-url", default="",
                     help="a PostgreSQL server (its database is used only to create and drop the run's own)")
     ap.add_argument("--cold", action="store_true", help="only a cold `retain ask` on the demo, 5 times")
+    ap.add_argument("--rescore", action="store_true", help="only the first score and a rescore after one new note")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
+    if a.rescore:
+        print(json.dumps([rescore(int(n), a.csms, a.database_url or None) for n in a.sizes.split(",")], indent=1))
+        return
     if a.cold:
         cold = cold_demo()
         COLD.write_text(json.dumps(cold, indent=1))

@@ -95,12 +95,12 @@ def backtest(n_accounts: int = 1000, seed: int = 7) -> dict[str, Any]:
         out: dict[str, Any] = {"accounts": len(names), "seed": seed, "at_risk": "worst quarter of latent health"}
         scored = {}
         for label, fn in (("word list (before)", word_list), ("Retain (VADER + CS lexicon)", sentiment.score)):
-            original = feats.note_tone
-            feats.note_tone = fn  # type: ignore[assignment]
+            original = feats.tones
+            feats.tones = lambda _store, texts, fn=fn: [fn(t) for t in texts]  # type: ignore[misc]
             try:
                 f = feats.compute_features(rt.store, anchor)
             finally:
-                feats.note_tone = original  # type: ignore[assignment]
+                feats.tones = original  # type: ignore[assignment]
             scored[label] = (f, health.score(rt.card, f).score)
         rt.store.engine.dispose()
     some = next(iter(scored.values()))[0]

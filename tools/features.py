@@ -26,7 +26,7 @@ from integrations.crm.models import (
     Ticket,
 )
 from integrations.crm.store import CRMStore
-from tools import sentiment
+from tools.tones import tones
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,11 +38,6 @@ METRICS = [
     "open_high_tickets", "tickets_30d", "nps", "note_tone", "onboarding_progress",
     "onboarding_overdue", "champion_present", "days_since_touch", "days_to_renewal",
 ]
-
-def note_tone(text: str) -> float:
-    """The tone of a text from -1 (negative) to 1 (positive): `tools.sentiment` (VADER with a CS lexicon)."""
-    return sentiment.score(text)
-
 
 TURN = -0.4  # a text at or below this tone can be where an account's tone turned
 
@@ -179,7 +174,7 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
                             "text": said["comment"], "kind": "nps", "ref": said["id"]})]
     texts = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
         not f.empty for f in frames) else pd.DataFrame(columns=["account_id", "day", "text", "kind", "ref"])
-    texts["tone"] = [note_tone(str(t)) for t in texts["text"]]
+    texts["tone"] = tones(store, [str(t) for t in texts["text"]])  # stored per text: only new ones computed
     age = (pd.Timestamp(as_of) - pd.to_datetime(texts["day"])).dt.days
     df["note_tone"] = texts[(age < 60).to_numpy()].groupby("account_id")["tone"].mean().reindex(df.index)
     recent_tone = texts[(age < 30).to_numpy()].groupby("account_id")["tone"].mean()

@@ -8,14 +8,18 @@ outages, churn, escalations, timeouts, stalled rollouts, expansions, go-lives. T
 chosen on the `dev` half of tests/data/sentiment.yaml; the `held` half measures it
 (`python -m bench.sentiment`; figures in BENCHMARKS.md).
 
-`score(text)` is VADER's compound in [-1, 1]; `label` cuts it at ±NEUTRAL.
+`score(text)` is VADER's compound in [-1, 1]; `label` cuts it at ±NEUTRAL. `version()` names the
+lexicon and VADER release: stored tones (`tools.tones`) are reused only under the same version.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from importlib.metadata import version as _package_version
 from typing import Any
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -65,6 +69,16 @@ def _analyzer() -> SentimentIntensityAnalyzer:
     a.lexicon.update(WORDS)
     a.lexicon.update({tok: PHRASES[p.pattern] for p, tok in _PHRASES})
     return a
+
+
+SCORING = "1"  # bump when `score` computes differently from the same lexicon
+
+
+@lru_cache(maxsize=1)
+def version() -> str:
+    """A digest of the lexicon, the phrases, VADER's release and `SCORING`: what a stored tone was made with."""
+    made_with = json.dumps([SCORING, _package_version("vaderSentiment"), WORDS, PHRASES], sort_keys=True)
+    return hashlib.sha1(made_with.encode()).hexdigest()
 
 
 @lru_cache(maxsize=500_000)

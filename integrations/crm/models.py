@@ -36,19 +36,21 @@ from integrations.crm.ops_models import (
     ScoreRun,
     SlackInbox,
     SyncRun,
+    TextSentiment,
 )
 
 __all__ = ["CSM", "Account", "AccountRecord", "ActionLog", "Activity", "Base", "Contact", "Contract",
            "EmbeddingVector", "Feedback", "FineTuneJob", "FollowUpState", "HealthSnapshot", "Imported", "MCPToken",
            "Meta", "Milestone", "NeedsProfile", "OPERATIONAL", "OnboardingPlan", "Outbox", "RememberedFact",
            "RenewalEvent", "SchedulerLease", "ScoreRun", "SlackInbox", "SurveyResponse", "SyncRun", "TelemetryDaily",
-           "Ticket"]
+           "TextSentiment", "Ticket"]
 
 # Tables whose writes do not change what scores and answers are made from; a write to any other
 # table of `Base` moves the data version (`integrations.crm.store`, `schema.track_writes`).
 OPERATIONAL = frozenset({"alembic_version", "apscheduler_jobs", "retain_meta", "score_runs", "slack_inbox", "sync_runs",
                          "outbox", "scheduler_lease", "followup_state", "action_log", "health_snapshots",
-                         "needs_profiles", "feedback", "embedding_vectors", "mcp_tokens"})
+                         "needs_profiles", "feedback", "embedding_vectors", "mcp_tokens",
+                         "text_sentiments"})
 
 
 class CSM(Base):

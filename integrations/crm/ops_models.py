@@ -1,4 +1,4 @@
-"""Retain's own operational tables: the Slack inbox, outbox, scheduler lease, embeddings, score runs, syncs, tokens."""
+"""Retain's own tables: Slack inbox, outbox, scheduler lease, embeddings, tones, score runs, syncs, tokens."""
 
 from __future__ import annotations
 
@@ -90,6 +90,15 @@ class EmbeddingVector(Base):
     model: Mapped[str] = mapped_column(String(200), primary_key=True)
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     vec: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TextSentiment(Base):
+    """A text's tone by (sentiment version, sha1 of the text): scoring recomputes only texts it has not seen."""
+
+    __tablename__ = "text_sentiments"
+    version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tone: Mapped[float] = mapped_column(Float)
 
 
 class ScoreRun(Base):

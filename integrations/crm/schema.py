@@ -150,3 +150,8 @@ def track_writes(conn: Connection) -> None:
 def v15_data_version_triggers(conn: Connection) -> None:
     """PostgreSQL counts writes to CRM tables in triggers, so writes made outside Retain move the data version."""
     track_writes(conn)
+
+
+def v16_text_sentiments(conn: Connection) -> None:
+    """Each text's tone, kept by sentiment version and text digest, so a rescore computes only new texts."""
+    Base.metadata.create_all(conn, tables=[Base.metadata.tables["text_sentiments"]], checkfirst=True)
