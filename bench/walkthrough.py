@@ -292,6 +292,8 @@ def slack_faults(w: Walk, fleet: Fleet, pg: Any, chroma: subprocess.Popen, llm: 
     w.check("three workers ready", [s for s, _ in fleet.ready()] == [200, 200, 200], str(fleet.ready()))
     ok, detail = fleet.ask(30)
     w.check("30 DMs over three workers", ok, detail)
+    w.run(f"{psql} -Atc \"SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = 'retain' "
+          "GROUP BY 1\"", keep=4)
     moved = timezone_change(w, psql)
 
     w.say("## Fault: PostgreSQL stopped 5 s while questions arrive")
