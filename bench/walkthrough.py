@@ -232,6 +232,7 @@ class Fleet:
         self.workers: list[Any] = []
         self.k = 0
         self.pairs: list[tuple[str, str]] = []  # (Slack user id, an account they own)
+        self.logs: Path | None = None
 
     def add(self, scheduler: bool, name: str) -> Any:
         args = ["--port", str(_port())] + ([] if scheduler else ["--no-scheduler"])
@@ -273,6 +274,8 @@ class Fleet:
     def stop(self) -> None:
         for x in self.workers:
             x.stop()
+            if self.logs is not None:  # each worker's JSON log lines, kept with --keep
+                (self.logs / f"{x.name.replace(' ', '-')}.log").write_text("".join(x.lines))
 
 
 def slack_faults(w: Walk, fleet: Fleet, pg: Any, chroma: subprocess.Popen, llm: subprocess.Popen,
@@ -312,7 +315,7 @@ def slack_faults(w: Walk, fleet: Fleet, pg: Any, chroma: subprocess.Popen, llm: 
     child = c.answering_pid()
     def kill_child() -> None:
         rig.kill_9(child)
-        t0, seen = time.time(), []
+        t0, seen = time.time(), list[int]()
         while time.time() < t0 + 90 and (503 not in seen or seen[-1] != 200):
             seen.append(c.readyz()[0])
             time.sleep(0.2)
@@ -386,9 +389,10 @@ def timezone_change(w: Walk, psql: str) -> Callable[[], None]:
     t0 = time.time()
 
     def moved() -> None:
-        after = before
-        while time.time() < t0 + 400 and after == before:
+        while True:  # read at least once, however late this is called
             after = subprocess.run(["bash", "-c", job], capture_output=True, text=True).stdout.strip()
+            if after != before or time.time() > t0 + 400:
+                break
             time.sleep(5)
         w.check("the running scheduler moved Dana's briefing", after != before,
                 f"next run {before} -> {after}, {time.time() - t0:.0f} s after the change")
@@ -437,6 +441,7 @@ def main() -> int:
         url = setup(w, pg, tmp)
         chroma, llm, cmds = servers(w, tmp, model)
         fleet = Fleet(w, rig, mock)
+        fleet.logs = tmp
         slack_faults(w, fleet, pg, chroma, llm, cmds, tmp)
         fleet.stop()
         fleet = None
