@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from agents.state import AccountRef
-from agents.understand.measures import record_thresholds, singular, superlative
+from agents.understand.measures import field_words, record_thresholds, singular, superlative
 from agents.understand.model import Plan, Shape
 from agents.understand.phrases import _COMPARE_TOPICS, _ENTITY_CUES, _FIELD_WORDS, _ORDINAL, _TODAY, METRICS, PLURAL
 from agents.understand.reading import DEFAULT_PERIOD, deadline
@@ -290,7 +290,18 @@ def _record_sort(entity: str, low: str) -> Sort | None:
                     if fld == "@date" else fld)
             if name in fields:
                 return Sort(field=name, desc=desc)
-    return None
+    by = re.search(r"\b(?:sort|order|rank|arrange)\w*\b.{0,40}?\bby (?:the |their |its )?([a-z][a-z() ]{1,30})", low)
+    if by is None:  # "rank fine-tunes by eval score": that field, best first unless the message says otherwise
+        return None
+    said = by.group(1)
+    fld = next((f for f, w in field_words(entity).items() if re.match(rf"(?:{w})\b", said)), None)
+    if fld is None and re.match(r"(?:\w+ )?(?:date|day|time|when)\b", said):
+        fld = _VERB_FIELDS.get(entity, [(".", ENTITIES[entity].date_field or "")])[-1][1]
+    if fld not in fields:
+        return None
+    up = re.search(r"\b(?:highest|best|largest|biggest|most|newest|latest|descending|desc)\b", said)
+    down = re.search(r"\b(?:lowest|worst|smallest|least|oldest|earliest|ascending|asc)\b", said)
+    return Sort(field=fld, desc=bool(up) if up or down else fields[fld].kind != "date")
 
 
 def _top_by(low: str, sort: Sort) -> Sort:

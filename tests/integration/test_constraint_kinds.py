@@ -139,6 +139,8 @@ def test_thresholds_on_scores_and_orders_without_a_limit_and_milestones_still_to
     a = ask("list my accounts by ARR, largest first", DANA)
     mine = sql(rt, f"select name from accounts a where owner_id=4 and {LIVE} order by arr desc")
     assert "top 10" not in a and all(n in a for n in mine)
+    a = ask("rank fine-tunes by eval score")  # "rank <records> by <field>": that order, every row
+    assert "sorted by eval score, highest first" in a.splitlines()[0]
     # Milestones due soon are the ones still to do, and the reading line says so.
     a = ask("milestones due in the next 2 weeks")
     assert "not done" in a.splitlines()[0] and "status done" not in a
