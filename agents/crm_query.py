@@ -8,9 +8,10 @@ period; "what needs me today" is the briefing's own priorities.
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
-from agents import briefing
+from agents import arr_change, briefing, risk
 from agents.state import Deps, Finding
 from agents.understand import Plan, seniority
 from agents.understand.edits import rows_of
@@ -90,7 +91,7 @@ def table(res: QueryResult) -> dict[str, Any]:
             "rows": [[fmt(c, r.get(c), kinds.get(c, ""))[:120] for c in cols] for r in res.rows]}
 
 
-def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]]) -> None:
+def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]], today: date) -> None:
     name = p.accounts[0]["name"]
     rows = res.rows
     if p.what == "economic buyer":
@@ -124,7 +125,9 @@ def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]])
     elif p.what in ("last meeting", "last touch"):
         for r in rows:
             what = f"Last {r['kind']}" if r.get("kind") else "Last touch"
-            f.fact(f"{what} with {name}: {r['occurred_on']} ({r['kind']}, {r['author']}), \u201c{r['subject']}\u201d: "
+            ago = f", {(today - r['occurred_on']).days} days ago" if isinstance(r.get("occurred_on"), date) else ""
+            f.fact(f"{what} with {name}: {r['occurred_on']}{ago} ({r['kind']}, {r['author']}), "
+                   f"\u201c{r['subject']}\u201d: "
                    f"{str(r.get('body') or '')[:400]}", r["source"], kind="lookup")
     elif p.what == "tickets":
         still_open = any(x.field == "status" and x.op == "ne" and x.value == "closed" for x in res.query.filters)
@@ -188,8 +191,14 @@ def _current(ctx: crm.ToolContext, q: Query) -> tuple[Query, list[dict[str, Any]
     return q.model_copy(update={"filters": [*q.filters, Filter(field="left_on", op="is_null")]}), run(ctx, gone).rows
 
 
-def _aggregate(f: Finding, p: Plan, res: QueryResult, scope: str) -> None:
+def _aggregate(f: Finding, ctx: crm.ToolContext, p: Plan, res: QueryResult, scope: str) -> None:
     t = res.totals
+    if res.query.entity == "renewals" and not res.groups and "sum_arr_before" in t and "sum_arr_after" in t:
+        rows = res.rows if len(res.rows) >= res.total else run(ctx, res.query.model_copy(update={"limit": None})).rows
+        arr_change.state(f, f"{t.get('count', res.total)} {p.title.split(', with total')[0]} in {scope}", rows)
+        if res.rows:
+            f.data["table"] = table(res)
+        return
     aggs = [a for a in res.query.aggregates if a.fn != "count" and a.field]
     extra = "; ".join(f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')} "
                       f"{fmt(a.field or '', t.get(f'{a.fn}_{a.field}'))}" for a in aggs)
@@ -314,6 +323,12 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         _today(f, deps, who)
         return f
     assert p.query is not None
+    if p.shape == "signals" and p.period is not None:  # risk signals over a book, in the window asked
+        rows = run(ctx, p.query).rows
+        f.data["accounts"] = []
+        risk.book(deps, ctx, f, {int(r["account_id"]): str(r["account"]) for r in rows}, p.period.start,
+                  p.period.end, p.what or "your accounts")
+        return f
     query, former = _current(ctx, p.query)
     res = run(ctx, query)
     f.data["entity"] = p.query.entity
@@ -329,10 +344,10 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
                crm.src("account", p.accounts[0]["account_id"], None, p.accounts[0]["name"]), kind="lookup")
         p = Plan(p.shape, p.title, p.query, what="last touch", accounts=p.accounts)
     if p.shape == "lookup":
-        _lookup(f, p, res, former)
+        _lookup(f, p, res, former, ctx.as_of)
         return f
     if p.shape == "aggregate":
-        _aggregate(f, p, res, scope)
+        _aggregate(f, ctx, p, res, scope)
     else:
         label = p.title
         n = min(len(res.rows), SHOWN)  # a long list shows its first rows and says how to reach the rest

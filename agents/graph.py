@@ -83,12 +83,18 @@ def after_start(state: State) -> Literal["compose", "route"]:
     return "compose" if state.get("answer") else "route"
 
 
+def as_typed(span: str) -> str:
+    """An account name as the person typed it, without the pieces of a possessive ("Acme s", "s Acme")."""
+    name = re.sub(r"^(?:s|'s|\u2019s)\s+", "", span.strip())
+    return re.sub(r"(?:\s+s|'s|\u2019s|'|\u2019)$", "", name).strip() or span
+
+
 def after_route(r: Route) -> Answer | None:
     """A refusal, a disambiguation or a clarifying question instead of running the agents."""
     if r.get("clarify"):
         return reply(r["clarify"], "clarify")
     if r["denied"] and not r["accounts"]:
-        names = ", ".join(dict.fromkeys(r["denied"]))
+        names = ", ".join(dict.fromkeys(as_typed(n) for n in r["denied"]))
         return reply(f"{names} is not in your portfolio, so I can't share its details. Ask its owner, your "
                      "manager or an admin if you need access.", "access")
     if r["ambiguous"] and not r["accounts"]:

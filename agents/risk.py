@@ -8,6 +8,7 @@ out of the answer (the renewal agent's recommendation and the composer's check o
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from agents.state import Deps, Finding
@@ -40,6 +41,31 @@ def signals(deps: Deps, ctx: crm.ToolContext, account_id: int) -> dict[str, Any]
         except Exception:  # noqa: BLE001 - the embedding only adds to the patterns; they stand without it
             pass
     return risk_signals.risk_signals(ctx, account_id)
+
+
+def book(deps: Deps, ctx: crm.ToolContext, f: Finding, accounts: dict[int, str], start: date, end: date,
+         whose: str) -> None:
+    """The risk signals of these accounts' records dated `start` to `end`, per account with each one cited."""
+    embed = _embedder(deps)
+    try:
+        found = risk_signals.book_signals(ctx, list(accounts), start, end, embed)
+    except Exception:  # noqa: BLE001 - the embedding only adds to the patterns; they stand without it
+        found = risk_signals.book_signals(ctx, list(accounts), start, end)
+    n = sum(len(a["signals"]) for a in found)
+    if not found:
+        f.fact(f"No risk signals (a competitor or another vendor's pilot, budget cuts, a reorg or layoffs, a "
+               f"disengaged champion, a procurement or security review, a request to cancel or downgrade) in the "
+               f"notes, tickets and survey comments of {whose} ({len(accounts)} accounts) from {start.isoformat()} "
+               f"to {end.isoformat()}", kind="risk_verdict")
+        return
+    f.fact(f"{len(found)} of {len(accounts)} accounts ({whose}) carry {n} risk signal{'s' if n != 1 else ''} "
+           f"dated {start.isoformat()} to {end.isoformat()}",
+           *[_cite(a["signals"][0]["source"]) for a in found[:10]], kind="risk_verdict")
+    for a in found:
+        for s in a["signals"][:SHOWN]:
+            cites = [_cite(s["source"])] + ([_cite(s["answered_by"])] if s["answered_by"] else [])
+            f.fact(f"{accounts[a['account_id']]}: {line(s)}", *cites, kind="risk_signal")
+    f.data["accounts"] = [{"account_id": a["account_id"], "name": accounts[a["account_id"]]} for a in found]
 
 
 def _cite(ref: dict[str, Any]) -> crm.Source:
@@ -79,8 +105,12 @@ def add(f: Finding, found: dict[str, Any], with_verdict: bool = True) -> None:
 
 
 def play(found: dict[str, Any]) -> str | None:
-    """The save play the unanswered signals call for, or None."""
-    kinds = {s["kind"] for s in found["unanswered"]}
+    """The save play the window's signals call for, or None (then, and only then, a renewal may be on track).
+
+    A signal a CSM followed up on still counts: a call after "they're piloting another vendor" does not
+    end the pilot, so the play must address it rather than say "on track" beside it.
+    """
+    kinds = {s["kind"] for s in found["signals"]}
     if kinds & PRESSURE:
         return "renewal.md#save-play-competitor-budget-or-downgrade"
     if kinds:

@@ -277,13 +277,13 @@ def _records(store: CRMStore, account_id: int, since: date, as_of: date) -> list
 
 
 def account_signals(store: CRMStore, account_id: int, as_of: date, lexicon: Lexicon | None = None,
-                    embed: Embed | None = None) -> list[RiskSignal]:
-    """An account's risk signals of the last `window_days`: the latest per kind, newest first.
+                    embed: Embed | None = None, since: date | None = None) -> list[RiskSignal]:
+    """An account's risk signals after `since` (default: `window_days` ago) to `as_of`, latest per kind first.
 
     No access check: callers in tools check it (`risk_signals`); this is the detector over one account.
     """
     lex = lexicon or load_lexicon()
-    records = _records(store, account_id, as_of - timedelta(days=lex.window_days), as_of)
+    records = _records(store, account_id, as_of - timedelta(days=lex.window_days) if since is None else since, as_of)
     hits = detect([r.text for r in records], lex, embed)
     answers = [r for r, h in zip(records, hits, strict=True)
                if r.by_csm and r.kind in lex.answer_kinds and not h]
@@ -321,5 +321,24 @@ def risk_signals(ctx: Any, account_id: int, embed: Embed | None = None) -> dict[
             "sources": [s["source"] for s in signals]}
 
 
+def book_signals(ctx: Any, account_ids: list[int], start: date, end: date,
+                 embed: Embed | None = None) -> list[dict[str, Any]]:
+    """Risk signals in the notes, tickets and survey comments of these accounts dated `start` to `end`.
+
+    One entry per account the viewer may see that carries a signal in the window: its id and its
+    signals (as `account_signals`), accounts with the newest signal first. Each account is checked for
+    access; one the viewer may not see is left out, never read.
+    """
+    lex = load_lexicon()
+    out = []
+    for aid in account_ids:
+        if not access.can_see(ctx.store, ctx.viewer, aid):
+            continue
+        found = account_signals(ctx.store, aid, min(end, ctx.as_of), lex, embed, since=start - timedelta(days=1))
+        if found:
+            out.append({"account_id": aid, "signals": found})
+    return sorted(out, key=lambda a: a["signals"][0]["date"], reverse=True)
+
+
 __all__ = ["Hit", "Lexicon", "RiskSignal", "account_signals", "detect", "load_lexicon", "reassuring",
-           "risk_signals", "sentences"]
+           "risk_signals", "sentences", "book_signals"]

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agents.composer import render
 from agents.requests.dates import Moment, describe
-from agents.requests.parse import Request, tidy
-from agents.requests.prose import template, written
+from agents.requests.parse import Request, parse, tidy
+from agents.requests.prose import about, template, to_self, written
 from agents.state import AccountRef, Answer, Deps, Draft, Finding, Payload
 from integrations import ics
 from tools import contacts, crm
@@ -141,6 +142,9 @@ def run(deps: Deps, ctx: crm.ToolContext, payload: Payload) -> tuple[Finding, An
         return f, ask(f"Which account is this {_KIND_WORD[req.kind]} about? Name it (\u201c{_example(req)}\u201d).")
     acct = r["accounts"][0]
     f = Finding("draft", acct)
+    asked = parse(payload["question"], ctx.as_of)  # the topic in the CSM's own words, not typo-mended ones
+    if asked is not None and asked.kind == req.kind and asked.topic:
+        req = replace(req, topic=asked.topic)
     named = raw.get("person") or (None if req.role else next(iter(raw.get("unknown_people") or []), None))
     people, question = recipients(ctx, req, named, acct, f)
     if question:
@@ -167,6 +171,8 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: dict[str, Any], 
         names.append(str(raw["person"]))
     titles = [p["role"] for p in people if p.get("role") and req.kind != "reminder"]  # "Acme's Head of AI Platform"
     topic = tidy(req.topic, names, titles)
+    if req.kind == "reminder":  # said back to the CSM who asked: "my proposal" is "your proposal"
+        topic = to_self(topic)
     dated = ""
     if req.kind in ("email", "slack") and req.when is not None:  # the day it names, read, not copied
         m = req.when
@@ -214,7 +220,7 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: dict[str, Any], 
                    "it", kind="assumption")
         draft |= {"when": start.isoformat(), "timezone": zone_name}
         values |= {"when": said, "minutes": minutes, "meeting": req.meeting or "call",
-                   "about": f" about {topic}" if topic else "", "fallback_subject": req.meeting or "Reminder"}
+                   "about": about(topic), "fallback_subject": req.meeting or "Reminder"}
         if req.kind == "reminder":
             how = "a Slack DM" if to.get("slack_user_id") else "nothing: you have no Slack user in Retain"
             f.fact(f"Delivered to you by {how}", *to["sources"], kind="delivery")

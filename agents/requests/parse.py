@@ -42,7 +42,7 @@ _HEADS: list[tuple[Kind | None, re.Pattern[str]]] = [
     (None, re.compile(r"(?:draft|write|compose|prepare|prep|put\s+together|send|shoot|fire\s+off|drop|create)"
                       r"(?:\s+(?:me|up|out|over))?\s+(?:[\w'&.-]+\s+){0,6}?" + _FILLER + _MESSAGE_NOUN + r"\b", re.I)),
     ("slack", re.compile(r"(?:slack|dm|ping)\b(?!\s+(?:channel|history|thread|messages))", re.I)),
-    ("email", re.compile(r"(?:e-?m(?:ai|ia|a)l|message|reach\s+out\s+to|follow\s+up\s+with|write\s+to|"
+    ("email", re.compile(r"(?:e-?m(?:ai|ia|a)l|message|msg|reach\s+out\s+to|follow\s+up\s+with|write\s+to|"
                          r"get\s+in\s+touch\s+with|let\s+(?!me\b|us\b)(?:[\w'&.-]+\s+){1,4}know)\b"
                          r"(?!\s+(?:address|addresses|of|for|from|is|was|history|thread)\b)", re.I)),
 ]
@@ -113,7 +113,9 @@ def _meeting_name(low: str) -> str:
 
 _ROLE_PHRASE = re.compile(r"^(?:[\w&.-]+(?:'s|’s)\s+)?(?:the\s+|their\s+|our\s+|its\s+|his\s+|her\s+)?"
                           r"(?:main\s+|primary\s+|new\s+)?(?:" + "|".join(p for _, p in ROLE_WORDS) + r")"
-                          r"(?:\s+(?:contact|person|lead|team))?(?:\s+(?:at|from|of|for)\s+(?:them|it))?", re.I)
+                          r"(?:\s+(?:contact|person|lead|team))?(?:\s+(?:at|from|of|for)\s+(?:them|it))?"
+                          r"(?!\s+(?:review|process|cycle|questions?|tickets?|call|meeting|update|plan|policy|forms?|"
+                          r"timeline|deadline|steps?|approvals?|sign-?off|requirements?)\b)", re.I)
 
 
 def tidy(topic: str, names: Sequence[str] = (), titles: Sequence[str] = ()) -> str:

@@ -25,6 +25,19 @@ _GERUND = {"proposing": "propose", "asking": "ask", "suggesting": "suggest", "ch
 _YOU = [(r"\btheir\b", "your"), (r"\bthem\b", "you"), (r"\bthey\b", "you"), (r"\bthey're\b", "you're")]
 
 
+_SELF = [(r"\bmy\b", "your"), (r"\bmine\b", "yours"), (r"\bI'm\b", "you're"), (r"\bI\b", "you"),
+         (r"\bme\b", "you"), (r"\bmyself\b", "yourself")]
+_TELL = re.compile(r"^(?:(?:to|and)\s+)?(?:let\s+(?:you|them|him|her|the team)\s+know|tell\s+(?:you|them|him|her)|"
+                   r"inform\s+(?:you|them|him|her)|give\s+(?:you|them|him|her)\s+a\s+heads[- ]up)"
+                   r"(?:\s+(?:that|about|of|on))?\s+", re.I)
+_DOING = r"(?:check|ask|see|confirm|propose|share|set|schedule|discuss|talk|review|follow|get|find|plan|walk|" \
+         r"introduce|thank|invite|say|go|run|align|agree|catch|sync|present|demo|recap|finali[sz]e|sign)"
+_CLAUSE = re.compile(r"^(?:[\w'-]+\s+){0,5}?(?:is|are|was|were|has|have|had|will|won't|can|can't|could|should|"
+                     r"did|didn't|does|doesn't|needs?|wants?|went|got|goes|came|"
+                     r"(?<!being\s)[a-z]+ed(?=\s*$|\s+(?:yesterday|today|last|this|on|in|to|for|and|early|"
+                     r"late)\b))\b", re.I)
+
+
 def to_them(topic: str) -> str:
     """The topic as said to the customer ("their SSO" becomes "your SSO")."""
     for pat, rep in _YOU:
@@ -32,11 +45,42 @@ def to_them(topic: str) -> str:
     return topic
 
 
+def to_self(topic: str) -> str:
+    """The topic as said back to the CSM who asked ("my proposal" becomes "your proposal")."""
+    for pat, rep in _SELF:
+        topic = re.sub(pat, rep, topic, flags=re.I if pat != r"\bI\b" else 0)
+    return topic
+
+
+def news(topic: str) -> str | None:
+    """The news a message passes on ("let them know the fix shipped": "the fix shipped"), or None."""
+    t = to_them(topic).strip().rstrip(".")
+    told = _TELL.match(t)
+    if told:
+        return t[told.end():]
+    if re.match(r"^that\s+", t, re.I):
+        return t.split(None, 1)[1] if " " in t else ""
+    if not re.match(rf"^{_DOING}\b", t, re.I) and _CLAUSE.match(t):
+        return t
+    return None
+
+
+def about(topic: str) -> str:
+    """" about <topic>" or " to <do something>" after a meeting's name, from the request's words."""
+    t = to_them(topic).strip().rstrip(".")
+    if not t:
+        return ""
+    return f" to {t}" if re.match(rf"^{_DOING}\b", t, re.I) else f" about {t}"
+
+
 def opening(topic: str) -> str:
     """One sentence that says what the message is about, from the topic in the CSM's words."""
     t = to_them(topic).strip().rstrip(".")
     if not t:
         return "I wanted to check in and see how things are going on your side."
+    told = news(t)
+    if told:
+        return f"I wanted to let you know that {told}."
     first, _, rest = t.partition(" ")
     low = first.lower()
     if low in _GERUND:
@@ -45,22 +89,28 @@ def opening(topic: str) -> str:
         return f"I wanted to let you know {t}."
     if low in ("to", "and"):
         t = rest
-    if re.match(r"^(?:check|ask|see|confirm|propose|share|set|schedule|discuss|talk|review|follow|get|find|"
-                r"plan|walk|introduce|thank|invite|say)\b", t, re.I):
+    if re.match(rf"^{_DOING}\b", t, re.I):
         return f"I wanted to reach out to {t[0].lower() + t[1:]}."
     return f"I wanted to reach out about {t}."
 
 
 def _subject(topic: str, fallback: str) -> str:
     t = to_them(topic).strip().rstrip(".?!")
+    t = news(t) or t
     t = re.sub(r"^(?:proposing|asking about|about|regarding|re|to)\s+", "", t, flags=re.I)
+    t = re.sub(r"^(?:propose|suggest(?:ing)?|discuss(?:ing)?|go(?:ing)? over|talk(?:ing)? about|recap(?:ping)?|"
+               r"follow(?:ing)? up on|check(?:ing)? (?:in )?on|ask(?:ing)? about)\s+", "", t, flags=re.I)
     t = t[:70].rsplit(" ", 1)[0] if len(t) > 70 else t
     return (t[:1].upper() + t[1:]) if t else fallback
 
 
 def template(kind: str, v: dict[str, Any]) -> tuple[str, str]:
     """(subject, body) from `prompts/draft_<kind>.md` filled with the draft's values."""
+    told = news(v.get("topic", ""))
     values = {**v, "opening": opening(v.get("topic", "")),
+              "closing": "Let me know if you have any questions." if told else
+              ("Let me know what works for you." if kind == "slack" else
+               "Would that work for you? Happy to adjust to whatever suits your team."),
               "subject": _subject(v.get("topic", ""), v.get("fallback_subject", "Checking in"))}
     text = load(f"draft_{kind}").format(**values)
     head, _, body = text.partition("\n")

@@ -19,6 +19,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from agents.state import AccountRef
+from agents.understand import signals
 from agents.understand.lookups import by_role, lookup, person, seniority
 from agents.understand.model import Plan, Shape, from_json, to_json
 from agents.understand.phrases import COMPARE, LEXICON, PLURAL, SHORTHAND, THOSE, TOPIC
@@ -120,6 +121,9 @@ def _plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: l
     quiet = quiet_contacts(low, today, accounts)
     if quiet is not None:  # "who at Acme hasn't engaged in 6 weeks?": the contacts, by their last engagement
         return [quiet]
+    book = signals.plan(low, today, vocab, asker, accounts)
+    if book is not None:
+        return [book]
     if len(accounts) == 1:
         return lookup(low, accounts[0], today, vocab.milestones) or by_role(low, accounts[0], vocab.roles)
     if accounts:

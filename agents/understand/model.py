@@ -10,7 +10,7 @@ from agents.state import AccountRef
 from agents.when import Span
 from tools.query import Query
 
-Shape = Literal["lookup", "list", "aggregate", "compare", "metric", "today"]
+Shape = Literal["lookup", "list", "aggregate", "compare", "metric", "today", "signals"]
 
 
 @dataclass

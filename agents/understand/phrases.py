@@ -170,8 +170,9 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      "last meeting", {"entity": "activities", "fields": ["occurred_on", "kind", "subject", "author", "body"],
                       "limit": 1}),
     (r"(last|latest|most recent) (touch|contact|interaction|conversation|email|note|activity|time we (talk|spoke|"
-     r"heard|met|reach|connect)\w*)|when did (we|i|anyone) (last )?(talk|speak|spoke|hear|meet|reach|contact|"
-     r"touch|connect|email|call)|last (talked|spoke|heard|met|emailed|reached|contacted|touched)|"
+     r"heard|met|reach|connect)\w*)|when did (we|i|anyone|anybody|someone|somebody)\b.{0,25}?\b(last )?(talk|speak|"
+     r"spoke|hear|meet|reach|contact|touch|connect|email|call|engag|interact)|"
+     r"last (talked|spoke|heard|met|emailed|reached|contacted|touched|engaged|interacted)|"
      r"last time (we|i|anyone|someone|somebody) (talk|spoke|speak|heard|met|reach|contact|touch|email|call)|"
      r"how long (has it been )?since (we|i|anyone|someone)",
      "last touch", {"entity": "activities", "fields": ["occurred_on", "kind", "subject", "author", "body"],

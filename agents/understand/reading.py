@@ -92,7 +92,7 @@ def reading(p: Plan) -> str:
         return f"What changed in your accounts from {p.period.start.isoformat()} to {p.period.end.isoformat()}:"
     if p.shape == "today":
         return "What needs you today across your accounts:"
-    if p.shape == "compare":
+    if p.shape in ("compare", "signals"):
         return f"{p.title[:1].upper()}{p.title[1:]}:"
     if p.shape == "metric":
         where = p.accounts[0]["name"] if p.accounts else "your scope"
@@ -214,6 +214,8 @@ def constraints(text: str, today: date) -> list[Constraint]:
             if m.group(1) == "by" and not re.search(r"\b(next|end|the \w+ (?:meeting|call|review|board|launch))\b",
                                                     m.group(2)):
                 continue  # "by priority", "by CSM" group; "by the board meeting" is a deadline
+            if re.match(r"(we|i|they|you|he|she|anyone|anybody|someone|somebody)\b", m.group(2)):
+                continue  # "since we touched them": a clause, the question itself, not a time
             out.append(Constraint(m.group(0), "window"))
             break
     for m in _ORDER.finditer(low):
@@ -288,8 +290,8 @@ def unapplied(text: str, p: Plan | None, today: date, window_days: int | None = 
         (q is not None and any(f.field in ("days_since_touch", "usage_change_30d") for f in q.filters))
     for c in constraints(text, today):
         ok = True
-        if p is None and c.kind != "window":
-            continue  # an agent's card: its status words are its subject ("at risk?"), only a window is a constraint
+        if (p is None or p.shape == "signals") and c.kind != "window":
+            continue  # an agent's card or risk signals: its status words are its subject ("at risk?", "red flags")
         if c.kind == "window":
             ok = has_window
         elif c.kind == "verb_date":

@@ -33,6 +33,10 @@ def _metric(low: str, today: date) -> Plan | None:
 _PAST_OUTCOME = re.compile(r"\b(churned|cancell?ed|walked|left us|shr[au]nk|contracted|downgraded|downsized|reduced|"
                            r"expanded|grew|upsold|lost(?! (?:their|a|the|its|our|his|her)\b))\b"
                            r"(?! usage| seats| champion)")
+LOST_ARR = re.compile(r"^(?!.*\b(could|might|would|may|stand to|at risk|going to)\b)"
+                      r".*(\bhow much\b.{0,40}\b(lose|lost)\b|"
+                      r"\b(arr|revenue|money|dollars)\b.{0,15}\b(lost|lose)\b|\blost (arr|revenue)\b)")
+"""ARR lost on past renewals ("how much ARR did we lose in Q3?"), not what is at risk ahead."""
 _SURVEYED = re.compile(r"\b(detractors?|promoters?|passives?|nps|csat|surveys?)\b")
 _DID = re.compile(r"(?<!\bbe )(?<!\bbeen )(?<!\bget )(?<!\bgetting )\b(renewed|churned|lost|expanded|downsized|"
                   r"downgraded|shrank|shrunk|cancell?ed|upsold|grew)\b(?! (?:their|a|the|its|our|his|her)\b)")
@@ -69,7 +73,7 @@ def _records_asked(entity: str, low: str, today: date) -> str:
         return entity
     past = span(low, today, future=False)
     dated = past is not None and past.start <= today and not _RENEWAL_WORDS.search(low.replace("renewals", ""))
-    if _PAST_OUTCOME.search(low) and (dated or re.search(r"\brenewals\b", low)):
+    if _PAST_OUTCOME.search(low) and (dated or re.search(r"\brenewals\b", low)) or LOST_ARR.search(low):
         return "renewals"
     if past is not None and past.start <= today and _DID.search(low):  # "what did we renew in March?": done ones
         return "renewals"
@@ -190,6 +194,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         aggs += [Aggregate(fn="sum", field="arr_before"), Aggregate(fn="sum", field="arr_after")]
     if entity == "accounts" and total:
         aggs.append(Aggregate(fn="sum", field="arr"))
+    if entity == "renewals" and (total or LOST_ARR.search(low)):  # per renewal before and after: lost and gained
+        aggs += [Aggregate(fn="sum", field="arr_before"), Aggregate(fn="sum", field="arr_after")]
     if entity == "accounts" and avg:
         fld = {"health": "health", "score": "health", "arr": "arr", "nps": "nps", "p(renew)": "p_renew",
                "seat": "seats", "seats": "seats"}.get(avg.group(2) or "health", "health")

@@ -44,6 +44,14 @@ def outcomes(low: str) -> list[str]:
     return [o for pat, o in _OUTCOMES if re.search(pat, low)]
 
 
+def lost_outcomes(low: str) -> list[str]:
+    """The outcomes a question about ARR lost reads: "to churn" is churns, "to downgrades" contractions, else both."""
+    if not re.search(r"\b(lose|lost)\b", low):
+        return []
+    named = [o for o in outcomes(re.sub(r"\b(lose|lost)\b", " ", low)) if o in ("churned", "contracted")]
+    return named or ["churned", "contracted"]
+
+
 def _words(value: str) -> str:
     return _SYNONYMS.get(value, re.escape(value).replace("_", "[ _-]"))
 
@@ -59,7 +67,8 @@ def status_filters(low: str, entity: str, today: date, values: dict[str, list[st
     out: list[Filter] = []
     said: list[str] = []
     if entity == "renewals":
-        found = outcomes(low) if not re.search(r"\bhow much\b|\btotal\b", low) else []
+        found = outcomes(low) if not re.search(r"\bhow much\b|\btotal\b", low) else \
+            [] if follow_up else lost_outcomes(low)  # "how much did we lose there?": the rows shown
         if found:
             out.append(Filter(field="outcome", value=found[0]) if len(found) == 1 else
                        Filter(field="outcome", op="in", value=found))
