@@ -300,14 +300,14 @@ def _record_sort(entity: str, low: str) -> Sort | None:
     if by is None:  # "rank fine-tunes by eval score": that field, best first unless the message says otherwise
         return None
     said = by.group(1)
-    fld = next((f for f, w in field_words(entity).items() if re.match(rf"(?:{w})\b", said)), None)
-    if fld is None and re.match(r"(?:\w+ )?(?:date|day|time|when)\b", said):
-        fld = _VERB_FIELDS.get(entity, [(".", ENTITIES[entity].date_field or "")])[-1][1]
-    if fld not in fields:
+    named = next((f for f, w in field_words(entity).items() if re.match(rf"(?:{w})\b", said)), None)
+    if named is None and re.match(r"(?:\w+ )?(?:date|day|time|when)\b", said):
+        named = _VERB_FIELDS.get(entity, [(".", ENTITIES[entity].date_field or "")])[-1][1]
+    if named is None or named not in fields:
         return None
     up = re.search(r"\b(?:highest|best|largest|biggest|most|newest|latest|descending|desc)\b", said)
     down = re.search(r"\b(?:lowest|worst|smallest|least|oldest|earliest|ascending|asc)\b", said)
-    return Sort(field=fld, desc=bool(up) if up or down else fields[fld].kind != "date")
+    return Sort(field=named, desc=bool(up) if up or down else fields[named].kind != "date")
 
 
 def _top_by(low: str, sort: Sort) -> Sort:
