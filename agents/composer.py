@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from agents import specs
+from agents import specs, understand
 from agents.state import Answer, Deps, FindingDict
 from integrations.llm import LLMError, complete, dumps
 from prompts import load
@@ -106,7 +106,11 @@ def allowed_text(question: str, findings: list[FindingDict]) -> str:
 
 def verify(text: str, question: str, findings: list[FindingDict], all_names: list[str],
            n_sources: int) -> list[str]:
-    """Claims in `text` the findings do not support: numbers, dates, account names, bad citations."""
+    """Claims in `text` the findings do not support: numbers, dates, account names, bad citations.
+
+    What the asker said is supported, as typed and as Retain read it ("before xmas" is "before dec 25").
+    """
+    question = f"{question}\n{understand.normalize(question)}"
     allowed = allowed_text(question, findings)
     body = re.sub(r"(?m)^\s*\d+[.)]\s+", "", text)
     bad: list[str] = []

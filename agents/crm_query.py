@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from agents import arr_change, briefing, risk
-from agents.state import Deps, Finding
+from agents.state import Deps, Finding, RowRef
 from agents.understand import Plan, seniority
 from agents.understand.edits import rows_of
 from tools import crm, metrics
@@ -33,7 +33,7 @@ def fmt(name: str, value: Any, kind: str = "") -> str:
         return f"{float(value):.2f}"
     if name in ("eval_score", "loss_final"):
         return f"{float(value):.3f}"
-    if name in ("requests_30d", "tokens_30d", "api_requests", "input_tokens", "output_tokens"):
+    if name in ("requests_30d", "tokens_30d", "api_requests", "input_tokens", "output_tokens", "tokens"):
         return f"{float(value):,.0f}"
     if name in ("health", "p95_ms", "p95_latency_ms", "p50_latency_ms", "days_to_renewal", "days_since_touch",
                 "seats_used", "nps", "open_tickets", "open_high_tickets", "trend"):
@@ -202,7 +202,7 @@ def _aggregate(f: Finding, ctx: crm.ToolContext, p: Plan, res: QueryResult, scop
     aggs = [a for a in res.query.aggregates if a.fn != "count" and a.field]
     extra = "; ".join(f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')} "
                       f"{fmt(a.field or '', t.get(f'{a.fn}_{a.field}'))}" for a in aggs)
-    srcs = [r["source"] for r in res.rows[:10]]
+    srcs = [r["source"] for r in res.rows[:1 if res.query.entity == "telemetry" else 10]]
     if t.get("sum_arr_before") is not None and t.get("sum_arr_after") is not None:  # renewals: what changed
         delta = float(t["sum_arr_after"]) - float(t["sum_arr_before"])
         extra += f"; net ARR change {'-' if delta < 0 else '+'}${abs(delta):,.0f} (" + \
@@ -212,18 +212,20 @@ def _aggregate(f: Finding, ctx: crm.ToolContext, p: Plan, res: QueryResult, scop
     for g in res.groups:
         parts = "; ".join(f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')} "
                           f"{fmt(a.field or '', g.get(f'{a.fn}_{a.field}'))}" for a in aggs)
-        gsrc = [r["source"] for r in res.rows if r["account_id"] in g["account_ids"]][:3]
+        gsrc = [r["source"] for r in res.rows if r["account_id"] in g["account_ids"]][
+            :1 if res.query.entity == "telemetry" else 3]
         f.fact(f"{g['group']}: {g['count']} {p.what}" + (f"; {parts}" if parts else ""), *gsrc, kind="group")
     if res.groups:
         f.data["table"] = {"columns": [res.query.group_by or "group", "count", *[
             f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')}" for a in aggs]],
             "rows": [[str(g["group"]), str(g["count"]), *[fmt(a.field or '', g.get(f"{a.fn}_{a.field}"))
                                                          for a in aggs]] for g in res.groups]}
-    elif res.rows:
+    elif res.rows and res.query.entity != "telemetry":  # a usage total is its figure, not a list of days
         for r in res.rows[:10]:
             f.fact(_line(res, r), r["source"], kind="row")
         f.data["table"] = table(res)
-    if res.groups and res.query.entity != "accounts" and res.rows:  # "tickets filed in May by priority": the records
+    # "tickets filed in May by priority": the records too
+    if res.groups and res.query.entity not in ("accounts", "telemetry") and res.rows:
         group = res.query.group_by or ""
         for r in sorted(res.rows, key=lambda x: str(x.get(group) or ""))[:25]:
             f.fact(_line(res, r), r["source"], kind="row")
@@ -307,6 +309,16 @@ SHOWN = 50
 """The rows a list answer shows; a longer list says how many it has and how to narrow it."""
 
 
+def _usage_rows(res: QueryResult) -> list[RowRef]:
+    """A usage answer's rows as the dialogue keeps them: its accounts with their figures (days are not picked)."""
+    if res.query.group_by != "account":
+        return []
+    return [{"id": g["account_ids"][0], "account_id": g["account_ids"][0], "account": str(g["group"]),
+             "label": str(g["group"]), "date": None,
+             "values": {str(a.field): g.get(f"{a.fn}_{a.field}") for a in res.query.aggregates if a.field}}
+            for g in res.groups if len(g["account_ids"]) == 1]
+
+
 def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
     """Run one plan within the asker's scope; the finding cites every record it states."""
     account = p.accounts[0] if p.shape == "lookup" else None
@@ -332,11 +344,17 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
     query, former = _current(ctx, p.query)
     res = run(ctx, query)
     f.data["entity"] = p.query.entity
-    f.data["rows"] = rows_of(p.query.entity, res.rows)  # the dialogue keeps them for "the second one"
+    f.data["rows"] = rows_of(p.query.entity, res.rows) if p.query.entity != "telemetry" else \
+        _usage_rows(res)  # the dialogue keeps them for "the second one"
+    if p.query.entity == "telemetry" and f.data["rows"]:
+        f.data["entity"] = "accounts"  # "who owns the second one?" after usage per account: that account
+    f.data["total"] = res.total  # a pick asked of a list cut short is asked of the query
     seen: dict[int, str] = {}
     for r in res.rows:
         seen.setdefault(int(r["account_id"]), str(r["account"]))
     f.data["accounts"] = [{"account_id": k, "name": v} for k, v in seen.items()]
+    if p.query.entity == "telemetry" and f.data["rows"]:  # the ranked accounts, not the accounts of some days
+        f.data["accounts"] = [{"account_id": r["account_id"], "name": r["account"]} for r in f.data["rows"]]
     if p.shape == "lookup" and not res.rows and p.what in ("last meeting", "last touch") and p.query.filters:
         kind = p.query.filters[0].value
         res = run(ctx, p.query.model_copy(update={"filters": []}))  # no such activity: say what the last one was

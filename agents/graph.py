@@ -206,7 +206,8 @@ def specialist(name: str, run: Specialist) -> Step:
             f.fact(str(exc), kind="error")
         upd: Upd = {"findings": [plain(f.as_dict())],
                     "trace": [{"step": name, "account": payload["account"]["name"],
-                               "seconds": round(time.perf_counter() - t, 4), "facts": len(f.facts)}]}
+                               "seconds": round(time.perf_counter() - t, 4), "facts": len(f.facts),
+                               **({"note": f.data["llm_gate"]} if f.data.get("llm_gate") else {})}]}
         if len(payload["route"]["intents"]) == 1:  # "why did it fail?" continues with this agent
             upd["last_topic"] = name
         upd["dialogue"] = {"question": payload["question"], "intents": payload["route"]["intents"], "plan": None,
@@ -227,10 +228,12 @@ def portfolio_node(payload: Payload, deps: Deps) -> Upd:
     return {"findings": [plain(f.as_dict())],
             "trace": [{"step": "portfolio", "seconds": round(time.perf_counter() - t, 4)}],
             "last_accounts": f.data["accounts"][:1] if f.data["count"] == 1 else [],
-            "last_result": [a["account_id"] for a in f.data["accounts"]],
+            # every account the answer counted, the shown ones first: "the biggest" is asked of all of them
+            "last_result": list(dict.fromkeys([a["account_id"] for a in f.data["accounts"]] + f.data.get("ids", []))),
             "dialogue": {"question": payload["question"], "intents": ["portfolio"],
                          "plan": plans[0] if plans else None, "entity": "accounts", "rows": rows,
-                         "accounts": [], "fiscal_start": payload["route"].get("fiscal_start")}}
+                         "accounts": [], "total": f.data["count"],
+                         "fiscal_start": payload["route"].get("fiscal_start")}}
 
 
 
@@ -258,6 +261,7 @@ def query_node(payload: Payload, deps: Deps) -> Upd:
         first = understand.from_json(plans[0])
         upd["dialogue"] = {"question": payload["question"], "intents": ["query"], "plan": plans[0],
                            "entity": found[0].data.get("entity"), "rows": found[0].data.pop("rows", []),
+                           "total": found[0].data.pop("total", None),
                            "accounts": first.accounts, "base": payload["route"].get("base"),
                            "fiscal_start": payload["route"].get("fiscal_start")}
         upd["findings"] = [plain(f.as_dict()) for f in found]

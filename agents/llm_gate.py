@@ -1,11 +1,15 @@
 """When a chat model may be asked at all: never where it cannot help.
 
-Two gates, both in code:
+Three gates, all in code:
 - **Sure**: the deterministic understanding matched the message as a typed query (a lookup, a list, a
   count or a metric), applied every constraint phrase and left no word of substance unexplained. The
   answer is then the data as code rendered it; prose would only restate it, so no model is asked.
 - **Prose off** (`agents.prose_gate`): the verifier rejected nearly all of the configured model's
   recent prose, so answers go out as the verified findings, and say so.
+- **Needs extraction** (`extraction_skip`): the needs agent's model call is made only when its items could
+  change the profile an answer shows (a sentence of the records the rules left out, a field with room)
+  and the model's recent extractions were not nearly all rejected by the quote check; the finding says
+  which gate held.
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ from __future__ import annotations
 import re
 import types
 
-from agents import router, understand
+from agents import prose_gate, router, understand
 from agents.composer import content_words
-from agents.state import Route
+from agents.state import Deps, Route
 from integrations.llm import dumps
 
 SHAPES = ("lookup", "list", "aggregate", "metric", "compare", "today")
@@ -82,3 +86,17 @@ def sure(question: str, route: Route) -> str:
     if unmatched(question, route):
         return ""
     return f"sure {plans[0]['shape']}: the answer is the data as read, no prose needed"
+
+
+def extraction_skip(deps: Deps, open_sentences: int, room: bool) -> str:
+    """Why the needs extractor asks no model ("" = ask it).
+
+    `open_sentences` counts the records' sentences a model's item could still add (not yet in the profile,
+    not an order, no link); `room` is whether any field shows fewer items than an answer lists.
+    """
+    if not room:
+        return "sure: every needs field already holds as many items as an answer shows; no model call"
+    if not open_sentences:
+        return "sure: every sentence of the records is already in the profile; no model call"
+    off = prose_gate.prose_off(deps, "extraction")
+    return off.replace("prose off", "extraction off", 1) + " (needs items kept from the rules)" if off else ""

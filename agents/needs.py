@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agents import llm_gate, prose_gate
 from agents.composer import is_order, links
 from agents.state import AccountRef, Deps, Finding
 from integrations.llm import LLMError, dumps, structured
@@ -22,6 +23,7 @@ from tools import crm, profiles, sentiment
 from tools import records as tools_records
 from tools.records import Person, Record
 
+SHOWN = 4  # items an answer lists per field
 EXTRACTION = 2  # part of a stored profile's digest: profiles kept by an older extraction are rebuilt
 FIELDS = ("goals", "use_cases", "success_criteria", "pain_points", "stakeholders")
 _LABEL = {"goals": "Goal", "use_cases": "Use case", "success_criteria": "Success criterion",
@@ -111,8 +113,15 @@ def _key(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))[:80]
 
 
-def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[dict[str, Any], list[Record], str]:
-    """The stored profile when still current; otherwise extract, store and return it."""
+def _open(recs: list[Record], prof: dict[str, Any]) -> int:
+    """How many sentences of the records a model's item could still add to the profile."""
+    have = {_key(i["text"]) for k in FIELDS for i in prof.get(k, [])}
+    return sum(1 for r in recs for sent in _sentences(r.text)
+               if len(_words(sent)) >= 3 and _key(sent) not in have and not is_order(sent) and not links(sent))
+
+
+def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[dict[str, Any], list[Record], str, str]:
+    """The stored profile when still current; otherwise extract, store and return it (and why no model ran)."""
     recs = records(ctx, aid)
     contacts = tools_records.contacts(ctx, aid)
     digest = hashlib.sha1(dumps([EXTRACTION] + [[r.id, r.text] for r in recs] +
@@ -120,10 +129,13 @@ def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[dict[str, Any],
     method = "llm" if deps.chat is not None else "rules"
     kept = profiles.stored(ctx, aid)
     if kept is not None and kept.digest == digest and (kept.method == method or method == "rules"):
-        return kept.profile, recs, kept.method
+        return kept.profile, recs, kept.method, ""
     prof: dict[str, Any] = _rules(recs, contacts)  # the floor: a model only adds to it, never replaces it
     method = "rules"
-    if deps.chat is not None and recs:
+    gate = llm_gate.extraction_skip(deps, _open(recs, prof), any(len(prof.get(k, [])) < SHOWN for k in FIELDS
+                                                                  if k != "stakeholders")) \
+        if deps.chat is not None and recs else ""
+    if deps.chat is not None and recs and not gate:
         data = [{"id": r.id, "date": r.date, "text": r.text[:600]} for r in recs]
         try:
             out = structured(deps.chat, [{"role": "system", "content": load("needs")},
@@ -131,17 +143,23 @@ def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[dict[str, Any],
                                           + dumps(data)}], NeedsOut, log=deps.log, max_tokens=600, purpose="needs")
             by_id = {r.id: r for r in recs}
             method = "llm"  # the model ran on these records: not asked again until they change
+            proposed = kept_items = 0
             for k in FIELDS:
                 have = {_key(i["text"]) for i in prof.get(k, [])}
                 for i in getattr(out, k):
+                    proposed += 1
                     quote = quoted(i.text, by_id[i.source].text) if i.source in by_id else None
+                    if quote is not None:
+                        kept_items += 1
                     if quote is not None and _key(quote) not in have:
                         prof.setdefault(k, []).append({"text": quote, "source": i.source})
                         have.add(_key(quote))
+            if proposed:  # nothing proposed is no verdict; items none of which quote a record are a rejection
+                prose_gate.verdict(deps, kept_items > 0, "extraction")
         except LLMError:
             method = "rules"
     profiles.save(ctx, aid, profiles.StoredProfile(prof, digest, method))
-    return prof, recs, method
+    return prof, recs, method, gate
 
 
 def _aspects(deps: Deps, texts: list[str]) -> list[str | None]:
@@ -158,11 +176,11 @@ def _aspects(deps: Deps, texts: list[str]) -> list[str | None]:
 def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     """Needs findings for one account."""
     f = Finding("needs", account)
-    prof, recs, method = profile(deps, ctx, account["account_id"])
+    prof, recs, method, gate = profile(deps, ctx, account["account_id"])
     by_id = {r.id: r for r in recs}
     about = _aspects(deps, [i["text"] for i in prof.get("pain_points", [])[:4]])
     for key in FIELDS:
-        for n, item in enumerate(prof.get(key, [])[:4]):
+        for n, item in enumerate(prof.get(key, [])[:SHOWN]):
             rec = by_id.get(item["source"])
             if rec is not None:
                 source = rec.source
@@ -175,4 +193,6 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     if not f.facts:
         f.fact(f"No goals or pain points recorded for {account['name']} in the last year of notes", kind="empty")
     f.data = {"method": method, "counts": {k: len(prof.get(k, [])) for k in FIELDS}}
+    if gate:  # why no model read the records this time (a sure profile, or a model whose items keep failing)
+        f.data["llm_gate"] = gate
     return f

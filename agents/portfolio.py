@@ -45,6 +45,7 @@ def run(deps: Deps, ctx: crm.ToolContext, route: Route, question: str) -> Findin
                        crm.src("milestone", m["id"], m["due"], m["name"]), kind="overdue")
     f.data = {"count": data["count"], "accounts": [{"account_id": r["account_id"], "name": r["name"]}
                                                       for r in rows[:shown]],
+              "ids": data["ids"],
               "rows": [{"id": r["account_id"], "account_id": r["account_id"], "account": r["name"],
                         "label": r["name"], "date": str(r["renewal_date"]) if r["renewal_date"] else None,
                         "values": {"arr": r["arr"], "health": r["score"], "p_renew": r["p_renew"]}}

@@ -18,6 +18,8 @@ from agents.router_edits import _PREP, _edited, _intents, _understood
 from agents.router_model import FieldName, QueryOut, RouteOut, system_prompt
 from agents.router_model import grounded as _grounded
 from agents.router_model import proposed_plan as _proposed_plan
+from agents.router_parts import parts as _parts
+from agents.router_parts import tie, unlooked
 from agents.router_text import nearest_example, window_days
 from agents.router_text import spans as _spans
 from agents.specs import INTENTS, SPECS
@@ -137,6 +139,8 @@ def query_route(deps: Deps, ctx: crm.ToolContext, question: str, accounts: list[
         return None
     compound = re.search(r"\b(and|also|plus)\b", low) and not _PREP.search(low)  # "who owns X and what do they need?"
     extra = [i for i in intents if i in SPECS and SPECS[i].with_lookup] if p.shape == "lookup" and compound else []
+    if p.shape == "lookup" and compound:  # "who owns it and how healthy is it?": each part answered
+        extra += [i for i in unlooked(low, p.accounts, ctx.as_of) if i not in extra]
     if p.shape == "lookup" and re.search(r"\b(at risk|risk|churn)\b", low):
         extra.append("renewal")
     return {"intents": ["query", *extra], "accounts": p.accounts if p.shape in ("lookup", "compare") else [],
@@ -152,8 +156,21 @@ def _reading(r: Route, question: str, today: date, found: understand.Plan | None
         r["reading"], r["not_applied"] = "", []
         return r
     names = " and ".join(a["name"] for a in r["accounts"]) or "your accounts"
+    unanswered: list[str] = []
     if p is not None and ("query" in intents or "portfolio" in intents):
         line = reading.reading(p)
+        looked = p.shape == "lookup" and "query" in intents
+        more = [understand.from_json(x) for x in r["plans"][1:]] if looked else []
+        also = [x.what for x in more if x.shape == "lookup" and x.what] + \
+            [SPECS[i].reading.format(a=names) for i in intents if looked and i != "query" and i in SPECS and
+             SPECS[i].reading]
+        if p.shape == "aggregate" and len(r["plans"]) > 1:  # "this month vs last": each window it compares
+            line = line[:-1] + "; compared with " + "; ".join(
+                reading.reading(understand.from_json(x))[:-1].lower() for x in r["plans"][1:]) + ":"
+        if also:  # "who owns it and how healthy is it?": the line names each part it answers
+            line = line[:-1] + "; " + "; ".join(also) + ":"
+        if p.shape == "lookup":  # a part nothing answers is said, never dropped
+            unanswered = [part for i, part in _parts(question.lower(), p.accounts, today) if not i]
     elif "portfolio" in intents:
         days = r["window_days"]
         line = "Your portfolio" + (f": renewals in the next {days} days" if days else "") + ", most urgent first:"
@@ -163,7 +180,7 @@ def _reading(r: Route, question: str, today: date, found: understand.Plan | None
         line = line[:1].upper() + line[1:]
     r["reading"] = line
     r["not_applied"] = reading.unapplied(question, p if "query" in intents or "portfolio" in intents else None,
-                                         today, r["window_days"] if "portfolio" in intents else None)
+                                         today, r["window_days"] if "portfolio" in intents else None) + unanswered
     return r
 
 
@@ -208,6 +225,7 @@ def _routed(deps: Deps, question: str, who: str, last_accounts: list[AccountRef]
         found = plans[0] if plans else None
         if found is not None and found.query is not None:  # what a follow-up ("same for next quarter") edits
             r["plans"] = [understand.to_json(found)]
+    tie(ctx, r)
     r = _reading(r, question, ctx.as_of, found)
     if note.get("base"):  # the row was picked from a list: the next pick is from that list too
         r["base"] = note["base"]
@@ -220,6 +238,8 @@ def _routed(deps: Deps, question: str, who: str, last_accounts: list[AccountRef]
     used = " ".join(r.get("used") or []).lower()  # phrases an edit applied ("the 60 after that")
     if used and r.get("not_applied"):
         r["not_applied"] = [x for x in r["not_applied"] or [] if x.lower() not in used]
+    if r.get("tie") and r.get("reading"):  # "the biggest" when two share it: never one of them picked silently
+        r["reading"] = f"No single one: {r['tie']}, so all of them are shown. {r['reading']}"
     picked = note.get("picked") or r.get("picked")
     if picked and r.get("reading"):  # "the biggest one?": which row it was, then the answer's reading
         r["reading"] = f"Picked from the last answer: {picked}. {r['reading']}"

@@ -58,6 +58,7 @@ class Route(TypedDict):
     used: NotRequired[list[str]]  # phrases a follow-up's edits applied (never reported as "not applied")
     said: NotRequired[list[str]]  # phrases of those the reading line names ("the 60 after that")
     fiscal_start: NotRequired[int]  # the fiscal year's first month, as stated in this thread ("our FY starts in Feb")
+    tie: NotRequired[str]  # a pick over the whole query that several rows share ("the biggest": two at $400,000)
 
 
 class RowRef(TypedDict):
@@ -86,6 +87,7 @@ class Dialogue(TypedDict, total=False):
     base: Dialogue | None  # the list before the last narrowing (a count of some, a top 3, a picked row)
     all_account_ids: list[int] | None  # while a follow-up is read: every account of the last query, not just shown
     fiscal_start: int | None  # the fiscal year's first month a CSM stated in this thread
+    total: int | None  # how many rows the last query found (more than `rows` when the list was cut)
 
 
 class Preset(TypedDict):

@@ -46,9 +46,9 @@ class Span:
 
     def describe(self) -> str:
         """The span in words and dates."""
-        if self.start <= OPEN_START:
-            return f"{self.text} (up to {self.end.isoformat()})"
-        return f"{self.text} ({self.start.isoformat()} to {self.end.isoformat()})"
+        said = self.text.rstrip("?!.,; ")  # "since september?" is said "since september"
+        return f"{said} (up to {self.end.isoformat()})" if self.start <= OPEN_START else \
+            f"{said} ({self.start.isoformat()} to {self.end.isoformat()})"
 
 
 def number(tok: str) -> int:

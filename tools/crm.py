@@ -294,5 +294,5 @@ def portfolio(ctx: ToolContext, csm: str | None = None, band: str | None = None,
             "days_to_renewal": _clean(r["days_to_renewal"]),
             "p_renew": None if p is None else round(float(p[k]), 3),
         })
-    return {"count": len(frame), "accounts": rows,
+    return {"count": len(frame), "accounts": rows, "ids": [int(a) for a in frame.index],
             "sources": [src("health_score", r["account_id"], ctx.as_of, r["name"]) for r in rows[:20]]}

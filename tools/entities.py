@@ -109,7 +109,9 @@ ENTITIES: dict[str, EntitySpec] = {
         "day": "date", "api_requests": "number", "input_tokens": "number", "output_tokens": "number",
         "active_users": "number", "seats_used": "number", "p50_latency_ms": "number",
         "p95_latency_ms": "number", "error_rate": "ratio", "spend": "money", "model_name": "text",
-        "model_version": "text"}), ("day", "api_requests", "p95_latency_ms", "error_rate", "account")),
+        "model_version": "text"}) | {"tokens": Col(TelemetryDaily.input_tokens + TelemetryDaily.output_tokens, "number",
+                                                  "tokens")},
+        ("day", "api_requests", "p95_latency_ms", "error_rate", "account")),
     "fine_tunes": EntitySpec(FineTuneJob, "fine_tune", "created_on", "base_model", _cols(FineTuneJob, {
         "created_on": "date", "status": "text", "base_model": "text", "hyperparameters": "json",
         "loss_final": "number", "loss_summary": "text", "eval_score": "number"}),

@@ -142,7 +142,10 @@ def _base_select(spec: EntitySpec, ctx: ToolContext, q: Query) -> Any:
     if q.account_ids:
         stmt = stmt.where(Account.id.in_(q.account_ids))
     if q.row_ids:
-        stmt = stmt.where((spec.model.id if spec.model is not Account else Account.id).in_(q.row_ids))
+        ident = Account.id if spec.model is Account else getattr(spec.model, "id", None)
+        if ident is None:
+            raise QueryError(f"{q.entity} rows have no id to pick them by; ask for them by account and date.")
+        stmt = stmt.where(ident.in_(q.row_ids))
     if spec.model is TelemetryDaily:
         stmt = stmt.where(TelemetryDaily.day <= ctx.as_of)
     for f in q.filters:
@@ -237,6 +240,8 @@ def run(ctx: ToolContext, q: Query) -> QueryResult:
     total = len(found)
     groups, totals = aggregate(found, [(a.fn, a.field) for a in q.aggregates], q.group_by,
                                (q.sort[0].field, q.sort[0].desc) if q.sort else None)
+    if q.limit and q.sort and any(a.field == q.sort[0].field for a in q.aggregates):
+        groups = groups[:q.limit]  # groups ranked by the aggregate the sort names: "the top 5 accounts by spend"
     if q.sort:
         found = sort_rows(found, [(x.field, x.desc) for x in q.sort])
     elif spec.date_field:

@@ -22,10 +22,11 @@ from agents.state import AccountRef
 from agents.understand import signals
 from agents.understand.lookups import by_role, lookup, person, seniority
 from agents.understand.model import Plan, Shape, from_json, to_json
-from agents.understand.phrases import COMPARE, LEXICON, PLURAL, SHORTHAND, THOSE, TOPIC
+from agents.understand.phrases import COMPARE, LEXICON, PLURAL, SHORTHAND, THOSE, TOPIC, clauses
 from agents.understand.quiet import quiet_contacts
 from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
 from agents.understand.slots import _group, _vocab_filters, thresholds
+from agents.understand.usage import usage
 from agents.understand.vocabulary import Vocabulary, vocabulary
 from agents.when import FISCAL_START, Span, span
 from tools.query import Aggregate, Filter, Query
@@ -71,7 +72,8 @@ def normalize(question: str) -> str:
     return out
 
 
-__all__ = ["COMPARE", "PLURAL", "THOSE", "TOPIC", "Plan", "Shape", "Vocabulary", "by_role", "compare", "from_json",
+__all__ = ["COMPARE", "PLURAL", "THOSE", "TOPIC", "Plan", "Shape", "Vocabulary", "by_role", "clauses", "compare",
+           "from_json",
            "lookup", "normalize", "pick", "plan", "portfolio", "seniority", "thresholds", "to_json", "vocabulary",
            "wants_today"]
 
@@ -89,9 +91,23 @@ def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: li
         FISCAL_START.reset(token)
 
 
+def _lookups(low: str, account: AccountRef, today: date, vocab: Vocabulary) -> list[Plan]:
+    """The fields of one account each part of the message asks ("the champion ... and when do they renew?")."""
+    out: list[Plan] = []
+    for part in clauses(low):
+        for p in lookup(part, account, today, vocab.milestones) or by_role(part, account, vocab.roles):
+            if all(p.what != o.what for o in out) and len(out) < 3:
+                out.append(p)
+    whole = lookup(low, account, today, vocab.milestones) or by_role(low, account, vocab.roles)
+    return out if len(out) > len(whole) else whole
+
+
 def _plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: list[AccountRef],
           previous: list[int]) -> list[Plan]:
     low = question.lower().replace("’", "'")
+    used = usage(low, today, accounts)
+    if used:  # "who used the most tokens last month?", "Acme's token usage this month vs last"
+        return used
     metric = _metric(low, today)
     if metric is not None and len(accounts) <= 1:
         metric.accounts = accounts
@@ -125,7 +141,7 @@ def _plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: l
     if book is not None:
         return [book]
     if len(accounts) == 1:
-        return lookup(low, accounts[0], today, vocab.milestones) or by_role(low, accounts[0], vocab.roles)
+        return _lookups(low, accounts[0], today, vocab)
     if accounts:
         return []
     who = person(question, vocab.people)

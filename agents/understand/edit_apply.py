@@ -204,7 +204,8 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                 upd["limit"] = e.limit
             if e.lowest and p.query.sort and p.query.sort[0].desc:
                 upd["sort"] = [p.query.sort[0].model_copy(update={"desc": False})]
-            grouped = e.sort is not None and bool(p.query.group_by)
+            grouped = e.sort is not None and bool(p.query.group_by) and \
+                not any(a.field == e.sort.field for a in p.query.aggregates)  # "and the most?" keeps the ranking
             if grouped:  # "oldest first" after "by priority": the records themselves, in that order
                 upd |= {"group_by": None, "aggregates": []}
             p = replace(p, shape="list" if grouped else p.shape, query=p.query.model_copy(update=upd))

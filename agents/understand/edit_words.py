@@ -164,6 +164,16 @@ def _structural(low: str, entity: str, prev: Plan, today: date, fiscal_start: in
     Sort by a field, drop a condition, or a window or value to leave out (which a query cannot say: it is asked
     about, never applied backwards).
     """
+    q = prev.query
+    flip = re.fullmatch(r"\W*(?:and|what about|how about|now|ok|okay|then)?\s*(?:the|who(?:'s| is| has| had)?(?: the)?|"
+                        r"which(?: one)?(?: is| has| had)?(?: the)?)?\s*(most|least|highest|lowest|biggest|smallest|"
+                        r"largest|fewest|top|bottom|best|worst)(?: one)?\W*", low)
+    if flip and q is not None and q.sort and q.limit:  # "and the most?" after "who spent the least?": the other end
+        word, fld = flip.group(1), q.sort[0].field
+        worse_up = fld in ("p95_latency_ms", "p95_ms", "error_rate", "days_since_touch", "open_tickets")
+        up = word in ("most", "highest", "biggest", "largest", "top") or (word == "best") != worse_up and \
+            word in ("best", "worst")
+        return [Reorder(Sort(field=fld, desc=up), q.limit)]
     m = _SORT.search(low)
     if m:
         fields = picks.fields_named(m.group(1), entity)

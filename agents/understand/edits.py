@@ -53,6 +53,7 @@ from agents.understand.edit_words import (
     period_of,
 )
 from agents.understand.model import Plan, from_json
+from agents.understand.slots import _limit
 from agents.understand.vocabulary import Vocabulary
 from agents.when import Span
 from tools.query import ENTITIES, Filter, Sort
@@ -139,13 +140,37 @@ def _select(low: str, rows: list[RowRef], names: list[str], roles: list[str],
     words = set(re.findall(r"[a-z]{4,}", low)) - {"that", "this", "what", "when", "which", "with", "from", "about",
                                                  "there", "their", "those", "these", "they", "them", "why", "were",
                                                  "was", "does", "have", "been", "tell", "more", "show", "open",
-                                                 "filed", "opened", "closed", "so", "bad", "good", "low", "high"}
+                                                 "filed", "opened", "closed", "so", "bad", "good", "low", "high",
+                                                 "still", "already", "only", "just", "also", "ever", "even", "now"}
     hits = [r for r in rows if words & set(re.findall(r"[a-z]{4,}", " ".join(
         [str(r.get("label", ""))] + [str(v) for v in r["values"].values() if isinstance(v, str)]).lower()))]
-    if len(hits) == 1 and (re.search(r"\b(ones?|ticket|renewal|response|milestone|contact|person)\b", low)
-                           or len(low.split()) <= 6):
+    many = re.search(r"\b(?:which|any|all|how many|none|some) (?:of )?(?:them|those|these)\b", low)  # several meant
+    if len(hits) == 1 and not many and (re.search(r"\b(ones?|ticket|renewal|response|milestone|contact|person)\b",
+                                                  low) or len(low.split()) <= 6):
         return SelectRow(hits[0], "the one named")
     return None
+
+_OWNING = re.compile(r"\b(?:which|how many|any|all|none|some|who|are there any) (?:of )?(?:them|those|these|the ones)"
+                     r"\s+"
+                     r"(?:still |also |already |now |currently )?(?:have|has|had|got|with|having)\b")
+
+
+_HAS = ("open_tickets", "open_high_tickets", "onboarding_overdue", "champion_present")  # what an account has
+
+
+def _owning(low: str, entity: str, today: date, vocab: Vocabulary, asker: str) -> list[Edit]:
+    """"which of those have open tickets?": the rows' accounts, filtered by what they have, counted if asked."""
+    if not _OWNING.search(low):
+        return []
+    filters, said = _filters(low, "accounts", today, vocab, asker)
+    filters = [f for f in filters if f.field in ENTITIES["accounts"].fields]
+    if entity == "accounts" and not any(f.field in _HAS for f in filters) or \
+            not any(f.field not in ENTITIES[entity].fields or f.field in _HAS for f in filters):
+        return []  # "which of those have high priority?": a condition on the rows themselves
+    summ = _summarise(low, "accounts", filters)
+    out: list[Edit] = [SwitchEntity("accounts")] if entity != "accounts" else []
+    return [*out, summ if summ is not None else SetFilters(filters, said)]
+
 
 def _swap(low: str, prev: Plan, vocab: Vocabulary) -> SetFilters | None:
     """"and nimbus-small?": a short follow-up naming another value of a field the last query filtered on."""
@@ -201,7 +226,13 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         ("renewals" if prev.shape == "metric" else "accounts")
     out: list[Edit] = []
     rows = d.get("rows") or []
-    if len(rows) >= 25:  # a list cut short: "the biggest" is asked of the query, not of the rows shown
+    owning = _owning(low, entity, today, vocab, asker)
+    if owning:  # "which of those have open tickets?" after tickets: the rows' accounts that have them
+        return owning
+    own_limit = prev.query is not None and prev.query.limit is not None and prev.query.limit <= len(rows) and \
+        _limit(str(d.get("question") or "").lower()) is not None  # "top 10" asked for, not a list's default length
+    cut = len(rows) >= 25 or int(d.get("total") or 0) > len(rows) and not own_limit  # not "the top 3" asked for
+    if cut:  # a list cut short: "the biggest" is asked of the query, not of the rows shown
         top = picks.measure_of(low, entity)
         if top is not None:
             return [Reorder(Sort(field=top[0], desc=top[1]), 1), ShowFields([top[0]])]
@@ -216,6 +247,10 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     if swap is not None:  # "and nimbus-small?" after a list on nimbus-large: the same field, another value
         return [swap]
     shifted = (prev.period is not None or _has_window(prev)) and _shift(low) is not None  # "the month after that one"
+    theirs = picks.extreme_query(low, "accounts", [], truncated=True) if entity not in ("accounts", "telemetry") \
+        else None
+    if theirs is not None and theirs[0] not in ENTITIES[entity].fields:  # "the one with the most seats" after tickets
+        return [SwitchEntity("accounts"), Reorder(Sort(field=theirs[0], desc=theirs[1]), 1), ShowFields([theirs[0]])]
     sel = None if shifted else _select(low, rows, [a["name"] for a in named], vocab.roles, entity)
     if sel is not None:
         return [sel]
@@ -225,6 +260,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
                                                                                                        low)]
         dated: list[Edit] = [SetPeriod(Span(day, day, day.isoformat()))]
         return dated + ([SetFilters([Filter(field="kind", value=kinds[0])], [])] if kinds else [])
+    top = picks.extreme_query(low, entity, rows, truncated=cut)
+    if top is not None:  # "which of them has the most seats?" when the list did not show seats: ask the query
+        return [Reorder(Sort(field=top[0], desc=top[1]), 1), ShowFields([top[0]])]
     if _REFERS.search(low) and not named and not shifted:
         return [Unmatched(len(rows))]
     for a in named:  # "the Cyberdyne one" when the list has two of Cyberdyne's: which?
@@ -234,9 +272,6 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     again = _renumber(low, prev)
     if again is not None:
         return [again]
-    top = picks.extreme_query(low, entity, rows, truncated=len(rows) >= 25)
-    if top is not None:  # "which of them has the most seats?" when the list did not show seats: ask the query
-        return [Reorder(Sort(field=top[0], desc=top[1]), 1), ShowFields([top[0]])]
     senior = re.search(r"\b(?:exec(?:utive)?s?\s+sponsors?|economic buyers?|decision[- ]makers?|most senior)\b", low)
     roles = [w for w in sorted({w for r in vocab.roles for w in re.findall(r"[a-z]{2,}", r.lower())} -
                                {"of", "and", "the", "head", "it", "ai"}, key=len, reverse=True)

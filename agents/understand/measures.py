@@ -27,7 +27,8 @@ _SINGULAR = {"tickets": r"ticket|case|escalation",
              "fine_tunes": r"fine[- ]?tune|tuning run|fine[- ]?tuning job|job|run",
              "surveys": r"response|answer|survey|score|rating", "renewals": r"renewal|deal|churn",
              "milestones": r"milestone|step|task", "plans": r"plan|onboarding", "contacts": r"contact|person",
-             "activities": r"meeting|call|email|note|activity|touch|interaction"}
+             "activities": r"meeting|call|email|note|activity|touch|interaction",
+             "accounts": r"account|customer|client|logo|one"}
 _STARTS = {"plans": "started_on", "tickets": "opened_at", "fine_tunes": "created_on"}
 _UP = r"highest|best|top|biggest|largest|most|max(?:imum)?|greatest|strongest"
 _DOWN = r"lowest|worst|bottom|smallest|least|min(?:imum)?|weakest|poorest"

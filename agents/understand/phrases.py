@@ -246,3 +246,14 @@ TOPIC = {"plans": "onboarding", "fine_tunes": "tuning", "telemetry": "tuning", "
          "renewals": "renewal", "tickets": "health", "surveys": "needs", "activities": "needs", "contacts": "renewal",
          "accounts": "health"}
 """The agent a follow-up like "why did it fail?" continues with, by the entity the last answer listed."""
+
+
+# Where a message asks a second thing: "who owns it and how healthy is it?", "X, and when do they renew?"
+_CLAUSE = re.compile(r"\s*,?\s*\b(?:and|also|plus)\s+(?=(?:also\s+)?(?:what|what's|who|who's|whose|how|how's|when|"
+                     r"when's|where|which|why|is|are|was|were|does|do|did|has|have|can|could|any|their|its|tell|"
+                     r"give|show|list)\b)")
+
+
+def clauses(low: str) -> list[str]:
+    """The parts of a message that each ask something ("who owns it", "how healthy is it"); one when it asks one."""
+    return [c for c in _CLAUSE.split(low) if c.strip()] or [low]

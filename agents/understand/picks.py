@@ -363,7 +363,8 @@ def measure_of(low: str, entity: str) -> tuple[str, bool] | None:
         if named:
             return named[0], m.group(1) in ("most", "highest", "biggest", "largest", "greatest", "max", "maximum",
                                             "more", "higher", "bigger")
-    adj = next((a for a in _ADJ if re.search(rf"\b(?:the|which(?: one)?(?: is)?) {re.escape(a)}\b(?! (?:ones? )?first)",
+    adj = next((a for a in _ADJ if re.search(rf"\b(?:the|which)(?: one| account| customer| client)?"
+                                               rf"(?: that'?s| that is| is)? {re.escape(a)}\b(?! (?:ones? )?first)",
                                                low)), None)
     if adj is None or adj in ("top", "recent"):
         return None

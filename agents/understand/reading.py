@@ -57,6 +57,11 @@ def _filter_words(entity: str, f: Filter) -> str | None:
         return "still there"
     if f.field == "champion_present" and f.op == "lt":
         return "without a champion"
+    if f.field in ("champion_present", "open_tickets", "open_high_tickets", "onboarding_overdue") and \
+            f.op in ("gt", "ge") and f.value in (0, 1):
+        return {"champion_present": "with a champion", "open_tickets": "with open tickets",
+                "open_high_tickets": "with open high-priority tickets",
+                "onboarding_overdue": "with overdue onboarding milestones"}[f.field]
     label = (col.label if col else f.field.replace("_", " ")) or f.field
     if f.field == "arr" or kind == "money":
         shown = _money(v) if not isinstance(v, list) else " to ".join(_money(x) for x in v)
@@ -112,6 +117,8 @@ def reading(p: Plan) -> str:
     noun = ENTITY_WORDS.get(q.entity, q.entity)
     if p.shape == "lookup" and p.accounts:
         subject = f"{p.what or noun} of {p.accounts[0]['name']}"
+    elif q.entity == "telemetry" and p.accounts:  # "Acme's token usage this month"
+        subject = f"{noun} of {' and '.join(a['name'] for a in p.accounts)}"
     elif q.row_ids and len(q.row_ids) == 1:
         subject = f"the {noun[:-1] if noun.endswith('s') else noun} picked from the last answer"
     else:

@@ -89,10 +89,14 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     """A list, ranking or aggregate over the asker's accounts (or `ids`, the previous list)."""
     low = past_tense(low)
     entity = next((e for pat, e in _ENTITY_CUES if re.search(pat, low)), "accounts")
-    asks_accounts = re.search(r"\b(which|what) (accounts|customers|clients)\b|"
-                              r"\b(accounts|customers|clients) (with|that have)\b", low)
-    counted = any(f.field in ("open_tickets", "open_high_tickets") for f in thresholds(low))
-    if entity != "accounts" and asks_accounts and (counted or (PLURAL.search(low) and _sort(low) is not None)):
+    asks_accounts = re.search(r"\b(which|what) (accounts?|customers?|clients?|one)\b|"
+                              r"\b(accounts?|customers?|clients?|the one|who) (with|that ha(?:ve|s)|has|have)\b", low)
+    one = re.search(r"\b(?:the|which) (?:one|account|customer|client)\b", low)  # "the one with the most tickets"
+    counted = any(f.field in ("open_tickets", "open_high_tickets") for f in thresholds(low)) or \
+        bool(re.search(r"\b(?:accounts?|customers?|clients?) (?:with|that have|that has|having|have|has)\b"
+                       r"[^?.]{0,30}\b(?:open|unresolved)\b[^?.]{0,20}\btickets?\b", low))  # "... open high tickets"
+    if entity != "accounts" and asks_accounts and (counted or ((PLURAL.search(low) or one) and
+                                                               _sort(low) is not None)):
         entity = "accounts"  # "which customers have the most open tickets?" ranks accounts, not tickets
     entity = _records_asked(entity, low, today)
     if entity == "accounts" and re.search(r"\bcsat\b", low):

@@ -283,9 +283,23 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
         n = int(_value(m.group(1), "")) * {"day": 1, "week": 7, "month": 30}[m.group(2)] if m else 30
         out.append(Filter(field="days_since_touch", op="ge", value=n))
         said.append(f"no touch in {n}+ days")
-    if re.search(r"\bwith (any )?open tickets\b|\bopen tickets\b.*\baccounts\b", low):
+    own = r"\b(?:with|have|has|had|got|having)\s+(?:any\s+|an?\s+|some\s+)?"
+    if re.search(own + r"(?:open\s+)?(?:high|urgent)[- ]priority (?:open )?(?:tickets?|cases?|issues?)\b", low):
+        out.append(Filter(field="open_high_tickets", op="gt", value=0))
+        said.append("with open high-priority tickets")
+    elif re.search(r"\bwith (any )?open tickets\b|\bopen tickets\b.*\baccounts\b|" + own +
+                   r"(?:open|unresolved) (?:tickets?|cases?|issues?)\b|" + own +
+                   r"(?:tickets?|cases?) (?:still )?open\b",
+                   low):
         out.append(Filter(field="open_tickets", op="gt", value=0))
         said.append("with open tickets")
+    if not any(f.field == "onboarding_overdue" for f in out) and re.search(own + r"(?:overdue|late|slipped) "
+                                                                            r"(?:milestones?|onboarding steps?)", low):
+        out.append(Filter(field="onboarding_overdue", op="gt", value=0))
+        said.append("with overdue onboarding milestones")
+    if not any(f.field == "champion_present" for f in out) and re.search(own + r"champions?\b", low):
+        out.append(Filter(field="champion_present", op="ge", value=1))
+        said.append("with a champion")
     window = None
     touch = m
     m = re.search(r"usage (?:has )?(dropped|fell|fallen|declined|decreased|down|grew|grown|rose|increased|up)\b"

@@ -33,6 +33,7 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
             name = Path(r["path"]).name if settings.llm.backend == "llamacpp" else settings.llm.model
             r["prose"] = state_line(settings, key(name))
             r["draft_prose"] = state_line(settings, key(name, "draft"))
+            r["extraction"] = state_line(settings, key(name, "extraction"))
     if as_json:
         _print_json(rows)
         return
@@ -51,6 +52,9 @@ def models_list(as_json: bool = typer.Option(False, "--json")) -> None:
                           "without a model call)" if r["prose"].startswith("prose off") else ""))
             console.print(f"{r['name']}: drafts {r['draft_prose']}" + (" (drafts are filled from their template)"
                           if r["draft_prose"].startswith("prose off") else ""))
+            console.print(f"{r['name']}: needs extraction {r['extraction'].replace('prose ', '', 1)}" +
+                          (" (needs profiles come from the rules, without a model call)"
+                           if r["extraction"].startswith("prose off") else ""))
     if any(r["in_use"] and not r["present"] for r in rows):
         console.print("Fetch missing models with `retain models pull`, or point RETAIN_MODELS_DIR at "
                       "a folder that has them.")
