@@ -128,8 +128,19 @@ def _filters(low: str, entity: str, today: date, vocab: Vocabulary, asker: str) 
     said += words
     limits = thresholds(low)
     out += limits
+    if _DROP.search(low):  # "drop the ones under 50k": keep the others
+        out = [f.model_copy(update={"op": _OPPOSITE[f.op]}) if f.op in _OPPOSITE and isinstance(f.value, (int, float))
+               else f for f in out]
+        said = [f"not {s}" for s in said]
     more, w = status_filters(low, entity, today, vocab.statuses, follow_up=True)  # shared with new questions
     return out + more, said + w
+
+
+_DROP = re.compile(r"\b(?:drop|remove|exclude|excluding|leave out|take out|hide|skip|minus|get rid of|lose|filter out|"
+                   r"without)\s+(?:all\s+)?(?:the\s+)?(?:ones?|those|accounts?|customers?|renewals?|tickets?|deals?)?\s*"
+                   r"(?:that are\s+|which are\s+|worth\s+|with\s+(?:an?\s+)?(?:arr|health|score)?\s*)?"
+                   r"(?:over|above|more than|at least|under|below|less than|at most|smaller than|bigger than)\b")
+_OPPOSITE = {"gt": "le", "ge": "lt", "lt": "ge", "le": "gt"}
 
 def _renumber(low: str, prev: Plan) -> SetFilters | None:
     """"make that more than 2", "change it to 60": the last threshold again with another number."""

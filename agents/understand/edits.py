@@ -81,7 +81,8 @@ WHOLE = re.compile(r"\b(?:all of (?:them|those|these)|them all|altogether|overal
 ONLY = "the only one in the last answer"
 # Several rows meant, not one: "only the open ones", "their tickets".
 _MANY = re.compile(r"\b(ones|only|just|all|those|these|them|any|tickets|accounts|customers|renewals|contacts|"
-                   r"responses|surveys|notes|milestones|plans|fine-?tunes|jobs|steps)\b")
+                   r"responses|surveys|notes|milestones|plans|fine-?tunes|jobs|steps|how many|count|"
+                   r"number of)\b")
 _QUESTION = re.compile(r"\?\s*$|^(?:and\s+|so\s+|ok\s+)?(?:what|why|when|how|who|where|which|did|was|is|does|do|tell|"
                        r"any|has|had|were|can|could)\b")
 
@@ -214,6 +215,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
             return []
     if prev is None:
         return []
+    if re.match(r"\W*(?:(?:show|list|give)\s+(?:me\s+)?)?(?:my|our|all (?:my |our )?)\s*(?:\w+\s+){0,2}?"
+                r"(?:accounts|customers|clients|book|portfolio)\b", low) and not _BACK.search(low):
+        return []  # "my biggest accounts": a new question about the asker's own book
     early = _structural(low, prev.query.entity if prev.query is not None else "accounts", prev, today, fiscal_start)
     if early:
         return early

@@ -40,8 +40,8 @@ _SORTS: list[tuple[str, str, bool]] = [  # (pattern, field, descending)
     (r"sign(?:ed)? (?:the )?(?:most )?recently|recently signed|"
      r"(?:newest|latest|most recent) (?:customers?|accounts?|logos?|signings?|clients?)\b", "contract_start", True),
     (r"smallest|lowest[- ]arr|least revenue|bottom \d* ?(?:accounts )?by arr", "arr", False),
-    (r"biggest|largest|highest[- ]arr|most (?:valuable|revenue|arr)|top .*by (?:arr|revenue|size)|by arr|"
-     r"by revenue", "arr", True),
+    (r"(?:biggest|largest)(?!\s+(?:usage|seats?|spend|drop|declines?|growth|increase|latency|error|token|request))|"
+     r"highest[- ]arr|most (?:valuable|revenue|arr)|top .*by (?:arr|revenue|size)|by arr|by revenue", "arr", True),
     (r"least likely to renew|lowest p\(renew\)|by p\(renew\)|riskiest|most at risk|highest risk|most risk|by risk",
      "p_renew", False),
     (r"most likely to renew|highest p\(renew\)|safest", "p_renew", True),
@@ -174,6 +174,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      r"spoke|hear|meet|reach|contact|touch|connect|email|call|engag|interact)|"
      r"last (talked|spoke|heard|met|emailed|reached|contacted|touched|engaged|interacted)|"
      r"last time (we|i|anyone|someone|somebody) (talk|spoke|speak|heard|met|reach|contact|touch|email|call)|"
+     r"who did (?:we|i|anyone) last (?:talk|speak|meet|email|call|hear from)|(?:we|i) last (?:talked|spoke) (?:to|with)|"
      r"how long (has it been )?since (we|i|anyone|someone)",
      "last touch", {"entity": "activities", "fields": ["occurred_on", "kind", "subject", "author", "body"],
                     "limit": 1}),

@@ -156,3 +156,47 @@ def test_a_date_the_asker_said_in_other_words_is_supported_in_the_answer(rt):
     assert verify(r["answer"]["text"], ask, r["findings"], names, len(r["answer"].get("sources", []))) == []
     assert verify("Renews on dec 25 [1].", "anything renewing b4 xmas?", r["findings"], names, 1) == []
     assert verify("Renews on dec 26 [1].", "anything renewing b4 xmas?", r["findings"], names, 1) == ["dec 26"]
+
+
+def test_and_the_most_flips_a_ranking_and_its_rows_are_accounts(rt):
+    bot = Assistant(rt, use_memory=False)
+    spend = ("select a.name from telemetry_daily t join accounts a on a.id = t.account_id where "
+             "a.lifecycle_stage != 'churned' and t.day between '2026-10-01' and '2026-10-31' group by a.name "
+             "order by sum(t.spend) {} limit 1")
+    least, most = _sql(rt, spend.format("asc"))[0][0], _sql(rt, spend.format("desc"))[0][0]
+    owner = _sql(rt, f"select c.name from accounts a join csms c on c.id = a.owner_id where a.name = '{most}'")[0][0]
+    r = _last(bot, AVERY, "flip", "who spent the least last month?", "and the most?")
+    assert f"{most}:" in r["answer"]["text"] and f"{least}:" not in r["answer"]["text"], r["answer"]["text"]
+    r = bot.ask("who owns it?", AVERY, "flip")  # the ranked account, never a day's row (no crash)
+    assert owner in r["answer"]["text"] and most in r["answer"]["text"], r["answer"]["text"]
+
+
+def test_dropping_the_ones_under_an_amount_keeps_the_others(rt):
+    bot = Assistant(rt, use_memory=False)
+    q = ("select a.name from contracts k join accounts a on a.id = k.account_id where a.owner_id = 4 and "
+         "a.lifecycle_stage != 'churned' and k.status = 'active' and k.renewal_date between '2027-01-01' and "
+         "'2027-06-30' and a.arr {} 50000")
+    kept, dropped = [n for (n,) in _sql(rt, q.format(">="))], [n for (n,) in _sql(rt, q.format("<"))]
+    assert kept and dropped
+    r = _last(bot, DANA, "drop", "which of my accounts renew in the first half of 2027?", "drop the ones under 50k")
+    t = r["answer"]["text"]
+    assert all(f"{n}:" in t for n in kept) and not any(f"{n}:" in t for n in dropped), t
+
+
+def test_how_many_of_the_rows_is_a_count_never_a_picked_row(rt):
+    bot = Assistant(rt, use_memory=False)
+    n = _sql(rt, "select count(*) from tickets t join accounts a on a.id = t.account_id where a.owner_id = 5 and "
+                 "a.lifecycle_stage != 'churned' and t.closed_at >= '2026-11-09' and t.closed_at < '2026-11-16' "
+                 "and t.priority = 'high'")[0][0]
+    r = _last(bot, MARCUS, "count", "tickets closed the week of nov 9", "how many were high priority?")
+    assert r["route"]["method"].startswith("edit: Summarise"), r["route"]["method"]
+    assert f"{n} ticket" in r["answer"]["text"], r["answer"]["text"]
+
+
+def test_who_did_i_last_talk_to_is_the_last_touch(rt):
+    day, kind = _sql(rt, "select substr(cast(v.occurred_on as text), 1, 10), v.kind from activities v join accounts a "
+                         "on a.id = v.account_id where a.name = 'Umbrella Corp' order by v.occurred_on desc limit 1")[0]
+    r = Assistant(rt, use_memory=False).ask("who did I last talk to at Umbrella Corp?", "sam.okafor@retain.example",
+                                            "touch")
+    assert r["route"]["intents"] == ["query"] and day in r["answer"]["text"] and kind in r["answer"]["text"], \
+        r["answer"]["text"]
