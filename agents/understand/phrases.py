@@ -174,7 +174,8 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      r"spoke|hear|meet|reach|contact|touch|connect|email|call|engag|interact)|"
      r"last (talked|spoke|heard|met|emailed|reached|contacted|touched|engaged|interacted)|"
      r"last time (we|i|anyone|someone|somebody) (talk|spoke|speak|heard|met|reach|contact|touch|email|call)|"
-     r"who did (?:we|i|anyone) last (?:talk|speak|meet|email|call|hear from)|(?:we|i) last (?:talked|spoke) (?:to|with)|"
+     r"who did (?:we|i|anyone) last (?:talk|speak|meet|email|call|hear from)|"
+     r"(?:we|i) last (?:talked|spoke) (?:to|with)|"
      r"how long (has it been )?since (we|i|anyone|someone)",
      "last touch", {"entity": "activities", "fields": ["occurred_on", "kind", "subject", "author", "body"],
                     "limit": 1}),

@@ -141,7 +141,7 @@ def _limit(low: str) -> int | None:
         return 1
     if re.search(r"\bwhich (one|account|customer)\b|\bwho\b.*\b(first|soonest|most|least|biggest|worst|best)\b|"
                  r"\b(the|my) (single )?(biggest|largest|riskiest|healthiest|worst|best|smallest)\b(?! \d)"
-                 r"(?!\s+(?:\w+\s+)?(?:accounts|customers|clients|renewals|deals|ones)\b)", low):  # "my biggest accounts"
+                 r"(?!\s+(?:\w+\s+)?(?:accounts|customers|clients|renewals|deals|ones)\b)", low):  # not "my top accounts"
         return 1
     return None
 
