@@ -140,8 +140,8 @@ def _limit(low: str) -> int | None:
                                           r"lowest|riskiest|healthiest|worst|best|fastest|slowest|latest)\b", low):
         return 1
     if re.search(r"\bwhich (one|account|customer)\b|\bwho\b.*\b(first|soonest|most|least|biggest|worst|best)\b|"
-                 r"\b(the|my) (single )?(biggest|largest|riskiest|healthiest|worst|best|smallest)\b(?! \d)"  # not plural
-                 r"(?!\s+(?:\w+\s+)?(?:accounts|customers|clients|renewals|deals|ones)\b)", low):
+                 r"\b(the|my) (single )?(biggest|largest|riskiest|healthiest|worst|best|smallest)\b(?! \d)"
+                 r"(?!\s+(?:\w+\s+)?(?:accounts|customers|clients|renewals|deals|ones)\b)", low):  # not plural
         return 1
     return None
 
