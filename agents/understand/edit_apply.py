@@ -196,6 +196,10 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             base = [f for f in p.query.filters if f.field not in named]
             p = replace(p, query=p.query.model_copy(update={
                 "filters": base + new, **({"account_ids": e.account_ids} if e.account_ids is not None else {})}))
+            if p.shape == "metric":  # "no, I meant West": the figure's label names the new scope, not the old one
+                p = replace(p, what=" ".join(f"{f.value} team" if f.field == "team" else str(f.value)
+                                             for f in base + new if f.field in ("team", "owner", "segment", "industry")
+                                             and isinstance(f.value, str)))
         elif isinstance(e, Reorder) and p.query is not None:
             upd: dict[str, Any] = {}
             if e.sort is not None and e.sort.field in ENTITIES[p.query.entity].fields:

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from agents.understand.model import Plan
-from agents.when import span
+from agents.when import OPEN_START, span
 from tools.query import ENTITIES, Filter
 
 ENTITY_WORDS = {"accounts": "accounts", "contacts": "contacts", "tickets": "tickets", "activities": "activities",
@@ -85,6 +85,8 @@ def _window(entity: str, filters: list[Filter]) -> str | None:
         col = ENTITIES[entity].fields.get(f.field)
         if col is not None and col.kind == "date" and f.op in ("between", "lt", "le", "gt", "ge"):
             verb = "renewal date" if entity == "renewals" else DATE_VERBS.get(f.field, f.field.replace("_", " "))
+            if f.op == "between" and str(f.value[0])[:10] <= OPEN_START.isoformat():  # "before November 1"
+                return f"{verb} up to {str(f.value[1])[:10]}"
             if f.op == "between":
                 return f"{verb} {f.value[0]} to {f.value[1]}"
             return f"{verb} {'before' if f.op in ('lt', 'le') else 'after'} {f.value}"

@@ -200,3 +200,14 @@ def test_who_did_i_last_talk_to_is_the_last_touch(rt):
                                             "touch")
     assert r["route"]["intents"] == ["query"] and day in r["answer"]["text"] and kind in r["answer"]["text"], \
         r["answer"]["text"]
+
+
+def test_a_metric_re_scoped_by_a_correction_is_labelled_with_the_new_scope(rt):
+    r = _last(Assistant(rt, use_memory=False), AVERY, "grr", "GRR for the East team in Q3", "no, I meant West")
+    assert "(West team)" in r["answer"]["text"] and "East" not in r["answer"]["text"], r["answer"]["text"]
+
+
+def test_an_open_ended_window_reads_as_up_to_its_end(rt):
+    r = Assistant(rt, use_memory=False).ask("tickets opened before November 1 that are still open", DANA, "open")
+    assert "opened up to 2026-10-31" in r["answer"]["reading"] and "1970" not in r["answer"]["reading"], \
+        r["answer"]["reading"]
