@@ -10,8 +10,8 @@ from rapidfuzz import fuzz, process, utils
 from agents.state import AccountRef
 from agents.understand.model import Plan
 from agents.understand.phrases import _LOOKUPS
-from agents.when import span
-from tools.query import Filter, Query
+from agents.when import NUMBER_WORDS, span
+from tools.query import Filter, Query, Sort
 
 
 def by_role(low: str, account: AccountRef, roles: list[str]) -> list[Plan]:
@@ -60,7 +60,13 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
                 kind = re.search(r"\b(meeting|call|email|note)s\b", low)
                 if kind:
                     filters.append(Filter(field="kind", value=kind.group(1)))
-            if what == "tickets":
+            recent = re.search(r"\b(?:last|latest|most recent|recent|newest)\s+(\d{1,2}|two|three|four|five|six|seven|"
+                               r"eight|nine|ten)\b(?!\s*(?:days?|weeks?|months?|quarters?|years?)\b)", low)
+            if what == "tickets" and recent:  # "the last three tickets": the newest three, whatever their status
+                q["limit"] = int(recent.group(1)) if recent.group(1).isdigit() else NUMBER_WORDS[recent.group(1)]
+                q["sort"] = [Sort(field="opened_at", desc=True)]
+                q["fields"] = ["subject", "priority", "status", "opened_at", "body"]
+            elif what == "tickets":
                 past = span(low, today, future=False)
                 if past is not None:  # tickets of a period: every status (on the date its verb names)
                     filters.append(Filter(field="closed_at" if re.search(r"\b(closed|resolved|fixed)\b", low)

@@ -211,3 +211,13 @@ def test_an_open_ended_window_reads_as_up_to_its_end(rt):
     r = Assistant(rt, use_memory=False).ask("tickets opened before November 1 that are still open", DANA, "open")
     assert "opened up to 2026-10-31" in r["answer"]["reading"] and "1970" not in r["answer"]["reading"], \
         r["answer"]["reading"]
+
+
+def test_the_last_three_tickets_of_an_account_are_the_newest_three_of_any_status(rt):
+    rows = _sql(rt, "select t.subject, t.status from tickets t join accounts a on a.id = t.account_id where "
+                    "a.name = 'Redwood AI' order by t.opened_at desc limit 4")
+    assert any(st == "closed" for _, st in rows[:3])  # the newest three are not all open
+    r = Assistant(rt, use_memory=False).ask("what did Redwood AI's last three tickets say?",
+                                            "lena.fischer@retain.example", "last3")
+    t = r["answer"]["text"]
+    assert all(s in t for s, _ in rows[:3]) and (rows[3][0] in [s for s, _ in rows[:3]] or rows[3][0] not in t), t
