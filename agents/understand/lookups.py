@@ -44,14 +44,19 @@ def seniority(role: str | None) -> int:
 def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None = None) -> list[Plan]:
     """The fields of one account the message asks for (at most three), if any."""
     out: list[Plan] = []
+    recent = re.search(r"\b(?:last|latest|most recent|recent|newest)\s+(\d{1,2}|two|three|four|five|six|seven|"
+                       r"eight|nine|ten)\b(?!\s*(?:days?|weeks?|months?|quarters?|years?)\b)", low)
     for pat, what, spec in _LOOKUPS:
         if what == "activities" and re.search(r"\bworr|\bconcern|\brisk|red flags?|\bshould i\b|\balarm", low):
             continue  # "anything in the recent notes that should worry me?" is a risk question for the agents
         if re.search(pat, low) and len(out) < 3:
             q = dict(spec)
             filters = list(q.get("filters", []))
+            if what == "activities" and recent:  # "Acme's last 2 meetings": the newest two
+                q["limit"] = int(recent.group(1)) if recent.group(1).isdigit() else NUMBER_WORDS[recent.group(1)]
+                q["sort"] = [Sort(field="occurred_on", desc=True)]
             if what == "activities":
-                past = span(low, today, future=False)
+                past = span(low, today, future=False) if not recent else None
                 if past is not None and past.text == "today":
                     past = None  # "open today" is what is open now
                 if past is not None:
@@ -60,8 +65,6 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
                 kind = re.search(r"\b(meeting|call|email|note)s\b", low)
                 if kind:
                     filters.append(Filter(field="kind", value=kind.group(1)))
-            recent = re.search(r"\b(?:last|latest|most recent|recent|newest)\s+(\d{1,2}|two|three|four|five|six|seven|"
-                               r"eight|nine|ten)\b(?!\s*(?:days?|weeks?|months?|quarters?|years?)\b)", low)
             if what == "tickets" and recent:  # "the last three tickets": the newest three, whatever their status
                 q["limit"] = int(recent.group(1)) if recent.group(1).isdigit() else NUMBER_WORDS[recent.group(1)]
                 q["sort"] = [Sort(field="opened_at", desc=True)]

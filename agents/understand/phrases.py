@@ -161,7 +161,9 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      {"entity": "accounts", "fields": ["industry", "segment"]}),
     (r"what model|which model|models? (are|is) they (on|using)|running on", "model",
      {"entity": "accounts", "fields": ["model", "p95_ms", "error_rate"]}),
-    (r"\b(meetings|calls|emails|notes|activities|touchpoints|interactions|conversations)\b(?! (?:in|about)\b)",
+    (r"\b(meetings|calls|emails|notes|activities|touchpoints|interactions|conversations)\b(?! (?:in|about)\b)|"
+     r"\b(?:last|latest|most recent|recent)\s+(?:\d{1,2}|two|three|four|five)\s+(?:meetings|calls|emails|notes|"
+     r"activities|touchpoints|interactions|conversations)\b",
      "activities", {"entity": "activities", "fields": ["occurred_on", "kind", "subject", "author", "body"],
                     "limit": 10}),
     (r"(last|latest|most recent|previous) (meeting|call|sync|qbr|check-?in)|what (was|did we) (discuss|cover)\w*|"

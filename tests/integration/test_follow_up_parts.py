@@ -221,3 +221,14 @@ def test_the_last_three_tickets_of_an_account_are_the_newest_three_of_any_status
                                             "lena.fischer@retain.example", "last3")
     t = r["answer"]["text"]
     assert all(s in t for s, _ in rows[:3]) and (rows[3][0] in [s for s, _ in rows[:3]] or rows[3][0] not in t), t
+
+
+def test_an_accounts_last_two_meetings_are_its_newest_two(rt):
+    rows = _sql(rt, "select v.subject, substr(cast(v.occurred_on as text), 1, 10) from activities v join accounts a "
+                    "on a.id = v.account_id where a.name = 'Cyberdyne Systems' and v.kind = 'meeting' "
+                    "order by v.occurred_on desc limit 3")
+    assert len(rows) == 3
+    r = Assistant(rt, use_memory=False).ask("what were Cyberdyne's last 2 meetings about?", MARCUS, "meet2")
+    t = r["answer"]["text"]
+    assert r["route"]["intents"] == ["query"], r["route"]
+    assert rows[0][1] in t and rows[1][1] in t and rows[2][1] not in t, t
