@@ -314,7 +314,7 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int | None =
     if m:
         a = _month_start(m.group(1), today, future, int(m.group(2)) if m.group(2) else None)
         end = a + relativedelta(months=1, days=-1) if "end" in m.group(0) else a - relativedelta(days=1)
-        return Span(today, end, m.group(0).strip())
+        return Span(today if end >= today else OPEN_START, end, m.group(0).strip())  # past: open to the past
     m = re.search(r"\b(?:by|before|until|till)?\s*(?:the )?end of (?:the |this )?year\b", low)
     if m:
         return Span(today if future else date(today.year, 1, 1), date(today.year, 12, 31), m.group(0).strip())

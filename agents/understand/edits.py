@@ -337,6 +337,10 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         if text_fields and by.group(1).split()[0] in " ".join(picks.FIELD_WORDS.get(text_fields[0], ())
                                                               + (text_fields[0].replace("_", " "),)):
             out.append(GroupBy(text_fields[0]))
+    flags = [f for f in picks.fields_named(low, entity) if entity in ENTITIES and ENTITIES[entity].fields[f].kind ==
+             "bool"] if not out and re.search(r"\b(?:only|just)\b", low) else []
+    if flags:  # "only champions": the rows that are, not a column saying whether they are
+        out.append(SetFilters([Filter(field=flags[0], value=not re.search(r"\b(?:not|non)\b", low))], []))
     if not out and (_BACK.search(low) or CUE.search(low)) and not _summary_word(low):
         shown = [f for f in picks.fields_named(low, "accounts" if entity not in ENTITIES else entity)
                  if f not in ("account",)] or [f for f in picks.fields_named(low, "accounts") if f != "account"]

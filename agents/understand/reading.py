@@ -134,6 +134,8 @@ def reading(p: Plan) -> str:
     if win:
         parts.append(win)
     parts += [w for f in q.filters if (w := _filter_words(q.entity, f))]
+    if p.shape != "lookup" and any(f.field == "is_champion" and f.value is True for f in q.filters):
+        parts.append("champions only")  # a lookup's subject says it already ("champion of Acme")
     if q.row_ids and len(q.row_ids) > 1:
         parts.append(f"the {len(q.row_ids)} shown in the last answer")
     if q.account_ids == [-1]:  # an edit of an answer that listed nothing: nothing, never everything

@@ -232,3 +232,16 @@ def test_an_accounts_last_two_meetings_are_its_newest_two(rt):
     t = r["answer"]["text"]
     assert r["route"]["intents"] == ["query"], r["route"]
     assert rows[0][1] in t and rows[1][1] in t and rows[2][1] not in t, t
+
+
+def test_only_champions_filters_the_contacts_and_a_past_before_month_is_open_to_the_past(rt):
+    q = ("select a.name || ': name ' || c.name from contacts c join accounts a on a.id = c.account_id where "
+         "a.owner_id = 5 and a.lifecycle_stage != 'churned' and c.last_engaged < '2026-11-01'")
+    champs, others = [n for (n,) in _sql(rt, q + " and c.is_champion and c.left_on is null")], [n for (n,) in _sql(rt, q + " and not "
+                                                                                                 "c.is_champion")]
+    assert champs and others
+    r = _last(Assistant(rt, use_memory=False), MARCUS, "champs", "contacts we last heard from before November",
+              "only champions")
+    t = r["answer"]["text"]
+    assert "up to 2026-10-31" in r["answer"]["reading"] and "champions" in r["answer"]["reading"], r["answer"]
+    assert all(n in t for n in champs) and not any(f"{n}," in t for n in others), t
