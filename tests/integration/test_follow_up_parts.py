@@ -237,8 +237,8 @@ def test_an_accounts_last_two_meetings_are_its_newest_two(rt):
 def test_only_champions_filters_the_contacts_and_a_past_before_month_is_open_to_the_past(rt):
     q = ("select a.name || ': name ' || c.name from contacts c join accounts a on a.id = c.account_id where "
          "a.owner_id = 5 and a.lifecycle_stage != 'churned' and c.last_engaged < '2026-11-01'")
-    champs, others = [n for (n,) in _sql(rt, q + " and c.is_champion and c.left_on is null")], [n for (n,) in _sql(rt, q + " and not "
-                                                                                                 "c.is_champion")]
+    champs = [n for (n,) in _sql(rt, q + " and c.is_champion and c.left_on is null")]
+    others = [n for (n,) in _sql(rt, q + " and not c.is_champion")]
     assert champs and others
     r = _last(Assistant(rt, use_memory=False), MARCUS, "champs", "contacts we last heard from before November",
               "only champions")
