@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from agents.state import ActionResult, Deps, Draft
+from agents.context import Deps
+from agents.state import ActionResult, Draft
 from core.errors import NotFoundError
 from tools import access, decisions
 

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypedDict, cast
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Command
+from langgraph.types import Command, Overwrite
 
 from agents import progress as steps
+from agents.context import Actions, Deps, NoActions, request_deps
 from agents.graph import RECURSION_LIMIT, build_graph
-from agents.state import ActionResult, Actions, Answer, Deps, Draft, FindingDict, NoActions, Preset, Route, Step
+from agents.state import ActionResult, Answer, Draft, FindingDict, Preset, Route, RouteStep, State, Step
 from core.errors import AccessDenied, NotFoundError
 from integrations.checkpoints import open_checkpointer
-from integrations.llm import CallLog, ChatModel, as_langchain
+from integrations.llm import ChatModel, as_langchain
 from tools import access
 from tools.access import Asker
 from tools.services import Services
@@ -27,12 +28,17 @@ class Result(TypedDict, total=False):
     answer: Answer
     route: Route
     findings: list[FindingDict]
-    trace: list[Step]
+    trace: list[Step | RouteStep]
     actions: list[ActionResult]
     pending: list[Draft]
     llm: dict[str, Any]
     seconds: float
     note: str
+
+
+def _written(update: Mapping[str, object] | None) -> dict[str, object]:
+    """A node's update as the state took it: a value written with `Overwrite` (the turn's reset) unwrapped."""
+    return {k: v.value if isinstance(v, Overwrite) else v for k, v in (update or {}).items()}
 
 
 class Assistant:
@@ -50,8 +56,8 @@ class Assistant:
         self.graph = build_graph(checkpointer=checkpointer)
 
     def _deps(self, asker: Asker) -> Deps:
-        return Deps(services=self.services, chat=self.chat, log=CallLog(), use_memory=self.use_memory,
-                    budget_s=self.budget_s, actions=self.actions, asker=asker)
+        return request_deps(self.services, self.chat, use_memory=self.use_memory, budget_s=self.budget_s,
+                            actions=self.actions, asker=asker)
 
     def _config(self, thread: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread}, "recursion_limit": RECURSION_LIMIT}
@@ -72,7 +78,7 @@ class Assistant:
         asker = self.services.asker(who)
         deps = self._deps(asker)
         cfg = self._config(thread)
-        inp = {"question": question, "who": asker.key, "preset": preset}
+        inp: State = {"question": question, "who": asker.key, "preset": preset}
         if progress is None:
             out = self.graph.invoke(inp, cfg, context=deps)
         else:
@@ -81,7 +87,7 @@ class Assistant:
                 for node, update in chunk.items():
                     if node == "__interrupt__":
                         interrupts.extend(update)
-                    elif (ev := steps.event(node, update or {})) is not None:
+                    elif (ev := steps.event(node, _written(update))) is not None:
                         progress(ev)
             out = {**self.graph.get_state(cfg).values, "__interrupt__": interrupts}
         return self._result(out, deps, time.perf_counter() - t)

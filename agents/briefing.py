@@ -11,7 +11,8 @@ from typing import Any, TypedDict
 
 from agents import renewal
 from agents.composer import ground, verify
-from agents.state import Deps, Finding
+from agents.context import Deps
+from agents.state import Finding
 from integrations.llm import LLMError, complete
 from prompts import load
 from tools import book, crm, onboarding

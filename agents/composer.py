@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from agents import specs, understand
-from agents.state import Answer, Deps, FindingDict
+from agents.context import Deps
+from agents.state import Answer, FindingDict, NumberedSource
 from integrations.llm import LLMError, complete, dumps
 from prompts import load
 from tools.risk_signals import reassuring
@@ -27,9 +27,9 @@ _MONTH_DAY = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-
                         re.I)
 
 
-def number_sources(findings: list[FindingDict]) -> tuple[list[dict[str, Any]], list[list[int]]]:
+def number_sources(findings: list[FindingDict]) -> tuple[list[NumberedSource], list[list[int]]]:
     """One numbered source list for the reply; per finding, its local index -> global number."""
-    out: list[dict[str, Any]] = []
+    out: list[NumberedSource] = []
     keys: dict[tuple[str, str], int] = {}
     maps: list[list[int]] = []
     for f in findings:
@@ -48,7 +48,7 @@ def _ordered(findings: list[FindingDict]) -> list[FindingDict]:
     return sorted(findings, key=lambda f: (str(f.get("account") or ""), specs.rank(f["agent"])))
 
 
-def render(findings: list[FindingDict], titles: bool = True) -> tuple[str, list[dict[str, Any]]]:
+def render(findings: list[FindingDict], titles: bool = True) -> tuple[str, list[NumberedSource]]:
     """The findings as a plain, cited answer (no LLM); a query's title is left out under a reading line."""
     findings = _ordered(findings)
     sources, maps = number_sources(findings)

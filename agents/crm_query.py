@@ -12,7 +12,8 @@ from datetime import date
 from typing import Any
 
 from agents import arr_change, briefing, risk
-from agents.state import Deps, Finding, RowRef
+from agents.context import Deps
+from agents.state import AccountRef, Finding, RowRef, Table
 from agents.understand import Plan, seniority
 from agents.understand.edits import rows_of
 from tools import crm, metrics
@@ -81,7 +82,7 @@ def _line(res: QueryResult, row: dict[str, Any], full: bool = False) -> str:
     return f"{row['account']}: {text}" if "account" in res.columns or ent != "accounts" else text
 
 
-def table(res: QueryResult) -> dict[str, Any]:
+def table(res: QueryResult) -> Table:
     """The rows as a table (columns, formatted cells, source per row) for the terminal and Slack."""
     kinds = {k: c.kind for k, c in ENTITIES[res.query.entity].fields.items()}
     cols = [c for c in res.columns if c not in ("body",)]
@@ -280,8 +281,9 @@ def _changes(f: Finding, deps: Deps, who: str, p: Plan) -> None:
     if not b["changes"]:
         f.fact(f"No notable changes in your {b['accounts']} accounts since {p.period.start.isoformat()} (health "
                "bands and scores, detractor responses, ticket surges)", kind="change")
-    f.data["accounts"] = list({c["account_id"]: {"account_id": c["account_id"], "name": c["account"]}
-                               for c in b["changes"][:15]}.values())
+    by_id: dict[int, AccountRef] = {c["account_id"]: {"account_id": c["account_id"], "name": c["account"]}
+                                    for c in b["changes"][:15]}
+    f.data["accounts"] = list(by_id.values())
 
 
 def _today(f: Finding, deps: Deps, who: str) -> None:

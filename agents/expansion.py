@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 
 from agents.composer import is_order, links
+from agents.context import Deps
 from agents.kb import play as kb_play
 from agents.kb import playbook
-from agents.state import AccountRef, Deps, Finding
+from agents.state import AccountRef, Finding
 from tools import crm, records
 
 SEATS_NEAR_CAP = 0.9  # the playbook's "seat utilisation above 90%"

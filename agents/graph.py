@@ -16,11 +16,13 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal, Protocol, TypeVar, cast
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Send, interrupt
+from langgraph.types import Overwrite, Send, interrupt
 
 from agents import (
     crm_query,
@@ -39,17 +41,30 @@ from agents import (
 )
 from agents.approve import execute
 from agents.composer import compose
+from agents.context import Deps
 from agents.requests import draft
-from agents.state import MAX_INPUT_CHARS, Answer, Deps, Finding, Payload, Route, RowRef, State
+from agents.state import (
+    MAX_INPUT_CHARS,
+    AccountRef,
+    Answer,
+    Finding,
+    FindingDict,
+    Payload,
+    Route,
+    RowRef,
+    State,
+    Update,
+)
 from core.errors import AccessDenied, NotFoundError, RetainError
 from tools import crm
 from tools.crm import ToolContext
 from tools.plain import plain
 
-Specialist = Callable[[Deps, ToolContext, Any], Finding]
+Specialist = Callable[[Deps, ToolContext, AccountRef], Finding]
 RECURSION_LIMIT = 25
-Upd = dict[str, Any]
-Step = Callable[[Payload, Deps], Upd]
+Step = Callable[[Payload, Deps], Update]
+S = TypeVar("S", State, Payload)
+In = TypeVar("In", contravariant=True)
 
 
 def reply(text: str, kind: str) -> Answer:
@@ -64,10 +79,10 @@ def _context(runtime: Runtime[Deps] | None, fallback: Deps | None) -> Deps:
     return deps
 
 
-def start(state: State) -> Upd:
+def start(state: State) -> Update:
     """Begin a turn: reset the turn's findings, refuse empty or oversized messages."""
     q = (state.get("question") or "").strip()
-    out: Upd = {"findings": None, "trace": None, "answer": {}, "actions": [],
+    out: Update = {"findings": Overwrite([]), "trace": Overwrite([]), "answer": {}, "actions": [],
                 "messages": [{"role": "user", "content": q[:MAX_INPUT_CHARS]}]}
     if not q:
         out["answer"] = reply("Your message was empty. Ask about an account (\u201chow is Acme doing?\u201d) "
@@ -138,7 +153,7 @@ def read_as(r: Route) -> Finding:
     return f
 
 
-def remember(payload: Payload, deps: Deps) -> Upd:
+def remember(payload: Payload, deps: Deps) -> Update:
     """Draft a fact to remember (saved only once a CSM approves it)."""
     accounts = payload["route"]["accounts"]
     if not accounts:  # a model's route may say "remember" without an account: ask, never crash
@@ -155,7 +170,7 @@ def remember(payload: Payload, deps: Deps) -> Upd:
     return {"findings": [f.as_dict()], "trace": [{"step": "remember"}]}
 
 
-def help_node(payload: Payload, deps: Deps) -> Upd:
+def help_node(payload: Payload, deps: Deps) -> Update:
     """What Retain can do (and, for a question outside it, that it is outside)."""
     f = Finding("help")
     if payload["route"].get("method") == "off-topic":
@@ -165,38 +180,39 @@ def help_node(payload: Payload, deps: Deps) -> Upd:
     return {"findings": [f.as_dict()], "trace": [{"step": "help"}]}
 
 
-def route_node(state: State, deps: Deps) -> Upd:
+def route_node(state: State, deps: Deps) -> Update:
     """Route the message (or take the caller's preset), and stop early for a refusal or a question."""
     t = time.perf_counter()
     preset = state.get("preset")
     if preset:  # a caller that knows what it wants (the onboarding sweep): access is still checked by tools
-        r = plain({"intents": preset["intents"], "accounts": preset["accounts"], "accounts_via": "preset",
-                   "ambiguous": [], "denied": [], "window_days": None, "method": "preset", "plans": []})
+        r: Route = {"intents": preset["intents"], "accounts": preset["accounts"], "accounts_via": "preset",
+                    "ambiguous": [], "denied": [], "window_days": None, "method": "preset", "plans": []}
+        r = plain(r)
     else:
         r = plain(router.route(deps, state["question"], state.get("who", ""), state.get("last_accounts") or [],
                                state.get("last_result") or [], state.get("last_topic"), state.get("dialogue")))
-    upd: Upd = {"route": r, "preset": None,
-                "trace": [{"step": "route", "seconds": round(time.perf_counter() - t, 4), **r}]}
+    findings: list[FindingDict] = []
+    upd: Update = {"route": r, "preset": None, "findings": findings,
+                   "trace": [{"step": "route", "seconds": round(time.perf_counter() - t, 4), **r}]}
     stop = after_route(r)
     if stop is not None:
         upd["answer"] = stop
     elif r["accounts"]:
         upd["last_accounts"] = r["accounts"]
-    upd["findings"] = []
     if stop is None and r.get("reading"):  # the answer's first line: how the message was read
-        upd["findings"].append(plain(read_as(r).as_dict()))
+        findings.append(plain(read_as(r).as_dict()))
     if stop is None and r["denied"]:  # some named accounts are out of scope: say so, never name them
         f = Finding("access")
         f.fact(f"{', '.join(dict.fromkeys(r['denied']))}: not in your portfolio, so it is left out of this answer",
                kind="access")
-        upd["findings"].append(plain(f.as_dict()))
+        findings.append(plain(f.as_dict()))
     return upd
 
 
 def specialist(name: str, run: Specialist) -> Step:
     """The node of a per-account agent: its `run` for the payload's account, an access refusal as its finding."""
 
-    def node(payload: Payload, deps: Deps) -> Upd:
+    def node(payload: Payload, deps: Deps) -> Update:
         t = time.perf_counter()
         ctx = deps.tool_context(payload["who"])
         try:
@@ -204,7 +220,7 @@ def specialist(name: str, run: Specialist) -> Step:
         except (AccessDenied, NotFoundError) as exc:
             f = Finding(name, payload["account"])
             f.fact(str(exc), kind="error")
-        upd: Upd = {"findings": [plain(f.as_dict())],
+        upd: Update = {"findings": [plain(f.as_dict())],
                     "trace": [{"step": name, "account": payload["account"]["name"],
                                "seconds": round(time.perf_counter() - t, 4), "facts": len(f.facts),
                                **({"note": f.data["llm_gate"]} if f.data.get("llm_gate") else {})}]}
@@ -219,7 +235,7 @@ def specialist(name: str, run: Specialist) -> Step:
     return node
 
 
-def portfolio_node(payload: Payload, deps: Deps) -> Upd:
+def portfolio_node(payload: Payload, deps: Deps) -> Update:
     """The portfolio agent, once per message; its accounts become what a follow-up points at."""
     t = time.perf_counter()
     f = portfolio.run(deps, deps.tool_context(payload["who"]), payload["route"], payload["question"])
@@ -237,7 +253,7 @@ def portfolio_node(payload: Payload, deps: Deps) -> Upd:
 
 
 
-def query_node(payload: Payload, deps: Deps) -> Upd:
+def query_node(payload: Payload, deps: Deps) -> Update:
     """The typed queries of the route; a model's reading that finds nothing asks instead of answering."""
     t = time.perf_counter()
     ctx = deps.tool_context(payload["who"])
@@ -252,7 +268,7 @@ def query_node(payload: Payload, deps: Deps) -> Upd:
                "window (\u201crenewals in the next 60 days\u201d, \u201cwho is Globex's champion?\u201d).",
                kind="clarify")
         found = [f]
-    upd: Upd = {"findings": [plain(f.as_dict()) for f in found],
+    upd: Update = {"findings": [plain(f.as_dict()) for f in found],
                 "trace": [{"step": "query", "seconds": round(time.perf_counter() - t, 4),
                            "facts": sum(len(f.facts) for f in found)}]}
     refs = [a for f in found for a in f.data.get("accounts", [])]
@@ -277,7 +293,7 @@ def query_node(payload: Payload, deps: Deps) -> Upd:
 
 
 
-def draft_node(payload: Payload, deps: Deps) -> Upd:
+def draft_node(payload: Payload, deps: Deps) -> Update:
     """A request: one pending draft (its answer is made here), or one clarifying question."""
     t = time.perf_counter()
     f, ans = draft.run(deps, deps.tool_context(payload["who"]), payload)
@@ -287,7 +303,7 @@ def draft_node(payload: Payload, deps: Deps) -> Upd:
 
 
 
-def compose_node(state: State, deps: Deps) -> Upd:
+def compose_node(state: State, deps: Deps) -> Update:
     """The reply from this turn's findings (or the answer an earlier step already made)."""
     if state.get("answer"):
         return {"messages": [{"role": "assistant", "content": state["answer"]["text"]}]}
@@ -309,7 +325,7 @@ def compose_node(state: State, deps: Deps) -> Upd:
 
 
 
-def approve_node(state: State, deps: Deps) -> Upd:
+def approve_node(state: State, deps: Deps) -> Update:
     """Wait for a decision on each draft (`interrupt`), then carry it out."""
     done = []
     for d in state["answer"]["drafts"]:
@@ -320,7 +336,7 @@ def approve_node(state: State, deps: Deps) -> Upd:
     return {"actions": done, "trace": [{"step": "approve", "actions": done}]}
 
 
-RUNS: dict[str, Callable[..., Any]] = {
+RUNS: dict[str, Specialist | Step] = {
     "needs": needs.run, "onboarding": onboarding.run, "tuning": tuning.run, "renewal": renewal.run,
     "health": health.run, "expansion": expansion.run,
     "portfolio": portfolio_node, "remember": remember, "help": help_node, "query": query_node, "draft": draft_node,
@@ -329,24 +345,39 @@ RUNS: dict[str, Callable[..., Any]] = {
 says which intents run per account), else a step `(payload, deps) -> update` run once per message."""
 
 
-def _bind(step: Callable[[Any, Deps], Upd], default_deps: Deps | None) -> Any:
+class Node(Protocol[In]):
+    """A LangGraph node: the state (or a `Send`'s payload) in, an update out, dependencies from the runtime."""
+
+    def __call__(self, state: In, runtime: Runtime[Deps]) -> Update:
+        """Run the step."""
+        ...
+
+
+def _bind(step: Callable[[S, Deps], Update], default_deps: Deps | None) -> Node[S]:
     """A step as a LangGraph node: its dependencies from the run's `context` (or `default_deps`)."""
 
-    def node(state: Any, runtime: Runtime[Deps]) -> Upd:
+    def node(state: S, runtime: Runtime[Deps]) -> Update:
         return step(state, _context(runtime, default_deps))
 
     node.__name__ = getattr(step, "__name__", "node")
     return node
 
 
-def build_graph(default_deps: Deps | None = None, checkpointer: Any = None) -> Any:
+def _agent_step(name: str) -> Step:
+    """The step an intent runs: a per-account agent's `run` wrapped by `specialist`, else its step as it is."""
+    if name in specs.PER_ACCOUNT:
+        return specialist(name, cast(Specialist, RUNS[name]))
+    return cast(Step, RUNS[name])
+
+
+def build_graph(default_deps: Deps | None = None,
+                checkpointer: BaseCheckpointSaver[str] | None = None) -> CompiledStateGraph[State, Deps, State, State]:
     """Compile the graph; dependencies come from `context` (or `default_deps`, for LangGraph Studio)."""
     g = StateGraph(State, context_schema=Deps)
     g.add_node("start", start)
     g.add_node("route", _bind(route_node, default_deps))
     for name in specs.INTENTS:  # every intent of the catalogue is a node; one without code fails here
-        step = specialist(name, RUNS[name]) if name in specs.PER_ACCOUNT else RUNS[name]
-        g.add_node(name, _bind(step, default_deps))
+        g.add_node(name, _bind(_agent_step(name), default_deps))
     g.add_node("compose", _bind(compose_node, default_deps))
     g.add_node("approve", _bind(approve_node, default_deps))
     g.add_edge(START, "start")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from agents import risk
-from agents.state import AccountRef, Deps, Finding
+from agents.context import Deps
+from agents.state import AccountRef, Finding
 from tools import crm
 
 

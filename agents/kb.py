@@ -2,34 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
-from typing import Any
 
-from integrations.memory.documents import knowledge_docs
+from integrations.memory.documents import Doc, knowledge_docs
+from tools.context import Source
 
 
 @cache
-def _sections() -> dict[str, Any]:
+def _sections() -> dict[str, Doc]:
     return {d.meta["source_id"]: d for d in knowledge_docs()}
 
 
-def _section(source_id: str) -> Any:
+def _section(source_id: str) -> Doc:
     doc = _sections().get(source_id)
     if doc is None:
         raise KeyError(f"No playbook section {source_id}; see configs/knowledge/.")
     return doc
 
 
-def playbook(source_id: str) -> dict[str, Any]:
+def playbook(source_id: str) -> Source:
     """The source reference of one playbook section, e.g. 'tuning.md#model-choice'."""
-    return {"type": "playbook", "id": source_id, "date": "", "label": _section(source_id).meta["label"]}
+    return {"type": "playbook", "id": source_id, "date": "", "label": str(_section(source_id).meta["label"])}
 
 
 def _lines(source_id: str, *tags: str) -> list[str]:
     return [line for line in _section(source_id).text.splitlines() if line.startswith(tags)]
 
 
-def advice(source_id: str, values: dict[str, Any]) -> list[str]:
+def advice(source_id: str, values: Mapping[str, object]) -> list[str]:
     """A section's `Advice:` lines, filled in from `values`.
 
     A line needing a value that is missing is left out, and then the `Otherwise:` line after it

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 
 from agents import llm_gate, prose_gate
 from agents.composer import is_order, links
-from agents.state import AccountRef, Deps, Finding
+from agents.context import Deps
+from agents.state import AccountRef, Finding
 from integrations.llm import LLMError, dumps, structured
 from prompts import load
 from tools import crm, profiles, sentiment

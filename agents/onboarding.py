@@ -6,8 +6,9 @@ import re
 import uuid
 from typing import Any
 
+from agents.context import Deps
 from agents.kb import playbook
-from agents.state import AccountRef, Deps, Draft, Finding
+from agents.state import AccountRef, Draft, Finding
 from prompts import load
 from tools import crm, recall, records
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from agents.state import Deps, Finding, Route
+from agents.context import Deps
+from agents.state import Finding, Route
 from tools import crm
 from tools import onboarding as milestones
 

@@ -9,7 +9,7 @@ nothing, so answers and drafts go out as the verified findings (or the template)
 
 from __future__ import annotations
 
-from agents.state import Deps
+from agents.context import Deps
 from core.settings import Settings
 from integrations import verdicts
 from integrations.llm import model_name

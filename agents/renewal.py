@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 from agents import risk
+from agents.context import Deps
 from agents.kb import play as kb_play
 from agents.kb import playbook
-from agents.state import AccountRef, Deps, Finding
+from agents.state import AccountRef, Finding
 from tools import crm
 
 _EXEC = re.compile(r"\b(VP|Vice President|Chief|CEO|CFO|COO|CTO|CIO|Head|Director|President)\b")

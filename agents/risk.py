@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from agents.state import Deps, Finding
+from agents.context import Deps
+from agents.state import Finding
 from tools import crm, risk_signals
 from tools.risk_signals import RiskSignal
 

@@ -1,25 +1,27 @@
-"""The graph's state, its dependencies, and the typed shapes passed between nodes (all JSON-serialisable).
+"""The graph's state and the typed shapes passed between nodes (all JSON-serialisable).
 
-Every shape a node hands to another (route, finding, draft, answer) is a TypedDict here, so its keys
-are spelled in one place; `Finding` is the builder agents fill and turn into a `FindingDict`.
+Every shape a node hands to another (route, finding, answer, a node's update) is a TypedDict here
+(drafts in `agents.drafts`), so its keys are spelled in one place; `Finding` is the builder agents
+fill and turn into a `FindingDict`. The nodes' dependencies are `agents.context.Deps`.
 """
 
 from __future__ import annotations
 
 import operator
-import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired, Protocol, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict, TypeVar
 
-from langchain_core.language_models.chat_models import BaseChatModel
+from langgraph.types import Overwrite
 
-from integrations.llm import CallLog
-from tools.access import Asker
-from tools.crm import Source, ToolContext
-from tools.services import Services
+from agents.context import Actions as Actions
+from agents.context import Deps as Deps  # kept here for modules that still import it from the state
+from agents.context import NoActions as NoActions
+from agents.drafts import ActionResult as ActionResult
+from agents.drafts import Draft as Draft
+from tools.crm import Source
 
-if TYPE_CHECKING:  # chromadb is slow to import: only when memory is used
-    from integrations.memory import Memory
+T = TypeVar("T")
+Scalar = str | int | float | bool | None
+"""One plain JSON value: what a figure in a finding, a row or a table cell is."""
 
 MAX_INPUT_CHARS = 4000
 
@@ -105,34 +107,112 @@ class Item(TypedDict):
     kind: str
 
 
-class Draft(TypedDict, total=False):
-    """An action waiting for a CSM's approval: a follow-up email, a fact to remember, or a requested draft.
+class Table(TypedDict):
+    """Rows as the terminal and Slack show them: column titles and formatted cells."""
 
-    A requested draft (`agents.requests`) is a "message" (e-mail or Slack) to a contact, a "meeting"
-    (an e-mail with an .ics invite) or a "reminder" to the CSM at a date; `draft_kind` says which of
-    email | slack | meeting | reminder was asked for.
+    columns: list[str]
+    rows: list[list[str]]
+
+
+class MetricFigure(TypedDict):
+    """A metric the query agent computed: its value, the inputs of its formula and its period."""
+
+    metric: str
+    value: float | None
+    inputs: dict[str, float]
+    start: str
+    end: str
+    formula: str
+
+
+class DetectorNote(TypedDict):
+    """A tuning detector that fired: its kind, severity and the figures it fired on."""
+
+    kind: str
+    severity: str
+    values: dict[str, Scalar]
+
+
+class NextStep(TypedDict):
+    """A QBR next step: what to do, who does it, by when (ISO date)."""
+
+    action: str
+    owner: str
+    due: str
+
+
+class MonthFigure(TypedDict):
+    """A QBR month's usage: tokens (millions), requests (thousands) and peak active seats."""
+
+    label: str
+    tokens_m: float
+    requests_k: float
+    active_seats: int
+
+
+class VersionFigure(TypedDict):
+    """A model version's quarter: p95 latency (ms), error rate (%), requests."""
+
+    label: str
+    p95_ms: float
+    error_pct: float
+    requests: int
+
+
+class TuneFigure(TypedDict):
+    """A fine-tune with an eval score."""
+
+    label: str
+    eval_score: float
+
+
+class NpsPoint(TypedDict):
+    """One NPS answer: its date (ISO) and score (0-10)."""
+
+    date: str
+    score: int
+
+
+class FindingData(TypedDict, total=False):
+    """An agent's figures beside its facts: what the graph, the composer, Slack and the QBR deck read.
+
+    Each agent fills only its own keys (the comment names the agent).
     """
 
-    id: str
-    kind: Literal["follow_up", "fact", "message", "meeting", "reminder"]
-    draft_kind: Literal["email", "slack", "meeting", "reminder"]
-    status: Literal["pending"]
-    account_id: int
-    account: str
-    subject: str
-    body: str
-    to: str
-    to_email: str
-    to_role: str
-    to_slack: str  # a reminder's recipient: the CSM's Slack user id
-    cc: list[dict[str, str]]  # more meeting attendees: name, email, role
-    milestone_id: int
-    milestone: str
-    when: str  # ISO datetime (with offset) of the meeting's start or the reminder
-    ends: str  # ISO datetime of the meeting's end
-    timezone: str
-    invite: str  # the meeting's iCalendar text (RFC 5545), attached to the e-mail on approval
-    facts: list[str]  # the CRM facts the draft uses, each with its source
+    shape: str  # query: the plan's shape ("lookup", "list", "aggregate", "compare", "metric", "today")
+    title: str  # query: what the list is called
+    entity: str  # query: the entity the rows are of (accounts, tickets, contacts...)
+    rows: list[RowRef]  # query, portfolio: the rows shown, for follow-ups that point at one
+    accounts: list[AccountRef]  # query, portfolio: the accounts the answer is about
+    table: Table  # query: the rows as a table
+    metric: MetricFigure  # query: a computed metric
+    count: int  # portfolio: how many accounts matched
+    ids: list[int]  # portfolio: every account counted, for follow-ups asked of all of them
+    total: int  # query: how many rows the query found, before its limit
+    score: float  # health
+    band: str  # health
+    trend: str | None  # health
+    p_renew: float | None  # renewal
+    segment: str  # renewal
+    renewal_date: str | None  # renewal
+    arr: float  # renewal
+    play: str | None  # renewal, expansion: the playbook section recommended
+    signals: list[str]  # expansion: seats, growth, new_use
+    detectors: list[DetectorNote]  # tuning
+    eval_score: float  # tuning
+    unanswered_risk: list[str]  # health, renewal (risk): kinds of risk nobody has answered
+    method: str  # needs: how the profile was made (rules, llm)
+    counts: dict[str, int]  # needs: items per profile field
+    llm_gate: str  # needs: why no model read the records this time
+    request: dict[str, Scalar | dict[str, Scalar] | list[str]]  # draft: the request as read (agents.requests)
+    note: str  # draft
+    change_pct: int  # qbr_usage: tokens per day, last month against the month before the quarter
+    months: list[MonthFigure]  # qbr_usage
+    versions: list[VersionFigure]  # qbr_models
+    fine_tunes: list[TuneFigure]  # qbr_models
+    by_priority: dict[str, int]  # qbr_support: tickets opened per priority
+    responses: list[NpsPoint]  # qbr_sentiment
+    steps: list[NextStep]  # qbr_plan
 
 
 class FindingDict(TypedDict):
@@ -145,7 +225,13 @@ class FindingDict(TypedDict):
     recommendations: list[Item]
     drafts: list[Draft]
     sources: list[Source]
-    data: dict[str, Any]  # agent-specific figures (score, counts, accounts listed)
+    data: FindingData  # agent-specific figures (score, counts, accounts listed)
+
+
+class NumberedSource(Source, total=False):
+    """A source as the reply numbers it ([1], [2]): `n` is its number."""
+
+    n: int
 
 
 class Answer(TypedDict, total=False):
@@ -153,7 +239,7 @@ class Answer(TypedDict, total=False):
 
     text: str
     mode: str  # "llm" | "deterministic" | "input" | "access" | "ambiguous" | "clarify"
-    sources: list[dict[str, Any]]
+    sources: list[NumberedSource]
     drafts: list[Draft]
     unsupported: list[str]
     note: str
@@ -161,26 +247,6 @@ class Answer(TypedDict, total=False):
     reading: str  # how the question was read (the answer's first line)
     not_applied: list[str]  # constraint phrases the answer could not apply (each said in the answer)
     llm_calls: dict[str, int]  # chat-model calls this answer made, by kind (understand, prose, draft, needs)
-
-
-class ActionResult(TypedDict, total=False):
-    """What deciding a draft did."""
-
-    draft_id: str
-    kind: str
-    decision: str  # "approve" | "skip" | "refused"
-    already_done: bool
-    fact_id: int
-    activity_id: int
-    text: str
-    to: str
-    sent_via: str  # "slack_connect" | "email_outbox" | "none"
-    outbox: str
-    file: str
-    error: str
-    snoozed_days: float
-    memory: str
-    due: str  # when a reminder is delivered (ISO datetime)
 
 
 class Step(TypedDict, total=False):
@@ -192,16 +258,17 @@ class Step(TypedDict, total=False):
     facts: int
     mode: str
     note: str
+    actions: list[ActionResult]  # approve: what deciding each draft did
 
 
-def _acc(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
-    """Accumulate within a turn; None (sent by the first node of a turn) starts afresh."""
-    if new is None:
-        return []
-    return (old or []) + new
+class RouteStep(Route):
+    """The router's line of the trace: its route, with the step's name and time."""
+
+    step: str
+    seconds: float
 
 
-def _latest(old: Any, new: Any) -> Any:
+def _latest(old: T, new: T) -> T:
     """The last value written wins (two agents of one turn may both set the conversation's subject)."""
     return new
 
@@ -219,10 +286,10 @@ class State(TypedDict, total=False):
     """What the router understood this turn."""
     preset: Preset | None
     """Intents and accounts decided by the caller (a scheduled job), used instead of routing; one turn only."""
-    findings: Annotated[list[FindingDict], _acc]
-    """The agents' findings this turn (reset by `start`)."""
-    trace: Annotated[list[Step], _acc]
-    """Which nodes ran this turn and how long each took (reset by `start`)."""
+    findings: Annotated[list[FindingDict], operator.add]
+    """The agents' findings this turn (`start` resets them with `Overwrite`)."""
+    trace: Annotated[list[Step | RouteStep], operator.add]
+    """Which nodes ran this turn and how long each took (`start` resets them with `Overwrite`)."""
     answer: Answer
     """The reply of this turn."""
     last_accounts: Annotated[list[AccountRef], _latest]
@@ -237,6 +304,22 @@ class State(TypedDict, total=False):
     """What approving, editing or skipping this turn's drafts did."""
 
 
+class Update(TypedDict, total=False):
+    """What a node returns: the part of `State` it changes (lists with a reducer are appended to)."""
+
+    messages: list[dict[str, str]]
+    route: Route
+    preset: Preset | None
+    findings: list[FindingDict] | Overwrite
+    trace: list[Step | RouteStep] | Overwrite
+    answer: Answer
+    last_accounts: list[AccountRef]
+    last_result: list[int]
+    last_topic: str | None
+    dialogue: Dialogue | None
+    actions: list[ActionResult]
+
+
 class Payload(TypedDict, total=False):
     """What `dispatch` sends one agent node."""
 
@@ -249,17 +332,17 @@ class Payload(TypedDict, total=False):
 class Finding:
     """Builder for one agent's finding: facts and recommendations citing their sources."""
 
-    def __init__(self, agent: str, account: AccountRef | dict[str, Any] | None = None):
+    def __init__(self, agent: str, account: AccountRef | None = None):
         self.agent = agent
-        self.account_id: int | None = (account or {}).get("account_id")
-        self.account: str | None = (account or {}).get("name")
+        self.account_id: int | None = account["account_id"] if account else None
+        self.account: str | None = account["name"] if account else None
         self.facts: list[Item] = []
         self.recommendations: list[Item] = []
         self.drafts: list[Draft] = []
         self.sources: list[Source] = []
-        self.data: dict[str, Any] = {}
+        self.data: FindingData = {}
 
-    def source(self, s: Source | dict[str, Any]) -> int:
+    def source(self, s: Source) -> int:
         """Add a source (deduplicated); its index within this finding."""
         key = (s.get("type"), str(s.get("id")))
         for i, have in enumerate(self.sources):
@@ -268,11 +351,11 @@ class Finding:
         self.sources.append({k: str(v) if v is not None else "" for k, v in s.items()})  # type: ignore[arg-type]
         return len(self.sources) - 1
 
-    def fact(self, text: str, *sources: Source | dict[str, Any], kind: str = "") -> None:
+    def fact(self, text: str, *sources: Source, kind: str = "") -> None:
         """A fact, with the records it came from."""
         self.facts.append({"text": text, "src": [self.source(s) for s in sources], "kind": kind})
 
-    def recommend(self, text: str, *sources: Source | dict[str, Any]) -> None:
+    def recommend(self, text: str, *sources: Source) -> None:
         """A recommendation, citing a playbook or record where there is one."""
         self.recommendations.append({"text": text, "src": [self.source(s) for s in sources], "kind": ""})
 
@@ -281,76 +364,3 @@ class Finding:
         return {"agent": self.agent, "account_id": self.account_id, "account": self.account,
                 "facts": self.facts, "recommendations": self.recommendations, "drafts": self.drafts,
                 "sources": self.sources, "data": self.data}
-
-
-class Actions(Protocol):
-    """The side effects of an approved draft; the shell provides them (`retain.actions`)."""
-
-    def send_follow_up(self, draft: Draft, text: str) -> ActionResult:
-        """Send an approved follow-up (Slack Connect channel, else the email outbox)."""
-        ...
-
-    def snooze_follow_up(self, draft: Draft) -> ActionResult:
-        """A skipped follow-up: keep its milestone quiet for a while."""
-        ...
-
-    def send_draft(self, draft: Draft, text: str) -> ActionResult:
-        """Deliver an approved requested draft: e-mail (with its invite), Slack Connect, or a reminder at its time."""
-        ...
-
-
-class NoActions:
-    """Nothing is sent: for tests and tools that never approve follow-ups."""
-
-    def send_follow_up(self, draft: Draft, text: str) -> ActionResult:
-        """Record that nothing was sent."""
-        return {"sent_via": "none", "error": "no delivery is configured in this process"}
-
-    def snooze_follow_up(self, draft: Draft) -> ActionResult:
-        """Nothing to snooze."""
-        return {}
-
-    def send_draft(self, draft: Draft, text: str) -> ActionResult:
-        """Record that nothing was sent."""
-        return {"sent_via": "none", "error": "no delivery is configured in this process"}
-
-
-@dataclass
-class Deps:
-    """What the nodes need and never checkpoint (the graph's `context`)."""
-
-    services: Services
-    chat: BaseChatModel | None = None
-    log: CallLog = field(default_factory=CallLog)
-    use_memory: bool = True
-    budget_s: float = 90.0
-    actions: Actions = field(default_factory=NoActions)
-    started: float = field(default_factory=time.perf_counter)
-    asker: Asker | None = None
-    """Who this request acts for, resolved once by the caller (never checkpointed: it is decided per event)."""
-
-    _contexts: dict[str, ToolContext] = field(default_factory=dict, repr=False)
-
-    def asker_for(self, who: str) -> Asker:
-        """The request's asker when `who` is theirs (the state's `who`), else that person, looked up."""
-        if self.asker is not None and who == self.asker.key:
-            return self.asker
-        return self.services.asker(who)
-
-    def tool_context(self, who: str) -> ToolContext:
-        """One tool context per asker for this request (scores come from the process's `ScoreCache`)."""
-        ctx = self._contexts.get(who)
-        if ctx is None:
-            ctx = self._contexts[who] = self.services.tool_context(self.asker_for(who))
-        return ctx
-
-    @property
-    def memory(self) -> Memory | None:
-        """The Chroma memory, or None when the embedding model is not available."""
-        if not self.use_memory:
-            return None
-        try:
-            return self.services.memory
-        except Exception:  # noqa: BLE001 - memory is optional; agents fall back to SQL
-            self.use_memory = False
-            return None

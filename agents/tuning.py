@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from agents.context import Deps
 from agents.kb import advice, playbook
-from agents.state import AccountRef, Deps, Finding
+from agents.state import AccountRef, Finding
 from tools import crm
+from tools.context import Source
 
 _PLAYS = {
     "latency_regression": "tuning.md#latency-went-up-after-a-model-switch",
@@ -19,7 +21,7 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     """Findings and recommendations about the account's model usage."""
     f = Finding("tuning", account)
     perf = crm.model_performance(ctx, account["account_id"])
-    tel = {"type": "telemetry", "id": f"{account['account_id']}:last-14-days", "date": ctx.as_of.isoformat(),
+    tel: Source = {"type": "telemetry", "id": f"{account['account_id']}:last-14-days", "date": ctx.as_of.isoformat(),
            "label": f"Telemetry, {account['name']}"}
     if perf["p95_ms"] is not None:
         parts = [f"p95 latency {perf['p95_ms']:,.0f} ms", f"p50 {perf['p50_ms']:,.0f} ms"]
@@ -32,7 +34,8 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
         model = f" on {perf['model_now']}" if perf.get("model_now") else ""
         f.fact("Last 14 days" + model + ": " + ", ".join(parts), tel, kind="usage")
     for det in perf["findings"]:
-        srcs = [{**s, "label": s.get("label") or f"{s['type'].replace('_', ' ')} {s['id']}"} for s in det["sources"]]
+        srcs: list[Source] = [{**s, "label": s.get("label") or f"{s['type'].replace('_', ' ')} {s['id']}"}
+                              for s in det["sources"]]
         f.fact(det["text"][0].upper() + det["text"][1:], *srcs, kind=det["kind"])
         play = _PLAYS.get(det["kind"])
         if play:

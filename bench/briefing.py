@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from agents import briefing
-from agents.state import Deps
+from agents.context import request_deps
 from core.settings import load_settings
 from integrations.crm.models import CSM, Account
 from retain import demo
@@ -35,7 +35,7 @@ def run(accounts: int, csms: int) -> dict:
         with rt.store.session() as s:
             people = list(s.scalars(select(CSM.email).where(CSM.role == "csm")))
             names = list(s.scalars(select(Account.name)))
-        deps = Deps(services=rt, use_memory=False)
+        deps = request_deps(rt, use_memory=False)
         t0 = time.perf_counter()
         health = score_portfolio(rt.store, rt.card, today)
         t1 = time.perf_counter()

@@ -90,7 +90,7 @@ def run(accounts: int, csms: int, briefings: int, server: str | None = None) -> 
     """Seed, score, ask and brief at one size, on SQLite or on a new database of a PostgreSQL `server`."""
     from agents import briefing
     from agents.assistant import Assistant
-    from agents.state import Deps
+    from agents.context import request_deps
     from core.settings import load_settings
     from integrations.crm.models import CSM
     from retain import demo
@@ -142,7 +142,7 @@ def run(accounts: int, csms: int, briefings: int, server: str | None = None) -> 
             bot.ask(q, who, f"q:{q}")
             per[q] = round(time.perf_counter() - t, 3)
             cpu.append(time.process_time() - c)
-        deps = Deps(services=svc, use_memory=False)
+        deps = request_deps(svc, use_memory=False)
         t, c = time.perf_counter(), time.process_time()
         for p in people[:briefings]:
             briefing.build(deps, p, today - timedelta(days=1))

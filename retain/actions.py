@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from agents.state import ActionResult, Draft
+from agents.drafts import ActionResult, Draft
 from integrations import mail
 from integrations.crm.models import FollowUpState
 from integrations.outbox import enqueue

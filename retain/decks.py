@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from agents.qbr import build
-from agents.state import Deps
+from agents.context import request_deps
+from agents.qbr import DeckInfo, build
 from integrations.pptx_deck import DeckSpec, load_theme, render
 from tools.access import Asker
 from tools.services import Services
@@ -20,7 +20,7 @@ class Deck:
 
     pptx: bytes
     spec: DeckSpec
-    info: dict[str, Any]
+    info: DeckInfo
     seconds: float = 0.0
 
     @property
@@ -35,7 +35,7 @@ def make_deck(services: Services, who: Asker | str, account: str, quarter: str |
     """Build the deck `who` asked for (access is checked by the tools, as for every answer)."""
     t = time.perf_counter()
     asker = services.asker(who)
-    deps = Deps(services=services, chat=chat, use_memory=use_memory, asker=asker)
+    deps = request_deps(services, chat, use_memory=use_memory, asker=asker)
     spec, info = build(deps, asker.key, account, quarter)
     template = services.settings.qbr_template
     pptx = render(spec, template if template.is_file() else None, load_theme(template.parent))

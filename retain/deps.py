@@ -7,8 +7,8 @@ from collections.abc import Callable
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from agents.assistant import Assistant
+from agents.context import request_deps
 from agents.graph import build_graph
-from agents.state import Deps
 from core.errors import RetainError
 from core.settings import Settings, load_settings
 from integrations.gguf import ModelMissing, resolve
@@ -56,4 +56,4 @@ def make_graph(config: object = None) -> object:
         chat = make_chat_model(services.settings)
     except RetainError:
         chat = None
-    return build_graph(Deps(services=services, chat=chat, actions=Delivery(services)))
+    return build_graph(request_deps(services, chat, actions=Delivery(services)))

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from agents import briefing as brief
 from agents.assistant import Assistant
-from agents.state import Deps
+from agents.context import request_deps
 from core.faults import fault
 from integrations.crm.models import CSM, FollowUpState, Outbox
 from integrations.crm.store import CRMStore
@@ -130,7 +130,7 @@ def briefing(kind: str, ident: Any) -> dict[str, Any]:
                         .order_by(Outbox.created_at.desc()))
     built = None
     if done is None:
-        deps = Deps(services=rt, chat=assistant().chat, use_memory=False)
+        deps = request_deps(rt, assistant().chat, use_memory=False)
         since = date.fromisoformat(last) if last and len(last) == 10 else None
         built, _, text = brief.assemble(deps, who, since)
         blocks = _blocks(text)[:MAX_BLOCKS - 1] + [kit.feedback(f"briefing|{job}|{slot}")]

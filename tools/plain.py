@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -27,12 +27,20 @@ def scalar(v: Any) -> Any:
     return v
 
 
-def plain(obj: Any) -> Any:
-    """A JSON-clean deep copy (numpy numbers become Python numbers, anything else its text)."""
+T = TypeVar("T")
+
+
+def plain(obj: T) -> T:
+    """A JSON-clean deep copy of the same shape (numpy numbers become Python numbers, anything else its text).
+
+    Meant for JSON-shaped values (dicts, lists, strings, numbers), whose type it keeps: a TypedDict comes back as
+    the same TypedDict. A tuple inside comes back as a list.
+    """
 
     def default(o: Any) -> Any:
         if hasattr(o, "item"):
             return o.item()
         return str(o)
 
-    return json.loads(json.dumps(obj, default=default))
+    out: T = json.loads(json.dumps(obj, default=default))
+    return out

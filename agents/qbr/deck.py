@@ -9,25 +9,40 @@ says what was left out and why. Prose (summary, next steps) is `agents.qbr.summa
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TypedDict
 
 from agents import health, needs, onboarding, renewal, tuning
+from agents.context import Deps
 from agents.qbr import sections, summary
-from agents.state import AccountRef, Deps, Finding, FindingDict, Item
+from agents.qbr.summary import Cited
+from agents.state import AccountRef, Finding, FindingDict, Item
 from integrations.pptx_deck import ChartSpec, DeckSpec, SlideSpec
 from tools import crm, qbr_data
+from tools.context import Source
 from tools.plain import plain
 
 MAX_BULLETS = 6
 NOTE_HEAD = "Sources (record type, id, date) for every number and quote on this slide:"
 
 
-def _cite(s: dict[str, Any]) -> str:
+class DeckInfo(TypedDict):
+    """What a deck was built from: the account, quarter, owner, how its prose was made, what was left out."""
+
+    account: AccountRef
+    quarter: str
+    owner: str
+    prose: str  # how the summary was written ("llm: verified", "deterministic: ...")
+    missing: list[str]  # sections left out for lack of data, each with why
+    findings: list[FindingDict]
+
+
+def _cite(s: Source) -> str:
     label = f" ({s['label']})" if s.get("label") else ""
     return f"{s.get('type', '')} {s.get('id', '')}, {s.get('date') or 'undated'}{label}"
 
 
-def _notes(lines: list[tuple[str, list[dict[str, Any]]]]) -> str:
+def _notes(lines: Sequence[Cited]) -> str:
     out = [NOTE_HEAD]
     for text, srcs in lines:
         out.append(f"\u2022 {text} \u2014 " + ("; ".join(_cite(s) for s in srcs) if srcs else "no record"))
@@ -38,16 +53,20 @@ def _facts(f: FindingDict, kinds: tuple[str, ...] | None = None, exclude: tuple[
     return [i for i in f["facts"] if (kinds is None or i["kind"] in kinds) and i["kind"] not in exclude]
 
 
-def _cited(f: FindingDict, items: list[Item]) -> list[tuple[str, list[dict[str, Any]]]]:
-    return [(i["text"], [dict(f["sources"][k]) for k in i["src"]]) for i in items]
+def _cited(f: FindingDict, items: list[Item]) -> list[Cited]:
+    return [(i["text"], [f["sources"][k].copy() for k in i["src"]]) for i in items]
 
 
-def _slide(title: str, lines: list[tuple[str, list[dict[str, Any]]]], charts: list[ChartSpec] | None = None,
-           chart_lines: list[tuple[str, list[dict[str, Any]]]] | None = None, **extra: Any) -> SlideSpec:
+def _slide(title: str, lines: list[Cited], charts: list[ChartSpec] | None = None,
+           chart_lines: list[Cited] | None = None, footnote: str | None = None,
+           table: list[list[str]] | None = None) -> SlideSpec:
     shown = lines[:MAX_BULLETS]
     spec: SlideSpec = {"layout": "content", "title": title, "bullets": [t for t, _ in shown], "charts": charts or [],
                        "notes": _notes(shown + [x for x in chart_lines or [] if x not in shown])}
-    spec.update(extra)  # type: ignore[typeddict-item]
+    if footnote is not None:
+        spec["footnote"] = footnote
+    if table is not None:
+        spec["table"] = table
     return spec
 
 
@@ -71,7 +90,7 @@ def gather(deps: Deps, ctx: crm.ToolContext, account: AccountRef, q: qbr_data.Qu
     return {k: plain(f.as_dict()) for k, f in out.items()}
 
 
-def build(deps: Deps, who: str, name: str, quarter: str | None = None) -> tuple[DeckSpec, dict[str, Any]]:
+def build(deps: Deps, who: str, name: str, quarter: str | None = None) -> tuple[DeckSpec, DeckInfo]:
     """The deck for the account `who` names (access checked), and what it was built from.
 
     Raises NotFoundError / AccessDenied / AmbiguousName for the account and QuarterError for the quarter,
@@ -100,7 +119,7 @@ def build(deps: Deps, who: str, name: str, quarter: str | None = None) -> tuple[
         [s["action"], s["owner"], s["due"]] for s in plan["data"].get("steps", [])],
         chart_lines=_cited(plan, plan["facts"])))
     deck["slides"] += _appendix(list(fs.values()))
-    info = {"account": account, "quarter": q.label, "owner": owner, "prose": method, "missing": missing,
+    info: DeckInfo = {"account": account, "quarter": q.label, "owner": owner, "prose": method, "missing": missing,
             "findings": list(fs.values())}
     return deck, info
 
@@ -174,7 +193,7 @@ def _slides(fs: dict[str, FindingDict], q: qbr_data.Quarter) -> tuple[list[Slide
                       charts, chart_lines=_cited(h, drivers)))
     r = fs["renewal"]
     out.append(_slide("Renewal outlook and expansion", _cited(r, r["facts"])
-                      + [(i["text"], [dict(r["sources"][k]) for k in i["src"]]) for i in r["recommendations"][:2]]))
+                      + _cited(r, r["recommendations"][:2])))
     return out, missing
 
 
@@ -189,10 +208,10 @@ def _points(text: str) -> float:
 
 def _appendix(findings: list[FindingDict], per_slide: int = 14) -> list[SlideSpec]:
     """Every record the deck cites, numbered, as many slides as it takes."""
-    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    seen: dict[tuple[str, str], Source] = {}
     for f in findings:
         for s in f["sources"]:
-            seen.setdefault((str(s.get("type")), str(s.get("id"))), dict(s))
+            seen.setdefault((str(s.get("type")), str(s.get("id"))), s.copy())
     rows = [f"[{k + 1}] {_cite(s)}" for k, s in enumerate(seen.values())]
     pages = [rows[i:i + per_slide] for i in range(0, len(rows), per_slide)] or [["No records were cited."]]
     return [{"layout": "content", "title": "Appendix: sources" + (f" ({k + 1}/{len(pages)})" if len(pages) > 1 else ""),

@@ -32,7 +32,8 @@ def usage(ctx: ToolContext, account: AccountRef, q: Quarter) -> Finding:
         f.fact(f"Tokens per day {'up' if change >= 0 else 'down'} {abs(change)}% from {first['label']} to "
                f"{last['label']}", first["source"], last["source"], kind="change")
         f.data["change_pct"] = change
-    f.data["months"] = [{k: m[k] for k in ("label", "tokens_m", "requests_k", "active_seats")} for m in months]
+    f.data["months"] = [{"label": m["label"], "tokens_m": m["tokens_m"], "requests_k": m["requests_k"],
+                         "active_seats": m["active_seats"]} for m in months]
     return f
 
 
@@ -48,7 +49,8 @@ def models(ctx: ToolContext, account: AccountRef, q: Quarter) -> Finding:
         score = "no eval score" if j["eval_score"] is None else f"eval score {j['eval_score']:g}"
         f.fact(f"Fine-tune {j['id']} of {j['base_model']} ({j['created']}, {j['status']}): {score}", j["source"],
                kind="fine_tune")
-    f.data["versions"] = [{k: v[k] for k in ("label", "p95_ms", "error_pct", "requests")} for v in versions]
+    f.data["versions"] = [{"label": v["label"], "p95_ms": v["p95_ms"], "error_pct": v["error_pct"],
+                           "requests": v["requests"]} for v in versions]
     f.data["fine_tunes"] = [{"label": f"#{j['id']} {j['base_model']}", "eval_score": j["eval_score"]}
                             for j in jobs if j["eval_score"] is not None]
     return f

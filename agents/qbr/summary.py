@@ -10,24 +10,26 @@ taken out of the slide text.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Sequence
 
 from agents import specs
 from agents.composer import _ordered, ground, number_sources, verify
-from agents.state import Deps, FindingDict, Item
+from agents.context import Deps
+from agents.state import FindingDict, Item
 from integrations.llm import LLMError, complete, dumps
 from prompts import load
+from tools.context import Source
 
 _SUMMARY_KINDS = [("health", "score"), ("renewal", "renewal_date"), ("qbr_usage", "change"), ("renewal", "p_renew"),
                   ("qbr_sentiment", "nps"), ("qbr_support", "priority"), ("needs", "goals"),
                   ("onboarding", "progress")]
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s*(.+?)\s*$")
-Cited = tuple[str, list[dict[str, Any]]]
+Cited = tuple[str, list[Source]]
 """A line of the deck and the sources (type, id, date, label) it rests on."""
 
 
-def _sources(f: FindingDict, item: Item) -> list[dict[str, Any]]:
-    return [dict(f["sources"][k]) for k in item["src"] if k < len(f["sources"])]
+def _sources(f: FindingDict, item: Item) -> list[Source]:
+    return [f["sources"][k].copy() for k in item["src"] if k < len(f["sources"])]
 
 
 def picked_summary(findings: list[FindingDict], limit: int = 5) -> list[Cited]:
@@ -76,7 +78,7 @@ def _parse(text: str) -> tuple[list[str], list[str]]:
     return summary, steps
 
 
-def _cited(line: str, sources: list[dict[str, Any]]) -> Cited:
+def _cited(line: str, sources: Sequence[Source]) -> Cited:
     nums = [int(n) for n in re.findall(r"\[(\d+)\]", line)]
     text = re.sub(r"\s*(\[\d+\])+", "", line).strip()
     return text, [sources[n - 1] for n in nums if 1 <= n <= len(sources)]

@@ -17,10 +17,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agents.composer import render
+from agents.context import Deps
 from agents.requests.dates import Moment, describe
 from agents.requests.parse import Request, parse, tidy
 from agents.requests.prose import about, template, to_self, written
-from agents.state import AccountRef, Answer, Deps, Draft, Finding, Payload
+from agents.state import AccountRef, Answer, Draft, Finding, Payload
 from integrations import ics
 from tools import contacts, crm
 

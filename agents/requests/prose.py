@@ -13,7 +13,8 @@ from typing import Any
 
 from agents import prose_gate
 from agents.composer import content_words, links, verify
-from agents.state import Deps, FindingDict
+from agents.context import Deps
+from agents.state import FindingDict
 from integrations.llm import LLMError, complete, dumps
 from prompts import load
 

@@ -241,7 +241,7 @@ def brief_cmd(
     from datetime import date as _date
 
     from agents import briefing
-    from agents.state import Deps
+    from agents.context import request_deps
     from tools.access import may_brief
 
     rt = services()
@@ -251,7 +251,7 @@ def brief_cmd(
         raise AccessDenied(f"You can read your own briefing, your team's as their manager, or anyone's as an admin; "
                            f"not {csm}'s.")
     a = assistant(deterministic)
-    deps = Deps(services=a.services, chat=a.chat, use_memory=False, asker=subject)
+    deps = request_deps(a.services, a.chat, use_memory=False, asker=subject)
     b, opening, text = briefing.assemble(deps, subject.key, _date.fromisoformat(since) if since else None)
     if as_json:
         _print_json({**b, "opening": opening})

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from agents import briefing
 from agents.assistant import Assistant, Result
-from agents.state import Deps
+from agents.context import request_deps
 from core.errors import AccessDenied, RetainError
 from integrations.slack import blocks
 from integrations.slack.config import load_slack_config
@@ -220,7 +220,7 @@ def build(assistant: Assistant, caller: Caller | None = None, limits: RateLimits
         if not may_brief(rt.store, asker, subject):
             raise AccessDenied("You can read your own briefing, your team's as their manager, or anyone's as an "
                                "admin; not this one.")
-        deps = Deps(services=rt, chat=assistant.chat, use_memory=False, asker=subject)
+        deps = request_deps(rt, assistant.chat, use_memory=False, asker=subject)
         return briefing.assemble(deps, subject.key, None)[2]
 
     return app
