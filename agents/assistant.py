@@ -8,7 +8,7 @@ from typing import Any, TypedDict, cast
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Command, Overwrite
+from langgraph.types import Command, Interrupt, Overwrite
 
 from agents import progress as steps
 from agents.context import Actions, Deps, NoActions, request_deps
@@ -16,10 +16,17 @@ from agents.graph import RECURSION_LIMIT, build_graph
 from agents.state import ActionResult, Answer, Draft, FindingDict, Preset, Route, RouteStep, State, Step
 from core.errors import AccessDenied, NotFoundError
 from integrations.checkpoints import open_checkpointer
-from integrations.llm import ChatModel, as_langchain
+from integrations.llm import CallDict, CallTotals, ChatModel, as_langchain
 from tools import access
 from tools.access import Asker
 from tools.services import Services
+
+
+class LLMUse(CallTotals):
+    """What one turn's model calls cost: totals, calls by kind, and each call."""
+
+    by_kind: dict[str, int]
+    calls_detail: list[CallDict]
 
 
 class Result(TypedDict, total=False):
@@ -31,9 +38,10 @@ class Result(TypedDict, total=False):
     trace: list[Step | RouteStep]
     actions: list[ActionResult]
     pending: list[Draft]
-    llm: dict[str, Any]
+    llm: LLMUse
     seconds: float
     note: str
+    crash: bool  # the answer raised (`agents.evaluate.crashed`): `note` says what
 
 
 def _written(update: Mapping[str, object] | None) -> dict[str, object]:
@@ -82,7 +90,7 @@ class Assistant:
         if progress is None:
             out = self.graph.invoke(inp, cfg, context=deps)
         else:
-            interrupts: list[Any] = []
+            interrupts: list[Interrupt] = []
             for chunk in self.graph.stream(inp, cfg, context=deps, stream_mode="updates"):
                 for node, update in chunk.items():
                     if node == "__interrupt__":

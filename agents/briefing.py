@@ -6,8 +6,11 @@ answer), deterministic without a model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, TypedDict
+from typing import NotRequired, TypedDict
+
+import pandas as pd
 
 from agents import renewal
 from agents.composer import ground, verify
@@ -16,12 +19,83 @@ from agents.state import Finding
 from integrations.llm import LLMError, complete
 from prompts import load
 from tools import book, crm, onboarding
+from tools.context import ToolContext
 from tools.detectors import detect_many
 from tools.features import compute_features
-from tools.health import ScoreTable, drivers, score
+from tools.health import PortfolioHealth, ScoreTable, drivers, score
+from tools.results import Segment, Source
 
 MAX_DETECT = 400  # telemetry detectors run on at most this many accounts per briefing (worst health first)
 AT_RISK_SHOWN = 5  # the at-risk accounts a briefing lists (largest ARR first); its count covers them all
+
+
+class Change(TypedDict):
+    """Something that changed since the last briefing: a band or score move, a detractor, tickets, a detector."""
+
+    kind: str  # band | score | detractor | tickets | a detector's kind
+    account: str
+    account_id: int
+    text: str
+    source: Source
+    delta: NotRequired[float]  # a score's move, in points
+
+
+class AtRisk(TypedDict):
+    """An account at risk, with the renewal agent's play."""
+
+    account: str
+    account_id: int
+    score: float
+    band: str
+    reason: str
+    play: str
+    p_renew: float | None
+    renewal_date: str | None
+    source: Source
+
+
+class Renewing(TypedDict):
+    """An account renewing within 90 days."""
+
+    account: str
+    account_id: int
+    days: int
+    date: str
+    arr: float
+    band: str
+    source: Source
+
+
+class Overdue(TypedDict):
+    """An overdue onboarding milestone."""
+
+    account: str
+    account_id: int
+    milestone: str
+    milestone_id: int
+    due: str
+    days: int
+    status: str
+    source: Source
+
+
+class ToDo(TypedDict):
+    """One of the three things to do today."""
+
+    text: str
+    source: Source
+    account: str
+
+
+class TeamRow(TypedDict):
+    """One CSM's book, for a manager's briefing."""
+
+    csm: str
+    accounts: int
+    at_risk: int
+    arr: float
+    renew_30: int
+    avg_health: float
 
 
 class Briefing(TypedDict):
@@ -32,13 +106,13 @@ class Briefing(TypedDict):
     as_of: str
     since: str
     accounts: int
-    changes: list[dict[str, Any]]  # kind, account, account_id, text, source (and delta for scores)
-    at_risk: list[dict[str, Any]]  # the largest by ARR (AT_RISK_SHOWN): account, score, reason, play, p_renew, ...
+    changes: list[Change]
+    at_risk: list[AtRisk]  # the largest by ARR (AT_RISK_SHOWN)
     at_risk_count: int  # every account at risk in the scope: the headline count, never the list's length
-    renewals: dict[str, list[dict[str, Any]]]  # "30" | "60" | "90" -> account, date, days, arr, source
-    overdue: list[dict[str, Any]]  # account, milestone, due, days, status, source
-    today: list[dict[str, Any]]  # the three things to do today: text, source
-    team: list[dict[str, Any]]  # per CSM, for a manager: accounts, at_risk, renew_30, avg_health
+    renewals: dict[str, list[Renewing]]  # "30" | "60" | "90"
+    overdue: list[Overdue]
+    today: list[ToDo]  # the three things to do today
+    team: list[TeamRow]  # per CSM, for a manager
 
 
 class Opening(TypedDict, total=False):
@@ -50,12 +124,25 @@ class Opening(TypedDict, total=False):
     unsupported: list[str]
 
 
-def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -> Briefing:
+@dataclass
+class _Scope:
+    """What every section of one briefing reads: the asker's accounts and their scores today."""
+
+    deps: Deps
+    ctx: ToolContext
+    health: PortfolioHealth
+    vis: pd.DataFrame  # the features of the accounts the asker may see
+    ids: list[int]
+    names: dict[int, str]
+    today: date
+    since: date
+
+
+def build(deps: Deps, who: str, since: date | None = None, health: PortfolioHealth | None = None) -> Briefing:
     """The briefing for one person's scope, as structured sections with source references.
 
     `health` (a PortfolioHealth) lets a run over many people score the portfolio once.
     """
-    rt = deps.services
     ctx = deps.tool_context(who)  # the request's asker (a team channel's scope included) when `who` is theirs
     if health is not None:
         ctx.prime(health)
@@ -64,93 +151,114 @@ def build(deps: Deps, who: str, since: date | None = None, health: Any = None) -
     h = ctx.health()
     vis = ctx.visible(h.features)
     ids = [int(i) for i in vis.index]
-    table = h.table
     out: Briefing = {"who": ctx.viewer.name, "role": ctx.viewer.role, "as_of": today.isoformat(),
-                           "since": since.isoformat(), "accounts": len(ids), "changes": [], "at_risk": [],
-                           "at_risk_count": 0,
-                           "renewals": {"30": [], "60": [], "90": []}, "overdue": [], "today": [], "team": []}
+                     "since": since.isoformat(), "accounts": len(ids), "changes": [], "at_risk": [],
+                     "at_risk_count": 0,
+                     "renewals": {"30": [], "60": [], "90": []}, "overdue": [], "today": [], "team": []}
     if not ids:
         return out
-    names = {i: str(vis.loc[i, "name"]) for i in ids}
-    # What changed since the last briefing: band changes and score moves, with their drivers.
+    sc = _Scope(deps, ctx, h, vis, ids, {i: str(vis.loc[i, "name"]) for i in ids}, today, since)
+    out["changes"] = _changes(sc)
+    segs = crm.segments(ctx, ids)
+    risky = sorted([i for i in ids if segs[i]["segment"] == "at risk"], key=lambda i: -float(vis.loc[i, "arr"]))
+    out["at_risk_count"] = len(risky)
+    out["at_risk"] = [_at_risk(sc, i, segs[i]["reason"]) for i in risky[:AT_RISK_SHOWN]]
+    out["renewals"] = _renewals(sc)
+    for m in onboarding.overdue(deps.services.store, today, ids):
+        out["overdue"].append({"account": m["account"], "account_id": m["account_id"], "milestone": m["name"],
+                               "milestone_id": m["id"], "due": m["due"], "days": m["days_overdue"],
+                               "status": m["status"], "source": crm.src("milestone", m["id"], m["due"], m["name"])})
+    out["today"] = _three_things(out)
+    if ctx.viewer.role in ("manager", "admin"):
+        out["team"] = _team(sc, segs)
+    return out
+
+
+def _changes(sc: _Scope) -> list[Change]:
+    """What changed since the last briefing, most telling first."""
+    out = _score_moves(sc)
+    rt, ids, names, today = sc.deps.services, sc.ids, sc.names, sc.today
+    for r in book.detractors(rt.store, ids, sc.since, today):
+        out.append({"kind": "detractor", "account": names[r.account_id], "account_id": r.account_id,
+                    "text": f"{names[r.account_id]}: new detractor NPS {r.score} on "
+                            f"{r.day.isoformat()}: “{r.comment[:140]}”",
+                    "source": crm.src("nps", r.id, r.day, f"NPS {r.score}")})
+    for aid, ts in book.new_tickets(rt.store, ids, sc.since, today).items():
+        high = [t for t in ts if t.priority in ("high", "urgent")]
+        if len(ts) >= 3 or high:
+            out.append({"kind": "tickets", "account": names[aid], "account_id": aid,
+                        "text": f"{names[aid]}: {len(ts)} new tickets ({len(high)} high), latest "
+                                f"'{ts[-1].subject}'",
+                        "source": crm.src("ticket", ts[-1].id, ts[-1].opened, ts[-1].subject)})
+    worst = sorted(ids, key=lambda i: float(sc.health.table.score[i]))[:MAX_DETECT]
+    ctx = sc.ctx
+    detected = ctx.scores.detected(ctx, worst, today) if ctx.scores else detect_many(rt.store, worst, today)
+    for i in worst:
+        for f in detected[i]:
+            if f["sources"] and f["sources"][0].get("date", "") > (sc.since - timedelta(days=14)).isoformat():
+                out.append({"kind": f["kind"], "account": names[i], "account_id": i,
+                            "text": f"{names[i]}: {f['text']}",
+                            "source": {**f["sources"][0], "label": f["kind"].replace("_", " ")}})
+    order = {"band": 0, "detractor": 1, "latency_regression": 2, "finetune_divergence": 2, "error_spike": 2,
+             "tickets": 3, "score": 4}
+    out.sort(key=lambda c: (order.get(c["kind"], 3), -abs(c.get("delta", 0))))
+    return out
+
+
+def _score_moves(sc: _Scope) -> list[Change]:
+    """Band changes and score moves of 5 points or more since `since`, with their drivers."""
+    rt, h, table = sc.deps.services, sc.health, sc.health.table
     before: ScoreTable | None
-    if ctx.scores is not None:  # the whole portfolio's scores on that day, shared by every briefing and answer
-        before = ctx.scores.get(ctx, since).table
+    if sc.ctx.scores is not None:  # the whole portfolio's scores on that day, shared by every briefing and answer
+        before = sc.ctx.scores.get(sc.ctx, sc.since).table
     else:
-        before_feats = compute_features(rt.store, since, ids)
+        before_feats = compute_features(rt.store, sc.since, sc.ids)
         before = score(rt.card, before_feats) if not before_feats.empty else None
-    for i in ids:
+    out: list[Change] = []
+    for i in sc.ids:
         now_s, now_b = float(table.score[i]), str(table.band[i])
         if before is None or i not in before.score.index:
             continue
         was_s, was_b = float(before.score[i]), str(before.band[i])
         if was_b != now_b or abs(now_s - was_s) >= 5:
             why = drivers(rt.card, table, h.features, i)["negative"][:2]
-            out["changes"].append({
-                "kind": "band" if was_b != now_b else "score", "account": names[i], "account_id": i,
-                "text": f"{names[i]}: health {was_s:.0f} ({was_b}) → {now_s:.0f} ({now_b})"
+            out.append({
+                "kind": "band" if was_b != now_b else "score", "account": sc.names[i], "account_id": i,
+                "text": f"{sc.names[i]}: health {was_s:.0f} ({was_b}) → {now_s:.0f} ({now_b})"
                         + (f"; {why[0]['text']}" if why else ""),
-                "delta": round(now_s - was_s, 1), "source": crm.src("health_score", i, today, names[i])})
-    for r in book.detractors(rt.store, ids, since, today):
-        out["changes"].append({"kind": "detractor", "account": names[r.account_id], "account_id": r.account_id,
-                               "text": f"{names[r.account_id]}: new detractor NPS {r.score} on "
-                                       f"{r.day.isoformat()}: “{r.comment[:140]}”",
-                               "source": crm.src("nps", r.id, r.day, f"NPS {r.score}")})
-    new_tickets = book.new_tickets(rt.store, ids, since, today)
-    for aid, ts in new_tickets.items():
-        high = [t for t in ts if t.priority in ("high", "urgent")]
-        if len(ts) >= 3 or high:
-            out["changes"].append({"kind": "tickets", "account": names[aid], "account_id": aid,
-                                   "text": f"{names[aid]}: {len(ts)} new tickets ({len(high)} high), latest "
-                                           f"'{ts[-1].subject}'",
-                                   "source": crm.src("ticket", ts[-1].id, ts[-1].opened, ts[-1].subject)})
-    worst = sorted(ids, key=lambda i: float(table.score[i]))[:MAX_DETECT]
-    detected = ctx.scores.detected(ctx, worst, today) if ctx.scores else detect_many(rt.store, worst, today)
-    for i in worst:
-        for f in detected[i]:
-            if f["sources"] and f["sources"][0].get("date", "") > (since - timedelta(days=14)).isoformat():
-                out["changes"].append({"kind": f["kind"], "account": names[i], "account_id": i,
-                                       "text": f"{names[i]}: {f['text']}",
-                                       "source": {**f["sources"][0], "label": f["kind"].replace("_", " ")}})
-    order = {"band": 0, "detractor": 1, "latency_regression": 2, "finetune_divergence": 2, "error_spike": 2,
-             "tickets": 3, "score": 4}
-    out["changes"].sort(key=lambda c: (order.get(c["kind"], 3), -abs(c.get("delta", 0))))
-    # At risk, with the recommended play.
-    segs = crm.segments(ctx, ids)
-    risky = sorted([i for i in ids if segs[i]["segment"] == "at risk"], key=lambda i: -float(vis.loc[i, "arr"]))
-    out["at_risk_count"] = len(risky)
-    for i in risky[:AT_RISK_SHOWN]:
-        rf = renewal.run(deps, ctx, {"account_id": i, "name": names[i]}).as_dict()
-        play = rf["recommendations"][0]["text"] if rf["recommendations"] else ""
-        out["at_risk"].append({"account": names[i], "account_id": i, "score": float(table.score[i]),
-                               "band": str(table.band[i]), "reason": segs[i]["reason"], "play": play,
-                               "p_renew": rf["data"].get("p_renew"),
-                               "renewal_date": rf["data"].get("renewal_date"),
-                               "source": crm.src("health_score", i, today, names[i])})
-    # Renewals in the next 30/60/90 days.
-    for i in ids:
-        d = vis.loc[i, "days_to_renewal"]
-        if d == d and 0 <= d <= 90:  # not NaN
-            bucket = "30" if d <= 30 else "60" if d <= 60 else "90"
-            out["renewals"][bucket].append({"account": names[i], "account_id": i, "days": int(d),
-                                            "date": str(vis.loc[i, "renewal_date"])[:10],
-                                            "arr": float(vis.loc[i, "arr"]), "band": str(table.band[i]),
-                                            "source": crm.src("contract", i, vis.loc[i, "renewal_date"], names[i])})
-    for b in out["renewals"].values():
-        b.sort(key=lambda r: r["days"])
-    # Overdue onboarding milestones.
-    for m in onboarding.overdue(rt.store, today, ids):
-        out["overdue"].append({"account": m["account"], "account_id": m["account_id"], "milestone": m["name"],
-                               "milestone_id": m["id"], "due": m["due"], "days": m["days_overdue"],
-                               "status": m["status"], "source": crm.src("milestone", m["id"], m["due"], m["name"])})
-    out["today"] = _three_things(out)
-    if ctx.viewer.role in ("manager", "admin"):
-        out["team"] = _team(rt, ids, vis, table, segs)
+                "delta": round(now_s - was_s, 1), "source": crm.src("health_score", i, sc.today, sc.names[i])})
     return out
 
 
-def _three_things(b: Briefing) -> list[dict[str, Any]]:
-    todo: list[dict[str, Any]] = []
+def _at_risk(sc: _Scope, i: int, reason: str) -> AtRisk:
+    """An account at risk, with the renewal agent's first recommendation as the play."""
+    rf = renewal.run(sc.deps, sc.ctx, {"account_id": i, "name": sc.names[i]}).as_dict()
+    play = rf["recommendations"][0]["text"] if rf["recommendations"] else ""
+    return {"account": sc.names[i], "account_id": i, "score": float(sc.health.table.score[i]),
+            "band": str(sc.health.table.band[i]), "reason": reason, "play": play,
+            "p_renew": rf["data"].get("p_renew"), "renewal_date": rf["data"].get("renewal_date"),
+            "source": crm.src("health_score", i, sc.today, sc.names[i])}
+
+
+def _renewals(sc: _Scope) -> dict[str, list[Renewing]]:
+    """Renewals in the next 30, 60 and 90 days, soonest first."""
+    out: dict[str, list[Renewing]] = {"30": [], "60": [], "90": []}
+    vis = sc.vis
+    for i in sc.ids:
+        d = vis.loc[i, "days_to_renewal"]
+        if d == d and 0 <= d <= 90:  # not NaN
+            bucket = "30" if d <= 30 else "60" if d <= 60 else "90"
+            out[bucket].append({"account": sc.names[i], "account_id": i, "days": int(d),
+                                "date": str(vis.loc[i, "renewal_date"])[:10],
+                                "arr": float(vis.loc[i, "arr"]), "band": str(sc.health.table.band[i]),
+                                "source": crm.src("contract", i, vis.loc[i, "renewal_date"], sc.names[i])})
+    for b in out.values():
+        b.sort(key=lambda r: r["days"])
+    return out
+
+
+def _three_things(b: Briefing) -> list[ToDo]:
+    todo: list[ToDo] = []
     soon = {r["account_id"] for r in b["renewals"]["30"]}
     for r in b["at_risk"]:
         if r["account_id"] in soon:
@@ -176,20 +284,21 @@ def _three_things(b: Briefing) -> list[dict[str, Any]]:
     return out[:3]
 
 
-def _team(rt: Any, ids: list[int], vis: Any, table: Any, segs: dict[int, dict[str, str]]) -> list[dict[str, Any]]:
-    owners = book.owners(rt.store, ids)
-    names = book.csm_names(rt.store)
-    rows: dict[int, dict[str, Any]] = {}
-    for i in ids:
+def _team(sc: _Scope, segs: dict[int, Segment]) -> list[TeamRow]:
+    store = sc.deps.services.store
+    owners = book.owners(store, sc.ids)
+    names = book.csm_names(store)
+    rows: dict[int, TeamRow] = {}
+    for i in sc.ids:
         o = owners.get(i) or 0
         r = rows.setdefault(o, {"csm": names.get(o, "unassigned"), "accounts": 0, "at_risk": 0, "arr": 0.0,
                                 "renew_30": 0, "avg_health": 0.0})
         r["accounts"] += 1
         r["at_risk"] += segs[i]["segment"] == "at risk"
-        r["arr"] += float(vis.loc[i, "arr"])
-        d = vis.loc[i, "days_to_renewal"]
+        r["arr"] += float(sc.vis.loc[i, "arr"])
+        d = sc.vis.loc[i, "days_to_renewal"]
         r["renew_30"] += bool(d == d and 0 <= d <= 30)
-        r["avg_health"] += float(table.score[i])
+        r["avg_health"] += float(sc.health.table.score[i])
     for r in rows.values():
         r["avg_health"] = round(r["avg_health"] / max(1, r["accounts"]), 1)
     return sorted(rows.values(), key=lambda r: -r["at_risk"])

@@ -296,8 +296,8 @@ def _today(f: Finding, deps: Deps, who: str) -> None:
     for r in b["at_risk"][:3]:
         f.fact(f"At risk: {r['account']}: {r['reason']}" + (f", renews {r['renewal_date']}" if r.get("renewal_date")
                                                            else ""), r["source"], kind="risk")
-    for r in b["renewals"]["30"][:3]:
-        f.fact(f"Renews in {r['days']} days: {r['account']} ({r['date']}, ARR ${r['arr']:,.0f})", r["source"],
+    for n in b["renewals"]["30"][:3]:
+        f.fact(f"Renews in {n['days']} days: {n['account']} ({n['date']}, ARR ${n['arr']:,.0f})", n["source"],
                kind="renewal")
     for m in b["overdue"][:3]:
         f.fact(f"Overdue onboarding: {m['account']}: '{m['milestone']}' {m['days']} days overdue", m["source"],

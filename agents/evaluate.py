@@ -17,13 +17,16 @@ import statistics
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 import yaml
 from rich.table import Table
 
+from agents.assistant import Assistant, Result
 from agents.composer import verify
+from agents.state import Answer, Route
 from core.errors import ConfigError
+from integrations.crm.store import CRMStore
 from tools import checks, crm
 from tools.access import OPERATOR
 
@@ -31,18 +34,117 @@ DEFAULT_FILE = Path(__file__).resolve().parents[1] / "tests" / "eval"
 # The demo portfolio and the day tests/eval's questions are written against (`retain demo seed` defaults).
 DEMO_ACCOUNTS, DEMO_SEED, DEMO_TODAY = 150, 7, date(2026, 11, 23)
 
+SqlSpec = str | list[str]
+"""A query whose cells are facts: its SQL alone (cells as text) or [sql, fmt]."""
 
-def load_questions(path: Path) -> list[dict[str, Any]]:
+
+Question = TypedDict("Question", {
+    "id": str,
+    "ask": str,
+    "category": str,
+    "part": str,  # dev | held
+    "thread": NotRequired[str],  # questions sharing a thread run in order in one conversation
+    "repeat": NotRequired[int],  # the message is the text repeated this many times (oversized input)
+    "as": NotRequired[str],  # who asks (default: the operator)
+    "facts": NotRequired[list[str]],
+    "sql": NotRequired[list[SqlSpec]],
+    "absent": NotRequired[list[str]],
+    "absent_sql": NotRequired[list[SqlSpec]],
+    "intents": NotRequired[list[str]],
+    "accounts": NotRequired[list[str]],
+    "expect": NotRequired[str],  # answer (default) | draft | clarify | input | access | ambiguous
+    "draft_kind": NotRequired[str],
+})
+"""One question of an eval file (YAML): what to ask and what a correct answer holds."""
+
+
+class Row(TypedDict):
+    """How one question was answered, scored."""
+
+    id: str
+    ask: str
+    facts: int
+    facts_found: int
+    missing: list[str]
+    leaked: list[str]
+    route_ok: bool
+    mode: str
+    unsupported: list[str]
+    intents: list[str]
+    llm_calls: int
+    prompt_tokens: int
+    llm_by_kind: dict[str, int]
+    crash: str
+    call_tokens: list[list[int]]  # per call: [prompt tokens, cached tokens]
+    seconds: float
+    single_intent: bool
+    category: str
+    part: str
+    correct: bool
+
+
+class Share(TypedDict):
+    """Recall and fully-correct over a part or category."""
+
+    questions: int
+    fact_recall: float
+    fully_correct: float
+
+
+class TokensPerCall(TypedDict):
+    """Prompt tokens per model call: all, and new (not from the prompt cache)."""
+
+    median: float
+    p95: float
+    new_median: float
+    new_p95: float
+
+
+class LLMFigures(TypedDict):
+    """Crashes, p95 seconds, model calls per question by kind, prompt tokens per call."""
+
+    crashes: int
+    p95_seconds: float
+    llm_calls_per_question: dict[str, float]
+    questions_with_llm_calls: int
+    llm_calls: int
+    prompt_tokens_per_call: TokensPerCall
+
+
+class Report(LLMFigures):
+    """A whole run: the headline figures, the breakdowns and every row."""
+
+    questions: int
+    fact_recall: float
+    unsupported_claims: int
+    routing_accuracy: float
+    max_llm_calls_single_intent: int
+    median_prompt_tokens: float
+    median_seconds: float
+    fully_correct: float
+    by: dict[str, Share]  # "part:dev", "category:original", ...
+    rows: list[Row]
+
+
+class Comparison(TypedDict):
+    """A run against a baseline run: which questions got worse, which better."""
+
+    compared: int
+    worse: list[str]
+    better: list[str]
+
+
+def load_questions(path: Path) -> list[Question]:
     """The questions file (or every *.yaml in a directory), checked."""
     files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     if not files or not all(f.is_file() for f in files):
         raise ConfigError(f"No evaluation file at {path}. Pass --file.")
-    data: list[dict[str, Any]] = []
+    data: list[Question] = []
     for f in files:
         for q in yaml.safe_load(f.read_text()) or []:
             if "ask" not in q or "id" not in q:
                 raise ConfigError(f"Question {q!r} in {f} needs 'id' and 'ask'.")
-            data.append({"category": "original", "part": "dev", **q})
+            data.append(cast(Question, {"category": "original", "part": "dev", **q}))
     return data
 
 
@@ -60,7 +162,7 @@ def _cell(v: Any, fmt: str) -> str:
     return str(v)[:10] if fmt == "date" else str(v)
 
 
-def _portable(sql: str, today: Any) -> tuple[str, dict[str, str]]:
+def _portable(sql: str, today: date) -> tuple[str, dict[str, str]]:
     """The spec's SQLite date arithmetic, `date(:today, '-30 days')`, as bound dates any database takes."""
     params = {"today": today.isoformat()}
 
@@ -71,7 +173,7 @@ def _portable(sql: str, today: Any) -> tuple[str, dict[str, str]]:
     return re.sub(r"date\(:today,\s*'([+-])(\d+) days'\)", bind, sql), params
 
 
-def expected_from_sql(store: Any, specs: list[Any], today: Any) -> list[str]:
+def expected_from_sql(store: CRMStore, specs: list[SqlSpec], today: date) -> list[str]:
     """Facts a correct answer must contain, read from the database by SQL (never from Retain's output).
 
     Each spec is [sql, fmt] (fmt: text | money | pct | int | 1dp | date); every cell of every row is a fact.
@@ -86,13 +188,14 @@ def expected_from_sql(store: Any, specs: list[Any], today: Any) -> list[str]:
     return out
 
 
-def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[float], None] | None = None) -> dict:
+def run_eval(assistant: Assistant, path: Path = DEFAULT_FILE,
+             progress: Callable[[float], None] | None = None) -> Report:
     """Ask every question and score the answers."""
     questions = load_questions(path)
     names = crm.live_account_names(assistant.services.store)
     if "Acme Corp" not in names:
         raise ConfigError("The evaluation runs on the demo portfolio: run `retain demo seed` first.")
-    rows = []
+    rows: list[Row] = []
     for k, q in enumerate(questions):
         thread = f"eval:{q.get('thread') or q['id']}"
         try:
@@ -119,20 +222,21 @@ def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[floa
             mode_ok &= draft_pending(store, r, q.get("draft_kind"))
         unsupported = verify(text, q["ask"], r["findings"], names, len(r["answer"].get("sources", []))) \
             if r["findings"] else []
+        crash = r.get("note", "") if "crash" in r else ""
+        route_ok = bool(ok_route and mode_ok)
         rows.append({"id": q["id"], "ask": q["ask"], "facts": len(facts), "facts_found": len(hit),
                      "missing": [f for f in facts if f not in hit], "leaked": absent,
-                     "route_ok": bool(ok_route and mode_ok), "mode": _mode(r["answer"]),
+                     "route_ok": route_ok, "mode": _mode(r["answer"]),
                      "unsupported": unsupported + absent, "intents": sorted(got_intents),
                      "llm_calls": r["llm"]["calls"], "prompt_tokens": r["llm"]["prompt_tokens"],
                      "llm_by_kind": r["llm"].get("by_kind", {}),
-                     "crash": r.get("note", "") if "crash" in r else "",
+                     "crash": crash,
                      "call_tokens": [[c["prompt_tokens"], c["cached_tokens"]]
                                      for c in r["llm"].get("calls_detail", [])],
                      "seconds": r["seconds"], "single_intent": len(q.get("intents", [])) <= 1,
-                     "category": q["category"], "part": q["part"]})
-        row = rows[-1]
-        row["correct"] = bool(row["facts_found"] == row["facts"] and not row["unsupported"] and row["route_ok"]
-                              and not row["crash"])
+                     "category": q["category"], "part": q["part"],
+                     "correct": bool(len(hit) == len(facts) and not (unsupported + absent) and route_ok
+                                     and not crash)})
         if progress:
             progress((k + 1) / len(questions))
     total = sum(r["facts"] for r in rows)
@@ -151,11 +255,12 @@ def run_eval(assistant: Any, path: Path = DEFAULT_FILE, progress: Callable[[floa
     }
 
 
-def crashed(exc: Exception) -> dict[str, Any]:
+def crashed(exc: Exception) -> Result:
     """The result of a question whose answer raised: nothing shown, the error kept for the report."""
-    return {"answer": {}, "route": {}, "findings": [], "seconds": 0.0, "crash": True,
+    return {"answer": {}, "route": cast(Route, {}), "findings": [], "seconds": 0.0, "crash": True,
             "note": f"{type(exc).__name__}: {str(exc)[:200]}",
-            "llm": {"calls": 0, "prompt_tokens": 0, "by_kind": {}, "calls_detail": []}}
+            "llm": {"calls": 0, "prompt_tokens": 0, "cached_tokens": 0, "completion_tokens": 0, "seconds": 0.0,
+                    "by_kind": {}, "calls_detail": []}}
 
 
 def _p95(values: list[float]) -> float:
@@ -163,7 +268,7 @@ def _p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] if ordered else 0.0
 
 
-def llm_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def llm_figures(rows: list[Row]) -> LLMFigures:
     """Crashes, p95 seconds, model calls per question by kind, and prompt tokens per call (all and new)."""
     kinds = sorted({k for r in rows for k in r["llm_by_kind"]})
     calls = [c for r in rows for c in r["call_tokens"]]
@@ -179,7 +284,7 @@ def llm_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
                                        "new_p95": _p95([c[0] - c[1] for c in calls])}}
 
 
-def compare(report: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+def compare(report: Report, baseline: Report) -> Comparison:
     """Per question against a baseline report (the deterministic run): which got worse, which better.
 
     Worse: fully correct there and not here, or fewer facts found; a question missing from either is left out.
@@ -197,9 +302,9 @@ def compare(report: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
     return {"compared": sum(r["id"] in base for r in report["rows"]), "worse": worse, "better": better}
 
 
-def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+def _breakdown(rows: list[Row], key: Literal["part", "category"]) -> dict[str, Share]:
     """Recall and fully-correct per part (dev, held) or per category."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Share] = {}
     for name in sorted({r[key] for r in rows}):
         part = [r for r in rows if r[key] == name]
         total = sum(r["facts"] for r in part)
@@ -209,13 +314,13 @@ def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]
     return out
 
 
-def _shown(answer: dict[str, Any]) -> str:
+def _shown(answer: Answer) -> str:
     """What the asker sees: the answer's text and every draft's text fields (recipient, subject, body, date)."""
     drafts = [" ".join(str(v) for v in d.values() if isinstance(v, str)) for d in answer.get("drafts") or []]
     return "\n".join([answer.get("text", ""), *drafts])
 
 
-def draft_pending(store: Any, result: dict[str, Any], kind: str | None = None) -> bool:
+def draft_pending(store: CRMStore, result: Result, kind: str | None = None) -> bool:
     """The answer is a draft (of `kind` when given) that waits for approval and has not run.
 
     `kind` matches a draft's `draft_kind` (email | slack | meeting | reminder) or its `kind`. Every
@@ -236,12 +341,12 @@ def draft_pending(store: Any, result: dict[str, Any], kind: str | None = None) -
     return not any(checks.decided_or_queued(store, i) for i in ids)
 
 
-def _mode(answer: dict[str, Any]) -> str:
+def _mode(answer: Answer) -> str:
     m = answer.get("mode", "")
     return "answer" if m in ("llm", "deterministic") else m
 
 
-def summary_table(report: dict[str, Any]) -> Table:
+def summary_table(report: Report) -> Table:
     """Recall and fully-correct by part and category."""
     t = Table(title=f"fully correct {report['fully_correct']:.0%} of {report['questions']}")
     for c in ("part / category", "questions", "fact recall", "fully correct"):
@@ -251,7 +356,7 @@ def summary_table(report: dict[str, Any]) -> Table:
     return t
 
 
-def table(report: dict[str, Any]) -> Table:
+def table(report: Report) -> Table:
     """The report as a rich table."""
     per = ", ".join(f"{k} {v:g}" for k, v in report["llm_calls_per_question"].items()) or "none"
     tok = report["prompt_tokens_per_call"]

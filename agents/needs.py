@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -22,6 +21,7 @@ from integrations.llm import LLMError, dumps, structured
 from prompts import load
 from tools import crm, profiles, sentiment
 from tools import records as tools_records
+from tools.profiles import Profile
 from tools.records import Person, Record
 
 SHOWN = 4  # items an answer lists per field
@@ -61,8 +61,8 @@ def records(ctx: crm.ToolContext, aid: int) -> list[Record]:
     return tools_records.notes(ctx, aid) + tools_records.tickets(ctx, aid) + tools_records.survey_comments(ctx, aid)
 
 
-def _rules(recs: list[Record], contacts: list[Person]) -> dict[str, list[dict[str, str]]]:
-    prof: dict[str, list[dict[str, str]]] = {k: [] for k in FIELDS}
+def _rules(recs: list[Record], contacts: list[Person]) -> Profile:
+    prof: Profile = {k: [] for k in FIELDS}
     seen: set[str] = set()
     for rec in recs:
         for sent in re.split(r"(?<=[.!?])\s+|\n+", rec.text):
@@ -114,14 +114,14 @@ def _key(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))[:80]
 
 
-def _open(recs: list[Record], prof: dict[str, Any]) -> int:
+def _open(recs: list[Record], prof: Profile) -> int:
     """How many sentences of the records a model's item could still add to the profile."""
     have = {_key(i["text"]) for k in FIELDS for i in prof.get(k, [])}
     return sum(1 for r in recs for sent in _sentences(r.text)
                if len(_words(sent)) >= 3 and _key(sent) not in have and not is_order(sent) and not links(sent))
 
 
-def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[dict[str, Any], list[Record], str, str]:
+def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[Profile, list[Record], str, str]:
     """The stored profile when still current; otherwise extract, store and return it (and why no model ran)."""
     recs = records(ctx, aid)
     contacts = tools_records.contacts(ctx, aid)
@@ -131,7 +131,7 @@ def profile(deps: Deps, ctx: crm.ToolContext, aid: int) -> tuple[dict[str, Any],
     kept = profiles.stored(ctx, aid)
     if kept is not None and kept.digest == digest and (kept.method == method or method == "rules"):
         return kept.profile, recs, kept.method, ""
-    prof: dict[str, Any] = _rules(recs, contacts)  # the floor: a model only adds to it, never replaces it
+    prof = _rules(recs, contacts)  # the floor: a model only adds to it, never replaces it
     method = "rules"
     gate = llm_gate.extraction_skip(deps, _open(recs, prof), any(len(prof.get(k, [])) < SHOWN for k in FIELDS
                                                                   if k != "stakeholders")) \

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import TypedDict, cast
 
 from agents.context import Deps
 from agents.kb import playbook
 from agents.state import AccountRef, Draft, Finding
 from prompts import load
 from tools import crm, recall, records
+from tools.results import MilestoneItem, Source
 
 _KEYWORDS = {
     "sso": ["sso", "scim", "okta", "saml", "azure ad", "single sign", "login", "sign in", "identity"],
@@ -30,16 +31,23 @@ def _words(milestone: str) -> list[str]:
     return [w for w in re.findall(r"[a-z]{4,}", low)]
 
 
-def _blockers(deps: Deps, ctx: crm.ToolContext, aid: int, milestone: str) -> list[dict[str, Any]]:
+class Blocker(TypedDict):
+    """A ticket or note that may explain a stuck milestone: its text and its record."""
+
+    text: str
+    source: Source
+
+
+def _blockers(deps: Deps, ctx: crm.ToolContext, aid: int, milestone: str) -> list[Blocker]:
     """Recent tickets and notes of this account about the milestone (memory search, else keywords)."""
-    out: list[dict[str, Any]] = []
+    out: list[Blocker] = []
     mem = deps.memory
     if mem is not None:
         try:
             for h in recall.search(mem, f"{milestone} blocked failing problem", ctx.viewer, account_ids=[aid],
                                    k=3, as_of=ctx.as_of, collections=("accounts",)):
                 if h.kind in ("ticket", "meeting", "note", "email", "call") and h.similarity >= 0.25:
-                    out.append({"text": h.text.split("\n", 1)[-1][:240], "source": h.source})
+                    out.append({"text": h.text.split("\n", 1)[-1][:240], "source": cast(Source, h.source)})
         except Exception:  # noqa: BLE001 - memory is optional; fall back to keywords
             out = []
     if out:
@@ -75,8 +83,7 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     for m in stalled:
         f.fact(f"Blocked: {m['name']} (due {m['due']}, owner {m['owner']})",
                crm.src("milestone", m["id"], m["due"], m["name"]), kind="blocked")
-    focus = (worst or stalled or [None])[0]
-    if focus is None:
+    if not worst and not stalled:
         nxt = st["next"]
         if nxt:
             f.fact(f"Next milestone: {nxt['name']}, due {nxt['due']}", crm.src("milestone", nxt["id"], nxt["due"],
@@ -84,6 +91,7 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
         else:
             f.fact("Every onboarding milestone is done", plan_src, kind="done")
         return f
+    focus = (worst or stalled)[0]
     blockers = _blockers(deps, ctx, aid, focus["name"])
     for b in blockers:
         f.fact(f"Blocker ({b['source']['type']} {b['source']['date']}): {b['text']}", b["source"], kind="blocker")
@@ -97,7 +105,7 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     return f
 
 
-def _draft(ctx: crm.ToolContext, aid: int, name: str, m: dict[str, Any], blockers: list[dict[str, Any]],
+def _draft(ctx: crm.ToolContext, aid: int, name: str, m: MilestoneItem, blockers: list[Blocker],
            step: str) -> Draft:
     contacts = records.contacts(ctx, aid, current=True)
     owner = records.owner_name(ctx, aid)

@@ -33,7 +33,8 @@ def run(deps: Deps, ctx: crm.ToolContext, route: Route, question: str) -> Findin
     for r in rows[:shown]:
         s = crm.src("health_score", r["account_id"], ctx.as_of, r["name"])
         p = f", P(renew) {r['p_renew']:.2f}" if r["p_renew"] is not None else ""
-        ren = f", renews {r['renewal_date']} ({int(r['days_to_renewal'])} days)" if r["renewal_date"] else ""
+        ren = f", renews {r['renewal_date']} ({int(r['days_to_renewal'])} days)" \
+            if r["renewal_date"] and r["days_to_renewal"] is not None else ""
         f.fact(f"{r['name']}: health {r['score']:.0f} ({r['band']}){ren}, ARR ${r['arr']:,.0f}{p}; "
                f"{r['segment']}: {r['segment_reason']}", s, kind="account")
     if onboarding:

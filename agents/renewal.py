@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from agents import risk
 from agents.context import Deps
@@ -11,11 +10,12 @@ from agents.kb import play as kb_play
 from agents.kb import playbook
 from agents.state import AccountRef, Finding
 from tools import crm
+from tools.results import Driver
 
 _EXEC = re.compile(r"\b(VP|Vice President|Chief|CEO|CFO|COO|CTO|CIO|Head|Director|President)\b")
 
 
-def _play(drivers: list[dict[str, Any]], segment: str) -> str:
+def _play(drivers: list[Driver], segment: str) -> str:
     comps = [d["component"] for d in drivers]
     text = " ".join(d["text"] for d in drivers).lower()
     if "relationship" in comps and ("left" in text or "champion" in text):
@@ -38,7 +38,7 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     r = crm.renewal_outlook(ctx, aid)
     ov = crm.account_overview(ctx, aid)
     contract, health = r["sources"][0], r["sources"][1]
-    if r["renewal_date"]:
+    if r["renewal_date"] and r["days_to_renewal"] is not None:
         f.fact(f"Renews on {r['renewal_date']} (in {int(r['days_to_renewal'])} days); ARR ${r['arr']:,.0f}",
                contract, kind="renewal_date")
     f.fact(f"Health {r['health_score']:.0f} ({r['band']})", health, kind="health")

@@ -9,12 +9,11 @@ out of the answer (the renewal agent's recommendation and the composer's check o
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from agents.context import Deps
 from agents.state import Finding
 from tools import crm, risk_signals
-from tools.risk_signals import RiskSignal
+from tools.risk_signals import RecordRef, RiskSignal, RiskSignals
 
 SHOWN = 5  # signals listed per account (the latest per kind, newest first)
 PRESSURE = {"competitor", "budget", "review", "cancel"}  # what the competitive/budget save play answers
@@ -33,7 +32,7 @@ def _embedder(deps: Deps) -> risk_signals.Embed | None:
         return None
 
 
-def signals(deps: Deps, ctx: crm.ToolContext, account_id: int) -> dict[str, Any]:
+def signals(deps: Deps, ctx: crm.ToolContext, account_id: int) -> RiskSignals:
     """The account's risk signals (tools.risk_signals), with the embedding model's help when it is here."""
     embed = _embedder(deps)
     if embed is not None:
@@ -69,11 +68,11 @@ def book(deps: Deps, ctx: crm.ToolContext, f: Finding, accounts: dict[int, str],
     f.data["accounts"] = [{"account_id": a["account_id"], "name": accounts[a["account_id"]]} for a in found]
 
 
-def _cite(ref: dict[str, Any]) -> crm.Source:
+def _cite(ref: RecordRef) -> crm.Source:
     return crm.src(ref["type"], ref["id"], ref["date"], ref["label"])
 
 
-def verdict(found: dict[str, Any]) -> str | None:
+def verdict(found: RiskSignals) -> str | None:
     """One line naming the unanswered signals of the window, or None when there are none."""
     open_ = found["unanswered"]
     if not open_:
@@ -93,7 +92,7 @@ def line(s: RiskSignal) -> str:
             f"({s['source']['label']}, {s['date']}{more})")
 
 
-def add(f: Finding, found: dict[str, Any], with_verdict: bool = True) -> None:
+def add(f: Finding, found: RiskSignals, with_verdict: bool = True) -> None:
     """The signals as facts citing their records, led by the verdict when one stands unanswered."""
     head = verdict(found) if with_verdict else None
     if head:
@@ -105,7 +104,7 @@ def add(f: Finding, found: dict[str, Any], with_verdict: bool = True) -> None:
     f.data["unanswered_risk"] = [s["kind"] for s in found["unanswered"]]
 
 
-def play(found: dict[str, Any]) -> str | None:
+def play(found: RiskSignals) -> str | None:
     """The save play the window's signals call for, or None (then, and only then, a renewal may be on track).
 
     A signal a CSM followed up on still counts: a call after "they're piloting another vendor" does not

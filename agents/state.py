@@ -191,7 +191,7 @@ class FindingData(TypedDict, total=False):
     total: int  # query: how many rows the query found, before its limit
     score: float  # health
     band: str  # health
-    trend: str | None  # health
+    trend: float | None  # health: points against 30 days ago
     p_renew: float | None  # renewal
     segment: str  # renewal
     renewal_date: str | None  # renewal

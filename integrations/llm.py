@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar, cast
 
 import httpx
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -58,13 +58,34 @@ class LLMCall:
     purpose: str = ""
 
 
+class CallTotals(TypedDict):
+    """Sums over a request's model calls."""
+
+    calls: int
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    seconds: float
+
+
+class CallDict(TypedDict):
+    """One call as plain JSON (`LLMCall`'s fields)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    seconds: float
+    model: str
+    purpose: str
+
+
 @dataclass
 class CallLog:
     """Every call a request made, for answers, --verbose and benchmarks."""
 
     calls: list[LLMCall] = field(default_factory=list)
 
-    def totals(self) -> dict[str, Any]:
+    def totals(self) -> CallTotals:
         """Sums over the calls."""
         return {"calls": len(self.calls),
                 "prompt_tokens": sum(c.prompt_tokens for c in self.calls),
@@ -72,9 +93,9 @@ class CallLog:
                 "completion_tokens": sum(c.completion_tokens for c in self.calls),
                 "seconds": round(sum(c.seconds for c in self.calls), 3)}
 
-    def as_list(self) -> list[dict[str, Any]]:
+    def as_list(self) -> list[CallDict]:
         """The calls as plain dicts."""
-        return [asdict(c) for c in self.calls]
+        return [cast(CallDict, asdict(c)) for c in self.calls]
 
     def by_kind(self) -> dict[str, int]:
         """How many calls of each kind (understand, prose, draft, needs, ...) the request made."""

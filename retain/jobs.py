@@ -134,8 +134,9 @@ def briefing(kind: str, ident: Any) -> dict[str, Any]:
         since = date.fromisoformat(last) if last and len(last) == 10 else None
         built, _, text = brief.assemble(deps, who, since)
         blocks = _blocks(text)[:MAX_BLOCKS - 1] + [kit.feedback(f"briefing|{job}|{slot}")]
-        named = [r["account_id"] for part in (built["changes"], built["at_risk"], built["overdue"],
-                                              *built["renewals"].values()) for r in part if "account_id" in r]
+        named = ([c["account_id"] for c in built["changes"]] + [r["account_id"] for r in built["at_risk"]]
+                 + [m["account_id"] for m in built["overdue"]]
+                 + [n["account_id"] for part in built["renewals"].values() for n in part])
         enqueue(rt.store, job, slot, channel, channel, text[:MESSAGE_LIMIT], blocks, named)
         fault("after_outbox_write")
     key = f"{job}|{slot}|{channel}"

@@ -39,11 +39,11 @@ def run() -> dict[str, Any]:
     with rt.store.session() as s:
         owners = {c.id: c for c in s.scalars(select(CSM).where(CSM.active.is_(True), CSM.slack_user_id.isnot(None)))}
     queued = 0
-    first: dict[int, dict[str, Any]] = {}
+    first: dict[int, qbr_data.Review] = {}
     for e in events:  # the earliest event per account
         first.setdefault(e["account_id"], e)
     for e in first.values():
-        csm = owners.get(e["owner_id"])
+        csm = owners.get(e["owner_id"]) if e["owner_id"] is not None else None
         if csm is None or not csm.slack_user_id:
             continue
         what = "QBR" if e["what"] == "review" else "renewal"

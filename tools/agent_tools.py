@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from langchain_core.tools import BaseTool, StructuredTool
@@ -46,7 +46,7 @@ class PortfolioArgs(BaseModel):
     renewal_within_days: int | None = Field(None, ge=0, le=730)
 
 
-_SPECS: list[tuple[Callable[..., dict[str, Any]], type[BaseModel]]] = [
+_SPECS: list[tuple[Callable[..., Mapping[str, object]], type[BaseModel]]] = [
     (crm.find_account, AccountName),
     (crm.account_overview, AccountId),
     (crm.health_breakdown, AccountId),
@@ -65,7 +65,7 @@ def build_tools(ctx: ToolContext) -> list[BaseTool]:
     """The CRM tools as LangChain tools bound to a context (store, viewer, date)."""
     tools: list[BaseTool] = []
     for fn, schema in _SPECS:
-        def run(_fn: Callable[..., dict[str, Any]] = fn, **kwargs: Any) -> dict[str, Any]:
+        def run(_fn: Callable[..., Mapping[str, object]] = fn, **kwargs: Any) -> Mapping[str, object]:
             return _fn(ctx, **kwargs)
 
         tools.append(StructuredTool.from_function(

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from integrations.crm.store import CRMStore
 
 
-def rows(store: CRMStore, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+def rows(store: CRMStore, sql: str, params: dict[str, str]) -> list[tuple[Any, ...]]:
     """The rows of one check's SELECT (written by the eval's authors, never by a user or a model)."""
     with store.session() as s:
         return [tuple(r) for r in s.execute(text(sql), params)]

@@ -7,7 +7,6 @@ so a draft can show where each name, role and address was read.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from rapidfuzz import fuzz, utils
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from core.errors import NotFoundError
 from integrations.crm.models import CSM, Account, Contact, Contract
 from tools import access
 from tools.crm import ToolContext, src
+from tools.results import ContractRenewal, Recipient
 
 ROLES: dict[str, str] = {
     "champion": "champion",
@@ -38,7 +38,7 @@ _TITLE_RANK: dict[str, list[str]] = {
 }
 
 
-def _person(c: Contact, account: str) -> dict[str, Any]:
+def _person(c: Contact, account: str) -> Recipient:
     label = f"{c.name}, {c.role}" if c.role else c.name
     return {"contact_id": c.id, "account_id": c.account_id, "name": c.name, "role": c.role or "",
             "email": c.email or "", "champion": bool(c.is_champion), "account": account,
@@ -59,13 +59,13 @@ def _current(ctx: ToolContext, account_id: int, left: bool = False) -> tuple[str
     return name, people
 
 
-def contacts(ctx: ToolContext, account_id: int) -> list[dict[str, Any]]:
+def contacts(ctx: ToolContext, account_id: int) -> list[Recipient]:
     """The account's current contacts (those who have not left), each with its source."""
     name, people = _current(ctx, account_id)
     return [_person(c, name) for c in people]
 
 
-def former(ctx: ToolContext, account_id: int, role: str | None = None) -> list[dict[str, Any]]:
+def former(ctx: ToolContext, account_id: int, role: str | None = None) -> list[Recipient]:
     """The account's contacts who have left the company (`left_on` says when), latest departure first.
 
     With `role` "champion", only the former champions; so a draft or an answer can say who left, never
@@ -75,7 +75,7 @@ def former(ctx: ToolContext, account_id: int, role: str | None = None) -> list[d
     return [_person(c, name) for c in people if role != "champion" or c.is_champion]
 
 
-def contact_by_role(ctx: ToolContext, account_id: int, role: str) -> dict[str, Any] | None:
+def contact_by_role(ctx: ToolContext, account_id: int, role: str) -> Recipient | None:
     """The current contact who best fills a role (champion, executive, admin, technical, procurement).
 
     The champion is the contact flagged as champion; the other roles are read from the CRM title,
@@ -97,7 +97,7 @@ def contact_by_role(ctx: ToolContext, account_id: int, role: str) -> dict[str, A
     return _person(best[2], name) if best else None
 
 
-def fills(person: dict[str, Any], role: str) -> bool:
+def fills(person: Recipient, role: str) -> bool:
     """Whether a contact's CRM title itself says the role (a "Head of" found for "executive" is not a sponsor)."""
     if role in ("champion", "owner"):
         return True
@@ -110,7 +110,7 @@ _ABBREVIATIONS = {"ops": "operations", "eng": "engineering", "engr": "engineer",
 _TITLE_STOP = {"of", "the", "and", "for", "&", "at"}
 
 
-def contact_by_title(ctx: ToolContext, account_id: int, text: str, left: bool = False) -> dict[str, Any] | None:
+def contact_by_title(ctx: ToolContext, account_id: int, text: str, left: bool = False) -> Recipient | None:
     """The current contact whose CRM title the text spells out ("their director of ops", "the ML engineer").
 
     Every word of the title must be in the text (or a word of the text must be its start or its usual
@@ -133,7 +133,7 @@ def contact_by_title(ctx: ToolContext, account_id: int, text: str, left: bool = 
 
 
 def contact_by_name(ctx: ToolContext, name: str, account_ids: list[int] | None = None,
-                    left: bool = False) -> list[dict[str, Any]]:
+                    left: bool = False) -> list[Recipient]:
     """Current contacts of these accounts (default: every live account) the viewer may see, named close to `name`.
 
     A full name is matched leniently; a single word must be (nearly) a first or last name. The best
@@ -164,7 +164,7 @@ def contact_by_name(ctx: ToolContext, name: str, account_ids: list[int] | None =
     return [_person(c, acct) for c, acct in rows if c.id in keep]
 
 
-def owner(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+def owner(ctx: ToolContext, account_id: int) -> Recipient:
     """The account's owner (the CSM): name, e-mail, Slack user id and timezone, with the account as source."""
     with ctx.store.session() as s:
         row = s.execute(select(Account.name, CSM).outerjoin(CSM, CSM.id == Account.owner_id)
@@ -181,7 +181,7 @@ def owner(ctx: ToolContext, account_id: int) -> dict[str, Any]:
             "sources": [src("account", account_id, None, f"{acct}, owned by {csm.name}")]}
 
 
-def person(ctx: ToolContext) -> dict[str, Any]:
+def person(ctx: ToolContext) -> Recipient:
     """The person asking, as a recipient (for a reminder to themselves): name, e-mail, Slack id, timezone."""
     with ctx.store.session() as s:
         csm = s.get(CSM, ctx.viewer.csm_id) if ctx.viewer.csm_id is not None else None
@@ -192,7 +192,7 @@ def person(ctx: ToolContext) -> dict[str, Any]:
             "timezone": csm.timezone or "UTC", "sources": [src("csm", csm.id, None, f"{csm.name} ({csm.email})")]}
 
 
-def renewal(ctx: ToolContext, account_id: int) -> dict[str, Any] | None:
+def renewal(ctx: ToolContext, account_id: int) -> ContractRenewal | None:
     """The account's active contract's renewal date, with the contract as source (None without one)."""
     access.check(ctx.store, ctx.viewer, account_id, "That account")
     with ctx.store.session() as s:

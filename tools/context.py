@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from core.lazy import lazy
 from integrations.crm.store import CRMStore
@@ -12,22 +12,13 @@ from tools import access
 from tools.access import Viewer
 from tools.health import PortfolioHealth, Scorecard, score_portfolio
 from tools.renewal_model import RenewalModel
+from tools.results import Source
 from tools.scores import ScoreCache
 
 if TYPE_CHECKING:
     import pandas as pd
 else:
     pd = lazy("pandas")
-
-
-class Source(TypedDict, total=False):
-    """A record an answer can cite: its type, id, date and a short label."""
-
-    type: str
-    id: str
-    date: str
-    label: str
-    account: str
 
 
 def src(kind: str, ident: Any, day: Any, label: Any) -> Source:

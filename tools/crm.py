@@ -25,6 +25,27 @@ from tools.detectors import detect, telemetry
 from tools.health import PortfolioHealth, drivers
 from tools.names import IN_TEXT_CUTOFF, LOOKUP_CUTOFF, find_account, live_account_names, looks_like_name
 from tools.plain import scalar as _clean
+from tools.results import (
+    AccountOverview,
+    Component,
+    ContactBrief,
+    Driver,
+    HealthBreakdown,
+    MilestoneItem,
+    ModelPerformance,
+    NpsItem,
+    NpsSummary,
+    OnboardingStatus,
+    Portfolio,
+    PortfolioRow,
+    RenewalDriver,
+    RenewalOutlook,
+    Segment,
+    TicketItem,
+    Tickets,
+    UsageTrend,
+    Week,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,10 +65,10 @@ def _row(ctx: ToolContext, account_id: int) -> tuple[pd.Series, PortfolioHealth]
     return h.features.loc[account_id], h
 
 
-def health_breakdown(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+def health_breakdown(ctx: ToolContext, account_id: int) -> HealthBreakdown:
     """Health score, band and trend with each component's value and contribution, and the top drivers."""
     row, h = _row(ctx, account_id)
-    comps = []
+    comps: list[Component] = []
     for cname, comp in ctx.card.components.items():
         v = h.table.components.loc[account_id, cname]
         comps.append({"component": cname, "label": comp.label, "weight": comp.weight,
@@ -64,7 +85,7 @@ def health_breakdown(ctx: ToolContext, account_id: int) -> dict[str, Any]:
     }
 
 
-def _driver_sources(row: pd.Series, items: list[dict[str, Any]]) -> list[Source]:
+def _driver_sources(row: pd.Series, items: list[Driver]) -> list[Source]:
     out = []
     for it in items:
         m = it["metric"]
@@ -84,13 +105,13 @@ def _driver_sources(row: pd.Series, items: list[dict[str, Any]]) -> list[Source]
     return out
 
 
-def account_overview(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+def account_overview(ctx: ToolContext, account_id: int) -> AccountOverview:
     """Who the customer is: segment, ARR, owner, plan, renewal date, contacts and champion."""
     row, h = _row(ctx, account_id)
     with ctx.store.session() as s:
         owner = s.scalar(select(CSM.name).where(CSM.id == int(row["owner_id"])))
         contacts = s.execute(select(Contact).where(Contact.account_id == account_id)).scalars().all()
-        people = [{"name": c.name, "role": c.role, "champion": c.is_champion,
+        people: list[ContactBrief] = [{"name": c.name, "role": c.role, "champion": c.is_champion,
                    "left_on": c.left_on.isoformat() if c.left_on else None} for c in contacts]
     return {
         "account_id": account_id, "name": row["name"], "segment": row["segment"],
@@ -109,7 +130,7 @@ def _iso(v: Any) -> str | None:
     return v.isoformat() if isinstance(v, date) else None
 
 
-def usage_trend(ctx: ToolContext, account_id: int, days: int = 90) -> dict[str, Any]:
+def usage_trend(ctx: ToolContext, account_id: int, days: int = 90) -> UsageTrend:
     """Weekly API requests, active users and seats used over the last `days` days."""
     row, _ = _row(ctx, account_id)
     tel = telemetry(ctx.store, account_id, ctx.as_of, days)
@@ -119,8 +140,9 @@ def usage_trend(ctx: ToolContext, account_id: int, days: int = 90) -> dict[str, 
     weekly = tel.groupby("week").agg(requests=("api_requests", "sum"),
                                      active_users=("active_users", "max"),
                                      seats_used=("seats_used", "max"), spend=("spend", "sum"))
-    weeks = [{"week": w.isoformat(), **{k: _clean(v) for k, v in r.items()}}
-             for w, r in weekly.iterrows()]
+    weeks: list[Week] = [{"week": w.isoformat(), "requests": _clean(r["requests"]),
+                          "active_users": _clean(r["active_users"]), "seats_used": _clean(r["seats_used"]),
+                          "spend": _clean(r["spend"])} for w, r in weekly.iterrows()]
     return {"account_id": account_id, "name": row["name"],
             "usage_change_30d": _clean(row["usage_change_30d"]),
             "seat_utilization": _clean(row["seat_utilization"]), "weeks": weeks,
@@ -128,7 +150,7 @@ def usage_trend(ctx: ToolContext, account_id: int, days: int = 90) -> dict[str, 
                             f"Daily usage {tel['day'].iloc[0]} to {tel['day'].iloc[-1]}")]}
 
 
-def model_performance(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+def model_performance(ctx: ToolContext, account_id: int) -> ModelPerformance:
     """Latency, error rate, tokens and cost per request, model versions and fine-tune findings."""
     row, _ = _row(ctx, account_id)
     tel = telemetry(ctx.store, account_id, ctx.as_of, 60)
@@ -149,7 +171,7 @@ def model_performance(ctx: ToolContext, account_id: int) -> dict[str, Any]:
     }
 
 
-def list_tickets(ctx: ToolContext, account_id: int, status: str = "open", limit: int = 10) -> dict[str, Any]:
+def list_tickets(ctx: ToolContext, account_id: int, status: str = "open", limit: int = 10) -> Tickets:
     """Support tickets of an account (open, closed or all), newest first."""
     row, _ = _row(ctx, account_id)
     stmt = select(Ticket).where(Ticket.account_id == account_id).order_by(Ticket.opened_at.desc())
@@ -159,14 +181,14 @@ def list_tickets(ctx: ToolContext, account_id: int, status: str = "open", limit:
         stmt = stmt.where(Ticket.status == "closed")
     with ctx.store.session() as s:
         tickets = s.scalars(stmt.limit(limit)).all()
-    items = [{"id": t.id, "priority": t.priority, "status": t.status,
+    items: list[TicketItem] = [{"id": t.id, "priority": t.priority, "status": t.status,
               "opened": t.opened_at.date().isoformat(), "subject": t.subject, "body": t.body}
              for t in tickets]
     return {"account_id": account_id, "name": row["name"], "tickets": items,
             "sources": [src("ticket", t["id"], t["opened"], t["subject"]) for t in items]}
 
 
-def nps_summary(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+def nps_summary(ctx: ToolContext, account_id: int) -> NpsSummary:
     """NPS answers of the last year with comments, and the latest score."""
     row, _ = _row(ctx, account_id)
     with ctx.store.session() as s:
@@ -174,7 +196,7 @@ def nps_summary(ctx: ToolContext, account_id: int) -> dict[str, Any]:
             SurveyResponse.account_id == account_id, SurveyResponse.kind == "nps",
             SurveyResponse.responded_on > ctx.as_of - timedelta(days=365),
             SurveyResponse.responded_on <= ctx.as_of).order_by(SurveyResponse.responded_on.desc())).all()
-    items = [{"id": r.id, "score": r.score, "date": r.responded_on.isoformat(),
+    items: list[NpsItem] = [{"id": r.id, "score": r.score, "date": r.responded_on.isoformat(),
               "comment": r.comment,
               "category": "detractor" if r.score <= 6 else ("passive" if r.score <= 8 else "promoter")}
              for r in rs]
@@ -183,7 +205,7 @@ def nps_summary(ctx: ToolContext, account_id: int) -> dict[str, Any]:
             "sources": [src("nps", r["id"], r["date"], f"NPS {r['score']}") for r in items]}
 
 
-def onboarding_status(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+def onboarding_status(ctx: ToolContext, account_id: int) -> OnboardingStatus:
     """The onboarding plan's milestones: done, overdue, blocked, and what is next."""
     row, _ = _row(ctx, account_id)
     with ctx.store.session() as s:
@@ -194,7 +216,7 @@ def onboarding_status(ctx: ToolContext, account_id: int) -> dict[str, Any]:
                     "sources": []}
         ms = s.scalars(select(Milestone).where(Milestone.plan_id == plan.id)
                        .order_by(Milestone.seq)).all()
-    items = []
+    items: list[MilestoneItem] = []
     for m in ms:
         done = m.completed_date is not None and m.completed_date <= ctx.as_of
         overdue = not done and m.due_date < ctx.as_of
@@ -214,10 +236,11 @@ def onboarding_status(ctx: ToolContext, account_id: int) -> dict[str, Any]:
     }
 
 
-def renewal_outlook(ctx: ToolContext, account_id: int) -> dict[str, Any]:
+def renewal_outlook(ctx: ToolContext, account_id: int) -> RenewalOutlook:
     """Renewal date, ARR, health, P(renew) with its drivers, and the account's segment."""
     row, h = _row(ctx, account_id)
-    p_renew, model_drivers = None, []
+    p_renew: float | None = None
+    model_drivers: list[RenewalDriver] = []
     if ctx.model is not None:
         frame = h.features.loc[[account_id]]
         p_renew = round(float(ctx.model.predict(frame)[0]), 3)
@@ -236,7 +259,7 @@ def renewal_outlook(ctx: ToolContext, account_id: int) -> dict[str, Any]:
     }
 
 
-def segments(ctx: ToolContext, account_ids: list[int] | None = None) -> dict[int, dict[str, str]]:
+def segments(ctx: ToolContext, account_ids: list[int] | None = None) -> dict[int, Segment]:
     """Each account's planning segment (at risk, growth potential, high-value, healthy) and why.
 
     Every rule reads only the account itself and fixed settings (`labels.high_value_arr`), so an
@@ -245,7 +268,7 @@ def segments(ctx: ToolContext, account_ids: list[int] | None = None) -> dict[int
     h = ctx.health()
     f = h.features if account_ids is None else h.features.loc[account_ids]
     p = ctx.model.predict(f) if ctx.model is not None else np.full(len(f), np.nan)
-    out = {}
+    out: dict[int, Segment] = {}
     for k, aid in enumerate(f.index):
         band, s = h.table.band[aid], h.table.score[aid]
         util, usage = f.loc[aid, "seat_utilization"], f.loc[aid, "usage_change_30d"]
@@ -266,7 +289,7 @@ def segments(ctx: ToolContext, account_ids: list[int] | None = None) -> dict[int
 
 def portfolio(ctx: ToolContext, csm: str | None = None, band: str | None = None,
               segment: str | None = None, renewal_within_days: int | None = None,
-              limit: int = 200) -> dict[str, Any]:
+              limit: int = 200) -> Portfolio:
     """The viewer's accounts, filtered by owner, band, segment or renewal window, worst first."""
     h = ctx.health()
     frame = ctx.visible(h.frame())
@@ -284,7 +307,7 @@ def portfolio(ctx: ToolContext, csm: str | None = None, band: str | None = None,
         frame = frame.loc[[a for a in frame.index if segs[a]["segment"] == segment]]  # empty stays a frame
     frame = frame.sort_values("score")
     p = ctx.model.predict(h.features.loc[frame.index]) if ctx.model is not None and len(frame) else None
-    rows = []
+    rows: list[PortfolioRow] = []
     for k, (aid, r) in enumerate(frame.head(limit).iterrows()):
         rows.append({
             "account_id": int(aid), "name": r["name"], "owner": owners.get(int(r["owner_id"])),

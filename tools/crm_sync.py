@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -149,6 +149,33 @@ def to_row(rec: Record, om: ObjectMap, owners: dict[str, dict[str, str]]) -> dic
 
 
 # ---------------------------------------------------------------- runs and checkpoints
+KindReport = TypedDict("KindReport", {
+    "kind": str,
+    "object": str,  # the CRM's object (Company, Account, ...)
+    "rows": int,
+    "inserted": int,
+    "updated": int,
+    "rejected": int,
+    "ignored": int,
+    "backfilled": int,  # older records of companies that became accounts this run
+    "from": str | None,  # the checkpoint the run started from
+    "watermark": str | None,  # the checkpoint after the run
+    "problems": list[tuple[str, str]],  # (record id, why) of rejected records
+    "unassigned": dict[str, str],  # account -> owner e-mail no Retain person has
+    "status": NotRequired[str],  # ok | limited | failed
+})
+"""What a sync run did with one kind."""
+
+
+class SyncReport(TypedDict):
+    """What a sync run did: per kind, and how it ended."""
+
+    source: str
+    dry_run: bool
+    kinds: list[KindReport]
+    status: str  # ok | limited
+    error: NotRequired[str]
+
 def checkpoint(store: CRMStore, source: str) -> str | None:
     """Where the next run of `source` starts: the last committed page's modification time.
 
@@ -180,7 +207,7 @@ class _Rollback(Exception):  # noqa: N818 - rolls a dry run back
 
 def run(store: CRMStore, source: Source, mapping: CrmMapping, *, page_size: int = 100, dry_run: bool = False,
         full: bool = False, only: list[str] | None = None, max_pages: int = MAX_PAGES,
-        progress: Callable[[str, int], None] | None = None) -> dict[str, Any]:
+        progress: Callable[[str, int], None] | None = None) -> SyncReport:
     """Sync every mapped kind (or `only` these) from `source`; per kind what came in and what changed.
 
     `full` reads everything again (ignoring the checkpoints; still idempotent). Raises SourceError
@@ -193,7 +220,7 @@ def run(store: CRMStore, source: Source, mapping: CrmMapping, *, page_size: int 
     if unknown:
         raise RetainError(f"The {source.name} mapping has no {', '.join(unknown)}; it maps {', '.join(mapping.kinds)}.")
     owners: dict[str, dict[str, str]] = {}
-    out: dict[str, Any] = {"source": source.name, "dry_run": dry_run, "kinds": [], "status": "ok"}
+    out: SyncReport = {"source": source.name, "dry_run": dry_run, "kinds": [], "status": "ok"}
     if dry_run:
         try:
             with store.session() as s:
@@ -212,15 +239,16 @@ def run(store: CRMStore, source: Source, mapping: CrmMapping, *, page_size: int 
 
 
 def _all(store: CRMStore, source: Source, mapping: CrmMapping, kinds: list[str], owners: dict[str, dict[str, str]],
-         page_size: int, full: bool, out: dict[str, Any], session: Session | None,
+         page_size: int, full: bool, out: SyncReport, session: Session | None,
          progress: Callable[[str, int], None] | None, max_pages: int = 0) -> None:
     new_accounts: list[str] = []
     for kind in kinds:
         om = mapping.kinds[kind]
         name = f"{source.name}:{kind}"
         since = None if full else checkpoint(store, name)
-        res: dict[str, Any] = {"kind": kind, "object": om.object, "rows": 0, "inserted": 0, "updated": 0, "rejected": 0,
-               "ignored": 0, "backfilled": 0, "from": since, "watermark": since, "problems": [], "unassigned": {}}
+        res: KindReport = {"kind": kind, "object": om.object, "rows": 0, "inserted": 0, "updated": 0, "rejected": 0,
+                           "ignored": 0, "backfilled": 0, "from": since, "watermark": since, "problems": [],
+                           "unassigned": {}}
         out["kinds"].append(res)
         run_id = None if session is not None else _start(store, name, since)
         q = query_for(om)
@@ -261,7 +289,7 @@ def _all(store: CRMStore, source: Source, mapping: CrmMapping, kinds: list[str],
 
 
 def _write(store: CRMStore, kind: str, om: ObjectMap, page: list[Record], owners: dict[str, dict[str, str]],
-           res: dict[str, Any], session: Session | None, run_id: int | None, new_accounts: list[str],
+           res: KindReport, session: Session | None, run_id: int | None, new_accounts: list[str],
            move: bool) -> None:
     """Upsert one page and (when `move`) its checkpoint, in one transaction."""
     now = datetime.now(UTC)

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.errors import ImportValidationError, RetainError
 from integrations.crm import files, importer
+from integrations.crm.importer import ImportResult
 from integrations.crm.models import SyncRun
 from integrations.crm.store import CRMStore
 from tools import people, product_import, stored_rows
@@ -26,7 +27,7 @@ ORDER = ["csms", "accounts", "contacts", "contracts", "tickets", "notes", "nps",
 
 
 def import_file(store: CRMStore, kind: str, path: Path, mapping: str | None = None,
-                skip_bad: bool = False) -> dict[str, Any]:
+                skip_bad: bool = False) -> ImportResult:
     """Import one file of one kind; counts, and the bad rows when skip_bad. Recorded as a sync run."""
     if kind not in KINDS:
         raise RetainError(f"Unknown kind '{kind}'. Use one of: {', '.join(KINDS)}.")
@@ -34,7 +35,7 @@ def import_file(store: CRMStore, kind: str, path: Path, mapping: str | None = No
     try:
         if kind == "csms":
             r = people.import_csv(store, path)
-            result = {"kind": kind, "rows": r["rows"], "inserted": r["added"], "updated": r["updated"],
+            result: ImportResult = {"kind": kind, "rows": r["rows"], "inserted": r["added"], "updated": r["updated"],
                       "skipped": 0, "bad": [], "cleared": r["cleared"], "warnings": r["warnings"]}
         elif kind in importer.KINDS:
             result = importer.import_csv(store, kind, path, mapping, skip_bad)
@@ -51,7 +52,7 @@ def import_file(store: CRMStore, kind: str, path: Path, mapping: str | None = No
     return result
 
 
-def _import_product(store: CRMStore, kind: str, path: Path, mapping: str | None, skip_bad: bool) -> dict[str, Any]:
+def _import_product(store: CRMStore, kind: str, path: Path, mapping: str | None, skip_bad: bool) -> ImportResult:
     header_map = importer.load_mapping(kind, mapping)
     raw, unit = files.iter_rows(path)
     accounts, plans = product_import.references(store)
@@ -64,7 +65,7 @@ def _import_product(store: CRMStore, kind: str, path: Path, mapping: str | None,
         with store.session() as s:
             return stored_rows.stored(s, kind, schema, chunk, accounts, plans)
 
-    report: dict[str, Any] = {}
+    report: product_import.ValidationReport = {}
     good, bad = product_import.validate(kind, rows, accounts, plans, unit, stored=stored,
                                         all_or_nothing=not skip_bad, report=report)
     if bad and not skip_bad:
@@ -75,11 +76,11 @@ def _import_product(store: CRMStore, kind: str, path: Path, mapping: str | None,
             "bad": bad, "cleared": report["cleared"], "warnings": report["warnings"]}
 
 
-def import_dir(store: CRMStore, folder: Path, mapping: str | None = None) -> list[dict[str, Any]]:
+def import_dir(store: CRMStore, folder: Path, mapping: str | None = None) -> list[ImportResult]:
     """Every `<kind>.csv` / `<kind>.parquet` in a folder, parents first (what `retain export` writes)."""
     if not folder.is_dir():
         raise RetainError(f"{folder} is not a folder.")
-    out = []
+    out: list[ImportResult] = []
     for kind in ORDER:
         for ext in (".csv", ".parquet"):
             path = folder / f"{kind}{ext}"

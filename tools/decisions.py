@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,13 +19,23 @@ from tools import access
 from tools.access import Viewer
 
 
+class DecidedResult(TypedDict, total=False):
+    """What approving wrote: a fact (its id and text), an activity (its id, to whom) or a reminder (due, to)."""
+
+    fact_id: int
+    text: str
+    activity_id: int
+    to: str
+    due: str
+
+
 @dataclass(frozen=True)
 class Decided:
     """A recorded decision: "approve" or "skip", what it wrote, and whether it had been decided already."""
 
     decision: str
     already_done: bool
-    result: dict[str, Any] = field(default_factory=dict)  # fact_id, text | activity_id, to | due, to
+    result: DecidedResult = field(default_factory=DecidedResult)
 
 
 def record(store: CRMStore, viewer: Viewer, draft: Mapping[str, Any], choice: str, text: str, today: date,
@@ -40,8 +50,8 @@ def record(store: CRMStore, viewer: Viewer, draft: Mapping[str, Any], choice: st
     with store.session() as s:
         prior = s.get(ActionLog, draft["id"])
         if prior is not None:
-            return Decided(prior.decision, True, dict(prior.result or {}))
-        result: dict[str, Any] = {}
+            return Decided(prior.decision, True, cast(DecidedResult, dict(prior.result or {})))
+        result: DecidedResult = {}
         if choice in ("approve", "edit"):
             name = s.scalar(select(Account.name).where(Account.id == draft["account_id"])) or ""
             access.check(store, viewer, draft["account_id"], name)
@@ -70,5 +80,6 @@ def record(store: CRMStore, viewer: Viewer, draft: Mapping[str, Any], choice: st
         except IntegrityError:  # the same draft decided concurrently: the first one won
             s.rollback()
             prior = s.get(ActionLog, draft["id"])
-            return Decided(prior.decision if prior else choice, True, dict(prior.result or {}) if prior else {})
+            return Decided(prior.decision if prior else choice, True,
+                           cast(DecidedResult, dict(prior.result or {})) if prior else {})
     return Decided(decision, False, result)

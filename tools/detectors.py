@@ -7,15 +7,18 @@ the numbers and the records they came from; no detector guesses.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 
 from core.lazy import lazy
 from integrations.crm.models import FineTuneJob, TelemetryDaily
 from integrations.crm.store import CRMStore
+from tools.results import Detection, Scalar, Source
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,16 +37,16 @@ def telemetry(store: CRMStore, account_id: int, as_of: date, days: int) -> pd.Da
     return df
 
 
-def _ref(day: date, what: str) -> dict[str, Any]:
+def _ref(day: date, what: str) -> Source:
     return {"type": "telemetry", "id": what, "date": day.isoformat()}
 
 
-def detect(store: CRMStore, account_id: int, as_of: date) -> list[dict[str, Any]]:
+def detect(store: CRMStore, account_id: int, as_of: date) -> list[Detection]:
     """Run every detector for an account; return its findings, most severe first."""
     return detect_many(store, [account_id], as_of)[account_id]
 
 
-def detect_many(store: CRMStore, account_ids: list[int], as_of: date) -> dict[int, list[dict[str, Any]]]:
+def detect_many(store: CRMStore, account_ids: list[int], as_of: date) -> dict[int, list[Detection]]:
     """Every detector for many accounts at once: one query per table, then array arithmetic over accounts."""
     if not account_ids:
         return {}
@@ -64,14 +67,42 @@ def detect_many(store: CRMStore, account_ids: list[int], as_of: date) -> dict[in
     return out
 
 
-def _telemetry_findings(df: pd.DataFrame) -> dict[int, list[dict[str, Any]]]:
-    """The four telemetry detectors over every account in `df` (rows ordered by account, day).
+@dataclass
+class _Grid:
+    """Telemetry of many accounts, each account's rows right-aligned in an accounts x days matrix.
 
-    Each account's rows are laid right-aligned in an accounts x days matrix, so "the last 7 rows" or
-    "rows before the model switch" are masks over positions; only accounts with a finding reach Python.
+    "The last 7 rows" or "rows before the model switch" are then masks over positions: `back` is a
+    cell's position from its account's last row (-1 where there is no row), `pos` from its first.
     """
-    if df.empty:
-        return {}
+
+    ids: np.ndarray  # account ids, one per matrix row
+    n: np.ndarray  # rows per account
+    width: int
+    back: np.ndarray
+    pos: np.ndarray
+    req: np.ndarray
+    err: np.ndarray
+    spend: np.ndarray
+    tokens: np.ndarray
+    p95: np.ndarray
+    p50: np.ndarray
+    day_at: np.ndarray
+    codes: np.ndarray  # the model (name and version) of each cell, as a code; -1 where there is no row
+    label_at: np.ndarray
+
+    @property
+    def enough(self) -> np.ndarray:
+        """Accounts with two weeks of rows (the detectors need them)."""
+        return self.n >= 14
+
+    def at(self, grid_: np.ndarray, back: np.ndarray | int) -> np.ndarray:
+        """Per account, the value `back` rows before its last row."""
+        idx = np.clip(self.width - 1 - np.asarray(back), 0, self.width - 1) * np.ones(len(self.ids), dtype=int)
+        return grid_[np.arange(len(self.ids)), idx]
+
+
+def _grid(df: pd.DataFrame) -> _Grid:
+    """Lay `df` (rows ordered by account, day) out as a `_Grid`."""
     acc = df["account_id"].to_numpy()
     ids, start, n = np.unique(acc, return_index=True, return_counts=True)
     width = int(n.max())
@@ -82,111 +113,138 @@ def _telemetry_findings(df: pd.DataFrame) -> dict[int, list[dict[str, Any]]]:
     e[row, col] = np.repeat(n, n) - 1 - k
     pos = np.where(e >= 0, n[:, None] - 1 - e, -1)  # position from the first row
 
-    def grid(values: np.ndarray) -> np.ndarray:
-        m = np.full((len(ids), width), np.nan)
+    def grid(values: np.ndarray, fill: object = np.nan, dtype: npt.DTypeLike = float) -> np.ndarray:
+        m = np.full((len(ids), width), fill, dtype=dtype)
         m[row, col] = values
         return m
 
-    req = grid(df["api_requests"].to_numpy(dtype=float))
-    err = grid(df["error_rate"].to_numpy(dtype=float))
-    spend = grid(df["spend"].to_numpy(dtype=float))
-    tokens = grid(df["input_tokens"].to_numpy(dtype=float))
-    p95 = grid(df["p95_latency_ms"].to_numpy(dtype=float))
-    p50 = grid(df["p50_latency_ms"].to_numpy(dtype=float))
-    days = pd.to_datetime(df["day"]).dt.date.to_numpy()
-    day_at = np.empty((len(ids), width), dtype=object)
-    day_at[row, col] = days
     labels = (df["model_name"] + " " + df["model_version"]).to_numpy()
-    codes = np.full((len(ids), width), -1)
-    codes[row, col] = pd.factorize(labels)[0]
-    label_at = np.empty((len(ids), width), dtype=object)
-    label_at[row, col] = labels
-    enough = n >= 14
+    return _Grid(ids=ids, n=n, width=width, back=e, pos=pos,
+                 req=grid(df["api_requests"].to_numpy(dtype=float)), err=grid(df["error_rate"].to_numpy(dtype=float)),
+                 spend=grid(df["spend"].to_numpy(dtype=float)), tokens=grid(df["input_tokens"].to_numpy(dtype=float)),
+                 p95=grid(df["p95_latency_ms"].to_numpy(dtype=float)),
+                 p50=grid(df["p50_latency_ms"].to_numpy(dtype=float)),
+                 day_at=grid(pd.to_datetime(df["day"]).dt.date.to_numpy(), None, object),
+                 codes=grid(pd.factorize(labels)[0], -1, int), label_at=grid(labels, None, object))
 
-    def total(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return np.where(mask, np.nan_to_num(values), 0.0).sum(axis=1)
 
-    def mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        ok = mask & ~np.isnan(values)
-        cnt = ok.sum(axis=1)
-        return np.where(cnt > 0, np.where(ok, values, 0.0).sum(axis=1) / np.maximum(cnt, 1), np.nan)
+def _total(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, np.nan_to_num(values), 0.0).sum(axis=1)
 
-    def at(grid_: np.ndarray, back: np.ndarray | int) -> np.ndarray:
-        """Per account, the value `back` rows before its last row."""
-        idx = np.clip(width - 1 - np.asarray(back), 0, width - 1) * np.ones(len(ids), dtype=int)
-        return grid_[np.arange(len(ids)), idx]
 
-    found: dict[int, list[dict[str, Any]]] = {}
+def _mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    ok = mask & ~np.isnan(values)
+    cnt = ok.sum(axis=1)
+    return np.where(cnt > 0, np.where(ok, values, 0.0).sum(axis=1) / np.maximum(cnt, 1), np.nan)
+
+
+def _latency(g: _Grid) -> dict[str, np.ndarray]:
+    """p95 latency around the first model switch (if the windows allow), else the last 14 days vs before."""
+    e, pos, n, width = g.back, g.pos, g.n, g.width
     with np.errstate(divide="ignore", invalid="ignore"):
-        # Latency: around the first model switch (if the windows allow), else the last 14 days vs before.
-        change = (codes[:, 1:] != codes[:, :-1]) & (codes[:, :-1] >= 0)
+        change = (g.codes[:, 1:] != g.codes[:, :-1]) & (g.codes[:, :-1] >= 0)
         has_switch = change.any(axis=1)
         sw_col = np.where(has_switch, change.argmax(axis=1) + 1, width)
         switch = sw_col - (width - n)  # position of the first row on the new model
         use_switch = has_switch & (switch >= 7) & (n - switch >= 5)
         after = np.where(use_switch[:, None], pos >= switch[:, None], (e >= 0) & (e < 14))
         before = np.where(use_switch[:, None], (pos >= 0) & (pos < switch[:, None]), e >= 14)
-        p95_b, p95_a = mean(p95, before), mean(p95, after)
-        p50_b, p50_a = mean(p50, before), mean(p50, after)
+        p95_b, p95_a = _mean(g.p95, before), _mean(g.p95, after)
         ratio = np.where((p95_b != 0) & ~np.isnan(p95_b), p95_a / p95_b, np.nan)
-        lat_hit = enough & before.any(axis=1) & (ratio >= 1.4)
-        # Errors: the last 7 rows against the rows before.
-        recent7, base7 = (e >= 0) & (e < 7), e >= 7
-        r = total(err * req, recent7) / np.maximum(1, total(req, recent7))
-        b = total(err * req, base7) / np.maximum(1, total(req, base7))
-        err_hit = enough & ~((r < 0.02) | (r < 2 * b))
-        # Cost per request: the last 14 rows against the rows more than 30 back (or 14, if few).
-        recent14 = (e >= 0) & (e < 14)
-        base_c = np.where((n > 44)[:, None], e >= 30, e >= 14)
-        cr = total(spend, recent14) / np.maximum(1, total(req, recent14))
-        cb = total(spend, base_c) / np.maximum(1, total(req, base_c))
-        cost_hit = enough & (cb != 0) & ~np.isnan(cb) & ~(cr < 1.25 * cb)
-        # Context creep: tokens per request, first 14 rows against the last 14.
-        per_req = np.where(req > 0, tokens / req, np.nan)
-        first, last = mean(per_req, (pos >= 0) & (pos < 14)), mean(per_req, recent14)
-        creep_hit = enough & (first != 0) & ~np.isnan(first) & (last >= 1.3 * first)
+        return {"hit": g.enough & before.any(axis=1) & (ratio >= 1.4), "ratio": ratio, "p95_b": p95_b,
+                "p95_a": p95_a, "p50_b": _mean(g.p50, before), "p50_a": _mean(g.p50, after),
+                "has_switch": has_switch, "sw_col": sw_col, "use_switch": use_switch}
 
-    for i in np.flatnonzero(lat_hit | err_hit | cost_hit | creep_hit):
-        aid, items = int(ids[i]), []
-        if lat_hit[i]:
-            sw = int(sw_col[i])
-            has = bool(has_switch[i])
-            if use_switch[i]:
-                label, day = f"since the switch from {label_at[i, sw - 1]} to {label_at[i, sw]}", day_at[i, sw]
-            else:
-                label, day = "over the last 14 days", at(day_at, 13)[i]
-            items.append({
-                "kind": "latency_regression", "severity": "high" if ratio[i] >= 1.8 else "medium",
-                "text": f"p95 latency rose {ratio[i]:.1f}x {label} on {day.isoformat()} "
-                        f"({p95_b[i]:,.0f} ms -> {p95_a[i]:,.0f} ms; p50 {p50_b[i]:,.0f} -> {p50_a[i]:,.0f} ms)",
-                "values": {"p95_before_ms": round(p95_b[i]), "p95_after_ms": round(p95_a[i]),
-                           "ratio": round(float(ratio[i]), 2), "p50_before_ms": round(p50_b[i]),
-                           "p50_after_ms": round(p50_a[i]), "since": day.isoformat(),
-                           "model_before": label_at[i, sw - 1] if has else None,
-                           "model_after": label_at[i, sw] if has else None},
-                "sources": [_ref(day, "p95_latency_ms")]})
-        if err_hit[i]:
-            day = at(day_at, 6)[i]
-            items.append({"kind": "error_spike", "severity": "high" if r[i] >= 0.05 else "medium",
-                          "text": f"error rate {r[i] * 100:.1f}% in the last 7 days, against {b[i] * 100:.1f}% before",
-                          "values": {"error_rate_recent": round(float(r[i]), 4),
-                                     "error_rate_before": round(float(b[i]), 4)},
-                          "sources": [_ref(day, "error_rate")]})
-        if cost_hit[i]:
-            day = at(day_at, 13)[i]
-            rise = 100 * (cr[i] / cb[i] - 1)
-            items.append({"kind": "cost_per_request_rising", "severity": "medium",
-                          "text": f"cost per request up {rise:.0f}% (${cb[i]:.4f} -> ${cr[i]:.4f})",
-                          "values": {"cost_before": round(float(cb[i]), 5), "cost_after": round(float(cr[i]), 5)},
-                          "sources": [_ref(day, "spend")]})
-        if creep_hit[i]:
-            day = at(day_at, 13)[i]
-            items.append({"kind": "context_creep", "severity": "medium",
-                          "text": f"average prompt grew {100 * (last[i] / first[i] - 1):.0f}% "
-                                  f"({first[i]:,.0f} -> {last[i]:,.0f} input tokens per request)",
-                          "values": {"tokens_before": round(first[i]), "tokens_after": round(last[i])},
-                          "sources": [_ref(day, "input_tokens")]})
-        found[aid] = items
+
+def _errors(g: _Grid) -> dict[str, np.ndarray]:
+    """The error rate of the last 7 rows against the rows before (weighted by requests)."""
+    recent7, base7 = (g.back >= 0) & (g.back < 7), g.back >= 7
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = _total(g.err * g.req, recent7) / np.maximum(1, _total(g.req, recent7))
+        b = _total(g.err * g.req, base7) / np.maximum(1, _total(g.req, base7))
+        return {"hit": g.enough & ~((r < 0.02) | (r < 2 * b)), "recent": r, "before": b}
+
+
+def _cost(g: _Grid) -> dict[str, np.ndarray]:
+    """Cost per request: the last 14 rows against the rows more than 30 back (or 14, if few)."""
+    recent14 = (g.back >= 0) & (g.back < 14)
+    base_c = np.where((g.n > 44)[:, None], g.back >= 30, g.back >= 14)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cr = _total(g.spend, recent14) / np.maximum(1, _total(g.req, recent14))
+        cb = _total(g.spend, base_c) / np.maximum(1, _total(g.req, base_c))
+        return {"hit": g.enough & (cb != 0) & ~np.isnan(cb) & ~(cr < 1.25 * cb), "after": cr, "before": cb}
+
+
+def _creep(g: _Grid) -> dict[str, np.ndarray]:
+    """Context creep: input tokens per request, the first 14 rows against the last 14."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_req = np.where(g.req > 0, g.tokens / g.req, np.nan)
+        first = _mean(per_req, (g.pos >= 0) & (g.pos < 14))
+        last = _mean(per_req, (g.back >= 0) & (g.back < 14))
+        return {"hit": g.enough & (first != 0) & ~np.isnan(first) & (last >= 1.3 * first), "first": first,
+                "last": last}
+
+
+def _latency_item(g: _Grid, lat: dict[str, np.ndarray], i: int) -> Detection:
+    sw, has = int(lat["sw_col"][i]), bool(lat["has_switch"][i])
+    if lat["use_switch"][i]:
+        label, day = f"since the switch from {g.label_at[i, sw - 1]} to {g.label_at[i, sw]}", g.day_at[i, sw]
+    else:
+        label, day = "over the last 14 days", g.at(g.day_at, 13)[i]
+    ratio, p95_b, p95_a, p50_b, p50_a = (lat[k][i] for k in ("ratio", "p95_b", "p95_a", "p50_b", "p50_a"))
+    return {"kind": "latency_regression", "severity": "high" if ratio >= 1.8 else "medium",
+            "text": f"p95 latency rose {ratio:.1f}x {label} on {day.isoformat()} "
+                    f"({p95_b:,.0f} ms -> {p95_a:,.0f} ms; p50 {p50_b:,.0f} -> {p50_a:,.0f} ms)",
+            "values": {"p95_before_ms": round(p95_b), "p95_after_ms": round(p95_a),
+                       "ratio": round(float(ratio), 2), "p50_before_ms": round(p50_b),
+                       "p50_after_ms": round(p50_a), "since": day.isoformat(),
+                       "model_before": g.label_at[i, sw - 1] if has else None,
+                       "model_after": g.label_at[i, sw] if has else None},
+            "sources": [_ref(day, "p95_latency_ms")]}
+
+
+def _error_item(g: _Grid, err: dict[str, np.ndarray], i: int) -> Detection:
+    r, b = err["recent"][i], err["before"][i]
+    return {"kind": "error_spike", "severity": "high" if r >= 0.05 else "medium",
+            "text": f"error rate {r * 100:.1f}% in the last 7 days, against {b * 100:.1f}% before",
+            "values": {"error_rate_recent": round(float(r), 4), "error_rate_before": round(float(b), 4)},
+            "sources": [_ref(g.at(g.day_at, 6)[i], "error_rate")]}
+
+
+def _cost_item(g: _Grid, cost: dict[str, np.ndarray], i: int) -> Detection:
+    cr, cb = cost["after"][i], cost["before"][i]
+    return {"kind": "cost_per_request_rising", "severity": "medium",
+            "text": f"cost per request up {100 * (cr / cb - 1):.0f}% (${cb:.4f} -> ${cr:.4f})",
+            "values": {"cost_before": round(float(cb), 5), "cost_after": round(float(cr), 5)},
+            "sources": [_ref(g.at(g.day_at, 13)[i], "spend")]}
+
+
+def _creep_item(g: _Grid, creep: dict[str, np.ndarray], i: int) -> Detection:
+    first, last = creep["first"][i], creep["last"][i]
+    return {"kind": "context_creep", "severity": "medium",
+            "text": f"average prompt grew {100 * (last / first - 1):.0f}% "
+                    f"({first:,.0f} -> {last:,.0f} input tokens per request)",
+            "values": {"tokens_before": round(first), "tokens_after": round(last)},
+            "sources": [_ref(g.at(g.day_at, 13)[i], "input_tokens")]}
+
+
+def _telemetry_findings(df: pd.DataFrame) -> dict[int, list[Detection]]:
+    """The four telemetry detectors over every account in `df` (rows ordered by account, day).
+
+    Each detector is array arithmetic over all accounts at once (`_Grid`); only accounts with a
+    finding reach Python, in the order latency, errors, cost, context.
+    """
+    if df.empty:
+        return {}
+    g = _grid(df)
+    checks = [(_latency(g), _latency_item), (_errors(g), _error_item), (_cost(g), _cost_item),
+              (_creep(g), _creep_item)]
+    hit = np.zeros(len(g.ids), dtype=bool)
+    for arrays, _ in checks:
+        hit |= arrays["hit"]
+    found: dict[int, list[Detection]] = {}
+    for i in np.flatnonzero(hit):
+        found[int(g.ids[i])] = [item(g, arrays, int(i)) for arrays, item in checks if arrays["hit"][i]]
     return found
 
 
@@ -201,8 +259,8 @@ def _jobs(store: CRMStore, account_ids: list[int], as_of: date) -> dict[int, lis
     return out
 
 
-def _finetune_divergence(jobs: list[FineTuneJob]) -> list[dict[str, Any]]:
-    found = []
+def _finetune_divergence(jobs: list[FineTuneJob]) -> list[Detection]:
+    found: list[Detection] = []
     for k, job in enumerate(jobs):
         diverged = job.loss_final is None or (isinstance(job.loss_final, float)
                                               and math.isnan(job.loss_final))
@@ -213,7 +271,7 @@ def _finetune_divergence(jobs: list[FineTuneJob]) -> list[dict[str, Any]]:
         hp = job.hyperparameters or {}
         prev = next((j for j in reversed(jobs[:k]) if j.status == "succeeded"), None)
         change = ""
-        values: dict[str, Any] = {"job_id": job.id, "learning_rate": hp.get("learning_rate"),
+        values: dict[str, Scalar] = {"job_id": job.id, "learning_rate": hp.get("learning_rate"),
                                   "warmup_steps": hp.get("warmup_steps")}
         if prev is not None:
             php = prev.hyperparameters or {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -51,7 +51,44 @@ def record(store: CRMStore, *, voter: str, value: str, kind: str, target: str, c
     return False
 
 
-def listing(store: CRMStore, since: date | None = None, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+class VotedRoute(TypedDict, total=False):
+    """The route of a rated answer, as the Slack inbox keeps it."""
+
+    intents: list[str]
+    method: str | None
+    accounts: list[str]
+
+
+class Vote(TypedDict):
+    """A kept vote: when, good or bad, on what (answer, briefing), who voted and asked, what was rated."""
+
+    at: str
+    value: str  # good | bad
+    kind: str  # answer | briefing
+    voter: str | None
+    asker: str | None
+    question: str | None
+    route: VotedRoute | None
+    answer: str | None
+    channel: str | None
+    message_ts: str | None
+
+
+class EvalCandidate(TypedDict):
+    """A thumbs-down answer as an unlabelled eval case: what was asked and said, and blanks to fill."""
+
+    question: str | None
+    asked_by: str | None
+    voted_by: str | None
+    at: str
+    route_given: list[str] | None
+    answer_given: str
+    what_was_wrong: str
+    expected_route: str
+    facts: list[str]
+
+
+def listing(store: CRMStore, since: date | None = None, viewer: Viewer | None = None) -> list[Vote]:
     """Every kept vote, newest first (from `since` on): who voted, who asked, what was rated.
 
     With a viewer, only votes on what the people of their scope asked or were briefed on, or cast
@@ -68,11 +105,12 @@ def listing(store: CRMStore, since: date | None = None, viewer: Viewer | None = 
         q = q.where(or_(Feedback.asker.in_(scope), Feedback.slack_user.in_(ids)))
     with store.session() as s:
         return [{"at": f.created_at.isoformat(timespec="seconds"), "value": f.value, "kind": f.kind,
-                 "voter": email or f.slack_user, "asker": f.asker, "question": f.question, "route": f.route,
+                 "voter": email or f.slack_user, "asker": f.asker, "question": f.question,
+                 "route": cast(VotedRoute | None, f.route),
                  "answer": f.answer, "channel": f.channel, "message_ts": f.message_ts} for f, email in s.execute(q)]
 
 
-def eval_candidates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def eval_candidates(rows: list[Vote]) -> list[EvalCandidate]:
     """Thumbs-down answers as unlabelled eval cases: the question, what Retain said, and blanks to fill."""
     return [{"question": r["question"], "asked_by": r["asker"], "voted_by": r["voter"], "at": r["at"],
              "route_given": (r.get("route") or {}).get("intents"), "answer_given": (r["answer"] or "")[:1500],

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
@@ -20,6 +20,7 @@ from integrations.crm.models import HealthSnapshot
 from integrations.crm.store import CRMStore
 from tools.features import METRICS, compute_features
 from tools.plain import scalar
+from tools.results import Driver, Drivers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -203,17 +204,18 @@ def describe(metric: str, row: pd.Series) -> str:
 
 
 def drivers(card: Scorecard, table: ScoreTable, features: pd.DataFrame, account_id: int,
-            top: int = 4) -> dict[str, list[dict[str, Any]]]:
+            top: int = 4) -> Drivers:
     """The signals costing an account the most points, and its strongest positives, in words."""
     pos = features.index.get_loc(account_id)
     row = features.loc[account_id]
     sig = signal_scores(card, features.loc[[account_id]])
-    neg_items, pos_items = [], []
+    neg_items: list[Driver] = []
+    pos_items: list[Driver] = []
     for (cname, metric), lost in table.lost.items():
         s = sig[(cname, metric)][0]
         if math.isnan(s):
             continue
-        item = {"component": cname, "metric": metric, "value": scalar(row[metric]),
+        item: Driver = {"component": cname, "metric": metric, "value": scalar(row[metric]),
                 "points_lost": round(float(lost[pos]), 1), "text": describe(metric, row)}
         if s < 0.5 and lost[pos] >= 0.5:
             neg_items.append(item)

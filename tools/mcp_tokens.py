@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import func, select
 
@@ -41,7 +41,21 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def add(store: CRMStore, email: str, label: str = "") -> tuple[str, dict[str, Any]]:
+class TokenRow(TypedDict):
+    """A token as listed (never the token itself): whose, its label, when made, last used and revoked."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    label: str
+    created_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+    active: bool
+
+
+def add(store: CRMStore, email: str, label: str = "") -> tuple[str, TokenRow]:
     """Make a token for an active person; (the token, shown once; its row without the token)."""
     key = email.strip().lower()
     with store.session() as s:
@@ -59,7 +73,7 @@ def add(store: CRMStore, email: str, label: str = "") -> tuple[str, dict[str, An
     return token, out
 
 
-def _row(t: MCPToken, csm: CSM) -> dict[str, Any]:
+def _row(t: MCPToken, csm: CSM) -> TokenRow:
     def iso(v: datetime | None) -> str | None:
         return v.isoformat(timespec="seconds") if v else None
 
@@ -68,7 +82,7 @@ def _row(t: MCPToken, csm: CSM) -> dict[str, Any]:
             "active": t.revoked_at is None and csm.active}
 
 
-def listing(store: CRMStore) -> list[dict[str, Any]]:
+def listing(store: CRMStore) -> list[TokenRow]:
     """Every token ever made (never the token itself), newest first."""
     with store.session() as s:
         rows = s.execute(select(MCPToken, CSM).join(CSM, CSM.id == MCPToken.csm_id).order_by(MCPToken.id.desc()))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from tools.crm import Source, ToolContext
 from tools.query import Filter, Query, run
@@ -29,7 +29,7 @@ class MetricResult:
 
     metric: str
     value: float | None
-    inputs: dict[str, Any]
+    inputs: dict[str, float]  # the formula's inputs by name (responses, promoters, start_arr, renewals, ...)
     start: date
     end: date
     sources: list[Source]
@@ -51,7 +51,7 @@ def compute(ctx: ToolContext, metric: Metric, start: date, end: date,
             Filter(field="responded_on", op="between", value=[start.isoformat(), end.isoformat()])]))
         scores = [r["score"] for r in res.rows]
         n = len(scores)
-        inputs: dict[str, Any] = {"responses": n}
+        inputs: dict[str, float] = {"responses": n}
         value: float | None
         if metric == "nps":
             prom = sum(1 for s in scores if s >= 9)

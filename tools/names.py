@@ -6,8 +6,6 @@ Access is checked here: a name resolves only to an account the viewer may see, a
 
 from __future__ import annotations
 
-from typing import Any
-
 from rapidfuzz import fuzz, process, utils
 from sqlalchemy import select
 
@@ -16,6 +14,7 @@ from integrations.crm.models import Account
 from integrations.crm.store import CRMStore
 from tools import access, name_match
 from tools.context import ToolContext, src
+from tools.results import AccountHit
 
 _NAMES: dict[str, tuple[int, list[str]]] = {}  # database URL -> (data version, names)
 
@@ -46,7 +45,7 @@ def looks_like_name(span: str, names: list[str]) -> bool:
                               score_cutoff=100 if len(span) < 5 else IN_TEXT_CUTOFF) is not None
 
 
-def find_account(ctx: ToolContext, name: str) -> dict[str, Any]:
+def find_account(ctx: ToolContext, name: str) -> AccountHit:
     """Find the account a CSM means by a name, allowing typos; several close matches are candidates."""
     query = name.strip()
     if not query:

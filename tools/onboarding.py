@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 
 from integrations.crm.models import CSM, Account, Milestone, OnboardingPlan
 from integrations.crm.store import CRMStore
+from tools.results import OverdueMilestone
 
 
 @dataclass
@@ -46,10 +46,11 @@ def open_milestones(store: CRMStore, account_ids: Iterable[int] | None = None) -
         return [OpenMilestone(m, aid, name, csm) for m, aid, name, csm in s.execute(q).all()]
 
 
-def overdue(store: CRMStore, today: date, account_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+def overdue(store: CRMStore, today: date, account_ids: Iterable[int] | None = None) -> list[OverdueMilestone]:
     """Overdue milestones as plain rows, most overdue first."""
-    rows = [{"account": o.account, "account_id": o.account_id, "id": o.milestone.id, "name": o.milestone.name,
-             "due": o.milestone.due_date.isoformat(), "days_overdue": o.days_overdue(today),
-             "status": o.milestone.status}
-            for o in open_milestones(store, account_ids) if o.milestone.due_date < today]
+    rows: list[OverdueMilestone] = [
+        {"account": o.account, "account_id": o.account_id, "id": o.milestone.id, "name": o.milestone.name,
+         "due": o.milestone.due_date.isoformat(), "days_overdue": o.days_overdue(today),
+         "status": o.milestone.status}
+        for o in open_milestones(store, account_ids) if o.milestone.due_date < today]
     return sorted(rows, key=lambda r: -r["days_overdue"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select, update
@@ -149,7 +149,27 @@ def add(store: CRMStore, p: Person, fields: set[str] | None = None) -> str:
         return _save(s, _overlay(s, given), {})
 
 
-def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
+class PeopleImport(TypedDict):
+    """What importing people did: rows, added, updated, unchanged, cleared cells per field, look-alike warnings."""
+
+    rows: int
+    added: int
+    updated: int
+    unchanged: int
+    cleared: dict[str, int]
+    warnings: list[tuple[int, str]]
+
+
+class Deactivated(TypedDict):
+    """A person stopped: their e-mail, and how many accounts moved and are still theirs."""
+
+    email: str
+    deactivated: bool
+    accounts_moved: int
+    accounts_still_owned: int
+
+
+def import_csv(store: CRMStore, path: Path) -> PeopleImport:
     """People from a CSV or Parquet file, all or nothing.
 
     Columns: name, email, role, team, manager_email, slack_user_id, timezone (also headed "Manager",
@@ -204,10 +224,11 @@ def import_csv(store: CRMStore, path: Path) -> dict[str, Any]:
         except IntegrityError:  # another import added the same person meanwhile: all rolled back; read again
             if attempt == _RACES - 1:
                 raise
-    return {"rows": len(people), **counts, "cleared": cleared, "warnings": warnings}
+    return {"rows": len(people), "added": counts["added"], "updated": counts["updated"],
+            "unchanged": counts["unchanged"], "cleared": cleared, "warnings": warnings}
 
 
-def deactivate(store: CRMStore, email: str, reassign_to: str | None = None) -> dict[str, Any]:
+def deactivate(store: CRMStore, email: str, reassign_to: str | None = None) -> Deactivated:
     """Stop a person acting in Retain; optionally hand their accounts to someone active."""
     with store.session() as s:
         who = s.scalars(select(CSM).where(func.lower(CSM.email) == email.strip().lower())).first()

@@ -22,7 +22,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from pydantic import ValidationError
@@ -83,11 +83,19 @@ def references(store: Any) -> tuple[dict[str, int], dict[str, int]]:
     return accounts, plans
 
 
+class ValidationReport(TypedDict, total=False):
+    """What `validate` read: rows, blank cells emptying a stored value (per column), look-alike text (by row)."""
+
+    rows: int
+    cleared: dict[str, int]
+    warnings: list[tuple[int, str]]
+
+
 def validate(kind: str, rows: Iterable[tuple[int, dict[str, Any]]], accounts: dict[str, int],
              plans: dict[str, int], unit: str = "line", repeats: str = "error",
              stored: Callable[[list[tuple[int, dict[str, Any]]]], dict[Any, dict[str, Any]]] | None = None,
              all_or_nothing: bool = False,
-             report: dict[str, Any] | None = None) -> tuple[list[Any], list[tuple[int, str]]]:
+             report: ValidationReport | None = None) -> tuple[list[Any], list[tuple[int, str]]]:
     """The good records and the bad rows (number, why) of one kind, reading `rows` a chunk at a time.
 
     A repeated key is an error in one file (`repeats="error"`); from a warehouse the last row wins
@@ -103,7 +111,7 @@ def validate(kind: str, rows: Iterable[tuple[int, dict[str, Any]]], accounts: di
     events: list[Any] = []
     bad: list[tuple[int, str]] = []
     report = report if report is not None else {}
-    report.update(rows=0, cleared={}, warnings=[])
+    report["rows"], report["cleared"], report["warnings"] = 0, {}, []
     for chunk in chunks(rows):
         before_by_key = stored(chunk) if stored else {}
         for n, fields in chunk:

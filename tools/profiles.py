@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from integrations.crm.models import NeedsProfile
 from tools.context import ToolContext
+
+
+class NeedItem(TypedDict):
+    """One item of a needs profile: the sentence, and the record id it came from ("contact:<id>" for people)."""
+
+    text: str
+    source: str
+
+
+Profile = dict[str, list[NeedItem]]
+"""A needs profile: items per field (goals, use_cases, success_criteria, pain_points, stakeholders)."""
 
 
 @dataclass(frozen=True)
 class StoredProfile:
     """A needs profile as stored: the items, the digest of the records it was built from, and how."""
 
-    profile: dict[str, Any]
+    profile: Profile
     digest: str
     method: str  # "llm" | "rules"
 

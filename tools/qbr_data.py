@@ -12,7 +12,7 @@ import re
 import statistics
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import String, cast, func, select
 
@@ -62,6 +62,124 @@ def quarter(text: str | None, as_of: date) -> Quarter:
     return Quarter(year, q, start, end, min(end, as_of - timedelta(days=1)))
 
 
+class Month(TypedDict):
+    """A month of usage; `in_quarter` for the quarter's own months (the rest come before, for comparison)."""
+
+    month: str  # YYYY-MM
+    label: str  # "Dec 2026 (1-7)" while the month runs
+    tokens_m: float
+    requests_k: float
+    active_seats: int
+    days: int
+    in_quarter: bool
+    source: Source
+
+
+class MonthlyUsage(TypedDict):
+    """`monthly_usage`."""
+
+    account_id: int
+    name: str
+    months: list[Month]
+
+
+class Version(TypedDict):
+    """A model version used in the quarter."""
+
+    model: str
+    version: str
+    label: str
+    requests: int
+    p95_ms: int
+    error_pct: float
+    first: str
+    last: str
+    source: Source
+
+
+class ModelVersions(TypedDict):
+    """`model_versions`."""
+
+    account_id: int
+    name: str
+    versions: list[Version]
+
+
+class Job(TypedDict):
+    """A fine-tune job."""
+
+    id: int
+    created: str
+    status: str
+    base_model: str
+    eval_score: float | None
+    source: Source
+
+
+class FineTunes(TypedDict):
+    """`fine_tunes`."""
+
+    account_id: int
+    name: str
+    jobs: list[Job]
+
+
+class Incident(TypedDict):
+    """A notable (urgent or high) ticket of the quarter."""
+
+    id: int
+    priority: str
+    subject: str
+    status: str
+    opened: str
+    closed: str | None
+    source: Source
+
+
+class Support(TypedDict):
+    """`support`: the quarter's tickets by priority, days to resolve, notable incidents."""
+
+    account_id: int
+    name: str
+    total: int
+    by_priority: dict[str, int]
+    closed: int
+    median_days: float | None
+    still_open: int
+    sources: list[Source]
+    notable: list[Incident]
+
+
+class NpsAnswer(TypedDict):
+    """An NPS answer with its comment."""
+
+    id: int
+    score: int
+    date: str
+    comment: str
+    category: str
+    source: Source
+
+
+class NpsTrend(TypedDict):
+    """`nps_trend`: the year's NPS answers to the quarter's end, oldest first."""
+
+    account_id: int
+    name: str
+    responses: list[NpsAnswer]
+
+
+class Review(TypedDict):
+    """An account with a review meeting or a renewal ahead."""
+
+    account_id: int
+    account: str
+    owner_id: int | None
+    what: str  # review | renewal
+    when: date
+    source: Source
+
+
 def _account(ctx: ToolContext, account_id: int) -> str:
     """The account's name, once the viewer is allowed to see it."""
     access.check(ctx.store, ctx.viewer, account_id, "That account")
@@ -69,7 +187,7 @@ def _account(ctx: ToolContext, account_id: int) -> str:
         return str(s.scalar(select(Account.name).where(Account.id == account_id)))
 
 
-def monthly_usage(ctx: ToolContext, account_id: int, q: Quarter, months_before: int = 3) -> dict[str, Any]:
+def monthly_usage(ctx: ToolContext, account_id: int, q: Quarter, months_before: int = 3) -> MonthlyUsage:
     """Tokens (millions), requests (thousands) and peak active seats by month, this quarter and `months_before`."""
     name = _account(ctx, account_id)
     first = date(q.start.year - (q.start.month <= months_before), (q.start.month - months_before - 1) % 12 + 1, 1)
@@ -80,7 +198,7 @@ def monthly_usage(ctx: ToolContext, account_id: int, q: Quarter, months_before: 
             .where(t.account_id == account_id, t.day >= first, t.day <= q.until).group_by(month).order_by(month))
     with ctx.store.session() as s:
         rows = s.execute(stmt).all()
-    months = []
+    months: list[Month] = []
     for m, tokens, requests, seats, last, days in rows:
         last_day = last if isinstance(last, date) else date.fromisoformat(str(last)[:10])
         label = last_day.strftime("%b %Y")
@@ -94,7 +212,7 @@ def monthly_usage(ctx: ToolContext, account_id: int, q: Quarter, months_before: 
     return {"account_id": account_id, "name": name, "months": months}
 
 
-def model_versions(ctx: ToolContext, account_id: int, q: Quarter) -> dict[str, Any]:
+def model_versions(ctx: ToolContext, account_id: int, q: Quarter) -> ModelVersions:
     """Per model and version used in the quarter: requests, mean daily p95 latency and error rate."""
     name = _account(ctx, account_id)
     t = TelemetryDaily
@@ -104,7 +222,7 @@ def model_versions(ctx: ToolContext, account_id: int, q: Quarter) -> dict[str, A
             .group_by(t.model_name, t.model_version).order_by(func.min(t.day)))
     with ctx.store.session() as s:
         rows = s.execute(stmt).all()
-    out = []
+    out: list[Version] = []
     for model, version, requests, p95, errors, first, last in rows:
         out.append({"model": model, "version": version, "label": f"{model} {version}", "requests": int(requests),
                     "p95_ms": round(float(p95)), "error_pct": round(100 * float(errors) / max(1, int(requests)), 2),
@@ -114,20 +232,22 @@ def model_versions(ctx: ToolContext, account_id: int, q: Quarter) -> dict[str, A
     return {"account_id": account_id, "name": name, "versions": out}
 
 
-def fine_tunes(ctx: ToolContext, account_id: int, q: Quarter) -> dict[str, Any]:
+def fine_tunes(ctx: ToolContext, account_id: int, q: Quarter) -> FineTunes:
     """Fine-tune jobs of the last year up to the quarter's end, newest first, with their eval scores."""
     name = _account(ctx, account_id)
     f = FineTuneJob
     with ctx.store.session() as s:
         jobs = s.scalars(select(f).where(f.account_id == account_id, f.created_on > q.until - timedelta(days=365),
                                          f.created_on <= q.until).order_by(f.created_on.desc())).all()
-    items = [{"id": j.id, "created": j.created_on.isoformat(), "status": j.status, "base_model": j.base_model,
-              "eval_score": None if j.eval_score is None else round(float(j.eval_score), 2),
-              "source": src("fine_tune", j.id, j.created_on, f"Fine-tune of {j.base_model}")} for j in jobs]
+    items: list[Job] = [{"id": j.id, "created": j.created_on.isoformat(), "status": j.status,
+                         "base_model": j.base_model,
+                         "eval_score": None if j.eval_score is None else round(float(j.eval_score), 2),
+                         "source": src("fine_tune", j.id, j.created_on, f"Fine-tune of {j.base_model}")}
+                        for j in jobs]
     return {"account_id": account_id, "name": name, "jobs": items}
 
 
-def support(ctx: ToolContext, account_id: int, q: Quarter, notable: int = 3) -> dict[str, Any]:
+def support(ctx: ToolContext, account_id: int, q: Quarter, notable: int = 3) -> Support:
     """Tickets opened in the quarter by priority, days to resolve the closed ones, the notable incidents."""
     name = _account(ctx, account_id)
     tk = Ticket
@@ -150,7 +270,7 @@ def support(ctx: ToolContext, account_id: int, q: Quarter, notable: int = 3) -> 
                          "source": src("ticket", r.id, r.opened_at.date(), r.subject)} for r in top]}
 
 
-def nps_trend(ctx: ToolContext, account_id: int, q: Quarter) -> dict[str, Any]:
+def nps_trend(ctx: ToolContext, account_id: int, q: Quarter) -> NpsTrend:
     """NPS answers of the year up to the quarter's end, oldest first, with their comments."""
     name = _account(ctx, account_id)
     r = SurveyResponse
@@ -167,7 +287,7 @@ def nps_trend(ctx: ToolContext, account_id: int, q: Quarter) -> dict[str, Any]:
 REVIEW_WORDS = r"\b(qbr|ebr|business review|quarterly review)\b"
 
 
-def upcoming_reviews(ctx: ToolContext, meeting_days: int, renewal_days: int) -> list[dict[str, Any]]:
+def upcoming_reviews(ctx: ToolContext, meeting_days: int, renewal_days: int) -> list[Review]:
     """Accounts the viewer sees with a review meeting or a renewal ahead: (account, what, when, source).
 
     A review meeting is a CRM activity of kind meeting dated today or later whose subject names a
@@ -186,7 +306,7 @@ def upcoming_reviews(ctx: ToolContext, meeting_days: int, renewal_days: int) -> 
         renewals = s.execute(select(a.id, a.name, a.owner_id, c.id, c.renewal_date).join(c, c.account_id == a.id)
                              .where(live, c.status == "active", c.renewal_date >= today,
                                     c.renewal_date <= today + timedelta(days=renewal_days))).all()
-    out = [{"account_id": r[0], "account": r[1], "owner_id": r[2], "what": "review", "when": r[4],
+    out: list[Review] = [{"account_id": r[0], "account": r[1], "owner_id": r[2], "what": "review", "when": r[4],
             "source": src("activity", r[3], r[4], r[5])} for r in meetings if re.search(REVIEW_WORDS, r[5], re.I)]
     out += [{"account_id": r[0], "account": r[1], "owner_id": r[2], "what": "renewal", "when": r[4],
              "source": src("contract", r[3], r[4], "Contract renewal")} for r in renewals]
@@ -194,5 +314,6 @@ def upcoming_reviews(ctx: ToolContext, meeting_days: int, renewal_days: int) -> 
     return out
 
 
-__all__ = ["PRIORITIES", "Quarter", "QuarterError", "Source", "fine_tunes", "model_versions", "monthly_usage",
+__all__ = ["PRIORITIES", "FineTunes", "Job", "ModelVersions", "Month", "MonthlyUsage", "NpsTrend", "Quarter",
+           "QuarterError", "Review", "Source", "Support", "Version", "fine_tunes", "model_versions", "monthly_usage",
            "nps_trend", "quarter", "support", "upcoming_reviews"]

@@ -7,7 +7,7 @@ that is for one person: the account ids a hit may come from and the owner partit
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -16,6 +16,7 @@ from integrations.crm.models import Account, RememberedFact
 from integrations.crm.store import CRMStore
 from tools import access
 from tools.access import Viewer
+from tools.results import KeptFact
 
 if TYPE_CHECKING:  # chromadb is slow to import: only when memory is used
     from integrations.memory import Hit, Memory
@@ -56,7 +57,7 @@ def search(memory: Memory, query: str, viewer: Viewer, *, account_ids: list[int]
 
 
 def remember(memory: Memory | None, store: CRMStore, viewer: Viewer, account_id: int, text: str, said_by: str,
-             origin: str = "", when: datetime | None = None) -> dict[str, Any]:
+             origin: str = "", when: datetime | None = None) -> KeptFact:
     """Keep a fact about an account in the CRM (and in memory when there is one); the viewer must see it."""
     text = text.strip()
     if not text:

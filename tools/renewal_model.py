@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict
 
 import numpy as np
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from core.lazy import lazy
 from integrations.crm.models import RenewalEvent
 from integrations.crm.store import CRMStore
 from tools.health import Scorecard, score
+from tools.results import RenewalDriver
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +42,44 @@ class ThinHistory(RetainError):
     """Too few past renewals to fit a model; the scorecard alone is used."""
 
 
+class CalibrationBin(TypedDict):
+    """Predicted against observed renewal rate in one probability bin."""
+
+    bin: str  # "0.6-0.8"
+    n: int
+    predicted: float
+    observed: float
+
+
+class ModelMetrics(TypedDict, total=False):
+    """How a fitted model backtested on the newest renewals (empty before the backtest)."""
+
+    n_events: int
+    n_lost: int
+    n_train: int
+    n_test: int
+    test_from: str
+    test_to: str
+    auc: float
+    brier: float
+    scorecard_auc: float
+    base_rate: float
+    calibration: list[CalibrationBin]
+    fitted_at: str
+
+
+class ModelJSON(TypedDict):
+    """A model as saved (`renewal_model.json`)."""
+
+    kind: str
+    features: list[str]
+    intercept: float
+    coefficients: dict[str, float]
+    means: dict[str, float]
+    scales: dict[str, float]
+    metrics: ModelMetrics
+
+
 @dataclass
 class RenewalModel:
     """A fitted model: intercept, coefficients on standardised features, and how it scored."""
@@ -49,7 +88,7 @@ class RenewalModel:
     coefficients: dict[str, float]
     means: dict[str, float]
     scales: dict[str, float]
-    metrics: dict[str, Any]
+    metrics: ModelMetrics
 
     def _z(self, features: pd.DataFrame) -> np.ndarray:
         cols = []
@@ -63,25 +102,25 @@ class RenewalModel:
         b = np.array([self.coefficients[f] for f in FEATURES])
         return 1.0 / (1.0 + np.exp(-(self.intercept + self._z(features) @ b)))
 
-    def drivers(self, features: pd.DataFrame, top: int = 3) -> list[list[dict[str, Any]]]:
+    def drivers(self, features: pd.DataFrame, top: int = 3) -> list[list[RenewalDriver]]:
         """Per row, the features pulling P(renew) down the most (coefficient x standardised value)."""
         b = np.array([self.coefficients[f] for f in FEATURES])
         contrib = self._z(features) * b
-        out = []
+        out: list[list[RenewalDriver]] = []
         for r in range(len(features)):
             order = np.argsort(contrib[r])
             out.append([{"feature": FEATURES[k], "effect": round(float(contrib[r, k]), 2)}
                         for k in order[:top] if contrib[r, k] < 0])
         return out
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ModelJSON:
         """The model as plain JSON."""
         return {"kind": "logistic_regression", "features": FEATURES, "intercept": self.intercept,
                 "coefficients": self.coefficients, "means": self.means, "scales": self.scales,
                 "metrics": self.metrics}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RenewalModel:
+    def from_json(cls, data: ModelJSON) -> RenewalModel:
         """Rebuild a saved model."""
         return cls(intercept=data["intercept"], coefficients=data["coefficients"],
                    means=data["means"], scales=data["scales"], metrics=data["metrics"])
@@ -105,10 +144,10 @@ def history(store: CRMStore) -> pd.DataFrame:
     return df.sort_values("renewal_date").reset_index(drop=True) if not df.empty else df
 
 
-def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 5) -> list[dict[str, Any]]:
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 5) -> list[CalibrationBin]:
     """Predicted against observed renewal rate, in equal-width probability bins."""
     edges = np.linspace(0, 1, bins + 1)
-    out = []
+    out: list[CalibrationBin] = []
     for k in range(bins):
         m = (p >= edges[k]) & ((p < edges[k + 1]) if k < bins - 1 else (p <= 1))
         if m.sum():
@@ -143,7 +182,7 @@ def fit(store: CRMStore, card: Scorecard, holdout: float = 0.3) -> RenewalModel:
         if col not in sc:
             sc[col] = math.nan
     card_score = score(card, sc).score.to_numpy() / 100.0
-    metrics = {
+    metrics: ModelMetrics = {
         "n_events": n, "n_lost": lost, "n_train": len(train), "n_test": len(test),
         "test_from": str(test["renewal_date"].iloc[0]), "test_to": str(test["renewal_date"].iloc[-1]),
         "auc": round(float(roc_auc_score(y_test, p_test)), 4),

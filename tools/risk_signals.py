@@ -16,12 +16,11 @@ raises no risk signal itself. Only the last `window_days` (60) count: older sign
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Literal, TypedDict
 
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator
@@ -32,8 +31,9 @@ from core.errors import ConfigError
 from integrations.crm.models import CSM, Activity, SurveyResponse, Ticket
 from integrations.crm.store import CRMStore
 from tools import access, sentiment
+from tools.context import ToolContext
 
-Embed = Callable[[list[str]], Any]
+Embed = sentiment.Embed
 LEXICON_FILE = CONFIG_DIR / "risk_signals.yaml"
 EMBED_MARGIN = 0.2  # how much nearer a signal kind's examples must be than none_examples (chosen on dev)
 
@@ -306,7 +306,17 @@ def account_signals(store: CRMStore, account_id: int, as_of: date, lexicon: Lexi
     return sorted(out, key=lambda s: (s["date"], -order.index(s["kind"])), reverse=True)
 
 
-def risk_signals(ctx: Any, account_id: int, embed: Embed | None = None) -> dict[str, Any]:
+class RiskSignals(TypedDict):
+    """`risk_signals`: an account's signals of the window, newest first, and those no CSM has answered."""
+
+    account_id: int
+    window_days: int
+    signals: list[RiskSignal]
+    unanswered: list[RiskSignal]
+    sources: list[RecordRef]
+
+
+def risk_signals(ctx: ToolContext, account_id: int, embed: Embed | None = None) -> RiskSignals:
     """Qualitative risk in an account's notes, tickets and survey comments of the last 60 days, each cited.
 
     Per kind (competitor or another vendor's pilot, budget cuts, reorg or layoffs, a disengaged champion,
@@ -321,8 +331,15 @@ def risk_signals(ctx: Any, account_id: int, embed: Embed | None = None) -> dict[
             "sources": [s["source"] for s in signals]}
 
 
-def book_signals(ctx: Any, account_ids: list[int], start: date, end: date,
-                 embed: Embed | None = None) -> list[dict[str, Any]]:
+class AccountSignals(TypedDict):
+    """One account's risk signals in a window (`book_signals`)."""
+
+    account_id: int
+    signals: list[RiskSignal]
+
+
+def book_signals(ctx: ToolContext, account_ids: list[int], start: date, end: date,
+                 embed: Embed | None = None) -> list[AccountSignals]:
     """Risk signals in the notes, tickets and survey comments of these accounts dated `start` to `end`.
 
     One entry per account the viewer may see that carries a signal in the window: its id and its
@@ -330,7 +347,7 @@ def book_signals(ctx: Any, account_ids: list[int], start: date, end: date,
     access; one the viewer may not see is left out, never read.
     """
     lex = load_lexicon()
-    out = []
+    out: list[AccountSignals] = []
     for aid in account_ids:
         if not access.can_see(ctx.store, ctx.viewer, aid):
             continue
@@ -340,5 +357,5 @@ def book_signals(ctx: Any, account_ids: list[int], start: date, end: date,
     return sorted(out, key=lambda a: a["signals"][0]["date"], reverse=True)
 
 
-__all__ = ["Hit", "Lexicon", "RiskSignal", "account_signals", "detect", "load_lexicon", "reassuring",
+__all__ = ["Hit", "Lexicon", "RiskSignal", "RiskSignals", "account_signals", "detect", "load_lexicon", "reassuring",
            "risk_signals", "sentences", "book_signals"]

@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,7 @@ from integrations.crm.models import ScoreRun
 from integrations.crm.store import CRMStore
 from tools.detectors import detect_many
 from tools.health import PortfolioHealth, Scorecard, score, score_portfolio
+from tools.results import Detection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -144,7 +145,7 @@ class ScoreCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_key: dict[tuple[date, int], PortfolioHealth] = {}
-        self._found: dict[tuple[date, int], dict[int, list[dict[str, Any]]]] = {}
+        self._found: dict[tuple[date, int], dict[int, list[Detection]]] = {}
         self.computed = 0  # how many times this process scored the portfolio itself (for tests and bench)
         self.detections = 0  # how many accounts' detectors this process ran (for tests and bench)
 
@@ -168,7 +169,7 @@ class ScoreCache:
             return hit
 
     def detected(self, ctx: Scope, account_ids: list[int],
-                 day: date | None = None) -> dict[int, list[dict[str, Any]]]:
+                 day: date | None = None) -> dict[int, list[Detection]]:
         """Telemetry and fine-tune findings per account, run (vectorised) only for accounts not yet seen."""
         day = day or ctx.as_of
         key = (day, ctx.store.data_version())

@@ -20,9 +20,15 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from importlib.metadata import version as _package_version
-from typing import Any
+from typing import TYPE_CHECKING
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+if TYPE_CHECKING:  # numpy is imported when embeddings are used
+    import numpy as np
+
+Embed = Callable[[list[str]], "list[np.ndarray]"]
+"""Texts to their L2-normalised vectors (the memory's embedding model, through its cache)."""
 
 NEUTRAL = 0.15  # |compound| below this is neutral (chosen on the dev split)
 RISK_TOKEN = "zzriskphrase"
@@ -108,7 +114,7 @@ def aspect_examples() -> dict[str, list[str]]:
     return {k: list(v) for k, v in (yaml.safe_load((CONFIG_DIR / "aspects.yaml").read_text()) or {}).items()}
 
 
-def aspects(texts: list[str], embed: Callable[[list[str]], Any]) -> list[str | None]:
+def aspects(texts: list[str], embed: Embed) -> list[str | None]:
     """Per text, what it is about (latency, outages, support, pricing, quality), or None.
 
     Nearest centroid on the embedding (`nearest`) over configs/aspects.yaml's examples, unless
@@ -117,7 +123,7 @@ def aspects(texts: list[str], embed: Callable[[list[str]], Any]) -> list[str | N
     return [name for name, _ in nearest(texts, embed, aspect_examples())]
 
 
-def nearest(texts: list[str], embed: Callable[[list[str]], Any], examples: dict[str, list[str]],
+def nearest(texts: list[str], embed: Embed, examples: dict[str, list[str]],
             other: str = "other") -> list[tuple[str | None, float]]:
     """Per text, the label whose examples' centroid is nearest its embedding, and its margin over `other`.
 

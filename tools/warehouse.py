@@ -20,11 +20,11 @@ import os
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import RetainError, mask_secrets
@@ -135,8 +135,39 @@ def _cell(v: Any) -> Any:
     return v
 
 
+class SourceReport(TypedDict):
+    """What one warehouse source's run did (or would, in a dry run)."""
+
+    source: str
+    kind: str
+    rows: int
+    inserted: int
+    updated: int
+    rejected: int
+    problems: list[tuple[int, str]]  # (row, why), the first 20
+    watermark_from: str | None
+    watermark: str | None
+    dry_run: bool
+
+
+class SourceStatus(TypedDict):
+    """A source's last run (file imports, the warehouse, connectors) and how many runs it had."""
+
+    source: str
+    last_run: datetime | None
+    status: str
+    rows_in: int
+    inserted: int
+    updated: int
+    rejected: int
+    watermark: str | None
+    runs: int
+    error: str | None
+    next_run: NotRequired[str]  # when the scheduler runs it next (the CLI adds it)
+
+
 def run(store: CRMStore, mapping_file: str | Path, url: str = "", only: list[str] | None = None,
-        dry_run: bool = False) -> list[dict[str, Any]]:
+        dry_run: bool = False) -> list[SourceReport]:
     """Run every source (or `only` these); per source what came in and what changed (or would)."""
     mapping = load(mapping_file)
     unknown = sorted(set(only or []) - set(mapping.sources))
@@ -150,7 +181,7 @@ def run(store: CRMStore, mapping_file: str | Path, url: str = "", only: list[str
         engine.dispose()
 
 
-def _one(store: CRMStore, engine: Any, name: str, src: Source, dry_run: bool) -> dict[str, Any]:
+def _one(store: CRMStore, engine: Engine, name: str, src: Source, dry_run: bool) -> SourceReport:
     source = f"warehouse:{name}"
     started = datetime.now()
     wm = last_watermark(store, source) or src.since
@@ -199,7 +230,7 @@ def _one(store: CRMStore, engine: Any, name: str, src: Source, dry_run: bool) ->
         pass
     inserted, updated = counts
     problems = "; ".join(f"row {n}: {why}" for n, why in bad[:20]) or None
-    out = {"source": name, "kind": src.kind, "rows": len(raw), "inserted": inserted, "updated": updated,
+    out: SourceReport = {"source": name, "kind": src.kind, "rows": len(raw), "inserted": inserted, "updated": updated,
            "rejected": len(bad), "problems": bad[:20], "watermark_from": wm, "watermark": new_wm or wm,
            "dry_run": dry_run}
     if not dry_run:
@@ -208,7 +239,7 @@ def _one(store: CRMStore, engine: Any, name: str, src: Source, dry_run: bool) ->
     return out
 
 
-def status(store: CRMStore) -> list[dict[str, Any]]:
+def status(store: CRMStore) -> list[SourceStatus]:
     """Per source (file imports, the warehouse, connectors): its last run and totals."""
     with store.session() as s:
         runs = list(s.scalars(select(SyncRun).order_by(SyncRun.id)))

@@ -8,12 +8,11 @@ no facts means the CRM had no such data for the quarter; the deck says so instea
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from agents.state import AccountRef, Finding
 from tools import qbr_data
 from tools.crm import ToolContext
-from tools.qbr_data import Quarter
+from tools.qbr_data import Quarter, Source
 
 
 def usage(ctx: ToolContext, account: AccountRef, q: Quarter) -> Finding:
@@ -88,7 +87,7 @@ def sentiment(ctx: ToolContext, account: AccountRef, q: Quarter) -> Finding:
     return f
 
 
-def next_steps(account: AccountRef, owner: str, recommendations: list[tuple[str, list[Any]]],
+def next_steps(account: AccountRef, owner: str, recommendations: list[tuple[str, list[Source]]],
                as_of: date, limit: int = 5) -> Finding:
     """The recommendations as next steps, each with its owner (the account's CSM) and a date to do it by."""
     f = Finding("qbr_plan", account)

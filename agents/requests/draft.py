@@ -20,10 +20,11 @@ from agents.composer import render
 from agents.context import Deps
 from agents.requests.dates import Moment, describe
 from agents.requests.parse import Request, parse, tidy
-from agents.requests.prose import about, template, to_self, written
+from agents.requests.prose import DraftValues, about, template, to_self, written
 from agents.state import AccountRef, Answer, Draft, Finding, Payload
 from integrations import ics
 from tools import contacts, crm
+from tools.results import Recipient
 
 _LONG = ("QBR", "EBR", "business review", "workshop", "working session")
 _KIND_WORD = {"email": "e-mail", "slack": "Slack message", "meeting": "meeting invite", "reminder": "reminder"}
@@ -41,24 +42,24 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _who(p: dict[str, Any]) -> str:
+def _who(p: Recipient) -> str:
     role = p.get("role") or ""
     extra = " (champion)" if p.get("champion") else ""
     return f"{p['name']}{', ' + role if role else ''}{extra}"
 
 
-def _listing(people: list[dict[str, Any]]) -> str:
+def _listing(people: list[Recipient]) -> str:
     return "; ".join(_who(p) for p in people) or "no current contacts in the CRM"
 
 
-def _gone(p: dict[str, Any]) -> str:
+def _gone(p: Recipient) -> str:
     """A contact who has left, said as such (never as someone to write to)."""
     role = f" ({p['role']}{', champion' if p.get('champion') else ''})" if p.get("role") else ""
     return f"{p['name']}{role} left {p['account']} on {p['left_on']}"
 
 
 def recipients(ctx: crm.ToolContext, req: Request, person: str | None, acct: AccountRef,
-               f: Finding) -> tuple[list[dict[str, Any]], str | None]:
+               f: Finding) -> tuple[list[Recipient], str | None]:
     """Who the draft goes to (first is the main recipient), or a clarifying question.
 
     A contact asked for who has left is stated in `f` with their record, and the question says so.
@@ -163,7 +164,7 @@ def _example(req: Request) -> str:
 
 
 def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: dict[str, Any], acct: AccountRef,
-           people: list[dict[str, Any]], f: Finding, question: str) -> Answer:
+           people: list[Recipient], f: Finding, question: str) -> Answer:
     aid = acct["account_id"]
     owner = contacts.owner(ctx, aid)
     to = people[0]
@@ -205,7 +206,7 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: dict[str, Any], 
                     "meeting" if req.kind == "meeting" else "message", "draft_kind": req.kind, "status": "pending",
                     "account_id": aid, "account": acct["name"], "to": to["name"], "to_email": to.get("email") or "",
                     "to_role": to.get("as") or to.get("role") or ""}
-    values: dict[str, Any] = {"kind": req.kind, "account": acct["name"], "hello": to["name"].split()[0],
+    values: DraftValues = {"kind": req.kind, "account": acct["name"], "hello": to["name"].split()[0],
                               "to": to["name"], "sender": owner["name"] or ctx.viewer.name, "topic": topic,
                               "asked_on": ctx.as_of.isoformat(), "fallback_subject": "Checking in"}
     if req.kind in ("meeting", "reminder"):

@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 import yaml
 from pydantic import ValidationError
@@ -86,8 +86,23 @@ def count_cleared(cleared: dict[str, int], existing: dict[str, Any] | None, fiel
             cleared[k] = cleared.get(k, 0) + 1
 
 
+class ImportResult(TypedDict):
+    """What importing one kind did: counts, bad rows (line, why), cleared cells per field, look-alike warnings."""
+
+    kind: str
+    rows: int
+    inserted: int
+    updated: int
+    skipped: int
+    bad: list[tuple[int, str]]
+    cleared: dict[str, int]
+    warnings: list[tuple[int, str]]
+    ignored: NotRequired[int]  # children of records that are not accounts (a CRM's prospects)
+    unassigned: NotRequired[dict[str, str]]  # account -> an owner e-mail no Retain person has
+
+
 def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = None,
-               skip_bad: bool = False) -> dict[str, Any]:
+               skip_bad: bool = False) -> ImportResult:
     """Validate and upsert a CSV or Parquet file; return counts and the bad rows (when skip_bad)."""
     if kind not in SCHEMAS:
         raise RetainError(f"Unknown kind '{kind}'. Use one of: {', '.join(KINDS)}.")
@@ -114,7 +129,7 @@ def chunks(rows: Iterable[Any], size: int = 2_000) -> Iterator[list[Any]]:
 
 
 def import_rows(store: CRMStore, kind: str, rows: Iterable[tuple[int, dict[str, Any]]], unit: str = "line", *,
-                skip_bad: bool = False, from_crm: bool = False, session: Session | None = None) -> dict[str, Any]:
+                skip_bad: bool = False, from_crm: bool = False, session: Session | None = None) -> ImportResult:
     """Validate and upsert rows already named by Retain's fields; counts, and the bad rows (when skip_bad).
 
     `from_crm` is how a scheduled connector reads a whole CRM: a child of a record that is not a Retain

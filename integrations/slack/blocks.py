@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from integrations.slack.safe import MAX_BLOCKS, SECTION_LIMIT, clean, cut
@@ -135,10 +135,10 @@ def edit_modal(draft_body: str, meta: dict[str, Any]) -> dict[str, Any]:
                                     "initial_value": cut(draft_body, 3000)}}]}
 
 
-def home(name: str, at_risk: list[dict[str, Any]], renewals: list[dict[str, Any]],
-         overdue: list[dict[str, Any]]) -> dict[str, Any]:
+def home(name: str, at_risk: Sequence[Mapping[str, Any]], renewals: Sequence[Mapping[str, Any]],
+         overdue: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """App Home: the CSM's portfolio at a glance."""
-    def rows(items: list[dict[str, Any]], fmt: Any, empty: str) -> str:
+    def rows(items: Sequence[Mapping[str, Any]], fmt: Any, empty: str) -> str:
         return "\n".join(fmt(i) for i in items[:10]) or empty
 
     blocks = [
@@ -157,8 +157,8 @@ def home(name: str, at_risk: list[dict[str, Any]], renewals: list[dict[str, Any]
     return {"type": "home", "blocks": blocks}
 
 
-def card(ov: dict[str, Any], h: dict[str, Any], rn: dict[str, Any], ob: dict[str, Any],
-         tickets: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+def card(ov: Mapping[str, Any], h: Mapping[str, Any], rn: Mapping[str, Any], ob: Mapping[str, Any],
+         tickets: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """An account card: health, band, trend, drivers, renewal, ARR, P(renew), onboarding, open tickets."""
     trend = "" if h["trend"] is None else f" ({h['trend']:+.0f} vs 30 days ago)"
     fields = [

@@ -52,11 +52,11 @@ def accounts_cmd(
                       ("segment", "left"), ("ARR", "right"), ("renewal", "left"), ("P(renew)", "right")]:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in data["accounts"]:
-        trend = r["trend"]
+        trend, days = r["trend"], r["days_to_renewal"]
         table.add_row(
             r["name"], r["owner"] or "", Text(f"{r['score']:.0f} {r['band']}", style=BAND_STYLE[r["band"]]),
             "" if trend is None else f"{trend:+.0f}", r["segment"], f"${r['arr']:,.0f}",
-            f"{r['renewal_date']} ({int(r['days_to_renewal'])}d)" if r["renewal_date"] else "",
+            f"{r['renewal_date']} ({int(days)}d)" if r["renewal_date"] and days is not None else "",
             "" if r["p_renew"] is None else f"{r['p_renew']:.2f}")
     console.print(table)
 

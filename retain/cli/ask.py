@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 import typer
@@ -25,6 +25,9 @@ from retain.cli.common import (
     services,
     state,
 )
+
+if TYPE_CHECKING:  # the eval is imported only when `retain eval` runs (cold start)
+    from agents.evaluate import Report
 
 
 def show(result: dict[str, Any], verbose: bool) -> None:
@@ -197,7 +200,7 @@ def eval_cmd(
                       f"({', '.join(c['better']) or 'none'}).")
 
 
-def _baseline(path: Path) -> dict[str, Any]:
+def _baseline(path: Path) -> Report:
     """A saved `retain eval --json` report, or one clear error."""
     try:
         data = json.loads(path.read_text())
@@ -205,7 +208,7 @@ def _baseline(path: Path) -> dict[str, Any]:
         raise ConfigError(f"--against {path}: not a readable `retain eval --json` report ({exc}).") from None
     if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
         raise ConfigError(f"--against {path}: not a `retain eval --json` report (no rows).")
-    return data
+    return cast(Report, data)  # only its rows' id, correct and facts_found are read
 
 
 def eval_assistant(folder: Path, deterministic: bool) -> Any:

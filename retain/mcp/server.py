@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote
@@ -47,9 +48,9 @@ def _fields() -> str:
     return "; ".join(f"{name}: {', '.join(sorted(spec.fields))}" for name, spec in ENTITIES.items())
 
 
-def _done(text: str, data: dict[str, Any]) -> CallToolResult:
+def _done(text: str, data: Mapping[str, Any]) -> CallToolResult:
     """A tool's result: one short text, and the data as structured content (plain JSON)."""
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=plain(data))
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=dict(plain(data)))
 
 
 def _thread(caller: Caller, thread: str | None) -> str:

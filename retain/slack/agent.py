@@ -166,7 +166,7 @@ def suggested_prompts(bot: Bot, asker: Asker) -> list[dict[str, str]]:
     if book:
         worst = min(book, key=lambda r: r["score"])
         prompts.insert(0, {"title": f"How is {worst['name']} doing?", "message": f"how is {worst['name']} doing?"})
-    if any(r.get("days_to_renewal") is not None and 0 <= r["days_to_renewal"] <= 30 for r in book):
+    if any(d is not None and 0 <= d <= 30 for d in (r["days_to_renewal"] for r in book)):
         prompts.append({"title": "Renewals in the next 30 days", "message": "which of my renewals are due in the "
                                                                                "next 30 days?"})
     late = next((m for m in onboarding.open_milestones(ctx.store, [r["account_id"] for r in book])

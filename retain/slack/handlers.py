@@ -285,7 +285,7 @@ def home(bot: Bot, job: Job, asker: Asker) -> dict[str, Any]:
     ctx = bot.services.tool_context(asker)
     risk = crm.portfolio(ctx, segment="at risk", limit=10)["accounts"]
     ren = sorted(crm.portfolio(ctx, renewal_within_days=90, limit=50)["accounts"],
-                 key=lambda r: r["days_to_renewal"])
+                 key=lambda r: r["days_to_renewal"] or 0)  # never None within a renewal window
     mine = [r["account_id"] for r in crm.portfolio(ctx, limit=500)["accounts"]]
     overdue = onboarding.overdue(ctx.store, ctx.as_of, mine)
     bot.client.views_publish(user_id=p["user"], view=blocks.home(ctx.viewer.name, risk, ren, overdue))
