@@ -68,7 +68,11 @@ def _to_date(series: pd.Series) -> pd.Series:
 
 
 def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None = None) -> pd.DataFrame:
-    """Features of every live account (or the given ones) as of `as_of`, indexed by account id."""
+    """Features of every live account (or the given ones) as of `as_of`, indexed by account id.
+
+    One step per source, in this order (each adds its columns): contract, telemetry, fine-tunes,
+    tickets, NPS, tone of the texts, onboarding, champion.
+    """
     acc = select(
         Account.id.label("account_id"), Account.name, Account.segment, Account.industry,
         Account.arr, Account.owner_id, Account.lifecycle_stage, Account.created_on,
@@ -77,8 +81,13 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
         acc = acc.where(Account.id.in_(account_ids))
     df = _read(store, acc).set_index("account_id")
     ids = df.index.tolist()
+    for step in (_contract, _telemetry, _fine_tunes, _tickets, _nps, _tone, _onboarding, _champion):
+        df = step(store, df, as_of)
+    return df.loc[ids]
 
-    # Contract: the latest active one.
+
+def _contract(store: CRMStore, df: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """The latest active contract: renewal date, days to it, seats, ARR, plan."""
     ctr = _read(store, select(Contract.account_id, Contract.renewal_date, Contract.seats,
                               Contract.arr.label("contract_arr"), Contract.plan,
                               Contract.id.label("contract_id"))
@@ -89,8 +98,14 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
     df["days_to_renewal"] = [
         float((d - as_of).days) if isinstance(d, date) else np.nan for d in df["renewal_date"]
     ]
+    return df
 
-    # Telemetry windows: last 30 vs the 30 before; latency now (14 d) vs a month before (30-60 d).
+
+def _telemetry(store: CRMStore, df: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Usage, seats, latency, errors and model switches from the last 60 days of telemetry.
+
+    Usage is the last 30 days against the 30 before; latency now (14 d) against a month before (30-60 d).
+    """
     t = TelemetryDaily
     d30, d60, d14, d7 = (as_of - timedelta(days=k) for k in (30, 60, 14, 7))
     in_last30 = and_(t.day > d30, t.day <= as_of)
@@ -119,15 +134,21 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
     df["p95_ratio"] = df["p95_now"] / df["p95_before"].where(df["p95_before"] > 0)
     df["error_rate"] = df["err_weighted"] / df["requests_14d"].where(df["requests_14d"] > 0)
     _model_switches(store, df, as_of)
+    return df
 
-    # Fine-tunes: the latest finished run's eval score.
+
+def _fine_tunes(store: CRMStore, df: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """The latest finished fine-tune's eval score."""
     ft = _read(store, select(FineTuneJob.account_id, FineTuneJob.eval_score, FineTuneJob.created_on)
                .where(FineTuneJob.created_on <= as_of, FineTuneJob.eval_score.is_not(None))
                .order_by(FineTuneJob.created_on))
     df["eval_score"] = ft.drop_duplicates("account_id", keep="last").set_index("account_id")[
         "eval_score"].reindex(df.index)
+    return df
 
-    # Tickets.
+
+def _tickets(store: CRMStore, df: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Open, open high-priority and last-30-days ticket counts."""
     since30 = pd.Timestamp(as_of - timedelta(days=30))
     tk = _read(store, select(Ticket.account_id, Ticket.priority, Ticket.status, Ticket.opened_at,
                              Ticket.closed_at).where(Ticket.opened_at <= pd.Timestamp(as_of) + pd.Timedelta(days=1)))
@@ -139,8 +160,11 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
     df["open_tickets"] = tk[still_open].groupby("account_id").size().reindex(df.index).fillna(0.0)
     df["tickets_30d"] = tk[tk["opened_at"] > since30].groupby("account_id").size().reindex(
         df.index).fillna(0.0)
+    return df
 
-    # NPS: the most recent answer in the last 180 days.
+
+def _nps(store: CRMStore, df: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """The most recent NPS answer of the last 180 days."""
     nps = _read(store, select(SurveyResponse.account_id, SurveyResponse.score,
                               SurveyResponse.responded_on, SurveyResponse.id.label("nps_id"))
                 .where(SurveyResponse.kind == "nps", SurveyResponse.responded_on <= as_of,
@@ -150,10 +174,15 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
     df["nps"] = latest["score"].reindex(df.index).astype(float)
     df["nps_date"] = _to_date(latest["responded_on"].reindex(df.index))
     df["nps_id"] = latest["nps_id"].reindex(df.index)
+    return df
 
-    # Tone: notes, ticket texts and survey comments (tools.sentiment). `note_tone` is the mean of the
-    # last 60 days; `tone_change` the last 30 days against days 31-90; where it turned negative is the
-    # first clearly negative text of the last 30 days (kept with its source for the driver).
+
+def _tone(store: CRMStore, df: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Tone of notes, ticket texts and survey comments (tools.sentiment), and the last touch.
+
+    `note_tone` is the mean of the last 60 days; `tone_change` the last 30 days against days 31-90; where it
+    turned negative is the first clearly negative text of the last 30 days (kept with its source for the driver).
+    """
     notes = _read(store, select(Activity.account_id, Activity.occurred_on, Activity.body, Activity.id)
                   .where(Activity.occurred_on <= as_of))
     when = pd.to_datetime(notes["occurred_on"])
@@ -190,8 +219,11 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
     df["last_touch"] = last_touch
     df["days_since_touch"] = [float((as_of - d).days) if isinstance(d, date) else np.nan
                               for d in last_touch]
+    return df
 
-    # Onboarding: the active plan's progress and overdue milestones.
+
+def _onboarding(store: CRMStore, df: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """The active plan's progress and overdue milestones."""
     ms = _read(store, select(OnboardingPlan.account_id, Milestone.name, Milestone.due_date,
                              Milestone.completed_date, Milestone.status, Milestone.seq)
                .join(Milestone, Milestone.plan_id == OnboardingPlan.id)
@@ -206,8 +238,11 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
     first_overdue = ms[overdue].drop_duplicates("account_id").set_index("account_id")
     df["first_overdue_milestone"] = first_overdue["name"].reindex(df.index)
     df["first_overdue_due"] = first_overdue["due_date"].reindex(df.index)
+    return df
 
-    # Champion: present unless every champion has left by as_of.
+
+def _champion(store: CRMStore, df: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Champion present unless every champion has left by `as_of`; the last one who left."""
     ch = _read(store, select(Contact.account_id, Contact.name, Contact.left_on)
                .where(Contact.is_champion.is_(True)))
     ch["left_on"] = _to_date(ch["left_on"])
@@ -219,7 +254,7 @@ def compute_features(store: CRMStore, as_of: date, account_ids: list[int] | None
     df["champion_left_name"] = gone["name"].reindex(df.index)
     df["champion_left_on"] = gone["left_on"].reindex(df.index)
     df.loc[df["champion_present"] == 1.0, ["champion_left_name", "champion_left_on"]] = None
-    return df.loc[ids]
+    return df
 
 
 def _model_switches(store: CRMStore, df: pd.DataFrame, as_of: date) -> None:
