@@ -1,6 +1,7 @@
 """The demo portfolio generator: accounts, CSMs, contacts and contracts, then every signal."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -21,19 +22,64 @@ from retain.demo.names import (
 from retain.demo.signals import fine_tunes, renewal_history, telemetry
 from retain.demo.story import onboarding_plans, tickets_nps_notes
 
+USE_CASES = ["support copilot", "contract review", "claims triage", "code assistant",
+             "search over docs", "sales email drafting", "call summarisation", "KYC checks"]
+
+
+@dataclass
+class _Accounts:
+    """The accounts' draws: names, latent health, seats, onboarding, contract start and renewal, ARR."""
+
+    names: list[str]
+    h: np.ndarray  # latent health per account (drives every signal)
+    segment: np.ndarray
+    arr: np.ndarray
+    seats: np.ndarray
+    onboarding: np.ndarray
+    owner: np.ndarray
+    start: np.ndarray
+    renewal: list[date]
+
+    @property
+    def n(self) -> int:
+        """How many accounts."""
+        return len(self.names)
+
 
 def generate(
     n_accounts: int = 150, seed: int = 7, anchor: date | None = None, n_csms: int = 6,
     progress: Callable[[str, float], None] | None = None,
 ) -> Portfolio:
-    """Generate the portfolio as rows; nothing is written."""
+    """Generate the portfolio as rows; nothing is written.
+
+    People, then the accounts' draws, their rows (account, contract, contacts), then every signal;
+    the order of the random draws is the portfolio's identity for a seed, so it never changes.
+    """
     anchor = anchor or date.today()
     rng = np.random.default_rng(seed)
     txt = TextGen(rng)
     pf = Portfolio(anchor=anchor)
     tick = progress or (lambda _stage, _frac: None)
+    csm_ids = _people(pf, n_csms)
+    tick("people", 0.05)
+    ac = _draw_accounts(pf, rng, n_accounts, csm_ids, anchor)
+    champions, account_use = _account_rows(pf, rng, txt, ac, anchor)
+    tick("accounts", 0.15)
 
-    # --- people
+    names, h, n = ac.names, ac.h, ac.n
+    telemetry(pf, rng, h, ac.seats, names, anchor)
+    tick("telemetry", 0.55)
+    tickets_nps_notes(pf, rng, txt, h, names, anchor, champions, account_use, ac.renewal)
+    tick("notes", 0.75)
+    onboarding_plans(pf, rng, h, names, ac.onboarding, ac.start, anchor)
+    fine_tunes(pf, rng, h, names, anchor)
+    renewal_history(pf, rng, h, names, ac.start, ac.arr, anchor, n, csm_ids)
+    tick("history", 0.9)
+    return pf
+
+
+def _people(pf: Portfolio, n_csms: int) -> list[int]:
+    """Managers (one per team), the admin and the CSMs; the CSMs' ids."""
     n_csms = max(2, n_csms)
     n_teams = max(2, n_csms // 5) if n_csms > 6 else 2
     team_names = ["East", "West"] + [f"Team {i + 3}" for i in range(n_teams - 2)]
@@ -57,9 +103,12 @@ def generate(
         csm_ids.append(cid)
         pf.add("csms", csm_cols, (cid, name, email(name), f"UCSM{cid:05d}", "csm",
                                   managers[team], team_names[team], tz))
-    tick("people", 0.05)
+    return csm_ids
 
-    # --- accounts
+
+def _draw_accounts(pf: Portfolio, rng: np.random.Generator, n_accounts: int, csm_ids: list[int],
+                   anchor: date) -> _Accounts:
+    """The accounts' draws (the story's accounts, `ARC_NAMES`, get their fixed values)."""
     n = max(n_accounts, len(ARC_NAMES))
     names = ARC_NAMES + account_names(n - len(ARC_NAMES), rng)
     h = rng.normal(0.0, 1.0, n)
@@ -99,9 +148,15 @@ def generate(
         if name in arc_renewal:
             renewal[i] = anchor + timedelta(days=arc_renewal[name])
             start[i] = years_before(renewal[i], 1 + i % 3)
-    use_cases = ["support copilot", "contract review", "claims triage", "code assistant",
-                 "search over docs", "sales email drafting", "call summarisation", "KYC checks"]
+    return _Accounts(names, h, segment, arr, seats, onboarding, owner, start, renewal)
 
+
+def _account_rows(pf: Portfolio, rng: np.random.Generator, txt: TextGen, ac: _Accounts,
+                  anchor: date) -> tuple[dict[int, tuple[str, date | None]], dict[int, str]]:
+    """Each account's row, contract and contacts; (champion and when they left, use case) per account."""
+    names, h, n = ac.names, ac.h, ac.n
+    segment, arr, seats, onboarding, owner, start, renewal = (ac.segment, ac.arr, ac.seats, ac.onboarding,
+                                                               ac.owner, ac.start, ac.renewal)
     acc_cols = ["id", "external_id", "name", "domain", "segment", "industry", "arr", "owner_id",
                 "lifecycle_stage", "created_on"]
     con_cols = ["id", "external_id", "account_id", "name", "email", "role", "is_champion",
@@ -124,7 +179,7 @@ def generate(
         pf.add("contracts", ctr_cols, (aid, f"DEMO-C{aid:06d}", aid, PLANS[str(segment[i])],
                                        start[i].isoformat(), renewal[i].isoformat(),
                                        float(arr[i]), int(seats[i]), "active"))
-        account_use[aid] = use_cases[int(rng.integers(len(use_cases)))]
+        account_use[aid] = USE_CASES[int(rng.integers(len(USE_CASES)))]
         champion_present = rng.random() < float(sigmoid(1.4 + 1.3 * h[i]))
         left: date | None = None
         if not champion_present:
@@ -149,14 +204,4 @@ def generate(
                                           engaged.isoformat(), left.isoformat() if is_champ and left else None))
             if is_champ:
                 champions[aid] = (cname, left)
-    tick("accounts", 0.15)
-
-    telemetry(pf, rng, h, seats, names, anchor)
-    tick("telemetry", 0.55)
-    tickets_nps_notes(pf, rng, txt, h, names, anchor, champions, account_use, renewal)
-    tick("notes", 0.75)
-    onboarding_plans(pf, rng, h, names, onboarding, start, anchor)
-    fine_tunes(pf, rng, h, names, anchor)
-    renewal_history(pf, rng, h, names, start, arr, anchor, n, csm_ids)
-    tick("history", 0.9)
-    return pf
+    return champions, account_use
