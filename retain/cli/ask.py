@@ -208,7 +208,12 @@ def _baseline(path: Path) -> Report:
         raise ConfigError(f"--against {path}: not a readable `retain eval --json` report ({exc}).") from None
     if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
         raise ConfigError(f"--against {path}: not a `retain eval --json` report (no rows).")
-    return cast(Report, data)  # only its rows' id, correct and facts_found are read
+    for k, row in enumerate(data["rows"], 1):  # what `compare` reads of each row, checked before the eval runs
+        missing = [key for key in ("id", "correct", "facts_found") if not isinstance(row, dict) or key not in row]
+        if missing:
+            raise ConfigError(f"--against {path}: row {k} has no {', '.join(missing)}, so it is not a "
+                              "`retain eval --json` report. Save one with `retain eval --json > FILE`.")
+    return cast(Report, data)
 
 
 def eval_assistant(folder: Path, deterministic: bool) -> Any:

@@ -42,6 +42,16 @@ def test_bad_input_is_one_clear_line_without_traceback(run_cli):
         assert "Traceback" not in err + out
 
 
+def test_eval_against_a_report_whose_rows_lack_what_it_compares_is_refused_before_the_eval(run_cli, tmp_path):
+    """A baseline row without id, correct or facts_found: one clear line at once (it was a KeyError after the eval)."""
+    bad = tmp_path / "baseline.json"
+    bad.write_text(json.dumps({"rows": [{"id": "q1", "correct": True, "facts_found": 2}, {"id": "q2"}]}))
+    code, out, err = run_cli("eval", "--against", str(bad))
+    assert code == 2, (out, err)
+    assert "row 2 has no correct, facts_found" in err + out
+    assert "Traceback" not in err + out
+
+
 def test_bad_setting_fails_at_start_with_its_name():
     r = retain("accounts", env_extra={"RETAIN_LLM__N_CTX": "12"})
     assert r.returncode == 2
