@@ -40,12 +40,17 @@ from tools.access import Viewer, visible_owner_ids
 from tools.data_import import ORDER
 from tools.product_import import _TELEMETRY_COLS
 
+Cell = str | int | float | bool | date | datetime | None
+"""One exported value (dates become ISO text when written)."""
+Row = dict[str, Cell]
+"""One record as an import row: Retain's field names to values, the columns `retain import` reads."""
+
 
 def _ext(table: str, ext: str | None, rid: int) -> str:
     return ext or f"retain-{table}-{rid}"
 
 
-def rows(store: CRMStore, kind: str, viewer: Viewer | None = None) -> list[dict[str, Any]]:
+def rows(store: CRMStore, kind: str, viewer: Viewer | None = None) -> list[Row]:
     """The kind's records as import rows; with a viewer, only what they may see.
 
     A viewer sees the accounts of their scope (`tools.access`) and every record of those accounts,
@@ -71,7 +76,7 @@ def rows(store: CRMStore, kind: str, viewer: Viewer | None = None) -> list[dict[
     return [r for r in out if r["account_external_id"] in mine]
 
 
-def _rows(store: CRMStore, kind: str) -> list[dict[str, Any]]:
+def _rows(store: CRMStore, kind: str) -> list[Row]:
     with store.session() as s:
         acc = {i: _ext("accounts", e, i) for i, e in s.execute(select(Account.id, Account.external_id))}
         if kind == "csms":
@@ -143,7 +148,7 @@ def _rows(store: CRMStore, kind: str) -> list[dict[str, Any]]:
     raise RetainError(f"Unknown kind '{kind}'. Use one of: {', '.join(ORDER)}.")
 
 
-def _features(v: Any) -> dict[str, Any]:
+def _features(v: Any) -> dict[str, object]:
     return dict(v) if isinstance(v, dict) else json.loads(v or "{}")
 
 
@@ -157,7 +162,7 @@ def _cell(v: Any) -> Any:
     return "" if v is None else v
 
 
-def write(path: Path, records: list[dict[str, Any]]) -> None:
+def write(path: Path, records: list[Row]) -> None:
     """CSV, or Parquet when the name ends in .parquet."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() in (".parquet", ".pq"):
