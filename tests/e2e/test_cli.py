@@ -43,7 +43,11 @@ def test_bad_input_is_one_clear_line_without_traceback(run_cli):
 
 
 def test_eval_against_a_report_whose_rows_lack_what_it_compares_is_refused_before_the_eval(run_cli, tmp_path):
-    """A baseline row without id, correct or facts_found: one clear line at once (it was a KeyError after the eval)."""
+    """A baseline row without id, correct or facts_found: one clear line at once.
+
+    Before, the whole eval ran first and then compared nothing ("0 questions compared", exit 0), or raised
+    a KeyError when such a row's id matched a question.
+    """
     bad = tmp_path / "baseline.json"
     bad.write_text(json.dumps({"rows": [{"id": "q1", "correct": True, "facts_found": 2}, {"id": "q2"}]}))
     code, out, err = run_cli("eval", "--against", str(bad))
