@@ -99,6 +99,7 @@ class ImportResult(TypedDict):
     warnings: list[tuple[int, str]]
     ignored: NotRequired[int]  # children of records that are not accounts (a CRM's prospects)
     unassigned: NotRequired[dict[str, str]]  # account -> an owner e-mail no Retain person has
+    unread: NotRequired[list[str]]  # a file's columns that name no field of its kind (file imports)
 
 
 def import_csv(store: CRMStore, kind: str, path: Path, mapping: str | None = None,
