@@ -8,7 +8,7 @@ fill and turn into a `FindingDict`. The nodes' dependencies are `agents.context.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, NotRequired, TypedDict, TypeVar
+from typing import Annotated, Any, Literal, NotRequired, TypedDict, TypeVar
 
 from langgraph.types import Overwrite
 
@@ -40,6 +40,25 @@ class Ambiguity(TypedDict):
     candidates: list[str]
 
 
+RequestKind = Literal["email", "slack", "meeting", "reminder"]
+"""What a request asks to draft."""
+
+
+class RequestJSON(TypedDict):
+    """A request as the route carries it (`agents.requests.Request.to_json`), with whom it names."""
+
+    kind: RequestKind
+    text: str
+    role: str | None
+    meeting: str | None
+    topic: str
+    when: dict[str, str | int | None] | None  # agents.requests.dates.Moment as JSON
+    follow_up: bool
+    person: NotRequired[str | None]  # the contact named, found at the account
+    unknown_people: NotRequired[list[str]]  # names that matched no contact
+    candidates: NotRequired[list[str]]  # "<name> at <account>", when the name is at several accounts
+
+
 class Route(TypedDict):
     """What the router understood: intents, accounts, and how it got there."""
 
@@ -51,7 +70,7 @@ class Route(TypedDict):
     window_days: int | None
     method: str  # "patterns" | "query" | "example (0.83)" | "llm" | "patterns (llm failed)" | "edit: ..."
     plans: list[dict[str, Any]]  # typed queries to run (agents.understand.Plan as JSON), for intent "query"
-    request: NotRequired[dict[str, Any]]  # what a request asks for (agents.requests.Request as JSON), intent "draft"
+    request: NotRequired[RequestJSON]  # what a request asks for, intent "draft"
     reading: NotRequired[str]  # how the message was read, in one line (every answer starts with it)
     not_applied: NotRequired[list[str]]  # phrases carrying a constraint the answer could not apply
     clarify: NotRequired[str]  # one question to ask instead of answering (a follow-up that points nowhere)
@@ -204,7 +223,7 @@ class FindingData(TypedDict, total=False):
     method: str  # needs: how the profile was made (rules, llm)
     counts: dict[str, int]  # needs: items per profile field
     llm_gate: str  # needs: why no model read the records this time
-    request: dict[str, Scalar | dict[str, Scalar] | list[str]]  # draft: the request as read (agents.requests)
+    request: RequestJSON  # draft: the request as read (agents.requests)
     note: str  # draft
     change_pct: int  # qbr_usage: tokens per day, last month against the month before the quarter
     months: list[MonthFigure]  # qbr_usage

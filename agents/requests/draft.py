@@ -21,7 +21,7 @@ from agents.context import Deps
 from agents.requests.dates import Moment, describe
 from agents.requests.parse import Request, parse, tidy
 from agents.requests.prose import DraftValues, about, template, to_self, written
-from agents.state import AccountRef, Answer, Draft, Finding, Payload
+from agents.state import AccountRef, Answer, Draft, Finding, Payload, RequestJSON
 from integrations import ics
 from tools import contacts, crm
 from tools.results import Recipient
@@ -132,7 +132,7 @@ def _start(req: Request, tz: ZoneInfo, today: Any) -> tuple[Moment, datetime, bo
 def run(deps: Deps, ctx: crm.ToolContext, payload: Payload) -> tuple[Finding, Answer]:
     """The finding and the answer for a request: a pending draft, or one clarifying question."""
     r = payload["route"]
-    raw = r.get("request") or {}
+    raw = r["request"]
     req = Request.from_json(raw)
     f = Finding("draft")
     if not r["accounts"] and raw.get("candidates"):
@@ -163,7 +163,7 @@ def _example(req: Request) -> str:
             }.get(req.kind, "email Acme's champion about the renewal")
 
 
-def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: dict[str, Any], acct: AccountRef,
+def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: RequestJSON, acct: AccountRef,
            people: list[Recipient], f: Finding, question: str) -> Answer:
     aid = acct["account_id"]
     owner = contacts.owner(ctx, aid)

@@ -13,11 +13,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
 
 from agents.requests.dates import Moment, moment
+from agents.state import RequestJSON, RequestKind
 
-Kind = Literal["email", "slack", "meeting", "reminder"]
+Kind = RequestKind
 KINDS: tuple[Kind, ...] = ("email", "slack", "meeting", "reminder")
 
 _LEAD = re.compile(
@@ -79,17 +79,18 @@ class Request:
     when: Moment | None = None
     follow_up: bool = False  # "draft a follow-up" (the onboarding agent's draft unless a recipient is named)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> RequestJSON:
         """As the route carries it (plain JSON)."""
         return {"kind": self.kind, "text": self.text, "role": self.role, "meeting": self.meeting,
                 "topic": self.topic, "when": self.when.to_json() if self.when else None,
                 "follow_up": self.follow_up}
 
     @staticmethod
-    def from_json(d: dict[str, Any]) -> Request:
+    def from_json(d: RequestJSON) -> Request:
         """Back from `to_json`."""
+        when = d.get("when")
         return Request(kind=d["kind"], text=d["text"], role=d.get("role"), meeting=d.get("meeting"),
-                       topic=d.get("topic") or "", when=Moment.from_json(d["when"]) if d.get("when") else None,
+                       topic=d.get("topic") or "", when=Moment.from_json(when) if when else None,
                        follow_up=bool(d.get("follow_up")))
 
 
