@@ -16,6 +16,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from importlib import import_module
 from typing import Literal, Protocol, TypeVar, cast
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -26,17 +27,12 @@ from langgraph.types import Overwrite, Send, interrupt
 
 from agents import (
     crm_query,
-    expansion,
     health,
     llm_gate,
-    needs,
-    onboarding,
     portfolio,
     prose_gate,
-    renewal,
     router,
     specs,
-    tuning,
     understand,
 )
 from agents.approve import execute
@@ -336,9 +332,18 @@ def approve_node(state: State, deps: Deps) -> Update:
     return {"actions": done, "trace": [{"step": "approve", "actions": done}]}
 
 
+def _per_account_runs() -> dict[str, Specialist]:
+    """Each per-account agent's `run`, from the module its catalogue entry names.
+
+    The module is `agents/<intent>.py` unless the spec's `module` says otherwise, so adding such an agent is its
+    spec, its module and its tests, with no line here.
+    """
+    return {s.intent: cast(Specialist, import_module(f"agents.{s.module or s.intent}").run)
+            for s in specs.CATALOGUE if s.per_account}
+
+
 RUNS: dict[str, Specialist | Step] = {
-    "needs": needs.run, "onboarding": onboarding.run, "tuning": tuning.run, "renewal": renewal.run,
-    "health": health.run, "expansion": expansion.run,
+    **_per_account_runs(),
     "portfolio": portfolio_node, "remember": remember, "help": help_node, "query": query_node, "draft": draft_node,
 }
 """The one intent -> code table: a per-account agent's `run(deps, ctx, account) -> Finding` (`agents.specs`

@@ -42,6 +42,9 @@ class AgentSpec:
     """Kept beside a portfolio question ("which of my renewals are at risk, and their onboarding?")."""
     with_lookup: bool = False
     """Kept beside a record lookup in a compound question ("who owns X and what do they need?")."""
+    module: str = ""
+    """A per-account agent's module under `agents/` whose `run(deps, ctx, account)` the graph calls ("" = the intent's
+    own name: `agents/<intent>.py`). The graph imports it by this name: the catalogue itself imports no agent."""
     prompt: str = ""
     """A prompt file (`prompts/<name>.md`) the composer adds as guidance when this agent's findings are in."""
     rank: int = 99

@@ -23,7 +23,7 @@ def test_every_dialogue_question_reads_its_facts_from_the_demo(rt):
             assert expected_from_sql(rt.store, [spec], today), f"{q['id']}: {spec[0]} finds nothing"
         facts = [str(f) for f in q.get("facts", [])] + expected_from_sql(rt.store, q.get("sql", []), today)
         wrong = [str(f) for f in q.get("absent", [])] + expected_from_sql(rt.store, q.get("absent_sql", []), today)
-        assert facts, q["id"]
+        assert facts or q.get("expect") == "access", q["id"]  # a refusal may list only what must not show
         assert not [(w, f) for w in wrong for f in facts if w.lower() in f.lower() or f.lower() in w.lower()], q["id"]
         if q.get("thread"):
             threads[q["thread"]].append(q)

@@ -1,6 +1,7 @@
 """The agent catalogue is the one list of agents: every part reads it, none keeps its own."""
 
 import ast
+import importlib
 from pathlib import Path
 
 from agents import progress, specs
@@ -65,6 +66,18 @@ def test_every_intent_is_a_graph_node_with_code():
     assert set(RUNS) == set(specs.INTENTS)
     nodes = set(build_graph().get_graph().nodes)
     assert nodes == {"__start__", "__end__", "start", "route", "compose", "approve", *specs.INTENTS}
+
+
+def test_a_per_account_agent_is_its_spec_and_module_with_no_line_in_the_graph():
+    for s in specs.CATALOGUE:
+        if s.per_account:
+            assert RUNS[s.intent] is importlib.import_module(f"agents.{s.module or s.intent}").run
+    graph_src = ast.parse((ROOT / "agents" / "graph.py").read_text())
+    imported = {a.name for n in ast.walk(graph_src) if isinstance(n, ast.ImportFrom) for a in n.names} | \
+        {n.module for n in ast.walk(graph_src) if isinstance(n, ast.ImportFrom)}
+    agents = set(specs.PER_ACCOUNT) - {"health"}  # the graph reads health's help text, not its run
+    assert not imported & (agents | {f"agents.{i}" for i in agents}), \
+        "graph.py imports a per-account agent by name: the catalogue says which module to run"
 
 
 def test_router_slack_and_prompt_read_the_catalogue():
