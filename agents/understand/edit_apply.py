@@ -204,7 +204,7 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             upd: dict[str, Any] = {}
             if e.sort is not None and e.sort.field in ENTITIES[p.query.entity].fields:
                 upd["sort"] = [e.sort]
-            if e.limit is not None:
+            if e.limit is not None or e.unlimited:
                 upd["limit"] = e.limit
             if e.lowest and p.query.sort and p.query.sort[0].desc:
                 upd["sort"] = [p.query.sort[0].model_copy(update={"desc": False})]

@@ -73,6 +73,7 @@ class Reorder:
     sort: Sort | None
     limit: int | None
     lowest: bool = False  # "the bottom 3": the lowest by the list's own order
+    unlimited: bool = False  # "ok show me all of them" after a top 5: the whole list, no length
 
 
 @dataclass(frozen=True)

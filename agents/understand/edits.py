@@ -79,6 +79,10 @@ WHOLE = re.compile(r"\b(?:all of (?:them|those|these)|them all|altogether|overal
                    r"of all|(?:the )?(?:whole|full|entire|original|first) list|all \d+|all (?:the )?accounts|"
                    r"of the [\w-]+ ones|of the [\w-]+ [\w-]+ ones|out of all)\b")
 ONLY = "the only one in the last answer"
+# "ok show me all of them", "all of em, smallest first", "the full list": the list without its length.
+_ALL = re.compile(r"^\W*(?:(?:ok(?:ay)?|so|and|then|now|just|actually)\W+)*(?:(?:show|list|give|see|let me see)\s+"
+                  r"(?:me\s+|us\s+)?)?(?:(?:all|every one|each)(?: of)? (?:them|em|'em|those|these)|them all|all|"
+                  r"the (?:whole|full|entire|complete) (?:list|lot|thing)|everything|the rest|every one)\b")
 # Several rows meant, not one: "only the open ones", "their tickets".
 _MANY = re.compile(r"\b(ones|only|just|all|those|these|them|any|tickets|accounts|customers|renewals|contacts|"
                    r"responses|surveys|notes|milestones|plans|fine-?tunes|jobs|steps|how many|count|"
@@ -215,6 +219,10 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
             return []
     if prev is None:
         return []
+    if prev.query is not None and prev.query.limit and _ALL.search(low) and not _summary_word(low) and \
+            not re.search(r"\b(?:my|our|in|from|with|without|who|that|which|are|is|were|have|has)\b", low):
+        reo = _reorder(low, prev.query.entity)  # "all of em, smallest first": the new order too
+        return [Reorder(reo.sort if reo is not None else None, None, unlimited=True)]
     if re.match(r"\W*(?:(?:show|list|give)\s+(?:me\s+)?)?(?:my|our|all (?:my |our )?)\s*(?:\w+\s+){0,2}?"
                 r"(?:accounts|customers|clients|book|portfolio)\b", low) and not _BACK.search(low):
         return []  # "my biggest accounts": a new question about the asker's own book

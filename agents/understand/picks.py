@@ -219,6 +219,11 @@ def by_date(low: str, rows: list[RowRef]) -> Pick | None:
         hits = [r for r in rows if str(r.get("date") or "")[:10] == m.group(1)]
         if len(hits) == 1:
             return Pick(hits[0], m.group(0))
+    m = re.search(r"\b(?:on|the)\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?(?:" + months + r")\b)", low)
+    if m and 1 <= int(m.group(1)) <= 31:  # "the one filed on the 20th": the day of the month of its date
+        hits = [r for r in rows if r.get("date") and int(str(r["date"])[8:10]) == int(m.group(1))]
+        if len(hits) == 1:
+            return Pick(hits[0], m.group(0))
     m = re.search(r"\b(?:the|that)\s+(?:one\s+(?:from|in|on)\s+)?(" + months + r")\b(?!\.?\s*\d)(?:\s+one)?|"
                   r"\b(?:from|in|on)\s+(" + months + r")\b(?!\.?\s*\d)", low)
     if m:
@@ -299,6 +304,7 @@ def by_token(low: str, rows: list[RowRef]) -> Pick | None:
                                                   [str(v) for k, v in r["values"].items() if isinstance(v, str)
                                                    and k not in ("comment", "body", "loss_summary")]).lower()))
             for r in rows]
+    toks = [t | {x[:-1] for x in t if x.endswith("s") and len(x) > 3} for t in toks]  # "the 503 one": "503s"
     hits = [k for k, t in enumerate(toks) if any(w in t for w in words)]
     if len(hits) == 1:
         return Pick(rows[hits[0]], "the " + " ".join(w for w in words if w in toks[hits[0]]) + " one")
