@@ -43,6 +43,7 @@ _BY_FIELD = re.compile(r"\b(most|least|highest|lowest|biggest|smallest|largest|f
                        r"min(?:imum)?|more|less|fewer|higher|lower|bigger|smaller)\s+(?!by\b|than\b|of\b)"
                        r"([a-z(][a-z()0-9_ ]{1,30})")
 _MONEY = ("arr", "arr_before", "arr_after", "contract_value", "spend_30d", "spend")
+_URGENCY = {"low": 0, "normal": 1, "medium": 1, "high": 2, "urgent": 3, "critical": 4}  # "the worst" ticket
 _SCORE = ("eval_score", "score", "health", "nps", "p_renew")
 
 # Words CSMs use for fields, beyond the fields' own names and labels.
@@ -174,6 +175,9 @@ def by_measure(low: str, rows: list[RowRef], entity: str) -> Pick | None:
     else:
         key = _first_key(rows, _SCORE)
         top = _extreme(rows, key, adj in _SCORE_HI) if key else []
+        if key is None and adj in _SCORE_LO and any(r["values"].get("priority") in _URGENCY for r in rows):
+            worst = max(_URGENCY.get(str(r["values"].get("priority")), -1) for r in rows)  # tickets: most urgent
+            top = [r for r in rows if _URGENCY.get(str(r["values"].get("priority")), -1) == worst]
     return _picked(rows, top, f"the {adj}")
 
 

@@ -64,3 +64,25 @@ def test_a_record_picked_by_a_word_of_its_row_is_that_row(rt):
     r = _last(bot, DANA, "word", "my open tickets", "the 503 one")
     assert r["answer"]["text"].startswith("Picked from the last answer: " + hits[0][0]), r["answer"]["text"][:300]
     assert hits[0][1] in r["answer"]["text"]
+
+
+def test_the_worst_of_a_ticket_list_is_picked_among_its_own_rows_by_priority(rt):
+    bot = Assistant(rt, use_memory=False)
+    rows = _sql(rt, "select a.name, t.subject, t.priority from tickets t join accounts a on a.id = t.account_id "
+                    "where a.owner_id = 4 and a.lifecycle_stage != 'churned' and t.status = 'open'")
+    high = [f"{n}: {s}" for n, s, p in rows if p == "high"]
+    others = [f"{n}: {s}" for n, s, p in rows if p != "high"]
+    assert len(high) > 1 and others and not any(p in ("urgent", "critical") for _, _, p in rows)
+    r = _last(bot, DANA, "worst", "my open tickets", "which was the worst")
+    t = r["answer"]["text"]
+    assert not t.startswith("Accounts"), t[:300]  # never the accounts by health: the tickets' own measure
+    assert all(s in t for s in high) and not any(s in t for s in others), t
+
+
+def test_the_lowest_of_a_survey_list_is_its_lowest_score(rt):
+    bot = Assistant(rt, use_memory=False)
+    low = _sql(rt, "select a.name, s.score from survey_responses s join accounts a on a.id = s.account_id where "
+                   "a.owner_id = 4 and s.responded_on >= '2026-08-25' order by s.score limit 2")
+    assert low[0][1] < low[1][1]
+    r = _last(bot, DANA, "lowest", "survey responses in the last 90 days", "which was the worst")
+    assert r["answer"]["text"].startswith("Picked from the last answer: " + low[0][0]), r["answer"]["text"][:300]
