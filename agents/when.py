@@ -308,7 +308,8 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int | None =
         return Span(date(today.year + 1, 1, 1), date(today.year + 1, 12, 31), "next year")
     if re.search(r"\blast year\b", low):
         return Span(date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), "last year")
-    m = re.search(r"\b(?:before|by|until|till|up to|ahead of|prior to)\s+(?:the\s+)?end\s+of\s+(?:the\s+)?" + _MONTH +
+    m = re.search(r"\b(?:before|by|until|till|through|thru|up to|ahead of|prior to)\s+(?:the\s+)?end\s+of\s+"
+                  r"(?:the\s+)?" + _MONTH +
                   r"(?:\s+(\d{4}))?", low) or re.search(r"\b(?:before|by|until|till|through)\s+" + _MONTH +
                                                        r"\b(?!\s*\d{1,2}\b)(?:\s+(\d{4}))?", low)
     if m:

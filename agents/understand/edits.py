@@ -267,7 +267,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     if sel is not None:
         return [sel]
     day = picks.date_named(low, today)
-    if day is not None and date_field and not named:  # "the nov 9 meeting" when the list does not hold it
+    bound = re.search(r"\b(?:since|after|before|until|till|through|thru|from|starting|by)\b", low)
+    if day is not None and date_field and not named and not bound:  # "the nov 9 meeting" when the list lacks it
         kinds = [k for k in ("meeting", "call", "email", "note") if entity == "activities" and re.search(rf"\b{k}\b",
                                                                                                        low)]
         dated: list[Edit] = [SetPeriod(Span(day, day, day.isoformat()))]

@@ -44,6 +44,8 @@ TODAY = date(2026, 11, 23)  # a Monday
     ("tickets filed last summer", False, "2026-06-01", "2026-08-31"),
     ("anything renewing this winter", True, "2026-12-01", "2027-02-28"),
     ("notes since the summer", False, "2026-06-01", "2026-11-23"),
+    ("renewals thru end of january", True, "2026-11-23", "2027-01-31"),
+    ("due through the end of feb", True, "2026-11-23", "2027-02-28"),
 ])
 def test_windows_in_many_forms(phrase, future, start, end):
     s = span(normalize(phrase).lower(), TODAY, future=future)
