@@ -102,6 +102,15 @@ _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 _WD = r"(mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)"
 
 
+def _month_day(n: int, today: date, future: bool) -> date | None:
+    """Day `n` of this month if on the side `future` asks for, else of the nearest month on that side that has it."""
+    for first in (today.replace(day=1) + relativedelta(months=(1 if future else -1) * k) for k in range(3)):
+        day = first.replace(day=min(n, 28)) + relativedelta(days=n - min(n, 28))
+        if day.month == first.month and ((day >= today) if future else (day <= today)):
+            return day
+    return None
+
+
 def weekday(text: str, today: date) -> date | None:
     """"next Friday", "this Friday", "on Friday", "Friday": the date it names (never today itself)."""
     m = re.search(r"\b(next|this|on|by|coming)?\s*" + _WD + r"\b", text.lower())
@@ -220,6 +229,11 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int | None =
         back = (today.weekday() - [d[:3] for d in _WEEKDAYS].index(past_day.group(1)[:3])) % 7 or 7
         day = today - relativedelta(days=back)
         return Span(day, day, past_day.group(0).strip())
+    nth = re.search(r"\bon the (\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?" + _MONTH + r")", low)
+    if nth:  # "filed on the 20th": that day of this month, else the nearest one on the side the verb looks to
+        day = _month_day(int(nth.group(1)), today, future)
+        if day is not None:
+            return Span(day, day, nth.group(0).strip())
     stated = fiscal.stated_start(low) or fiscal.STATED.get()
     if stated is not None:  # said in the conversation: it outranks the setting, and bare quarters are fiscal
         fiscal_start = stated

@@ -97,7 +97,8 @@ def _select(low: str, rows: list[RowRef], names: list[str], roles: list[str],
         return None
     role_words = {w for r in roles for w in re.findall(r"[a-z]{3,}", r.lower())} - {"head", "the", "and", "of"}
     other_person = bool(set(re.findall(r"[a-z]{3,}", low)) & role_words)  # "and their admin?": another contact
-    hit = picks.by_rank(low, rows, entity) or picks.by_ordinal(low, rows)
+    on_day = re.search(r"\b(?:on|since|after|before|until|till|by|from) the \d{1,2}(?:st|nd|rd|th)\b", low)
+    hit = picks.by_rank(low, rows, entity) or (None if on_day else picks.by_ordinal(low, rows))  # "on the 3rd": a day
     if hit is not None:
         return SelectRow(hit.row, hit.how)
     m = re.search(r"\b(quietest|longest (?:silence|since)|least (?:recently )?touched|most neglected)\b(?! first)", low)

@@ -48,3 +48,18 @@ def test_through_the_end_of_a_month_runs_from_today_to_that_months_end(rt):
         a = bot.ask(q, who, f"thru:{who}:{q}")["answer"]["text"]
         assert f"2026-11-23 to {end}" in a.splitlines()[0], a
         assert all(n in a for n in want), a
+
+
+def test_a_bare_day_of_the_month_is_that_day_on_the_verbs_own_date(rt):
+    bot = Assistant(rt, use_memory=False)
+    for q, day, field in [
+        ("tickets filed on the 20th", "2026-11-20", "opened_at"),
+        ("which of my tickets were closed on the 3rd?", "2026-11-03", "closed_at"),
+        ("tickets opened on the 30th", "2026-10-30", "opened_at"),  # the 30th is still ahead: last month's
+    ]:
+        n = _sql(rt, f"select count(*) from tickets t join accounts a on a.id = t.account_id where a.owner_id = 4 "
+                     f"and substr(cast(t.{field} as text), 1, 10) = '{day}'")[0]
+        a = bot.ask(q, DANA, f"day:{q}")["answer"]["text"]
+        assert f"{day} to {day}" in a.splitlines()[0] and f"{n} tickets" in a, a
+    r = [bot.ask(q, DANA, "day:after") for q in ("show my open tickets", "any opened on the 12th?")][-1]["answer"]
+    assert "Picked from the last answer" not in r["text"] and "2026-11-12 to 2026-11-12" in r["text"], r["text"]

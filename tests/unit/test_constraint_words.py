@@ -46,6 +46,9 @@ TODAY = date(2026, 11, 23)  # a Monday
     ("notes since the summer", False, "2026-06-01", "2026-11-23"),
     ("renewals thru end of january", True, "2026-11-23", "2027-01-31"),
     ("due through the end of feb", True, "2026-11-23", "2027-02-28"),
+    ("tickets filed on the 20th", False, "2026-11-20", "2026-11-20"),
+    ("anything closed on the 30th", False, "2026-10-30", "2026-10-30"),
+    ("renewing on the 1st", True, "2026-12-01", "2026-12-01"),
 ])
 def test_windows_in_many_forms(phrase, future, start, end):
     s = span(normalize(phrase).lower(), TODAY, future=future)
