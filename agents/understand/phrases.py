@@ -8,7 +8,7 @@ from typing import Any
 from agents.when import NUMBER_WORDS
 from tools.query import Filter, Sort
 
-_NUMW = r"(\d[\d,]*(?:\.\d+)?(?:\s?[km](?![a-z])|%)?|" + "|".join(NUMBER_WORDS) + r")"
+_NUMW = r"((?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s?[km](?![a-z])|%)?|" + "|".join(NUMBER_WORDS) + r")"
 _MORE = r"(?:at or above|at or over|above|over|more than|greater than|higher than|bigger than|larger than|" \
         r"at least|no less than|>=?|exceeding|in excess of|upwards of|north of|min(?:imum)?(?: of)?)"
 _LESS = r"(?:at or below|at or under|below|under|less than|fewer than|lower than|smaller than|at most|" \

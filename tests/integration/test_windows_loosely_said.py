@@ -63,3 +63,18 @@ def test_a_bare_day_of_the_month_is_that_day_on_the_verbs_own_date(rt):
         assert f"{day} to {day}" in a.splitlines()[0] and f"{n} tickets" in a, a
     r = [bot.ask(q, DANA, "day:after") for q in ("show my open tickets", "any opened on the 12th?")][-1]["answer"]
     assert "Picked from the last answer" not in r["text"] and "2026-11-12 to 2026-11-12" in r["text"], r["text"]
+
+
+def test_a_bound_written_with_a_leading_dot_is_applied(rt):
+    bot = Assistant(rt, use_memory=False)
+    for who, owner, q, cond, said in [
+        (MARCUS, 5, "which of my fine-tunes have an eval score under .65?", "< 0.65", "under 0.65"),
+        (DANA, 4, "fine tunes with eval score above .75", "> 0.75", "over 0.75"),
+    ]:
+        mine = f"from fine_tune_jobs f join accounts a on a.id = f.account_id where a.owner_id = {owner}"
+        n = _sql(rt, f"select count(*) {mine} and f.eval_score {cond}")[0]
+        every = _sql(rt, f"select count(*) {mine}")[0]
+        assert 0 < n < every
+        a = bot.ask(q, who, f"dot:{q}")["answer"]
+        assert said in a["text"].splitlines()[0] and f"{n} fine-tunes" in a["text"], a["text"]
+        assert not a.get("not_applied"), a["text"]

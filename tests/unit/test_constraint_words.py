@@ -68,6 +68,7 @@ def test_an_open_year_reaches_back_without_a_start():
     ("accounts with 3 or more open tickets", [("open_tickets", "ge", 3.0)]),
     ("at least 3 open tickets", [("open_tickets", "ge", 3.0)]),
     ("fewer than 20 seats", [("seats", "lt", 20.0)]),
+    ("p(renew) below .5", [("p_renew", "lt", 0.5)]),
     ("fewer than 50% of seats in use", [("seat_utilization", "lt", 0.5)]),
     ("worth more than 150k", [("arr", "gt", 150000.0)]),
     ("expanded by more than 50k", []),  # a change, not a bound: named as not applied instead
