@@ -69,7 +69,7 @@ def normalize(question: str) -> str:
     out = re.sub(r"[A-Za-z]+", _mend, out)
     for pat, word in SHORTHAND.items():
         out = re.sub(pat, word, out, flags=re.I)
-    return out
+    return re.sub(r"(?<![\w.$])(\d+)\+(?=\s+[a-z])", r"\1 or more", out)  # "3+ open tickets": at least 3
 
 
 __all__ = ["COMPARE", "PLURAL", "THOSE", "TOPIC", "Plan", "Shape", "Vocabulary", "by_role", "clauses", "compare",

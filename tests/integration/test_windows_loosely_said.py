@@ -78,3 +78,16 @@ def test_a_bound_written_with_a_leading_dot_is_applied(rt):
         a = bot.ask(q, who, f"dot:{q}")["answer"]
         assert said in a["text"].splitlines()[0] and f"{n} fine-tunes" in a["text"], a["text"]
         assert not a.get("not_applied"), a["text"]
+
+
+def test_a_count_written_n_plus_is_a_lower_bound_on_related_records(rt):
+    bot = Assistant(rt, use_memory=False)
+    for who, owner, q in [(DANA, 4, "accounts with 2+ open tickets"), (MARCUS, 5, "which of my accounts have 2+ open "
+                                                                                   "tickets?")]:
+        want = _sql(rt, f"select a.name from tickets t join accounts a on a.id = t.account_id where a.owner_id = "
+                        f"{owner} and t.status != 'closed' and a.lifecycle_stage != 'churned' group by a.name "
+                        f"having count(*) >= 2")
+        assert want
+        a = bot.ask(q, who, f"plus:{q}")["answer"]["text"]
+        assert "open tickets at least 2" in a.splitlines()[0] and "open tickets 1," not in a, a
+        assert all(n in a for n in want), a
