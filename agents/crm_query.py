@@ -321,6 +321,16 @@ def _usage_rows(res: QueryResult) -> list[RowRef]:
             for g in res.groups if len(g["account_ids"]) == 1]
 
 
+def _outside_team(ctx: crm.ToolContext, p: Plan) -> str | None:
+    """The team a manager's question names that is not their own (they see their team's accounts only)."""
+    v = ctx.viewer
+    if v.role != "manager" or not v.team or p.query is None:
+        return None
+    named = [t for flt in p.query.filters if flt.field == "team"
+             for t in (flt.value if isinstance(flt.value, list) else [flt.value])]
+    return next((t for t in named if isinstance(t, str) and t.lower() != v.team.lower()), None)
+
+
 def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
     """Run one plan within the asker's scope; the finding cites every record it states."""
     account = p.accounts[0] if p.shape == "lookup" else None
@@ -337,6 +347,10 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         _today(f, deps, who)
         return f
     assert p.query is not None
+    outside = _outside_team(ctx, p)
+    if outside:  # "what about west" from an East manager: outside their scope, never "0 accounts" as a fact
+        f.fact(f"The {outside} team is outside your scope: you see the {ctx.viewer.team} team's accounts.")
+        return f
     if p.shape == "signals" and p.period is not None:  # risk signals over a book, in the window asked
         rows = run(ctx, p.query).rows
         f.data["accounts"] = []

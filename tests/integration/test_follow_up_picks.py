@@ -86,3 +86,13 @@ def test_the_lowest_of_a_survey_list_is_its_lowest_score(rt):
     assert low[0][1] < low[1][1]
     r = _last(bot, DANA, "lowest", "survey responses in the last 90 days", "which was the worst")
     assert r["answer"]["text"].startswith("Picked from the last answer: " + low[0][0]), r["answer"]["text"][:300]
+
+
+def test_another_team_asked_by_a_team_manager_is_outside_their_scope_not_zero(rt):
+    bot = Assistant(rt, use_memory=False)
+    west = _sql(rt, "select count(*) from accounts a join csms c on c.id = a.owner_id where c.team = 'West'")[0][0]
+    assert west > 0
+    r = _last(bot, "olivia.grant@retain.example", "team", "how many accounts does the East team have",
+              "what about west")
+    t = r["answer"]["text"]
+    assert "outside your scope" in t and "0 accounts" not in t, t
