@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import NotRequired, TypedDict
-
-import pandas as pd
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from agents import renewal
 from agents.composer import ground, verify
@@ -24,6 +22,9 @@ from tools.detectors import detect_many
 from tools.features import compute_features
 from tools.health import PortfolioHealth, ScoreTable, drivers, score
 from tools.results import Segment, Source
+
+if TYPE_CHECKING:  # a type only: a lookup or a list must not import pandas (tests/e2e/test_cold_start.py)
+    import pandas as pd
 
 MAX_DETECT = 400  # telemetry detectors run on at most this many accounts per briefing (worst health first)
 AT_RISK_SHOWN = 5  # the at-risk accounts a briefing lists (largest ARR first); its count covers them all

@@ -1,4 +1,8 @@
-"""Calendar facts the window reader needs: the US holidays CSMs plan around (split from when.py)."""
+"""Calendar facts the window reader needs (split from when.py).
+
+The US holidays CSMs plan around, the day of a month a bare "on the 20th" names, and the day a follow-up
+names ("the nov 9 meeting").
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from datetime import date
 
 from dateutil.easter import easter
 from dateutil.relativedelta import relativedelta
+
+_MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december"]
 
 
 def _nth_weekday(year: int, month: int, weekday_: int, n: int) -> date:
@@ -70,3 +77,34 @@ def _seasons(low: str, today: date, future: bool) -> str:
     words = f" {start:%b} {start.year} to {end:%b} {end.year}".lower() if "since" not in said else \
         f" since {start:%b} 1 {start.year}".lower()
     return low[:m.start()] + words + low[m.end():]
+
+
+def month_day(n: int, today: date, future: bool) -> date | None:
+    """Day `n` of this month if on the side `future` asks for, else of the nearest month on that side that has it."""
+    for first in (today.replace(day=1) + relativedelta(months=(1 if future else -1) * k) for k in range(3)):
+        day = first.replace(day=min(n, 28)) + relativedelta(days=n - min(n, 28))
+        if day.month == first.month and ((day >= today) if future else (day <= today)):
+            return day
+    return None
+
+
+def date_named(low: str, today: date) -> date | None:
+    """A single day a follow-up names ("the nov 9 meeting", "on 2026-11-09"), in the year that puts it nearest."""
+    m = re.search(r"\b(\d{4}-\d\d-\d\d)\b", low)
+    if m:
+        try:
+            return date.fromisoformat(m.group(1))
+        except ValueError:
+            return None
+    months = "|".join(x[:3] + r"(?:" + x[3:] + ")?" for x in _MONTHS)
+    m = re.search(r"\b(" + months + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b|\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" +
+                  months + r")\b", low)
+    if not m:
+        return None
+    name, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
+    mon = next(i + 1 for i, full in enumerate(_MONTHS) if full.startswith(name[:3]))
+    try:
+        options = [date(today.year + k, mon, int(day)) for k in (-1, 0, 1)]
+    except ValueError:
+        return None
+    return min(options, key=lambda d: abs((d - today).days))

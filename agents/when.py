@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 
 from agents import fiscal
 from agents.fiscal import fiscal_year
-from agents.holidays import holidays
+from agents.holidays import holidays, month_day
 
 # The fiscal year's first month (settings `fiscal_year_start_month`) for one reading; `understand.plan` sets it.
 FISCAL_START: ContextVar[int] = ContextVar("fiscal_start", default=1)
@@ -100,15 +100,6 @@ def _explicit(text: str, today: date, future: bool) -> date | None:
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _WD = r"(mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?|sat(?:urday)?|sun(?:day)?)"
-
-
-def _month_day(n: int, today: date, future: bool) -> date | None:
-    """Day `n` of this month if on the side `future` asks for, else of the nearest month on that side that has it."""
-    for first in (today.replace(day=1) + relativedelta(months=(1 if future else -1) * k) for k in range(3)):
-        day = first.replace(day=min(n, 28)) + relativedelta(days=n - min(n, 28))
-        if day.month == first.month and ((day >= today) if future else (day <= today)):
-            return day
-    return None
 
 
 def weekday(text: str, today: date) -> date | None:
@@ -231,7 +222,7 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int | None =
         return Span(day, day, past_day.group(0).strip())
     nth = re.search(r"\bon the (\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?" + _MONTH + r")", low)
     if nth:  # "filed on the 20th": that day of this month, else the nearest one on the side the verb looks to
-        day = _month_day(int(nth.group(1)), today, future)
+        day = month_day(int(nth.group(1)), today, future)
         if day is not None:
             return Span(day, day, nth.group(0).strip())
     stated = fiscal.stated_start(low) or fiscal.STATED.get()

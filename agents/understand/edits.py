@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from agents.holidays import date_named
 from agents.state import AccountRef, Dialogue, RowRef
 from agents.understand import picks
 from agents.understand.edit_apply import _has_window, apply, current_period, prev_shape, rows_of
@@ -206,7 +207,7 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     grouping = re.sub(r"\b(?:per|by|for each|each)\s+(?:account|customer|client)s?\b", " ", low)  # not a topic
     topic = _entity_of(grouping) is not None or bool(_TOPIC.search(grouping))  # names what it is about, on its own
     cue = bool(CUE.search(low) or _BACK.search(low)) or len(low.split()) <= 4 or not topic or \
-        (bool(d.get("rows")) and picks.date_named(low, today) is not None)  # "what did the nov 9 meeting say?"
+        (bool(d.get("rows")) and date_named(low, today) is not None)  # "what did the nov 9 meeting say?"
     subject = [a["account_id"] for a in d.get("accounts") or []]
     if named and [a["account_id"] for a in named] != subject:
         corrected = re.search(r"\b(i meant|meant|no|nope|not|wait|oops|actually|sorry|instead|rather|what about|"
@@ -267,7 +268,7 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     sel = None if shifted else _select(low, rows, [a["name"] for a in named], vocab.roles, entity)
     if sel is not None:
         return [sel]
-    day = picks.date_named(low, today)
+    day = date_named(low, today)
     bound = re.search(r"\b(?:since|after|before|until|till|through|thru|from|starting|by)\b", low)
     if day is not None and date_field and not named and not bound:  # "the nov 9 meeting" when the list lacks it
         kinds = [k for k in ("meeting", "call", "email", "note") if entity == "activities" and re.search(rf"\b{k}\b",

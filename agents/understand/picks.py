@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 from agents.state import RowRef
 from agents.when import MONTHS
@@ -386,25 +385,3 @@ def measure_of(low: str, entity: str) -> tuple[str, bool] | None:
         return (f, adj in _MONEY_HI) if f else None
     f = _SCORE_OF.get(entity)
     return (f, adj in _SCORE_HI) if f else None
-
-
-def date_named(low: str, today: date) -> date | None:
-    """A single day a follow-up names ("the nov 9 meeting", "on 2026-11-09"), in the year that puts it nearest."""
-    m = re.search(r"\b(\d{4}-\d\d-\d\d)\b", low)
-    if m:
-        try:
-            return date.fromisoformat(m.group(1))
-        except ValueError:
-            return None
-    months = "|".join(x[:3] + r"(?:" + x[3:] + ")?" for x in MONTHS)
-    m = re.search(r"\b(" + months + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b|\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?(" +
-                  months + r")\b", low)
-    if not m:
-        return None
-    name, day = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(3))
-    mon = next(i + 1 for i, full in enumerate(MONTHS) if full.startswith(name[:3]))
-    try:
-        options = [date(today.year + k, mon, int(day)) for k in (-1, 0, 1)]
-    except ValueError:
-        return None
-    return min(options, key=lambda d: abs((d - today).days))

@@ -240,6 +240,9 @@ def constraints(text: str, today: date) -> list[Constraint]:
     for m in _STATUS.finditer(low):
         if m.group(0) == "open" and re.search(r"\b(did|do|does|will|to)\s+(?:\w+\s+)?$", low[:m.start()]):
             continue  # "how many tickets did customers open": a verb, the window says when
+        if m.group(0) in ("done", "completed") and re.search(
+                r"\b(supposed|meant|due|scheduled|planned|expected|set|going)\s+to\s+be\s+$", low[:m.start()]):
+            continue  # "when was it supposed to be done": its due date is asked, not a status to filter on
         out.append(Constraint(m.group(0), "status"))
     about = re.search(r"\b(?:notes?|tickets?|meetings?|calls?|emails?|comments?|responses?|activities)\b.{0,40}?"
                       r"\b(?:about|mentioning|that mention|which mention|containing|regarding|related to)\s+[\"']?"

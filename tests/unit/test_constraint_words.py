@@ -11,6 +11,7 @@ import pytest
 
 from agents.understand import normalize
 from agents.understand.measures import record_thresholds, superlative
+from agents.understand.reading import constraints
 from agents.understand.shapes import past_tense
 from agents.understand.slots import thresholds
 from agents.when import OPEN_START, span
@@ -116,3 +117,13 @@ def test_a_question_about_what_happened_reads_its_verb_in_the_past(asked, read):
 
 def test_a_season_is_not_read_in_a_verb():
     assert span("renewals that fall in the next 30 days", TODAY) == span("renewals in the next 30 days", TODAY)
+
+
+@pytest.mark.parametrize(("text", "status"), [
+    ("when was the sso piece supposed to be done", False),  # its due date is asked
+    ("what's meant to be completed this week?", False),
+    ("which milestones are done", True),  # a status to filter on
+    ("show me the completed ones", True),
+])
+def test_supposed_to_be_done_asks_a_due_date_not_a_status(text, status):
+    assert any(c.kind == "status" for c in constraints(text, date(2026, 11, 23))) is status
