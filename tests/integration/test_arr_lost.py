@@ -4,6 +4,8 @@ totalled, cited; expansions never net a loss away and the account's ARR today is
 Through `Assistant.ask` on the seeded demo; every figure is read from the database by the test.
 """
 
+from datetime import date
+
 from sqlalchemy import select
 
 from agents.assistant import Assistant
@@ -17,7 +19,8 @@ def _events(rt, owner, start, end, outcomes):
         return s.execute(select(Account.name, Account.arr, RenewalEvent.arr_before, RenewalEvent.arr_after)
                          .join(Account, Account.id == RenewalEvent.account_id).join(CSM, CSM.id == Account.owner_id)
                          .where(CSM.email == owner, RenewalEvent.outcome.in_(outcomes),
-                                RenewalEvent.renewal_date >= start, RenewalEvent.renewal_date <= end)).all()
+                                RenewalEvent.renewal_date >= date.fromisoformat(start),
+                                RenewalEvent.renewal_date <= date.fromisoformat(end))).all()
 
 
 def _money(v):
