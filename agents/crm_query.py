@@ -215,7 +215,8 @@ def _aggregate(f: Finding, ctx: crm.ToolContext, p: Plan, res: QueryResult, scop
                           f"{fmt(a.field or '', g.get(f'{a.fn}_{a.field}'))}" for a in aggs)
         gsrc = [r["source"] for r in res.rows if r["account_id"] in g["account_ids"]][
             :1 if res.query.entity == "telemetry" else 3]
-        f.fact(f"{g['group']}: {g['count']} {p.what}" + (f"; {parts}" if parts else ""), *gsrc, kind="group")
+        what = p.what[:-1] if g["count"] == 1 and p.what and p.what.endswith("s") else p.what  # "1 ticket"
+        f.fact(f"{g['group']}: {g['count']} {what}" + (f"; {parts}" if parts else ""), *gsrc, kind="group")
     if res.groups:
         f.data["table"] = {"columns": [res.query.group_by or "group", "count", *[
             f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')}" for a in aggs]],

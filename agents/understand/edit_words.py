@@ -18,6 +18,7 @@ from agents.understand.edit_ops import (
     Summarise,
     Unreadable,
 )
+from agents.understand.measures import record_thresholds
 from agents.understand.model import Plan
 from agents.understand.slots import _account_filters, _vocab_filters, thresholds
 from agents.understand.statuses import status_filters
@@ -126,7 +127,8 @@ def _filters(low: str, entity: str, today: date, vocab: Vocabulary, asker: str) 
     acc, words, _ = _account_filters(re.sub(r"renew\w*|renewal|expir\w*|churn\w*", "", low), today)
     out += acc
     said += words
-    limits = thresholds(low)
+    limits = (record_thresholds(entity, low) if entity in ENTITIES and entity != "accounts" else []) or \
+        thresholds(low)  # "how many of those scored under 7?": the rows' own number first
     out += limits
     if _DROP.search(low):  # "drop the ones under 50k": keep the others
         out = [f.model_copy(update={"op": _OPPOSITE[f.op]}) if f.op in _OPPOSITE and isinstance(f.value, (int, float))

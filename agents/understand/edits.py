@@ -54,6 +54,7 @@ from agents.understand.edit_words import (
     period_of,
 )
 from agents.understand.model import Plan, from_json
+from agents.understand.row_totals import counted_by_account
 from agents.understand.slots import _limit
 from agents.understand.vocabulary import Vocabulary
 from agents.when import Span
@@ -240,6 +241,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         ("renewals" if prev.shape == "metric" else "accounts")
     out: list[Edit] = []
     rows = d.get("rows") or []
+    counted = counted_by_account(low, entity, today, vocab, asker)
+    if counted:  # "how many of those were high priority, and on which accounts?": the rows counted, their accounts
+        return counted
     owning = _owning(low, entity, today, vocab, asker)
     if owning:  # "which of those have open tickets?" after tickets: the rows' accounts that have them
         return owning

@@ -17,9 +17,9 @@ from tools.query import ENTITIES, Filter, Sort
 _SYNONYMS: dict[str, str] = {  # field -> more words for it than its label
     "arr_before": r"arr|value|worth|revenue|contract value|size",
     "arr_after": r"new arr|arr after|renewed (?:at|for)",
-    "eval_score": r"eval(?:uation)?(?: score)?|score|accuracy",
+    "eval_score": r"eval(?:uation)?(?: score)?|scored?|accuracy",
     "loss_final": r"(?:final )?loss",
-    "score": r"score|rating|nps|csat",
+    "score": r"scored?|rat(?:ing|ed)|nps|csat",
 }
 _NUMERIC = ("number", "money", "ratio")
 _MONEY_FIELD = {"accounts": "arr", "renewals": "arr_before"}
