@@ -13,6 +13,7 @@ from tools.access import Viewer
 from tools.health import PortfolioHealth, Scorecard, score_portfolio
 from tools.renewal_model import RenewalModel
 from tools.results import Source
+from tools.score_view import FrameView, ScoreView
 from tools.scores import ScoreCache
 
 if TYPE_CHECKING:
@@ -40,10 +41,12 @@ class ToolContext:
     high_value_arr: float = 150_000.0  # settings `labels.high_value_arr`
     fiscal_start: int = 1  # settings `fiscal_year_start_month`: the month "fiscal Q1" begins
     _health: PortfolioHealth | None = field(default=None, repr=False)
+    _view: ScoreView | None = field(default=None, repr=False)
 
     def prime(self, health: PortfolioHealth) -> None:
         """Use scores already computed for this date (a run over many people scores the portfolio once)."""
         self._health = health
+        self._view = None
 
     def health(self) -> PortfolioHealth:
         """Scores of the whole live portfolio, computed once per context (or per request, with `scores`)."""
@@ -51,6 +54,22 @@ class ToolContext:
             self._health = self.scores.get(self) if self.scores is not None else \
                 score_portfolio(self.store, self.card, self.as_of)
         return self._health
+
+    def view(self) -> ScoreView:
+        """The same scores read per account (`tools.score_view`): a stored run needs no pandas this way."""
+        if self._view is None:
+            if self._health is None and self.scores is not None:
+                self._view = self.scores.view(self)
+            else:
+                self._view = FrameView(self.health())
+        return self._view
+
+    def visible_ids(self, view: ScoreView) -> list[int]:
+        """The accounts of a view the viewer may see, in the view's order."""
+        owners = access.visible_owner_ids(self.store, self.viewer)
+        if owners is None:
+            return list(view.ids)
+        return [a for a, o in zip(view.ids, view.column("owner_id"), strict=True) if int(o) in owners]
 
     def visible(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Rows of a per-account frame the viewer may see."""

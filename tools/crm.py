@@ -46,6 +46,7 @@ from tools.results import (
     UsageTrend,
     Week,
 )
+from tools.score_view import ScoreView
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -65,40 +66,56 @@ def _row(ctx: ToolContext, account_id: int) -> tuple[pd.Series, PortfolioHealth]
     return h.features.loc[account_id], h
 
 
+def _view(ctx: ToolContext, account_id: int) -> ScoreView:
+    """The day's scores, read per account (no pandas for a stored run), once the account is known and visible."""
+    v = ctx.view()
+    if account_id not in v:
+        raise NotFoundError(f"Account {account_id} is not a live account.")
+    access.check(ctx.store, ctx.viewer, account_id, "That account")  # no name: the asker may not see it
+    return v
+
+
 def health_breakdown(ctx: ToolContext, account_id: int) -> HealthBreakdown:
     """Health score, band and trend with each component's value and contribution, and the top drivers."""
-    row, h = _row(ctx, account_id)
+    v = _view(ctx, account_id)
     comps: list[Component] = []
     for cname, comp in ctx.card.components.items():
-        v = h.table.components.loc[account_id, cname]
         comps.append({"component": cname, "label": comp.label, "weight": comp.weight,
-                      "value": _clean(v), "points": _clean(h.table.contributions.loc[account_id, cname])})
-    prev = h.previous.get(account_id, float("nan"))
-    d = drivers(ctx.card, h.table, h.features, account_id)
+                      "value": _clean(v.component(account_id, cname)),
+                      "points": _clean(v.contribution(account_id, cname))})
+    prev = v.previous(account_id)
+    d = v.drivers(account_id)
+    row = v.row(account_id)
+    score = v.score(account_id)
     return {
-        "account_id": account_id, "name": row["name"], "score": float(h.table.score[account_id]),
-        "band": h.table.band[account_id], "score_30d_ago": _clean(prev),
-        "trend": _clean(h.table.score[account_id] - prev), "components": comps,
+        "account_id": account_id, "name": row["name"], "score": score,
+        "band": v.band(account_id), "score_30d_ago": _clean(prev),
+        "trend": _clean(score - prev), "components": comps,
         "drivers": d["negative"], "strengths": d["positive"],
         "sources": [src("health_score", account_id, ctx.as_of, f"Health score {row['name']}")]
-        + _driver_sources(row, d["negative"]),
+        + _driver_sources(account_id, row, d["negative"]),
     }
 
 
-def _driver_sources(row: pd.Series, items: list[Driver]) -> list[Source]:
+def _gap(v: Any) -> bool:
+    """Whether a feature value marks a gap (None or NaN), as `pd.isna` says for a scalar."""
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _driver_sources(account_id: int, row: Any, items: list[Driver]) -> list[Source]:
     out = []
     for it in items:
         m = it["metric"]
-        if m == "nps" and not pd.isna(row.get("nps_id")):
+        if m == "nps" and not _gap(row.get("nps_id")):
             out.append(src("nps", int(row["nps_id"]), row.get("nps_date"), f"NPS {int(row['nps'])}"))
         elif m in ("usage_change_30d", "seat_utilization", "p95_ratio", "error_rate"):
-            out.append(src("telemetry", f"{int(row.name)}:{m}", row.get("last_usage_day"), m))
+            out.append(src("telemetry", f"{account_id}:{m}", row.get("last_usage_day"), m))
         elif m == "champion_present" and isinstance(row.get("champion_left_on"), date):
             out.append(src("contact", row["champion_left_name"], row["champion_left_on"],
                            f"{row['champion_left_name']} left"))
         elif m == "days_to_renewal":
             out.append(src("contract", int(row["contract_id"]), row["renewal_date"], "Contract"))
-        elif m == "note_tone" and isinstance(row.get("tone_turn_on"), date) and not pd.isna(row.get("tone_turn_ref")):
+        elif m == "note_tone" and isinstance(row.get("tone_turn_on"), date) and not _gap(row.get("tone_turn_ref")):
             kind = str(row["tone_turn_kind"])
             out.append(src(kind, int(row["tone_turn_ref"]), row["tone_turn_on"],
                            {"ticket": "Ticket", "nps": "Survey comment"}.get(kind, "Note")))
@@ -173,7 +190,7 @@ def model_performance(ctx: ToolContext, account_id: int) -> ModelPerformance:
 
 def list_tickets(ctx: ToolContext, account_id: int, status: str = "open", limit: int = 10) -> Tickets:
     """Support tickets of an account (open, closed or all), newest first."""
-    row, _ = _row(ctx, account_id)
+    name = _view(ctx, account_id).value(account_id, "name")
     stmt = select(Ticket).where(Ticket.account_id == account_id).order_by(Ticket.opened_at.desc())
     if status == "open":
         stmt = stmt.where(Ticket.status != "closed")
@@ -184,13 +201,13 @@ def list_tickets(ctx: ToolContext, account_id: int, status: str = "open", limit:
     items: list[TicketItem] = [{"id": t.id, "priority": t.priority, "status": t.status,
               "opened": t.opened_at.date().isoformat(), "subject": t.subject, "body": t.body}
              for t in tickets]
-    return {"account_id": account_id, "name": row["name"], "tickets": items,
+    return {"account_id": account_id, "name": name, "tickets": items,
             "sources": [src("ticket", t["id"], t["opened"], t["subject"]) for t in items]}
 
 
 def nps_summary(ctx: ToolContext, account_id: int) -> NpsSummary:
     """NPS answers of the last year with comments, and the latest score."""
-    row, _ = _row(ctx, account_id)
+    name = _view(ctx, account_id).value(account_id, "name")
     with ctx.store.session() as s:
         rs = s.scalars(select(SurveyResponse).where(
             SurveyResponse.account_id == account_id, SurveyResponse.kind == "nps",
@@ -200,19 +217,19 @@ def nps_summary(ctx: ToolContext, account_id: int) -> NpsSummary:
               "comment": r.comment,
               "category": "detractor" if r.score <= 6 else ("passive" if r.score <= 8 else "promoter")}
              for r in rs]
-    return {"account_id": account_id, "name": row["name"], "responses": items,
+    return {"account_id": account_id, "name": name, "responses": items,
             "latest": items[0] if items else None,
             "sources": [src("nps", r["id"], r["date"], f"NPS {r['score']}") for r in items]}
 
 
 def onboarding_status(ctx: ToolContext, account_id: int) -> OnboardingStatus:
     """The onboarding plan's milestones: done, overdue, blocked, and what is next."""
-    row, _ = _row(ctx, account_id)
+    name = _view(ctx, account_id).value(account_id, "name")
     with ctx.store.session() as s:
         plan = s.scalars(select(OnboardingPlan).where(OnboardingPlan.account_id == account_id)
                          .order_by(OnboardingPlan.started_on.desc())).first()
         if plan is None:
-            return {"account_id": account_id, "name": row["name"], "plan": None, "milestones": [],
+            return {"account_id": account_id, "name": name, "plan": None, "milestones": [],
                     "sources": []}
         ms = s.scalars(select(Milestone).where(Milestone.plan_id == plan.id)
                        .order_by(Milestone.seq)).all()
@@ -226,7 +243,7 @@ def onboarding_status(ctx: ToolContext, account_id: int) -> OnboardingStatus:
                       "days_overdue": (ctx.as_of - m.due_date).days if overdue else 0})
     nxt = next((m for m in items if not m["completed"]), None)
     return {
-        "account_id": account_id, "name": row["name"],
+        "account_id": account_id, "name": name,
         "plan": {"id": plan.id, "name": plan.name, "started": plan.started_on.isoformat(),
                  "target": plan.target_date.isoformat(), "status": plan.status},
         "progress": round(sum(1 for m in items if m["completed"]) / max(1, len(items)), 2),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     import pandas as pd
 else:
     pd = lazy("pandas")
+
+Columns = Mapping[str, Any]  # a frame, or column name -> values (stored rows read without pandas)
+Row = Any  # one account's features: a frame's row (a Series) or a dict (`tools.score_view`)
 
 
 class Signal(BaseModel):
@@ -83,14 +87,62 @@ def load_scorecard(path: Path) -> Scorecard:
         raise ConfigError(f"Scorecard file {path} is invalid: {' '.join(first[:3])}") from None
 
 
-def signal_scores(card: Scorecard, features: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
+def signal_scores(card: Scorecard, features: Columns) -> dict[tuple[str, str], np.ndarray]:
     """Each (component, metric) signal's 0..1 score per row; NaN where the metric is missing."""
     out = {}
     for cname, comp in card.components.items():
         for sig in comp.signals:
-            x = features[sig.metric].astype(float).to_numpy()
+            x = np.asarray(features[sig.metric], dtype=float)
             out[(cname, sig.metric)] = np.clip((x - sig.bad) / (sig.good - sig.bad), 0.0, 1.0)
     return out
+
+
+@dataclass
+class Scores:
+    """Scores of rows as plain arrays (no pandas): the arithmetic of `score`, shared by frames and stored rows."""
+
+    score: np.ndarray  # total, rounded to 1 place
+    band: list[str]
+    components: dict[str, np.ndarray]  # component value 0..1, NaN when no data
+    contributions: dict[str, np.ndarray]  # points each component adds, rounded to 1 place
+    lost: dict[tuple[str, str], np.ndarray]  # points each signal costs (0 when perfect)
+    signals: dict[tuple[str, str], np.ndarray]  # each signal's 0..1 score, NaN when its metric is missing
+
+
+def score_arrays(card: Scorecard, features: Columns, n: int) -> Scores:
+    """Score `n` rows given as columns (a frame, or a mapping of metric name to values), vectorised."""
+    sig = signal_scores(card, features)
+    comp_vals = {}
+    for cname, comp in card.components.items():
+        num = np.zeros(n)
+        den = np.zeros(n)
+        for s in comp.signals:
+            v = sig[(cname, s.metric)]
+            ok = ~np.isnan(v)
+            num += np.where(ok, v * s.weight, 0.0)
+            den += np.where(ok, s.weight, 0.0)
+        comp_vals[cname] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+    tw = np.zeros(n)  # the weight of the components with data, summed in the scorecard's order
+    for cname, comp in card.components.items():
+        tw = tw + np.where(np.isnan(comp_vals[cname]), 0.0, comp.weight)
+    tw = np.where(tw == 0, np.nan, tw)
+    contrib = {c: np.nan_to_num(comp_vals[c], nan=0.0) * comp.weight / tw * 100.0
+               for c, comp in card.components.items()}
+    total = np.zeros(n)
+    for c in card.components:
+        total = total + np.nan_to_num(contrib[c], nan=0.0)
+    total = np.round(total, 1)
+    lost: dict[tuple[str, str], np.ndarray] = {}
+    for cname, comp in card.components.items():
+        sig_w = np.zeros(n)
+        for s in comp.signals:
+            sig_w += np.where(np.isnan(sig[(cname, s.metric)]), 0.0, s.weight)
+        for s in comp.signals:
+            v = sig[(cname, s.metric)]
+            share = np.where(np.isnan(v), 0.0, s.weight / np.where(sig_w > 0, sig_w, 1.0))
+            lost[(cname, s.metric)] = np.nan_to_num(100.0 * comp.weight * share * (1 - v) / tw)
+    return Scores(score=total, band=[card.band(float(x)) for x in total], components=comp_vals,
+                  contributions={c: np.round(v, 1) for c, v in contrib.items()}, lost=lost, signals=sig)
 
 
 @dataclass
@@ -102,47 +154,23 @@ class ScoreTable:
     components: pd.DataFrame  # component value 0..1, NaN when no data
     contributions: pd.DataFrame  # points each component adds to the score
     lost: dict[tuple[str, str], np.ndarray]  # points each signal costs (0 when perfect)
+    signals: dict[tuple[str, str], np.ndarray]  # each signal's 0..1 score, NaN when its metric is missing
 
 
 def score(card: Scorecard, features: pd.DataFrame) -> ScoreTable:
     """Score every row of `features` with the scorecard, vectorised."""
-    sig = signal_scores(card, features)
-    comp_vals = {}
-    for cname, comp in card.components.items():
-        num = np.zeros(len(features))
-        den = np.zeros(len(features))
-        for s in comp.signals:
-            v = sig[(cname, s.metric)]
-            ok = ~np.isnan(v)
-            num += np.where(ok, v * s.weight, 0.0)
-            den += np.where(ok, s.weight, 0.0)
-        comp_vals[cname] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-    comps = pd.DataFrame(comp_vals, index=features.index)
-    weights = pd.Series({c: comp.weight for c, comp in card.components.items()})
-    avail = comps.notna() * weights
-    total_w = avail.sum(axis=1).replace(0, np.nan)
-    contrib = comps.fillna(0.0).mul(weights, axis=1).div(total_w, axis=0) * 100.0
-    total = contrib.sum(axis=1).round(1)
-    lost: dict[tuple[str, str], np.ndarray] = {}
-    tw = total_w.to_numpy()
-    for cname, comp in card.components.items():
-        sig_w = np.zeros(len(features))
-        for s in comp.signals:
-            sig_w += np.where(np.isnan(sig[(cname, s.metric)]), 0.0, s.weight)
-        for s in comp.signals:
-            v = sig[(cname, s.metric)]
-            share = np.where(np.isnan(v), 0.0, s.weight / np.where(sig_w > 0, sig_w, 1.0))
-            lost[(cname, s.metric)] = np.nan_to_num(100.0 * comp.weight * share * (1 - v) / tw)
-    bands = total.map(card.band)
-    return ScoreTable(score=total, band=bands, components=comps, contributions=contrib.round(1),
-                      lost=lost)
+    s = score_arrays(card, features, len(features))
+    idx = features.index
+    return ScoreTable(score=pd.Series(s.score, index=idx), band=pd.Series(s.band, index=idx, dtype=str),
+                      components=pd.DataFrame(s.components, index=idx),
+                      contributions=pd.DataFrame(s.contributions, index=idx), lost=s.lost, signals=s.signals)
 
 
 def _pct(x: float) -> str:
     return f"{abs(x) * 100:.0f}%"
 
 
-def describe(metric: str, row: pd.Series) -> str:
+def describe(metric: str, row: Row) -> str:
     """One plain sentence for a metric of an account, with its numbers and dates."""
     v = row.get(metric)
     if metric == "usage_change_30d":
@@ -207,17 +235,22 @@ def drivers(card: Scorecard, table: ScoreTable, features: pd.DataFrame, account_
             top: int = 4) -> Drivers:
     """The signals costing an account the most points, and its strongest positives, in words."""
     pos = features.index.get_loc(account_id)
-    row = features.loc[account_id]
-    sig = signal_scores(card, features.loc[[account_id]])
+    return account_drivers(card, features.loc[account_id], {k: float(v[pos]) for k, v in table.signals.items()},
+                           {k: float(v[pos]) for k, v in table.lost.items()}, top)
+
+
+def account_drivers(card: Scorecard, row: Row, signals: Mapping[tuple[str, str], float],
+                    lost: Mapping[tuple[str, str], float], top: int = 4) -> Drivers:
+    """`drivers` of one account from its features row and its signals' scores and lost points."""
     neg_items: list[Driver] = []
     pos_items: list[Driver] = []
-    for (cname, metric), lost in table.lost.items():
-        s = sig[(cname, metric)][0]
+    for (cname, metric), points in lost.items():
+        s = signals[(cname, metric)]
         if math.isnan(s):
             continue
         item: Driver = {"component": cname, "metric": metric, "value": scalar(row[metric]),
-                "points_lost": round(float(lost[pos]), 1), "text": describe(metric, row)}
-        if s < 0.5 and lost[pos] >= 0.5:
+                "points_lost": round(points, 1), "text": describe(metric, row)}
+        if s < 0.5 and points >= 0.5:
             neg_items.append(item)
         elif s >= 0.9:
             pos_items.append(item)

@@ -22,7 +22,7 @@ import threading
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from core.lazy import lazy
@@ -31,6 +31,7 @@ from integrations.crm.store import CRMStore
 from tools.detectors import detect_many
 from tools.health import PortfolioHealth, Scorecard, score, score_portfolio
 from tools.results import Detection
+from tools.score_view import GAPS, ArrowView, FrameView, ScoreView
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,7 +52,6 @@ class Scope(Protocol):
 
 KEEP_DAYS = 40  # stored runs older than this are pruned when a new one is written
 _ARROW_MAGIC = b"ARROW1"  # how an Arrow IPC file starts
-_GAPS = b"retain.gaps"  # schema metadata: how each text/date column marks a gap (None or NaN)
 # Bumped whenever how features are computed changes (e.g. the sentiment model): stored runs made by
 # an older Retain are then recomputed instead of read.
 FEATURES_VERSION = "2"  # 2: tone of notes, tickets and surveys from tools.sentiment, with its turn
@@ -68,20 +68,25 @@ def to_arrow(frame: pd.DataFrame) -> bytes:
     # Arrow has one null; pandas object columns mark a gap with None or NaN, and readers test for either.
     gaps = {str(c): "nan" if any(isinstance(v, float) for v in frame[c]) else "none"
             for c in frame.columns if frame[c].dtype == object}
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _GAPS: json.dumps(gaps).encode()})
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), GAPS: json.dumps(gaps).encode()})
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema, options=pa.ipc.IpcWriteOptions(compression="zstd")) as writer:
         writer.write_table(table)
     return bytes(sink.getvalue().to_pybytes())
 
 
-def from_arrow(data: bytes) -> pd.DataFrame:
-    """The frame `to_arrow` wrote; ValueError for bytes that are not an Arrow IPC file."""
+def read_table(data: bytes) -> pa.Table:
+    """The Arrow table `to_arrow` wrote (no pandas needed); ValueError for bytes that are not an Arrow IPC file."""
     if not data.startswith(_ARROW_MAGIC):
         raise ValueError("not an Arrow IPC file")
-    table = pa.ipc.open_file(pa.py_buffer(data)).read_all()
+    return pa.ipc.open_file(pa.py_buffer(data)).read_all()
+
+
+def from_arrow(data: bytes) -> pd.DataFrame:
+    """The frame `to_arrow` wrote; ValueError for bytes that are not an Arrow IPC file."""
+    table = read_table(data)
     frame = table.to_pandas()
-    gaps = json.loads((table.schema.metadata or {}).get(_GAPS, b"{}"))
+    gaps = json.loads((table.schema.metadata or {}).get(GAPS, b"{}"))
     for name, gap in gaps.items():
         if name in frame.columns:
             values = frame[name].astype(object)
@@ -95,11 +100,8 @@ def load_run(store: CRMStore, card: Scorecard, day: date, version: int, today: d
     A row that is not two Arrow IPC files is never decoded otherwise: it is logged, deleted and None
     returned, so the caller recomputes and stores a good run in its place.
     """
-    digest = card_digest(card)
-    q = select(ScoreRun).where(ScoreRun.day == day, ScoreRun.card == digest)
-    q = q.where(ScoreRun.data_version == version) if day >= today else q.order_by(ScoreRun.data_version.desc())
     with store.session() as s:
-        run = s.scalars(q.limit(1)).first()
+        run = s.scalars(_stored(card, day, version, today)).first()
         if run is None:
             return None
         try:
@@ -111,6 +113,29 @@ def load_run(store: CRMStore, card: Scorecard, day: date, version: int, today: d
             s.delete(run)
             return None
     return PortfolioHealth(as_of=day, card=card, features=features, table=score(card, features), previous=previous)
+
+
+def load_view(store: CRMStore, card: Scorecard, day: date, version: int, today: date) -> ScoreView | None:
+    """The stored scores of `load_run` read without pandas (`tools.score_view`), else None.
+
+    None also for a row that is not Retain's Arrow format: `load_run` then refuses and replaces it.
+    """
+    with store.session() as s:
+        run = s.scalars(_stored(card, day, version, today)).first()
+        if run is None:
+            return None
+        payload, previous = run.payload, run.previous
+    try:
+        return ArrowView(card, read_table(payload), read_table(previous or b""))
+    except Exception:  # noqa: BLE001 - whatever is wrong with the bytes, `load_run` deals with the row
+        return None
+
+
+def _stored(card: Scorecard, day: date, version: int, today: date) -> Select[ScoreRun]:
+    """The stored run for a day at this data version (the newest for a day before `today`)."""
+    q = select(ScoreRun).where(ScoreRun.day == day, ScoreRun.card == card_digest(card))
+    q = q.where(ScoreRun.data_version == version) if day >= today else q.order_by(ScoreRun.data_version.desc())
+    return q.limit(1)
 
 
 def save_run(store: CRMStore, health: PortfolioHealth, version: int) -> None:
@@ -146,6 +171,7 @@ class ScoreCache:
         self._lock = threading.Lock()
         self._by_key: dict[tuple[date, int], PortfolioHealth] = {}
         self._found: dict[tuple[date, int], dict[int, list[Detection]]] = {}
+        self._views: dict[tuple[date, int], ScoreView] = {}
         self.computed = 0  # how many times this process scored the portfolio itself (for tests and bench)
         self.detections = 0  # how many accounts' detectors this process ran (for tests and bench)
 
@@ -167,6 +193,34 @@ class ScoreCache:
                     self._by_key.pop(next(iter(self._by_key)))
                 self._by_key[key] = hit
             return hit
+
+    def view(self, ctx: Scope, day: date | None = None) -> ScoreView:
+        """Scores for a date read per account: frames this process holds, else the stored run without pandas.
+
+        Only when no run is stored does this score the portfolio (`get`), which needs the frames.
+        """
+        day = day or ctx.as_of
+        version = ctx.store.data_version()
+        key = (day, version)
+        with self._lock:
+            hit = self._views.get(key)
+            if hit is None and key in self._by_key:
+                hit = FrameView(self._by_key[key])
+            if hit is None:
+                hit = load_view(ctx.store, ctx.card, day, version, ctx.as_of)
+            if hit is not None:
+                self._keep_view(key, hit)
+                return hit
+        view = FrameView(self.get(ctx, day))
+        with self._lock:
+            self._keep_view(key, view)
+        return view
+
+    def _keep_view(self, key: tuple[date, int], view: ScoreView) -> None:
+        self._views = {k: v for k, v in self._views.items() if k[0] != key[0]}
+        while len(self._views) >= self.KEEP:
+            self._views.pop(next(iter(self._views)))
+        self._views[key] = view
 
     def detected(self, ctx: Scope, account_ids: list[int],
                  day: date | None = None) -> dict[int, list[Detection]]:

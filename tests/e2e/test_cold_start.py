@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from integrations.crm.models import CSM
+from tools.access import OPERATOR
 
 NOT_FOR_AN_ANSWER = ("alembic", "pptx")  # migrations (the store is at head), QBR decks
 # A lookup, a list or a metric reads rows, not the day's scores (pandas, Arrow), memory (Chroma) or a model.
@@ -46,8 +47,13 @@ def test_a_lookup_list_or_metric_imports_no_data_frames_memory_or_model(rt, ques
     assert not loaded & set(NOT_FOR_A_LOOKUP), sorted(loaded & set(NOT_FOR_A_LOOKUP))
 
 
-def test_a_health_question_reads_scores_but_opens_no_memory_store(rt):
-    """Risk signals need the embedding model's vectors (cached), never the Chroma collections."""
+def test_a_health_question_reads_stored_scores_without_data_frames_or_memory_store(rt):
+    """The day's stored scores are read per account with pyarrow alone (tools.score_view), no pandas.
+
+    Risk signals need the embedding model's vectors (cached), never the Chroma collections.
+    """
+    rt.scores.get(rt.tool_context(OPERATOR))  # the day's scores stored (`retain demo seed` or a server does it)
     text, loaded = _cold_ask(rt, "how is Acme Corp doing?")
-    assert "Health" in text
-    assert "chromadb" not in loaded
+    assert "Health" in text and "Strength" in text
+    assert "pyarrow" in loaded  # the probe sees the stored run being read
+    assert not loaded & {"pandas", "chromadb", "sklearn"}, sorted(loaded & {"pandas", "chromadb", "sklearn"})
