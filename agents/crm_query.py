@@ -146,6 +146,8 @@ def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]],
                    "milestones done", rows[0]["source"], kind="lookup")
         for r in rows:
             f.fact(f"{r['name']}: {r['status']}, due {r['due_date']}, owner {r['owner']}", r["source"], kind="lookup")
+    elif p.what.startswith("ARR change"):  # "how much did that one grow by?": the renewal's change
+        return arr_change.one(f, name, rows, latest=p.what.endswith("latest renewal"))
     elif p.what == "survey":
         for r in rows:
             who = f" from {r['contact']}" if r.get("contact") else ""
@@ -208,8 +210,9 @@ def _aggregate(f: Finding, ctx: crm.ToolContext, p: Plan, res: QueryResult, scop
         delta = float(t["sum_arr_after"]) - float(t["sum_arr_before"])
         extra += f"; net ARR change {'-' if delta < 0 else '+'}${abs(delta):,.0f} (" + \
             (f"ARR lost ${-delta:,.0f})" if delta < 0 else f"ARR gained ${delta:,.0f})")
-    f.fact(f"{t.get('count', res.total)} {p.title} in {scope}" + (f"; {extra}" if extra else ""), *srcs,
-           kind="aggregate")
+    head = f"{p.title[:1].upper()}{p.title[1:]}" if res.query.entity == "telemetry" and p.period is not None else \
+        f"{t.get('count', res.total)} {p.title}"  # a usage total of the last accounts: its measure, not its days
+    f.fact(f"{head} in {scope}" + (f"; {extra}" if extra else ""), *srcs, kind="aggregate")
     for g in res.groups:
         parts = "; ".join(f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')} "
                           f"{fmt(a.field or '', g.get(f'{a.fn}_{a.field}'))}" for a in aggs)

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from agents import fiscal, requests, understand
-from agents.router_edits import _PREP, _edited, _intents, _understood
+from agents.router_edits import _PREP, _edited, _intents, _understood, in_rows
 from agents.router_model import FieldName, QueryOut, RouteOut, system_prompt
 from agents.router_model import grounded as _grounded
 from agents.router_model import proposed_plan as _proposed_plan
@@ -281,6 +281,7 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
     intents = _intents(low)
     linked = link_accounts(deps, ctx, question) if intents != ["help"] else \
         {"accounts": [], "ambiguous": [], "denied": []}
+    linked = in_rows(linked, dialogue)  # "the Upland one" when the last answer holds one Upland
     if dialogue and not _alone(intents) and not linked["ambiguous"] and not linked["denied"]:
         edited = _edited(deps, ctx, question, dialogue, linked)
         if isinstance(edited, tuple):

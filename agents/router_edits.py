@@ -128,7 +128,7 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
             (_intents(question.lower()) or re.match(r"\W*(?:and\s+|so\s+)?why\b", question.lower())) and \
             not picks.fields_named(question.lower(), d.get("entity") or "accounts"):
         return None  # "why did it fail?" after one failed fine-tune: the agent that diagnoses it answers
-    if sel is not None and (d.get("entity") or "accounts") == "accounts":  # the usual routing answers about it
+    if sel is not None and not sel.change and (d.get("entity") or "accounts") == "accounts":  # the usual routing
         how = sel.how + (f" {_whole(whole.group(0), d)}" if whole and whole.group(0) not in sel.how else "")
         return [{"account_id": sel.row["account_id"], "name": sel.row["account"]}], \
             f"{sel.row['account']} ({how} in the last answer)", narrowed
@@ -161,7 +161,7 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         out["base"] = narrowed
     out["said"] = [e.text for e in found if isinstance(e, edits.ShiftPeriod)]
     counted = [str(len(set(p.query.account_ids)))] if p.query is not None and p.query.account_ids and \
-        any(isinstance(e, edits.SwitchEntity | edits.ShowFields) for e in found) else []  # "at those 3 accounts"
+        any(isinstance(e, edits.SwitchEntity | edits.ShowFields | edits.UsageOf) for e in found) else []  # "those 3"
     out["used"] = [x for e in found for x in (
         [e.text] if isinstance(e, edits.ShiftPeriod) else [e.span.text] if isinstance(e, edits.SetPeriod) else
         [str(e.limit)] if isinstance(e, edits.Reorder) and e.limit else [e.how] if isinstance(e, edits.SelectRow)
@@ -206,7 +206,8 @@ def _whole(said: str, d: Dialogue) -> str:
 
 def _with_all_accounts(ctx: crm.ToolContext, d: Dialogue, found: list[edits.Edit]) -> Dialogue:
     """Every account of the last answer's query, not only the rows it showed ("and their tickets?" after 74)."""
-    if not any(isinstance(e, edits.SwitchEntity | edits.ShowFields | edits.Summarise) for e in found) or \
+    if not any(isinstance(e, edits.SwitchEntity | edits.ShowFields | edits.Summarise | edits.UsageOf)
+               for e in found) or \
             not d.get("plan"):
         return d
     last = understand.from_json(d["plan"])  # type: ignore[arg-type]
@@ -235,3 +236,23 @@ def _scoped(ctx: crm.ToolContext, e: edits.Edit, d: Dialogue, switched: str | No
     narrowed = [i for i in prior if i in ids] or [-1]  # none match: an empty answer, never the unfiltered one
     return (edits.SetFilters(keep, e.said, narrowed) if isinstance(e, edits.SetFilters)
             else edits.Summarise(e.aggregates, keep, narrowed))
+
+
+def in_rows(linked: dict[str, Any], d: Dialogue | None) -> dict[str, Any]:
+    """A name that matches several accounts but the account of only one of the last answer's rows means that one.
+
+    "how much did the Upland one grow?" after a list holding Upland Markets (not Upland Games).
+    """
+    rows = [*((d or {}).get("rows") or []), *(((d or {}).get("base") or {}).get("rows") or [])]  # or the list before
+    if not linked["ambiguous"] or not rows:
+        return linked
+    found, still = list(linked["accounts"]), []
+    for amb in linked["ambiguous"]:
+        hits = {r["account_id"]: r["account"] for r in rows if r["account"] in amb["candidates"]}
+        if len(hits) != 1:
+            still.append(amb)
+            continue
+        aid, name = next(iter(hits.items()))
+        if all(f["account_id"] != aid for f in found):
+            found.append({"account_id": aid, "name": name})
+    return {**linked, "accounts": found, "ambiguous": still}

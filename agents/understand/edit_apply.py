@@ -23,6 +23,7 @@ from agents.understand.edit_ops import (
     ShowFields,
     Summarise,
     SwitchEntity,
+    UsageOf,
 )
 from agents.understand.model import Plan, from_json
 from agents.when import Span
@@ -131,7 +132,13 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             ent = d.get("entity") or "accounts"
             spec = ENTITIES[ent]
             fields = [k for k in spec.fields if k not in ("hyperparameters",)][:12]
-            if ent == "accounts":
+            if e.change:  # "how much did that one grow by?": that renewal, or the account's latest one, as a change
+                q = Query(entity="renewals", account_ids=[e.row["account_id"]], limit=1,
+                          sort=[Sort(field="renewal_date", desc=True)],
+                          fields=["renewal_date", "outcome", "arr_before", "arr_after", "account"])
+                if ent == "renewals":
+                    q = q.model_copy(update={"row_ids": [e.row["id"]], "account_ids": []})
+            elif ent == "accounts":
                 q = Query(entity="accounts", account_ids=[e.row["account_id"]],
                           fields=["account", "health", "band", "arr", "renewal_date", "p_renew", "owner"])
             elif ent == "plans":  # a plan picked from a list: its steps not done yet, what is stuck first
@@ -141,7 +148,9 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             else:
                 q = Query(entity=ent, row_ids=[e.row["id"]], fields=fields)  # type: ignore[arg-type]
             ref: AccountRef = {"account_id": e.row["account_id"], "name": e.row["account"]}
-            p = Plan("lookup", f"{ref['name']}: {e.row['label']}", q, what="record", accounts=[ref])
+            p = Plan("lookup", f"{ref['name']}: {e.row['label']}", q, accounts=[ref],
+                     what=("ARR change at the latest renewal" if ent != "renewals" else "ARR change at the renewal "
+                           "picked") if e.change else "record")
         elif isinstance(e, Summarise) and p.query is not None:
             q = p.query
             money_elsewhere = any(a.field == "arr" for a in e.aggregates) and "arr" not in ENTITIES[q.entity].fields
@@ -156,6 +165,13 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                                      "limit": None, "group_by": q.group_by,
                                      **({"account_ids": e.account_ids} if e.account_ids is not None else {})})
             p = replace(p, shape="aggregate", query=q)
+        elif isinstance(e, UsageOf):  # "total cost of those": the rows' accounts' usage, one line per account
+            q = Query(entity="telemetry", account_ids=_account_ids(d), fields=["day", e.field, "account"],
+                      filters=[Filter(field="day", op="between", value=[e.span.start.isoformat(),
+                                                                       e.span.end.isoformat()])],
+                      aggregates=[Aggregate(fn=e.fn, field=e.field)], group_by="account")  # type: ignore[arg-type]
+            p = Plan("aggregate", f"days of usage, {e.span.describe()}", q, what="days of usage",
+                     period=e.span)  # the window and how it was chosen, for the reading
         elif isinstance(e, DropFilters) and p.query is not None:
             p = replace(p, query=p.query.model_copy(update={"filters": [f for f in p.query.filters
                                                                         if f.field not in e.fields]}), period=None)

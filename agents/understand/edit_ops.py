@@ -55,6 +55,7 @@ class SelectRow:
 
     row: RowRef
     how: str
+    change: bool = False  # "how much did that one grow by?": the renewal's ARR change (an account's last renewal)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,16 @@ class Summarise:
     aggregates: list[Aggregate]
     filters: list[Filter] = field(default_factory=list)
     account_ids: list[int] | None = None
+
+
+@dataclass(frozen=True)
+class UsageOf:
+    """A usage measure (tokens, requests, spend) of the last answer's accounts over a window ("total cost of those")."""
+
+    field: str
+    fn: str
+    words: str
+    span: Span
 
 
 @dataclass(frozen=True)
@@ -121,4 +132,4 @@ class Unmatched:
 
 
 Edit = SetPeriod | ShiftPeriod | SetFilters | SwitchEntity | SelectRow | Summarise | Reorder | Resubject | Unmatched | \
-    GroupBy | ShowFields | DropFilters | Unreadable
+    GroupBy | ShowFields | DropFilters | Unreadable | UsageOf

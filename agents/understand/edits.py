@@ -39,6 +39,7 @@ from agents.understand.edit_ops import (
     SwitchEntity,
     Unmatched,
     Unreadable,
+    UsageOf,
 )
 from agents.understand.edit_words import (
     _entity_of,
@@ -54,7 +55,7 @@ from agents.understand.edit_words import (
     period_of,
 )
 from agents.understand.model import Plan, from_json
-from agents.understand.row_totals import counted_by_account
+from agents.understand.row_totals import asks_change, counted_by_account, usage_of
 from agents.understand.slots import _limit
 from agents.understand.vocabulary import Vocabulary
 from agents.when import Span
@@ -62,7 +63,7 @@ from tools.query import ENTITIES, Filter, Sort
 
 __all__ = ["CUE", "ONLY", "WHOLE", "DropFilters", "Edit", "GroupBy", "Reorder", "Resubject", "SelectRow",
            "SetFilters", "SetPeriod", "ShiftPeriod", "ShowFields", "Summarise", "SwitchEntity", "Unmatched",
-           "Unreadable", "apply", "current_period", "period_of", "read", "rows_of"]
+           "Unreadable", "UsageOf", "apply", "current_period", "period_of", "read", "rows_of"]
 
 # A message that leans on the last answer: it starts like a follow-up or points back at it.
 CUE = re.compile(r"^\s*(?:and|so|ok(?:ay)?|what about|how about|same(?: thing)?(?: for| but| with| again)?|now|only|"
@@ -241,6 +242,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         ("renewals" if prev.shape == "metric" else "accounts")
     out: list[Edit] = []
     rows = d.get("rows") or []
+    used = usage_of(low, prev, today, len(rows), fiscal_start) if rows else None
+    if used is not None:  # "combined spend for those 3": the usage of the rows' accounts, never their ARR
+        return [used]
     counted = counted_by_account(low, entity, today, vocab, asker)
     if counted:  # "how many of those were high priority, and on which accounts?": the rows counted, their accounts
         return counted
@@ -270,6 +274,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     if theirs is not None and theirs[0] not in ENTITIES[entity].fields:  # "the one with the most seats" after tickets
         return [SwitchEntity("accounts"), Reorder(Sort(field=theirs[0], desc=theirs[1]), 1), ShowFields([theirs[0]])]
     sel = None if shifted else _select(low, rows, [a["name"] for a in named], vocab.roles, entity)
+    if isinstance(sel, SelectRow) and entity in ("renewals", "accounts") and asks_change(low):
+        return [SelectRow(sel.row, sel.how, change=True)]  # "how much did that one grow by?": its ARR change
     if sel is not None:
         return [sel]
     day = date_named(low, today)

@@ -26,6 +26,9 @@ DATE_VERBS = {"opened_at": "opened", "closed_at": "closed", "renewal_date": "ren
               "last_engaged": "last engaged",
               "completed_date": "completed", "day": "on", "contract_start": "signed", "last_touch": "last touched",
               "target_date": "targeting go-live", "started_on": "started"}
+USAGE_WORDS = {"spend": "usage spend (their model usage charges, not the ARR they pay us)",
+               "tokens": "tokens used (input and output)", "api_requests": "API requests"}
+"""A usage total over the last answer's accounts, said so that spend is not read as ARR."""
 DEFAULT_PERIOD = "the default last 12 months"
 """The text of a metric's window when the message states none."""
 METRIC_NAMES = {"nrr": "NRR", "grr": "GRR", "logo_retention": "logo retention", "churn_rate": "churn rate",
@@ -117,8 +120,12 @@ def reading(p: Plan) -> str:
     if q is None:
         return f"{p.title}:"
     noun = ENTITY_WORDS.get(q.entity, q.entity)
+    if p.shape == "lookup" and p.accounts and p.what.startswith("ARR change"):  # "how much did that one grow by?"
+        return f"{p.what} of {p.accounts[0]['name']} (ARR after minus before):"
     if p.shape == "lookup" and p.accounts:
         subject = f"{p.what or noun} of {p.accounts[0]['name']}"
+    elif q.entity == "telemetry" and p.period is not None and q.aggregates and q.aggregates[0].field in USAGE_WORDS:
+        subject = f"{USAGE_WORDS[q.aggregates[0].field or '']}, {p.period.text}"  # "total cost of those"
     elif q.entity == "telemetry" and p.accounts:  # "Acme's token usage this month"
         subject = f"{noun} of {' and '.join(a['name'] for a in p.accounts)}"
     elif q.row_ids and len(q.row_ids) == 1:

@@ -1,17 +1,22 @@
-"""Totals and measures over the last answer's rows: counted with an added filter, per account.
+"""Totals and measures over the last answer's rows: counted with an added filter, per account; usage totals.
 
 "how many of those were high priority, and on which accounts?" after tickets counts those tickets that are
-high priority and names their accounts; it is never a switch to counting the accounts.
+high priority and names their accounts; it is never a switch to counting the accounts. "combined spend for
+those 3" after a list of accounts is those accounts' usage spend over a window the reading states.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
-from agents.understand.edit_ops import Edit, GroupBy, Summarise
-from agents.understand.edit_words import _entity_of, _filters, _summarise, _summary_word, _without_fields
+from agents.understand.edit_apply import current_period
+from agents.understand.edit_ops import Edit, GroupBy, Summarise, Unmatched, UsageOf
+from agents.understand.edit_words import _entity_of, _filters, _summarise, _summary_word, _without_fields, period_of
+from agents.understand.model import Plan
+from agents.understand.usage import measure
 from agents.understand.vocabulary import Vocabulary
+from agents.when import NUMBER_WORDS, Span, number
 from tools.query import ENTITIES, Aggregate
 
 # "..., and on which accounts?", "which customers are they on?": name the rows' accounts, not a switch to accounts
@@ -35,3 +40,49 @@ def counted_by_account(low: str, entity: str, today: date, vocab: Vocabulary, as
     filters, _ = _filters(rest, entity, today, vocab, asker)
     summ = _summarise(rest, entity, filters) or Summarise([Aggregate(fn="count")], filters)
     return [summ, GroupBy("account")]
+
+
+_SUMMED = ("tokens", "api_requests", "spend")
+
+
+def usage_of(low: str, prev: Plan, today: date, rows: int, fiscal_start: int = 1) -> UsageOf | Unmatched | None:
+    """"combined spend for those 3", "total cost of those", "how many tokens did they use last month?".
+
+    A usage total of the last answer's accounts over the window said, else the last answer's own usage window,
+    else the last 30 days; the reading says which, and that spend is usage spend, not ARR.
+    """
+    m = measure(low)
+    if m is None or m[0] not in _SUMMED or re.search(r"\barr\b|\brevenue\b|contract value|pay(?:s|ing)? us\b", low):
+        return None
+    n = re.search(r"\b(?:those|these|the|them|all)\s+(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\b(?!\s*(?:days?|weeks?|"
+                  r"months?|quarters?|years?)\b)", low)
+    if n and n.group(1) not in ("a", "an") and number(n.group(1)) != rows:  # "those 3" of 5: which? ask, never guess
+        return Unmatched(rows)
+    stated = period_of(low, today, False, fiscal_start)
+    if stated is None and not (_summary_word(low) or re.search(r"\b(?:spent|used|consumed|burn\w*|ran up|altogether|"
+                                                               r"together|all told|between them)\b", low)):
+        return None  # "and their spend?": a column of the list, not a total
+    last = current_period(prev) if prev.query is not None and prev.query.entity == "telemetry" else None
+    if stated is not None:
+        sp = Span(stated.start, min(stated.end, today), stated.text)
+        how = "the window asked"
+    elif last is not None:
+        sp, how = last, "the same window as the last answer"
+    else:
+        sp, how = Span(today - timedelta(days=29), today, "the last 30 days"), "no window said, so the last 30 days"
+    return UsageOf(m[0], m[1], m[2], Span(sp.start, sp.end, how))
+
+
+# "how much did that one grow by?", "what did we lose on it?", "how much did it shrink": a renewal's ARR change
+_CHANGE = re.compile(r"\b(?:grow|grew|grown|expand(?:ed)?|shr[iau]nk|contract(?:ed)?|drop(?:ped)?|f[ae]ll|fallen|"
+                     r"lose|lost|gain(?:ed)?|increase[ds]?|decrease[ds]?|go(?:ne)? (?:up|down)|went (?:up|down)|"
+                     r"change[ds]?|move[ds]?)\b(?:\s+(?:by|in arr))?|\b(?:arr )?(?:change|delta|uplift|difference)\b")
+_HOW_MUCH = re.compile(r"\bhow much\b|\bby how much\b|\bwhat (?:did|was|were)\b|\b(?:by|in) what\b|\bhow big\b|"
+                       r"\bby\s*\??$")
+_OTHER_MEASURE = re.compile(r"\b(?:usage|tokens?|requests?|spend|seats?|latency|p95|nps|csat|health|score|users|"
+                            r"errors?|tickets?|contacts?|headcount)\b")
+
+
+def asks_change(low: str) -> bool:
+    """The message asks how much a renewal moved ARR ("how much did that one grow by?"), not another measure."""
+    return bool(_CHANGE.search(low) and _HOW_MUCH.search(low)) and not _OTHER_MEASURE.search(low)

@@ -89,9 +89,11 @@ def usage(low: str, today: date, accounts: list[AccountRef]) -> list[Plan]:
     hi = not re.search(r"\b(?:least|lowest|bottom|smallest|fewest)\b", low)
     one = bool(re.search(r"\bwho\b|\bwhich (?:account|customer|client)\b(?!s)|\bthe (?:most|least|highest|lowest)\b",
                          low)) and not re.search(r"\btop \d|\btop (?:three|five|ten)\b", low)
-    n = re.search(r"\b(?:top|bottom)\s+(\d+|three|five|ten)\b", low)
-    size = {"three": 3, "five": 5, "ten": 10}.get(n.group(1), 0) if n and not n.group(1).isdigit() else \
-        int(n.group(1)) if n else (1 if one else 10)
+    n = re.search(r"\b(?:top|bottom)\s+(\d+|three|five|ten)\b|\b(?:which|what|the|my|our)\s+(\d{1,2}|three|four|five|"
+                  r"six|ten)\s+(?:\w+\s+)?(?:accounts|customers|clients)\b", low)  # "which 4 accounts used the most"
+    k = (n.group(1) or n.group(2)) if n else ""
+    size = {"three": 3, "four": 4, "five": 5, "six": 6, "ten": 10}.get(k, 0) if n and not k.isdigit() else \
+        int(k) if n else (1 if one else 10)
     plans = [_plan(fld, fn, words, sp, accounts, by, (hi, size) if rank else None)]
     if vs:
         later = low[vs.end():]

@@ -58,3 +58,77 @@ def test_a_count_over_survey_rows_applies_a_bound_on_their_score(rt):
                "how many of those scored under 7?")[-1]
     assert "score under 7" in ans["text"].splitlines()[0] and f"{n} survey responses" in ans["text"], ans["text"][:300]
     assert "did not apply" not in ans["text"]
+
+
+def _spend(rt, names: list[str], start: str, end: str, field: str = "t.spend") -> float:
+    quoted = ", ".join(f"'{n}'" for n in names)
+    return float(_sql(rt, f"select sum({field}) from telemetry_daily t join accounts a on a.id = t.account_id where "
+                          f"a.name in ({quoted}) and t.day between '{start}' and '{end}'")[0][0])
+
+
+def test_spend_cost_or_tokens_of_the_last_accounts_is_their_usage_over_a_stated_window(rt):
+    bot = Assistant(rt, use_memory=False)
+    top = [n for (n,) in _sql(rt, "select name from accounts where owner_id = 8 and lifecycle_stage != 'churned' "
+                                  "order by arr desc limit 3")]
+    arr = _sql(rt, f"select sum(arr) from accounts where name in ({', '.join(repr(n) for n in top)})")[0][0]
+    for k, ask in enumerate(("total cost of those?", "combined spend for those 3")):
+        ans = _ask(bot, LENA, f"cost{k}", "my 3 biggest accounts", ask)[-1]
+        first = ans["text"].splitlines()[0]
+        assert "not the ARR" in first and "2026-10-25 to 2026-11-23" in first and "last 30 days" in first, first
+        assert f"${_spend(rt, top, '2026-10-25', '2026-11-23'):,.0f}" in ans["text"], ans["text"][:500]
+        assert f"${arr:,.0f}" not in ans["text"] and "did not apply" not in ans["text"], ans["text"][:500]
+        assert all(n in ans["text"] for n in top)
+    ans = bot.ask("how many tokens did they use in october?", LENA, "cost0")["answer"]
+    assert "2026-10-01 to 2026-10-31" in ans["text"].splitlines()[0], ans["text"][:300]
+    assert f"{_spend(rt, top, '2026-10-01', '2026-10-31', 't.input_tokens + t.output_tokens'):,.0f}" in ans["text"]
+
+
+def test_a_usage_total_keeps_the_last_answers_usage_window_and_asks_when_the_count_does_not_match(rt):
+    bot = Assistant(rt, use_memory=False)
+    ans = _ask(bot, DIEGO, "win", "which 4 accounts of mine used the most requests over the last 60 days",
+               "and what did those four spend altogether?")[-1]
+    first = ans["text"].splitlines()[0]
+    assert "same window as the last answer" in first and "2026-09-24 to 2026-11-23" in first, ans["text"][:400]
+    top = [n for (n,) in _sql(rt, "select a.name from telemetry_daily t join accounts a on a.id = t.account_id where "
+                                  "a.owner_id = 9 and a.lifecycle_stage != 'churned' and t.day between '2026-09-24' "
+                                  "and '2026-11-23' group by a.name order by sum(t.api_requests) desc limit 4")]
+    assert f"${_spend(rt, top, '2026-09-24', '2026-11-23'):,.0f}" in ans["text"], (top, ans["text"][:500])
+    ans = bot.ask("total cost of those 2", DIEGO, "win")["answer"]
+    assert "which one you mean" in ans["text"] and "$" not in ans["text"], ans["text"][:300]
+
+
+def _renewal(rt, name: str) -> tuple:
+    return _sql(rt, "select r.renewal_date, r.arr_before, r.arr_after from renewal_events r join accounts a on "
+                    f"a.id = r.account_id where a.name = '{name}' order by r.renewal_date desc limit 1")[0]
+
+
+def test_how_much_a_picked_renewal_grew_or_shrank_is_that_renewals_change(rt):
+    bot = Assistant(rt, use_memory=False)
+    grown = _sql(rt, "select a.name from renewal_events r join accounts a on a.id = r.account_id where a.owner_id = 8 "
+                     "and r.outcome = 'expanded' and r.renewal_date >= '2026-01-01' order by r.arr_after - "
+                     "r.arr_before limit 1")[0][0]
+    day, before, after = _renewal(rt, grown)
+    ans = _ask(bot, LENA, "grew", "which of my renewals expanded this year?",
+               f"how much did the {grown} one grow by?")[-1]
+    assert f"grew by ${after - before:,.0f} (+{(after - before) / before * 100:.1f}%)" in ans["text"], ans["text"][:400]
+    assert "ARR change" in ans["reading"] and grown in ans["reading"], ans["reading"]
+    # a name shared by two accounts is the one the last answer listed; a later pick reads the list again
+    shrunk = _sql(rt, "select a.name from renewal_events r join accounts a on a.id = r.account_id where a.owner_id = 8 "
+                      "and r.outcome = 'contracted' and r.renewal_date >= '2026-08-01' order by r.renewal_date "
+                      "limit 1")[0][0]
+    day, before, after = _renewal(rt, shrunk)
+    ans = _ask(bot, LENA, "lost", "renewals on my book since august", f"what did we lose on the {shrunk.split()[0]} "
+               "one, how much?")[-1]
+    assert f"shrank by ${before - after:,.0f} (-{(before - after) / before * 100:.1f}%)" in ans["text"], ans["text"]
+
+
+def test_how_much_an_account_row_grew_is_its_latest_renewals_change_never_its_health_card(rt):
+    bot = Assistant(rt, use_memory=False)
+    (name,), = _sql(rt, "select a.name from accounts a join contracts c on c.account_id = a.id and c.status = "
+                        "'active' where a.owner_id = 5 and a.lifecycle_stage != 'churned' and c.renewal_date between "
+                        "'2027-04-01' and '2027-04-30'")
+    day, before, after = _renewal(rt, name)
+    ans = _ask(bot, MARCUS, "acct", "which of my accounts renew in april 2027?", "and how much did that one shrink "
+               "by last time?")[-1]
+    assert f"shrank by ${before - after:,.0f}" in ans["text"] and str(day)[:10] in ans["text"], ans["text"][:400]
+    assert "latest renewal" in ans["reading"] and "Health" not in ans["text"], ans["text"][:400]
