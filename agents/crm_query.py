@@ -11,7 +11,7 @@ import math
 from datetime import date
 from typing import Any
 
-from agents import arr_change, briefing, risk
+from agents import arr_change, briefing, risk, row_text
 from agents.context import Deps
 from agents.state import AccountRef, Finding, RowRef, Table
 from agents.understand import Plan, seniority
@@ -386,6 +386,8 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         return f
     if p.shape == "aggregate":
         _aggregate(f, ctx, p, res, scope)
+    elif p.what == "what they said":  # "what did they complain about?": the rows' own words, quoted
+        row_text.state(f, res, scope)
     else:
         label = p.title
         n = min(len(res.rows), SHOWN)  # a long list shows its first rows and says how to reach the rest

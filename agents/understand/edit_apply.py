@@ -11,9 +11,11 @@ from dateutil.relativedelta import relativedelta
 from agents.state import AccountRef, Dialogue, RowRef
 from agents.understand.edit_ops import (
     _DATE_FIELD,
+    TEXT_FIELDS,
     DropFilters,
     Edit,
     GroupBy,
+    Quote,
     Reorder,
     Resubject,
     SelectRow,
@@ -172,6 +174,15 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                       aggregates=[Aggregate(fn=e.fn, field=e.field)], group_by="account")  # type: ignore[arg-type]
             p = Plan("aggregate", f"days of usage, {e.span.describe()}", q, what="days of usage",
                      period=e.span)  # the window and how it was chosen, for the reading
+        elif isinstance(e, Quote) and p.query is not None:  # "what did they complain about?": their own words
+            ent, rows = p.query.entity, d.get("rows") or []
+            cols = [k for k in (ENTITIES[ent].label_field, *TEXT_FIELDS[ent], ENTITIES[ent].date_field, "score",
+                                "contact", "account") if k and k in ENTITIES[ent].fields]
+            q = p.query.model_copy(update={"fields": list(dict.fromkeys(cols)), "aggregates": [], "group_by": None,
+                                           "limit": None if len(rows) < int(d.get("total") or 0) else p.query.limit})
+            if rows and len(rows) >= int(d.get("total") or len(rows)) and ent != "accounts":
+                q = q.model_copy(update={"row_ids": [r["id"] for r in rows], "limit": None})  # those rows exactly
+            p = replace(p, shape="list", query=q, what="what they said")
         elif isinstance(e, DropFilters) and p.query is not None:
             p = replace(p, query=p.query.model_copy(update={"filters": [f for f in p.query.filters
                                                                         if f.field not in e.fields]}), period=None)

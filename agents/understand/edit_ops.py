@@ -12,6 +12,9 @@ _DATE_FIELD = {"accounts": "renewal_date", "renewals": "renewal_date", "tickets"
                "activities": "occurred_on", "surveys": "responded_on", "fine_tunes": "created_on",
                "milestones": "due_date", "contacts": "last_engaged", "telemetry": "day", "plans": "target_date"}
 _MONEY_FIELD = {"accounts": "arr", "renewals": "arr_before"}
+TEXT_FIELDS = {"surveys": ("comment",), "tickets": ("subject", "body"), "activities": ("subject", "body"),
+               "fine_tunes": ("loss_summary",)}
+"""The fields that hold what a record says, by entity: what "what did they complain about?" quotes."""
 _SCORE_FIELD = {"accounts": "health", "surveys": "score", "fine_tunes": "eval_score"}
 
 
@@ -78,6 +81,11 @@ class UsageOf:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """What the last rows say, quoted from their own text ("what did they complain about?")."""
+
+
+@dataclass(frozen=True)
 class Reorder:
     """Another order or length."""
 
@@ -132,4 +140,4 @@ class Unmatched:
 
 
 Edit = SetPeriod | ShiftPeriod | SetFilters | SwitchEntity | SelectRow | Summarise | Reorder | Resubject | Unmatched | \
-    GroupBy | ShowFields | DropFilters | Unreadable | UsageOf
+    GroupBy | ShowFields | DropFilters | Unreadable | UsageOf | Quote

@@ -28,6 +28,7 @@ from agents.understand.edit_ops import (
     DropFilters,
     Edit,
     GroupBy,
+    Quote,
     Reorder,
     Resubject,
     SelectRow,
@@ -55,13 +56,13 @@ from agents.understand.edit_words import (
     period_of,
 )
 from agents.understand.model import Plan, from_json
-from agents.understand.row_totals import asks_change, counted_by_account, usage_of
+from agents.understand.row_totals import asks_change, asks_text, counted_by_account, usage_of
 from agents.understand.slots import _limit
 from agents.understand.vocabulary import Vocabulary
 from agents.when import Span
 from tools.query import ENTITIES, Filter, Sort
 
-__all__ = ["CUE", "ONLY", "WHOLE", "DropFilters", "Edit", "GroupBy", "Reorder", "Resubject", "SelectRow",
+__all__ = ["CUE", "ONLY", "WHOLE", "DropFilters", "Edit", "GroupBy", "Quote", "Reorder", "Resubject", "SelectRow",
            "SetFilters", "SetPeriod", "ShiftPeriod", "ShowFields", "Summarise", "SwitchEntity", "Unmatched",
            "Unreadable", "UsageOf", "apply", "current_period", "period_of", "read", "rows_of"]
 
@@ -242,6 +243,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         ("renewals" if prev.shape == "metric" else "accounts")
     out: list[Edit] = []
     rows = d.get("rows") or []
+    if rows and asks_text(low, entity) and not named and not _entity_of(_without_fields(low, entity)) not in (
+            None, entity) and not picks.by_ordinal(low, rows):
+        return [Quote()]  # "what did they complain about?" after survey answers: their comments, quoted
     used = usage_of(low, prev, today, len(rows), fiscal_start) if rows else None
     if used is not None:  # "combined spend for those 3": the usage of the rows' accounts, never their ARR
         return [used]

@@ -154,6 +154,8 @@ def reading(p: Plan) -> str:
         parts.append("at " + " and ".join(a["name"] for a in p.accounts))
     if q.group_by:
         parts.append(f"by {q.group_by}")
+    if p.what == "what they said":  # "what did they complain about?"
+        parts.append("what they said, quoted from their own text")
     aggs = [a for a in q.aggregates if a.fn != "count" and a.field]
     if aggs:
         parts.append("with " + ", ".join(f"{'total' if a.fn == 'sum' else a.fn} {a.field.replace('_', ' ')}"

@@ -11,7 +11,7 @@ import re
 from datetime import date, timedelta
 
 from agents.understand.edit_apply import current_period
-from agents.understand.edit_ops import Edit, GroupBy, Summarise, Unmatched, UsageOf
+from agents.understand.edit_ops import TEXT_FIELDS, Edit, GroupBy, Summarise, Unmatched, UsageOf
 from agents.understand.edit_words import _entity_of, _filters, _summarise, _summary_word, _without_fields, period_of
 from agents.understand.model import Plan
 from agents.understand.usage import measure
@@ -86,3 +86,17 @@ _OTHER_MEASURE = re.compile(r"\b(?:usage|tokens?|requests?|spend|seats?|latency|
 def asks_change(low: str) -> bool:
     """The message asks how much a renewal moved ARR ("how much did that one grow by?"), not another measure."""
     return bool(_CHANGE.search(low) and _HOW_MUCH.search(low)) and not _OTHER_MEASURE.search(low)
+
+
+_SAID = re.compile(r"\b(?:complain\w*|complaints?|gripes?|grumbl\w*|unhappy about|upset about|moan\w*|"
+                   r"what (?:did|do|does) (?:they|it|those|these|he|she|the \w+) (?:say|write|mention|tell us)|"
+                   r"what (?:was|were) (?:said|written)|what (?:they|it) said|comments?|verbatims?|feedback|"
+                   r"what (?:were|are) (?:they|those|these|them) (?:all )?about|"
+                   r"what (?:was|were) (?:the|their) (?:issues?|problems?|reasons?|concerns?)|"
+                   r"why (?:were|was|did) (?:they|it|those|these) (?:so )?(?:unhappy|upset|low|bad|negative|angry|"
+                   r"score (?:so )?low|detractors?))\b")
+
+
+def asks_text(low: str, entity: str) -> bool:
+    """The message asks what the last rows say ("what did they complain about?"), and the rows carry text."""
+    return entity in TEXT_FIELDS and bool(_SAID.search(low))

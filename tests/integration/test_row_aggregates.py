@@ -132,3 +132,25 @@ def test_how_much_an_account_row_grew_is_its_latest_renewals_change_never_its_he
                "by last time?")[-1]
     assert f"shrank by ${before - after:,.0f}" in ans["text"] and str(day)[:10] in ans["text"], ans["text"][:400]
     assert "latest renewal" in ans["reading"] and "Health" not in ans["text"], ans["text"][:400]
+
+
+def test_survey_rows_are_ranked_by_their_score_and_their_comments_quoted(rt):
+    bot = Assistant(rt, use_memory=False)
+    first = _ask(bot, LENA, "srv", "nps detractors on my accounts in the last 90 days?")[-1]
+    start, end = re.search(r"(\d{4}-\d{2}-\d{2}) to (\d{4}-\d{2}-\d{2})", first["text"]).groups()
+    rows = _sql(rt, "select a.name, s.score, s.comment from survey_responses s join accounts a on a.id = s.account_id "
+                    f"where a.owner_id = 8 and a.lifecycle_stage != 'churned' and s.responded_on between '{start}' and "
+                    f"'{end}' and s.score <= 6 and s.kind = 'nps' order by s.score")
+    assert len(rows) >= 3 and rows[0][1] < rows[1][1], rows
+    for k, ask in enumerate(("what were their gripes?", "so what did they complain about")):
+        ans = _ask(bot, LENA, "srv", ask)[-1] if k == 0 else \
+            _ask(bot, LENA, "srv1", "nps detractors on my accounts in the last 90 days?", ask)[-1]
+        assert "which account" not in ans["text"].lower() and "quoted" in ans["reading"], ans["text"][:300]
+        for comment in {c for _, _, c in rows}:
+            assert f"\u201c{comment}\u201d" in ans["text"], (comment, ans["text"][:600])
+        assert all(name in ans["text"] for name, _, _ in rows)
+    ans = bot.ask("and which one of those scored worst?", LENA, "srv")["answer"]
+    assert rows[0][0] in ans["text"] and f"score {rows[0][1]}" in ans["text"], ans["text"][:300]
+    assert "Health" not in ans["text"]
+    ans = bot.ask("what did they say?", LENA, "srv")["answer"]
+    assert f"\u201c{rows[0][2]}\u201d: 1 response, {rows[0][0]}" in ans["text"], ans["text"][:300]
