@@ -240,6 +240,8 @@ def _routed(deps: Deps, question: str, who: str, last_accounts: list[AccountRef]
         r["not_applied"] = [x for x in r["not_applied"] or [] if x.lower() not in used]
     if r.get("tie") and r.get("reading"):  # "the biggest" when two share it: never one of them picked silently
         r["reading"] = f"No single one: {r['tie']}, so all of them are shown. {r['reading']}"
+    if r.get("left_out") and r.get("reading"):  # "besides that one": the rows left out, by name
+        r["reading"] = f"Leaving out from the last answer: {r['left_out']}. {r['reading']}"
     picked = note.get("picked") or r.get("picked")
     if picked and r.get("reading"):  # "the biggest one?": which row it was, then the answer's reading
         r["reading"] = f"Picked from the last answer: {picked}. {r['reading']}"

@@ -166,6 +166,12 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         [e.text] if isinstance(e, edits.ShiftPeriod) else [e.span.text] if isinstance(e, edits.SetPeriod) else
         [str(e.limit)] if isinstance(e, edits.Reorder) and e.limit else [e.how] if isinstance(e, edits.SelectRow)
         else [])] + counted
+    gone = [r for e in found if isinstance(e, edits.ExcludeRows) for r in e.rows]
+    if gone:  # "besides that one": which rows, and the phrase was applied
+        out["left_out"] = "; ".join(f"{r['account']}, {r['label']}" + (f" ({r['date']})" if r.get("date") else "")
+                                    for r in gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
+        m = edits.BESIDES.search(question.lower())
+        out["used"] = [*out["used"], *([m.group(0)] if m else [])]
     if sel is not None:
         out["picked"] = f"{sel.row['account']}, {sel.row['label']}" + (f" ({sel.row['date']})" if sel.row.get("date")
                                                                         else "") + f", {sel.how}" + \

@@ -75,6 +75,7 @@ class Route(TypedDict):
     not_applied: NotRequired[list[str]]  # phrases carrying a constraint the answer could not apply
     clarify: NotRequired[str]  # one question to ask instead of answering (a follow-up that points nowhere)
     picked: NotRequired[str]  # the row of the last answer a follow-up picked ("the oldest one")
+    left_out: NotRequired[str]  # the rows of the last answer a follow-up leaves out ("besides that one")
     base: NotRequired[Dialogue | None]  # the list a follow-up narrowed, for "all of them" / "the third one" next
     used: NotRequired[list[str]]  # phrases a follow-up's edits applied (never reported as "not applied")
     said: NotRequired[list[str]]  # phrases of those the reading line names ("the 60 after that")

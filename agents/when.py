@@ -30,6 +30,8 @@ MONTHS = ["january", "february", "march", "april", "may", "june", "july", "augus
           "november", "december"]
 _MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|" \
          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_RECORDS = r"(?:renewals?|renewing|contracts|tickets?|escalations|surveys?|nps|csat|responses|milestones?|meetings?|" \
+           r"calls|notes|activities|fine[- ]?tunes?|onboardings)\b"  # "my march renewals"; "the march one" picks a row
 
 
 OPEN_START = date(1970, 1, 1)
@@ -370,6 +372,10 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int | None =
     if m:
         a = _month_start(m.group(1), today, future, int(m.group(2)) if m.group(2) else None)
         return Span(a, a + relativedelta(months=1, days=-1), m.group(0).strip())
+    m = re.search(r"\b" + _MONTH + r"(?:\s+(\d{4}))?\s+" + _RECORDS, low)  # "my march renewals", "dec tickets"
+    if m:
+        a = _month_start(m.group(1), today, future, int(m.group(2)) if m.group(2) else None)
+        return Span(a, a + relativedelta(months=1, days=-1), f"in {MONTHS[a.month - 1]}")
     m = re.search(r"\b(?:between|from)\s+(.{3,20}?)\s+(?:and|to|until)\s+(.{3,20})", low)
     if m:
         lo, hi = _explicit(m.group(1), today, future), _explicit(m.group(2), today, future)

@@ -83,6 +83,7 @@ class Query(BaseModel):
     filters: list[Filter] = Field(default_factory=list, max_length=8)
     account_ids: list[int] = Field(default_factory=list, max_length=500)
     row_ids: list[int] = Field(default_factory=list, max_length=500)  # records of a previous answer
+    exclude_ids: list[int] = Field(default_factory=list, max_length=500)  # records of a previous answer left out
     sort: list[Sort] = Field(default_factory=list, max_length=3)
     limit: int | None = Field(None, ge=1, le=500)
     group_by: str | None = None
@@ -146,6 +147,11 @@ def _base_select(spec: EntitySpec, ctx: ToolContext, q: Query) -> Any:
         if ident is None:
             raise QueryError(f"{q.entity} rows have no id to pick them by; ask for them by account and date.")
         stmt = stmt.where(ident.in_(q.row_ids))
+    if q.exclude_ids:
+        ident = Account.id if spec.model is Account else getattr(spec.model, "id", None)
+        if ident is None:
+            raise QueryError(f"{q.entity} rows have no id to leave them out by; ask for them by account and date.")
+        stmt = stmt.where(ident.not_in(q.exclude_ids))
     if spec.model is TelemetryDaily:
         stmt = stmt.where(TelemetryDaily.day <= ctx.as_of)
     for f in q.filters:

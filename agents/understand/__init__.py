@@ -140,8 +140,10 @@ def _plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: l
     book = signals.plan(low, today, vocab, asker, accounts)
     if book is not None:
         return [book]
-    if len(accounts) == 1:
-        return _lookups(low, accounts[0], today, vocab)
+    if len(accounts) == 1:  # a field of it, or a person there ("what's sofia's title at Initech?")
+        found = _lookups(low, accounts[0], today, vocab)
+        who = None if found else person(question, vocab.people, accounts)
+        return found if who is None else [who]
     if accounts:
         return []
     who = person(question, vocab.people)

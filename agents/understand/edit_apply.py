@@ -14,6 +14,7 @@ from agents.understand.edit_ops import (
     TEXT_FIELDS,
     DropFilters,
     Edit,
+    ExcludeRows,
     GroupBy,
     Quote,
     Reorder,
@@ -112,6 +113,7 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             ids = [a["account_id"] for a in e.accounts]
             q = p.query.model_copy(update={"account_ids": ids, "row_ids": []}) if p.query is not None and \
                 (p.query.account_ids or p.shape == "lookup") else p.query
+            q = q.model_copy(update={"exclude_ids": []}) if q is not None else q  # rows left out of another subject
             title = p.title
             for old in p.accounts:
                 title = title.replace(old["name"], e.accounts[0]["name"])
@@ -183,6 +185,10 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             if rows and len(rows) >= int(d.get("total") or len(rows)) and ent != "accounts":
                 q = q.model_copy(update={"row_ids": [r["id"] for r in rows], "limit": None})  # those rows exactly
             p = replace(p, shape="list", query=q, what="what they said")
+        elif isinstance(e, ExcludeRows) and p.query is not None:  # "besides that one": the query without it
+            ids = [r["account_id"] if p.query.entity == "accounts" else r["id"] for r in e.rows]
+            p = replace(p, query=p.query.model_copy(update={
+                "exclude_ids": list(dict.fromkeys([*p.query.exclude_ids, *ids])), "row_ids": []}))
         elif isinstance(e, DropFilters) and p.query is not None:
             p = replace(p, query=p.query.model_copy(update={"filters": [f for f in p.query.filters
                                                                         if f.field not in e.fields]}), period=None)

@@ -62,6 +62,13 @@ class SelectRow:
 
 
 @dataclass(frozen=True)
+class ExcludeRows:
+    """The same query without rows of the last answer ("what's overdue besides that one")."""
+
+    rows: list[RowRef]
+
+
+@dataclass(frozen=True)
 class Summarise:
     """Totals over the last rows (optionally narrowed first)."""
 
@@ -140,4 +147,4 @@ class Unmatched:
 
 
 Edit = SetPeriod | ShiftPeriod | SetFilters | SwitchEntity | SelectRow | Summarise | Reorder | Resubject | Unmatched | \
-    GroupBy | ShowFields | DropFilters | Unreadable | UsageOf | Quote
+    GroupBy | ShowFields | DropFilters | Unreadable | UsageOf | Quote | ExcludeRows

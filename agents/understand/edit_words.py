@@ -300,3 +300,22 @@ def _reorder(low: str, entity: str) -> Reorder | None:
         return None
     return Reorder(sort, limit)
 
+
+def _swap(low: str, prev: Plan, vocab: Vocabulary) -> SetFilters | None:
+    """"and nimbus-small?": a short follow-up naming another value of a field the last query filtered on."""
+    if prev.query is None or len(low.split()) > 6:
+        return None
+    said = re.sub(r"^\W*(?:and|or|what about|how about|same for|now|ok|okay)\b|[?!.]+$", "", low).strip()
+    if len(said) < 3:
+        return None
+    known = {"model": vocab.models, "industry": vocab.industries, "plan": vocab.plans}
+    for f in prev.query.filters:
+        names = known.get(f.field)
+        if not names or not isinstance(f.value, str) or said in f.value.lower():
+            continue
+        hits = [n for n in names if said in n.lower()]
+        if hits:
+            value = hits[0] if len(hits) == 1 else said
+            return SetFilters([Filter(field=f.field, op="contains" if f.op == "contains" or len(hits) > 1 else "eq",
+                                      value=value)], [value])
+    return None

@@ -25,8 +25,10 @@ from agents.state import AccountRef, Dialogue, RowRef
 from agents.understand import picks
 from agents.understand.edit_apply import _has_window, apply, current_period, prev_shape, rows_of
 from agents.understand.edit_ops import (
+    _DATE_FIELD,
     DropFilters,
     Edit,
+    ExcludeRows,
     GroupBy,
     Quote,
     Reorder,
@@ -52,17 +54,21 @@ from agents.understand.edit_words import (
     _structural,
     _summarise,
     _summary_word,
+    _swap,
     _without_fields,
     period_of,
 )
+from agents.understand.measures import next_due
 from agents.understand.model import Plan, from_json
 from agents.understand.row_totals import asks_change, asks_text, counted_by_account, usage_of
 from agents.understand.slots import _limit
+from agents.understand.statuses import still_to_do
 from agents.understand.vocabulary import Vocabulary
 from agents.when import Span
 from tools.query import ENTITIES, Filter, Sort
 
-__all__ = ["CUE", "ONLY", "WHOLE", "DropFilters", "Edit", "GroupBy", "Quote", "Reorder", "Resubject", "SelectRow",
+__all__ = ["BESIDES", "CUE", "ONLY", "WHOLE", "DropFilters", "Edit", "ExcludeRows", "GroupBy", "Quote", "Reorder",
+           "Resubject", "SelectRow",
            "SetFilters", "SetPeriod", "ShiftPeriod", "ShowFields", "Summarise", "SwitchEntity", "Unmatched",
            "Unreadable", "UsageOf", "apply", "current_period", "period_of", "read", "rows_of"]
 
@@ -83,6 +89,10 @@ WHOLE = re.compile(r"\b(?:all of (?:them|those|these)|them all|altogether|overal
                    r"of all|(?:the )?(?:whole|full|entire|original|first) list|all \d+|all (?:the )?accounts|"
                    r"of the [\w-]+ ones|of the [\w-]+ [\w-]+ ones|out of all)\b")
 ONLY = "the only one in the last answer"
+# "what's overdue besides that one", "other than the blocked one": the rows of the last answer left out.
+BESIDES = re.compile(r"\b(?:besides|apart from|aside from|other than|except(?: for)?|excluding|not counting|"
+                     r"leaving out)\s+(?:that|this|the|those|these|it)\b(?:\s+(?:[\w-]+\s+){0,2}?(?:ones?|steps?|"
+                     r"milestones?|tickets?|rows?|accounts?|renewals?|responses?|jobs?|contacts?)\b)?")
 # "ok show me all of them", "all of em, smallest first", "the full list": the list without its length.
 _ALL = re.compile(r"^\W*(?:(?:ok(?:ay)?|so|and|then|now|just|actually)\W+)*(?:(?:show|list|give|see|let me see)\s+"
                   r"(?:me\s+|us\s+)?)?(?:(?:all|every one|each)(?: of)? (?:them|em|'em|those|these)|them all|all|"
@@ -160,6 +170,26 @@ def _select(low: str, rows: list[RowRef], names: list[str], roles: list[str],
         return SelectRow(hits[0], "the one named")
     return None
 
+def _left_out(low: str, rows: list[RowRef], named: list[AccountRef], vocab: Vocabulary, entity: str, today: date,
+              asker: str) -> list[Edit]:
+    """"besides that one" leaves rows of the last answer out; the rest of the message edits the query as usual."""
+    m = BESIDES.search(low)
+    if m is None or not rows:
+        return []
+    said = m.group(0)
+    if len(rows) == 1 or re.search(r"\b(?:those|these)\b|\bones\b", said):
+        gone = list(rows)
+    else:
+        sel = _select(re.sub(r"^\w+(?: from| for| than| counting| out)?\s+", "", said), rows,
+                      [a["name"] for a in named], vocab.roles, entity)
+        if not isinstance(sel, SelectRow):
+            return [Unmatched(len(rows))]
+        gone = [sel.row]
+    rest = low[:m.start()] + " " + low[m.end():]
+    filters, _ = _filters(rest, entity, today, vocab, asker)
+    return [ExcludeRows(gone), *([SetFilters(filters, [])] if filters else [])]
+
+
 _OWNING = re.compile(r"\b(?:which|how many|any|all|none|some|who|are there any) (?:of )?(?:them|those|these|the ones)"
                      r"\s+"
                      r"(?:still |also |already |now |currently )?(?:have|has|had|got|with|having)\b")
@@ -182,26 +212,6 @@ def _owning(low: str, entity: str, today: date, vocab: Vocabulary, asker: str) -
     return [*out, summ if summ is not None else SetFilters(filters, said)]
 
 
-def _swap(low: str, prev: Plan, vocab: Vocabulary) -> SetFilters | None:
-    """"and nimbus-small?": a short follow-up naming another value of a field the last query filtered on."""
-    if prev.query is None or len(low.split()) > 6:
-        return None
-    said = re.sub(r"^\W*(?:and|or|what about|how about|same for|now|ok|okay)\b|[?!.]+$", "", low).strip()
-    if len(said) < 3:
-        return None
-    known = {"model": vocab.models, "industry": vocab.industries, "plan": vocab.plans}
-    for f in prev.query.filters:
-        names = known.get(f.field)
-        if not names or not isinstance(f.value, str) or said in f.value.lower():
-            continue
-        hits = [n for n in names if said in n.lower()]
-        if hits:
-            value = hits[0] if len(hits) == 1 else said
-            return SetFilters([Filter(field=f.field, op="contains" if f.op == "contains" or len(hits) > 1 else "eq",
-                                      value=value)], [value])
-    return None
-
-
 def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, named: list[AccountRef],
          fresh: Plan | None, fiscal_start: int = 1) -> list[Edit]:
     """The edits a message makes to the dialogue's last query; [] when it is a new question."""
@@ -211,6 +221,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     topic = _entity_of(grouping) is not None or bool(_TOPIC.search(grouping))  # names what it is about, on its own
     cue = bool(CUE.search(low) or _BACK.search(low)) or len(low.split()) <= 4 or not topic or \
         (bool(d.get("rows")) and date_named(low, today) is not None)  # "what did the nov 9 meeting say?"
+    due = next_due(prev.query.entity, low, today) if named and prev is not None and prev.query is not None else None
+    if due is not None:  # "and Acme - the next one due there?": that account's soonest step not done
+        return [Resubject(named), SetFilters(due[0], [], [a["account_id"] for a in named]), Reorder(due[1], 1)]
     subject = [a["account_id"] for a in d.get("accounts") or []]
     if named and [a["account_id"] for a in named] != subject:
         corrected = re.search(r"\b(i meant|meant|no|nope|not|wait|oops|actually|sorry|instead|rather|what about|"
@@ -249,6 +262,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     used = usage_of(low, prev, today, len(rows), fiscal_start) if rows else None
     if used is not None:  # "combined spend for those 3": the usage of the rows' accounts, never their ARR
         return [used]
+    left = _left_out(low, rows, named, vocab, entity, today, asker)
+    if left:  # "what's overdue besides that one": the query (edited by the rest) without that row
+        return left
     counted = counted_by_account(low, entity, today, vocab, asker)
     if counted:  # "how many of those were high priority, and on which accounts?": the rows counted, their accounts
         return counted
@@ -323,6 +339,7 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     elif switch == "accounts" and re.search(r"\bwho owns\b|\bowners?\b", low):
         out.append(SwitchEntity("accounts", owners=True))
     shift = _shift(low)
+    per = None
     if shift is not None and (prev.period is not None or _has_window(prev)):
         out.append(shift)
     else:
@@ -331,6 +348,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         if per is not None:
             out.append(SetPeriod(per))
     filters, _ = _filters(low, entity, today, vocab, asker)
+    if per is not None and prev.query is not None and entity in _DATE_FIELD:  # "due in 2 weeks": not done yet
+        window = Filter(field=_DATE_FIELD[entity], op="between", value=[per.start.isoformat(), per.end.isoformat()])
+        filters += still_to_do(entity, [*prev.query.filters, *filters, window], low, today)
     have = {f.field for f in filters}
     filters += [f for f in picks.value_filters(low, rows) if f.field not in have and f.field in ENTITIES[entity].fields]
     each = re.search(r"\b(?:per|by|for each|each)\s+(account|customer|client|owner|csm|team|segment|industry)s?\b",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from rapidfuzz import fuzz, process, utils
@@ -10,6 +11,7 @@ from rapidfuzz import fuzz, process, utils
 from agents.state import AccountRef
 from agents.understand.model import Plan
 from agents.understand.phrases import _LOOKUPS
+from agents.understand.statuses import INCLUDING_DONE, still_to_do
 from agents.when import NUMBER_WORDS, span
 from tools.query import Filter, Query, Sort
 
@@ -92,6 +94,13 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
             if what == "milestones" and re.search(r"\b(overdue|late|behind)\b", low):  # past due, not done
                 filters += [Filter(field="status", op="ne", value="done"),
                             Filter(field="due_date", op="lt", value=today.isoformat())]
+            if what == "milestones" and not any(f.field == "due_date" for f in filters):  # "due in the next 2 weeks"
+                done = re.search(r"\b(completed|finished|done|hit|reached)\b", INCLUDING_DONE.sub(" ", low))
+                per = span(low, today, future=not done)
+                if per is not None and per.text != "today":
+                    filters.append(Filter(field="completed_date" if done else "due_date", op="between",
+                                          value=[per.start.isoformat(), per.end.isoformat()]))
+                    filters += still_to_do("milestones", filters, low, today)
             if what == "milestones":  # "the SSO milestone": the steps whose name holds a word of the question
                 words = {w for m in steps or [] for w in re.findall(r"[a-z]{3,}", m.lower())} - _STEP_WORDS
                 named = [w for w in re.findall(r"[a-z]{3,}", low) if w in words]
@@ -114,8 +123,37 @@ _PERSON_FIELDS = [(r"\b(e-?mail|address|reach|contact|get hold of|write to|ping)
                   (r"\b(last (engaged|heard|spoke|talked)|engage)", ["name", "last_engaged", "role", "account"])]
 
 
-def person(question: str, people: list[str]) -> Plan | None:
-    """A contact asked about by name ("what's Jane Roe's title?"), in any account the asker may see."""
+_ASKED = re.compile(r"\b(?:who(?:'s| is| was)|what(?:'s| is)|whats|how do i reach|email (?:for|of)|title of|role of)\s+"
+                    r"([a-z][a-z\-]+)(?:'s)?(?:\s+([a-z])\b\.?(?:'s)?)?")
+"""A person asked by first name, maybe with a last initial ("who is raj s?", "what's sofia's title at X")."""
+_NOT_NAMES = {"the", "our", "my", "their", "this", "that", "it", "he", "she", "they", "there", "new", "next", "last",
+              "up", "going", "on", "in", "at", "a", "an", "left", "still", "champion", "owner", "admin", "csm"}
+
+
+def _plain(s: str) -> str:
+    """A name compared without case or accents ("tomas" is Tomás)."""
+    return utils.default_process("".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c)))
+
+
+def _by_first_name(low: str, people: list[str]) -> list[str]:
+    """The contacts a first name (fuzzy: "jon" is John) and an optional last initial point at."""
+    m = _ASKED.search(low)
+    if m is None or m.group(1) in _NOT_NAMES:
+        return []
+    firsts = sorted({p.split()[0] for p in people if " " in p})
+    hits = process.extract(m.group(1), firsts, scorer=fuzz.ratio, processor=_plain, score_cutoff=85, limit=None)
+    top = max((h[1] for h in hits), default=0)
+    named = {str(h[0]) for h in hits if h[1] == top}
+    return [p for p in people if p.split()[0] in named and
+            (m.group(2) is None or p.split()[-1].lower().startswith(m.group(2)))]
+
+
+def person(question: str, people: list[str], accounts: list[AccountRef] | None = None) -> Plan | None:
+    """A contact asked about by name ("what's Jane Roe's title?", "who is raj s?"), in what the asker may see.
+
+    A full name matches fuzzily; a first name (with a last initial, or at a named account) reads every
+    contact it may mean, so several namesakes come back side by side, never one picked silently.
+    """
     words = re.findall(r"[A-Za-z][A-Za-z'\-]+", question.replace("\u2019", "'"))
     words = [re.sub(r"'s$", "", w) for w in words]
     spans = [" ".join(words[i:i + 2]) for i in range(len(words) - 1)]
@@ -126,11 +164,17 @@ def person(question: str, people: list[str]) -> Plan | None:
         hit = process.extractOne(sp, people, scorer=fuzz.ratio, processor=utils.default_process, score_cutoff=88)
         if hit is not None and (best is None or hit[1] > best[1]):
             best = hit
-    if best is None:
+    low = question.lower().replace("\u2019", "'")
+    names = [str(best[0])] if best is not None else _by_first_name(low, people)
+    m = _ASKED.search(low)
+    if not names or best is None and not (accounts or m and m.group(2)):  # a bare first name needs more to go on
         return None
-    name = str(best[0])
-    low = question.lower()
     fields = next((f for pat, f in _PERSON_FIELDS if re.search(pat, low)),
                   ["name", "role", "email", "is_champion", "left_on", "last_engaged", "account"])
-    q = Query(entity="contacts", filters=[Filter(field="name", value=name)], fields=list(dict.fromkeys(fields)))
-    return Plan("list", f"contacts named {name}", q, what="contacts")
+    cond = Filter(field="name", value=names[0]) if best is not None else Filter(field="name", op="in", value=names[:40])
+    q = Query(entity="contacts", filters=[cond], fields=list(dict.fromkeys(fields)),
+              account_ids=[a["account_id"] for a in accounts or []])
+    said = names[0] if best is not None else f"{m.group(1).title() if m else names[0]}" + \
+        (f" {m.group(2).upper()}." if m and m.group(2) else "")
+    at = f" at {' and '.join(a['name'] for a in accounts)}" if accounts else ""
+    return Plan("list", f"contacts named {said}{at}", q, what="contacts", accounts=list(accounts or []))

@@ -9,8 +9,9 @@ The words for a field come from the entity's own catalogue (`tools.query.ENTITIE
 from __future__ import annotations
 
 import re
+from datetime import date
 
-from agents.understand.phrases import _FIELD_WORDS
+from agents.understand.phrases import _FIELD_WORDS, _INCLUSIVE, _LESS, _MORE
 from agents.understand.slots import thresholds
 from tools.query import ENTITIES, Filter, Sort
 
@@ -48,11 +49,38 @@ def field_words(entity: str) -> dict[str, str]:
     return out
 
 
+_BARE = {"surveys": "score"}  # an entity whose one number a bare bound is on: "gave us a 6 or lower"
+_BARE_BOUNDS = [re.compile(r"(?<![\w$.,])(\d{1,2})\s+or\s+(lower|less|below|under|worse|higher|more|above|over|better|"
+                           r"greater)\b(?!\s*(?:days?|weeks?|months?|quarters?|years?)\b)"),
+                re.compile(rf"({_MORE}|{_LESS})\s*(\d{{1,2}})\b(?![.,]\d|\s*(?:%|percent|days?|weeks?|months?|"
+                           r"quarters?|years?|accounts?|customers?|clients?|tickets?)\b)")]
+
+
 def record_thresholds(entity: str, low: str) -> list[Filter]:
-    """Bounds on the entity's own numbers: "score under 7", "eval score above 0.8", "worth over 100k"."""
+    """Bounds on the entity's own numbers: "score under 7", "eval score above 0.8", "worth over 100k".
+
+    Survey responses have one number, the score: a bound said without naming it ("nps answers this
+    quarter under 7", "scoring 6 or below", "gave us a 6 or lower") is on the score.
+    """
     if entity == "accounts":
         return thresholds(low)
-    return thresholds(low, field_words(entity), _MONEY_FIELD.get(entity))
+    found = thresholds(low, field_words(entity), _MONEY_FIELD.get(entity))
+    fld = _BARE.get(entity)
+    if found or fld is None:
+        return found
+    for pat in _BARE_BOUNDS:
+        m = pat.search(low)
+        if m is None:
+            continue
+        word, num = (m.group(2), m.group(1)) if m.group(1)[0].isdigit() else (m.group(1), m.group(2))
+        if int(num) > 10:
+            continue
+        up = bool(re.match(r"higher|more|above|over|better|greater|at least|no less|>|exceed|in excess|upwards|"
+                           r"north|min", word))
+        inclusive = m.group(1)[0].isdigit() or bool(re.match(_INCLUSIVE, word))
+        return [Filter(field=fld, op=("ge" if inclusive else "gt") if up else ("le" if inclusive else "lt"),
+                       value=int(num))]
+    return []
 
 
 def superlative(entity: str, low: str, date_field: str) -> Sort | None:
@@ -80,6 +108,21 @@ def superlative(entity: str, low: str, date_field: str) -> Sort | None:
         if m:
             return Sort(field=date_field, desc=bool(re.fullmatch(_NEW, m.group(1))))
     return None
+
+
+NEXT_DUE = re.compile(r"\bnext\b(?:\s+[\w-]+){0,3}?\s+(?:coming\s+)?(?:due|up|scheduled)\b|\bcoming due\b|"
+                      r"\bnext (?:milestones?|steps?|tasks?|ones?)\b|\bupcoming (?:milestones?|steps?|tasks?)\b")
+"""The next thing due ("the next milestone coming due", "next one due there"): the earliest not yet done."""
+_DUE_FIELD = {"milestones": ("due_date", "done"), "plans": ("target_date", "completed")}
+
+
+def next_due(entity: str, low: str, today: date) -> tuple[list[Filter], Sort] | None:
+    """"What's the next milestone due?": not done, due today or later, soonest first (the caller sets the length)."""
+    if entity not in _DUE_FIELD or not NEXT_DUE.search(low):
+        return None
+    fld, done = _DUE_FIELD[entity]
+    return [Filter(field="status", op="ne", value=done), Filter(field=fld, op="ge", value=today.isoformat())], \
+        Sort(field=fld)
 
 
 def singular(entity: str, low: str) -> bool:

@@ -123,7 +123,8 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      "economic buyer", {"entity": "contacts", "filters": [Filter(field="left_on", op="is_null")],
                         "fields": ["name", "role", "email"]}),
     (r"\bcontacts?\b|who (?:else )?(do we know|should i (talk|speak|reach out|call|email|ping|contact|go)( to)?|"
-     r"are (our|the) (people|contacts))|"
+     r"are (our|the) (people|contacts))|who (?:else )?(?:do we|have we|we) (?:still )?(?:have|got|know)\b"
+     r"(?! (?:renew|at risk|in (?:onboarding|red|yellow|green)))|\banyone else\b|\bwho else\b|"
      r"\bpeople\b|\bpoint of contact\b|\bpoc\b", "contacts",
      {"entity": "contacts", "fields": ["name", "role", "email", "is_champion", "left_on"], "limit": 10}),
     (r"\bmilestones?\b|go[- ]?live|\blaunch\b|target date|\bkick-?off\b", "milestones",
@@ -183,7 +184,8 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
                     "limit": 1}),
     (r"\bnps\b|\bsurvey|\bcsat\b|promoter|detractor", "survey",
      {"entity": "surveys", "fields": ["responded_on", "kind", "score", "comment", "contact"], "limit": 3}),
-    (r"(list|all|how many|which)\b.*fine[- ]?tun|fine[- ]?tun\w* (jobs|runs|history)", "fine-tunes",
+    (r"(list|all|how many|which)\b.*fine[- ]?tun|fine[- ]?tun\w* (jobs|runs|history)|"
+     r"^(?!.*\b(?:why|how|wrong|issues?|problems?|diagnos\w*|fix\w*|latency|cost)\b).*\bfine[- ]?tunes\b", "fine-tunes",
      {"entity": "fine_tunes", "fields": ["created_on", "status", "base_model", "eval_score", "loss_summary"],
       "limit": 10}),
 ]
@@ -199,12 +201,16 @@ _ENTITY_CUES: list[tuple[str, str]] = [
      r"\bplans? (?:that |which )?(?:are )?(?:started|kicked off|began|begun|launched|went live|go live|going live|"
      r"targeting)\b|"
      r"\b(?:kicked off|began onboarding|started onboarding)\b", "plans"),
-    (r"\bmilestones?\b|onboarding (tasks|steps)|\bdue\b.{0,30}\bonboarding\b|\bonboarding\b.{0,30}\bdue\b",
-     "milestones"),
+    (r"\bmilestones?\b|onboarding (tasks|steps)|\bdue\b.{0,30}\bonboardings?\b|\bonboardings?\b.{0,30}\bdue\b|"
+     r"^(?!.*\b(?:which|what|any|my|list|show) (?:of my )?(?:accounts?|customers?|clients?)\b).*"  # not accounts asked
+     r"\b(?:blocked|stuck|stalled|on hold|overdue|late|past due|slipp\w*)\b.{0,30}\b(?:onboardings|plans)\b",
+     "milestones"),  # "anything blocked in my onboardings?", "what's overdue on my plans": the plans' steps
     (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers|\bwho left\b|\bpeople who\b", "contacts"),
     (r"\b(survey|nps|csat) (responses?|answers?|comments?|results|scores)\b|\bsurvey comments\b|"
      r"\b(responded|answered|replied|filled (?:in|out)|took)\b.{0,12}\b(nps|survey|csat)\b|"
-     r"\b(detractor|promoter|passive)s? (responses|answers|comments)\b", "surveys"),
+     r"\b(detractor|promoter|passive)s? (responses|answers|comments)\b|"
+     r"\b(?:gave|given|rated|scored) (?:us )?(?:an? )?(?:score of )?\d{1,2}(?: or (?:lower|less|below|under|worse|"
+     r"higher|more|above|better))?\b(?!\s*(?:%|percent|days?|weeks?|months?|years?|tickets?|seats?)\b)", "surveys"),
     (r"\b(meetings|calls|emails|notes|activities)\b(?! in)", "activities"),
     (r"\b(churn|churned|renewed|expanded|contracted|downgraded)\b.*"
      r"\b(last|past|previous|since|during|in 20\d\d|this year)\b|"

@@ -56,6 +56,12 @@ def _filter_words(entity: str, f: Filter) -> str | None:
         return {"risk": f"{v}", "band": f"{v} health", "lifecycle_stage": f"in {v}"}.get(f.field, str(v))
     if f.field == "is_champion":
         return None if v else "not champions"
+    if entity == "contacts" and f.field == "name" and f.op == "in" and isinstance(v, list) and v:
+        first = {str(x).split()[0] for x in v}  # "who is raj s?": the name as asked, never the namesakes it may mean
+        initial = {str(x).split()[-1][:1].upper() for x in v}
+        return f"named {' or '.join(sorted(first))}" + (f" {initial.pop()}." if len(initial) == 1 and
+                                                         len(v) > 1 or len(v) == 1 and len(str(v[0]).split()) > 1
+                                                         else "")
     if f.field == "left_on" and f.op == "is_null":
         return "still there"
     if f.field == "champion_present" and f.op == "lt":
@@ -92,7 +98,8 @@ def _window(entity: str, filters: list[Filter]) -> str | None:
                 return f"{verb} up to {str(f.value[1])[:10]}"
             if f.op == "between":
                 return f"{verb} {f.value[0]} to {f.value[1]}"
-            return f"{verb} {'before' if f.op in ('lt', 'le') else 'after'} {f.value}"
+            side = {"lt": "before", "le": "on or before", "gt": "after"}.get(f.op, "on or after")
+            return f"{verb} {side} {f.value}"
     return None
 
 
@@ -134,9 +141,12 @@ def reading(p: Plan) -> str:
         subject = noun
     parts = [subject]
     overdue = [f for f in q.filters if f.field in ("due_date", "target_date") and f.op == "lt"]
-    if overdue and any(f.field == "status" for f in q.filters):  # "overdue": past its date and not done
-        parts.append(f"overdue (past {overdue[0].field.replace('_', ' ')} {overdue[0].value}, not done)")
-        q = q.model_copy(update={"filters": [f for f in q.filters if f not in overdue and f.field != "status"]})
+    status = [f for f in q.filters if f.field == "status"]
+    if overdue and status:  # "overdue": past its date and not done (a status named besides is said as such)
+        plain = all((f.op, f.value) in (("ne", "done"), ("eq", "active")) for f in status)
+        parts.append(f"overdue (past {overdue[0].field.replace('_', ' ')} {overdue[0].value}{', not done' * plain})")
+        q = q.model_copy(update={"filters": [f for f in q.filters if f not in overdue and
+                                             (f.field != "status" or not plain)]})
     win = _window(q.entity, q.filters)
     if win:
         parts.append(win)
@@ -145,6 +155,8 @@ def reading(p: Plan) -> str:
         parts.append("champions only")  # a lookup's subject says it already ("champion of Acme")
     if q.row_ids and len(q.row_ids) > 1:
         parts.append(f"the {len(q.row_ids)} shown in the last answer")
+    if q.exclude_ids:
+        parts.append(f"other than the {'one' if len(q.exclude_ids) == 1 else len(q.exclude_ids)} left out")
     if q.account_ids == [-1]:  # an edit of an answer that listed nothing: nothing, never everything
         parts.append("for the accounts of the last answer (it listed none)")
     elif q.account_ids and not p.accounts and not q.row_ids:

@@ -6,12 +6,12 @@ import re
 from datetime import date
 
 from agents.state import AccountRef
-from agents.understand.measures import field_words, record_thresholds, singular, superlative
+from agents.understand.measures import field_words, next_due, record_thresholds, singular, superlative
 from agents.understand.model import Plan, Shape
 from agents.understand.phrases import _COMPARE_TOPICS, _ENTITY_CUES, _FIELD_WORDS, _ORDINAL, _TODAY, METRICS, PLURAL
 from agents.understand.reading import DEFAULT_PERIOD, deadline
 from agents.understand.slots import _account_filters, _group, _limit, _say, _sort, _vocab_filters, thresholds
-from agents.understand.statuses import status_filters
+from agents.understand.statuses import INCLUDING_DONE, status_filters, still_to_do
 from agents.understand.vocabulary import Vocabulary
 from agents.when import Span, span
 from tools.query import ENTITIES, Aggregate, Filter, Query, Sort
@@ -163,6 +163,11 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     if topic and text_field:  # "notes about pricing": the records whose text mentions it
         filters.append(Filter(field=text_field, op="contains", value=topic.group(1).strip()))
         said.append(f"mentioning \u201c{topic.group(1).strip()}\u201d")
+    upcoming = next_due(entity, low, today)
+    if upcoming is not None:  # "the next milestone coming due after today": the soonest not done
+        low = re.sub(r"\b(?:after|from|beyond|starting|as of)\s+today\b", " ", low)
+        filters += [f for f in upcoming[0] if f.field == "status" or span(low, today) is None]
+        said.append("next due, not done")
     if entity in ("tickets", "activities", "surveys", "renewals", "fine_tunes", "milestones", "plans", "contacts") \
             and window is None:
         past = span(low, today, future=entity in ("milestones", "plans")
@@ -172,17 +177,16 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             fld = date_field(entity, low)
             filters.append(Filter(field=fld, op="between", value=[past.start.isoformat(), past.end.isoformat()]))
             said.append(past.describe())
-    done = {"milestones": "done", "plans": "completed"}.get(entity)
-    if done and not any(f.field == "status" for f in filters) and any(
-            f.field in ("due_date", "target_date") and f.op == "between" and f.value[1] >= today.isoformat()
-            for f in filters):  # "due in the next 2 weeks": what is still to do, not what is already done
-        filters.append(Filter(field="status", op="ne", value=done))
-        said.append(f"not {done}")
+    todo = still_to_do(entity, filters, low, today)  # "due in the next 2 weeks": not done yet
+    filters += todo
+    said += [f"not {f.value}" for f in todo]
+    if entity in ("milestones", "plans") and INCLUDING_DONE.search(low):
+        said.append("including done ones")
     if entity != "accounts":  # "score under 7", "eval score above 0.8", "renewals worth over 100k"
         bounds = record_thresholds(entity, low)
         filters += bounds
         said += [_say(f) for f in bounds]
-    sort = _sort(low) if entity == "accounts" else \
+    sort = _sort(low) if entity == "accounts" else upcoming[1] if upcoming is not None else \
         _record_sort(entity, low) or superlative(entity, low, date_field(entity, low))
     if sort is not None and entity == "accounts":
         sort = _top_by(low, sort)

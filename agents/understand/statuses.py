@@ -16,12 +16,12 @@ from tools.query import Filter
 _SYNONYMS: dict[str, str] = {  # a stored status -> more words for it
     "open": r"open|unresolved|outstanding|still open",
     "closed": r"closed|resolved|fixed",
-    "failed": r"failed|failing|diverged|broke|broken|errored|crashed",
+    "failed": r"fail|failed|failing|fails|diverged|broke|broken|errored|crashed",
     "succeeded": r"succeeded|successful|passed",
     "running": r"running|in progress|ongoing|in flight",
     "in_progress": r"in[- ]progress|underway|under way|ongoing|being worked on",
     "pending": r"pending|not started|not yet started|to ?do|queued",
-    "blocked": r"blocked|stuck|on hold",
+    "blocked": r"blocked|stuck|stalled|on hold",
     "done": r"done|completed?|finished",
     "active": r"running|active|in progress|open|ongoing|current",
     "completed": r"completed?|finished|done",
@@ -50,6 +50,27 @@ def lost_outcomes(low: str) -> list[str]:
         return []
     named = [o for o in outcomes(re.sub(r"\b(lose|lost)\b", " ", low)) if o in ("churned", "contracted")]
     return named or ["churned", "contracted"]
+
+
+INCLUDING_DONE = re.compile(r"\b(?:including|incl\.?|plus|even|also)\s+(?:the\s+|those\s+|any\s+)?"
+                            r"(?:already\s+)?(?:done|completed?|finished)(?:\s+ones)?\b|"
+                            r"\b(?:done|completed|finished) (?:ones )?(?:too|as well|included)\b|"
+                            r"\bdone or not\b|\b(?:any|every|all) status(?:es)?\b")
+"""A message that keeps finished steps in ("due in the next 2 weeks, including done ones")."""
+
+
+def still_to_do(entity: str, filters: list[Filter], low: str, today: date) -> list[Filter]:
+    """The status filter a window still ahead implies ("due in the next 2 weeks": not done yet), if any.
+
+    Steps and plans due in a window that has not ended are the ones still to do, unless the message
+    names a status or keeps the finished ones in.
+    """
+    done = _END.get(entity)
+    if done is None or INCLUDING_DONE.search(low) or any(f.field == "status" for f in filters):
+        return []
+    ahead = any(f.field in ("due_date", "target_date") and (f.op == "between" and str(f.value[1]) >= today.isoformat()
+                                                            or f.op in ("gt", "ge")) for f in filters)
+    return [Filter(field="status", op="ne", value=done)] if ahead else []
 
 
 def _words(value: str) -> str:
@@ -88,6 +109,7 @@ def status_filters(low: str, entity: str, today: date, values: dict[str, list[st
     if entity == "tickets":
         out, said = _priority(low, follow_up)
     fld = _STATUS_FIELD.get(entity)
+    low = INCLUDING_DONE.sub(" ", low)  # "including done ones" names no status to keep
     if fld is None:
         return out, said
     if entity in _OVERDUE and re.search(r"\b(overdue|late|behind|past due|past (?:their |its )?target|missed|"
