@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, NotRequired, TypedDict
+from typing import NotRequired, TypedDict
 
 from agents import renewal
 from agents.composer import ground, verify
@@ -20,11 +20,9 @@ from tools import book, crm, onboarding
 from tools.context import ToolContext
 from tools.detectors import detect_many
 from tools.features import compute_features
-from tools.health import PortfolioHealth, ScoreTable, drivers, score
+from tools.health import PortfolioHealth, score
 from tools.results import Segment, Source
-
-if TYPE_CHECKING:  # a type only: a lookup or a list must not import pandas (tests/e2e/test_cold_start.py)
-    import pandas as pd
+from tools.score_view import ScoreView
 
 MAX_DETECT = 400  # telemetry detectors run on at most this many accounts per briefing (worst health first)
 AT_RISK_SHOWN = 5  # the at-risk accounts a briefing lists (largest ARR first); its count covers them all
@@ -131,9 +129,8 @@ class _Scope:
 
     deps: Deps
     ctx: ToolContext
-    health: PortfolioHealth
-    vis: pd.DataFrame  # the features of the accounts the asker may see
-    ids: list[int]
+    health: ScoreView  # the day's features and scores, read per account
+    ids: list[int]  # the accounts the asker may see
     names: dict[int, str]
     today: date
     since: date
@@ -149,19 +146,18 @@ def build(deps: Deps, who: str, since: date | None = None, health: PortfolioHeal
         ctx.prime(health)
     today = ctx.as_of
     since = since or today - timedelta(days=1)
-    h = ctx.health()
-    vis = ctx.visible(h.features)
-    ids = [int(i) for i in vis.index]
+    h = ctx.view()  # a stored run is read without pandas
+    ids = ctx.visible_ids(h)
     out: Briefing = {"who": ctx.viewer.name, "role": ctx.viewer.role, "as_of": today.isoformat(),
                      "since": since.isoformat(), "accounts": len(ids), "changes": [], "at_risk": [],
                      "at_risk_count": 0,
                      "renewals": {"30": [], "60": [], "90": []}, "overdue": [], "today": [], "team": []}
     if not ids:
         return out
-    sc = _Scope(deps, ctx, h, vis, ids, {i: str(vis.loc[i, "name"]) for i in ids}, today, since)
+    sc = _Scope(deps, ctx, h, ids, {i: str(h.value(i, "name")) for i in ids}, today, since)
     out["changes"] = _changes(sc)
     segs = crm.segments(ctx, ids)
-    risky = sorted([i for i in ids if segs[i]["segment"] == "at risk"], key=lambda i: -float(vis.loc[i, "arr"]))
+    risky = sorted([i for i in ids if segs[i]["segment"] == "at risk"], key=lambda i: -float(h.value(i, "arr")))
     out["at_risk_count"] = len(risky)
     out["at_risk"] = [_at_risk(sc, i, segs[i]["reason"]) for i in risky[:AT_RISK_SHOWN]]
     out["renewals"] = _renewals(sc)
@@ -191,7 +187,7 @@ def _changes(sc: _Scope) -> list[Change]:
                         "text": f"{names[aid]}: {len(ts)} new tickets ({len(high)} high), latest "
                                 f"'{ts[-1].subject}'",
                         "source": crm.src("ticket", ts[-1].id, ts[-1].opened, ts[-1].subject)})
-    worst = sorted(ids, key=lambda i: float(sc.health.table.score[i]))[:MAX_DETECT]
+    worst = sorted(ids, key=sc.health.score)[:MAX_DETECT]
     ctx = sc.ctx
     detected = ctx.scores.detected(ctx, worst, today) if ctx.scores else detect_many(rt.store, worst, today)
     for i in worst:
@@ -208,21 +204,24 @@ def _changes(sc: _Scope) -> list[Change]:
 
 def _score_moves(sc: _Scope) -> list[Change]:
     """Band changes and score moves of 5 points or more since `since`, with their drivers."""
-    rt, h, table = sc.deps.services, sc.health, sc.health.table
-    before: ScoreTable | None
+    rt, h = sc.deps.services, sc.health
+    before: dict[int, tuple[float, str]] = {}  # each account's score and band on `since`
     if sc.ctx.scores is not None:  # the whole portfolio's scores on that day, shared by every briefing and answer
-        before = sc.ctx.scores.get(sc.ctx, sc.since).table
+        was = sc.ctx.scores.view(sc.ctx, sc.since)
+        before = {i: (was.score(i), was.band(i)) for i in sc.ids if i in was}
     else:
         before_feats = compute_features(rt.store, sc.since, sc.ids)
-        before = score(rt.card, before_feats) if not before_feats.empty else None
+        if not before_feats.empty:
+            t = score(rt.card, before_feats)
+            before = {int(i): (float(t.score[i]), str(t.band[i])) for i in before_feats.index}
     out: list[Change] = []
     for i in sc.ids:
-        now_s, now_b = float(table.score[i]), str(table.band[i])
-        if before is None or i not in before.score.index:
+        now_s, now_b = h.score(i), h.band(i)
+        if i not in before:
             continue
-        was_s, was_b = float(before.score[i]), str(before.band[i])
+        was_s, was_b = before[i]
         if was_b != now_b or abs(now_s - was_s) >= 5:
-            why = drivers(rt.card, table, h.features, i)["negative"][:2]
+            why = h.drivers(i)["negative"][:2]
             out.append({
                 "kind": "band" if was_b != now_b else "score", "account": sc.names[i], "account_id": i,
                 "text": f"{sc.names[i]}: health {was_s:.0f} ({was_b}) → {now_s:.0f} ({now_b})"
@@ -235,8 +234,8 @@ def _at_risk(sc: _Scope, i: int, reason: str) -> AtRisk:
     """An account at risk, with the renewal agent's first recommendation as the play."""
     rf = renewal.run(sc.deps, sc.ctx, {"account_id": i, "name": sc.names[i]}).as_dict()
     play = rf["recommendations"][0]["text"] if rf["recommendations"] else ""
-    return {"account": sc.names[i], "account_id": i, "score": float(sc.health.table.score[i]),
-            "band": str(sc.health.table.band[i]), "reason": reason, "play": play,
+    return {"account": sc.names[i], "account_id": i, "score": sc.health.score(i),
+            "band": sc.health.band(i), "reason": reason, "play": play,
             "p_renew": rf["data"].get("p_renew"), "renewal_date": rf["data"].get("renewal_date"),
             "source": crm.src("health_score", i, sc.today, sc.names[i])}
 
@@ -244,15 +243,15 @@ def _at_risk(sc: _Scope, i: int, reason: str) -> AtRisk:
 def _renewals(sc: _Scope) -> dict[str, list[Renewing]]:
     """Renewals in the next 30, 60 and 90 days, soonest first."""
     out: dict[str, list[Renewing]] = {"30": [], "60": [], "90": []}
-    vis = sc.vis
+    h = sc.health
     for i in sc.ids:
-        d = vis.loc[i, "days_to_renewal"]
+        d = h.value(i, "days_to_renewal")
         if d == d and 0 <= d <= 90:  # not NaN
             bucket = "30" if d <= 30 else "60" if d <= 60 else "90"
             out[bucket].append({"account": sc.names[i], "account_id": i, "days": int(d),
-                                "date": str(vis.loc[i, "renewal_date"])[:10],
-                                "arr": float(vis.loc[i, "arr"]), "band": str(sc.health.table.band[i]),
-                                "source": crm.src("contract", i, vis.loc[i, "renewal_date"], sc.names[i])})
+                                "date": str(h.value(i, "renewal_date"))[:10],
+                                "arr": float(h.value(i, "arr")), "band": h.band(i),
+                                "source": crm.src("contract", i, h.value(i, "renewal_date"), sc.names[i])})
     for b in out.values():
         b.sort(key=lambda r: r["days"])
     return out
@@ -296,10 +295,10 @@ def _team(sc: _Scope, segs: dict[int, Segment]) -> list[TeamRow]:
                                 "renew_30": 0, "avg_health": 0.0})
         r["accounts"] += 1
         r["at_risk"] += segs[i]["segment"] == "at risk"
-        r["arr"] += float(sc.vis.loc[i, "arr"])
-        d = sc.vis.loc[i, "days_to_renewal"]
+        r["arr"] += float(sc.health.value(i, "arr"))
+        d = sc.health.value(i, "days_to_renewal")
         r["renew_30"] += bool(d == d and 0 <= d <= 30)
-        r["avg_health"] += float(sc.health.table.score[i])
+        r["avg_health"] += sc.health.score(i)
     for r in rows.values():
         r["avg_health"] = round(r["avg_health"] / max(1, r["accounts"]), 1)
     return sorted(rows.values(), key=lambda r: -r["at_risk"])

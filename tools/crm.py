@@ -22,9 +22,9 @@ from integrations.crm.models import CSM, Contact, Milestone, OnboardingPlan, Sur
 from tools import access
 from tools.context import Source, ToolContext, src
 from tools.detectors import detect, telemetry
-from tools.health import PortfolioHealth, drivers
 from tools.names import IN_TEXT_CUTOFF, LOOKUP_CUTOFF, find_account, live_account_names, looks_like_name
 from tools.plain import scalar as _clean
+from tools.renewal_model import FEATURES
 from tools.results import (
     AccountOverview,
     Component,
@@ -56,14 +56,6 @@ else:
 __all__ = ["IN_TEXT_CUTOFF", "LOOKUP_CUTOFF", "Source", "ToolContext", "account_overview", "find_account",
            "health_breakdown", "list_tickets", "live_account_names", "looks_like_name", "model_performance",
            "nps_summary", "onboarding_status", "portfolio", "renewal_outlook", "segments", "src", "usage_trend"]
-
-
-def _row(ctx: ToolContext, account_id: int) -> tuple[pd.Series, PortfolioHealth]:
-    h = ctx.health()
-    if account_id not in h.features.index:
-        raise NotFoundError(f"Account {account_id} is not a live account.")
-    access.check(ctx.store, ctx.viewer, account_id, "That account")  # no name: the asker may not see it
-    return h.features.loc[account_id], h
 
 
 def _view(ctx: ToolContext, account_id: int) -> ScoreView:
@@ -124,7 +116,8 @@ def _driver_sources(account_id: int, row: Any, items: list[Driver]) -> list[Sour
 
 def account_overview(ctx: ToolContext, account_id: int) -> AccountOverview:
     """Who the customer is: segment, ARR, owner, plan, renewal date, contacts and champion."""
-    row, h = _row(ctx, account_id)
+    v = _view(ctx, account_id)
+    row = v.row(account_id)
     with ctx.store.session() as s:
         owner = s.scalar(select(CSM.name).where(CSM.id == int(row["owner_id"])))
         contacts = s.execute(select(Contact).where(Contact.account_id == account_id)).scalars().all()
@@ -136,7 +129,7 @@ def account_overview(ctx: ToolContext, account_id: int) -> AccountOverview:
         "lifecycle_stage": row["lifecycle_stage"], "plan": row.get("plan"),
         "seats": _clean(row.get("seats")), "renewal_date": _iso(row.get("renewal_date")),
         "days_to_renewal": _clean(row.get("days_to_renewal")),
-        "health_score": float(h.table.score[account_id]), "band": h.table.band[account_id],
+        "health_score": v.score(account_id), "band": v.band(account_id),
         "contacts": people,
         "sources": [src("account", account_id, None, row["name"]),
                     src("contract", _clean(row.get("contract_id")), row.get("renewal_date"), "Contract")],
@@ -149,7 +142,7 @@ def _iso(v: Any) -> str | None:
 
 def usage_trend(ctx: ToolContext, account_id: int, days: int = 90) -> UsageTrend:
     """Weekly API requests, active users and seats used over the last `days` days."""
-    row, _ = _row(ctx, account_id)
+    row = _view(ctx, account_id).row(account_id)
     tel = telemetry(ctx.store, account_id, ctx.as_of, days)
     if tel.empty:
         return {"account_id": account_id, "name": row["name"], "weeks": [], "sources": []}
@@ -169,7 +162,7 @@ def usage_trend(ctx: ToolContext, account_id: int, days: int = 90) -> UsageTrend
 
 def model_performance(ctx: ToolContext, account_id: int) -> ModelPerformance:
     """Latency, error rate, tokens and cost per request, model versions and fine-tune findings."""
-    row, _ = _row(ctx, account_id)
+    row = _view(ctx, account_id).row(account_id)
     tel = telemetry(ctx.store, account_id, ctx.as_of, 60)
     recent = tel.tail(14)
     req = max(1, int(recent["api_requests"].sum())) if not recent.empty else 1
@@ -255,20 +248,21 @@ def onboarding_status(ctx: ToolContext, account_id: int) -> OnboardingStatus:
 
 def renewal_outlook(ctx: ToolContext, account_id: int) -> RenewalOutlook:
     """Renewal date, ARR, health, P(renew) with its drivers, and the account's segment."""
-    row, h = _row(ctx, account_id)
+    v = _view(ctx, account_id)
+    row = v.row(account_id)
     p_renew: float | None = None
     model_drivers: list[RenewalDriver] = []
     if ctx.model is not None:
-        frame = h.features.loc[[account_id]]
-        p_renew = round(float(ctx.model.predict(frame)[0]), 3)
-        model_drivers = ctx.model.drivers(frame)[0]
+        one = v.numbers(FEATURES, [account_id])
+        p_renew = round(float(ctx.model.predict(one)[0]), 3)
+        model_drivers = ctx.model.drivers(one)[0]
     seg = segments(ctx, [account_id])[account_id]
     return {
         "account_id": account_id, "name": row["name"], "renewal_date": _iso(row.get("renewal_date")),
         "days_to_renewal": _clean(row.get("days_to_renewal")), "arr": float(row["arr"]),
-        "health_score": float(h.table.score[account_id]), "band": h.table.band[account_id],
+        "health_score": v.score(account_id), "band": v.band(account_id),
         "p_renew": p_renew, "p_renew_drivers": model_drivers,
-        "risk_drivers": drivers(ctx.card, h.table, h.features, account_id)["negative"],
+        "risk_drivers": v.drivers(account_id)["negative"],
         "segment": seg["segment"], "segment_reason": seg["reason"],
         "sources": [src("contract", _clean(row.get("contract_id")), row.get("renewal_date"),
                         f"Contract renewing {_iso(row.get('renewal_date'))}"),
@@ -282,23 +276,23 @@ def segments(ctx: ToolContext, account_ids: list[int] | None = None) -> dict[int
     Every rule reads only the account itself and fixed settings (`labels.high_value_arr`), so an
     account's segment is the same for every asker and moves only when that account does.
     """
-    h = ctx.health()
-    f = h.features if account_ids is None else h.features.loc[account_ids]
-    p = ctx.model.predict(f) if ctx.model is not None else np.full(len(f), np.nan)
+    v = ctx.view()
+    ids = v.ids if account_ids is None else account_ids
+    p = ctx.model.predict(v.numbers(FEATURES, ids)) if ctx.model is not None else np.full(len(ids), np.nan)
     out: dict[int, Segment] = {}
-    for k, aid in enumerate(f.index):
-        band, s = h.table.band[aid], h.table.score[aid]
-        util, usage = f.loc[aid, "seat_utilization"], f.loc[aid, "usage_change_30d"]
+    for k, aid in enumerate(ids):
+        band, s = v.band(aid), v.score(aid)
+        util, usage, arr = v.value(aid, "seat_utilization"), v.value(aid, "usage_change_30d"), v.value(aid, "arr")
         if band == "red" or (not math.isnan(p[k]) and p[k] < 0.6):
             why = f"health {s:.0f} ({band})" + (f", P(renew) {p[k]:.2f}" if not math.isnan(p[k]) else "")
             out[aid] = {"segment": "at risk", "reason": why}
-        elif (not pd.isna(util) and util >= 0.9) or (not pd.isna(usage) and usage >= 0.2):
-            why = (f"{util * 100:.0f}% of seats in use" if not pd.isna(util) and util >= 0.9
+        elif (not _gap(util) and util >= 0.9) or (not _gap(usage) and usage >= 0.2):
+            why = (f"{util * 100:.0f}% of seats in use" if not _gap(util) and util >= 0.9
                    else f"usage up {usage * 100:.0f}% in 30 days")
             out[aid] = {"segment": "growth potential", "reason": why}
-        elif f.loc[aid, "arr"] >= ctx.high_value_arr:
+        elif arr >= ctx.high_value_arr:
             out[aid] = {"segment": "high-value",
-                        "reason": f"ARR ${f.loc[aid, 'arr']:,.0f} (high-value from ${ctx.high_value_arr:,.0f})"}
+                        "reason": f"ARR ${arr:,.0f} (high-value from ${ctx.high_value_arr:,.0f})"}
         else:
             out[aid] = {"segment": "healthy", "reason": f"health {s:.0f} ({band})"}
     return out

@@ -7,9 +7,10 @@ the numbers and the records they came from; no detector guesses.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,14 +51,7 @@ def detect_many(store: CRMStore, account_ids: list[int], as_of: date) -> dict[in
     """Every detector for many accounts at once: one query per table, then array arithmetic over accounts."""
     if not account_ids:
         return {}
-    t = TelemetryDaily
-    stmt = (select(t.account_id, t.day, t.model_name, t.model_version, t.p95_latency_ms, t.p50_latency_ms,
-                   t.error_rate, t.api_requests, t.spend, t.input_tokens)
-            .where(t.account_id.in_(account_ids), t.day > as_of - timedelta(days=60), t.day <= as_of)
-            .order_by(t.account_id, t.day))
-    with store.engine.connect() as conn:
-        df = pd.read_sql(stmt, conn)
-    found = _telemetry_findings(df)
+    found = _telemetry_findings(recent_telemetry(store, account_ids, as_of))
     jobs = _jobs(store, account_ids, as_of)
     order = {"high": 0, "medium": 1, "low": 2}
     out = {}
@@ -65,6 +59,33 @@ def detect_many(store: CRMStore, account_ids: list[int], as_of: date) -> dict[in
         items = found.get(a, []) + _finetune_divergence(jobs.get(a, []))
         out[a] = sorted(items, key=lambda f: order[f["severity"]])
     return out
+
+
+TELEMETRY = ("account_id", "day", "model_name", "model_version", "p95_latency_ms", "p50_latency_ms", "error_rate",
+             "api_requests", "spend", "input_tokens")  # the columns the detectors read
+
+
+def recent_telemetry(store: CRMStore, account_ids: list[int], as_of: date) -> dict[str, np.ndarray]:
+    """The detectors' 60 days of telemetry of these accounts, ordered by account and day, as columns.
+
+    Plain rows into numpy arrays: a briefing's detectors need no pandas.
+    """
+    t = TelemetryDaily
+    stmt = (select(*[getattr(t, c) for c in TELEMETRY])
+            .where(t.account_id.in_(account_ids), t.day > as_of - timedelta(days=60), t.day <= as_of)
+            .order_by(t.account_id, t.day))
+    with store.engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(TELEMETRY)
+    out = {}
+    for name, values in zip(TELEMETRY, cols, strict=True):
+        kind: npt.DTypeLike = int if name == "account_id" else object if name in ("day", "model_name",
+                                                                                 "model_version") else float
+        out[name] = np.array(values, dtype=kind)
+    return out
+
+
+Columns = Mapping[str, Any]  # a frame, or column name -> values (`recent_telemetry`)
 
 
 @dataclass
@@ -101,13 +122,13 @@ class _Grid:
         return grid_[np.arange(len(self.ids)), idx]
 
 
-def _grid(df: pd.DataFrame) -> _Grid:
+def _grid(df: Columns) -> _Grid:
     """Lay `df` (rows ordered by account, day) out as a `_Grid`."""
-    acc = df["account_id"].to_numpy()
+    acc = np.asarray(df["account_id"])
     ids, start, n = np.unique(acc, return_index=True, return_counts=True)
     width = int(n.max())
     row = np.repeat(np.arange(len(ids)), n)
-    k = np.arange(len(df)) - np.repeat(start, n)  # position from the first row of the account
+    k = np.arange(len(acc)) - np.repeat(start, n)  # position from the first row of the account
     col = width - np.repeat(n, n) + k
     e = np.full((len(ids), width), -1)  # position from the last row; -1 where there is no row
     e[row, col] = np.repeat(n, n) - 1 - k
@@ -118,14 +139,15 @@ def _grid(df: pd.DataFrame) -> _Grid:
         m[row, col] = values
         return m
 
-    labels = (df["model_name"] + " " + df["model_version"]).to_numpy()
-    return _Grid(ids=ids, n=n, width=width, back=e, pos=pos,
-                 req=grid(df["api_requests"].to_numpy(dtype=float)), err=grid(df["error_rate"].to_numpy(dtype=float)),
-                 spend=grid(df["spend"].to_numpy(dtype=float)), tokens=grid(df["input_tokens"].to_numpy(dtype=float)),
-                 p95=grid(df["p95_latency_ms"].to_numpy(dtype=float)),
-                 p50=grid(df["p50_latency_ms"].to_numpy(dtype=float)),
-                 day_at=grid(pd.to_datetime(df["day"]).dt.date.to_numpy(), None, object),
-                 codes=grid(pd.factorize(labels)[0], -1, int), label_at=grid(labels, None, object))
+    def num(name: str) -> np.ndarray:
+        return grid(np.asarray(df[name], dtype=float))
+
+    labels = np.array([f"{m} {v}" for m, v in zip(df["model_name"], df["model_version"], strict=True)], dtype=object)
+    codes = np.unique(labels, return_inverse=True)[1].reshape(-1) if len(labels) else np.zeros(0, dtype=int)
+    days = np.array([d.date() if isinstance(d, datetime) else d for d in df["day"]], dtype=object)
+    return _Grid(ids=ids, n=n, width=width, back=e, pos=pos, req=num("api_requests"), err=num("error_rate"),
+                 spend=num("spend"), tokens=num("input_tokens"), p95=num("p95_latency_ms"), p50=num("p50_latency_ms"),
+                 day_at=grid(days, None, object), codes=grid(codes, -1, int), label_at=grid(labels, None, object))
 
 
 def _total(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -228,13 +250,13 @@ def _creep_item(g: _Grid, creep: dict[str, np.ndarray], i: int) -> Detection:
             "sources": [_ref(g.at(g.day_at, 13)[i], "input_tokens")]}
 
 
-def _telemetry_findings(df: pd.DataFrame) -> dict[int, list[Detection]]:
+def _telemetry_findings(df: Columns) -> dict[int, list[Detection]]:
     """The four telemetry detectors over every account in `df` (rows ordered by account, day).
 
     Each detector is array arithmetic over all accounts at once (`_Grid`); only accounts with a
     finding reach Python, in the order latency, errors, cost, context.
     """
-    if df.empty:
+    if not len(df["account_id"]):
         return {}
     g = _grid(df)
     checks = [(_latency(g), _latency_item), (_errors(g), _error_item), (_cost(g), _cost_item),

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 from sqlalchemy import select
@@ -34,6 +35,7 @@ FEATURES = [
     "usage_change_30d", "seat_utilization", "p95_ratio", "error_rate", "open_high_tickets",
     "tickets_30d", "nps", "note_tone", "champion_present", "days_since_touch",
 ]
+Columns = Mapping[str, Any]  # a frame, or feature name -> values (`ScoreView.numbers`)
 MIN_EVENTS = 40
 MIN_PER_CLASS = 8
 
@@ -90,24 +92,25 @@ class RenewalModel:
     scales: dict[str, float]
     metrics: ModelMetrics
 
-    def _z(self, features: pd.DataFrame) -> np.ndarray:
+    def _z(self, features: Columns) -> np.ndarray:
         cols = []
         for f in FEATURES:
-            x = features[f].astype(float).fillna(self.means[f]).to_numpy()
+            x = np.asarray(features[f], dtype=float)
+            x = np.where(np.isnan(x), self.means[f], x)
             cols.append((x - self.means[f]) / self.scales[f])
         return np.column_stack(cols)
 
-    def predict(self, features: pd.DataFrame) -> np.ndarray:
+    def predict(self, features: Columns) -> np.ndarray:
         """P(renew) for each row."""
         b = np.array([self.coefficients[f] for f in FEATURES])
         return 1.0 / (1.0 + np.exp(-(self.intercept + self._z(features) @ b)))
 
-    def drivers(self, features: pd.DataFrame, top: int = 3) -> list[list[RenewalDriver]]:
+    def drivers(self, features: Columns, top: int = 3) -> list[list[RenewalDriver]]:
         """Per row, the features pulling P(renew) down the most (coefficient x standardised value)."""
         b = np.array([self.coefficients[f] for f in FEATURES])
         contrib = self._z(features) * b
         out: list[list[RenewalDriver]] = []
-        for r in range(len(features)):
+        for r in range(contrib.shape[0]):
             order = np.argsort(contrib[r])
             out.append([{"feature": FEATURES[k], "effect": round(float(contrib[r, k]), 2)}
                         for k in order[:top] if contrib[r, k] < 0])

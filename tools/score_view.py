@@ -52,6 +52,11 @@ class ScoreView:
         """One feature of an account, as its frame holds it (NaN or None for a gap)."""
         return self.column(name)[self._pos[account_id]]
 
+    def numbers(self, names: Sequence[str], account_ids: Sequence[int]) -> dict[str, np.ndarray]:
+        """Numeric features of some accounts as float arrays (NaN for a gap), in the order of `account_ids`."""
+        at = [self._pos[a] for a in account_ids]
+        return {n: np.asarray(self.column(n), dtype=float)[at] for n in names}
+
     def row(self, account_id: int) -> Any:
         """Every feature of an account (what `tools.health.describe` reads)."""
         raise NotImplementedError

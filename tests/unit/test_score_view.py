@@ -72,3 +72,27 @@ def test_a_health_breakdown_reads_the_stored_run_without_frames_and_matches_the_
         assert crm.health_breakdown(cold, aid) == crm.health_breakdown(warm, aid)
     assert isinstance(cold.view(), ArrowView) and isinstance(warm.view(), FrameView)
     assert cold.scores.computed == 0
+
+
+def test_segments_renewal_outlooks_and_briefings_read_from_plain_rows_match_the_frames(rt):
+    """What a vague question reads (segments, P(renew), renewal outlooks, the briefing) is the same either way."""
+    from agents import briefing
+    from agents.state import Deps
+    from tools.services import Services
+
+    rt.prewarm()  # today's and yesterday's runs stored
+    warm = rt.tool_context(OPERATOR)
+    warm.prime(rt.scores.get(warm))
+    cold = rt.tool_context(OPERATOR)
+    cold.scores = ScoreCache()  # a new process: the stored runs only
+    assert crm.segments(cold) == crm.segments(warm)
+    segs = crm.segments(warm)
+    assert len({s["segment"] for s in segs.values()}) == 4  # every rule is exercised
+    for aid in cold.view().ids:
+        assert crm.renewal_outlook(cold, aid) == crm.renewal_outlook(warm, aid)
+        assert crm.account_overview(cold, aid) == crm.account_overview(warm, aid)
+    assert rt.model_file.exists() and crm.renewal_outlook(cold, cold.view().ids[0])["p_renew"] is not None
+    fresh = Services(rt.settings)  # another process over the same store: nothing scored in memory
+    for who in ("olivia.grant@retain.example", OPERATOR):
+        assert briefing.build(Deps(services=fresh), who) == briefing.build(Deps(services=rt), who)
+    assert fresh.scores.computed == 0 and isinstance(fresh.tool_context(OPERATOR).view(), ArrowView)

@@ -61,6 +61,26 @@ def test_detectors_find_each_pattern_across_accounts_at_once():
     assert found[5][0]["values"] == {"tokens_before": 500, "tokens_after": 800}
 
 
+def test_detectors_find_the_same_in_plain_columns_as_in_a_frame(rt):
+    """A briefing's detectors read rows into numpy columns (no pandas): the same findings as from a frame."""
+    df = pd.concat([_frame(1, 60, switch=40), _frame(2, 30, err_last7=0.06), _frame(4, 60, spend_last14=0.002),
+                    _frame(5, 60, tokens_last14=800.0), _frame(6, 60)], ignore_index=True)
+    found = detectors._telemetry_findings(df)
+    assert len(found) == 4
+    assert detectors._telemetry_findings({c: df[c].to_numpy() for c in df.columns}) == found
+    today = rt.settings.as_of()
+    ids = [int(a) for a in rt.scores.get(rt.tool_context(OPERATOR)).features.index]
+    t = detectors.TelemetryDaily
+    stmt = (select(*[getattr(t, c) for c in detectors.TELEMETRY])
+            .where(t.account_id.in_(ids), t.day > today - timedelta(days=60), t.day <= today)
+            .order_by(t.account_id, t.day))
+    with rt.store.engine.connect() as conn:
+        frame = pd.read_sql(stmt, conn)
+    rows = detectors.recent_telemetry(rt.store, ids, today)
+    assert len(rows["account_id"]) == len(frame) > 0
+    assert detectors._telemetry_findings(rows) == detectors._telemetry_findings(frame)
+
+
 def test_one_account_and_many_give_the_same_findings(rt):
     with rt.store.session() as s:
         ids = list(s.scalars(select(Account.id).order_by(Account.id)))
