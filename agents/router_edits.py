@@ -92,7 +92,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         narrowed = None  # the next message edits this answer as a whole
     if not found:
         subject = _subject(d)
-        if subject and not linked["accounts"] and not understand.PLURAL.search(question.lower()):
+        if subject and not linked["accounts"] and not understand.PLURAL.search(question.lower()) and \
+                not understand.BOOK.search(question.lower()):  # "on any of my plans": the book, not that account
             plans = _understood(ctx, question, subject, [])  # "which one's the admin?" about the same account
             if plans and plans[0].shape == "lookup":
                 return {"intents": ["query"], "accounts": subject, "accounts_via": "conversation", "ambiguous": [],

@@ -16,6 +16,7 @@ from agents.understand.edit_ops import (
     SetFilters,
     ShiftPeriod,
     Summarise,
+    SwitchEntity,
     Unreadable,
 )
 from agents.understand.measures import record_thresholds
@@ -319,3 +320,25 @@ def _swap(low: str, prev: Plan, vocab: Vocabulary) -> SetFilters | None:
             return SetFilters([Filter(field=f.field, op="contains" if f.op == "contains" or len(hits) > 1 else "eq",
                                       value=value)], [value])
     return None
+
+
+_OWNING = re.compile(r"\b(?:which|how many|any|all|none|some|who|are there any) (?:of )?(?:them|those|these|the ones)"
+                     r"\s+"
+                     r"(?:still |also |already |now |currently )?(?:have|has|had|got|with|having)\b")
+
+
+_HAS = ("open_tickets", "open_high_tickets", "onboarding_overdue", "champion_present")  # what an account has
+
+
+def _owning(low: str, entity: str, today: date, vocab: Vocabulary, asker: str) -> list[Edit]:
+    """"which of those have open tickets?": the rows' accounts, filtered by what they have, counted if asked."""
+    if not _OWNING.search(low):
+        return []
+    filters, said = _filters(low, "accounts", today, vocab, asker)
+    filters = [f for f in filters if f.field in ENTITIES["accounts"].fields]
+    if entity == "accounts" and not any(f.field in _HAS for f in filters) or \
+            not any(f.field not in ENTITIES[entity].fields or f.field in _HAS for f in filters):
+        return []  # "which of those have high priority?": a condition on the rows themselves
+    summ = _summarise(low, "accounts", filters)
+    out: list[Edit] = [SwitchEntity("accounts")] if entity != "accounts" else []
+    return [*out, summ if summ is not None else SetFilters(filters, said)]

@@ -48,6 +48,7 @@ from agents.understand.edit_words import (
     _entity_of,
     _filters,
     _future,
+    _owning,
     _renumber,
     _reorder,
     _shift,
@@ -190,28 +191,6 @@ def _left_out(low: str, rows: list[RowRef], named: list[AccountRef], vocab: Voca
     return [ExcludeRows(gone), *([SetFilters(filters, [])] if filters else [])]
 
 
-_OWNING = re.compile(r"\b(?:which|how many|any|all|none|some|who|are there any) (?:of )?(?:them|those|these|the ones)"
-                     r"\s+"
-                     r"(?:still |also |already |now |currently )?(?:have|has|had|got|with|having)\b")
-
-
-_HAS = ("open_tickets", "open_high_tickets", "onboarding_overdue", "champion_present")  # what an account has
-
-
-def _owning(low: str, entity: str, today: date, vocab: Vocabulary, asker: str) -> list[Edit]:
-    """"which of those have open tickets?": the rows' accounts, filtered by what they have, counted if asked."""
-    if not _OWNING.search(low):
-        return []
-    filters, said = _filters(low, "accounts", today, vocab, asker)
-    filters = [f for f in filters if f.field in ENTITIES["accounts"].fields]
-    if entity == "accounts" and not any(f.field in _HAS for f in filters) or \
-            not any(f.field not in ENTITIES[entity].fields or f.field in _HAS for f in filters):
-        return []  # "which of those have high priority?": a condition on the rows themselves
-    summ = _summarise(low, "accounts", filters)
-    out: list[Edit] = [SwitchEntity("accounts")] if entity != "accounts" else []
-    return [*out, summ if summ is not None else SetFilters(filters, said)]
-
-
 def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, named: list[AccountRef],
          fresh: Plan | None, fiscal_start: int = 1) -> list[Edit]:
     """The edits a message makes to the dialogue's last query; [] when it is a new question."""
@@ -293,6 +272,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         else None
     if theirs is not None and theirs[0] not in ENTITIES[entity].fields:  # "the one with the most seats" after tickets
         return [SwitchEntity("accounts"), Reorder(Sort(field=theirs[0], desc=theirs[1]), 1), ShowFields([theirs[0]])]
+    if named and fresh is not None and fresh.shape == "lookup" and not re.search(r"\bones?\b", low):
+        return []  # "who do we still have at Acme?" after a list holding Acme: its own question about Acme
     sel = None if shifted else _select(low, rows, [a["name"] for a in named], vocab.roles, entity)
     if isinstance(sel, SelectRow) and entity in ("renewals", "accounts") and asks_change(low):
         return [SelectRow(sel.row, sel.how, change=True)]  # "how much did that one grow by?": its ARR change

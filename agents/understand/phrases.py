@@ -69,6 +69,9 @@ _GROUPS: dict[str, str] = {"csm": "owner", "owner": "owner", "rep": "owner", "te
                            "tier": "plan", "model": "model", "stage": "lifecycle_stage", "outcome": "outcome",
                            "priority": "priority", "status": "status"}
 PLURAL = re.compile(r"\b(which|what|any|my|our|all|list|show)\b.{0,20}\b(accounts|customers|clients|renewals)\b")
+BOOK = re.compile(r"\b(?:any|all|each|every|across|on|in|over|throughout) (?:of )?(?:my|our|the team'?s) (?:\w+ )?"
+                  r"(?:plans|onboardings|accounts|book|portfolio|customers|clients)\b")
+"""The asker's whole book named ("on any of my plans"): a new question over it, not about the last subject."""
 THOSE = re.compile(r"\b(those|these|of them|among them|that list|the list|this list|on it|in it)\b|"
                    r"\b(sort|rank|order|filter|list|show|group|break down|narrow|split) (them|they)\b")
 _ORDINAL = re.compile(r"\b(?:the\s+)?(first|second|third|fourth|fifth|last|top|bottom)\s+(?:one|account|customer)\b"
@@ -174,7 +177,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
                       "limit": 1}),
     (r"(last|latest|most recent) (touch|contact|interaction|conversation|email|note|activity|time we (talk|spoke|"
      r"heard|met|reach|connect)\w*)|when did (we|i|anyone|anybody|someone|somebody)\b.{0,25}?\b(last )?(talk|speak|"
-     r"spoke|hear|meet|reach|contact|touch|connect|email|call|engag|interact)|"
+     r"spoke|hear|meet|reach|contact|touch|connect|email|call|engag|interact|log)|"
      r"last (talked|spoke|heard|met|emailed|reached|contacted|touched|engaged|interacted)|"
      r"last time (we|i|anyone|someone|somebody) (talk|spoke|speak|heard|met|reach|contact|touch|email|call)|"
      r"who did (?:we|i|anyone) last (?:talk|speak|meet|email|call|hear from)|"
@@ -196,15 +199,16 @@ _ENTITY_CUES: list[tuple[str, str]] = [
      r"\b(?:got|were|was|been|get|gets|getting) (?:resolved|fixed)\b|"
      r"\b(?:anything|what|which|how many|any)\b(?:\s+\w+){0,2}\s+(?:filed|raised|logged|submitted)\b", "tickets"),
     (r"fine[- ]?tun\w*", "fine_tunes"),
+    (r"^(?!.*\b(?:which|what|any|my|list|show) (?:of my )?(?:accounts?|customers?|clients?)\b).*"  # not accounts asked
+     r"\b(?:blocked|stuck|stalled|on hold|overdue|late|past due|slipp\w*)\s+(?:[\w']+\s+){0,2}?(?:in|on|across|for)\s+"
+     r"(?:[\w']+\s+){0,2}?(?:onboardings?|plans?)\b", "milestones"),  # "anything blocked in my onboardings?": steps
     (r"\b(?:onboarding|implementation|rollout) plans?\b|\bplans? (?:that are |which are )?(?:running|active|"
      r"in progress|past (?:their )?target|behind|late|completed|finished)\b|"
      r"\bplans? (?:that |which )?(?:are )?(?:started|kicked off|began|begun|launched|went live|go live|going live|"
      r"targeting)\b|"
      r"\b(?:kicked off|began onboarding|started onboarding)\b", "plans"),
-    (r"\bmilestones?\b|onboarding (tasks|steps)|\bdue\b.{0,30}\bonboardings?\b|\bonboardings?\b.{0,30}\bdue\b|"
-     r"^(?!.*\b(?:which|what|any|my|list|show) (?:of my )?(?:accounts?|customers?|clients?)\b).*"  # not accounts asked
-     r"\b(?:blocked|stuck|stalled|on hold|overdue|late|past due|slipp\w*)\b.{0,30}\b(?:onboardings|plans)\b",
-     "milestones"),  # "anything blocked in my onboardings?", "what's overdue on my plans": the plans' steps
+    (r"\bmilestones?\b|onboarding (tasks|steps)|\bdue\b.{0,30}\bonboardings?\b|\bonboardings?\b.{0,30}\bdue\b",
+     "milestones"),
     (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers|\bwho left\b|\bpeople who\b", "contacts"),
     (r"\b(survey|nps|csat) (responses?|answers?|comments?|results|scores)\b|\bsurvey comments\b|"
      r"\b(responded|answered|replied|filled (?:in|out)|took)\b.{0,12}\b(nps|survey|csat)\b|"

@@ -72,13 +72,25 @@ def test_milestones_by_status_over_the_book_then_without_the_one_shown_then_the_
     stalled = _sql(rt, _STEPS.format(8, "m.status = 'blocked'"))
     lena = _ask(bot, LENA, "stalled", "any stalled onboarding steps?")[0]
     assert stalled and all(m in lena["text"] and a in lena["text"] for a, m, _ in stalled), lena["text"]
+    held = _sql(rt, _STEPS.format(5, "m.status != 'done' and m.due_date < '2026-11-23'"))
+    for k, ask in enumerate(("anything on hold in onboarding?", "what's overdue in my onboarding plans")):
+        r = _ask(bot, "marcus.chen@retain.example", f"hold{k}", ask)[0]
+        want = [x for x in held if k or x[1] == stuck_of(rt, 5)]
+        assert want and all(f"name {m}, status" in r["text"] and d in r["text"] for _, m, d in want), r["text"]
+
+
+def stuck_of(rt, owner: int) -> str:
+    """The one blocked step of a CSM's book."""
+    (name,), = [(m,) for _, m, _ in _sql(rt, _STEPS.format(owner, "m.status = 'blocked'"))]
+    return name
 
 
 def test_the_next_step_due_on_any_plan_is_the_soonest_not_done_across_the_book(rt):
     bot = Assistant(rt, use_memory=False)
     ahead = _sql(rt, _STEPS.format(9, "m.status != 'done' and m.due_date >= '2026-11-23'"))
     assert len(ahead) >= 2 and ahead[0][2] < ahead[1][2]
-    r = _ask(bot, DIEGO, "nxt", "when's the next onboarding task due on any of my plans?")[0]
+    r = _ask(bot, DIEGO, "nxt", "what's overdue on my onboardings", "just the blocked one, who owns it",
+             "when's the next onboarding task due on any of my plans?")[-1]  # the book again, not the row picked
     assert ahead[0][0] in r["text"] and ahead[0][1] in r["text"] and ahead[0][2] in r["text"], r["text"]
     assert ahead[1][2] not in r["text"] and "not done" in r["reading"]
 
@@ -169,3 +181,15 @@ def test_a_contact_asked_by_first_name_and_initial_or_at_an_account_is_found_in_
     others = _sql(rt, "select c.email from contacts c join accounts a on a.id = c.account_id "
                       "where a.name != 'Falcon Health' and c.name like 'Hiro %'")
     assert hiro and all(e in r["text"] for (e,) in hiro) and not any(e in r["text"] for (e,) in others), r["text"]
+
+
+def test_a_question_about_an_account_a_list_holds_is_about_that_account_not_its_row(rt):
+    bot = Assistant(rt, use_memory=False)
+    here = _sql(rt, "select c.name from contacts c join accounts a on a.id = c.account_id "
+                    "where a.name = 'Granite Clinics' and c.left_on is null")
+    assert here
+    listed, there = _ask(bot, LENA, "gone", "which of my champions left since september?",
+                         "who else is there at granite clinics")
+    assert "Granite Clinics" in listed["text"], listed["text"]
+    assert all(n in there["text"] for (n,) in here) and "Picked from the last answer" not in there["text"], \
+        there["text"]
