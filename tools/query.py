@@ -88,6 +88,7 @@ class Query(BaseModel):
     limit: int | None = Field(None, ge=1, le=500)
     group_by: str | None = None
     aggregates: list[Aggregate] = Field(default_factory=list, max_length=4)
+    having: Filter | None = None  # a bound on each group's count: "accounts with more than 3 tickets this year"
 
     @model_validator(mode="after")
     def _known_fields(self) -> Query:
@@ -95,6 +96,8 @@ class Query(BaseModel):
         named = [*self.fields, *(f.field for f in self.filters), *(s.field for s in self.sort),
                  *([self.group_by] if self.group_by else []), *(a.field for a in self.aggregates if a.field)]
         bad = [n for n in named if n not in known]
+        if self.having is not None and (self.having.field != "count" or not self.group_by):
+            bad.append(f"having {self.having.field} (only a group's count, with group_by)")
         if bad:
             raise ValueError(f"{self.entity} have no field {', '.join(map(repr, bad))}; "
                              f"known: {', '.join(sorted(known))}")
@@ -243,9 +246,15 @@ def run(ctx: ToolContext, q: Query) -> QueryResult:
             kind = spec.fields[f.field].kind
             value = _values(f, kind)
             found = [r for r in found if matches(r.get(f.field), f.op, kind, value)]
+    aggs, rank = [(a.fn, a.field) for a in q.aggregates], (q.sort[0].field, q.sort[0].desc) if q.sort else None
+    groups, totals = aggregate(found, aggs, q.group_by, rank)
+    if q.having is not None and q.group_by:  # only the groups whose count passes, and their rows
+        bound = _values(q.having, "number")
+        kept = {g["group"] for g in groups if matches(g["count"], q.having.op, "number", bound)}
+        found = [r for r in found if scalar(r.get(q.group_by)) in kept or (is_gap(r.get(q.group_by)) and
+                                                                          "(none)" in kept)]
+        groups, totals = aggregate(found, aggs, q.group_by, rank)
     total = len(found)
-    groups, totals = aggregate(found, [(a.fn, a.field) for a in q.aggregates], q.group_by,
-                               (q.sort[0].field, q.sort[0].desc) if q.sort else None)
     if q.limit and q.sort and any(a.field == q.sort[0].field for a in q.aggregates):
         groups = groups[:q.limit]  # groups ranked by the aggregate the sort names: "the top 5 accounts by spend"
     if q.sort:

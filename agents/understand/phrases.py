@@ -26,6 +26,11 @@ _FIELD_WORDS: dict[str, str] = {
                         r"(?<=%) of (?:their |the |its |our )?(?:seats|licen[cs]es)",
     "usage_change_30d": r"usage (?:change|growth)", "days_since_touch": r"days since (?:touch|contact)",
     "open_tickets": r"open (?:tickets?|tix|cases?)|tickets? open", "p95_ms": r"p95(?: latency)?|latency",
+    "open_high_tickets": r"open,? (?:high|urgent|p1)(?:[- ]priority|[- ]prio|[- ]pri)? (?:tickets?|tix|cases?)|"
+                         r"(?:high|urgent)(?:[- ]priority)? open (?:tickets?|tix|cases?)|"
+                         r"(?:high|urgent)[- ]priority (?:tickets?|tix|cases?) (?:still )?open",
+    "onboarding_overdue": r"overdue (?:onboarding )?(?:milestones?|steps?|tasks?)|(?:late|slipped) (?:onboarding )?"
+                          r"(?:milestones?|steps?)|(?:onboarding )?(?:milestones?|steps?) (?:overdue|late|past due)",
     "error_rate": r"error rate",
     "spend_30d": r"spend|usage spend|cost", "seats": r"seats|licen[cs]es|users",
 }

@@ -67,7 +67,7 @@ def _filter_words(entity: str, f: Filter) -> str | None:
     if f.field == "champion_present" and f.op == "lt":
         return "without a champion"
     if f.field in ("champion_present", "open_tickets", "open_high_tickets", "onboarding_overdue") and \
-            f.op in ("gt", "ge") and f.value in (0, 1):
+            (f.op, f.value) in (("gt", 0), ("ge", 1)):  # "with open tickets"; "more than 2" says its number
         return {"champion_present": "with a champion", "open_tickets": "with open tickets",
                 "open_high_tickets": "with open high-priority tickets",
                 "onboarding_overdue": "with overdue onboarding milestones"}[f.field]
@@ -166,6 +166,10 @@ def reading(p: Plan) -> str:
         parts.append("at " + " and ".join(a["name"] for a in p.accounts))
     if q.group_by:
         parts.append(f"by {q.group_by}")
+    if q.group_by and q.having is not None:  # "accounts with more than 3 tickets"
+        word = {"gt": "more than", "ge": "at least", "lt": "fewer than", "le": "at most"}.get(q.having.op, "exactly")
+        n = f"{q.having.value:g}" if isinstance(q.having.value, (int, float)) else str(q.having.value)
+        parts.append(f"only {q.group_by}s with {word} {n} {ENTITY_WORDS.get(q.entity, q.entity)}")
     if p.what == "what they said":  # "what did they complain about?"
         parts.append("what they said, quoted from their own text")
     aggs = [a for a in q.aggregates if a.fn != "count" and a.field]
@@ -304,6 +308,8 @@ def _number_used(tok: str, p: Plan) -> bool:
     if q is None:
         return False
     values: list[float] = [float(q.limit)] if q.limit else []
+    if q.having is not None and isinstance(q.having.value, (int, float)):  # "accounts with more than 3 tickets"
+        values.append(float(q.having.value))
     for f in q.filters:
         for x in f.value if isinstance(f.value, list) else [f.value]:
             if isinstance(x, (int, float)) and not isinstance(x, bool):

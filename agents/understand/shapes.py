@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 from agents.state import AccountRef
+from agents.understand.counts import per_account
 from agents.understand.measures import field_words, next_due, record_thresholds, singular, superlative
 from agents.understand.model import Plan, Shape
 from agents.understand.phrases import _COMPARE_TOPICS, _ENTITY_CUES, _FIELD_WORDS, _ORDINAL, _TODAY, METRICS, PLURAL
@@ -92,7 +93,7 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     asks_accounts = re.search(r"\b(which|what) (accounts?|customers?|clients?|one)\b|"
                               r"\b(accounts?|customers?|clients?|the one|who) (with|that ha(?:ve|s)|has|have)\b", low)
     one = re.search(r"\b(?:the|which) (?:one|account|customer|client)\b", low)  # "the one with the most tickets"
-    counted = any(f.field in ("open_tickets", "open_high_tickets") for f in thresholds(low)) or \
+    counted = any(f.field in ("open_tickets", "open_high_tickets", "onboarding_overdue") for f in thresholds(low)) or \
         bool(re.search(r"\b(?:accounts?|customers?|clients?) (?:with|that have|that has|having|have|has)\b"
                        r"[^?.]{0,30}\b(?:open|unresolved)\b[^?.]{0,20}\btickets?\b", low))  # "... open high tickets"
     if entity != "accounts" and asks_accounts and (counted or ((PLURAL.search(low) or one) and
@@ -105,8 +106,9 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     window: Span | None = None
     if entity == "accounts":
         more, words, window = _account_filters(low, today)
-        limits = thresholds(low)
-        filters += more + limits
+        limits = thresholds(low)  # "more than 2 open high tickets": the count, not only "any"
+        filters += [f for f in more if not (f.op == "gt" and f.value == 0 and any(x.field == f.field for x in limits))]
+        filters += limits
         said += words + [_say(f) for f in limits]
     elif entity in ("tickets", "fine_tunes", "milestones", "plans"):
         filters = [f for f in filters if f.field in ("owner", "team") or entity == "plans" and f.field == "segment"]
@@ -217,6 +219,9 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     if group and not any(a.field == "health" for a in aggs) and re.search(r"\bhealth", low):
         aggs.append(Aggregate(fn="avg", field="health"))
     count = re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", low)
+    bar = per_account(low, entity) if entity != "accounts" else None
+    if bar is not None:  # "accounts with more than 3 tickets this year": each account's count, bounded
+        group, aggs = "account", [Aggregate(fn="count")]
     if (count or group) and not aggs:
         aggs.append(Aggregate(fn="count"))
         if group and entity == "accounts":
@@ -261,7 +266,7 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     fields = {"accounts": _account_fields(sort, filters, aggs)}.get(entity, [])
     q = Query(entity=entity, fields=fields, filters=filters, account_ids=ids,  # type: ignore[arg-type]
               sort=[sort] if sort else [], limit=limit,
-              group_by=group if group in _group_fields(entity) else None, aggregates=aggs)
+              group_by=group if group in _group_fields(entity) else None, aggregates=aggs, having=bar)
     shape: Shape = "aggregate" if aggs and (count or total or avg or group or summary or most) else "list"
     what = {"accounts": "accounts", "tickets": "tickets", "fine_tunes": "fine-tunes", "milestones": "milestones",
             "plans": "onboarding plans",

@@ -101,6 +101,7 @@ def _say(f: Filter) -> str:
     label = {"arr": "ARR", "p_renew": "P(renew)", "p95_ms": "p95 latency (ms)", "seat_utilization": "seat use",
              "usage_change_30d": "30-day usage change", "open_tickets": "open tickets", "error_rate": "error rate",
              "spend_30d": "30-day spend", "nps": "latest NPS", "health": "health",
+             "open_high_tickets": "open high-priority tickets", "onboarding_overdue": "overdue milestones",
              "arr_before": "ARR"}.get(f.field, f.field.replace("_", " "))
     v = float(f.value)
     shown = f"${v:,.0f}" if f.field in ("arr", "spend_30d", "arr_before", "arr_after") else \
@@ -151,7 +152,7 @@ def _sort(low: str) -> Sort | None:
         if re.search(pat, low):
             return Sort(field=fld, desc=desc)
     for fld, words in _FIELD_WORDS.items():  # "the lowest seat utilization", "most open tickets"
-        m = re.search(rf"\b(lowest|least|worst|smallest|bottom|fewest|highest|most|biggest|largest|top|best)\s+"
+        m = re.search(rf"\b(?<!at )(lowest|least|worst|smallest|bottom|fewest|highest|most|biggest|largest|top|best)\s+"
                       rf"(?:\w+\s+)?(?:{words})\b", low)
         if m:
             return Sort(field=fld, desc=m.group(1) in ("highest", "most", "biggest", "largest", "top", "best"))

@@ -154,3 +154,31 @@ def test_survey_rows_are_ranked_by_their_score_and_their_comments_quoted(rt):
     assert "Health" not in ans["text"]
     ans = bot.ask("what did they say?", LENA, "srv")["answer"]
     assert f"\u201c{rows[0][2]}\u201d: 1 response, {rows[0][0]}" in ans["text"], ans["text"][:300]
+
+
+def test_a_per_account_count_over_a_kind_of_record_is_applied_with_the_counts(rt):
+    bot = Assistant(rt, use_memory=False)
+    live = "a.owner_id = 5 and a.lifecycle_stage != 'churned'"
+    overdue = _sql(rt, "select a.name, count(*) from milestones m join onboarding_plans p on p.id = m.plan_id join "
+                       f"accounts a on a.id = p.account_id where {live} and m.status != 'done' and m.due_date < "
+                       "'2026-11-23' group by a.name")
+    high = _sql(rt, "select a.name, count(*) from tickets t join accounts a on a.id = t.account_id where "
+                    f"{live} and t.status != 'closed' and t.priority = 'high' group by a.name")
+    for ask, counts, bound in (("accounts with more than 2 overdue milestones", overdue, 2),
+                               ("which of my customers have 2+ open high priority tickets?", high, 1),
+                               ("clients with at least two open high-priority tickets", high, 1)):
+        ans = _ask(bot, MARCUS, ask, ask)[-1]
+        assert ans["text"].startswith("Accounts") and "did not apply" not in ans["text"], ans["text"][:300]
+        assert [n for n, c in counts if c > bound], counts
+        for name, c in counts:
+            assert (name in ans["text"]) == (c > bound), (ask, name, c, ans["text"][:500])
+    tickets = _sql(rt, "select a.name, count(*) from tickets t join accounts a on a.id = t.account_id where "
+                       f"{live} and t.opened_at >= '2026-01-01' group by a.name")
+    for ask, bound in (("accounts with more than 4 tickets opened this year", 4),
+                       ("which customers filed 6 or more tickets this year?", 5)):
+        ans = _ask(bot, MARCUS, ask, ask)[-1]
+        assert "did not apply" not in ans["text"] and "only accounts with" in ans["reading"], ans["text"][:300]
+        passing = [(n, c) for n, c in tickets if c > bound]
+        assert passing and len(passing) < len(tickets)
+        for name, c in tickets:
+            assert (f"{name}: {c} tickets" in ans["text"]) == (c > bound), (ask, name, c, ans["text"][:800])

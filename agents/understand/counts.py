@@ -1,0 +1,41 @@
+"""A per-account count over a kind of record, bounded: "accounts with more than 3 tickets this year".
+
+The records are counted per account (with the message's own filters and window on them) and only the
+accounts whose count passes the bound are listed, each with its count. The bound needs its own word
+("more than", "at least", "2+", "or fewer"): "accounts with 3 tickets" is left to say it was not applied.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agents.understand.phrases import _LESS, _MORE, _NUMW
+from agents.understand.slots import _op, _value
+from tools.query import Filter
+
+_NOUNS = {"tickets": r"tickets?|cases?|escalations?|tix",
+          "surveys": r"(?:\w+ )?(?:responses?|answers?|surveys?)|detractors?|promoters?|passives?",
+          "fine_tunes": r"fine[- ]?tunes?|fine[- ]?tuning (?:jobs?|runs?)|(?:training )?(?:jobs?|runs?)",
+          "milestones": r"milestones?|(?:onboarding )?steps?|(?:onboarding )?tasks?",
+          "activities": r"notes?|meetings?|calls?|emails?|touch(?:es|points?)|activities|interactions?",
+          "renewals": r"renewals?|churns?|expansions?|contractions?|downgrades?",
+          "contacts": r"contacts?|people|champions?|stakeholders?"}
+
+
+def per_account(low: str, entity: str) -> Filter | None:
+    """The bound on each account's count of `entity` records the message asks for, if it asks one."""
+    noun = _NOUNS.get(entity)
+    if noun is None:
+        return None
+    m = re.search(rf"\b(?:accounts?|customers?|clients?|logos?|who|which ones?|ones)\b[^?.]{{0,25}}?"
+                  rf"\b(?:with|having|that (?:have|has|had|got|filed|opened|raised|logged)|have|has|had|got|filed|"
+                  rf"opened|raised|logged)\s+({_MORE}|{_LESS}|exactly)?\s*{_NUMW}"
+                  rf"(\s*\+|\s+or (?:more|over|fewer|less|under))?\s+(?:[\w-]+\s+){{0,3}}?(?:{noun})\b", low)
+    if not m or not (m.group(1) or m.group(3)):
+        return None  # "accounts with 3 tickets": no bound said, so none is guessed
+    n = _value(m.group(2), "")
+    if m.group(1) == "exactly":
+        return Filter(field="count", op="eq", value=n)
+    if m.group(1):
+        return Filter(field="count", op=_op(m.group(1)), value=n)
+    return Filter(field="count", op="ge" if re.search(r"\+|more|over", m.group(3)) else "le", value=n)
