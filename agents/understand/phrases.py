@@ -218,8 +218,9 @@ _ENTITY_CUES: list[tuple[str, str]] = [
     (r"\b(survey|nps|csat) (responses?|answers?|comments?|results|scores)\b|\bsurvey comments\b|"
      r"\b(responded|answered|replied|filled (?:in|out)|took)\b.{0,12}\b(nps|survey|csat)\b|"
      r"\b(detractor|promoter|passive)s? (responses|answers|comments)\b|"
-     r"\b(?:gave|given|rated|scored) (?:us )?(?:an? )?(?:score of )?\d{1,2}(?: or (?:lower|less|below|under|worse|"
-     r"higher|more|above|better))?\b(?!\s*(?:%|percent|days?|weeks?|months?|years?|tickets?|seats?)\b)", "surveys"),
+     r"\b(?:gave|given|rated|scored|scoring) (?:us )?(?:an? )?(?:score of )?(?:(?:below|under|above|over|less than|"
+     r"more than|at least|at most) )?(?:10|\d)(?: or (?:lower|less|below|under|worse|higher|more|above|better))?\b"
+     r"(?![.,]\d|\s*(?:%|percent|days?|weeks?|months?|years?|tickets?|seats?)\b)", "surveys"),
     (r"\b(meetings|calls|emails|notes|activities)\b(?! in)", "activities"),
     (r"\b(churn|churned|renewed|expanded|contracted|downgraded)\b.*"
      r"\b(last|past|previous|since|during|in 20\d\d|this year)\b|"

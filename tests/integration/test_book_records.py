@@ -155,6 +155,11 @@ def test_a_score_bound_on_survey_answers_is_applied_however_it_is_said(rt):
     under = _sql(rt, "select cast(s.responded_on as text), s.score from survey_responses s join accounts a on "
                      "a.id = s.account_id where a.owner_id = 6 and s.kind = 'nps' and s.responded_on between "
                      "'2026-10-01' and '2026-11-23'")
+    few = _sql(rt, "select cast(s.responded_on as text), s.score from survey_responses s join accounts a on "
+                   "a.id = s.account_id where a.owner_id = 6 and s.responded_on between '2026-07-01' and '2026-11-23'")
+    r = _ask(bot, PRIYA, "below", "responses scored below 7 since july")[0]
+    assert "score under 7" in r["reading"] and any(s < 7 for _, s in few) and any(s >= 7 for _, s in few), r["text"]
+    assert all((s < 7) == (f"responded on {d}, score {s}" in r["text"]) for d, s in few)
     r = _ask(bot, PRIYA, "under", "nps answers this quarter under 7")[0]
     assert "score under 7" in r["reading"] and "did not apply" not in r["text"], r["text"]
     assert all((s < 7) == (f"responded on {d}, score {s}" in r["text"]) for d, s in under)
