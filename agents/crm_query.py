@@ -11,13 +11,13 @@ import math
 from datetime import date
 from typing import Any
 
-from agents import arr_change, briefing, risk, row_text
+from agents import arr_change, briefing, crm_rows, risk, row_text
 from agents.context import Deps
 from agents.state import AccountRef, Finding, RowRef, Table
 from agents.understand import Plan, seniority
 from agents.understand.edits import rows_of
 from tools import crm, metrics
-from tools.query import ENTITIES, Filter, Query, QueryResult, run
+from tools.query import ENTITIES, Filter, QueryResult, run
 
 _PCT = {"seat_utilization", "usage_change_30d", "error_rate", "onboarding_progress"}
 
@@ -95,6 +95,12 @@ def table(res: QueryResult) -> Table:
 def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]], today: date) -> None:
     name = p.accounts[0]["name"]
     rows = res.rows
+    if p.what.startswith("latest "):  # "when did they last open a ticket?": the newest one's date, any status
+        crm_rows.newest(f, p, res, today)
+        return
+    if p.what == "person":  # "what's her email?" after a contact: the fields asked, and whether they left
+        crm_rows.person(f, p, res, today)
+        return
     if p.what == "economic buyer":
         rows = sorted(rows, key=lambda r: seniority(r.get("role")))[:1]
         for r in rows:
@@ -110,7 +116,8 @@ def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]],
             f.fact(f"{name}'s champion: {r['name']} ({r.get('role') or 'role not recorded'}{email})", r["source"],
                    kind="lookup")
         gone = [r for r in former if r.get("is_champion")]
-        if gone and not rows:
+        if gone and not rows:  # "what's her email?" next is about the former champion (said to have left)
+            f.data["rows"] = rows_of("contacts", gone[:1])
             r = gone[0]
             f.fact(f"{name} has no current champion on record: {r['name']} ({r.get('role') or 'role not recorded'}), "
                    f"its champion, left on {r['left_on']}", r["source"], kind="lookup")
@@ -158,40 +165,12 @@ def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]],
         for r in rows:
             f.fact(_line(res, r, full=p.what == "record"), r["source"], kind="lookup")
     if former:
-        _left(f, former)
+        crm_rows.left(f, former)
     elif not rows and p.what != "tickets" and not (p.what == "champion" and f.facts):  # tickets: the count says 0
         f.fact(f"No {p.what} on record for {name}", crm.src("account", p.accounts[0]["account_id"], None, name),
                kind="lookup")
     if len(res.rows) > 1 and p.what not in ("economic buyer",):
         f.data["table"] = table(res)
-
-
-def _left(f: Finding, former: list[dict[str, Any]]) -> None:
-    """The contacts left out because they have left the company, each named with the day they left."""
-    for r in former[:8]:
-        role = f" ({r['role']}{', champion' if r.get('is_champion') else ''})" if r.get("role") else ""
-        f.fact(f"Left the company: {r['account']}: {r['name']}{role}, left on {r['left_on']}", r["source"],
-               kind="left")
-    if len(former) > 8:
-        f.fact(f"{len(former) - 8} more contacts on record have left the company", kind="left")
-
-
-def _current(ctx: crm.ToolContext, q: Query) -> tuple[Query, list[dict[str, Any]]]:
-    """A contacts question reads the people still there; the ones who left come back apart, to be named as such.
-
-    A question that names a person, asks about leaving or picks rows of an earlier answer reads as asked.
-    """
-    if q.entity != "contacts":
-        return q, []
-    if q.row_ids or len(q.filters) >= 8 or any(x.field in ("left_on", "name", "email") for x in q.filters):
-        fields = q.fields or ENTITIES["contacts"].default_fields
-        if "left_on" not in fields and len(fields) < 12:
-            q = q.model_copy(update={"fields": [*fields, "left_on"]})
-        return q, []
-    gone = q.model_copy(update={"filters": [*q.filters, Filter(field="left_on", op="not_null")], "limit": 20,
-                                "aggregates": [], "group_by": None, "sort": [],
-                                "fields": ["name", "role", "email", "is_champion", "left_on"]})
-    return q.model_copy(update={"filters": [*q.filters, Filter(field="left_on", op="is_null")]}), run(ctx, gone).rows
 
 
 def _aggregate(f: Finding, ctx: crm.ToolContext, p: Plan, res: QueryResult, scope: str) -> None:
@@ -361,7 +340,7 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         risk.book(deps, ctx, f, {int(r["account_id"]): str(r["account"]) for r in rows}, p.period.start,
                   p.period.end, p.what or "your accounts")
         return f
-    query, former = _current(ctx, p.query)
+    query, former = crm_rows.current(ctx, p.query)
     res = run(ctx, query)
     f.data["entity"] = p.query.entity
     f.data["rows"] = rows_of(p.query.entity, res.rows) if p.query.entity != "telemetry" else \
@@ -375,12 +354,15 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
     f.data["accounts"] = [{"account_id": k, "name": v} for k, v in seen.items()]
     if p.query.entity == "telemetry" and f.data["rows"]:  # the ranked accounts, not the accounts of some days
         f.data["accounts"] = [{"account_id": r["account_id"], "name": r["account"]} for r in f.data["rows"]]
-    if p.shape == "lookup" and not res.rows and p.what in ("last meeting", "last touch") and p.query.filters:
-        kind = p.query.filters[0].value
-        res = run(ctx, p.query.model_copy(update={"filters": []}))  # no such activity: say what the last one was
-        f.fact(f"No {kind} on record for {p.accounts[0]['name']}",
+    kinds = [x for x in p.query.filters if x.field == "kind" and p.query.entity == "activities"]
+    if p.shape == "lookup" and not res.rows and kinds and (p.what in ("last meeting", "last touch") or
+                                                           p.what.startswith("latest ")):
+        kind = kinds[0].value
+        res = run(ctx, p.query.model_copy(update={"filters": [x for x in p.query.filters if x not in kinds]}))
+        f.fact(f"No {kind} on record for {p.accounts[0]['name']}",  # no such activity: say what the last one was
                crm.src("account", p.accounts[0]["account_id"], None, p.accounts[0]["name"]), kind="lookup")
-        p = Plan(p.shape, p.title, p.query, what="last touch", accounts=p.accounts)
+        p = Plan(p.shape, p.title, p.query, what="latest activity logged" if p.what.startswith("latest ") else
+                 "last touch", accounts=p.accounts)
     if p.shape == "lookup":
         _lookup(f, p, res, former, ctx.as_of)
         return f
@@ -400,5 +382,5 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         for r in res.rows[:SHOWN]:
             f.fact(_line(res, r), r["source"], kind="row")
         f.data["table"] = table(res)
-    _left(f, former)
+    crm_rows.left(f, former)
     return f

@@ -169,7 +169,7 @@ def _reading(r: Route, question: str, today: date, found: understand.Plan | None
                 reading.reading(understand.from_json(x))[:-1].lower() for x in r["plans"][1:]) + ":"
         if also:  # "who owns it and how healthy is it?": the line names each part it answers
             line = line[:-1] + "; " + "; ".join(also) + ":"
-        if p.shape == "lookup":  # a part nothing answers is said, never dropped
+        if p.shape == "lookup" and p.what not in ("record", "person"):  # a part nothing answers is said
             unanswered = [part for i, part in _parts(question.lower(), p.accounts, today) if not i]
     elif "portfolio" in intents:
         days = r["window_days"]

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agents import understand
+from agents.router_rows import record_pick
 from agents.specs import CATALOGUE
 from agents.state import AccountRef, Deps, Dialogue, Route
 from agents.understand import edits, picks, reading
@@ -85,6 +86,11 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         again = read({**d, **base, "base": None})  # "and the second lowest?" after the lowest one's answer
         if _a_pick(again):
             found, d = again, {**d, **base, "base": None}
+    record = record_pick(ctx, question, d)  # "the 503 one" when no row says 503: the record of theirs that does
+    if isinstance(record, tuple):
+        d, found = record[0], [record[1]]
+    elif record is not None:
+        return record
     narrowed = d.get("base") or ({"plan": d["plan"], "entity": d.get("entity"), "rows": d.get("rows") or [],
                                   "accounts": d.get("accounts") or []} if d.get("plan") and d.get("rows") else None)
     if not any(isinstance(e, edits.SelectRow | edits.SetFilters) or isinstance(e, edits.Summarise) and e.filters
@@ -129,7 +135,9 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
             (_intents(question.lower()) or re.match(r"\W*(?:and\s+|so\s+)?why\b", question.lower())) and \
             not picks.fields_named(question.lower(), d.get("entity") or "accounts"):
         return None  # "why did it fail?" after one failed fine-tune: the agent that diagnoses it answers
-    if sel is not None and not sel.change and (d.get("entity") or "accounts") == "accounts":  # the usual routing
+    if sel is not None and not sel.change and ((d.get("entity") or "accounts") == "accounts" or
+                                               sel.about == "account"):
+        # the usual routing answers about the account (a contact's account: "and what's open on their side?")
         how = sel.how + (f" {_whole(whole.group(0), d)}" if whole and whole.group(0) not in sel.how else "")
         return [{"account_id": sel.row["account_id"], "name": sel.row["account"]}], \
             f"{sel.row['account']} ({how} in the last answer)", narrowed

@@ -20,6 +20,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from agents.state import AccountRef
 from agents.understand import signals
+from agents.understand.latest import latest
 from agents.understand.lookups import by_role, lookup, person, seniority
 from agents.understand.model import Plan, Shape, from_json, to_json
 from agents.understand.phrases import BOOK, COMPARE, LEXICON, PLURAL, SHORTHAND, THOSE, TOPIC, clauses
@@ -93,6 +94,9 @@ def plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: li
 
 def _lookups(low: str, account: AccountRef, today: date, vocab: Vocabulary) -> list[Plan]:
     """The fields of one account each part of the message asks ("the champion ... and when do they renew?")."""
+    newest = latest(low, account)  # "when did they last open a ticket?": the newest one, by that verb's date
+    if newest is not None:
+        return [newest]
     out: list[Plan] = []
     for part in clauses(low):
         for p in lookup(part, account, today, vocab.milestones) or by_role(part, account, vocab.roles):

@@ -149,12 +149,16 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                 q = Query(entity="milestones", account_ids=[e.row["account_id"]],
                           fields=["name", "status", "owner", "due_date", "plan"],
                           filters=[Filter(field="status", op="ne", value="done")], sort=[Sort(field="due_date")])
+            elif ent == "contacts" and e.fields:  # "her email?": the fields asked, then who she is and if she left
+                q = Query(entity=ent, row_ids=[e.row["id"]], fields=list(dict.fromkeys(  # type: ignore[arg-type]
+                    [*e.fields, "name", "account", "role", "is_champion", "left_on"])))
             else:
                 q = Query(entity=ent, row_ids=[e.row["id"]], fields=fields)  # type: ignore[arg-type]
             ref: AccountRef = {"account_id": e.row["account_id"], "name": e.row["account"]}
-            p = Plan("lookup", f"{ref['name']}: {e.row['label']}", q, accounts=[ref],
+            person = ent == "contacts" and bool(e.fields)
+            p = Plan("lookup", e.row["label"] if person else f"{ref['name']}: {e.row['label']}", q, accounts=[ref],
                      what=("ARR change at the latest renewal" if ent != "renewals" else "ARR change at the renewal "
-                           "picked") if e.change else "record")
+                           "picked") if e.change else "person" if person else "record")
         elif isinstance(e, Summarise) and p.query is not None:
             q = p.query
             money_elsewhere = any(a.field == "arr" for a in e.aggregates) and "arr" not in ENTITIES[q.entity].fields

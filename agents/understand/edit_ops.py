@@ -59,6 +59,18 @@ class SelectRow:
     row: RowRef
     how: str
     change: bool = False  # "how much did that one grow by?": the renewal's ARR change (an account's last renewal)
+    fields: tuple[str, ...] = ()  # what is asked of it ("her email", "is she still there?"): those fields first
+    about: str = "row"  # "account": the row's account is asked about ("and what's open on their side?")
+
+
+@dataclass(frozen=True)
+class PickRecord:
+    """"the 503 one" when no row of the last answer says 503: the one record of the rows' accounts that does."""
+
+    word: str
+    entities: tuple[str, ...]  # the kinds of record it may be, the one the message names first
+    fields: tuple[str, ...] = ()  # what is asked of it ("when was it filed": opened_at)
+    distinct: bool = False  # a number or capitals ("503", "SSO"): a record's body may carry it too, not only its name
 
 
 @dataclass(frozen=True)
@@ -147,4 +159,4 @@ class Unmatched:
 
 
 Edit = SetPeriod | ShiftPeriod | SetFilters | SwitchEntity | SelectRow | Summarise | Reorder | Resubject | Unmatched | \
-    GroupBy | ShowFields | DropFilters | Unreadable | UsageOf | Quote | ExcludeRows
+    GroupBy | ShowFields | DropFilters | Unreadable | UsageOf | Quote | ExcludeRows | PickRecord

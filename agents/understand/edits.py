@@ -22,7 +22,7 @@ from datetime import date
 
 from agents.holidays import date_named
 from agents.state import AccountRef, Dialogue, RowRef
-from agents.understand import picks
+from agents.understand import picks, row_asks
 from agents.understand.edit_apply import _has_window, apply, current_period, prev_shape, rows_of
 from agents.understand.edit_ops import (
     _DATE_FIELD,
@@ -59,6 +59,7 @@ from agents.understand.edit_words import (
     _without_fields,
     period_of,
 )
+from agents.understand.latest import asks as asks_latest
 from agents.understand.measures import next_due
 from agents.understand.model import Plan, from_json
 from agents.understand.row_totals import asks_change, asks_text, counted_by_account, usage_of
@@ -89,7 +90,7 @@ _REFERS = re.compile(r"\b(?:the|that|this)\s+(?:\w+\s+)?one\b|\bthe\s+(?:first|s
 WHOLE = re.compile(r"\b(?:all of (?:them|those|these)|them all|altogether|overall|across (?:all|the board)|in all|"
                    r"of all|(?:the )?(?:whole|full|entire|original|first) list|all \d+|all (?:the )?accounts|"
                    r"of the [\w-]+ ones|of the [\w-]+ [\w-]+ ones|out of all)\b")
-ONLY = "the only one in the last answer"
+ONLY = row_asks.ONLY
 # "what's overdue besides that one", "other than the blocked one": the rows of the last answer left out.
 BESIDES = re.compile(r"\b(?:besides|apart from|aside from|other than|except(?: for)?|excluding|not counting|"
                      r"leaving out)\s+(?:that|this|the|those|these|it)\b(?:\s+(?:[\w-]+\s+){0,2}?(?:ones?|steps?|"
@@ -128,8 +129,8 @@ def _select(low: str, rows: list[RowRef], names: list[str], roles: list[str],
         last = (m.group(1) or "") == "last"
         return SelectRow((max if last else min)(dated, key=lambda r: str(r["date"])), m.group(0))
     hit = picks.by_date(low, rows)
-    if hit is not None:
-        return SelectRow(hit.row, hit.how)
+    if hit is not None:  # "the one filed on the 21st" when two were: which of them
+        return Unmatched(len(rows), hit.among) if hit.among else SelectRow(hit.row, hit.how)
     counted = re.search(r"\b(\d{1,2}|two|three|four|five|six|seven|eight|nine|ten)\s+(biggest|largest|smallest|worst|"
                         r"best|lowest|highest|oldest|earliest|newest|latest|most recent)\b", low)
     shift = re.search(r"\b(week|month|quarter|year|period|half|days?)\s+(earlier|later|before)\b|"
@@ -216,6 +217,17 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
             return []
     if prev is None:
         return []
+    ones = {r["account_id"] for r in d.get("rows") or []} or set(subject)
+    if len(ones) == 1 and not named and (asks_latest(low) or prev.query is not None and prev.query.entity not in (
+            "accounts", "contacts") and row_asks.SIDE.search(low)):
+        return []  # "when did they last open a ticket?", "what's open on their side?": asked afresh of that account
+    if prev.query is not None and prev.query.entity == "contacts" and d.get("rows"):
+        by_name = any(f.field == "name" for f in prev.query.filters)  # "what's Jane Roe's title?": she is the subject
+        rows = d.get("rows") or []
+        sel = _select(low, rows, [a["name"] for a in named], vocab.roles, "contacts") if len(rows) > 1 else None
+        asked = row_asks.of_contact(low, rows, sel, vocab.roles, by_name)
+        if asked is not None:  # "her email?", "and what's open on their side?" after a contact: the person or account
+            return [] if asked.about == "account" and named else [asked]  # "who else is at Acme?": Acme, asked anew
     if prev.query is not None and prev.query.limit and _ALL.search(low) and not _summary_word(low) and \
             not re.search(r"\b(?:my|our|in|from|with|without|who|that|which|are|is|were|have|has)\b", low):
         reo = _reorder(low, prev.query.entity)  # "all of em, smallest first": the new order too
@@ -309,8 +321,10 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         return found
     switch = _entity_of(_without_fields(low, entity))
     many = len(set(prev.query.account_ids)) > 1 if prev.query is not None else False  # "at those 3 accounts"
-    if switch and len({r["account_id"] for r in rows}) == 1 and prev.shape != "lookup" and not many:
-        return []  # "their champion?" after a list of one: a question about that account, routed as usual
+    one = len({r["account_id"] for r in rows}) == 1 and not many
+    upcoming = switch == "renewals" and not re.search(r"\brenewals\b|histor|\bpast\b|previous|prior|last renewal", low)
+    if switch and one and (prev.shape != "lookup" or upcoming):
+        return []  # "their champion?", "and their renewal?" after one account's answer: asked of that account
     if switch and switch != entity and (_BACK.search(low) or CUE.search(low)) and prev.shape != "metric":
         out.append(SwitchEntity(switch, owners=bool(re.search(r"\bwho owns\b|\bowners?\b|\bcsms?\b", low))))
         entity = switch

@@ -133,6 +133,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
     (r"\bcontacts?\b|who (?:else )?(do we know|should i (talk|speak|reach out|call|email|ping|contact|go)( to)?|"
      r"are (our|the) (people|contacts))|who (?:else )?(?:do we|have we|we) (?:still )?(?:have|got|know)\b"
      r"(?! (?:renew|at risk|in (?:onboarding|red|yellow|green)))|\banyone else\b|\bwho else\b|"
+     r"who(?:'s| is) (?:still )?(?:left|there)\b|"
      r"\bpeople\b|\bpoint of contact\b|\bpoc\b", "contacts",
      {"entity": "contacts", "fields": ["name", "role", "email", "is_champion", "left_on"], "limit": 10}),
     (r"\bmilestones?\b|go[- ]?live|\blaunch\b|target date|\bkick-?off\b", "milestones",
@@ -140,7 +141,8 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
     (r"who (owns|manages|covers|handles|is (on|responsible for))|\bowner\b|\bwhose account\b|which csm|"
      r"account manager|assigned (csm|to)|\bcsm\b|\bcsm (for|of|on)\b", "owner",
      {"entity": "accounts", "fields": ["owner", "team"]}),
-    (r"\btickets?\b|\btix\b|\bcases?\b|support (issues|requests)|\bescalations?\b", "tickets",
+    (r"\btickets?\b|\btix\b|\bcases?\b|support (issues|requests)|\bescalations?\b|\bwhat(?:'s| is) (?:still )?open\b|"
+     r"\banything (?:still )?open\b", "tickets",
      {"entity": "tickets", "fields": ["subject", "priority", "status", "opened_at"], "limit": 10}),
     (r"\bseats?\b|licen[cs]es?|how many (users|people|employees)|active users|\butili[sz]ation\b", "seats",
      {"entity": "accounts", "fields": ["seats", "seats_used", "seat_utilization", "plan"]}),
@@ -155,7 +157,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
                        "filters": [], "sort": [Sort(field="renewal_date", desc=True)], "limit": 3}),
     (r"when (does|do|is|will) .*(renew|contract (end|expire)|expir|up for renewal|contract'?s? (is )?up)|"
      r"when (?:it|they|that one|this one) (?:renews?|expires?|is up)|"
-     r"renewal date|contract end|"
+     r"renewal date|contract end|^\W*(?:and |so |ok |what about |how about )?(?:their|its|the) (?:next )?renewal\W*$|"
      r"(end|expiry|expiration) date|when .*contract (ends?|expires?|is up)|term end", "renewal date",
      {"entity": "accounts", "fields": ["renewal_date", "days_to_renewal", "contract_value"]}),
     (r"how much (do|does|are|is) .*(pay|worth)|contract (value|size|worth)|\barr\b|\bacv\b|annual (value|revenue)|"

@@ -215,18 +215,18 @@ def by_date(low: str, rows: list[RowRef]) -> Pick | None:
         mon = next(i + 1 for i, full in enumerate(MONTHS) if full.startswith(name[:3]))
         hits = [r for r in rows if r.get("date") and int(str(r["date"])[5:7]) == mon
                 and int(str(r["date"])[8:10]) == int(day)]
-        if len(hits) == 1:
-            return Pick(hits[0], m.group(0))
+        if hits:
+            return _dated(low, rows, hits, m.group(0))
     m = re.search(r"\b(\d{4}-\d\d-\d\d)\b", low)
     if m:
         hits = [r for r in rows if str(r.get("date") or "")[:10] == m.group(1)]
-        if len(hits) == 1:
-            return Pick(hits[0], m.group(0))
+        if hits:
+            return _dated(low, rows, hits, m.group(0))
     m = re.search(r"\b(?:on|the)\s+(\d{1,2})(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?(?:" + months + r")\b)", low)
     if m and 1 <= int(m.group(1)) <= 31:  # "the one filed on the 20th": the day of the month of its date
         hits = [r for r in rows if r.get("date") and int(str(r["date"])[8:10]) == int(m.group(1))]
-        if len(hits) == 1:
-            return Pick(hits[0], m.group(0))
+        if hits:
+            return _dated(low, rows, hits, m.group(0))
     m = re.search(r"\b(?:the|that)\s+(?:one\s+(?:from|in|on)\s+)?(" + months + r")\b(?!\.?\s*\d)(?:\s+one)?|"
                   r"\b(?:from|in|on)\s+(" + months + r")\b(?!\.?\s*\d)", low)
     if m:
@@ -238,6 +238,18 @@ def by_date(low: str, rows: list[RowRef]) -> Pick | None:
         if len(hits) == 1:
             return Pick(hits[0], m.group(0))
     return None
+
+
+def _dated(low: str, rows: list[RowRef], hits: list[RowRef], how: str) -> Pick:
+    """The row of a day; of several, the one the picking phrase also names ("the Oct 29 meeting"), else a tie.
+
+    A word of the question after the pick ("is it still open?") never picks one of them.
+    """
+    said = re.split(r"\s[-\u2013,:;]\s|\?|\b(?:is|was|has|did|does|were|are) (?:it|that|this)\b", low)[0]
+    one = (by_value(said, hits) or by_token(said, hits)) if len(hits) > 1 else None
+    if one is not None or len(hits) == 1:
+        return Pick(one.row if one is not None else hits[0], how)
+    return Pick(hits[0], how, tuple(k for k, r in enumerate(rows) if r in hits))
 
 
 def by_tone(low: str, rows: list[RowRef]) -> list[RowRef]:

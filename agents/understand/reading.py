@@ -129,6 +129,14 @@ def reading(p: Plan) -> str:
     noun = ENTITY_WORDS.get(q.entity, q.entity)
     if p.shape == "lookup" and p.accounts and p.what.startswith("ARR change"):  # "how much did that one grow by?"
         return f"{p.what} of {p.accounts[0]['name']} (ARR after minus before):"
+    if p.shape == "lookup" and p.accounts and p.what.startswith("latest ") and q.sort:  # "when did they last ...?"
+        by = DATE_VERBS.get(q.sort[0].field, q.sort[0].field.replace("_", " "))
+        return f"The {p.what} at {p.accounts[0]['name']}, any status (the newest by the date it was {by}):"
+    if p.shape == "lookup" and p.accounts and p.what == "person" and q.row_ids:  # "her email?" after a contact
+        words = {"email": "email", "role": "title", "last_engaged": "when we last engaged with them",
+                 "left_on": "whether they are still there", "is_champion": "whether they are the champion"}
+        asked = [words[c] for c in q.fields[:q.fields.index("name") if "name" in q.fields else 0] if c in words]
+        return f"{p.title} at {p.accounts[0]['name']}: " + " and ".join(asked) + " (and whether they left):"
     if p.shape == "lookup" and p.accounts:
         subject = f"{p.what or noun} of {p.accounts[0]['name']}"
     elif q.entity == "telemetry" and p.period is not None and q.aggregates and q.aggregates[0].field in USAGE_WORDS:
@@ -317,6 +325,8 @@ def _number_used(tok: str, p: Plan) -> bool:
     return any(abs(abs(v) - abs(x)) < 1e-6 for x in values)
 
 
+_VERB_STEMS = {"open": "opened_at", "close": "closed_at", "resolve": "closed_at", "done": "completed_date",
+               "completed": "completed_date"}
 _STATUS_FIELDS = {"status", "outcome", "band", "risk", "priority", "lifecycle_stage", "open_tickets",
                   "onboarding_overdue", "due_date"}
 
@@ -326,6 +336,7 @@ def unapplied(text: str, p: Plan | None, today: date, window_days: int | None = 
     out: list[str] = []
     q = p.query if p is not None else None
     dated = _date_filters(p) if p is not None else []
+    newest = {q.sort[0].field} if q is not None and q.sort and q.limit == 1 else set()  # "last open a ticket"
     has_window = bool(dated) or (p is not None and p.period is not None and p.period.text != DEFAULT_PERIOD) or \
         window_days is not None or \
         (q is not None and any(f.field in ("days_since_touch", "usage_change_30d") for f in q.filters))
@@ -349,7 +360,8 @@ def unapplied(text: str, p: Plan | None, today: date, window_days: int | None = 
             ok = ok or (p is not None and p.shape == "today")
         elif c.kind == "status":
             ok = q is not None and any(f.field in _STATUS_FIELDS for f in q.filters) or \
-                VERB_FIELDS.get(c.phrase, "-") in {f.field for f in dated} or \
+                VERB_FIELDS.get(c.phrase, "-") in {f.field for f in dated} | newest or \
+                _VERB_STEMS.get(c.phrase, "-") in newest or \
                 (c.phrase in ("completed", "done") and "completed_date" in {f.field for f in dated}) or \
                 (p is not None and p.shape in ("metric", "today")) or \
                 (q is not None and c.phrase in ("open",) and q.entity == "accounts")
