@@ -89,6 +89,7 @@ class Query(BaseModel):
     group_by: str | None = None
     aggregates: list[Aggregate] = Field(default_factory=list, max_length=4)
     having: Filter | None = None  # a bound on each group's count: "accounts with more than 3 tickets this year"
+    reverse: bool = False  # the rows the sort and limit picked, shown the other way: "last 3 notes, oldest first"
 
     @model_validator(mode="after")
     def _known_fields(self) -> Query:
@@ -263,6 +264,8 @@ def run(ctx: ToolContext, q: Query) -> QueryResult:
         found = sort_rows(found, [(spec.date_field, True)])
     if q.limit:
         found = found[: q.limit]
+    if q.reverse:
+        found.reverse()
     columns = list(dict.fromkeys(q.fields or spec.default_fields))
     rows = []
     for rec in found:

@@ -239,7 +239,11 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                                              and isinstance(f.value, str)))
         elif isinstance(e, Reorder) and p.query is not None:
             upd: dict[str, Any] = {}
-            if e.sort is not None and e.sort.field in ENTITIES[p.query.entity].fields:
+            same = bool(p.query.sort) and e.sort is not None and e.sort.field == p.query.sort[0].field and \
+                e.limit is None and not e.unlimited and bool(p.query.limit)
+            if same and e.sort is not None:  # "oldest first" after "the last 3 notes": those 3, shown the other way
+                upd["reverse"] = e.sort.desc != p.query.sort[0].desc
+            elif e.sort is not None and e.sort.field in ENTITIES[p.query.entity].fields:
                 upd["sort"] = [e.sort]
             if e.limit is not None or e.unlimited:
                 upd["limit"] = e.limit

@@ -48,6 +48,8 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
     out: list[Plan] = []
     recent = re.search(r"\b(?:last|latest|most recent|recent|newest)\s+(\d{1,2}|two|three|four|five|six|seven|"
                        r"eight|nine|ten)\b(?!\s*(?:days?|weeks?|months?|quarters?|years?)\b)", low)
+    upward = bool(re.search(r"\b(?:oldest|earliest)(?: ones?)? first\b|\bchronological(?:ly)?\b|\bascending\b|"
+                            r"\bin (?:date )?order\b", low))  # "last 3 touchpoints, oldest first": shown upward
     for pat, what, spec in _LOOKUPS:
         if what == "activities" and re.search(r"\bworr|\bconcern|\brisk|red flags?|\bshould i\b|\balarm", low):
             continue  # "anything in the recent notes that should worry me?" is a risk question for the agents
@@ -57,6 +59,7 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
             if what == "activities" and recent:  # "Acme's last 2 meetings": the newest two
                 q["limit"] = int(recent.group(1)) if recent.group(1).isdigit() else NUMBER_WORDS[recent.group(1)]
                 q["sort"] = [Sort(field="occurred_on", desc=True)]
+                q["reverse"] = upward
             if what == "activities":
                 past = span(low, today, future=False) if not recent else None
                 if past is not None and past.text == "today":
@@ -70,6 +73,7 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
             if what == "tickets" and recent:  # "the last three tickets": the newest three, whatever their status
                 q["limit"] = int(recent.group(1)) if recent.group(1).isdigit() else NUMBER_WORDS[recent.group(1)]
                 q["sort"] = [Sort(field="opened_at", desc=True)]
+                q["reverse"] = upward
                 q["fields"] = ["subject", "priority", "status", "opened_at", "body"]
             elif what == "tickets":
                 past = span(low, today, future=False)

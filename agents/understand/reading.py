@@ -190,10 +190,17 @@ def reading(p: Plan) -> str:
         s = q.sort[0]
         col = ENTITIES[q.entity].fields.get(s.field)
         label = (col.label if col and col.label else s.field.replace("_", " "))
-        order = ("newest first" if s.desc else "oldest first") if col is not None and col.kind == "date" else \
+        dated = col is not None and col.kind == "date"
+        order = ("newest first" if s.desc else "oldest first") if dated else \
             ("highest first" if s.desc else "lowest first")
-        parts.append(f"sorted by {label}, {order}")
-    if q.limit and p.shape != "lookup" and q.limit < 25:
+        if q.reverse and q.limit:  # "last 3 touchpoints, oldest first": the 3 most recent, shown the other way
+            which = ("most recent" if s.desc else "earliest") if dated else ("highest" if s.desc else "lowest")
+            shown = ("oldest first" if s.desc else "newest first") if dated else \
+                ("lowest first" if s.desc else "highest first")
+            parts.append(f"the {q.limit} {which} by {label}, shown {shown}")
+        else:
+            parts.append(f"sorted by {label}, {order}")
+    if q.limit and p.shape != "lookup" and q.limit < 25 and not q.reverse:
         parts.append(f"top {q.limit}" if q.sort else f"first {q.limit}")
     text = ", ".join(parts)
     return text[:1].upper() + text[1:] + ":"
@@ -353,10 +360,11 @@ def unapplied(text: str, p: Plan | None, today: date, window_days: int | None = 
                 not (q is not None and want in ENTITIES[q.entity].fields)
         elif c.kind in ("order", "superlative"):
             ok = bool(q is not None and (q.sort or q.group_by or any(a.fn in ("min", "max") for a in q.aggregates)))
+            shown_desc = q is not None and bool(q.sort) and q.sort[0].desc != q.reverse  # the order rows are shown
             if ok and q is not None and q.sort and re.search(r"\b(oldest|earliest)\b", c.phrase):
-                ok = not q.sort[0].desc
+                ok = not shown_desc
             elif ok and q is not None and q.sort and re.search(r"\b(newest|latest|most recent)\b", c.phrase):
-                ok = q.sort[0].desc
+                ok = shown_desc
             ok = ok or (p is not None and p.shape == "today")
         elif c.kind == "status":
             ok = q is not None and any(f.field in _STATUS_FIELDS for f in q.filters) or \

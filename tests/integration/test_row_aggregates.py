@@ -182,3 +182,21 @@ def test_a_per_account_count_over_a_kind_of_record_is_applied_with_the_counts(rt
         assert passing and len(passing) < len(tickets)
         for name, c in tickets:
             assert (f"{name}: {c} tickets" in ans["text"]) == (c > bound), (ask, name, c, ans["text"][:800])
+
+
+def test_the_last_n_records_asked_oldest_first_are_the_n_most_recent_shown_upward(rt):
+    bot = Assistant(rt, use_memory=False)
+    days = [str(d)[:10] for (d,) in _sql(rt, "select x.occurred_on from activities x join accounts a on a.id = "
+                                             "x.account_id where a.name = 'Northstar Freight' order by x.occurred_on")]
+    assert len(days) >= 6 and len(set(days[-4:])) == 4
+    for k, ask in enumerate(("last 4 touchpoints with Northstar Freight, oldest first",
+                             "the latest 4 interactions with northstar freight in chronological order")):
+        ans = _ask(bot, "priya.patel@retain.example", f"up{k}", ask)[-1]
+        assert "did not apply" not in ans["text"] and "shown oldest first" in ans["reading"], ans["text"][:300]
+        shown = re.findall(r"occurred on (\d{4}-\d{2}-\d{2})", ans["text"])
+        assert shown == days[-4:], (shown, days, ans["text"][:1500])
+    ans = _ask(bot, "priya.patel@retain.example", "up2", "the last 3 tickets on my accounts, all statuses",
+               "oldest first please")[-1]
+    first = _ask(bot, "priya.patel@retain.example", "up3", "the last 3 tickets on my accounts, all statuses")[-1]
+    before = re.findall(r"opened at (\d{4}-\d{2}-\d{2})", first["text"])
+    assert len(before) == 3 and re.findall(r"opened at (\d{4}-\d{2}-\d{2})", ans["text"]) == before[::-1], ans["text"]
