@@ -130,8 +130,8 @@ def record_word(text_said: str, rows: list[RowRef], entity: str) -> PickRecord |
     if m is None or not rows:
         return None
     said = (m.group(1) or m.group(2) or "").strip()
-    words = [w for w in re.findall(r"[a-z0-9][\w/.-]*", said) if w not in _PLAIN and not w.isdigit() or
-             w.isdigit() and len(w) >= 3]
+    words = [w for w in re.findall(r"[a-z0-9][\w/.-]*", said) if w not in _PLAIN and not w.isdigit() and
+             not re.fullmatch(r"\d{1,2}(?:st|nd|rd|th)", w) or w.isdigit() and len(w) >= 3]  # "the 2nd one": a place
     if not words or len(said.split()) > len(words) + 1:
         return None
     text = " ".join(" ".join([str(r.get("label", "")), str(r.get("account", ""))] +

@@ -149,3 +149,12 @@ def test_a_day_two_rows_share_is_asked_about_never_settled_by_a_word_of_the_ques
               "the one from the 19th - is it still open?")[-1]
     assert all(n in r["text"] for n in same_day) and "which one" in r["text"] and "Record of" not in r["text"], \
         r["text"]
+
+
+def test_a_place_in_the_list_is_a_row_not_a_word_to_find_in_records(rt):
+    bot = Assistant(rt, use_memory=False)
+    second, renews = _sql(rt, "select a.name, k.renewal_date from accounts a join contracts k on k.account_id = a.id "
+                              "and k.status = 'active' where a.owner_id = 7 and a.lifecycle_stage != 'churned' "
+                              "order by a.arr desc limit 1 offset 1")[0]
+    r = _asks(bot, SAM, "place", "my 3 biggest accounts by arr", "when does the 2nd one renew?")[-1]
+    assert second in r["reading"] and _day(renews) in r["text"], r["text"]
