@@ -27,7 +27,7 @@ _FIELDS: list[tuple[str, str]] = [  # (what a message says, the contact field it
     (r"\bstill (?:there|with (?:them|us|the company)|at|around|employed|on board|in the role)\b|\b(?:has|did) "
      r"(?:she|he|they) (?:left|leave|quit|moved? on)\b|\bleft\b|\bgone\b|\bdeparted\b|\bstill (?:the|our) champ",
      "left_on"),
-    (r"\blast (?:hear|heard|spoke|speak|talk|talked|engag\w*|contact\w*|touch\w*|in touch|met|meet|email\w*)\b|"
+    (r"\blast (?:hear|heard|spoke|speak|talk|talked|engag\w*|in touch|met|meet|email\w*)\b|"
      r"\b(?:hear|heard) from (?:her|him)\b|\bengag\w*\b|"
      r"\bwhen did we (?:last )?(?:talk|speak) (?:to|with) (?:her|him)\b",
      "last_engaged"),
@@ -92,7 +92,7 @@ def about(low: str, row: RowRef, role_words: set[str], how: str, by_name: bool =
         return None  # "and their admin?": another person at the account
     if person and fields:
         return SelectRow(row, how, fields=tuple(fields))
-    if _ACCOUNT.search(low) or (_TOUCH.search(low) and not person):
+    if _ACCOUNT.search(low) or (_TOUCH.search(low) and not person and not fields):  # "hear from them": the person
         return SelectRow(row, f"the account of {row['label']}, {how}", about="account")
     if fields:  # "their email?", "what's the title?": a field only a person has
         return SelectRow(row, how, fields=tuple(fields))

@@ -114,6 +114,8 @@ def test_touching_them_after_a_contact_is_the_accounts_last_activity_her_is_the_
                          "and when did we last hear from her?")
     assert touch in them["text"] and seen not in them["text"], them["text"]
     assert seen in her["text"] and touch not in her["text"], her["text"]
+    heard = _asks(bot, LENA, "heard", "who's the champ at ember telecom", "when did we last hear from them?")[-1]
+    assert seen in heard["text"] and touch not in heard["text"], heard["text"]  # hearing from someone: the person
 
 
 def test_a_word_only_one_record_carries_picks_that_record_even_after_a_list_of_accounts(rt):
