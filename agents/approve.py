@@ -30,10 +30,10 @@ def execute(deps: Deps, who: str, draft: Draft, decision: Any) -> ActionResult:
     if viewer is None or not access.may_decide(store, viewer, draft["account_id"]):
         return {"draft_id": draft["id"], "kind": draft["kind"], "decision": "refused", "already_done": False}
     done = decisions.record(store, viewer, draft, choice, text, deps.services.settings.as_of(),
-                            str(decision.get("origin") or ""))
+                            str(decision.get("origin") or ""), str(decision.get("click") or ""))
     if done.already_done:
         return {"draft_id": draft["id"], "kind": draft["kind"], "decision": done.decision,
-                "already_done": True, **cast(ActionResult, done.result)}
+                "already_done": True, "click": done.click, **cast(ActionResult, done.result)}
     result = cast(ActionResult, dict(done.result))
     if draft["kind"] == "follow_up":  # side effects belong to the shell (retain.actions)
         result |= (deps.actions.snooze_follow_up(draft) if choice == "skip"
@@ -46,4 +46,4 @@ def execute(deps: Deps, who: str, draft: Draft, decision: Any) -> ActionResult:
         except Exception:  # noqa: BLE001 - the fact is in the CRM; `retain memory sync` catches up
             result["memory"] = "pending sync"
     return {"draft_id": draft["id"], "kind": draft["kind"], "decision": "skip" if choice == "skip" else "approve",
-            "already_done": False, **result}
+            "already_done": False, "click": done.click, **result}

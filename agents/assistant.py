@@ -101,12 +101,13 @@ class Assistant:
         return self._result(out, deps, time.perf_counter() - t)
 
     def decide(self, thread: str, decision: str, who: Asker | str = "", text: str | None = None,
-               draft_id: str | None = None) -> Result:
+               draft_id: str | None = None, click: str = "") -> Result:
         """Approve, edit or skip the draft the thread is paused on, as `who`.
 
         Only the draft's account owner, their manager or an admin may (AccessDenied otherwise, and
         nothing changes); the decision is recorded under the decider's name. With `draft_id` (the
-        draft a button showed), nothing happens unless that very draft is the one waiting.
+        draft a button showed), nothing happens unless that very draft is the one waiting. `click`
+        (a Slack click's inbox key) is kept with the decision it makes.
         """
         cfg = self._config(thread)
         decider = self.services.asker(who)  # no identity or an unknown one: NotFoundError, nothing runs
@@ -117,8 +118,8 @@ class Assistant:
         if not access.may_decide(self.services.store, decider, draft["account_id"]):
             raise AccessDenied(access.DECIDE_REFUSAL)
         t = time.perf_counter()
-        out = self.graph.invoke(Command(resume={"decision": decision, "text": text, "who": decider.key}), cfg,
-                                 context=deps)
+        resume = {"decision": decision, "text": text, "who": decider.key, "click": click}
+        out = self.graph.invoke(Command(resume=resume), cfg, context=deps)
         return self._result(out, deps, time.perf_counter() - t)
 
     def is_new(self, thread: str) -> bool:
@@ -132,6 +133,11 @@ class Assistant:
             draft = Draft(**it.value["draft"])
             return draft if draft_id is None or draft["id"] == draft_id else None
         return None
+
+    def proposed(self, thread: str, draft_id: str) -> Draft | None:
+        """A draft the thread's latest answer proposed, decided or not (None once a later turn replaced it)."""
+        answer = self.graph.get_state({"configurable": {"thread_id": thread}}).values.get("answer") or {}
+        return next((Draft(**d) for d in answer.get("drafts") or [] if d.get("id") == draft_id), None)
 
     def may_decide(self, thread: str, who: Asker | str, draft_id: str | None = None) -> bool:
         """Whether `who` may approve, edit or skip the draft this thread is paused on (False if none)."""

@@ -50,6 +50,7 @@ class ActionResult(TypedDict, total=False):
     kind: str
     decision: str  # "approve" | "skip" | "refused"
     already_done: bool
+    click: str  # what asked for the decision on record (a Slack click's inbox key), "" when not said
     fact_id: int
     activity_id: int
     text: str

@@ -36,21 +36,38 @@ class Decided:
     decision: str
     already_done: bool
     result: DecidedResult = field(default_factory=DecidedResult)
+    click: str = ""
+    """What asked for the decision on record (e.g. a Slack click's inbox key), "" when not said."""
+
+
+def _decided(row: ActionLog) -> Decided:
+    """A recorded decision as it was first made (the click that made it is kept beside what it wrote)."""
+    result = dict(row.result or {})
+    click = str(result.pop("click", "") or "")
+    return Decided(row.decision, True, cast(DecidedResult, result), click)
+
+
+def recorded(store: CRMStore, draft_id: str) -> Decided | None:
+    """The decision on record for a draft, or None while it is undecided."""
+    with store.session() as s:
+        row = s.get(ActionLog, draft_id)
+        return None if row is None else _decided(row)
 
 
 def record(store: CRMStore, viewer: Viewer, draft: Mapping[str, Any], choice: str, text: str, today: date,
-           origin: str = "") -> Decided:
+           origin: str = "", click: str = "") -> Decided:
     """Record `choice` (approve | edit | skip) on a draft, with what approving writes, in one transaction.
 
     Approving a fact saves it as a remembered fact; a follow-up, message or meeting is logged as an
     activity by the account's owner. A draft decided before (or concurrently: the first one wins)
     comes back with `already_done` and its first decision, and nothing is written again. Raises
-    AccessDenied when approving on an account the viewer may not see.
+    AccessDenied when approving on an account the viewer may not see. `click` names what asked (kept
+    with the decision, so a retried click can tell its own decision from another click's).
     """
     with store.session() as s:
         prior = s.get(ActionLog, draft["id"])
         if prior is not None:
-            return Decided(prior.decision, True, cast(DecidedResult, dict(prior.result or {})))
+            return _decided(prior)
         result: DecidedResult = {}
         if choice in ("approve", "edit"):
             name = s.scalar(select(Account.name).where(Account.id == draft["account_id"])) or ""
@@ -74,12 +91,12 @@ def record(store: CRMStore, viewer: Viewer, draft: Mapping[str, Any], choice: st
                 result = {"due": draft.get("when", ""), "to": draft.get("to", "")}
         decision = "skip" if choice == "skip" else "approve"
         s.add(ActionLog(draft_id=draft["id"], kind=draft["kind"], decision=decision, decided_by=viewer.name,
-                        decided_at=datetime.now(), result=result))
+                        decided_at=datetime.now(),
+                        result={**result, "click": click} if click else result))
         try:
             s.commit()
         except IntegrityError:  # the same draft decided concurrently: the first one won
             s.rollback()
             prior = s.get(ActionLog, draft["id"])
-            return Decided(prior.decision if prior else choice, True,
-                           cast(DecidedResult, dict(prior.result or {})) if prior else {})
-    return Decided(decision, False, result)
+            return _decided(prior) if prior else Decided(choice, True)
+    return Decided(decision, False, result, click)

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from integrations.slack.job import Job
 from integrations.slack.safe import clean
 from retain.slack import agent, decks
 from retain.slack.bot import Bot
-from tools import crm, onboarding
+from tools import crm, decisions, onboarding
 from tools.access import DECIDE_REFUSAL, Asker
 from tools.feedback import record as record_feedback
 from tools.health import weekly_scores
@@ -257,25 +258,50 @@ def decision(bot: Bot, job: Job, asker: Asker) -> dict[str, Any]:
     shown = value.get("draft")  # the draft on the button: exactly that one is decided, never another
     if not bot.assistant.may_decide(value["thread"], asker, shown):
         if bot.assistant.pending_draft(value["thread"], shown) is None:
-            return {"note": "already decided"}
+            return _decided_before(bot, job, asker, value["thread"], shown)
         bot.client.chat_postEphemeral(channel=p["channel"], user=user, text=DECIDE_REFUSAL)
         return {"note": "refused"}
     draft = bot.assistant.pending_draft(value["thread"], shown)
     try:
-        result = bot.assistant.decide(value["thread"], choice, asker, p.get("text"), draft_id=shown)
+        result = bot.assistant.decide(value["thread"], choice, asker, p.get("text"), draft_id=shown, click=job.key)
     except (AccessDenied, NotFoundError):
         bot.client.chat_postEphemeral(channel=p["channel"], user=user, text=DECIDE_REFUSAL)
         return {"note": "refused"}
+    except Exception:  # e.g. two clicks resuming the thread at once: another click's decision is no failure
+        done = decisions.recorded(bot.services.store, draft["id"]) if draft else None
+        if done is None or not done.click or done.click == job.key:
+            raise  # undecided, or decided by this click: the retry finishes (and updates the message)
+        return {"note": "already decided"}
     if not result.get("actions"):
         return {"note": "already decided"}
     action = result["actions"][0]
-    if action.get("already_done") and not job.retried:
-        return {"note": "already decided"}  # another click got there first and updated the message
+    mine = action.get("click") == job.key if action.get("click") else job.retried  # older records name no click
+    if action.get("already_done") and not mine:
+        return {"note": "already decided"}  # another click got there first and updates the message
+    return _show_decision(bot, job, asker, draft, action)
+
+
+def _decided_before(bot: Bot, job: Job, asker: Asker, thread: str, shown: str | None) -> dict[str, Any]:
+    """The draft is no longer waiting: update the message if this click decided it, else leave it be.
+
+    An earlier attempt of this click may have decided and died before updating the message; a decision
+    another click made is that click's to show.
+    """
+    done = decisions.recorded(bot.services.store, shown) if shown else None
+    if done is None or not done.click or done.click != job.key:
+        return {"note": "already decided"}
+    action = {"draft_id": shown, "decision": done.decision, "already_done": True, **done.result}
+    return _show_decision(bot, job, asker, bot.assistant.proposed(thread, str(shown)), action)
+
+
+def _show_decision(bot: Bot, job: Job, asker: Asker, draft: Mapping[str, Any] | None,
+                   action: Mapping[str, Any]) -> dict[str, Any]:
+    """The approval message becomes the decision: the draft as decided, who decided, what happened."""
+    p = job.payload
     body = (p.get("text") or (draft or {}).get("body", ""))
     subject = (draft or {}).get("subject", "Draft")
-    decider = asker.name
     bot.client.chat_update(channel=p["channel"], ts=p["ts"], text=f"{subject}: {action['decision']}",
-                            blocks=blocks.decided(f"*{clean(subject)}*\n{clean(body)}", decider, action))
+                           blocks=blocks.decided(f"*{clean(subject)}*\n{clean(body)}", asker.name, action))
     return {"decision": action["decision"], "already_done": action.get("already_done", False)}
 
 
