@@ -9,8 +9,10 @@ claims the item again (`tick`). Messages of one Slack thread run in the order Sl
 item is not claimable while an earlier message of its thread is still pending, running or due a retry.
 A failed run is tried again after a backoff up to MAX_ATTEMPTS; the handler is told which attempt is
 the last, so the person hears about a failure once, at the end.
-The usual lease trade-off: a worker stalled (not dead) for longer than the lease without a tick can
-find its item answered by another worker too; its own late finish then changes nothing stored.
+A worker stalled (not dead) for longer than the lease without a tick (a database outage, a starved
+machine) can find its item taken over by another worker. So before a handler's first visible step (a
+post) it calls `hold`: the claim is renewed if it is still this worker's, else the run stops there
+(`Superseded`) and nothing is posted or stored. Its late finish changes nothing stored either.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class Retry(Exception):  # noqa: N818 - a signal, not an error
     def __init__(self, cause: BaseException, state: dict[str, Any] | None = None):
         super().__init__(type(cause).__name__)
         self.cause, self.state = cause, state or {}
+
+
+class Superseded(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by `Inbox.hold` when another worker took the item over: this run stops, posting and storing nothing."""
 
 
 def _ordering(kind: str, payload: dict[str, Any]) -> tuple[str | None, float]:
@@ -152,6 +158,10 @@ class Inbox:
                 with logs.context(event=key, slack_thread=thread_key, kind=claim.kind):
                     result = self.handler(claim) or {}
                 status = "done"
+            except Superseded:
+                log.warning("slack %s %s was taken over by another worker while this one stalled; "
+                            "this attempt stops", claim.kind, key)
+                return
             except Exception as exc:  # noqa: BLE001 - logged, marked failed, tried again later
                 state = {**claim.state, **(exc.state if isinstance(exc, Retry) else {})}
                 outage = lost_connection_in(exc) and int(state.get("outages") or 0) < MAX_OUTAGES
@@ -205,6 +215,22 @@ class Inbox:
                                               _T.c.status == "running").values(result={"state": job.state}))
         except Exception as exc:  # noqa: BLE001 - see above
             log.warning("could not store the progress of slack %s (%s)", job.key, type(exc).__name__)
+
+    def hold(self, job: Job) -> None:
+        """Before a visible step: renew `job`'s claim now if it is still this worker's, else raise `Superseded`.
+
+        A worker that stalled past its lease (its ticks could not renew it while the database was
+        away) may have lost the item to another worker, which then posts its own placeholder; this
+        one must post nothing more. After `hold` the lease has `lease_s` to run, so what is posted at
+        once is there (kept, or found in Slack) for any later taker. A lost database raises its error:
+        the item is tried again, not counted.
+        """
+        with self.store.engine.begin() as conn:
+            held = conn.execute(update(_T).where(_T.c.key == job.key, _T.c.claimed_by == self.me,
+                                                 _T.c.status == "running", _T.c.attempts == job.attempt)
+                                .values(lease_until=datetime.now() + timedelta(seconds=self.lease_s))).rowcount
+        if held != 1:
+            raise Superseded(job.key)
 
     def release(self, holder: str) -> int:
         """End the claims of a worker known to be dead (its process exited) now, not when its lease runs out."""

@@ -20,7 +20,7 @@ from core.errors import NotFoundError
 from integrations.crm.retry import lost_connection_in
 from integrations.slack.client import client_for, find_posted, post_once
 from integrations.slack.config import Paced, SlackConfig, bolt_logger, load_slack_config, secrets
-from integrations.slack.inbox import Inbox, Retry
+from integrations.slack.inbox import Inbox, Retry, Superseded
 from integrations.slack.job import Job
 from retain.deps import build_assistant
 from retain.slack import agent, decks, handlers, listeners, worker
@@ -113,6 +113,7 @@ class RetainSlack:
         kind = job.kind
         try:
             asker, note = self.person(str(job.payload.get("user") or ""))
+            self.inbox.hold(job)  # still this worker's after that first database read? Else nothing is posted
             if asker is None:  # the one identity check, before any handler reads data for this person
                 return handlers.refuse(self, job, note or "")
             if kind == "question":
@@ -130,6 +131,8 @@ class RetainSlack:
             if kind == "qbr_deck":
                 return decks.from_button(self, job, asker)
             return None
+        except Superseded:
+            raise
         except Exception as exc:
             if job.last and not lost_connection_in(exc):  # an outage is retried, not an attempt
                 self._tell_failure(job)

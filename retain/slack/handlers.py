@@ -87,6 +87,8 @@ def answer(bot: Bot, job: Job, asker: Asker) -> dict[str, Any]:
                                                                   feedback_ref=f"answer|{key}"))
     bot.client.chat_update(channel=p["channel"], ts=state["placeholder"], text=text, blocks=bl,
                            metadata=marker(mark))
+    if result.get("pending"):
+        bot.inbox.hold(job)  # a worker that stalled in the answer and lost the item posts no second set
     for i, d in enumerate(result.get("pending", [])):
         t, b = blocks.approval(d, thread)
         bot.post(key=f"{key}:approval:{i}", channel=p["channel"], thread_ts=thread_ts, text=t, blocks=b)
