@@ -16,7 +16,7 @@ from agents.context import Deps
 from agents.state import AccountRef, Finding, RowRef, Table
 from agents.understand import Plan, seniority
 from agents.understand.edits import rows_of
-from tools import crm, metrics
+from tools import access, crm, metrics
 from tools.query import ENTITIES, Filter, QueryResult, run
 
 _PCT = {"seat_utilization", "usage_change_30d", "error_rate", "onboarding_progress"}
@@ -304,14 +304,14 @@ def _usage_rows(res: QueryResult) -> list[RowRef]:
             for g in res.groups if len(g["account_ids"]) == 1]
 
 
-def _outside_team(ctx: crm.ToolContext, p: Plan) -> str | None:
-    """The team a manager's question names that is not their own (they see their team's accounts only)."""
-    v = ctx.viewer
-    if v.role != "manager" or not v.team or p.query is None:
+def _outside(ctx: crm.ToolContext, p: Plan) -> str | None:
+    """A team or CSM the question names that the asker may not see (said so, never counted as 0)."""
+    if p.query is None:
         return None
-    named = [t for flt in p.query.filters if flt.field == "team"
-             for t in (flt.value if isinstance(flt.value, list) else [flt.value])]
-    return next((t for t in named if isinstance(t, str) and t.lower() != v.team.lower()), None)
+    named = {k: [v for flt in p.query.filters if flt.field == k and flt.op in ("eq", "in")
+                 for v in (flt.value if isinstance(flt.value, list) else [flt.value]) if isinstance(v, str)]
+             for k in ("team", "owner")}
+    return access.outside_scope(ctx.store, ctx.viewer, named["team"], named["owner"])
 
 
 def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
@@ -320,6 +320,10 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
     f = Finding("query", account)
     scope = "your portfolio" if ctx.viewer.role == "csm" else "your scope"
     f.data = {"shape": p.shape, "title": p.title}
+    outside = _outside(ctx, p)
+    if outside:  # "what about west" from an East manager: outside their scope, never "0 accounts" as a fact
+        f.fact(outside)
+        return f
     if p.shape == "metric":
         _metric(f, ctx, p, scope)
         return f
@@ -330,10 +334,6 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         _today(f, deps, who)
         return f
     assert p.query is not None
-    outside = _outside_team(ctx, p)
-    if outside:  # "what about west" from an East manager: outside their scope, never "0 accounts" as a fact
-        f.fact(f"The {outside} team is outside your scope: you see the {ctx.viewer.team} team's accounts.")
-        return f
     if p.shape == "signals" and p.period is not None:  # risk signals over a book, in the window asked
         rows = run(ctx, p.query).rows
         f.data["accounts"] = []

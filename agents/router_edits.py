@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -78,7 +80,7 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
     found = [] if base and picked_last and not whole else read(d)
     if base and picked_last and not whole:
         again = read({**d, **base, "base": None})
-        if _a_pick(again):
+        if _a_pick(again) or _a_shift(again):  # "the month before" after a picked row: the list's window moves
             found, d = again, {**d, **base, "base": None}
         else:
             found = read(d)
@@ -161,6 +163,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         return None
     if p is None:
         return None
+    if any(isinstance(e, edits.ShiftPeriod | edits.SetPeriod) for e in found):
+        p = _past_renewals(p, ctx.as_of)
     if p.shape not in ("lookup", "metric", "compare"):
         p.title = reading.title(p)
     out: Route = {"intents": ["query"], "accounts": p.accounts if p.shape in ("lookup", "compare") else [],
@@ -210,6 +214,28 @@ def _a_pick(found: list[edits.Edit]) -> bool:
     """Whether edits pick one row: a row, a tie to ask about, or the top 1 by a measure (asked of the query)."""
     return bool(found) and (isinstance(found[0], edits.SelectRow) or isinstance(found[0], edits.Unmatched) and
                             bool(found[0].among) or isinstance(found[0], edits.Reorder) and found[0].limit == 1)
+
+
+def _past_renewals(p: understand.Plan, today: date) -> understand.Plan:
+    """Accounts renewing in a window moved wholly into the past are that window's renewals (what happened then).
+
+    An account's renewal date is its next one, so "the 30 days before that" over accounts would list none.
+    """
+    q = p.query
+    if q is None or q.entity != "accounts" or p.shape != "list":
+        return p
+    window = next((f for f in q.filters if f.field == "renewal_date" and f.op == "between"), None)
+    if window is None or str(window.value[1])[:10] >= today.isoformat() or \
+            not all(f.field in ENTITIES["renewals"].fields for f in q.filters):
+        return p
+    sort = [s for s in q.sort if s.field in ENTITIES["renewals"].fields]
+    return replace(p, query=Query(entity="renewals", filters=q.filters, sort=sort, account_ids=q.account_ids,
+                                  fields=list(ENTITIES["renewals"].default_fields)), what="renewals")
+
+
+def _a_shift(found: list[edits.Edit]) -> bool:
+    """Whether edits only move the window ("the 30 days before that", "a year earlier"): an edit of a list's period."""
+    return bool(found) and all(isinstance(e, edits.ShiftPeriod) for e in found)
 
 
 def _whole(said: str, d: Dialogue) -> str:

@@ -91,7 +91,7 @@ def _explicit(text: str, today: date, future: bool) -> date | None:
     if not m:
         return None
     try:
-        d = dparser.parse(re.sub(r"(st|nd|rd|th)\b|\bof\b", "", m.group(0)),
+        d = dparser.parse(re.sub(r"(?<=\d)(st|nd|rd|th)\b|\bof\b", "", m.group(0)),
                           default=datetime(today.year, today.month, 1)).date()
     except (ValueError, OverflowError):
         return None

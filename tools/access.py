@@ -99,6 +99,30 @@ def visible_owner_ids(store: CRMStore, viewer: Asker) -> set[int] | None:
     return ids
 
 
+def outside_scope(store: CRMStore, viewer: Asker, teams: list[str], owners: list[str]) -> str | None:
+    """Why a question's team or CSM lies wholly outside what the asker may see, in one line; None when it does not.
+
+    "what about West?" from an East manager or "what about Marcus?" from a CSM is a refusal, never a count of 0
+    as if it were a fact about that team or person.
+    """
+    mine = visible_owner_ids(store, viewer)
+    if mine is None:
+        return None
+    own = "your own accounts" if viewer.role == "csm" else \
+        f"the {viewer.scope_team or viewer.team} team's accounts" if viewer.scope_team or viewer.team else \
+        "the accounts you own or manage"
+    with store.session() as s:
+        for team in teams:
+            ids = set(s.scalars(select(CSM.id).where(func.lower(CSM.team) == team.lower())))
+            if ids and not ids & mine:
+                return f"The {team} team is outside your scope: you see {own}."
+        for name in owners:
+            csm = s.scalars(select(CSM).where(func.lower(CSM.name) == name.lower())).first()
+            if csm is not None and csm.id not in mine:
+                return f"{csm.name}'s accounts are outside your scope: you see {own}."
+    return None
+
+
 def can_see(store: CRMStore, viewer: Asker, account_id: int) -> bool:
     """Whether the viewer may see this account."""
     owners = visible_owner_ids(store, viewer)

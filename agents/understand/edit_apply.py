@@ -72,6 +72,10 @@ def current_period(p: Plan) -> Span | None:
 
 def _shifted(sp: Span, e: ShiftPeriod) -> Span:
     """The unit just before (or after) the window: "the quarter before" Mar-Aug is Dec-Feb."""
+    if e.slide:  # "a year earlier": the same window moved back
+        if e.days:
+            return Span(sp.start + timedelta(days=e.days), sp.end + timedelta(days=e.days), e.text)
+        return Span(sp.start + relativedelta(months=e.months), sp.end + relativedelta(months=e.months), e.text)
     if e.days:  # "the 60 after that": that many days right after (or before) this window
         if e.days > 0:
             return Span(sp.end + timedelta(days=1), sp.end + timedelta(days=e.days), e.text)
@@ -230,6 +234,8 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             known = ENTITIES[ent].fields
             new = [f for f in e.filters if f.field in known]
             named = {f.field for f in new}
+            if named & {"team", "owner"}:  # "what about Marcus?" after West's: the new scope, not both
+                named |= {"team", "owner"}
             base = [f for f in p.query.filters if f.field not in named]
             p = replace(p, query=p.query.model_copy(update={
                 "filters": base + new, **({"account_ids": e.account_ids} if e.account_ids is not None else {})}))

@@ -32,6 +32,7 @@ class ShiftPeriod:
     months: int
     text: str
     days: int = 0
+    slide: bool = False  # "a year earlier": the same window moved back, not the unit just before it
 
 
 @dataclass(frozen=True)

@@ -163,7 +163,8 @@ def _select(low: str, rows: list[RowRef], names: list[str], roles: list[str],
                                                  "there", "their", "those", "these", "they", "them", "why", "were",
                                                  "was", "does", "have", "been", "tell", "more", "show", "open",
                                                  "filed", "opened", "closed", "so", "bad", "good", "low", "high",
-                                                 "still", "already", "only", "just", "also", "ever", "even", "now"}
+                                                 "still", "already", "only", "just", "also", "ever", "even", "now",
+                                                 "since", "after", "before", "until", "till", "through", "during"}
     hits = [r for r in rows if words & set(re.findall(r"[a-z]{4,}", " ".join(
         [str(r.get("label", ""))] + [str(v) for v in r["values"].values() if isinstance(v, str)]).lower()))]
     many = re.search(r"\b(?:which|any|all|how many|none|some) (?:of )?(?:them|those|these)\b", low)  # several meant
@@ -340,6 +341,10 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     else:
         ahead = _future(prev, today) or bool(re.search(r"\b(renew\w*|due|expir\w*|upcoming|coming up|next)\b", low))
         per = period_of(low, today, ahead, fiscal_start)
+        cur = current_period(prev)
+        if per is not None and cur is not None and cur.start <= per.end and \
+                re.search(r"\b(?:until|till|through|thru|up to|up until)\b", low):  # "through the end of Feb"
+            per = Span(cur.start, per.end, per.text)
         if per is not None:
             out.append(SetPeriod(per))
     filters, _ = _filters(low, entity, today, vocab, asker)

@@ -204,7 +204,10 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
 _ENTITY_CUES: list[tuple[str, str]] = [
     (r"\btickets?\b|\btix\b|\bcases\b|support (issues|requests)|\bescalations\b|"
      r"\b(?:got|were|was|been|get|gets|getting) (?:resolved|fixed)\b|"
-     r"\b(?:anything|what|which|how many|any)\b(?:\s+\w+){0,2}\s+(?:filed|raised|logged|submitted)\b", "tickets"),
+     r"\b(?:anything|what|which|how many|any)\b(?!\s+(?:of (?:my|our) )?(?:accounts?|customers?|clients?|deals?|"
+     r"plans?|renewals?)\b)(?:\s+\w+){0,2}\s+(?:filed|raised|logged|submitted|opened)\b|"
+     r"\b(?:anything|what|how many)\s+(?:got\s+|was\s+|were\s+|have\s+we\s+|did\s+we\s+)?(?:closed|resolved)\b",
+     "tickets"),
     (r"fine[- ]?tun\w*", "fine_tunes"),
     (r"^(?!.*\b(?:which|what|any|my|list|show) (?:of my )?(?:accounts?|customers?|clients?)\b).*"  # not accounts asked
      r"\b(?:blocked|stuck|stalled|on hold|overdue|late|past due|slipp\w*)\s+(?:[\w']+\s+){0,2}?(?:in|on|across|for)\s+"

@@ -358,6 +358,9 @@ def unapplied(text: str, p: Plan | None, today: date, window_days: int | None = 
             fields = {f.field for f in dated}
             ok = not has_window or p is None or p.period is not None or want is None or want in fields or \
                 not (q is not None and want in ENTITIES[q.entity].fields)
+            if not has_window and q is not None and want in ENTITIES[q.entity].fields and \
+                    any(x.kind == "window" for x in constraints(text, today)):
+                ok = False  # "opened since the pricing change": the verb's window was not applied, so neither was it
         elif c.kind in ("order", "superlative"):
             ok = bool(q is not None and (q.sort or q.group_by or any(a.fn in ("min", "max") for a in q.aggregates)))
             shown_desc = q is not None and bool(q.sort) and q.sort[0].desc != q.reverse  # the order rows are shown

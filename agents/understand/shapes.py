@@ -114,7 +114,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         filters = [f for f in filters if f.field in ("owner", "team") or entity == "plans" and f.field == "segment"]
         more, words = status_filters(low, entity, today, vocab.statuses)
         if entity == "tickets" and not any(f.field == "status" for f in more) and \
-                span(low, today, future=False) is None and not re.search(r"\b(all|every)\b", low):
+                span(low, today, future=False) is None and not re.search(r"\b(all|every)\b", low) and \
+                not re.search(r"\b(?:opened|filed|raised|logged|submitted|created)\b", low):  # "opened since X": any
             more.append(Filter(field="status", op="ne", value="closed"))  # tickets asked bare: the open ones
             words.append("open")
         filters += more
