@@ -304,7 +304,7 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
         if picked:
             accounts, via = picked, "conversation"
         elif last_accounts and not understand.THOSE.search(low) and not understand.PLURAL.search(low) \
-                and _FOLLOW.search(low):
+                and _FOLLOW.search(low) and not understand.BOOK.search(low):
             follow_up = True
             subject = last_accounts[:1] if len(last_accounts) == 1 else []
             q = query_route(deps, ctx, question, subject, [], intents) if subject else None
@@ -340,7 +340,8 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
         and not accounts
     mine = re.search(r"\b(my|our|any|anyone|anybody|which|who)\b", low) and not _FOLLOW.search(low)
     if not accounts and not linked["ambiguous"] and not linked["denied"] and last_accounts and not portfolio \
-            and intents != ["help"] and (_FOLLOW.search(low) or (intents and not mine)):
+            and intents != ["help"] and (_FOLLOW.search(low) or (intents and not mine)) and \
+            not understand.BOOK.search(low):
         accounts, via = list(last_accounts), "conversation"
     if portfolio:
         intents = ["portfolio"] + [i for i in intents if i in SPECS and SPECS[i].with_portfolio]

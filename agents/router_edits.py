@@ -80,7 +80,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
     found = [] if base and picked_last and not whole else read(d)
     if base and picked_last and not whole:
         again = read({**d, **base, "base": None})
-        if _a_pick(again) or _a_shift(again):  # "the month before" after a picked row: the list's window moves
+        # "the month before" after a picked row moves the list's window; "anything else coming up across my book?"
+        if _a_pick(again) or _a_shift(again) or edits.AHEAD in [getattr(e, "said", None) for e in again]:
             found, d = again, {**d, **base, "base": None}
         else:
             found = read(d)

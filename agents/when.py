@@ -217,6 +217,10 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int | None =
     # "before July next year" is "before July <year>", read by the open-ended rules below.
     low = re.sub(r"\b(before|by|until|till|through|after|prior to)\s+" + _MONTH + r"\s+(next|this) year\b",
                  lambda m: f"{m.group(1)} {m.group(2)} {today.year + (m.group(3) == 'next')}", low)
+    m = re.search(r"\b(?:(after|later than|beyond)|from|starting(?: from)?)\s+(today|now|tomorrow)\b", low)
+    if m:  # "due after today", "from today on": open-ended ahead, from then
+        a = today + relativedelta(days=(m.group(2) == "tomorrow") + bool(m.group(1) and m.group(2) != "now"))
+        return Span(a, a + relativedelta(years=2, days=-1), m.group(0).strip())
     past_day = re.search(r"\b(?:on|last|this past)\s+" + _WD + r"\b", low)
     if past_day and not future and not re.search(r"\b(?:next|coming|this)\s+" + _WD, low):  # "filed on Friday"
         back = (today.weekday() - [d[:3] for d in _WEEKDAYS].index(past_day.group(1)[:3])) % 7 or 7

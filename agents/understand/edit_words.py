@@ -21,6 +21,7 @@ from agents.understand.edit_ops import (
 )
 from agents.understand.measures import record_thresholds
 from agents.understand.model import Plan
+from agents.understand.phrases import BOOK
 from agents.understand.slots import _account_filters, _vocab_filters, thresholds
 from agents.understand.statuses import status_filters
 from agents.understand.vocabulary import Vocabulary
@@ -48,8 +49,19 @@ def _future(p: Plan, today: date) -> bool:
     return p.query is not None and p.query.entity == "accounts"
 
 
-def period_of(low: str, today: date, future: bool, fiscal_start: int = 1) -> Span | None:
-    """A window named in a follow-up: "March", "for Q3", "H1", "last quarter", "Feb to Jun", "Feb + Mar"."""
+def period_of(low: str, today: date, future: bool, fiscal_start: int = 1, cur: Span | None = None) -> Span | None:
+    """A window named in a follow-up: "March", "for Q3", "H1", "last quarter", "Feb to Jun", "Feb + Mar".
+
+    An upper bound ("through the end of Feb") keeps the start of the current window `cur`, when there is one.
+    """
+    per = _period_of(low, today, future, fiscal_start)
+    if per is not None and cur is not None and cur.start <= per.end and \
+            re.search(r"\b(?:until|till|through|thru|up to|up until)\b", low):
+        return Span(cur.start, per.end, per.text)
+    return per
+
+
+def _period_of(low: str, today: date, future: bool, fiscal_start: int = 1) -> Span | None:
     body = re.sub(r"^\W*(?:and|or|so|ok|okay|now)\s+", "", low)
     both = re.split(r"\s*(?:\+|&|\bplus\b|\band\b)\s*", body, maxsplit=1)
     if len(both) == 2 and re.search(r"\+|&|\bplus\b|\btogether\b|\bcombined\b|\bboth\b", low):
@@ -392,3 +404,27 @@ def _owning(low: str, entity: str, today: date, vocab: Vocabulary, asker: str) -
     summ = _summarise(low, "accounts", filters)
     out: list[Edit] = [SwitchEntity("accounts")] if entity != "accounts" else []
     return [*out, summ if summ is not None else SetFilters(filters, said)]
+
+
+AHEAD = ["coming up"]  # what `_ahead` says it applied: the edit that widens a picked row back to the book ahead
+
+
+def _ahead(low: str, prev: Plan, today: date) -> list[Edit] | None:
+    """What is coming up across the asker's book, in the last list's terms (its kind of record, its date).
+
+    None when the message does not name the whole book; [] when it does but asks something else (a new question).
+    """
+    q = prev.query
+    if not BOOK.search(low):
+        return None
+    if q is None or _entity_of(low) not in (None, q.entity) or \
+            not re.search(r"\b(?:coming up|upcoming|ahead|due|next|scheduled|on the horizon)\b", low):
+        return []
+    fld = {"accounts": "renewal_date", "renewals": None}.get(q.entity, _DATE_FIELD.get(q.entity))
+    if fld not in ("renewal_date", "due_date", "target_date") or fld not in ENTITIES[q.entity].fields:
+        return []
+    sp = span(low, today, future=True)
+    start = sp.start if sp is not None and sp.start >= today else today
+    one = re.search(r"\b(?:the|my|our|^|'s|is)\s*next (?!(?:few|\d+|two|three|ones)\b)[a-z]+(?<!s)\b", low)
+    return [SetFilters([Filter(field=fld, op="ge", value=start.isoformat())], AHEAD),
+            Reorder(Sort(field=fld), 1 if one else None)]

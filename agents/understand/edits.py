@@ -45,6 +45,8 @@ from agents.understand.edit_ops import (
     UsageOf,
 )
 from agents.understand.edit_words import (
+    AHEAD,
+    _ahead,
     _entity_of,
     _filters,
     _future,
@@ -69,8 +71,8 @@ from agents.understand.vocabulary import Vocabulary
 from agents.when import Span
 from tools.query import ENTITIES, Filter, Sort
 
-__all__ = ["BESIDES", "CUE", "ONLY", "WHOLE", "DropFilters", "Edit", "ExcludeRows", "GroupBy", "Quote", "Reorder",
-           "Resubject", "SelectRow",
+__all__ = ["AHEAD", "BESIDES", "CUE", "ONLY", "WHOLE", "DropFilters", "Edit", "ExcludeRows", "GroupBy", "Quote",
+           "Reorder", "Resubject", "SelectRow",
            "SetFilters", "SetPeriod", "ShiftPeriod", "ShowFields", "Summarise", "SwitchEntity", "Unmatched",
            "Unreadable", "UsageOf", "apply", "current_period", "period_of", "read", "rows_of"]
 
@@ -239,6 +241,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     early = _structural(low, prev.query.entity if prev.query is not None else "accounts", prev, today, fiscal_start)
     if early:
         return early
+    coming = _ahead(low, prev, today)  # "anything else coming up across my book?": the list's next ones, over the
+    if coming is not None:  # book; "and all my open tickets?": a new question
+        return coming
     if not cue:
         return []
     standalone = topic and len(low.split()) > 4
@@ -340,11 +345,7 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         out.append(shift)
     else:
         ahead = _future(prev, today) or bool(re.search(r"\b(renew\w*|due|expir\w*|upcoming|coming up|next)\b", low))
-        per = period_of(low, today, ahead, fiscal_start)
-        cur = current_period(prev)
-        if per is not None and cur is not None and cur.start <= per.end and \
-                re.search(r"\b(?:until|till|through|thru|up to|up until)\b", low):  # "through the end of Feb"
-            per = Span(cur.start, per.end, per.text)
+        per = period_of(low, today, ahead, fiscal_start, current_period(prev))  # "until the end of Nov": from its start
         if per is not None:
             out.append(SetPeriod(per))
     filters, _ = _filters(low, entity, today, vocab, asker)

@@ -74,9 +74,12 @@ _GROUPS: dict[str, str] = {"csm": "owner", "owner": "owner", "rep": "owner", "te
                            "tier": "plan", "model": "model", "stage": "lifecycle_stage", "outcome": "outcome",
                            "priority": "priority", "status": "status"}
 PLURAL = re.compile(r"\b(which|what|any|my|our|all|list|show)\b.{0,20}\b(accounts|customers|clients|renewals)\b")
-BOOK = re.compile(r"\b(?:any|all|each|every|across|on|in|over|throughout) (?:of )?(?:my|our|the team'?s) (?:\w+ )?"
-                  r"(?:plans|onboardings|accounts|book|portfolio|customers|clients)\b")
-"""The asker's whole book named ("on any of my plans"): a new question over it, not about the last subject."""
+BOOK = re.compile(r"\b(?:any|all|each|every|across|on|in|over|throughout|from|for) (?:all )?(?:of )?"
+                  r"(?:my|our|the team'?s) (?:whole |entire )?(?:\w+ )?(?:plans|onboardings|accounts|book|portfolio|customers|clients|"
+                  r"territory)\b|\ball (?:of )?(?:my|our)\s+\w+|\b(?:across|in|over|throughout) the (?:whole |entire )?"
+                  r"(?:book|portfolio|board)\b|\b(?:my|our) (?:whole|entire) (?:book|portfolio)\b")
+"""The asker's whole book named ("on any of my plans", "across my accounts", "all my tickets"): a new question over
+it, not about the last subject or the account just picked."""
 THOSE = re.compile(r"\b(those|these|of them|among them|that list|the list|this list|on it|in it)\b|"
                    r"\b(sort|rank|order|filter|list|show|group|break down|narrow|split) (them|they)\b")
 _ORDINAL = re.compile(r"\b(?:the\s+)?(first|second|third|fourth|fifth|last|top|bottom)\s+(?:one|account|customer)\b"

@@ -289,6 +289,9 @@ _VERB_FIELDS: dict[str, list[tuple[str, str]]] = {  # entity -> (verb pattern, d
 _RECORD_SORTS: list[tuple[str, str, bool]] = [  # (pattern, field kind or name, descending)
     (r"\b(oldest|earliest)(?: ones?)? first\b|\bchronological|\bin order of date\b", "@date", False),
     (r"\b(newest|latest|most recent)(?: ones?)? first\b|\breverse chronological", "@date", True),
+    (r"(?:\b(?:the|my|our|'s|is)\s*|^)next (?!(?:\d|few|two|three|four|five|six)\b|"
+     r"(?:week|month|quarter|year|half)\b)\w+|"
+     r"\bsoonest\b|\bnext (?:one )?(?:due|up)\b", "@date", False),  # "the next milestone due": soonest first
     (r"worth the most|most valuable|biggest|largest|highest arr|most arr", "arr_before", True),
     (r"worth the least|smallest|least valuable", "arr_before", False),
     (r"\b(lowest|worst) (score|nps|csat)|\bworst\b|\blowest\b", "score", False),

@@ -108,3 +108,39 @@ def test_a_verb_whose_window_is_unknown_is_said_not_applied_and_no_status_is_ass
     (ans,) = _asks(bot, LENA, "unknown", "which tickets got filed after the reorg")
     assert "\u2018filed\u2019" in ans["text"] and "after the reorg" in ans["text"], ans["text"][:400]
     assert "open" not in ans["reading"].lower(), ans["reading"]
+
+
+_DUE = ("select a.name, m.due_date from milestones m join onboarding_plans p on p.id = m.plan_id join accounts a on "
+        "a.id = p.account_id where a.owner_id = {} and m.status != 'done' and m.due_date > '2026-11-23' "
+        "order by m.due_date")
+
+
+def test_the_next_item_across_my_book_after_a_picked_one_is_the_books_next(rt):
+    bot = Assistant(rt, use_memory=False)
+    due = _sql(rt, _DUE.format(8))
+    assert len({d for _, d in due[:2]}) == 2  # a single next one
+    *_, ans = _asks(bot, LENA, "nextdue", "which of my onboarding milestones are not done?", "the second one",
+                    "when's the next milestone due after today across all my accounts?")
+    t = ans["text"]
+    assert "Picked" not in t and due[0][0] in t and "\u2018today\u2019" not in t, t[:500]
+    assert "2026-11-2" in ans["reading"] and "top 1" in ans["reading"], ans["reading"]
+
+
+def test_anything_coming_up_across_my_book_after_a_picked_one_widens_back(rt):
+    bot = Assistant(rt, use_memory=False)
+    due = _sql(rt, _DUE.format(9))
+    *_, ans = _asks(bot, "diego.alvarez@retain.example", "ahead", "my open onboarding milestones", "the first one",
+                    "anything else coming up across my book?")
+    t = ans["text"]
+    assert "Picked" not in t and all(n in t for n, _ in due), t[:800]
+    assert t.index(due[0][0]) < t.index(due[-1][0]), t[:800]  # soonest first
+
+
+def test_all_my_records_after_a_picked_account_is_the_whole_book(rt):
+    bot = Assistant(rt, use_memory=False)
+    mine = [n for (n,) in _sql(rt, "select distinct a.name from tickets t join accounts a on a.id = t.account_id "
+                                   "where a.owner_id = 8 and t.status != 'closed'")]
+    assert len(mine) > 1
+    for k, ask in enumerate(("any other open tickets in my book?", "and all my open tickets?")):
+        *_, ans = _asks(bot, LENA, f"book{k}", "open tickets", "the first one", ask)
+        assert all(n in ans["text"] for n in mine), (ask, ans["text"][:600])

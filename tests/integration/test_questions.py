@@ -233,7 +233,7 @@ def test_metrics_per_group_and_per_team_match_sql(rt):
     # A CSM's figure never counts accounts outside their book, whatever team they name.
     mine = Assistant(rt, use_memory=False).ask("my NRR this year", DANA, "g3")["answer"]["text"]
     west = Assistant(rt, use_memory=False).ask("what's the West team's NRR this year?", DANA, "g4")["answer"]["text"]
-    assert "no data" in west and "no data" not in mine
+    assert "outside your scope" in west and "no data" not in mine  # refused, never a figure of no one's
 
 
 def test_scores_are_computed_once_until_the_data_or_the_day_changes(rt):
