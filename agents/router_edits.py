@@ -179,6 +179,7 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
     out["used"] = [x for e in found for x in (
         [e.text] if isinstance(e, edits.ShiftPeriod) else [e.span.text] if isinstance(e, edits.SetPeriod) else
         [str(e.limit)] if isinstance(e, edits.Reorder) and e.limit else [e.how] if isinstance(e, edits.SelectRow)
+        else [e.said] if isinstance(e, edits.DropFilters) and e.said
         else [])] + counted
     gone = [r for e in found if isinstance(e, edits.ExcludeRows) for r in e.rows]
     if gone:  # "besides that one": which rows, and the phrase was applied

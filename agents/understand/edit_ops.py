@@ -141,6 +141,7 @@ class DropFilters:
     """Take conditions off ("drop the date filter", "any segment", "all priorities")."""
 
     fields: list[str]
+    said: str = ""  # the phrase that took them off: applied, never listed as not applied
 
 
 @dataclass(frozen=True)

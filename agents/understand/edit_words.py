@@ -217,7 +217,8 @@ def _structural(low: str, entity: str, prev: Plan, today: date, fiscal_start: in
             desc = bool(re.match(r"desc|highest|newest|latest|biggest", word)) if word else \
                 kind in ("money", "number", "ratio")
             return [Reorder(Sort(field=fields[0], desc=desc), None)]
-    m = re.search(r"\b(?:drop|remove|clear|forget|ignore|take off|lose|get rid of)\s+(?:the\s+)?([a-z ]{2,30}?)\s*"
+    m = re.search(r"\b(?:drop|remove|clear|forget|ignore|take off|lose|get rid of|without|minus|skip|no more|"
+                  r"undo|scrap|cancel)\s+(?:the\s+|that\s+)?([a-z -]{2,30}?)\s*"
                   r"(?:filter|limit|condition|constraint|restriction|window|range|part)s?\b|"
                   r"\b(?:any|all|every)\s+(dates?|time|segments?|priorit(?:y|ies)|status(?:es)?|teams?|industr(?:y|ies)|"
                   r"owners?|csms?|bands?|outcomes?)\b(?!\s+(?:of|in|on|with|that|who|which))", low)
@@ -225,11 +226,14 @@ def _structural(low: str, entity: str, prev: Plan, today: date, fiscal_start: in
         said = (m.group(1) or m.group(2) or "").strip()
         if re.search(r"\b(date|time|window|period|range|renewal|when)\b", said):
             dated = [f.field for f in prev.query.filters if ENTITIES[entity].fields[f.field].kind == "date"]
-            return [DropFilters(dated)] if dated else []
+            return [DropFilters(dated, m.group(0)), *_also(low, entity)] if dated else []
         named = [f for f in picks.fields_named(said, entity) if any(x.field == f for x in prev.query.filters)]
-        valued = [x.field for x in prev.query.filters if str(x.value).lower() in said]
-        if named or valued:
-            return [DropFilters(list(dict.fromkeys(named + valued)))]
+        valued = [x.field for x in prev.query.filters if any(str(v).lower() in said for v in (
+            x.value if isinstance(x.value, list) else [x.value]) if str(v).strip())]
+        if named or valued:  # "drop the yellow filter", "without the band filter": the rest kept, the order asked too
+            return [DropFilters(list(dict.fromkeys(named + valued)), m.group(0)), *_also(low, entity)]
+        if m.group(1):  # "drop the enterprise filter" when the last answer had none: said, never guessed
+            return [Unreadable(m.group(0), "my last answer had no such filter")]
     m = re.search(r"\b" + _NEG + r"\s+(?:the\s+)?(?:ones?\s+|those\s+|accounts?\s+|tickets?\s+)?(?:that are\s+|"
                   r"which are\s+)?((?:renewing|due|opened|filed|closed|signed|created)\s+)?(in|during|for|before|after|"
                   r"next|last|this)\b([^,.;?]{0,30})", low)
@@ -286,6 +290,12 @@ def _turned(low: str, q: Query | None) -> Reorder | None:
         worse_up = fld in ("p95_latency_ms", "p95_ms", "error_rate", "days_since_touch", "open_tickets")
         desc = said in _UP if said not in ("best", "worst") or not worse_up else said == "worst"
     return Reorder(Sort(field=fld, desc=desc), limit)
+
+
+def _also(low: str, entity: str) -> list[Edit]:
+    """An order or length said beside another edit ("remove the band filter, top 5 by arr")."""
+    reo = _reorder(low, entity)
+    return [reo] if reo is not None else []
 
 
 def _without_fields(low: str, entity: str) -> str:

@@ -307,8 +307,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     top = picks.extreme_query(low, entity, rows, truncated=cut)
     if top is not None:  # "which of them has the most seats?" when the list did not show seats: ask the query
         return [Reorder(Sort(field=top[0], desc=top[1]), 1), ShowFields([top[0]])]
-    if _REFERS.search(low) and not named and not shifted:
-        return [Unmatched(len(rows))]
+    if _REFERS.search(low) and not named and not shifted and not (re.search(r"\b(?:only|just)\b", low) and (
+            _filters(low, entity, today, vocab, asker)[0] or picks.value_filters(low, rows))):
+        return [Unmatched(len(rows))]  # "only the open one" narrows the list by its status instead
     for a in named:  # "the Cyberdyne one" when the list has two of Cyberdyne's: which?
         hits = tuple(k for k, r in enumerate(rows) if r["account_id"] == a["account_id"])
         if len(hits) > 1 and _REFERS.search(low):

@@ -144,3 +144,29 @@ def test_all_my_records_after_a_picked_account_is_the_whole_book(rt):
     for k, ask in enumerate(("any other open tickets in my book?", "and all my open tickets?")):
         *_, ans = _asks(bot, LENA, f"book{k}", "open tickets", "the first one", ask)
         assert all(n in ans["text"] for n in mine), (ask, ans["text"][:600])
+
+
+def test_dropping_a_named_filter_is_applied_and_never_said_not_applied(rt):
+    bot = Assistant(rt, use_memory=False)
+    every = _sql(rt, "select count(distinct a.id) from accounts a join contracts k on k.account_id = a.id where "
+                     "a.owner_id = 5 and k.status = 'active' and k.renewal_date between '2026-11-23' and "
+                     "'2027-03-23'")[0][0]
+    for k, drop in enumerate(("drop the yellow filter", "without the band filter")):
+        *_, ans = _asks(bot, "marcus.chen@retain.example", f"drop{k}",
+                        "my yellow accounts renewing in the next 120 days", drop)
+        assert "I did not apply" not in ans["text"] and "yellow" not in ans["reading"], (drop, ans["text"][:300])
+        assert f"{every} accounts" in ans["text"], (drop, ans["text"][:300])
+    *_, ans = _asks(bot, SAM, "dropsort", "my red or yellow accounts", "remove the band filter, top 5 by arr")
+    assert "I did not apply" not in ans["text"] and "top 5" in ans["reading"] and "arr" in ans["reading"], ans["text"]
+    *_, ans = _asks(bot, SAM, "dropnone", "my red or yellow accounts", "drop the enterprise filter")
+    assert "I did not apply \u2018drop the enterprise filter\u2019" in ans["text"], ans["text"][:300]
+
+
+def test_only_the_status_one_narrows_the_list_by_that_status(rt):
+    bot = Assistant(rt, use_memory=False)
+    opened = _sql(rt, "select a.name from tickets t join accounts a on a.id = t.account_id where a.owner_id = 5 and "
+                      "t.opened_at between '2026-10-01' and '2026-10-31 23:59' and t.status != 'closed'")
+    assert len(opened) == 1
+    *_, ans = _asks(bot, "marcus.chen@retain.example", "onlyopen", "tickets opened in october", "just the open one")
+    assert ans["reading"].startswith("Tickets, opened 2026-10-01 to 2026-10-31, open"), ans["text"][:300]
+    assert opened[0][0] in ans["text"] and "I did not apply" not in ans["text"], ans["text"][:300]
