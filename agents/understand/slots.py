@@ -148,6 +148,20 @@ def _limit(low: str) -> int | None:
 
 
 def _sort(low: str) -> Sort | None:
+    """The order a question asks for; an explicit "best first" / "lowest first" sets its direction."""
+    s = _sort_named(low)
+    m = re.search(r"\b(best|highest|biggest|largest|most|top|worst|lowest|smallest|least|fewest)(?: ones?)? first\b|"
+                  r"\b(descending|ascending)\b", low) if s is not None else None
+    if s is None or m is None:
+        return s
+    up = (m.group(1) or m.group(2)) in ("best", "highest", "biggest", "largest", "most", "top", "descending")
+    if m.group(1) in ("best", "worst") and s.field in ("days_since_touch", "open_tickets", "open_high_tickets",
+                                                       "p95_ms", "error_rate"):
+        up = not up  # "worst first" by latency is the slowest first
+    return Sort(field=s.field, desc=up)
+
+
+def _sort_named(low: str) -> Sort | None:
     for pat, fld, desc in _SORTS:
         if re.search(pat, low):
             return Sort(field=fld, desc=desc)

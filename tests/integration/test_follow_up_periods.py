@@ -170,3 +170,11 @@ def test_only_the_status_one_narrows_the_list_by_that_status(rt):
     *_, ans = _asks(bot, "marcus.chen@retain.example", "onlyopen", "tickets opened in october", "just the open one")
     assert ans["reading"].startswith("Tickets, opened 2026-10-01 to 2026-10-31, open"), ans["text"][:300]
     assert opened[0][0] in ans["text"] and "I did not apply" not in ans["text"], ans["text"][:300]
+
+
+def test_an_explicit_direction_outranks_a_fields_default_order(rt):
+    bot = Assistant(rt, use_memory=False)
+    (ans,) = _asks(bot, OLIVIA, "bestfirst", "east team accounts by health, best first, top 4")
+    assert "highest first" in ans["reading"] and "top 4" in ans["reading"], ans["reading"]
+    then = _asks(bot, OLIVIA, "bestfirst", "other way round, 2")[0]
+    assert "lowest first" in then["reading"] and "top 2" in then["reading"], then["reading"]
