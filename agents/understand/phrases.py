@@ -76,7 +76,8 @@ _GROUPS: dict[str, str] = {"csm": "owner", "owner": "owner", "rep": "owner", "te
 PLURAL = re.compile(r"\b(which|what|any|my|our|all|list|show)\b.{0,20}\b(accounts|customers|clients|renewals)\b")
 BOOK = re.compile(r"\b(?:any|all|each|every|across|on|in|over|throughout|from|for) (?:all )?(?:of )?"
                   r"(?:my|our|the team'?s) (?:whole |entire )?(?:\w+ )?(?:plans|onboardings|accounts|book|portfolio|"
-                  r"customers|clients|territory)\b|\ball (?:of )?(?:my|our)\s+\w+|\b(?:across|in|over|throughout) the (?:whole |entire )?"
+                  r"customers|clients|territory)\b|\ball (?:of )?(?:my|our)\s+\w+|"
+                  r"\b(?:across|in|over|throughout) the (?:whole |entire )?"
                   r"(?:book|portfolio|board)\b|\b(?:my|our) (?:whole|entire) (?:book|portfolio)\b")
 """The asker's whole book named ("on any of my plans", "across my accounts", "all my tickets"): a new question over
 it, not about the last subject or the account just picked."""
