@@ -104,6 +104,8 @@ def after_route(r: Route) -> Answer | None:
     """A refusal, a disambiguation or a clarifying question instead of running the agents."""
     if r.get("clarify"):
         return reply(r["clarify"], "clarify")
+    if r.get("refused"):
+        return reply(r["refused"], "access")
     if r["denied"] and not r["accounts"]:
         names = ", ".join(dict.fromkeys(as_typed(n) for n in r["denied"]))
         return reply(f"{names} is not in your portfolio, so I can't share its details. Ask its owner, your "

@@ -18,8 +18,8 @@ from agents.router_edits import _PREP, _edited, _intents, _understood, in_rows
 from agents.router_model import FieldName, QueryOut, RouteOut, system_prompt
 from agents.router_model import grounded as _grounded
 from agents.router_model import proposed_plan as _proposed_plan
+from agents.router_parts import outside, tie, unlooked
 from agents.router_parts import parts as _parts
-from agents.router_parts import tie, unlooked
 from agents.router_text import nearest_example, window_days
 from agents.router_text import spans as _spans
 from agents.specs import INTENTS, SPECS
@@ -226,6 +226,7 @@ def _routed(deps: Deps, question: str, who: str, last_accounts: list[AccountRef]
         if found is not None and found.query is not None:  # what a follow-up ("same for next quarter") edits
             r["plans"] = [understand.to_json(found)]
     tie(ctx, r)
+    outside(ctx, r)
     r = _reading(r, question, ctx.as_of, found)
     if note.get("base"):  # the row was picked from a list: the next pick is from that list too
         r["base"] = note["base"]

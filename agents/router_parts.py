@@ -12,7 +12,7 @@ from agents import understand
 from agents.router_edits import _intents
 from agents.specs import SPECS
 from agents.state import AccountRef, Route
-from tools import crm
+from tools import access, crm
 from tools.query import ENTITIES, run
 
 
@@ -53,3 +53,16 @@ def tie(ctx: crm.ToolContext, r: Route) -> None:
     p.query = p.query.model_copy(update={"limit": min(n, 25)})
     r["plans"] = [understand.to_json(p), *r["plans"][1:]]
     r["tie"] = f"{n} tie for the {'highest' if p.query.sort[0].desc else 'lowest'} {label} ({shown}) of {res.total}"
+
+
+def outside(ctx: crm.ToolContext, r: Route) -> None:
+    """A question about a team or CSM wholly outside the asker's scope is refused in one line, never counted as 0."""
+    p = understand.from_json(r["plans"][0]) if r["plans"] and "query" in r["intents"] else None
+    if p is None or p.query is None:
+        return
+    named = {k: [v for f in p.query.filters if f.field == k and f.op in ("eq", "in")
+                 for v in (f.value if isinstance(f.value, list) else [f.value]) if isinstance(v, str)]
+             for k in ("team", "owner")}
+    why = access.outside_scope(ctx.store, ctx.viewer, named["team"], named["owner"])
+    if why:
+        r["refused"] = why

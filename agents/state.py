@@ -74,6 +74,7 @@ class Route(TypedDict):
     reading: NotRequired[str]  # how the message was read, in one line (every answer starts with it)
     not_applied: NotRequired[list[str]]  # phrases carrying a constraint the answer could not apply
     clarify: NotRequired[str]  # one question to ask instead of answering (a follow-up that points nowhere)
+    refused: NotRequired[str]  # why the team or CSM asked about is outside the asker's scope (never a count of 0)
     picked: NotRequired[str]  # the row of the last answer a follow-up picked ("the oldest one")
     left_out: NotRequired[str]  # the rows of the last answer a follow-up leaves out ("besides that one")
     base: NotRequired[Dialogue | None]  # the list a follow-up narrowed, for "all of them" / "the third one" next

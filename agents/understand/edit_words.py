@@ -55,9 +55,10 @@ def period_of(low: str, today: date, future: bool, fiscal_start: int = 1, cur: S
     An upper bound ("through the end of Feb") keeps the start of the current window `cur`, when there is one.
     """
     per = _period_of(low, today, future, fiscal_start)
-    if per is not None and cur is not None and cur.start <= per.end and \
-            re.search(r"\b(?:until|till|through|thru|up to|up until)\b", low):
-        return Span(cur.start, per.end, per.text)
+    bound = re.search(r"\b(?:until|till|through|thru|up to|up until)\b", low)
+    if per is not None and cur is not None and cur.start <= per.end and bound and \
+            not re.search(r"\d|\b(?:from|since|after|" + "|".join(m[:3] for m in MONTHS) + r")", low[:bound.start()]):
+        return Span(cur.start, per.end, per.text)  # an upper bound alone, not "feb thru march"
     return per
 
 
@@ -219,7 +220,7 @@ def _structural(low: str, entity: str, prev: Plan, today: date, fiscal_start: in
             return [Reorder(Sort(field=fields[0], desc=desc), None)]
     m = re.search(r"\b(?:drop|remove|clear|forget|ignore|take off|lose|get rid of|without|minus|skip|no more|"
                   r"undo|scrap|cancel)\s+(?:the\s+|that\s+)?([a-z -]{2,30}?)\s*"
-                  r"(?:filter|limit|condition|constraint|restriction|window|range|part)s?\b|"
+                  r"(?:filter|limit|condition|constraint|restriction|window|range|part|bit|piece|requirement)s?\b|"
                   r"\b(?:any|all|every)\s+(dates?|time|segments?|priorit(?:y|ies)|status(?:es)?|teams?|industr(?:y|ies)|"
                   r"owners?|csms?|bands?|outcomes?)\b(?!\s+(?:of|in|on|with|that|who|which))", low)
     if m and prev.query is not None:

@@ -239,6 +239,10 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
                 r"(?:accounts|customers|clients|book|portfolio)\b", low) and not _BACK.search(low):
         return []  # "my biggest accounts": a new question about the asker's own book
     early = _structural(low, prev.query.entity if prev.query is not None else "accounts", prev, today, fiscal_start)
+    if early and isinstance(early[0], DropFilters) and prev.query is not None:  # "scrap the enterprise bit - which
+        rest = low.replace(early[0].said, " ")  # of them are in the red?": the other conditions said beside it
+        more = [f for f in _filters(rest, prev.query.entity, today, vocab, asker)[0] if f.field not in early[0].fields]
+        return early + ([SetFilters(more, [])] if more else [])
     if early:
         return early
     coming = _ahead(low, prev, today)  # "anything else coming up across my book?": the list's next ones, over the

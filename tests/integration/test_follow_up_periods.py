@@ -178,3 +178,21 @@ def test_an_explicit_direction_outranks_a_fields_default_order(rt):
     assert "highest first" in ans["reading"] and "top 4" in ans["reading"], ans["reading"]
     then = _asks(bot, OLIVIA, "bestfirst", "other way round, 2")[0]
     assert "lowest first" in then["reading"] and "top 2" in then["reading"], then["reading"]
+
+
+def test_a_range_with_thru_is_that_range_and_a_scrapped_filter_keeps_the_rest_said(rt):
+    bot = Assistant(rt, use_memory=False)
+    *_, ans = _asks(bot, LENA, "range", "what renews for me before end of jan", "and what about feb thru march")
+    assert "2027-02-01 to 2027-03-31" in ans["reading"], ans["reading"]
+    *_, ans = _asks(bot, SAM, "scrap", "what renews for me through the end of february", "only the enterprise ones",
+                    "scrap the enterprise bit, just the red ones")
+    assert "enterprise" not in ans["reading"] and "red" in ans["reading"], ans["reading"]
+    assert "I did not apply" not in ans["text"], ans["text"][:300]
+
+
+def test_a_scope_refusal_is_an_access_answer_and_the_list_stays_editable(rt):
+    bot = Assistant(rt, use_memory=False)
+    *_, ans = _asks(bot, OLIVIA, "refuse", "my red accounts", "and the west team?")
+    assert ans["mode"] == "access" and ans["text"].startswith("The West team is outside your scope"), ans
+    *_, ans = _asks(bot, OLIVIA, "refuse", "only the enterprise ones")
+    assert "red" in ans["reading"] and "enterprise" in ans["reading"] and "West" not in ans["reading"], ans["reading"]
