@@ -277,8 +277,11 @@ def decision(bot: Bot, job: Job, asker: Asker) -> dict[str, Any]:
     if not result.get("actions"):
         return {"note": "already decided"}
     action = result["actions"][0]
-    mine = action.get("click") == job.key if action.get("click") else job.retried  # older records name no click
-    if action.get("already_done") and not mine:
+    if action.get("click"):  # the click that made the decision on record updates the message, no other
+        mine = action["click"] == job.key  # (a concurrent resume can even hand this click the other's result)
+    else:  # a decision recorded before clicks were named
+        mine = not action.get("already_done") or job.retried
+    if not mine:
         return {"note": "already decided"}  # another click got there first and updates the message
     return _show_decision(bot, job, asker, draft, action)
 
