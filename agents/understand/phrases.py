@@ -100,6 +100,8 @@ SHORTHAND = {r"\bb4\b": "before", r"\baccts?\b": "accounts", r"\bwich\b": "which
              r"\bxmas\b|\bchristmas\b": "dec 25", r"\bnew year'?s?( day)?\b": "jan 1", r"\bthru\b": "through",
              r"\b(\d+)\s*(?:wks?|wk)\b": r"\1 weeks", r"\b(\d+)\s*(?:mos|mo|mths?|mnths?)\b": r"\1 months",
              r"\b(\d+)\s*(?:yrs?)\b": r"\1 years", r"\b(\d+)\s*(?:qtrs?)\b": r"\1 quarters",
+             r"\b(this|last|next|past|the|a)\s+yr\b": r"\1 year",
+             r"\b(this|last|next|past|the|a)\s+qtr\b": r"\1 quarter",
              r"\b(next|last|past|within|in)\s+(\d+)\s*d\b": r"\1 \2 days",
              r"\bytd\b": "year to date", r"\bqtd\b": "this quarter", r"\bmtd\b": "this month",
              r"\beom\b": "end of the month", r"\beoy\b": "end of the year", r"\beoq\b": "end of the quarter",

@@ -200,3 +200,15 @@ def test_the_last_n_records_asked_oldest_first_are_the_n_most_recent_shown_upwar
     first = _ask(bot, "priya.patel@retain.example", "up3", "the last 3 tickets on my accounts, all statuses")[-1]
     before = re.findall(r"opened at (\d{4}-\d{2}-\d{2})", first["text"])
     assert len(before) == 3 and re.findall(r"opened at (\d{4}-\d{2}-\d{2})", ans["text"]) == before[::-1], ans["text"]
+
+
+def test_arr_lost_over_renewal_rows_said_with_a_shorthand_year_is_over_those_rows(rt):
+    bot = Assistant(rt, use_memory=False)
+    rows = _sql(rt, "select r.arr_before - r.arr_after from renewal_events r join accounts a on a.id = r.account_id "
+                    "where a.owner_id = 5 and r.outcome = 'contracted' and r.renewal_date >= '2026-01-01'")
+    older = _sql(rt, "select count(*) from renewal_events r join accounts a on a.id = r.account_id where "
+                     "a.owner_id = 5 and r.outcome = 'contracted' and r.renewal_date < '2026-01-01'")[0][0]
+    assert rows and older
+    ans = _ask(bot, MARCUS, "yr", "which of my renewals shrank this yr?", "how much ARR did we lose on those?")[-1]
+    assert "2026-01-01 to 2026-11-23" in ans["reading"], ans["reading"]
+    assert f"ARR lost ${sum(x for (x,) in rows):,.0f} on {len(rows)} " in ans["text"], ans["text"][:300]
