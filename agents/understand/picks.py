@@ -240,7 +240,7 @@ def by_date(low: str, rows: list[RowRef]) -> Pick | None:
     return None
 
 
-def _dated(low: str, rows: list[RowRef], hits: list[RowRef], how: str) -> Pick:
+def _dated(low: str, rows: list[RowRef], hits: list[RowRef], how: str) -> Pick | None:
     """The row of a day; of several, the one the picking phrase also names ("the Oct 29 meeting"), else a tie.
 
     A word of the question after the pick ("is it still open?") never picks one of them.
@@ -249,6 +249,8 @@ def _dated(low: str, rows: list[RowRef], hits: list[RowRef], how: str) -> Pick:
     one = (by_value(said, hits) or by_token(said, hits)) if len(hits) > 1 else None
     if one is not None or len(hits) == 1:
         return Pick(one.row if one is not None else hits[0], how)
+    if not re.search(r"\b(?:the|that|this)\s+one\b|\bit\b", said):
+        return None  # "any opened on the 12th?" narrows the list to that day; only a singular pick is a tie
     return Pick(hits[0], how, tuple(k for k, r in enumerate(rows) if r in hits))
 
 
