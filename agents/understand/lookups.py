@@ -127,11 +127,21 @@ _PERSON_FIELDS = [(r"\b(e-?mail|address|reach|contact|get hold of|write to|ping)
                   (r"\b(last (engaged|heard|spoke|talked)|engage)", ["name", "last_engaged", "role", "account"])]
 
 
-_ASKED = re.compile(r"\b(?:who(?:'s| is| was)|what(?:'s| is)|whats|how do i reach|email (?:for|of)|title of|role of)\s+"
-                    r"([a-z][a-z\-]+)(?:'s)?(?:\s+([a-z])\b\.?(?:'s)?)?")
-"""A person asked by first name, maybe with a last initial ("who is raj s?", "what's sofia's title at X")."""
+_ASKED = re.compile(r"\b(?:who(?:'s| is| was)|how do i reach|email (?:for|of)|title of|role of)\s+"
+                    r"([a-z][a-z\-]+)(?:'s)?(?:\s+([a-z])\b\.?(?:'s)?)?"
+                    r"|\b(?:what(?:'s| is)|whats)\s+([a-z][a-z\-]+)(?:\s+([a-z])\b\.?)?'s\b")
+"""A person asked by first name, maybe with a last initial ("who is raj s?", "what's sofia's title at X"); after
+"what's" only a possessive is a name ("what's been logged" is not about a Ben)."""
 _NOT_NAMES = {"the", "our", "my", "their", "this", "that", "it", "he", "she", "they", "there", "new", "next", "last",
               "up", "going", "on", "in", "at", "a", "an", "left", "still", "champion", "owner", "admin", "csm"}
+
+
+def _asked(low: str) -> tuple[str, str | None] | None:
+    """The first name and last initial a question asks about, if it asks about a person by name."""
+    m = _ASKED.search(low)
+    if m is None:
+        return None
+    return (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
 
 
 def _plain(s: str) -> str:
@@ -141,15 +151,15 @@ def _plain(s: str) -> str:
 
 def _by_first_name(low: str, people: list[str]) -> list[str]:
     """The contacts a first name (fuzzy: "jon" is John) and an optional last initial point at."""
-    m = _ASKED.search(low)
-    if m is None or m.group(1) in _NOT_NAMES:
+    m = _asked(low)
+    if m is None or m[0] in _NOT_NAMES:
         return []
     firsts = sorted({p.split()[0] for p in people if " " in p})
-    hits = process.extract(m.group(1), firsts, scorer=fuzz.ratio, processor=_plain, score_cutoff=85, limit=None)
+    hits = process.extract(m[0], firsts, scorer=fuzz.ratio, processor=_plain, score_cutoff=85, limit=None)
     top = max((h[1] for h in hits), default=0)
     named = {str(h[0]) for h in hits if h[1] == top}
     return [p for p in people if p.split()[0] in named and
-            (m.group(2) is None or p.split()[-1].lower().startswith(m.group(2)))]
+            (m[1] is None or p.split()[-1].lower().startswith(m[1]))]
 
 
 def person(question: str, people: list[str], accounts: list[AccountRef] | None = None) -> Plan | None:
@@ -170,15 +180,15 @@ def person(question: str, people: list[str], accounts: list[AccountRef] | None =
             best = hit
     low = question.lower().replace("\u2019", "'")
     names = [str(best[0])] if best is not None else _by_first_name(low, people)
-    m = _ASKED.search(low)
-    if not names or best is None and not (accounts or m and m.group(2)):  # a bare first name needs more to go on
+    m = _asked(low)
+    if not names or best is None and not (accounts or m and m[1]):  # a bare first name needs more to go on
         return None
     fields = next((f for pat, f in _PERSON_FIELDS if re.search(pat, low)),
                   ["name", "role", "email", "is_champion", "left_on", "last_engaged", "account"])
     cond = Filter(field="name", value=names[0]) if best is not None else Filter(field="name", op="in", value=names[:40])
     q = Query(entity="contacts", filters=[cond], fields=list(dict.fromkeys(fields)),
               account_ids=[a["account_id"] for a in accounts or []])
-    said = names[0] if best is not None else f"{m.group(1).title() if m else names[0]}" + \
-        (f" {m.group(2).upper()}." if m and m.group(2) else "")
+    said = names[0] if best is not None else f"{m[0].title() if m else names[0]}" + \
+        (f" {m[1].upper()}." if m and m[1] else "")
     at = f" at {' and '.join(a['name'] for a in accounts)}" if accounts else ""
     return Plan("list", f"contacts named {said}{at}", q, what="contacts", accounts=list(accounts or []))

@@ -186,6 +186,11 @@ def test_a_contact_asked_by_first_name_and_initial_or_at_an_account_is_found_in_
     others = _sql(rt, "select c.email from contacts c join accounts a on a.id = c.account_id "
                       "where a.name != 'Falcon Health' and c.name like 'Hiro %'")
     assert hiro and all(e in r["text"] for (e,) in hiro) and not any(e in r["text"] for (e,) in others), r["text"]
+    bens = _sql(rt, "select c.name from contacts c join accounts a on a.id = c.account_id "
+                    "where a.name = 'Moonstone Outfitters' and c.name like 'Ben %'")
+    assert bens  # a word after "what's" that fuzzily looks like a first name ("been") is not a person
+    r = _ask(bot, PRIYA, "been", "what's been logged with moonstone outfitters since september")[0]
+    assert "contacts named" not in r["reading"] and not any(n in r["text"] for (n,) in bens), r["text"]
 
 
 def test_a_question_about_an_account_a_list_holds_is_about_that_account_not_its_row(rt):
