@@ -22,6 +22,7 @@ from agents.router_parts import outside, tie, unlooked
 from agents.router_parts import parts as _parts
 from agents.router_text import nearest_example, window_days
 from agents.router_text import spans as _spans
+from agents.router_text import whole_names as _whole_names
 from agents.specs import INTENTS, SPECS
 from agents.state import AccountRef, Deps, Dialogue, Route
 from agents.understand import reading
@@ -75,7 +76,7 @@ def link_accounts(deps: Deps, ctx: crm.ToolContext, question: str) -> dict[str, 
     found: list[dict[str, Any]] = []
     ambiguous: list[dict[str, Any]] = []
     denied: list[str] = []
-    for start, end, span in _spans(question):
+    for start, end, span in _whole_names(question, names) + _spans(question):
         if any(start < e and end > s for s, e in taken):
             continue
         if not crm.looks_like_name(span, pool):

@@ -85,3 +85,17 @@ def spans(text: str) -> list[tuple[int, int, str]]:
                 continue
             out.append((part[0][0], part[-1][1], " ".join(toks)))
     return out
+
+
+def whole_names(question: str, names: list[str]) -> list[tuple[int, int, str]]:
+    """Account names typed in full, longest first, even when a word of them is a CRM word ("Lumen Health")."""
+    known = {n.casefold() for n in names}
+    words = [(m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9&.\-]*", question)]
+    out = []
+    for n in (4, 3, 2):
+        for i in range(len(words) - n + 1):
+            start, end = words[i][0], words[i + n - 1][1]
+            text = re.sub(r"\s+", " ", question[start:end])
+            if text.casefold() in known:
+                out.append((start, end, text))
+    return out

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from agents.assistant import Assistant
 from agents.composer import ground
 from agents.when import span
+from tools.access import OPERATOR
 from tools.query import Aggregate, Filter, Query, Sort, run
 
 DANA, SAM, OLIVIA = "dana.reyes@retain.example", "sam.okafor@retain.example", "olivia.grant@retain.example"
@@ -267,3 +268,19 @@ def test_pain_points_say_what_they_are_about_when_the_embedding_model_is_there(r
     assert "Pain point (outages)" in text
     plain = Assistant(rt, use_memory=False).ask("what are Initech's pain points?", DANA, "pp2")["answer"]["text"]
     assert "Pain point: " in plain and "Pain point (" not in plain  # no model: the same points, untagged
+
+
+def test_an_account_named_in_full_is_that_account_even_when_a_word_of_it_is_a_crm_word(rt):
+    """Several accounts share a first word; the one named in full (its last word a CRM word such as
+    Health or Data) is meant, not a question back about every account with that first word."""
+    with rt.store.session() as s:
+        named = s.execute(text("select a.name, u.email from accounts a join csms u on u.id = a.owner_id "
+                               "where a.name like '% Health' or a.name like '% Data' order by a.name")).all()
+    pairs = [(name, owner) for name, owner in named
+             if len(sql(rt, f"select id from accounts where name like '{name.split()[0]} %'")) > 1]
+    assert pairs  # the demo has such names (e.g. Lumen Health beside Lumen Learning)
+    bot = Assistant(rt, use_memory=False)
+    for name, _ in pairs[:3]:
+        r = bot.ask(f"how is {name.lower()} doing?", OPERATOR, f"full:{name}")  # sees every namesake
+        assert [a["name"] for a in r["route"]["accounts"]] == [name], (name, r["answer"]["text"][:200])
+        assert "matches several accounts" not in r["answer"]["text"]
