@@ -227,9 +227,10 @@ def _vocab_filters(low: str, vocab: Vocabulary, asker: str) -> tuple[list[Filter
             out.append(Filter(field="industry", value=ind))
             said.append(ind)
             break
-    for plan in vocab.plans:
+    for plan in vocab.plans:  # "growth plan", "plan growth", or "are on growth" without the word plan
         word = re.escape(plan.lower())
-        if re.search(rf"\b{word}\s+(plan|tier|contract)s?\b|\b(plan|tier)\s+{word}", low):
+        if re.search(rf"\b{word}\s+(plan|tier|contract)s?\b|\b(plan|tier)\s+{word}|"
+                     rf"\b(?:are|is|be|still|ones|accounts|customers)\s+on\s+(?:the\s+)?{word}\b", low):
             out.append(Filter(field="plan", value=plan))
             said.append(f"{plan} plan")
             break

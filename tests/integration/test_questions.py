@@ -4,6 +4,7 @@ must never make answers worse. Real SQLite demo CRM; expected values come from S
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -284,3 +285,17 @@ def test_an_account_named_in_full_is_that_account_even_when_a_word_of_it_is_a_cr
         r = bot.ask(f"how is {name.lower()} doing?", OPERATOR, f"full:{name}")  # sees every namesake
         assert [a["name"] for a in r["route"]["accounts"]] == [name], (name, r["answer"]["text"][:200])
         assert "matches several accounts" not in r["answer"]["text"]
+
+
+def test_a_plan_said_without_the_word_plan_is_applied_to_the_last_list(rt):
+    """'how many of them are on starter' counts the listed accounts on that plan (was every listed account)."""
+    bot = Assistant(rt, use_memory=False)
+    bot.ask("which of my accounts renew in the next 6 months?", SAM, "plan-bare")
+    listed = bot.ask("how many of them are on starter", SAM, "plan-bare")["answer"]["text"]
+    window = listed.splitlines()[0]
+    assert "plan Starter" in window, listed[:300]
+    first, last = re.search(r"(\d{4}-\d\d-\d\d) to (\d{4}-\d\d-\d\d)", window).groups()
+    n = sql(rt, "select count(*) from accounts a join contracts c on c.account_id = a.id where a.owner_id = "
+                "(select id from csms where email = 'sam.okafor@retain.example') and c.plan = 'Starter' "
+                f"and c.renewal_date between '{first}' and '{last}' and a.lifecycle_stage != 'churned'")[0]
+    assert f"{n} account" in listed, listed[:300]
