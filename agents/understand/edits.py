@@ -22,7 +22,7 @@ from datetime import date
 
 from agents.holidays import date_named
 from agents.state import AccountRef, Dialogue, RowRef
-from agents.understand import picks, row_asks
+from agents.understand import picks, row_asks, subjects
 from agents.understand.edit_apply import _has_window, apply, current_period, prev_shape, rows_of
 from agents.understand.edit_ops import (
     _DATE_FIELD,
@@ -213,9 +213,10 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
                               r"how about|same for|and for|and|wrong (?:one|account|customer)|i mean|make (?:it|that)|"
                               r"try|switch to|for)\b", low)
         if corrected and (prev is None or prev.shape in ("lookup", "metric", "compare") or d.get("intents")) \
-                and len(low.split()) <= 8 and (fresh is None or fresh.shape == prev_shape(prev)):
+                and len(low.split()) <= 8 and (fresh is None or fresh.shape == prev_shape(prev) or
+                                               len(subjects.kept(low, named)) < len(named)):
             if prev is None or prev.shape != "compare":
-                return [Resubject(named)]
+                return [Resubject(subjects.kept(low, named))]  # "umbrella not hooli": Hooli out, Umbrella the subject
         if not any(r["account_id"] in [a["account_id"] for a in named] for r in d.get("rows") or []):
             return []
     if prev is None:
