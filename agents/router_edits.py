@@ -81,7 +81,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
     if base and picked_last and not whole:
         again = read({**d, **base, "base": None})
         # "the month before" after a picked row moves the list's window; "anything else coming up across my book?"
-        if _a_pick(again) or _a_shift(again) or edits.AHEAD in [getattr(e, "said", None) for e in again]:
+        if _a_pick(again) or _a_shift(again) or _a_scope(again) or \
+                edits.AHEAD in [getattr(e, "said", None) for e in again]:  # "what about Noah's team": that list
             found, d = again, {**d, **base, "base": None}
         else:
             found = read(d)
@@ -233,6 +234,12 @@ def _past_renewals(p: understand.Plan, today: date) -> understand.Plan:
     sort = [s for s in q.sort if s.field in ENTITIES["renewals"].fields]
     return replace(p, query=Query(entity="renewals", filters=q.filters, sort=sort, account_ids=q.account_ids,
                                   fields=list(ENTITIES["renewals"].default_fields)), what="renewals")
+
+
+def _a_scope(found: list[edits.Edit]) -> bool:
+    """Whether edits move a list to another team or CSM ("what about Noah's team, same thing", "same for Lena")."""
+    return any(isinstance(e, edits.SetFilters) and any(f.field in ("team", "owner") for f in e.filters)
+               for e in found)
 
 
 def _a_shift(found: list[edits.Edit]) -> bool:

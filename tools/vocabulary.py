@@ -34,6 +34,7 @@ class Vocabulary:
     milestones: list[str] = field(default_factory=list)
     people: list[str] = field(default_factory=list)  # contacts' names (who may see each is decided at query time)
     statuses: dict[str, list[str]] = field(default_factory=dict)  # entity -> the status values it stores
+    csm_teams: dict[str, str] = field(default_factory=dict)  # CSM or manager -> their team ("Noah's team": West)
 
 
 _VOCAB: dict[int, tuple[float, Vocabulary]] = {}
@@ -55,6 +56,7 @@ def _read_vocabulary(store: CRMStore) -> Vocabulary:
         models = [m for m in s.scalars(select(TelemetryDaily.model_name).distinct()) if m]
         teams = [t for t in s.scalars(select(CSM.team).distinct()) if t]
         csms = list(s.scalars(select(CSM.name).where(CSM.role != "admin")))
+        csm_teams = {n: t for n, t in s.execute(select(CSM.name, CSM.team).where(CSM.role != "admin")) if n and t}
         inds = [i for i in s.scalars(select(Account.industry).distinct()) if i]
         plans = [p for p in s.scalars(select(Contract.plan).distinct()) if p]
         roles = [r for r in s.scalars(select(Contact.role).distinct()) if r]
@@ -63,5 +65,6 @@ def _read_vocabulary(store: CRMStore) -> Vocabulary:
         statuses = {entity: [v for v in s.scalars(select(col).distinct().limit(50)) if v]
                     for entity, col in (("tickets", Ticket.status), ("fine_tunes", FineTuneJob.status),
                                         ("milestones", Milestone.status), ("plans", OnboardingPlan.status))}
-    return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans, roles, steps, people, statuses)
+    return Vocabulary(sorted(models, key=len, reverse=True), teams, csms, inds, plans, roles, steps, people, statuses,
+                      csm_teams)
 

@@ -237,8 +237,14 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             if named & {"team", "owner"}:  # "what about Marcus?" after West's: the new scope, not both
                 named |= {"team", "owner"}
             base = [f for f in p.query.filters if f.field not in named]
-            p = replace(p, query=p.query.model_copy(update={
-                "filters": base + new, **({"account_ids": e.account_ids} if e.account_ids is not None else {})}))
+            q = p.query
+            moved = e.account_ids
+            if moved is None and named & {"team", "owner"} and p.accounts and p.query.account_ids:
+                moved = []  # "what about Sam's notes" after Acme's: Sam's accounts, no longer Acme's
+                p = replace(p, accounts=[], shape="list" if p.shape == "lookup" else p.shape,
+                            title=f"{p.what or ent}")
+            p = replace(p, query=q.model_copy(update={
+                "filters": base + new, **({"account_ids": moved} if moved is not None else {})}))
             if p.shape == "metric":  # "no, I meant West": the figure's label names the new scope, not the old one
                 p = replace(p, what=" ".join(f"{f.value} team" if f.field == "team" else str(f.value)
                                              for f in base + new if f.field in ("team", "owner", "segment", "industry")

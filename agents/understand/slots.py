@@ -212,7 +212,14 @@ def _vocab_filters(low: str, vocab: Vocabulary, asker: str) -> tuple[list[Filter
                          rf"\b(?:in|on|for|from) (?:the )?{re.escape(team.lower())}\b(?!\s+(?:coast|of)\b)", low):
                 out.append(Filter(field="team", value=team))
                 said.append(f"{team} team")
-    owners = [name for name in vocab.csms if name != asker and
+    led = [vocab.csm_teams[name] for name in vocab.csms if vocab.csm_teams.get(name) and
+           re.search(rf"\b(?:{re.escape(name.lower())}|{re.escape(name.split()[0].lower())})(?:'s|s)?\s+"
+                     rf"(?:team|group|region|org|reports|people|csms)\b", low)]
+    if led and not any(f.field == "team" for f in out):  # "Noah's team": the team that CSM or manager is on
+        out.append(Filter(field="team", value=led[0]) if len(set(led)) == 1 else
+                   Filter(field="team", op="in", value=list(dict.fromkeys(led))))
+        said.append(" and ".join(dict.fromkeys(led)) + " team")
+    owners = [name for name in vocab.csms if name != asker and not led and
               re.search(rf"\b({re.escape(name.lower())}|{re.escape(name.split()[0].lower())})(?:'s)?\b"
                         rf"(?!\s+(?:wants|wanted|asked|asks|asking|needs|needed|said|says|is asking|would like|"
                         rf"requested|mentioned|told me|wants to know|is after)\b)", low)]  # "Olivia wants": who asks

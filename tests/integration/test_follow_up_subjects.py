@@ -69,3 +69,51 @@ def test_a_corrected_person_lookup_keeps_the_corrected_account_for_the_next_ques
     r = bot.ask("when did we last hear from him", DANA, "fix3")
     assert name in r["answer"]["text"] and str(last)[:10] in r["answer"]["text"], r["answer"]["text"]
     assert other not in r["answer"]["text"]
+
+
+def _renewing(rt, team: str) -> list[str]:
+    return [n for (n,) in _sql(rt, "select a.name from accounts a join contracts k on k.account_id = a.id and "
+                                   "k.status = 'active' join csms c on c.id = a.owner_id where a.segment = "
+                                   "'mid-market' and k.renewal_date between '2027-01-01' and '2027-06-30' and "
+                                   f"a.lifecycle_stage != 'churned' and c.team = '{team}'")]
+
+
+def test_a_team_named_after_a_pick_edits_the_list_the_thread_built(rt):
+    bot = Assistant(rt, use_memory=False)
+    east, west = _renewing(rt, "East"), _renewing(rt, "West")
+    assert east and west
+    r = _thread(bot, AVERY, "team1", "mid-market accounts renewing in the first half of next year on the West team",
+                "the first one", "same for olivia's team")[-1]
+    text_ = r["answer"]["text"]
+    assert r["route"]["method"].startswith("edit"), r["route"]
+    assert "East team" in text_.splitlines()[0] and "2027-01-01 to 2027-06-30" in text_.splitlines()[0], text_
+    assert all(n in text_ for n in east) and not any(n in text_ for n in west), text_
+    r = bot.ask("and lena's?", AVERY, "team1")  # a CSM of the other team: her accounts of that list
+    lena = [n for (n,) in _sql(rt, "select a.name from accounts a join contracts k on k.account_id = a.id and "
+                                   "k.status = 'active' where a.owner_id = 8 and a.segment = 'mid-market' and "
+                                   "k.renewal_date between '2027-01-01' and '2027-06-30'")]
+    assert lena and all(n in r["answer"]["text"] for n in lena), r["answer"]["text"]
+    assert not any(n in r["answer"]["text"] for n in east + sorted(set(west) - set(lena)))
+
+
+def test_a_team_outside_a_managers_scope_after_a_pick_is_refused_in_one_line(rt):
+    bot = Assistant(rt, use_memory=False)
+    west = _renewing(rt, "West")
+    r = _thread(bot, OLIVIA, "team2", "mid-market renewals on my team in the first half of next year",
+                "the third one", "what about noah's team, same thing")[-1]
+    text_ = r["answer"]["text"]
+    assert "outside your scope" in text_ and "West" in text_, text_
+    assert not any(n in text_ for n in west) and "0 accounts" not in text_, text_
+
+
+def test_a_csms_notes_after_an_accounts_notes_are_that_csms_not_the_accounts(rt):
+    bot = Assistant(rt, use_memory=False)
+    sams = _sql(rt, "select a.name, substr(cast(x.occurred_on as text), 1, 10) from activities x join accounts a on "
+                    "a.id = x.account_id where a.owner_id = 7 and x.kind = 'note' and x.occurred_on >= '2026-11-01'")
+    assert len(sams) >= 3
+    r = _thread(bot, NOAH, "csm1", "notes logged on lumen health this month", "what about sam's notes")[-1]
+    text_ = r["answer"]["text"]
+    assert "Sam Okafor" in text_.splitlines()[0] and "Lumen Health" not in text_, text_
+    assert all(n in text_ and d in text_ for n, d in sams), text_
+    r = bot.ask("and priya's?", NOAH, "csm1")  # a CSM of the other team
+    assert "outside your scope" in r["answer"]["text"] and "Vandelay" not in r["answer"]["text"], r["answer"]["text"]
