@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agents import understand
+from agents.router_people import person_pick
 from agents.router_rows import record_pick
 from agents.specs import CATALOGUE
 from agents.state import AccountRef, Deps, Dialogue, Route
@@ -90,6 +91,11 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         again = read({**d, **base, "base": None})  # "and the second lowest?" after the lowest one's answer
         if _a_pick(again):
             found, d = again, {**d, **base, "base": None}
+    if found and isinstance(found[0], edits.SwitchPerson):  # "and riley's email?": that person, in scope
+        person = person_pick(ctx, found[0], d)
+        if not isinstance(person, tuple):
+            return person
+        d, found = person[0], [person[1]]
     record = record_pick(ctx, question, d)  # "the 503 one" when no row says 503: the record of theirs that does
     if isinstance(record, tuple):
         d, found = record[0], [record[1]]
@@ -188,7 +194,7 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
                                     for r in gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
         m = edits.BESIDES.search(question.lower())
         out["used"] = [*out["used"], *([m.group(0)] if m else [])]
-    if sel is not None:
+    if sel is not None and sel.how != edits.NAMED:  # a person named is said by the reading itself
         out["picked"] = f"{sel.row['account']}, {sel.row['label']}" + (f" ({sel.row['date']})" if sel.row.get("date")
                                                                         else "") + f", {sel.how}" + \
             (f" {_whole(whole.group(0), d)}" if whole and whole.group(0) not in sel.how else "")

@@ -65,6 +65,20 @@ class SelectRow:
 
 
 @dataclass(frozen=True)
+class SwitchPerson:
+    """Another person named after a contact was shown ("and Riley's email?"): that contact, the fields asked.
+
+    `names` are the contacts the name may mean; `local` when they are at the conversation's accounts (looked up
+    there), otherwise anywhere in the asker's scope. Several in scope: the router asks which.
+    """
+
+    said: str
+    names: tuple[str, ...]
+    fields: tuple[str, ...]
+    local: bool
+
+
+@dataclass(frozen=True)
 class PickRecord:
     """"the 503 one" when no row of the last answer says 503: the one record of the rows' accounts that does."""
 
@@ -161,4 +175,4 @@ class Unmatched:
 
 
 Edit = SetPeriod | ShiftPeriod | SetFilters | SwitchEntity | SelectRow | Summarise | Reorder | Resubject | Unmatched | \
-    GroupBy | ShowFields | DropFilters | Unreadable | UsageOf | Quote | ExcludeRows | PickRecord
+    GroupBy | ShowFields | DropFilters | Unreadable | UsageOf | Quote | ExcludeRows | PickRecord | SwitchPerson

@@ -23,7 +23,7 @@ from datetime import date
 from agents.holidays import date_named
 from agents.state import AccountRef, Dialogue, RowRef
 from agents.understand import picks, row_asks, subjects
-from agents.understand.edit_apply import _has_window, apply, current_period, prev_shape, rows_of
+from agents.understand.edit_apply import _has_window, apply, current_period, rows_of
 from agents.understand.edit_ops import (
     _DATE_FIELD,
     DropFilters,
@@ -40,6 +40,7 @@ from agents.understand.edit_ops import (
     ShowFields,
     Summarise,
     SwitchEntity,
+    SwitchPerson,
     Unmatched,
     Unreadable,
     UsageOf,
@@ -71,9 +72,9 @@ from agents.understand.vocabulary import Vocabulary
 from agents.when import Span
 from tools.query import ENTITIES, Filter, Sort
 
-__all__ = ["AHEAD", "BESIDES", "CUE", "ONLY", "WHOLE", "DropFilters", "Edit", "ExcludeRows", "GroupBy", "Quote",
-           "Reorder", "Resubject", "SelectRow",
-           "SetFilters", "SetPeriod", "ShiftPeriod", "ShowFields", "Summarise", "SwitchEntity", "Unmatched",
+__all__ = ["AHEAD", "BESIDES", "CUE", "NAMED", "ONLY", "WHOLE", "DropFilters", "Edit", "ExcludeRows", "GroupBy",
+           "Quote", "Reorder", "Resubject", "SelectRow", "SetFilters", "SetPeriod", "ShiftPeriod", "ShowFields",
+           "Summarise", "SwitchEntity", "SwitchPerson", "Unmatched",
            "Unreadable", "UsageOf", "apply", "current_period", "period_of", "read", "rows_of"]
 
 # A message that leans on the last answer: it starts like a follow-up or points back at it.
@@ -93,6 +94,7 @@ WHOLE = re.compile(r"\b(?:all of (?:them|those|these)|them all|altogether|overal
                    r"of all|(?:the )?(?:whole|full|entire|original|first) list|all \d+|all (?:the )?accounts|"
                    r"of the [\w-]+ ones|of the [\w-]+ [\w-]+ ones|out of all)\b")
 ONLY = row_asks.ONLY
+NAMED = subjects.NAMED
 # "what's overdue besides that one", "other than the blocked one": the rows of the last answer left out.
 BESIDES = re.compile(r"\b(?:besides|apart from|aside from|other than|except(?: for)?|excluding|not counting|"
                      r"leaving out)\s+(?:that|this|the|those|these|it)\b(?:\s+(?:[\w-]+\s+){0,2}?(?:ones?|steps?|"
@@ -207,18 +209,14 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     due = next_due(prev.query.entity, low, today) if named and prev is not None and prev.query is not None else None
     if due is not None:  # "and Acme - the next one due there?": that account's soonest step not done
         return [Resubject(named), SetFilters(due[0], [], [a["account_id"] for a in named]), Reorder(due[1], 1)]
+    other = subjects.person_switch(low, d, prev, vocab)
+    if other is not None:  # "and riley's email?" after Raj was shown: Riley is the subject now
+        return [other]
     subject = [a["account_id"] for a in d.get("accounts") or []]
     if named and [a["account_id"] for a in named] != subject:
-        corrected = re.search(r"\b(i meant|meant|no|nope|not|wait|oops|actually|sorry|instead|rather|what about|"
-                              r"how about|same for|and for|and|wrong (?:one|account|customer)|i mean|make (?:it|that)|"
-                              r"try|switch to|for)\b", low)
-        if corrected and (prev is None or prev.shape in ("lookup", "metric", "compare") or d.get("intents")) \
-                and len(low.split()) <= 8 and (fresh is None or fresh.shape == prev_shape(prev) or
-                                               len(subjects.kept(low, named)) < len(named)):
-            if prev is None or prev.shape != "compare":
-                return [Resubject(subjects.kept(low, named))]  # "umbrella not hooli": Hooli out, Umbrella the subject
-        if not any(r["account_id"] in [a["account_id"] for a in named] for r in d.get("rows") or []):
-            return []
+        resub = subjects.resubject(low, d, prev, named, fresh)  # "no, umbrella not hooli"; [] a new question
+        if resub is not None:
+            return resub
     if prev is None:
         return []
     ones = {r["account_id"] for r in d.get("rows") or []} or set(subject)

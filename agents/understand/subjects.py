@@ -10,12 +10,49 @@ from __future__ import annotations
 
 import re
 
-from agents.state import AccountRef
+from rapidfuzz import fuzz
+
+from agents.state import AccountRef, Dialogue, RowRef
+from agents.understand.edit_apply import prev_shape
+from agents.understand.edit_ops import Edit, Resubject, SelectRow, SwitchPerson
+from agents.understand.model import Plan
+from agents.understand.phrases import LEXICON
+from agents.understand.row_asks import person_fields
+from agents.understand.vocabulary import Vocabulary
 
 # A word (or words) said just before an account that takes it out: "not Hooli", "instead of Hooli".
 _NOT = re.compile(r"(?:\bnot|n't|\binstead of|\brather than|\bother than|\bbut not|\bnot for|\bnot at|\bnot about)"
                   r"\s+(?:the\s+)?$")
 _WRONG = re.compile(r"^\s*(?:was|is|'s|were)?\s*(?:wrong|the wrong one|a mistake|my bad)\b")
+
+
+_CORRECTED = re.compile(r"\b(i meant|meant|no|nope|not|wait|oops|actually|sorry|instead|rather|what about|how about|"
+                        r"same for|and for|and|wrong (?:one|account|customer)|i mean|make (?:it|that)|try|switch to|"
+                        r"for)\b")
+_LEXICON = set(LEXICON)
+
+
+def resubject(low: str, d: Dialogue, prev: Plan | None, named: list[AccountRef],
+              fresh: Plan | None) -> list[Edit] | None:
+    """Accounts named that are not the last answer's subject: the same question of them (a correction), or [].
+
+    [] when the message is a new question about them; None when the caller reads on (a row of the last list named).
+    """
+    keep = kept(low, named)
+    if _CORRECTED.search(low) and (prev is None or prev.shape in ("lookup", "metric", "compare") or d.get("intents")) \
+            and len(low.split()) <= 8 and (fresh is None or fresh.shape == prev_shape(prev) or len(keep) < len(named)):
+        if prev is None or prev.shape != "compare":
+            return [Resubject(keep)]  # "umbrella not hooli": Hooli out, Umbrella the subject
+    ids = [a["account_id"] for a in named]
+    return None if any(r["account_id"] in ids for r in d.get("rows") or []) else []
+
+
+def person_switch(low: str, d: Dialogue, prev: Plan | None, vocab: Vocabulary) -> SwitchPerson | SelectRow | None:
+    """After a contact was shown, another person the message names (see `person_named`)."""
+    if prev is None or prev.query is None or prev.query.entity != "contacts" or not d.get("rows"):
+        return None
+    return person_named(low, d.get("rows") or [], (d.get("base") or {}).get("rows") or [], vocab.people, vocab.csms,
+                        _LEXICON)
 
 
 def _mentions(low: str, name: str) -> list[re.Match[str]]:
@@ -37,3 +74,52 @@ def kept(low: str, named: list[AccountRef]) -> list[AccountRef]:
     """The named accounts a correction keeps: every one the message does not take out (all, if it took all)."""
     out = [a for a in named if not negated(low, a)]
     return out or list(named)
+
+
+NAMED = "named in the message"
+"""How a person named by first name is picked (the reading line names the person; no "picked" line)."""
+_PLAIN_WORDS = {"and", "the", "what", "whats", "about", "how", "who", "whos", "his", "her", "hers", "him", "she",
+                "their", "them", "they", "this", "that", "one", "email", "mail", "phone", "title", "role", "job",
+                "still", "there", "here", "last", "when", "did", "does", "was", "is", "are", "for", "with", "same",
+                "thing", "also", "too", "then", "ok", "okay", "now", "number", "address", "contact", "engaged",
+                "hear", "heard", "from", "our", "any", "all", "each", "where", "which", "why", "team"}
+
+
+def _first(name: str) -> str:
+    return name.split()[0].lower().translate(str.maketrans("áàäâéèëêíìïîóòöôúùüûñç", "aaaaeeeeiiiioooouuuunc"))
+
+
+def person_named(low: str, rows: list[RowRef], others: list[RowRef], people: list[str], csms: list[str],
+                 lexicon: set[str]) -> SwitchPerson | SelectRow | None:
+    """Another contact named by first name after a contact was shown ("and riley's email?", "what about Sofia?").
+
+    The person is looked for among the conversation's people (`rows`, then the list they came from, `others`),
+    then among every contact (the query layer keeps the asker's scope). None when the message names no one new:
+    the person shown, a CSM, an account's word or a plain word are not a new person.
+    """
+    current = {_first(r["label"]) for r in rows if r.get("label")}
+    taken = {_first(c) for c in csms} | {w for r in [*rows, *others]
+                                         for w in re.findall(r"[a-z]+", r["account"].lower())}
+    words = re.findall(r"[a-z][a-z'\-]+", low.replace("\u2019", "'"))
+    for k, raw in enumerate(words):
+        word = re.sub(r"'s?$", "", raw)
+        if len(word) < 3 or word in _PLAIN_WORDS or word in taken or word in current:
+            continue
+        rest = words[k + 1] if k + 1 < len(words) else ""
+        seen = list({r["label"]: r for r in [*rows, *others] if r.get("label")}.values())
+        hits = [r for r in seen if fuzz.ratio(word, _first(r["label"])) >= 85]
+        if hits:  # a person of the conversation's accounts
+            hits = [r for r in hits if rest and rest.lower().startswith(r["label"].split()[-1].lower()[:3])] or hits
+            fields = tuple(person_fields(low)) or ("role", "email", "last_engaged")
+            if len(hits) == 1:
+                return SelectRow(hits[0], NAMED, fields=fields)
+            return SwitchPerson(word, tuple(dict.fromkeys(r["label"] for r in hits)), fields, True)
+        if word in lexicon or not (raw.endswith("'s") or re.search(rf"\b(?:about|and|for|is|was|to|of|from|"
+                                                                    rf"with)\s+{re.escape(raw)}\b", low)):
+            continue  # anyone in the CRM only when said as a name is: "riley's", "and riley?"
+        names = [p for p in people if " " in p and fuzz.ratio(word, _first(p)) >= 85]
+        names = [p for p in names if rest and rest.lower().startswith(p.split()[-1].lower()[:3])] or names
+        if names:
+            return SwitchPerson(word, tuple(dict.fromkeys(names)), tuple(person_fields(low)) or
+                                ("role", "email", "last_engaged"), False)
+    return None

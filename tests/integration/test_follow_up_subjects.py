@@ -117,3 +117,38 @@ def test_a_csms_notes_after_an_accounts_notes_are_that_csms_not_the_accounts(rt)
     assert all(n in text_ and d in text_ for n, d in sams), text_
     r = bot.ask("and priya's?", NOAH, "csm1")  # a CSM of the other team
     assert "outside your scope" in r["answer"]["text"] and "Vandelay" not in r["answer"]["text"], r["answer"]["text"]
+
+
+def _contact(rt, name: str, account: str) -> tuple:
+    return _sql(rt, "select c.email, c.role from contacts c join accounts a on a.id = c.account_id where "
+                    f"c.name = '{name}' and a.name = '{account}'")[0]
+
+
+def test_another_person_named_after_a_contact_is_the_new_subject(rt):
+    bot = Assistant(rt, use_memory=False)
+    lukas, casey = _contact(rt, "Lukas Ito", "Glacier Travel"), _contact(rt, "Casey Ito", "Glacier Travel")
+    r = _thread(bot, DANA, "who1", "who do we know at glacier travel", "which one's the ml engineer",
+                "and casey's email?")[-1]
+    text_ = r["answer"]["text"]
+    assert casey[0] in text_ and "Casey Ito" in text_.splitlines()[0] and lukas[0] not in text_, text_
+    r = bot.ask("is riley still there?", DANA, "who1")  # another of that account's people, not Cedar Legal's Riley
+    assert "Riley Brown at Glacier Travel" in r["answer"]["text"] and "Casey" not in r["answer"]["text"], \
+        r["answer"]["text"]
+
+
+def test_a_first_name_is_looked_for_at_the_accounts_first_then_in_scope_and_several_are_asked_about(rt):
+    bot = Assistant(rt, use_memory=False)
+    tomas = _contact(rt, "Tomás Brown", "Globex")
+    r = _thread(bot, DANA, "who2", "who's the champion at globex", "and tomas's title?")[-1]
+    text_ = r["answer"]["text"]  # Initech has a Tomás Brown too: the one at the account talked about
+    assert tomas[1] in text_ and "Globex" in text_ and "Initech" not in text_, text_
+    r = bot.ask("what about jordan's email?", DANA, "who2")  # two Jordans in Dana's book, none at Globex
+    text_ = r["answer"]["text"]
+    jordans = _sql(rt, "select c.name, a.name, c.email from contacts c join accounts a on a.id = c.account_id "
+                       "where c.name like 'Jordan %' and a.owner_id = 4 and a.lifecycle_stage != 'churned'")
+    assert len(jordans) == 2
+    assert text_.startswith("Which Jordan") and all(n in text_ and a in text_ for n, a, _ in jordans), text_
+    assert not any(e in text_ for _, _, e in jordans)
+    liam = _contact(rt, "Liam Kowalski", "Dunmore Devices")
+    r = bot.ask("and liam's email", DANA, "who2")  # one Liam in scope, at another account
+    assert liam[0] in r["answer"]["text"] and "Liam Kowalski" in r["answer"]["text"], r["answer"]["text"]
