@@ -14,7 +14,7 @@ from typing import Any
 from agents import arr_change, briefing, crm_rows, risk, row_text
 from agents.context import Deps
 from agents.state import AccountRef, Finding, RowRef, Table
-from agents.understand import Plan, seniority
+from agents.understand import Plan, activity_words, seniority, to_json
 from agents.understand.edits import rows_of
 from tools import access, crm, metrics
 from tools.query import ENTITIES, Filter, QueryResult, run
@@ -167,7 +167,8 @@ def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]],
     if former:
         crm_rows.left(f, former)
     elif not rows and p.what != "tickets" and not (p.what == "champion" and f.facts):  # tickets: the count says 0
-        f.fact(f"No {p.what} on record for {name}", crm.src("account", p.accounts[0]["account_id"], None, name),
+        f.fact(activity_words.none_logged(res.query.filters, name) if p.what == "activities" else
+               f"No {p.what} on record for {name}", crm.src("account", p.accounts[0]["account_id"], None, name),
                kind="lookup")
     if len(res.rows) > 1 and p.what not in ("economic buyer",):
         f.data["table"] = table(res)
@@ -361,10 +362,21 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         res = run(ctx, p.query.model_copy(update={"filters": [x for x in p.query.filters if x not in kinds]}))
         f.fact(f"No {kind} on record for {p.accounts[0]['name']}",  # no such activity: say what the last one was
                crm.src("account", p.accounts[0]["account_id"], None, p.accounts[0]["name"]), kind="lookup")
-        p = Plan(p.shape, p.title, p.query, what="latest activity logged" if p.what.startswith("latest ") else
+        p = Plan(p.shape, p.title, res.query, what="latest activity logged" if p.what.startswith("latest ") else
                  "last touch", accounts=p.accounts)
+        f.data["rows"], f.data["total"] = rows_of(res.query.entity, res.rows), res.total  # what "what did it say?"
+        f.data["plan"] = to_json(p)  # picks next: the activity shown, not the kind that had none
+    newer: list[dict[str, Any]] = []
+    if p.shape == "lookup" and res.rows and len(kinds) == 1 and p.what in ("last meeting", "last touch"):
+        newer = [r for r in run(ctx, res.query.model_copy(update={"filters": [x for x in res.query.filters
+                                                                               if x not in kinds]})).rows
+                 if r.get("occurred_on") and r["occurred_on"] > res.rows[0]["occurred_on"]]
     if p.shape == "lookup":
         _lookup(f, p, res, former, ctx.as_of)
+        for nw in newer[:1]:  # "the latest note": notes only, and a newer activity of another kind is named
+            f.fact(f"Only {kinds[0].value}s are counted here; the newest activity of any kind with "
+                   f"{p.accounts[0]['name']} is {'an' if nw['kind'][0] in 'aeiou' else 'a'} {nw['kind']} on "
+                   f"{nw['occurred_on']} (\u201c{nw['subject']}\u201d)", nw["source"], kind="lookup")
         return f
     if p.shape == "aggregate":
         _aggregate(f, ctx, p, res, scope)

@@ -273,7 +273,8 @@ def query_node(payload: Payload, deps: Deps) -> Update:
     plans = payload["route"].get("plans") or []
     if found and plans and not unread:
         first = understand.from_json(plans[0])
-        upd["dialogue"] = {"question": payload["question"], "intents": ["query"], "plan": plans[0],
+        upd["dialogue"] = {"question": payload["question"], "intents": ["query"],
+                           "plan": found[0].data.pop("plan", None) or plans[0],  # as run, when the run re-read it
                            "entity": found[0].data.get("entity"), "rows": found[0].data.pop("rows", []),
                            "total": found[0].data.pop("total", None),
                            "accounts": first.accounts, "base": payload["route"].get("base"),

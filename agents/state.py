@@ -210,6 +210,7 @@ class FindingData(TypedDict, total=False):
     count: int  # portfolio: how many accounts matched
     ids: list[int]  # portfolio: every account counted, for follow-ups asked of all of them
     total: int  # query: how many rows the query found, before its limit
+    plan: dict[str, Any]  # query: the plan as run, when the run re-read it (a kind with no records: any kind)
     score: float  # health
     band: str  # health
     trend: float | None  # health: points against 30 days ago

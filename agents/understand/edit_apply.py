@@ -190,7 +190,8 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                                 "contact", "account") if k and k in ENTITIES[ent].fields]
             q = p.query.model_copy(update={"fields": list(dict.fromkeys(cols)), "aggregates": [], "group_by": None,
                                            "limit": None if len(rows) < int(d.get("total") or 0) else p.query.limit})
-            if rows and len(rows) >= int(d.get("total") or len(rows)) and ent != "accounts":
+            capped = p.query.limit is not None and len(rows) >= p.query.limit  # "the last call": that one, not all
+            if rows and (capped or len(rows) >= int(d.get("total") or len(rows))) and ent != "accounts":
                 q = q.model_copy(update={"row_ids": [r["id"] for r in rows], "limit": None})  # those rows exactly
             p = replace(p, shape="list", query=q, what="what they said")
         elif isinstance(e, ExcludeRows) and p.query is not None:  # "besides that one": the query without it

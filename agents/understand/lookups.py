@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 
 from rapidfuzz import fuzz, process, utils
 
 from agents.state import AccountRef
+from agents.understand import activity_words
 from agents.understand.model import Plan
 from agents.understand.phrases import _LOOKUPS
 from agents.understand.statuses import INCLUDING_DONE, still_to_do
-from agents.when import NUMBER_WORDS, span
+from agents.when import NUMBER_WORDS, Span, span
 from tools.query import Filter, Query, Sort
 
 
@@ -43,6 +44,11 @@ def seniority(role: str | None) -> int:
     return next((i for i, w in enumerate(_SENIOR) if re.search(rf"\b{w}\b", low)), len(_SENIOR))
 
 
+LATELY_DAYS = 30
+"""What "recently" means for what was logged with an account (the reading line says the dates)."""
+_LATELY = re.compile(r"\brecent(?:ly)?\b|\blately\b|\bof late\b")
+
+
 def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None = None) -> list[Plan]:
     """The fields of one account the message asks for (at most three), if any."""
     out: list[Plan] = []
@@ -64,12 +70,17 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
                 past = span(low, today, future=False) if not recent else None
                 if past is not None and past.text == "today":
                     past = None  # "open today" is what is open now
-                if past is not None:
+                if past is None and not recent and _LATELY.search(low):  # "what did we log on X recently"
+                    past = Span(today - timedelta(days=LATELY_DAYS), today, f"the last {LATELY_DAYS} days")
+                if past is not None:  # every record of the window, newest first
                     filters.append(Filter(field="occurred_on", op="between",
                                           value=[past.start.isoformat(), past.end.isoformat()]))
-                kind = re.search(r"\b(meeting|call|email|note)s\b", low)
-                if kind:
-                    filters.append(Filter(field="kind", value=kind.group(1)))
+                    q["limit"] = None
+                q["sort"] = q.get("sort") or [Sort(field="occurred_on", desc=True)]
+                kinds = [] if activity_words.ALL.search(low) else activity_words.kinds(low)
+                if kinds:  # "call notes": calls; "notes and emails": both kinds
+                    filters.append(Filter(field="kind", value=kinds[0]) if len(kinds) == 1 else
+                                   Filter(field="kind", op="in", value=kinds))
             if what == "tickets" and recent:  # "the last three tickets": the newest three, whatever their status
                 q["limit"] = int(recent.group(1)) if recent.group(1).isdigit() else NUMBER_WORDS[recent.group(1)]
                 q["sort"] = [Sort(field="opened_at", desc=True)]
@@ -90,11 +101,10 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
                     pr = {"critical": "urgent", "p1": "urgent"}.get(m.group(1), m.group(1))
                     filters.append(Filter(field="priority", op="in",
                                           value=["high", "urgent"] if pr in ("high", "urgent") else [pr]))
-            if what in ("last meeting", "last touch"):
-                kind = re.search(r"\b(meeting|call|email|note|qbr|sync)\b", low)
-                k = {"qbr": "meeting", "sync": "meeting"}.get(kind.group(1), kind.group(1)) if kind else None
-                if k and what == "last meeting" or (k and re.search(rf"last {k}|{k}ed", low)):
-                    filters.append(Filter(field="kind", value=k))
+            if what in ("last meeting", "last touch"):  # "latest note", "when did we last meet": that kind
+                kinds = activity_words.kinds(low)
+                if kinds:
+                    filters.append(Filter(field="kind", value=kinds[0]))
             if what == "milestones" and re.search(r"\b(overdue|late|behind)\b", low):  # past due, not done
                 filters += [Filter(field="status", op="ne", value="done"),
                             Filter(field="due_date", op="lt", value=today.isoformat())]

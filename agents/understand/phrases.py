@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agents.understand.activity_words import LOGGED, NOUNS
 from agents.when import NUMBER_WORDS
 from tools.query import Filter, Sort
 
@@ -145,7 +146,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
     (r"\bmilestones?\b|go[- ]?live|\blaunch\b|target date|\bkick-?off\b", "milestones",
      {"entity": "milestones", "fields": ["name", "owner", "status", "due_date", "plan_target"], "limit": 10}),
     (r"who (owns|manages|covers|handles|is (on|responsible for))|\bowner\b|\bwhose account\b|which csm|"
-     r"account manager|assigned (csm|to)|\bcsm\b|\bcsm (for|of|on)\b", "owner",
+     r"account manager|assigned (csm|to)|\bcsm\b(?! notes?\b)|\bcsm (for|of|on)\b", "owner",
      {"entity": "accounts", "fields": ["owner", "team"]}),
     (r"\btickets?\b|\btix\b|\bcases?\b|support (issues|requests)|\bescalations?\b|\bwhat(?:'s| is) (?:still )?open\b|"
      r"\banything (?:still )?open\b", "tickets",
@@ -180,7 +181,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
      {"entity": "accounts", "fields": ["model", "p95_ms", "error_rate"]}),
     (r"\b(meetings|calls|emails|notes|activities|touchpoints|interactions|conversations)\b(?! (?:in|about)\b)|"
      r"\b(?:last|latest|most recent|recent)\s+(?:\d{1,2}|two|three|four|five)\s+(?:meetings|calls|emails|notes|"
-     r"activities|touchpoints|interactions|conversations)\b",
+     r"activities|touchpoints|interactions|conversations)\b|(?:" + LOGGED.pattern + ")",
      "activities", {"entity": "activities", "fields": ["occurred_on", "kind", "subject", "author", "body"],
                     "limit": 10}),
     (r"(last|latest|most recent|previous) (meeting|call|sync|qbr|check-?in)|what (was|did we) (discuss|cover)\w*|"
@@ -211,7 +212,8 @@ _ENTITY_CUES: list[tuple[str, str]] = [
     (r"\btickets?\b|\btix\b|\bcases\b|support (issues|requests)|\bescalations\b|"
      r"\b(?:got|were|was|been|get|gets|getting) (?:resolved|fixed)\b|"
      r"\b(?:anything|what|which|how many|any)\b(?!\s+(?:of (?:my|our) )?(?:accounts?|customers?|clients?|deals?|"
-     r"plans?|renewals?)\b)(?:\s+\w+){0,2}\s+(?:filed|raised|logged|submitted|opened)\b|"
+     r"plans?|renewals?)\b)(?:\s+(?!(?:" + NOUNS + r")\b)\w+){0,2}\s+(?:filed|raised|submitted|opened)\b|"
+     r"\b(?:issues?|bugs?|incidents?|problems?)\b(?:\s+\w+){0,2}\s+logged\b|"
      r"\b(?:anything|what|how many)\s+(?:got\s+|was\s+|were\s+|have\s+we\s+|did\s+we\s+)?(?:closed|resolved)\b",
      "tickets"),
     (r"fine[- ]?tun\w*", "fine_tunes"),
@@ -232,7 +234,9 @@ _ENTITY_CUES: list[tuple[str, str]] = [
      r"\b(?:gave|given|rated|scored|scoring) (?:us )?(?:an? )?(?:score of )?(?:(?:below|under|above|over|less than|"
      r"more than|at least|at most) )?(?:10|\d)(?: or (?:lower|less|below|under|worse|higher|more|above|better))?\b"
      r"(?![.,]\d|\s*(?:%|percent|days?|weeks?|months?|years?|tickets?|seats?)\b)", "surveys"),
-    (r"\b(meetings|calls|emails|notes|activities)\b(?! in)", "activities"),
+    (r"\b(?:meetings|calls|e-?mails|notes|activities|touchpoints|interactions|minutes)\b(?! in\b(?! (?:the )?(?:last|"
+     r"past|previous|this)\b| (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|q[1-4]\b|20\d\d)))|"
+     r"(?:" + LOGGED.pattern + ")", "activities"),  # "any call notes last week", "what's been logged since May"
     (r"\b(churn|churned|renewed|expanded|contracted|downgraded)\b.*"
      r"\b(last|past|previous|since|during|in 20\d\d|this year)\b|"
      r"renewal history|\brenewals?\b.{0,30}\b(last|past|previous|prior) (quarter|month|year)\b(?! of)|"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from agents.understand import activity_words
 from agents.understand.model import Plan
 from agents.when import OPEN_START, span
 from tools.query import ENTITIES, Filter
@@ -22,7 +23,7 @@ ENTITY_WORDS = {"accounts": "accounts", "contacts": "contacts", "tickets": "tick
                 "renewals": "renewals", "telemetry": "daily usage", "fine_tunes": "fine-tunes",
                 "milestones": "onboarding milestones", "surveys": "survey responses", "plans": "onboarding plans"}
 DATE_VERBS = {"opened_at": "opened", "closed_at": "closed", "renewal_date": "renewing", "due_date": "due",
-              "responded_on": "answered", "created_on": "created", "occurred_on": "dated",
+              "responded_on": "answered", "created_on": "created", "occurred_on": "logged",
               "last_engaged": "last engaged",
               "completed_date": "completed", "day": "on", "contract_start": "signed", "last_touch": "last touched",
               "target_date": "targeting go-live", "started_on": "started"}
@@ -44,10 +45,12 @@ def _filter_words(entity: str, f: Filter) -> str | None:
     col = ENTITIES[entity].fields.get(f.field)
     kind = col.kind if col else "text"
     v = f.value
-    if kind == "date" and f.op in ("between", "lt", "le", "gt", "ge"):
+    if kind == "date" and f.op in ("between", "lt", "le", "gt", "ge") or entity == "activities" and f.op == "not_null":
         return None  # said with the subject ("opened 2026-09-01 to 2026-09-30", "last engaged before ...")
     if f.field == "status" and f.op == "ne" and v in ("closed", "done"):
         return "not done" if v == "done" else "open"
+    if entity == "activities" and f.field == "kind" and f.op in ("eq", "in"):
+        return None  # said as the records' noun ("Calls logged ...")
     if f.field in ("team",):
         return " and ".join(v) + " teams' accounts" if isinstance(v, list) else f"the {v} team's accounts"
     if f.field == "owner":
@@ -131,20 +134,31 @@ def reading(p: Plan) -> str:
         return f"{p.what} of {p.accounts[0]['name']} (ARR after minus before):"
     if p.shape == "lookup" and p.accounts and p.what.startswith("latest ") and q.sort:  # "when did they last ...?"
         by = DATE_VERBS.get(q.sort[0].field, q.sort[0].field.replace("_", " "))
-        return f"The {p.what} at {p.accounts[0]['name']}, any status (the newest by the date it was {by}):"
+        anyhow = "" if q.entity == "activities" else ", any status"  # a note has no status
+        return f"The {p.what} at {p.accounts[0]['name']}{anyhow} (the newest by the date it was {by}):"
     if p.shape == "lookup" and p.accounts and p.what == "person" and q.row_ids:  # "her email?" after a contact
         words = {"email": "email", "role": "title", "last_engaged": "when we last engaged with them",
                  "left_on": "whether they are still there", "is_champion": "whether they are the champion"}
         asked = [words[c] for c in q.fields[:q.fields.index("name") if "name" in q.fields else 0] if c in words]
         return f"{p.title} at {p.accounts[0]['name']}: " + " and ".join(asked) + " (and whether they left):"
-    if p.shape == "lookup" and p.accounts:
+    kinds = activity_words.of_filters(q.filters) if q.entity == "activities" else []
+    acts = activity_words.noun(kinds) if q.entity == "activities" else ""
+    if p.shape == "lookup" and p.accounts and acts and p.what in ("last meeting", "last touch"):
+        one = kinds[0] if len(kinds) == 1 else "activity (a note, call, meeting or email)"  # "when did we last call?"
+        subject = f"the last {one} with {p.accounts[0]['name']}"
+    elif p.shape == "lookup" and p.accounts and acts and p.what == "activities":
+        subject = f"{acts} logged with {p.accounts[0]['name']}"
+    elif p.shape == "lookup" and p.accounts:
         subject = f"{p.what or noun} of {p.accounts[0]['name']}"
     elif q.entity == "telemetry" and p.period is not None and q.aggregates and q.aggregates[0].field in USAGE_WORDS:
         subject = f"{USAGE_WORDS[q.aggregates[0].field or '']}, {p.period.text}"  # "total cost of those"
     elif q.entity == "telemetry" and p.accounts:  # "Acme's token usage this month"
         subject = f"{noun} of {' and '.join(a['name'] for a in p.accounts)}"
     elif q.row_ids and len(q.row_ids) == 1:
-        subject = f"the {noun[:-1] if noun.endswith('s') else noun} picked from the last answer"
+        one = kinds[0] if len(kinds) == 1 else "activity" if acts else noun[:-1] if noun.endswith("s") else noun
+        subject = f"the {one} picked from the last answer"
+    elif acts and not q.row_ids:
+        subject = f"{acts} logged"
     else:
         subject = noun
     parts = [subject]
@@ -156,7 +170,11 @@ def reading(p: Plan) -> str:
         q = q.model_copy(update={"filters": [f for f in q.filters if f not in overdue and
                                              (f.field != "status" or not plain)]})
     win = _window(q.entity, q.filters)
-    if win:
+    if win and acts and parts[0].endswith(" logged"):  # "Notes logged 2026-11-16 to 2026-11-22"
+        parts[0] += win.removeprefix("logged")
+    elif win and acts and " logged with " in parts[0]:  # "Activities (...) logged with Initech 2026-09-01 to ..."
+        parts[0] += win.removeprefix("logged")
+    elif win:
         parts.append(win)
     parts += [w for f in q.filters if (w := _filter_words(q.entity, f))]
     if p.shape != "lookup" and any(f.field == "is_champion" and f.value is True for f in q.filters):
@@ -198,6 +216,8 @@ def reading(p: Plan) -> str:
             shown = ("oldest first" if s.desc else "newest first") if dated else \
                 ("lowest first" if s.desc else "highest first")
             parts.append(f"the {q.limit} {which} by {label}, shown {shown}")
+        elif acts and s.field == "occurred_on":
+            parts.append(order)  # "Notes logged ..., newest first"
         else:
             parts.append(f"sorted by {label}, {order}")
     if q.limit and p.shape != "lookup" and q.limit < 25 and not q.reverse:

@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 from agents.state import AccountRef
+from agents.understand import activity_words
 from agents.understand.counts import per_account
 from agents.understand.measures import field_words, next_due, record_thresholds, singular, superlative
 from agents.understand.model import Plan, Shape
@@ -104,6 +105,7 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         entity = "surveys"  # an account has no CSAT of its own: its survey responses do
     filters, said = _vocab_filters(low, vocab, asker)
     window: Span | None = None
+    named: list[str] = []
     if entity == "accounts":
         more, words, window = _account_filters(low, today)
         limits = thresholds(low)  # "more than 2 open high tickets": the count, not only "any"
@@ -147,10 +149,10 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         said += words
     elif entity == "activities":
         filters = [f for f in filters if f.field in ("owner", "team", "segment")]
-        kind = re.search(r"\b(meeting|call|email|note)s?\b", low)
-        if kind and not re.search(r"\b(activities|touches|interactions)\b", low):
-            filters.append(Filter(field="kind", value=kind.group(1)))
-            said.append(f"{kind.group(1)}s")
+        named = [] if activity_words.ALL.search(low) else activity_words.kinds(low)  # "call notes": calls
+        if named:  # "csm notes": notes; "anything logged", "activities": every kind
+            filters.append(Filter(field="kind", value=named[0]) if len(named) == 1 else
+                           Filter(field="kind", op="in", value=named))
     elif entity == "surveys":
         filters = [f for f in filters if f.field in ("owner", "team", "segment")]
         more, words = status_filters(low, entity, today, vocab.statuses)
@@ -264,7 +266,10 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         sort = Sort(field="last_touch")  # "no touch in 30+ days": the longest silent first, with its last touch
     if entity == "accounts" and sort is None and not group:
         sort = Sort(field="health")  # lists show the accounts that need attention first
-    fields = {"accounts": _account_fields(sort, filters, aggs)}.get(entity, [])
+    if entity == "activities" and sort is None and not group and not aggs:
+        sort = Sort(field="occurred_on", desc=True)  # what was logged: newest first, each with who and what
+    logged = [] if group or aggs else ["occurred_on", "kind", "author", "subject", "body"]
+    fields = {"accounts": _account_fields(sort, filters, aggs), "activities": logged}.get(entity, [])
     q = Query(entity=entity, fields=fields, filters=filters, account_ids=ids,  # type: ignore[arg-type]
               sort=[sort] if sort else [], limit=limit,
               group_by=group if group in _group_fields(entity) else None, aggregates=aggs, having=bar)
@@ -273,7 +278,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             "plans": "onboarding plans",
             "contacts": "contacts", "surveys": "survey responses", "activities": "activities",
             "renewals": "renewals"}[entity]
-    title = " ".join([what, *said]) if said else what
+    head = activity_words.noun(named) if entity == "activities" and named else what  # "notes last week"
+    title = " ".join([head, *said]) if said else head
     return Plan(shape, title, q, what=what)
 
 
