@@ -54,7 +54,8 @@ def book(deps: Deps, ctx: crm.ToolContext, f: Finding, accounts: dict[int, str],
     n = sum(len(a["signals"]) for a in found)
     if not found:
         f.fact(f"No risk signals (a competitor or another vendor's pilot, budget cuts, a reorg or layoffs, a "
-               f"disengaged champion, a procurement or security review, a request to cancel or downgrade) in the "
+               f"disengaged or departed champion, a procurement or security review, a request to cancel or "
+               f"downgrade, a project on hold, an unhappy customer) in the "
                f"notes, tickets and survey comments of {whose} ({len(accounts)} accounts) from {start.isoformat()} "
                f"to {end.isoformat()}", kind="risk_verdict")
         return
@@ -113,6 +114,10 @@ def play(found: RiskSignals) -> str | None:
     kinds = {s["kind"] for s in found["signals"]}
     if kinds & PRESSURE:
         return "renewal.md#save-play-competitor-budget-or-downgrade"
+    if "departed" in kinds:  # a note says the champion left, even before the contact record does
+        return "renewal.md#save-play-champion-left"
+    if "unhappy" in kinds:
+        return "renewal.md#save-play-reliability-or-performance-complaints"
     if kinds:
         return "renewal.md#save-play-champion-gone-quiet-or-reorg"
     return None

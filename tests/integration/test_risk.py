@@ -76,7 +76,8 @@ def test_only_the_askers_accounts_and_a_tool_a_model_can_call(rt):
         risk_signals.risk_signals(marcus, aid)
     tool = {t.name: t for t in build_tools(marcus)}["risk_signals"]
     wayne = tool.invoke({"account_id": crm.find_account(marcus, "Wayne Media")["account_id"]})
-    assert [(s["kind"], s["date"], s["unanswered"]) for s in wayne["signals"]] == [("disengaged", "2026-11-03", True)]
+    assert [(s["kind"], s["date"], s["unanswered"]) for s in wayne["signals"]] == [  # the sponsor leaving, in a call
+        ("disengaged", "2026-11-03", True), ("departed", "2026-10-04", True)]
     assert wayne["signals"][0]["quote"] == "No reply from the new platform lead after two emails."
     with pytest.raises(AccessDenied):
         tool.invoke({"account_id": aid})
