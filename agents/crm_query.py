@@ -14,7 +14,7 @@ from typing import Any
 from agents import arr_change, briefing, crm_rows, risk, row_text
 from agents.context import Deps
 from agents.state import AccountRef, Finding, RowRef, Table
-from agents.understand import Plan, activity_words, seniority, to_json
+from agents.understand import EACH_MARK, Plan, activity_words, seniority, to_json
 from agents.understand.edits import rows_of
 from tools import access, crm, metrics
 from tools.query import ENTITIES, Filter, QueryResult, run
@@ -198,7 +198,9 @@ def _aggregate(f: Finding, ctx: crm.ToolContext, p: Plan, res: QueryResult, scop
                           f"{fmt(a.field or '', g.get(f'{a.fn}_{a.field}'))}" for a in aggs)
         gsrc = [r["source"] for r in res.rows if r["account_id"] in g["account_ids"]][
             :1 if res.query.entity == "telemetry" else 3]
-        what = p.what[:-1] if g["count"] == 1 and p.what and p.what.endswith("s") else p.what  # "1 ticket"
+        what = p.what.removesuffix(EACH_MARK)  # "Acme: 3 tickets", asked of each account
+        if g["count"] == 1 and what.endswith("s"):  # "1 ticket", "1 activity"
+            what = what[:-3] + "y" if what.endswith("ies") else what[:-1]
         f.fact(f"{g['group']}: {g['count']} {what}" + (f"; {parts}" if parts else ""), *gsrc, kind="group")
     if res.groups:
         f.data["table"] = {"columns": [res.query.group_by or "group", "count", *[

@@ -67,6 +67,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
     fresh = _understood(ctx, question, linked["accounts"], [])
     whole = edits.WHOLE.search(question.lower())
     base: Dialogue | None = d.get("base")  # the list the conversation narrowed ("how many are enterprise?")
+    if base and not whole and edits.one_row(_last(d), len(d.get("rows") or [])):
+        whole = edits.BOTH.search(question.lower())  # "open tickets at both of them?" after a pick: the whole list
     if whole and base:
         d = {**d, **base, "base": None}
 
@@ -201,6 +203,10 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
     return out
 
 
+def _last(d: Dialogue) -> understand.Plan | None:
+    return understand.from_json(d["plan"]) if d.get("plan") else None  # type: ignore[arg-type]
+
+
 def _most_senior(ctx: crm.ToolContext, p: understand.Plan) -> understand.Plan:
     """Each account's most senior current contact (how the economic buyer is chosen), as the plan's rows."""
     if p.query is None:
@@ -216,6 +222,7 @@ def _most_senior(ctx: crm.ToolContext, p: understand.Plan) -> understand.Plan:
     p.query = p.query.model_copy(update={"row_ids": ids, "fields": ["name", "role", "email", "account"],
                                          "filters": []})
     p.title = "the most senior contact at each account of the last answer"
+    p.what = "most senior contact" + (understand.EACH_MARK if p.what.endswith(understand.EACH_MARK) else "")
     return p
 
 

@@ -22,7 +22,7 @@ from agents.state import AccountRef
 from agents.understand import signals
 from agents.understand.latest import latest
 from agents.understand.lookups import by_role, lookup, person, seniority
-from agents.understand.model import Plan, Shape, from_json, to_json
+from agents.understand.model import EACH_MARK, Plan, Shape, from_json, to_json
 from agents.understand.phrases import BOOK, COMPARE, LEXICON, PLURAL, SHORTHAND, THOSE, TOPIC, clauses
 from agents.understand.quiet import quiet_contacts
 from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
@@ -73,8 +73,8 @@ def normalize(question: str) -> str:
     return re.sub(r"(?<![\w.$])(\d+)\+(?=\s+[a-z])", r"\1 or more", out)  # "3+ open tickets": at least 3
 
 
-__all__ = ["BOOK", "COMPARE", "PLURAL", "THOSE", "TOPIC", "Plan", "Shape", "Vocabulary", "by_role", "clauses",
-           "compare", "from_json",
+__all__ = ["BOOK", "COMPARE", "EACH_MARK", "PLURAL", "THOSE", "TOPIC", "Plan", "Shape", "Vocabulary", "by_role",
+           "clauses", "compare", "from_json",
            "lookup", "normalize", "pick", "plan", "portfolio", "seniority", "thresholds", "to_json", "vocabulary",
            "wants_today"]
 

@@ -28,7 +28,7 @@ from agents.understand.edit_ops import (
     SwitchEntity,
     UsageOf,
 )
-from agents.understand.model import Plan, from_json
+from agents.understand.model import EACH_MARK, Plan, from_json
 from agents.when import Span
 from tools.query import ENTITIES, Aggregate, Filter, Query, Sort
 
@@ -135,6 +135,7 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                 q = q.model_copy(update={"filters": [*keep, Filter(field="status", op="ne", value="closed")]})
             what = {"accounts": "owners" if e.owners else "accounts", "fine_tunes": "fine-tunes"}.get(e.entity,
                                                                                                  e.entity)
+            what += EACH_MARK if e.each else ""  # "who's the champion at each?": said per row in the reading
             p = Plan("list", f"{what} of the last answer's accounts", q, what=what)
         elif isinstance(e, SelectRow):
             ent = d.get("entity") or "accounts"

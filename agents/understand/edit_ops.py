@@ -51,6 +51,7 @@ class SwitchEntity:
     entity: str
     owners: bool = False  # "who owns those?"
     senior: bool = False  # "who's the exec sponsor at each?": each account's most senior contact
+    each: bool = False  # "who's the champion at each?": asked of every row's account, one answer per row
 
 
 @dataclass(frozen=True)

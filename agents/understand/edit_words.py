@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from agents.understand import picks
+from agents.understand import picks, resort
 from agents.understand.edit_ops import (
     _DATE_FIELD,
     _MONEY_FIELD,
@@ -26,7 +26,7 @@ from agents.understand.slots import _account_filters, _vocab_filters, thresholds
 from agents.understand.statuses import status_filters
 from agents.understand.vocabulary import Vocabulary
 from agents.when import MONTHS, NUMBER_WORDS, Span, span
-from tools.query import ENTITIES, Aggregate, Filter, Query, Sort
+from tools.query import ENTITIES, Aggregate, Filter, Sort
 
 _ENTITY_NOUNS: list[tuple[str, str]] = [
     (r"\btickets?\b|\bcases?\b|\btix\b|support (issues|requests)|escalations?", "tickets"),
@@ -206,7 +206,7 @@ def _structural(low: str, entity: str, prev: Plan, today: date, fiscal_start: in
         up = word in ("most", "highest", "biggest", "largest", "top") or (word == "best") != worse_up and \
             word in ("best", "worst")
         return [Reorder(Sort(field=fld, desc=up), q.limit)]
-    turned = _turned(low, q)
+    turned = resort.turned(low, q)
     if turned is not None:  # "flip it, smallest 5": the whole query re-sorted, then cut
         return [turned]
     m = _SORT.search(low)
@@ -249,48 +249,6 @@ def _structural(low: str, entity: str, prev: Plan, today: date, fiscal_start: in
         return [Unreadable(m.group(0).strip(), f"I can sort by a field, or list only the {m.group(1)} ones, but not "
                            "put one value first")]
     return []
-
-
-_TURN = re.compile(r"\b(?:flip(?:ped)?|revers(?:e|ed)|invert(?:ed)?|turn (?:it|that|them|the list) (?:a)?round|"
-                   r"(?:the )?other (?:way|end|direction)|opposite (?:order|end|direction|way)|upside down)\b")
-_UP = ("biggest", "largest", "highest", "top", "most", "best", "newest", "latest", "greatest", "heaviest")
-_DOWN = ("smallest", "lowest", "bottom", "least", "fewest", "worst", "oldest", "earliest", "tiniest", "lightest")
-
-
-def _turned(low: str, q: Query | None) -> Reorder | None:
-    """A sort-direction change over a sorted list, with a length or not ("reverse that, bottom 3").
-
-    "flip it, smallest 5", "now the 4 lowest": the query's order turned and cut, never a row picked from the rows shown.
-    """
-    if q is None or not q.sort or q.group_by:
-        return None
-    n = r"(\d{1,2}|" + "|".join(w for w in NUMBER_WORDS if w not in ("a", "an", "one")) + r")"
-    word = r"(" + "|".join(_UP + _DOWN) + r")"
-    m = re.search(rf"\b{word}\s+{n}\b|\b{n}\s+{word}\b", low)
-    turn = _TURN.search(low)
-    if m is None and turn is None:
-        return None
-    if m is None and re.search(r"\b(?:back|again|undo)\b", low) or turn is None and len(low.split()) > 7:
-        return None
-    if any(f != q.sort[0].field for f in picks.fields_named(low, q.entity) if f != "account"):
-        return None  # "top 5 by NPS": another measure, read as usual
-    said = (m.group(1) or m.group(4)) if m else None
-    k = (m.group(2) or m.group(3)) if m else None
-    bare = re.search(r"(?:^|,|\band\b|\bjust\b|\bonly\b)\s*(\d{1,2})\s*(?:of them|ones?)?\W*$", low) \
-        if m is None else None
-    k = k or (bare.group(1) if bare else None)  # "other way round, 3"
-    limit = (int(k) if k.isdigit() else NUMBER_WORDS[k]) if k else q.limit
-    fld = q.sort[0].field
-    kind = ENTITIES[q.entity].fields[fld].kind if fld in ENTITIES[q.entity].fields else ""
-    if said is None:
-        desc = not q.sort[0].desc
-    elif said in ("newest", "latest", "oldest", "earliest") and kind != "date" or \
-            said in ("biggest", "largest", "smallest", "tiniest") and kind not in ("money", "number"):
-        return None  # another measure named ("the 3 oldest" after a list by ARR): read as usual
-    else:
-        worse_up = fld in ("p95_latency_ms", "p95_ms", "error_rate", "days_since_touch", "open_tickets")
-        desc = said in _UP if said not in ("best", "worst") or not worse_up else said == "worst"
-    return Reorder(Sort(field=fld, desc=desc), limit)
 
 
 def _also(low: str, entity: str) -> list[Edit]:

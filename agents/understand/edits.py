@@ -65,6 +65,7 @@ from agents.understand.edit_words import (
 from agents.understand.latest import asks as asks_latest
 from agents.understand.measures import next_due
 from agents.understand.model import Plan, from_json
+from agents.understand.per_row import BOTH, EACH, activity_kind, each_count, one_row, per_account
 from agents.understand.row_totals import asks_change, asks_text, counted_by_account, usage_of
 from agents.understand.slots import _limit
 from agents.understand.statuses import still_to_do
@@ -72,9 +73,9 @@ from agents.understand.vocabulary import Vocabulary
 from agents.when import Span
 from tools.query import ENTITIES, Filter, Sort
 
-__all__ = ["AHEAD", "BESIDES", "CUE", "NAMED", "ONLY", "WHOLE", "DropFilters", "Edit", "ExcludeRows", "GroupBy",
-           "Quote", "Reorder", "Resubject", "SelectRow", "SetFilters", "SetPeriod", "ShiftPeriod", "ShowFields",
-           "Summarise", "SwitchEntity", "SwitchPerson", "Unmatched",
+__all__ = ["AHEAD", "BESIDES", "BOTH", "CUE", "NAMED", "ONLY", "WHOLE", "DropFilters", "Edit", "ExcludeRows",
+           "GroupBy", "Quote", "Reorder", "Resubject", "SelectRow", "SetFilters", "SetPeriod", "ShiftPeriod",
+           "ShowFields", "Summarise", "SwitchEntity", "SwitchPerson", "Unmatched", "one_row",
            "Unreadable", "UsageOf", "apply", "current_period", "period_of", "read", "rows_of"]
 
 # A message that leans on the last answer: it starts like a follow-up or points back at it.
@@ -83,7 +84,7 @@ CUE = re.compile(r"^\s*(?:and|so|ok(?:ay)?|what about|how about|same(?: thing)?(
                  r"and what about|do the same|same question)\b|"
                  r"\b(?:those|these|them|that one|this one|that list|the list|of them|among them|there)\b")
 _BACK = re.compile(r"\b(?:those|these|them|their|that one|this one|that list|the list|of them|among them|there|it|"
-                   r"that|they)\b|\b(?:the|which) (?:\w+ )?ones?\b")
+                   r"that|they)\b|\b(?:the|which) (?:\w+ )?ones?\b|" + EACH.pattern)
 _TOPIC = re.compile(r"\b(renew\w*|churn\w*|nps|csat|grr|nrr|retention|health\w*|at[- ]risk|onboard\w*|milestones?|"
                     r"champions?|contacts?|owners?|csms?|portfolio|book|fine[- ]?tun\w*|latency|usage|spend)\b")
 _REFERS = re.compile(r"\b(?:the|that|this)\s+(?:\w+\s+)?one\b|\bthe\s+(?:first|second|third|fourth|fifth|last)\b|"
@@ -107,6 +108,7 @@ _ALL = re.compile(r"^\W*(?:(?:ok(?:ay)?|so|and|then|now|just|actually)\W+)*(?:(?
 _MANY = re.compile(r"\b(ones|only|just|all|those|these|them|any|tickets|accounts|customers|renewals|contacts|"
                    r"responses|surveys|notes|milestones|plans|fine-?tunes|jobs|steps|how many|count|"
                    r"number of)\b")
+_LOGGED = ("activities", "tickets", "surveys", "telemetry", "fine_tunes")  # records of what happened, never ahead
 _QUESTION = re.compile(r"\?\s*$|^(?:and\s+|so\s+|ok\s+)?(?:what|why|when|how|who|where|which|did|was|is|does|do|tell|"
                        r"any|has|had|were|can|could)\b")
 
@@ -265,6 +267,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     left = _left_out(low, rows, named, vocab, entity, today, asker)
     if left:  # "what's overdue besides that one": the query (edited by the rest) without that row
         return left
+    per_row = each_count(low, entity)
+    if per_row:  # "how many open tickets does each have?": one count per row's account
+        return per_row
     counted = counted_by_account(low, entity, today, vocab, asker)
     if counted:  # "how many of those were high priority, and on which accounts?": the rows counted, their accounts
         return counted
@@ -325,7 +330,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
                                {"of", "and", "the", "head", "it", "ai"}, key=len, reverse=True)
              if re.search(rf"\b{re.escape(w)}s?\b", low)]
     if (senior or roles) and entity != "contacts" and re.search(r"\b(each|those|these|them|all|every|their)\b", low):
-        found: list[Edit] = [SwitchEntity("contacts", senior=bool(senior))]  # "who's the admin at each?"
+        found: list[Edit] = [SwitchEntity("contacts", senior=bool(senior),  # "who's the admin at each?"
+                                          each=bool(senior or EACH.search(low)))]
         if roles and not senior:
             found.append(SetFilters([Filter(field="role", op="contains", value=roles[0])], []))
         return found
@@ -336,11 +342,13 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     if switch and one and (prev.shape != "lookup" or upcoming):
         return []  # "their champion?", "and their renewal?" after one account's answer: asked of that account
     if switch and switch != entity and (_BACK.search(low) or CUE.search(low)) and prev.shape != "metric":
-        out.append(SwitchEntity(switch, owners=bool(re.search(r"\bwho owns\b|\bowners?\b|\bcsms?\b", low))))
+        owners = bool(re.search(r"\bwho owns\b|\bowners?\b|\bcsms?\b", low))
+        out.append(SwitchEntity(switch, owners=owners, each=switch != "accounts" and bool(EACH.search(low))))
         entity = switch
         flags = [f for f in picks.fields_named(low, switch) if ENTITIES[switch].fields[f].kind == "bool"]
         if flags:  # "their champions?": the contacts that are champions
             out.append(SetFilters([Filter(field=flags[0], value=True)], []))
+        out += activity_kind(low, switch)
     elif switch == "accounts" and re.search(r"\bwho owns\b|\bowners?\b", low):
         out.append(SwitchEntity("accounts", owners=True))
     shift = _shift(low)
@@ -348,7 +356,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     if shift is not None and (prev.period is not None or _has_window(prev)):
         out.append(shift)
     else:
-        ahead = _future(prev, today) or bool(re.search(r"\b(renew\w*|due|expir\w*|upcoming|coming up|next)\b", low))
+        past = any(isinstance(e, SwitchEntity) and e.entity in _LOGGED for e in out)  # "calls with each this month"
+        ahead = _future(prev, today) and not past or bool(re.search(r"\b(renew\w*|due|expir\w*|upcoming|coming up|"
+                                                                    r"next)\b", low))
         per = period_of(low, today, ahead, fiscal_start, current_period(prev))  # "until the end of Nov": from its start
         if per is not None:
             out.append(SetPeriod(per))
@@ -366,7 +376,7 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         word = {"customer": "account", "client": "account", "csm": "owner"}.get(each.group(1), each.group(1))
         return [GroupBy(word)]  # "what's the avg per account?" after tickets: how many each account has
     if summ is not None:
-        out.append(summ)
+        out += [summ, *per_account([*out, summ])]
     elif filters:
         out.append(SetFilters(filters, []))
     reo = _reorder(low, entity)

@@ -11,6 +11,8 @@ from agents.when import Span
 from tools.query import Query
 
 Shape = Literal["lookup", "list", "aggregate", "compare", "metric", "today", "signals"]
+EACH_MARK = " at each"
+"""The end of a plan's `what` when it is asked of every row of the last answer ("who's the champion at each?")."""
 
 
 @dataclass

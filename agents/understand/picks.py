@@ -93,10 +93,15 @@ def field_words(f: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((f.replace("_", " "), *spec_labels, *FIELD_WORDS.get(f, ()))))
 
 
+# Fields asked by a question's shape rather than a noun ("when do those 3 renew?").
+_ASKED = {"renewal_date": re.compile(r"\bwhen (?:do|does|will|is|are)\b(?:\s+[\w-]+){0,3}?\s+"
+                                     r"(?:renew|up for renewal)\b")}
+
+
 def fields_named(low: str, entity: str) -> list[str]:
     """The fields of `entity` a message names ("their renewal dates", "and owners?"), longest phrase first."""
     known = ENTITIES[entity].fields
-    hits: list[tuple[int, str]] = []
+    hits: list[tuple[int, str]] = [(m.start(), f) for f, pat in _ASKED.items() if f in known and (m := pat.search(low))]
     for f in known:
         if known[f].kind == "json":
             continue

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from agents.understand import activity_words
-from agents.understand.model import Plan
+from agents.understand.model import EACH_MARK, Plan
 from agents.when import OPEN_START, span
 from tools.query import ENTITIES, Filter
 
@@ -161,6 +161,11 @@ def reading(p: Plan) -> str:
         subject = f"{acts} logged"
     else:
         subject = noun
+    each = p.what.endswith(EACH_MARK) and bool(q.account_ids) and not p.accounts
+    champions = each and any(f.field == "is_champion" and f.value is True for f in q.filters)
+    if each:  # "who's the champion at each?": of the rows' accounts, theirs
+        subject = "their most senior current contacts (the likely executive sponsors)" if p.what.startswith(
+            "most senior") else "their champions" if champions else f"their {noun}"
     parts = [subject]
     overdue = [f for f in q.filters if f.field in ("due_date", "target_date") and f.op == "lt"]
     status = [f for f in q.filters if f.field == "status"]
@@ -177,15 +182,16 @@ def reading(p: Plan) -> str:
     elif win:
         parts.append(win)
     parts += [w for f in q.filters if (w := _filter_words(q.entity, f))]
-    if p.shape != "lookup" and any(f.field == "is_champion" and f.value is True for f in q.filters):
+    if p.shape != "lookup" and not champions and any(f.field == "is_champion" and f.value is True
+                                                     for f in q.filters):
         parts.append("champions only")  # a lookup's subject says it already ("champion of Acme")
-    if q.row_ids and len(q.row_ids) > 1:
+    if q.row_ids and len(q.row_ids) > 1 and not each:
         parts.append(f"the {len(q.row_ids)} shown in the last answer")
     if q.exclude_ids:
         parts.append(f"other than the {'one' if len(q.exclude_ids) == 1 else len(q.exclude_ids)} left out")
     if q.account_ids == [-1]:  # an edit of an answer that listed nothing: nothing, never everything
         parts.append("for the accounts of the last answer (it listed none)")
-    elif q.account_ids and not p.accounts and not q.row_ids:
+    elif q.account_ids and not p.accounts and not q.row_ids and not each:
         parts.append(f"for the {len(set(q.account_ids))} account{'s' if len(set(q.account_ids)) != 1 else ''} "
                      "of the last answer")
     elif q.account_ids and p.accounts and p.shape == "list" and q.entity != "accounts":  # "who at Acme ..."
@@ -223,13 +229,21 @@ def reading(p: Plan) -> str:
     if q.limit and p.shape != "lookup" and q.limit < 25 and not q.reverse:
         parts.append(f"top {q.limit}" if q.sort else f"first {q.limit}")
     text = ", ".join(parts)
+    if each:
+        k = len(set(q.account_ids))
+        text = f"of the {k} account{'s' if k != 1 else ''} of the last answer, {text}"
     return text[:1].upper() + text[1:] + ":"
 
 
 def title(p: Plan) -> str:
     """The reading as a short title (no colon), for an edited plan's count line."""
     line = reading(p).rstrip(":")
-    return line[:1].lower() + line[1:]
+    head, sep, rest = line.partition(", their ")
+    if p.what.endswith(EACH_MARK) and sep and head.startswith("Of the "):  # "champions at the 3 accounts of ..."
+        subject, comma, more = rest.partition(", ")
+        return f"{subject} at {head[3:]}{comma}{more}"
+    line = line[:1].lower() + line[1:]
+    return "days of usage" + line[len("daily usage"):] if line.startswith("daily usage") else line  # "2356 days of"
 
 
 # ---- constraints a message carries --------------------------------------------------------------------
