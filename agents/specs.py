@@ -81,6 +81,7 @@ CATALOGUE: tuple[AgentSpec, ...] = (
     AgentSpec(
         "renewal", "Renewal", doing="checking the renewal model for {a}", reading="{a}'s renewal outlook",
         patterns=r"renew|churn|\brisk|expan|upsell|up-sell|contract|\barr\b|p\(renew\)|\bseats?\b|pric|save play|"
+                 r"\bwalk(?:ing)? away\b|\bgo(?:nna|ing to) walk\b|\bworr|\bnervous\b|red flags?|"
                  r"\bplays?\b",
         menu="renewal (renewal date, risk, P(renew), expansion, plays)",
         per_account=True, needs_account=True, in_prep=True, with_portfolio=True, prompt="renewal", rank=30,

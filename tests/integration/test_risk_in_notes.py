@@ -65,3 +65,14 @@ def test_an_account_whose_recent_notes_are_positive_is_not_flagged(rt):
     t = Assistant(rt, use_memory=False).ask("northstar media - anything to be nervous about?", PRIYA,
                                             "ns")["answer"]["text"]
     assert "Risk signal" not in t and "At risk" not in t and "(green)" in t, t
+
+
+def test_will_they_walk_and_how_worried_should_i_be_answer_with_the_renewal_beside_the_signals(rt):
+    bot = Assistant(rt, use_memory=False)
+    for who, name, ask in ((DANA, "Inlet Cloud", "is inlet cloud going to walk?"),
+                           (DIEGO, "Harbor Cloud", "any red flags at harbor cloud?")):
+        renews = _sql(rt, "select k.renewal_date from contracts k join accounts a on a.id = k.account_id where "
+                          f"a.name = '{name}' and k.status = 'active'")[0][0]
+        t = bot.ask(ask, who, name)["answer"]["text"]
+        assert f"Renews on {str(renews)[:10]}" in t and "Risk signal" in t, t
+        assert "On track" not in t and risk_signals.reassuring(t) is None, t
