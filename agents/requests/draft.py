@@ -86,7 +86,9 @@ def recipients(ctx: crm.ToolContext, req: Request, person: str | None, acct: Acc
             f.fact(_gone(gone[0]), *gone[0]["sources"], kind="left")
             return [], (f"{_gone(gone[0])}, according to the CRM. Its current contacts: "
                         f"{_listing(contacts.contacts(ctx, aid))}. Who should it go to?")
-        return [], (f"I found no current contact called \u201c{person}\u201d at {name}. Its contacts: "
+        elsewhere = contacts.contact_by_name(ctx, person, None) if " " in person.strip() else []
+        at = f" ({'; '.join(sorted({h['name'] + ' is at ' + h['account'] for h in elsewhere}))})" if elsewhere else ""
+        return [], (f"I found no current contact called \u201c{person}\u201d at {name}{at}. Its contacts: "
                     f"{_listing(contacts.contacts(ctx, aid))}. Who should it go to?")
     if titled:
         return [titled], None

@@ -130,8 +130,11 @@ def tidy(topic: str, names: Sequence[str] = (), titles: Sequence[str] = ()) -> s
         t = _CONNECT.sub("", t.strip(" ,.;:-"))
         named = t
         for pat, article in sorted(said, key=lambda p: len(p[0]), reverse=True):
-            t = re.sub(rf"^(?:(?:at|from|of|for|with)\s+)?{article}{pat}(?:'s\b|’s\b|'|’|\b)", "", t,
-                       flags=re.I).strip()
+            cut = re.sub(rf"^(?:(?:at|from|of|for|with)\s+)?{article}{pat}(?:'s\b|’s\b|'|’|\b)", "", t,
+                         flags=re.I).strip()
+            if cut != t:  # one name at a time, the longest first: "Lumen Health" whole, never "Lumen" of it
+                t = cut
+                break
         if t == named:  # a title the CRM holds first ("VP of Engineering"), a role word ("VP") only after
             t = _ROLE_PHRASE.sub("", t).strip()
         t = re.sub(r"^(?:them|him|her|it|the team|the customer)\b", "", t, flags=re.I).strip()

@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rapidfuzz import fuzz, process, utils
+
 from agents.requests.parse import Request
 from agents.state import AccountRef, Route
 from tools import contacts, crm
+from tools.vocabulary import vocabulary
 
 _NOT_A_PERSON = set("""i me my we our you your they them their the a an and or to of for with about on at in by
 from draft write send email e-mail ping slack message note set schedule book remind please can could would will
@@ -36,6 +39,25 @@ def person_spans(text: str, account_names: list[str]) -> list[str]:
     return out
 
 
+def said_names(text: str, people: list[str], account_names: list[str]) -> list[str]:
+    """Contacts' full names written in any case ("send a note to jamie singh at lumen health"), as the CRM spells them.
+
+    Two words in a row that are (nearly) a contact's first and last name; who may see that contact is decided
+    when it is looked up. Capitalised names are found by `person_spans` as well.
+    """
+    taken = {w.lower() for n in account_names for w in re.findall(r"[\w&.-]+", n)}
+    words = [re.sub(r"('s|’s|'|’)$", "", w) for w in re.findall(r"[A-Za-zÀ-ÿ][\w'’-]*", text)]
+    out: list[str] = []
+    for a, b in zip(words, words[1:], strict=False):
+        if {a.lower(), b.lower()} & (_NOT_A_PERSON | taken) or len(a) < 2 or len(b) < 2:
+            continue
+        hit = process.extractOne(f"{a} {b}", people, scorer=fuzz.ratio, processor=utils.default_process,
+                                 score_cutoff=88)
+        if hit is not None and str(hit[0]) not in out:
+            out.append(str(hit[0]))
+    return out
+
+
 def _ref(a: dict[str, Any]) -> AccountRef:
     return {"account_id": int(a["account_id"]), "name": str(a["name"])}
 
@@ -49,6 +71,9 @@ def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accou
     via = "named"
     names = crm.live_account_names(ctx.store)
     people = [] if req.kind == "reminder" else person_spans(req.text, [a["name"] for a in accounts] + names)
+    if req.kind != "reminder":  # "email jamie singh ...": a contact's full name, in any case, before other words
+        full = said_names(req.text, vocabulary(ctx.store).people, [a["name"] for a in accounts] + names)
+        people = full + [p for p in people if all(p.lower() not in f.lower() for f in full)]
     person, candidates = None, []
     if people:
         scope = [a["account_id"] for a in accounts] or None  # else every account the asker may see

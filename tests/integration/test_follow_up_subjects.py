@@ -152,3 +152,35 @@ def test_a_first_name_is_looked_for_at_the_accounts_first_then_in_scope_and_seve
     liam = _contact(rt, "Liam Kowalski", "Dunmore Devices")
     r = bot.ask("and liam's email", DANA, "who2")  # one Liam in scope, at another account
     assert liam[0] in r["answer"]["text"] and "Liam Kowalski" in r["answer"]["text"], r["answer"]["text"]
+
+
+def _drafts(r: dict) -> list[dict]:
+    return r["answer"].get("drafts") or []
+
+
+def test_a_request_naming_a_contact_in_full_is_addressed_to_that_contact(rt):
+    bot = Assistant(rt, use_memory=False)
+    fatima = _contact(rt, "Fatima Haddad", "Globex")
+    r = bot.ask("please write a note to fatima haddad at globex about the SSO rollout timeline", DANA, "req1")
+    (d,) = _drafts(r)  # Globex has two Fatimas: the one named in full
+    assert d["to"] == "Fatima Haddad" and d["to_email"] == fatima[0] and d["status"] == "pending", d
+    assert "SSO rollout timeline" in d["body"] and "Globex" not in d["subject"].split(":", 1)[1], d
+    tomas = _contact(rt, "Tomás Brown", "Initech")  # a Tomás Brown at Globex too: the account named decides
+    (d,) = _drafts(bot.ask("email tomas brown at initech about the outage follow-up", DANA, "req2"))
+    assert d["to_email"] == tomas[0] and d["account"] == "Initech" and d["status"] == "pending", d
+    jordan = _contact(rt, "Jordan Garcia", "Driftwood Pharma")  # no account said: the contact's own
+    (d,) = _drafts(bot.ask("send a note to jordan garcia about the renewal paperwork", DANA, "req3"))
+    assert d["to_email"] == jordan[0] and d["account"] == "Driftwood Pharma", d
+    assert not _sql(rt, "select * from outbox")  # nothing sent before approval
+
+
+def test_a_named_contact_who_left_or_is_elsewhere_is_said_and_asked_about(rt):
+    bot = Assistant(rt, use_memory=False)
+    (left,), = _sql(rt, "select c.left_on from contacts c join accounts a on a.id = c.account_id where "
+                        "c.name = 'Harper Novak' and a.name = 'Pinnacle Financial'")
+    assert left
+    r = bot.ask("write to harper novak at pinnacle financial about the production milestone", LENA, "req4")
+    assert not _drafts(r) and f"Harper Novak (VP Engineering, champion) left Pinnacle Financial on {str(left)[:10]}" \
+        in r["answer"]["text"], r["answer"]["text"]
+    r = bot.ask("send a note to raj garcia at fjord capital about the pilot", "diego.alvarez@retain.example", "req5")
+    assert not _drafts(r) and "Raj Garcia is at Lumen Health" in r["answer"]["text"], r["answer"]["text"]
