@@ -15,10 +15,11 @@ from agents.understand.edit_words import _entity_of, _without_fields
 from agents.understand.model import Plan
 from tools.query import Filter
 
-# "at each", "for each of them", "every one of them", "does each have": asked of every row of the last answer.
+# "at each", "for each of them", "for all of those", "does each have": asked of every row of the last answer.
 EACH = re.compile(r"\b(?:at|for|of|on|per|with|in|from|to) (?:each|every one)\b|"
                   r"\beach (?:of )?(?:them|those|these|one|account|customer|client)\b|\beach\W*$|\bevery one of\b|"
-                  r"\b(?:does|do|has|have|did|is|are|will) each\b")
+                  r"\b(?:does|do|has|have|did|is|are|will) each\b|"
+                  r"\bfor (?:all|every one) (?:of )?(?:them|those|these)\b")
 
 # "both of them", "all of those", "each of them", "those" after a pick: the whole list the pick came from.
 # A singular pointer ("it", "that one", "them" for a person) keeps the picked row.

@@ -52,22 +52,23 @@ def test_the_champion_at_each_listed_account_keeps_the_list(rt):
                       f"c.account_id not in ({ids}) and c.is_champion and c.left_on is null")
     outside = [n for (n,) in others if n not in {c for (c,) in champs}]
     assert champs and outside
-    r = _ask(bot, MARCUS, "champ", "which of my accounts renew in q1 next year?", "who is the champion at each")
-    assert _first_line(r) == f"Of the {len(listed)} accounts of the last answer, their champions:", r
-    assert all(n in r for (n,) in champs), r
-    assert not any(n in r for n in outside), r
+    for k, ask in enumerate(("who is the champion at each", "for all of those, who's their champion?")):
+        r = _ask(bot, MARCUS, f"champ{k}", "which of my accounts renew in q1 next year?", ask)
+        assert _first_line(r) == f"Of the {len(listed)} accounts of the last answer, their champions:", r
+        assert all(n in r for (n,) in champs), r
+        assert not any(n in r for n in outside), r
 
 
 def test_a_count_or_a_contact_per_listed_account(rt):
     bot = Assistant(rt, use_memory=False)
     yellow = _banded(rt, 9, "yellow")
     assert len(yellow) >= 3
-    r = _ask(bot, DIEGO, "count", "which of my accounts are yellow", "how many open tickets does each have?")
-    for name, aid in yellow:  # every listed account, a zero said too
-        n = _sql(rt, f"select count(*) from tickets where account_id = {aid} and status != 'closed'")[0][0]
-        line = next(x for x in r.splitlines() if x.lstrip("• ").startswith(f"{name}:"))
-        assert f"open tickets {n}" in line, (name, n, r)
-    assert "help" not in r.lower()
+    for k, ask in enumerate(("how many open tickets does each have?", "open ticket count for each of them")):
+        r = _ask(bot, DIEGO, f"count{k}", "which of my accounts are yellow", ask)
+        for name, aid in yellow:  # every listed account, a zero said too
+            n = _sql(rt, f"select count(*) from tickets where account_id = {aid} and status != 'closed'")[0][0]
+            line = next(x for x in r.splitlines() if x.lstrip("• ").startswith(f"{name}:"))
+            assert f"open tickets {n}" in line, (name, n, r)
 
     r = _ask(bot, DIEGO, "sponsor", "which of my accounts are yellow", "and the exec sponsor at every one of them?")
     assert _first_line(r).startswith(f"Of the {len(yellow)} accounts of the last answer, their most senior"), r
