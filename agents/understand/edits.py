@@ -171,6 +171,7 @@ def _select(low: str, rows: list[RowRef], names: list[str], roles: list[str],
                                                  "filed", "opened", "closed", "so", "bad", "good", "low", "high",
                                                  "still", "already", "only", "just", "also", "ever", "even", "now",
                                                  "since", "after", "before", "until", "till", "through", "during"}
+    words -= set(re.findall(r"\b(?:just|only)\s+([a-z]+)'s\b", low))  # "just marcus's": his rows, a filter
     hits = [r for r in rows if words & set(re.findall(r"[a-z]{4,}", " ".join(
         [str(r.get("label", ""))] + [str(v) for v in r["values"].values() if isinstance(v, str)]).lower()))]
     many = re.search(r"\b(?:which|any|all|how many|none|some) (?:of )?(?:them|those|these)\b", low)  # several meant

@@ -45,6 +45,12 @@ def test_call_notes_meeting_notes_and_emails_are_activities_of_that_kind_never_t
     assert all(n in a["text"] and d in a["text"] for n, d in calls), a["text"]
     assert not any(n in a["text"] for n, _ in west + notes if n not in {c for c, _ in calls}), a["text"]
     assert "ticket" not in a["reading"].lower() and "priority" not in a["text"]
+    his = _logged(rt, "o.email = 'marcus.chen@retain.example' and x.kind = 'call' and "
+                      "x.occurred_on between '2026-11-16' and '2026-11-22'")
+    assert len(his) == 1 and len(calls) > 1  # one of the rows is his: "just his" is still a filter, not a pick
+    (just,) = _asks(bot, OLIVIA, "calls", "just marcus's")
+    assert "owned by Marcus Chen" in just["reading"] and "Picked" not in just["reading"], just["reading"]
+    assert his[0][0] in just["text"] and not any(n in just["text"] for n, _ in calls if n != his[0][0]), just["text"]
     mails = _logged(rt, "o.email = 'priya.patel@retain.example' and x.kind = 'email' and x.occurred_on >= '2026-11-13'")
     assert mails
     (b,) = _asks(bot, PRIYA, "mails", "which emails did we log on my accounts in the past 10 days")
