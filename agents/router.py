@@ -242,6 +242,8 @@ def _routed(deps: Deps, question: str, who: str, last_accounts: list[AccountRef]
         r["not_applied"] = [x for x in r["not_applied"] or [] if x.lower() not in used]
     if r.get("tie") and r.get("reading"):  # "the biggest" when two share it: never one of them picked silently
         r["reading"] = f"No single one: {r['tie']}, so all of them are shown. {r['reading']}"
+    if r.get("dropped") and r.get("reading"):  # "drop the green filter": which one was taken off, by name
+        r["reading"] = f"Without the {r['dropped']} filter: {r['reading']}"
     if r.get("left_out") and r.get("reading"):  # "besides that one": the rows left out, by name
         r["reading"] = f"Leaving out from the last answer: {r['left_out']}. {r['reading']}"
     picked = note.get("picked") or r.get("picked")

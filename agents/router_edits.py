@@ -164,6 +164,7 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
                 rows = edits.rows_of(first.query.entity, run(ctx, first.query).rows)
                 d = {**d, "plan": understand.to_json(first), "rows": rows, "entity": first.query.entity}
                 found = [e for e in found if isinstance(e, edits.Summarise)]
+        before = understand.from_json(d["plan"]) if d.get("plan") else None  # type: ignore[arg-type]
         p = edits.apply(d, found)
         if p is not None and p.query is not None and any(isinstance(e, edits.SwitchEntity) and e.senior
                                                          for e in found):
@@ -190,6 +191,10 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         [str(e.limit)] if isinstance(e, edits.Reorder) and e.limit else [e.how] if isinstance(e, edits.SelectRow)
         else [e.said] if isinstance(e, edits.DropFilters) and e.said
         else [])] + counted
+    taken = [e for e in found if isinstance(e, edits.DropFilters)]
+    if taken and before is not None and before.query is not None:  # "drop the green filter": the reading names it
+        off = [f for f in before.query.filters if any(f.field in e.fields for e in taken)]
+        out["dropped"] = reading.said_filters(before.query.entity, off) if off else ""
     gone = [r for e in found if isinstance(e, edits.ExcludeRows) for r in e.rows]
     if gone:  # "besides that one": which rows, and the phrase was applied
         out["left_out"] = "; ".join(f"{r['account']}, {r['label']}" + (f" ({r['date']})" if r.get("date") else "")

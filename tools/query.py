@@ -88,7 +88,8 @@ class Query(BaseModel):
     limit: int | None = Field(None, ge=1, le=500)
     group_by: str | None = None
     aggregates: list[Aggregate] = Field(default_factory=list, max_length=4)
-    having: Filter | None = None  # a bound on each group's count: "accounts with more than 3 tickets this year"
+    having: Filter | None = None  # a bound on each group's count or aggregate: "accounts with more than 3 tickets
+    # this year" (field "count"), "accounts averaging p95 over 1,500 ms" (an aggregated field: its aggregate)
     reverse: bool = False  # the rows the sort and limit picked, shown the other way: "last 3 notes, oldest first"
 
     @model_validator(mode="after")
@@ -97,8 +98,9 @@ class Query(BaseModel):
         named = [*self.fields, *(f.field for f in self.filters), *(s.field for s in self.sort),
                  *([self.group_by] if self.group_by else []), *(a.field for a in self.aggregates if a.field)]
         bad = [n for n in named if n not in known]
-        if self.having is not None and (self.having.field != "count" or not self.group_by):
-            bad.append(f"having {self.having.field} (only a group's count, with group_by)")
+        if self.having is not None and (not self.group_by or self.having.field != "count" and
+                                        not any(a.field == self.having.field for a in self.aggregates)):
+            bad.append(f"having {self.having.field} (only a group's count or an aggregated field, with group_by)")
         if bad:
             raise ValueError(f"{self.entity} have no field {', '.join(map(repr, bad))}; "
                              f"known: {', '.join(sorted(known))}")
@@ -249,9 +251,11 @@ def run(ctx: ToolContext, q: Query) -> QueryResult:
             found = [r for r in found if matches(r.get(f.field), f.op, kind, value)]
     aggs, rank = [(a.fn, a.field) for a in q.aggregates], (q.sort[0].field, q.sort[0].desc) if q.sort else None
     groups, totals = aggregate(found, aggs, q.group_by, rank)
-    if q.having is not None and q.group_by:  # only the groups whose count passes, and their rows
+    if q.having is not None and q.group_by:  # only the groups whose count (or aggregate) passes, and their rows
+        key = "count" if q.having.field == "count" else \
+            next(f"{a.fn}_{a.field}" for a in q.aggregates if a.field == q.having.field)
         bound = _values(q.having, "number")
-        kept = {g["group"] for g in groups if matches(g["count"], q.having.op, "number", bound)}
+        kept = {g["group"] for g in groups if g.get(key) is not None and matches(g[key], q.having.op, "number", bound)}
         found = [r for r in found if scalar(r.get(q.group_by)) in kept or (is_gap(r.get(q.group_by)) and
                                                                           "(none)" in kept)]
         groups, totals = aggregate(found, aggs, q.group_by, rank)

@@ -27,6 +27,7 @@ from agents.understand.phrases import BOOK, COMPARE, LEXICON, PLURAL, SHORTHAND,
 from agents.understand.quiet import quiet_contacts
 from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
 from agents.understand.slots import _group, _vocab_filters, thresholds
+from agents.understand.units import seconds_as_ms
 from agents.understand.usage import usage
 from agents.understand.vocabulary import Vocabulary, vocabulary
 from agents.when import FISCAL_START, Span, span
@@ -70,6 +71,7 @@ def normalize(question: str) -> str:
     out = re.sub(r"[A-Za-z]+", _mend, out)
     for pat, word in SHORTHAND.items():
         out = re.sub(pat, word, out, flags=re.I)
+    out = seconds_as_ms(out)  # "p95 over 1.5s": telemetry holds milliseconds
     return re.sub(r"(?<![\w.$])(\d+)\+(?=\s+[a-z])", r"\1 or more", out)  # "3+ open tickets": at least 3
 
 

@@ -238,6 +238,8 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             named = {f.field for f in new}
             if named & {"team", "owner"}:  # "what about Marcus?" after West's: the new scope, not both
                 named |= {"team", "owner"}
+            if e.widen:  # "include the red ones too" after the green ones: green or red
+                new = [_widened(f, p.query.filters) for f in new]
             base = [f for f in p.query.filters if f.field not in named]
             q = p.query
             moved = e.account_ids
@@ -269,6 +271,16 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                 upd |= {"group_by": None, "aggregates": []}
             p = replace(p, shape="list" if grouped else p.shape, query=p.query.model_copy(update=upd))
     return p
+
+
+def _widened(new: Filter, kept: list[Filter]) -> Filter:
+    """A value said with "too" / "as well", joined to the values a filter on the same field kept."""
+    old = next((f for f in kept if f.field == new.field and f.op in ("eq", "in")), None)
+    if old is None or new.op not in ("eq", "in"):
+        return new
+    values = [*(old.value if isinstance(old.value, list) else [old.value]),
+              *(new.value if isinstance(new.value, list) else [new.value])]
+    return Filter(field=new.field, op="in", value=list(dict.fromkeys(values)))
 
 
 def rows_of(entity: str, result_rows: list[dict[str, Any]]) -> list[RowRef]:

@@ -42,6 +42,7 @@ class SetFilters:
     filters: list[Filter]
     said: list[str]
     account_ids: list[int] | None = None  # account-level filters on other records, resolved to accounts
+    widen: bool = False  # "include the red ones too": a value added to the field's kept values, not replacing them
 
 
 @dataclass(frozen=True)

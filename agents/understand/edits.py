@@ -109,6 +109,8 @@ _MANY = re.compile(r"\b(ones|only|just|all|those|these|them|any|tickets|accounts
                    r"responses|surveys|notes|milestones|plans|fine-?tunes|jobs|steps|how many|count|"
                    r"number of)\b")
 _LOGGED = ("activities", "tickets", "surveys", "telemetry", "fine_tunes")  # records of what happened, never ahead
+_WIDEN = re.compile(r"\b(?:include|including|add|adding|plus|too|as well|also)\b")
+"""A value said as an addition ("include the red ones too"): kept beside the field's values, not instead of them."""
 _QUESTION = re.compile(r"\?\s*$|^(?:and\s+|so\s+|ok\s+)?(?:what|why|when|how|who|where|which|did|was|is|does|do|tell|"
                        r"any|has|had|were|can|could)\b")
 
@@ -378,8 +380,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         return [GroupBy(word)]  # "what's the avg per account?" after tickets: how many each account has
     if summ is not None:
         out += [summ, *per_account([*out, summ])]
-    elif filters:
-        out.append(SetFilters(filters, []))
+    elif filters:  # "include the red ones too": added to the values kept
+        out.append(SetFilters(filters, [], widen=bool(_WIDEN.search(low))))
     reo = _reorder(low, entity)
     if reo is not None:
         out.append(reo)

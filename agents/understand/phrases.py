@@ -9,7 +9,7 @@ from agents.understand.activity_words import LOGGED, NOUNS
 from agents.when import NUMBER_WORDS
 from tools.query import Filter, Sort
 
-_NUMW = r"((?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:\s?[km](?![a-z])|%)?|" + "|".join(NUMBER_WORDS) + r")"
+_NUMW = r"((?:\d(?:[\d,]*\d)?(?:\.\d+)?|\.\d+)(?:\s?[km](?![a-z])|%)?|" + "|".join(NUMBER_WORDS) + r")"
 _MORE = r"(?:at or above|at or over|above|over|more than|greater than|higher than|bigger than|larger than|" \
         r"at least|no less than|>=?|exceeding|in excess of|upwards of|north of|min(?:imum)?(?: of)?)"
 _LESS = r"(?:at or below|at or under|below|under|less than|fewer than|lower than|smaller than|at most|" \
@@ -224,7 +224,11 @@ _ENTITY_CUES: list[tuple[str, str]] = [
      r"in progress|past (?:their )?target|behind|late|completed|finished)\b|"
      r"\bplans? (?:that |which )?(?:are )?(?:started|kicked off|began|begun|launched|went live|go live|going live|"
      r"targeting)\b|"
-     r"\b(?:kicked off|began onboarding|started onboarding)\b", "plans"),
+     r"\b(?:kicked off|began onboarding|started onboarding)\b|"
+     r"^(?!.*\b(?:milestones?|steps?|tasks?|due)\b).*(?:\bonboardings\b|\b(?:target|go[- ]?live) dates?\b|"
+     r"\bonboardings?\b.{0,40}\b(?:start(?:ed|s|ing)?|kick(?:ed|s)? off|began|begun|launch(?:ed)?|target\w*)\b|"
+     r"\b(?:start(?:ed)?|kicked off|began|begun|launched)\b.{0,30}\bonboardings?\b)", "plans"),
+    # "onboardings with a target date in December", "which onboardings did I start in October": the plans
     (r"\bmilestones?\b|onboarding (tasks|steps)|\bdue\b.{0,30}\bonboardings?\b|\bonboardings?\b.{0,30}\bdue\b",
      "milestones"),
     (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers|\bwho left\b|\bpeople who\b", "contacts"),

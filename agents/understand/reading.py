@@ -16,6 +16,8 @@ from typing import Any
 
 from agents.understand import activity_words
 from agents.understand.model import EACH_MARK, Plan
+from agents.understand.statuses import OUTCOME_WORDS
+from agents.understand.units import shown as in_unit
 from agents.when import OPEN_START, span
 from tools.query import ENTITIES, Filter
 
@@ -47,14 +49,22 @@ def _filter_words(entity: str, f: Filter) -> str | None:
     v = f.value
     if kind == "date" and f.op in ("between", "lt", "le", "gt", "ge") or entity == "activities" and f.op == "not_null":
         return None  # said with the subject ("opened 2026-09-01 to 2026-09-30", "last engaged before ...")
-    if f.field == "status" and f.op == "ne" and v in ("closed", "done"):
-        return "not done" if v == "done" else "open"
+    if f.field == "status" and f.op == "ne" and v in ("closed", "done", "completed"):
+        return {"done": "not done", "completed": "not completed"}.get(v, "open")
     if entity == "activities" and f.field == "kind" and f.op in ("eq", "in"):
         return None  # said as the records' noun ("Calls logged ...")
     if f.field in ("team",):
         return " and ".join(v) + " teams' accounts" if isinstance(v, list) else f"the {v} team's accounts"
     if f.field == "owner":
         return "owned by " + (" or ".join(v) if isinstance(v, list) else str(v))
+    if f.field == "outcome" and entity == "renewals" and f.op in ("eq", "in", "ne"):  # the definition it stands for
+        said = [str(x) for x in (v if isinstance(v, list) else [v])]
+        if f.op == "ne" or set(said) == {"renewed", "expanded", "contracted"}:
+            return f"any outcome but {v if f.op == 'ne' else 'churned'} (renewed at any ARR)" if \
+                (v if f.op == "ne" else "churned") == "churned" else f"any outcome but {v}"
+        return " or ".join(OUTCOME_WORDS.get(x, f"outcome {x}") for x in said)
+    if f.field == "band" and f.op == "in" and isinstance(v, list):  # "include the red ones too"
+        return " or ".join(str(x) for x in v) + " health"
     if f.field in ("segment", "band", "risk", "industry", "outcome", "lifecycle_stage") and f.op == "eq":
         return {"risk": f"{v}", "band": f"{v} health", "lifecycle_stage": f"in {v}"}.get(f.field, str(v))
     if f.field == "is_champion":
@@ -104,6 +114,12 @@ def _window(entity: str, filters: list[Filter]) -> str | None:
             side = {"lt": "before", "le": "on or before", "gt": "after"}.get(f.op, "on or after")
             return f"{verb} {side} {f.value}"
     return None
+
+
+def said_filters(entity: str, filters: list[Filter]) -> str:
+    """Filters in words ("yellow health", "renewing 2027-01-01 to 2027-03-31"): what a follow-up took off."""
+    words = [_window(entity, [f]) or _filter_words(entity, f) or f.field.replace("_", " ") for f in filters]
+    return " and ".join(dict.fromkeys(words))
 
 
 def reading(p: Plan) -> str:
@@ -198,7 +214,15 @@ def reading(p: Plan) -> str:
         parts.append("at " + " and ".join(a["name"] for a in p.accounts))
     if q.group_by:
         parts.append(f"by {q.group_by}")
-    if q.group_by and q.having is not None:  # "accounts with more than 3 tickets"
+    if q.group_by and q.having is not None and q.having.field != "count":  # "averaging p95 over 1.5s"
+        agg = next((a for a in q.aggregates if a.field == q.having.field), None)
+        col = ENTITIES[q.entity].fields.get(q.having.field)
+        word = {"gt": "over", "ge": "at least", "lt": "under", "le": "at most"}.get(q.having.op, "exactly")
+        parts.append(f"only {q.group_by}s whose {'average' if agg and agg.fn == 'avg' else 'total'} "
+                     f"{re.sub(r' ms$', '', (col.label if col else '') or q.having.field.replace('_', ' '))} "
+                     f"over the window is {word} "
+                     f"{in_unit(q.having.field, col.kind if col else 'number', float(q.having.value))}")
+    elif q.group_by and q.having is not None:  # "accounts with more than 3 tickets"
         word = {"gt": "more than", "ge": "at least", "lt": "fewer than", "le": "at most"}.get(q.having.op, "exactly")
         n = f"{q.having.value:g}" if isinstance(q.having.value, (int, float)) else str(q.having.value)
         parts.append(f"only {q.group_by}s with {word} {n} {ENTITY_WORDS.get(q.entity, q.entity)}")
@@ -215,7 +239,9 @@ def reading(p: Plan) -> str:
         col = ENTITIES[q.entity].fields.get(s.field)
         label = (col.label if col and col.label else s.field.replace("_", " "))
         dated = col is not None and col.kind == "date"
-        order = ("newest first" if s.desc else "oldest first") if dated else \
+        ahead = s.field in ("due_date", "target_date")  # dates of what is planned: "soonest first" is the earliest
+        order = (("latest first" if s.desc else "earliest first") if ahead else
+                 ("newest first" if s.desc else "oldest first")) if dated else \
             ("highest first" if s.desc else "lowest first")
         if q.reverse and q.limit:  # "last 3 touchpoints, oldest first": the 3 most recent, shown the other way
             which = ("most recent" if s.desc else "earliest") if dated else ("highest" if s.desc else "lowest")
@@ -276,7 +302,8 @@ _STATUS = re.compile(r"\b(open|closed|resolved|pending|failed|failing|running|su
                      r"done|completed|churned|renewed|expanded|contracted|escalated|red|yellow|green|at[- ]risk)\b")
 _TIME_PREP = re.compile(r"\b(before|after|since|until|till|prior to|ahead of|by)\s+((?:the |our |my |their |next |"
                         r"this )?[a-z0-9][\w'-]*(?: [a-z][\w'-]*){0,2})")
-_NUMBER = re.compile(r"(?<![\w./:-])(\$?\d[\d,]*(?:\.\d+)?\s?[km%]?)(?![\w/:-])")  # not a time or a "1:1"
+_NUMBER = re.compile(r"(?<![\w./:-])(\$?\d[\d,]*(?:\.\d+)?\s?(?:ms|s|secs?|seconds|[km%])?)(?![\w/:-])")
+"""A number with its unit ("$10k", "2%", "1.5s", "800 ms"), not a time or a "1:1"."""
 
 
 def deadline(text: str, today: date) -> str | None:
@@ -348,6 +375,8 @@ def _date_filters(p: Plan) -> list[Filter]:
 
 def _number_used(tok: str, p: Plan) -> bool:
     t = tok.replace("$", "").replace(",", "").replace(" ", "")
+    secs = re.fullmatch(r"([\d.]+)(?:s|secs?|seconds)", t)  # "1.5s" is 1,500 ms, as telemetry holds it
+    t = f"{float(secs.group(1)) * 1000:g}" if secs else re.sub(r"ms$", "", t)
     mult = 1000.0 if t.endswith("k") else 1e6 if t.endswith("m") else 1.0
     try:
         v = float(t.rstrip("km%")) * mult
@@ -358,7 +387,7 @@ def _number_used(tok: str, p: Plan) -> bool:
         return False
     values: list[float] = [float(q.limit)] if q.limit else []
     if q.having is not None and isinstance(q.having.value, (int, float)):  # "accounts with more than 3 tickets"
-        values.append(float(q.having.value))
+        values += [float(q.having.value), float(q.having.value) * 100]  # "averaging an error rate above 2%"
     for f in q.filters:
         for x in f.value if isinstance(f.value, list) else [f.value]:
             if isinstance(x, (int, float)) and not isinstance(x, bool):

@@ -175,9 +175,9 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         said.append("next due, not done")
     if entity in ("tickets", "activities", "surveys", "renewals", "fine_tunes", "milestones", "plans", "contacts") \
             and window is None:
-        past = span(low, today, future=entity in ("milestones", "plans")
+        past = span(low, today, future=entity in ("milestones", "plans") and date_field(entity, low) != "started_on"
                     and not re.search(r"\b(completed|finished|done|started|kicked off|began|launched|hit|reached|"
-                                      r"onboarded)\b", low))
+                                      r"onboarded)\b", low))  # a start is read in the past: plans run from it
         if past is not None:
             fld = date_field(entity, low)
             filters.append(Filter(field=fld, op="between", value=[past.start.isoformat(), past.end.isoformat()]))
@@ -192,7 +192,7 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         filters += bounds
         said += [_say(f) for f in bounds]
     sort = _sort(low) if entity == "accounts" else upcoming[1] if upcoming is not None else \
-        _record_sort(entity, low) or superlative(entity, low, date_field(entity, low))
+        _record_sort(entity, low, _dated(entity, filters)) or superlative(entity, low, date_field(entity, low))
     if sort is not None and entity == "accounts":
         sort = _top_by(low, sort)
     ranked = sort is not None and (entity == "accounts" or ENTITIES[entity].fields[sort.field].kind != "date")
@@ -289,7 +289,8 @@ _VERB_FIELDS: dict[str, list[tuple[str, str]]] = {  # entity -> (verb pattern, d
                    (r"\b(completed|finished|done|hit|reached)\b", "completed_date"), (r".", "due_date")],
     "activities": [(r".", "occurred_on")], "surveys": [(r".", "responded_on")],
     "renewals": [(r".", "renewal_date")], "fine_tunes": [(r".", "created_on")],
-    "plans": [(r"\b(started|kicked off|began|begun)\b", "started_on"), (r".", "target_date")],
+    "plans": [(r"\b(?:start(?:ed|s|ing)?|kick(?:ed|s)? off|began|begun|launch(?:ed)?)\b(?! (?:of|to) )", "started_on"),
+              (r".", "target_date")],
     "contacts": [(r"\b(left|departed|gone|quit|moved on)\b", "left_on"), (r".", "last_engaged")],
 }
 _RECORD_SORTS: list[tuple[str, str, bool]] = [  # (pattern, field kind or name, descending)
@@ -310,12 +311,22 @@ def date_field(entity: str, low: str) -> str:
     return next(f for pat, f in _VERB_FIELDS[entity] if re.search(pat, low))
 
 
-def _record_sort(entity: str, low: str) -> Sort | None:
-    """An order asked for records: "oldest first", "the one worth the most", "lowest score"."""
+def _dated(entity: str, filters: list[Filter]) -> str | None:
+    """The date field a window of the message is on ("kicked off since September": started_on), if any."""
+    return next((f.field for f in filters if f.op == "between" and ENTITIES[entity].fields[f.field].kind == "date"),
+                None)
+
+
+def _record_sort(entity: str, low: str, on: str | None = None) -> Sort | None:
+    """An order asked for records: "oldest first", "the one worth the most", "lowest score".
+
+    A date order is on the date the message's window is on (`on`: "kicked off since September, newest first" sorts
+    by the start), else on the entity's usual date.
+    """
     fields = ENTITIES[entity].fields
     for pat, fld, desc in _RECORD_SORTS:
         if re.search(pat, low):
-            name = (_VERB_FIELDS.get(entity, [(".", ENTITIES[entity].date_field or "")])[-1][1]
+            name = (on or _VERB_FIELDS.get(entity, [(".", ENTITIES[entity].date_field or "")])[-1][1]
                     if fld == "@date" else fld)
             if name in fields:
                 return Sort(field=name, desc=desc)

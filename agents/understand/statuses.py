@@ -34,14 +34,37 @@ _OVERDUE = {"milestones": ("due_date", "ne", "done"), "plans": ("target_date", "
 
 
 _OUTCOMES = [(r"\b(churn\w*|lost|lose|cancel\w*|walked)\b", "churned"),
-             (r"\b(shr[ai]nk\w*|shrunk|contract(ed|ion)|downgrad\w*|downsiz\w*|reduc\w*)\b", "contracted"),
-             (r"\b(expan\w*|grew|grow\w*|upsold|upsell\w*|increas\w*)\b", "expanded"),
-             (r"\b(renewed flat|flat)\b", "renewed")]
+             (r"\b(shr[ai]nk\w*|shrunk|contract(ed|ion|ions)|downgrad\w*|downsiz\w*|down[- ]?s[eo]l\w*|reduc\w*|"
+              r"renewed (?:down|lower|smaller|for less)|(?:took|take) a (?:hair)?cut)\b", "contracted"),
+             (r"\b(expan\w*|grew|grow\w*|upsold|upsell\w*|increas\w*|uplift\w*|upgrad\w*|upsiz\w*|"
+              r"renewed (?:up|higher|bigger|for more)|price (?:rise|hike))\b", "expanded"),
+             (r"\b(renewed flat|flat|unchanged|like[- ]for[- ]like|as[- ]is|no change|"
+              r"(?:at|for) the same (?:price|arr|amount|value|terms|rate|size))\b", "renewed")]
+_NOT = re.compile(r"\b(?:no|not|without|never|neither|nor|didn't|did not|wasn't|weren't|excluding|except|other than)"
+                  r"\s+(?:an?\s+|any\s+)?(?:[\w-]+\s*(?:,|or|nor|and)\s+(?:no\s+)?)*$")
+"""A negation just before an outcome word ("no expansion, no contraction", "neither expanded nor contracted")."""
+OUTCOME_WORDS = {"renewed": "renewed flat (outcome renewed: ARR after = before)",
+                 "expanded": "expanded (outcome expanded: ARR after > before)",
+                 "contracted": "contracted (outcome contracted, a downgrade: ARR after < before)",
+                 "churned": "churned (outcome churned: lost)"}
+"""Each renewal outcome with the definition the CRM's outcome field stands for, for the reading line."""
 
 
 def outcomes(low: str) -> list[str]:
-    """Renewal outcomes a message names ("lose or shrink": churned, contracted)."""
-    return [o for pat, o in _OUTCOMES if re.search(pat, low)]
+    """Renewal outcomes a message names ("lose or shrink": churned, contracted).
+
+    An outcome said negated is left out: "renewed flat - no expansion, no contraction" is the flat ones, and
+    "renewals that didn't churn" every other outcome.
+    """
+    named: list[str] = []
+    negated: list[str] = []
+    for pat, o in _OUTCOMES:
+        for m in re.finditer(pat, low):
+            (negated if _NOT.search(low[max(0, m.start() - 60):m.start()]) else named).append(o)
+    found = [o for o in dict.fromkeys(named) if o not in negated]
+    if not found and negated:
+        return [o for _, o in _OUTCOMES if o not in negated]
+    return found
 
 
 def lost_outcomes(low: str) -> list[str]:

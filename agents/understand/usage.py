@@ -14,6 +14,7 @@ from dateutil.relativedelta import relativedelta
 
 from agents.state import AccountRef
 from agents.understand.model import Plan
+from agents.understand.units import bound
 from agents.when import Span, span
 from tools.query import Aggregate, Filter, Query, Sort
 
@@ -41,6 +42,11 @@ def measure(low: str) -> tuple[str, str, str] | None:
     return next(((f, fn, words) for pat, f, fn, words in MEASURES if re.search(pat, low)), None)
 
 
+def _said(fld: str) -> str:
+    """The words that name a measure's field in the message."""
+    return next(pat for pat, f, _, _ in MEASURES if f == fld)
+
+
 def _before(sp: Span) -> Span:
     """The window just before: the previous calendar month / quarter / year, else as many days before."""
     text = sp.text.lower()
@@ -60,12 +66,12 @@ def _window(low: str, today: date) -> Span:
 
 
 def _plan(fld: str, fn: str, words: str, sp: Span, accounts: list[AccountRef], group: str | None,
-          rank: tuple[bool, int] | None) -> Plan:
+          rank: tuple[bool, int | None] | None, having: Filter | None = None) -> Plan:
     q = Query(entity="telemetry", account_ids=[a["account_id"] for a in accounts],
               filters=[Filter(field="day", op="between", value=[sp.start.isoformat(), sp.end.isoformat()])],
               fields=["day", fld, "account"], aggregates=[Aggregate(fn=fn, field=fld)],  # type: ignore[arg-type]
               group_by=group, sort=[Sort(field=fld, desc=rank[0])] if rank else [],
-              limit=rank[1] if rank else None)
+              limit=rank[1] if rank else None, having=having if group else None)
     return Plan("aggregate", f"days of usage, {sp.describe()}", q, what="days of usage",
                 period=None, accounts=accounts)
 
@@ -80,7 +86,8 @@ def usage(low: str, today: date, accounts: list[AccountRef]) -> list[Plan]:
     vs = _VS.search(low) if len(accounts) < 2 else None  # "Acme vs Globex": accounts compared, not windows
     rank = _RANK.search(low) and not accounts
     group = _GROUP.search(low)
-    if not (stated or vs or rank or group or re.search(r"\b(?:total|how many|how much|sum)\b", low)):
+    over = bound(low[:vs.start()] if vs else low, fld, _said(fld)) if len(accounts) != 1 else None
+    if not (stated or vs or rank or group or over or re.search(r"\b(?:total|how many|how much|sum)\b", low)):
         return []  # "what's Acme's p95?": the usage card answers, with its own window
     sp = _window(low[:vs.start()] if vs else low, today)
     by = "account" if rank or accounts else None  # one line per account, never a list of days
@@ -94,10 +101,16 @@ def usage(low: str, today: date, accounts: list[AccountRef]) -> list[Plan]:
     k = (n.group(1) or n.group(2)) if n else ""
     size = {"three": 3, "four": 4, "five": 5, "six": 6, "ten": 10}.get(k, 0) if n and not k.isdigit() else \
         int(k) if n else (1 if one else 10)
-    plans = [_plan(fld, fn, words, sp, accounts, by, (hi, size) if rank else None)]
+    if over is not None:  # "accounts averaging p95 over 1.5s": each account's figure over the window, bounded; all
+        by = by or "account"  # that pass, the highest first (the lowest first for a bound from above)
+        if not re.search(r"\b(?:most|least|highest|lowest|top|bottom|biggest|heaviest|largest|smallest|fewest)\b",
+                         low):  # "which accounts ... over 1.5s": every one that passes, not a top ten
+            hi, size = over.op in ("gt", "ge"), 0
+    plans = [_plan(fld, fn, words, sp, accounts, by, (hi, size or None) if rank or over else None, over)]
     if vs:
         later = low[vs.end():]
         other = span(later, today, future=False) if re.search(r"\d|month|quarter|week|year|q[1-4]|h[12]", later) \
             and not re.fullmatch(r"\s*last\W*", later) else None
-        plans.append(_plan(fld, fn, words, other or _before(sp), accounts, by, (hi, size) if rank else None))
+        plans.append(_plan(fld, fn, words, other or _before(sp), accounts, by,
+                           (hi, size or None) if rank or over else None, over))
     return plans

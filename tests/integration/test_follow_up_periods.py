@@ -154,7 +154,9 @@ def test_dropping_a_named_filter_is_applied_and_never_said_not_applied(rt):
     for k, drop in enumerate(("drop the yellow filter", "without the band filter")):
         *_, ans = _asks(bot, "marcus.chen@retain.example", f"drop{k}",
                         "my yellow accounts renewing in the next 120 days", drop)
-        assert "I did not apply" not in ans["text"] and "yellow" not in ans["reading"], (drop, ans["text"][:300])
+        said, rest = ans["reading"].split(": ", 1)  # the filter taken off is named, and only as taken off
+        assert "I did not apply" not in ans["text"] and said == "Without the yellow health filter" and \
+            "yellow" not in rest, (drop, ans["text"][:300])
         assert f"{every} accounts" in ans["text"], (drop, ans["text"][:300])
     *_, ans = _asks(bot, SAM, "dropsort", "my red or yellow accounts", "remove the band filter, top 5 by arr")
     assert "I did not apply" not in ans["text"] and "top 5" in ans["reading"] and "arr" in ans["reading"], ans["text"]
@@ -186,7 +188,8 @@ def test_a_range_with_thru_is_that_range_and_a_scrapped_filter_keeps_the_rest_sa
     assert "2027-02-01 to 2027-03-31" in ans["reading"], ans["reading"]
     *_, ans = _asks(bot, SAM, "scrap", "what renews for me through the end of february", "only the enterprise ones",
                     "scrap the enterprise bit, just the red ones")
-    assert "enterprise" not in ans["reading"] and "red" in ans["reading"], ans["reading"]
+    said, rest = ans["reading"].split(": ", 1)  # the filter scrapped is named as taken off, and kept off
+    assert said == "Without the enterprise filter" and "enterprise" not in rest and "red" in rest, ans["reading"]
     assert "I did not apply" not in ans["text"], ans["text"][:300]
 
 
