@@ -114,7 +114,8 @@ def test_a_bound_with_a_unit_on_usage_over_a_window(rt):
     assert "$1,200" in line and "2026-10-01 to 2026-10-31" in line, a
     assert want and all(n in a for n in want) and not any(f"{n}:" in a for n in under), a
     # A percentage on a ratio.
-    want = sql(rt, f"select a.name {USAGE} and a.owner_id=7 and {octo} group by a.name having avg(t.error_rate) > 0.015")
+    want = sql(rt, f"select a.name {USAGE} and a.owner_id=7 and {octo} group by a.name "
+                   "having avg(t.error_rate) > 0.015")
     under = sql(rt, f"select a.name {USAGE} and a.owner_id=7 and {octo} group by a.name "
                     "having avg(t.error_rate) <= 0.015")
     a, line = answer(bot, "my accounts with an error rate above 1.5% in october", SAM)
