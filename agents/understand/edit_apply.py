@@ -239,7 +239,7 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             if named & {"team", "owner"}:  # "what about Marcus?" after West's: the new scope, not both
                 named |= {"team", "owner"}
             if e.widen:  # "include the red ones too" after the green ones: green or red
-                new = [_widened(f, p.query.filters) for f in new]
+                new = [w for f in new if (w := _widened(f, p.query.filters)) is not None]
             base = [f for f in p.query.filters if f.field not in named]
             q = p.query
             moved = e.account_ids
@@ -273,8 +273,14 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
     return p
 
 
-def _widened(new: Filter, kept: list[Filter]) -> Filter:
-    """A value said with "too" / "as well", joined to the values a filter on the same field kept."""
+def _widened(new: Filter, kept: list[Filter]) -> Filter | None:
+    """A value said with "too" / "as well", joined to the values a filter on the same field kept.
+
+    None when it is the value the filter left out ("the closed ones too" after open tickets): any value then.
+    """
+    if any(f.field == new.field and f.op == "ne" and new.op == "eq" and str(f.value) == str(new.value)
+           for f in kept):
+        return None
     old = next((f for f in kept if f.field == new.field and f.op in ("eq", "in")), None)
     if old is None or new.op not in ("eq", "in"):
         return new
