@@ -247,8 +247,10 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                 moved = []  # "what about Sam's notes" after Acme's: Sam's accounts, no longer Acme's
                 p = replace(p, accounts=[], shape="list" if p.shape == "lookup" else p.shape,
                             title=f"{p.what or ent}")
-            p = replace(p, query=q.model_copy(update={
-                "filters": base + new, **({"account_ids": moved} if moved is not None else {})}))
+            having = next((f for f in new if q.group_by and any(a.field == f.field for a in q.aggregates)), q.having)
+            p = replace(p, query=q.model_copy(update={  # a bound on a group's figure is on the groups
+                "filters": base + [f for f in new if f is not having], "having": having,
+                **({"account_ids": moved} if moved is not None else {})}))
             if p.shape == "metric":  # "no, I meant West": the figure's label names the new scope, not the old one
                 p = replace(p, what=" ".join(f"{f.value} team" if f.field == "team" else str(f.value)
                                              for f in base + new if f.field in ("team", "owner", "segment", "industry")

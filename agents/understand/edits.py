@@ -69,6 +69,7 @@ from agents.understand.per_row import BOTH, EACH, activity_kind, each_count, one
 from agents.understand.row_totals import asks_change, asks_text, counted_by_account, usage_of
 from agents.understand.slots import _limit
 from agents.understand.statuses import still_to_do
+from agents.understand.usage import bound_of
 from agents.understand.vocabulary import Vocabulary
 from agents.when import Span
 from tools.query import ENTITIES, Filter, Sort
@@ -366,6 +367,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         if per is not None:
             out.append(SetPeriod(per))
     filters, _ = _filters(low, entity, today, vocab, asker)
+    over = bound_of(low, prev.query)  # "only the ones over $300" after spend per account: on that figure
+    filters = filters if over is None else [*(f for f in filters if f.field in ("owner", "team", "segment")), over]
     if per is not None and prev.query is not None and entity in _DATE_FIELD:  # "due in 2 weeks": not done yet
         window = Filter(field=_DATE_FIELD[entity], op="between", value=[per.start.isoformat(), per.end.isoformat()])
         filters += still_to_do(entity, [*prev.query.filters, *filters, window], low, today)

@@ -227,7 +227,8 @@ _ENTITY_CUES: list[tuple[str, str]] = [
      r"\b(?:kicked off|began onboarding|started onboarding)\b|"
      r"^(?!.*\b(?:milestones?|steps?|tasks?|due)\b).*(?:\bonboardings\b|\b(?:target|go[- ]?live) dates?\b|"
      r"\bonboardings?\b.{0,40}\b(?:start(?:ed|s|ing)?|kick(?:ed|s)? off|began|begun|launch(?:ed)?|target\w*)\b|"
-     r"\b(?:start(?:ed)?|kicked off|began|begun|launched)\b.{0,30}\bonboardings?\b)", "plans"),
+     r"\b(?:start(?:ed)?|kicked off|began|begun|launched)\b.{0,30}\bonboardings?\b|"
+     r"\bplans (?:\w+ ){1,3}(?:started|kicked off|began|launched)\b)", "plans"),
     # "onboardings with a target date in December", "which onboardings did I start in October": the plans
     (r"\bmilestones?\b|onboarding (tasks|steps)|\bdue\b.{0,30}\bonboardings?\b|\bonboardings?\b.{0,30}\bdue\b",
      "milestones"),

@@ -302,7 +302,8 @@ _STATUS = re.compile(r"\b(open|closed|resolved|pending|failed|failing|running|su
                      r"done|completed|churned|renewed|expanded|contracted|escalated|red|yellow|green|at[- ]risk)\b")
 _TIME_PREP = re.compile(r"\b(before|after|since|until|till|prior to|ahead of|by)\s+((?:the |our |my |their |next |"
                         r"this )?[a-z0-9][\w'-]*(?: [a-z][\w'-]*){0,2})")
-_NUMBER = re.compile(r"(?<![\w./:-])(\$?\d[\d,]*(?:\.\d+)?\s?(?:ms|s|secs?|seconds|[km%])?)(?![\w/:-])")
+_NUMBER = re.compile(r"(?<![\w./:-])(\$?\d[\d,]*(?:\.\d+)?\s?(?:ms|s|secs?|seconds|[km%]|million|thousand)?)"
+                     r"(?![\w/:-])")
 """A number with its unit ("$10k", "2%", "1.5s", "800 ms"), not a time or a "1:1"."""
 
 
@@ -374,7 +375,7 @@ def _date_filters(p: Plan) -> list[Filter]:
 
 
 def _number_used(tok: str, p: Plan) -> bool:
-    t = tok.replace("$", "").replace(",", "").replace(" ", "")
+    t = tok.replace("$", "").replace(",", "").replace(" ", "").replace("million", "m").replace("thousand", "k")
     secs = re.fullmatch(r"([\d.]+)(?:s|secs?|seconds)", t)  # "1.5s" is 1,500 ms, as telemetry holds it
     t = f"{float(secs.group(1)) * 1000:g}" if secs else re.sub(r"ms$", "", t)
     mult = 1000.0 if t.endswith("k") else 1e6 if t.endswith("m") else 1.0

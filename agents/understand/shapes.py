@@ -33,7 +33,8 @@ def _metric(low: str, today: date) -> Plan | None:
 
 
 _PAST_OUTCOME = re.compile(r"\b(churned|cancell?ed|walked|left us|shr[au]nk|contracted|downgraded|downsized|reduced|"
-                           r"expanded|grew|upsold|lost(?! (?:their|a|the|its|our|his|her)\b))\b"
+                           r"expanded|grew|upsold|downsold|upgraded|uplift|flat|like[- ]for[- ]like|price increase|"
+                           r"(?:at|for) the same price|lost(?! (?:their|a|the|its|our|his|her)\b))\b"
                            r"(?! usage| seats| champion)")
 LOST_ARR = re.compile(r"^(?!.*\b(could|might|would|may|stand to|at risk|going to)\b)"
                       r".*(\bhow much\b.{0,40}\b(lose|lost)\b|"

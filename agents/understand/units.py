@@ -23,9 +23,12 @@ _BOUND = re.compile(rf"\b({_MORE}|{_LESS})\s*(?:an? )?(?:average (?:of )?)?{_AMO
 _TIMES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}
 
 
-def seconds_as_ms(text: str) -> str:
-    """A latency said in seconds, in milliseconds as telemetry holds it ("p95 over 1.5s": "p95 over 1500 ms")."""
-    if not _LATENCY.search(text):
+def seconds_as_ms(text: str, latency: bool = False) -> str:
+    """A latency said in seconds, in milliseconds as telemetry holds it ("p95 over 1.5s": "p95 over 1500 ms").
+
+    Only in a message about latency (or `latency`: a follow-up on a latency list, "just the ones above 1.6s").
+    """
+    if not latency and not _LATENCY.search(text):
         return text
     return _SECONDS.sub(lambda m: f"{float(m.group(1)) * 1000:g} ms", text)
 
@@ -42,14 +45,14 @@ def _near(low: str, m: re.Match[str], words: str) -> bool:
         bool(re.match(rf"\s*(?:(?:in|of|worth of)\s+)?(?:{words})", low[m.end():]))
 
 
-def bound(low: str, field: str, words: str) -> Filter | None:
+def bound(low: str, field: str, words: str, near: bool = True) -> Filter | None:
     """The bound the message states on a measure named by `words` ("over 1500 ms", "above 2%", "over $10k").
 
     An error rate is a ratio: "2%" and a bare 2 are 0.02 (a bare number under 0.1 is taken as the ratio itself).
     A number followed by a span of time or a count of things ("over 30 days", "more than 3 accounts") is no bound.
     """
     for m in _BOUND.finditer(low):
-        if re.search(r"\bby\s*$", low[:m.start()]) or not _near(low, m, words):
+        if re.search(r"\bby\s*$", low[:m.start()]) or near and not _near(low, m, words):
             continue  # "up by more than 20%" is a change, not a bound; "health under 50" is another field's
         try:
             v = float(m.group(2).replace("$", "").replace(",", "").strip())

@@ -14,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 
 from agents.state import AccountRef
 from agents.understand.model import Plan
-from agents.understand.units import bound
+from agents.understand.units import bound, seconds_as_ms
 from agents.when import Span, span
 from tools.query import Aggregate, Filter, Query, Sort
 
@@ -26,12 +26,12 @@ MEASURES: list[tuple[str, str, str, str]] = [
     (r"\bp95\b|\blatenc\w*\b", "p95_latency_ms", "avg", "p95 latency (average of daily p95)"),
     (r"\berror[- ]?rates?\b|\berrors\b", "error_rate", "avg", "error rate (average of daily rates)"),
 ]
-_USAGE = re.compile(r"\b(?:used|use|usage|consum\w*|burn\w*|sent|made|ran|spent|spend|cost|costs|tokens?|"
+_USAGE = re.compile(r"\b(?:used|use|usage|consum\w*|burn\w*|sent|made|ran|spent|spend|spending|cost|costs|tokens?|"
                     r"requests?|latenc\w*|p95|error[- ]?rates?)\b")
 _VS = re.compile(r"\b(?:vs\.?|versus|compared (?:to|with)|against|over the (?:month|quarter|week|year) before|"
                  r"month[- ]over[- ]month|week[- ]over[- ]week|than (?:last|the (?:month|quarter|week|year) before))\b")
 _RANK = re.compile(r"\b(?:who|which (?:account|customer|client)s?|most|least|highest|lowest|top|bottom|biggest|"
-                   r"heaviest|largest|smallest|fewest)\b")
+                   r"heaviest|largest|smallest|fewest|slowest|fastest)\b")
 _GROUP = re.compile(r"\b(?:by|per|for each|each)\s+(team|csm|owner|segment|industry|model)s?\b")
 
 
@@ -65,6 +65,15 @@ def _window(low: str, today: date) -> Span:
     return Span(sp.start, min(sp.end, today), sp.text)
 
 
+def bound_of(low: str, q: Query | None) -> Filter | None:
+    """A follow-up's bound on a usage list's figure ("only the ones over $300" after spend per account)."""
+    agg = next((a for a in q.aggregates if a.field), None) if q is not None and q.entity == "telemetry" and \
+        q.group_by else None
+    if agg is None or agg.field is None:
+        return None
+    return bound(seconds_as_ms(low, agg.field.endswith("_ms")), agg.field, "", near=False)
+
+
 def _plan(fld: str, fn: str, words: str, sp: Span, accounts: list[AccountRef], group: str | None,
           rank: tuple[bool, int | None] | None, having: Filter | None = None) -> Plan:
     q = Query(entity="telemetry", account_ids=[a["account_id"] for a in accounts],
@@ -93,12 +102,14 @@ def usage(low: str, today: date, accounts: list[AccountRef]) -> list[Plan]:
     by = "account" if rank or accounts else None  # one line per account, never a list of days
     if group:
         by = {"csm": "owner", "model": "model_name"}.get(group.group(1), group.group(1))
-    hi = not re.search(r"\b(?:least|lowest|bottom|smallest|fewest)\b", low)
+    hi = not re.search(r"\b(?:least|lowest|bottom|smallest|fewest|fastest)\b", low)
     one = bool(re.search(r"\bwho\b|\bwhich (?:account|customer|client)\b(?!s)|\bthe (?:most|least|highest|lowest)\b",
                          low)) and not re.search(r"\btop \d|\btop (?:three|five|ten)\b", low)
     n = re.search(r"\b(?:top|bottom)\s+(\d+|three|five|ten)\b|\b(?:which|what|the|my|our)\s+(\d{1,2}|three|four|five|"
-                  r"six|ten)\s+(?:\w+\s+)?(?:accounts|customers|clients)\b", low)  # "which 4 accounts used the most"
-    k = (n.group(1) or n.group(2)) if n else ""
+                  r"six|ten)\s+(?:\w+\s+)?(?:accounts|customers|clients)\b|"  # "which 4 accounts used the most"
+                  r"(?:^|\b(?:the|my|our)\s+)(\d{1,2}|three|four|five|six|ten)\s+(?:slowest|fastest|biggest|largest|"
+                  r"heaviest|highest|lowest)\b", low.strip())  # "4 slowest accounts"
+    k = (n.group(1) or n.group(2) or n.group(3)) if n else ""
     size = {"three": 3, "four": 4, "five": 5, "six": 6, "ten": 10}.get(k, 0) if n and not k.isdigit() else \
         int(k) if n else (1 if one else 10)
     if over is not None:  # "accounts averaging p95 over 1.5s": each account's figure over the window, bounded; all

@@ -63,6 +63,9 @@ def test_onboardings_by_the_date_their_verb_names_in_a_window_and_order(rt):
     a, line = answer(bot, "onboardings whose go-live target falls in december, earliest first", LENA)
     assert "targeting go-live 2026-12-01 to 2026-12-31" in line and "earliest first" in line, a
     assert len(want) >= 2 and in_order(a, want), a
+    a, line = answer(bot, "plans we started last month", SAM)  # "plans" and a start verb: onboarding plans
+    want = sql(rt, f"select a.name {PLANS} and a.owner_id=7 and p.started_on between '2026-10-01' and '2026-10-31'")
+    assert "started 2026-10-01 to 2026-10-31" in line and want and all(n in a for n in want), a
     # A start said with "after" is in the past (plans run from it), never next year's October.
     want = sql(rt, f"select a.name {PLANS} and a.owner_id=7 and p.started_on >= '2026-10-02'")
     a, line = answer(bot, "any onboardings starting after october 1?", SAM)
@@ -75,7 +78,7 @@ def test_renewal_outcomes_by_what_happened_to_the_contract_value(rt):
     flat = sql(rt, f"select a.name {HISTORY} a.owner_id=6 and {q3} and r.arr_after = r.arr_before")
     up = sql(rt, f"select a.name {HISTORY} a.owner_id=6 and {q3} and r.arr_after > r.arr_before")
     assert flat and up
-    for ask in ("which of my renewals last quarter were like-for-like?",
+    for ask in ("which of my renewals last quarter were like-for-like?", "which renewals came in flat in q3 2026",
                 "who renewed flat last quarter, no uplift and no downgrade"):
         a, line = answer(bot, ask, PRIYA)
         assert "2026-07-01 to 2026-09-30" in line and "ARR after = before" in line, a
@@ -120,6 +123,15 @@ def test_a_bound_with_a_unit_on_usage_over_a_window(rt):
                     "having avg(t.error_rate) <= 0.015")
     a, line = answer(bot, "my accounts with an error rate above 1.5% in october", SAM)
     assert "1.5%" in line and want and all(n in a for n in want) and not any(f"{n}:" in a for n in under), a
+    # A follow-up bound on a usage ranking's own figure, in seconds, kept when the window moves.
+    oct_west = "a.owner_id in (7, 8, 9) and t.day between '2026-10-01' and '2026-10-31'"
+    top = sql(rt, f"select a.name {USAGE} and {oct_west} group by a.name order by avg(t.p95_latency_ms) desc limit 4")
+    over = sql(rt, f"select a.name {USAGE} and {oct_west} group by a.name having avg(t.p95_latency_ms) > 1600")
+    assert 0 < len(over) < len(top)
+    answer(bot, "4 slowest accounts on my team by p95 in october", NOAH, "lat")
+    a, line = answer(bot, "only those above 1.6s", NOAH, "lat")
+    assert "1,600 ms (1.6 s)" in line and all(n in a for n in over), a
+    assert not any(n in a for n in top if n not in over) and "did not apply" not in a, a
 
 
 def test_a_filter_taken_off_or_widened_is_named(rt):
