@@ -31,6 +31,14 @@ _FIRST = re.compile(r"\b(lowest|highest|smallest|biggest|largest|least|most|fewe
                     r"(?:first|on top|at the top)\b|\b(ascending|descending|asc|desc)\b")
 
 
+def _order(q: Query) -> Sort | None:
+    """The order the last list was shown in: its sort, else newest first by the record's date (the query's default)."""
+    if q.sort:
+        return q.sort[0]
+    dated = ENTITIES[q.entity].date_field
+    return Sort(field=dated, desc=True) if dated and not q.group_by and not q.aggregates else None
+
+
 def _field_for(said: str, q: Query) -> str | None:
     """The measure a superlative sorts by: the list's own when the word fits it, else the record's date or money."""
     spec = ENTITIES[q.entity]
@@ -87,12 +95,11 @@ def turned(low: str, q: Query | None) -> Reorder | None:
         if m is None else None
     k = k or (bare.group(1) if bare else None)  # "other way round, 3"
     limit = (int(k) if k.isdigit() else NUMBER_WORDS[k]) if k else q.limit
+    shown = _order(q)
     if said is None:  # "flip it": the same measure, the other way
-        if not q.sort:
-            return None
-        if any(f != q.sort[0].field for f in named):
+        if shown is None or any(f != shown.field for f in named):
             return None  # "flip it by NPS": another measure, read as usual
-        return Reorder(Sort(field=q.sort[0].field, desc=not q.sort[0].desc), limit)
+        return Reorder(Sort(field=shown.field, desc=not shown.desc), limit)
     if named and by:  # "top 2 by arr": that measure
         fld: str | None = named[0]
     elif any(f != (q.sort[0].field if q.sort else None) for f in named):

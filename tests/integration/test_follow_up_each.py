@@ -128,6 +128,14 @@ def test_flip_reverse_or_lowest_first_turns_a_ranked_list_round(rt):
     r = _ask(bot, DIEGO, "rev", "my 4 biggest accounts by arr", "reverse it")
     assert [n for n in _names(r) if n in {x for (x,) in arr}] == [n for (n,) in arr[:4]], r
 
+    opened = _sql(rt, "select substr(cast(t.opened_at as text), 1, 10) from tickets t join accounts a on "
+                      "a.id = t.account_id where a.owner_id = 7 and t.status != 'closed' and "
+                      "a.lifecycle_stage != 'churned' order by t.opened_at")
+    r = _ask(bot, SAM, "revtix", "my open tickets", "reverse that")  # a list in its default order, newest first
+    assert "oldest first" in _first_line(r), r
+    shown = [d for d in (x.rsplit("opened at ", 1)[-1][:10] for x in r.splitlines() if "opened at " in x)]
+    assert shown == sorted(shown) and shown[0] == opened[0][0], r
+
 
 def test_a_superlative_and_a_number_sorts_and_cuts_the_rows(rt):
     bot = Assistant(rt, use_memory=False)
