@@ -366,7 +366,7 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         per = period_of(low, today, ahead, fiscal_start, current_period(prev))  # "until the end of Nov": from its start
         if per is not None:
             out.append(SetPeriod(per))
-    filters, _ = _filters(low, entity, today, vocab, asker)
+    filters = subjects.without_negated(low, _filters(low, entity, today, vocab, asker)[0])  # "west, not east"
     over = bound_of(low, prev.query)  # "only the ones over $300" after spend per account: on that figure
     filters = filters if over is None else [*(f for f in filters if f.field in ("owner", "team", "segment")), over]
     if per is not None and prev.query is not None and entity in _DATE_FIELD:  # "due in 2 weeks": not done yet

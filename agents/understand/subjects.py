@@ -19,6 +19,7 @@ from agents.understand.model import Plan
 from agents.understand.phrases import LEXICON
 from agents.understand.row_asks import person_fields
 from agents.understand.vocabulary import Vocabulary
+from tools.query import Filter
 
 # A word (or words) said just before an account that takes it out: "not Hooli", "instead of Hooli".
 _NOT = re.compile(r"(?:\bnot|n't|\binstead of|\brather than|\bother than|\bbut not|\bnot for|\bnot at|\bnot about)"
@@ -55,9 +56,9 @@ def person_switch(low: str, d: Dialogue, prev: Plan | None, vocab: Vocabulary) -
                         _LEXICON)
 
 
-def _mentions(low: str, name: str) -> list[re.Match[str]]:
-    """Where the message says an account: its name, or its first word when that is distinctive."""
-    words = [name.lower()] + ([name.lower().split()[0]] if len(name.split()[0]) >= 4 else [])
+def _mentions(low: str, name: str, shortest: int = 4) -> list[re.Match[str]]:
+    """Where the message says a name: whole, or its first word when that is distinctive (a CSM's first name)."""
+    words = [name.lower()] + ([name.lower().split()[0]] if name.split() and len(name.split()[0]) >= shortest else [])
     for w in words:
         found = list(re.finditer(rf"\b{re.escape(w)}(?:'s)?\b", low))
         if found:
@@ -68,6 +69,22 @@ def _mentions(low: str, name: str) -> list[re.Match[str]]:
 def negated(low: str, account: AccountRef) -> bool:
     """Whether the message takes this account out ("umbrella not hooli", "hooli is wrong, umbrella")."""
     return any(_NOT.search(low[:m.start()]) or _WRONG.match(low[m.end():]) for m in _mentions(low, account["name"]))
+
+
+def without_negated(low: str, filters: list[Filter]) -> list[Filter]:
+    """Filters without the values the message takes out: "the west team, not the east team" is West only."""
+    out = []
+    for f in filters:
+        values = f.value if isinstance(f.value, list) else [f.value]
+        if f.op not in ("eq", "in") or not all(isinstance(v, str) for v in values):
+            out.append(f)
+            continue
+        keep = [v for v in values if not any(_NOT.search(low[:m.start()]) for m in _mentions(low, str(v), 3))]
+        if keep and len(keep) < len(values):
+            f = Filter(field=f.field, value=keep[0]) if len(keep) == 1 else f.model_copy(update={"value": keep})
+        if keep:
+            out.append(f)
+    return out
 
 
 def kept(low: str, named: list[AccountRef]) -> list[AccountRef]:

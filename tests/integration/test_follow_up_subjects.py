@@ -184,3 +184,25 @@ def test_a_named_contact_who_left_or_is_elsewhere_is_said_and_asked_about(rt):
         in r["answer"]["text"], r["answer"]["text"]
     r = bot.ask("send a note to raj garcia at fjord capital about the pilot", "diego.alvarez@retain.example", "req5")
     assert not _drafts(r) and "Raj Garcia is at Lumen Health" in r["answer"]["text"], r["answer"]["text"]
+
+
+def test_a_corrected_team_or_csm_replaces_the_old_one_and_stays(rt):
+    bot = Assistant(rt, use_memory=False)
+    east, west = _renewing(rt, "East"), _renewing(rt, "West")
+    r = _thread(bot, AVERY, "fix4", "mid-market accounts renewing in the first half of next year on the east team",
+                "no, the west team not the east team")[-1]
+    text_ = r["answer"]["text"]
+    assert all(n in text_ for n in west) and not any(n in text_ for n in east), text_
+
+    def owned(owner: int) -> list[str]:
+        return [n for (n,) in _sql(rt, "select a.name from accounts a join contracts k on k.account_id = a.id and "
+                                       f"k.status = 'active' where a.owner_id = {owner} and a.lifecycle_stage != "
+                                       "'churned' and k.renewal_date between '2027-01-01' and '2027-03-31'")]
+    sam, lena = owned(7), owned(8)
+    assert sam and lena
+    r = _thread(bot, NOAH, "fix5", "sam's accounts renewing in q1 next year", "not sam's, lena's")[-1]
+    text_ = r["answer"]["text"]
+    assert "Lena Fischer" in text_.splitlines()[0] and "Sam Okafor" not in text_.splitlines()[0], text_
+    assert all(n in text_ for n in lena) and not any(n in text_ for n in sam), text_
+    r = bot.ask("and the enterprise ones?", NOAH, "fix5")
+    assert "Sam Okafor" not in r["answer"]["text"].splitlines()[0], r["answer"]["text"]
