@@ -188,6 +188,11 @@ def expected_from_sql(store: CRMStore, specs: list[SqlSpec], today: date) -> lis
     return out
 
 
+def shows(fact: str, low: str) -> bool:
+    """Whether a fact that must not appear does, as a word or phrase of its own ("red" is not in "unanswered")."""
+    return re.search(rf"(?<!\w){re.escape(fact.lower())}(?!\w)", low) is not None
+
+
 def run_eval(assistant: Assistant, path: Path = DEFAULT_FILE,
              progress: Callable[[float], None] | None = None) -> Report:
     """Ask every question and score the answers."""
@@ -208,7 +213,7 @@ def run_eval(assistant: Assistant, path: Path = DEFAULT_FILE,
         facts = [str(f) for f in q.get("facts", [])] + expected_from_sql(store, q.get("sql", []), today)
         hit = [f for f in facts if f.lower() in low]
         wrong = [str(f) for f in q.get("absent", [])] + expected_from_sql(store, q.get("absent_sql", []), today)
-        absent = [f for f in wrong if f.lower() in low]
+        absent = [f for f in wrong if shows(f, low)]
         route = r["route"] or {}
         got_intents = set(route.get("intents", []))
         got_accounts = {a["name"] for a in route.get("accounts", [])}
