@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 
 from agents.state import AccountRef, Dialogue, RowRef
 from agents.understand.edit_apply import prev_shape
-from agents.understand.edit_ops import Edit, Resubject, SelectRow, SwitchPerson
+from agents.understand.edit_ops import Edit, Resubject, SwitchPerson
 from agents.understand.model import Plan
 from agents.understand.phrases import LEXICON
 from agents.understand.row_asks import person_fields
@@ -48,7 +48,7 @@ def resubject(low: str, d: Dialogue, prev: Plan | None, named: list[AccountRef],
     return None if any(r["account_id"] in ids for r in d.get("rows") or []) else []
 
 
-def person_switch(low: str, d: Dialogue, prev: Plan | None, vocab: Vocabulary) -> SwitchPerson | SelectRow | None:
+def person_switch(low: str, d: Dialogue, prev: Plan | None, vocab: Vocabulary) -> SwitchPerson | None:
     """After a contact was shown, another person the message names (see `person_named`)."""
     if prev is None or prev.query is None or prev.query.entity != "contacts" or not d.get("rows"):
         return None
@@ -106,8 +106,14 @@ def _first(name: str) -> str:
     return name.split()[0].lower().translate(str.maketrans("áàäâéèëêíìïîóòöôúùüûñç", "aaaaeeeeiiiioooouuuunc"))
 
 
+def _last_is(said: str, name: str) -> bool:
+    """Whether a word is (the start of) this person's last name ("and elena adeyemi?")."""
+    last = _first(name.split()[-1])
+    return len(said) >= 3 and last.startswith(_first(said)[:max(3, min(len(said), len(last)))])
+
+
 def person_named(low: str, rows: list[RowRef], others: list[RowRef], people: list[str], csms: list[str],
-                 lexicon: set[str]) -> SwitchPerson | SelectRow | None:
+                 lexicon: set[str]) -> SwitchPerson | None:
     """Another contact named by first name after a contact was shown ("and riley's email?", "what about Sofia?").
 
     The person is looked for among the conversation's people (`rows`, then the list they came from, `others`),
@@ -118,25 +124,26 @@ def person_named(low: str, rows: list[RowRef], others: list[RowRef], people: lis
     taken = {_first(c) for c in csms} | {w for r in [*rows, *others]
                                          for w in re.findall(r"[a-z]+", r["account"].lower())}
     words = re.findall(r"[a-z][a-z'\-]+", low.replace("\u2019", "'"))
+    fields = tuple(person_fields(low)) or ("role", "email", "last_engaged")
+    seen = list({r["label"]: r for r in [*rows, *others] if r.get("label")}.values())
     for k, raw in enumerate(words):
         word = re.sub(r"'s?$", "", raw)
-        if len(word) < 3 or word in _PLAIN_WORDS or word in taken or word in current:
+        if len(word) < 3 or word in _PLAIN_WORDS or word in taken:
             continue
-        rest = words[k + 1] if k + 1 < len(words) else ""
-        seen = list({r["label"]: r for r in [*rows, *others] if r.get("label")}.values())
-        hits = [r for r in seen if fuzz.ratio(word, _first(r["label"])) >= 85]
-        if hits:  # a person of the conversation's accounts
-            hits = [r for r in hits if rest and rest.lower().startswith(r["label"].split()[-1].lower()[:3])] or hits
-            fields = tuple(person_fields(low)) or ("role", "email", "last_engaged")
-            if len(hits) == 1:
-                return SelectRow(hits[0], NAMED, fields=fields)
-            return SwitchPerson(word, tuple(dict.fromkeys(r["label"] for r in hits)), fields, True)
-        if word in lexicon or not (raw.endswith("'s") or re.search(rf"\b(?:about|and|for|is|was|to|of|from|"
-                                                                    rf"with)\s+{re.escape(raw)}\b", low)):
+        rest = re.sub(r"'s?$", "", words[k + 1]) if k + 1 < len(words) else ""
+        strict = word in current  # "elena adeyemi" while Elena Nguyen is shown: another Elena, by her last name
+        if strict and any(_first(r["label"]) == word and _last_is(rest, r["label"]) for r in rows):
+            continue  # the person shown
+        hits = [r for r in seen if fuzz.ratio(word, _first(r["label"])) >= 85 and r not in (rows if strict else [])]
+        lasts = [r for r in hits if _last_is(rest, r["label"])]
+        hits = lasts if strict or lasts else hits  # a person of the conversation's accounts: all its namesakes
+        if not hits and (word in lexicon or not (raw.endswith("'s") or strict or re.search(
+                rf"\b(?:about|and|for|is|was|to|of|from|with)\s+{re.escape(raw)}\b", low))):
             continue  # anyone in the CRM only when said as a name is: "riley's", "and riley?"
         names = [p for p in people if " " in p and fuzz.ratio(word, _first(p)) >= 85]
-        names = [p for p in names if rest and rest.lower().startswith(p.split()[-1].lower()[:3])] or names
-        if names:
-            return SwitchPerson(word, tuple(dict.fromkeys(names)), tuple(person_fields(low)) or
-                                ("role", "email", "last_engaged"), False)
+        lasts_ = [p for p in names if _last_is(rest, p)]
+        names = lasts_ if strict or lasts_ else names
+        names = [p for p in names if all(p != r["label"] for r in rows)] if strict else names
+        if names:  # looked up at the conversation's accounts first (`local`: only there), then in scope
+            return SwitchPerson(word, tuple(dict.fromkeys(names)), fields, bool(hits))
     return None

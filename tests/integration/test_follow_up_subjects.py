@@ -206,3 +206,15 @@ def test_a_corrected_team_or_csm_replaces_the_old_one_and_stays(rt):
     assert all(n in text_ for n in lena) and not any(n in text_ for n in sam), text_
     r = bot.ask("and the enterprise ones?", NOAH, "fix5")
     assert "Sam Okafor" not in r["answer"]["text"].splitlines()[0], r["answer"]["text"]
+
+
+def test_a_namesake_of_the_person_shown_is_another_person_and_two_at_the_account_are_asked_about(rt):
+    bot = Assistant(rt, use_memory=False)
+    elenas = _sql(rt, "select c.name, c.email, c.role from contacts c join accounts a on a.id = c.account_id where "
+                      "a.name = 'Acme Corp' and c.name like 'Elena %' order by c.is_champion desc")
+    assert len(elenas) == 2  # the champion first
+    r = _thread(bot, DANA, "who3", "who's the champion at acme corp", f"and {elenas[1][0].lower()}?")[-1]
+    assert elenas[1][1] in r["answer"]["text"] and elenas[0][1] not in r["answer"]["text"], r["answer"]["text"]
+    r = _thread(bot, DANA, "who3", "what about tomas", "and elena's title?")[-1]
+    text_ = r["answer"]["text"]
+    assert text_.startswith("Which Elena") and all(n in text_ for n, _, _ in elenas), text_
