@@ -190,6 +190,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         [e.text] if isinstance(e, edits.ShiftPeriod) else [e.span.text] if isinstance(e, edits.SetPeriod) else
         [str(e.limit)] if isinstance(e, edits.Reorder) and e.limit else [e.how] if isinstance(e, edits.SelectRow)
         else [e.said] if isinstance(e, edits.DropFilters) and e.said
+        else [w for f in e.fields for w in picks.field_words(f) if w.lower() in question.lower()]
+        if isinstance(e, edits.ShowFields)  # "latest nps for each": the field's own words were applied
         else [])] + counted
     taken = [e for e in found if isinstance(e, edits.DropFilters)]
     if taken and before is not None and before.query is not None:  # "drop the green filter": the reading names it

@@ -118,7 +118,7 @@ _QUESTION = re.compile(r"\?\s*$|^(?:and\s+|so\s+|ok\s+)?(?:what|why|when|how|who
 def _select(low: str, rows: list[RowRef], names: list[str], roles: list[str],
             entity: str) -> SelectRow | Unmatched | None:
     """The row a follow-up points at: by ordinal, a measure, a value only it has, a date or a name."""
-    if not rows:
+    if not rows or EACH.search(low):  # "latest nps for each": asked of every row, no row picked
         return None
     role_words = {w for r in roles for w in re.findall(r"[a-z]{3,}", r.lower())} - {"head", "the", "and", "of"}
     other_person = bool(set(re.findall(r"[a-z]{3,}", low)) & role_words)  # "and their admin?": another contact
@@ -345,6 +345,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     upcoming = switch == "renewals" and not re.search(r"\brenewals\b|histor|\bpast\b|previous|prior|last renewal", low)
     if switch and one and (prev.shape != "lookup" or upcoming):
         return []  # "their champion?", "and their renewal?" after one account's answer: asked of that account
+    if upcoming and not one and entity == "accounts" and not re.search(r"\b(?:go|went|outcomes?|results?)\b", low):
+        return [ShowFields(["renewal_date"])]  # "when is each one up for renewal?": each account's next renewal
     if switch and switch != entity and (_BACK.search(low) or CUE.search(low)) and prev.shape != "metric":
         owners = bool(re.search(r"\bwho owns\b|\bowners?\b|\bcsms?\b", low))
         out.append(SwitchEntity(switch, owners=owners, each=switch != "accounts" and bool(EACH.search(low))))

@@ -37,13 +37,18 @@ def one_row(last: Plan | None, rows: int) -> bool:
 
 
 def each_count(low: str, entity: str) -> list[Edit]:
-    """Open tickets asked of each account of the last answer ("how many open tickets does each have?").
+    """A figure each account carries, asked of each ("how many open tickets does each have?", "latest nps for each").
 
-    Each account's own count, so an account with none says 0; other records counted per account are a switch
-    of entity with a count grouped by account (`per_account`).
+    Each account's own count or latest score, so an account with none says 0 or none; other records counted
+    per account are a switch of entity with a count grouped by account (`per_account`).
     """
-    if entity != "accounts" or not EACH.search(low) and not re.search(r"\bper (?:account|customer|client)\b", low) \
-            or not _COUNT.search(low) or _entity_of(_without_fields(low, entity)) != "tickets":
+    if entity != "accounts" or not EACH.search(low) and not re.search(r"\bper (?:account|customer|client)\b", low):
+        return []
+    switch = _entity_of(_without_fields(low, entity))
+    if switch == "surveys" and re.search(r"\b(?:latest|last|current|most recent)? ?nps\b", low) and \
+            not re.search(r"\b(?:responses|comments|answers|all|every|history|average|avg)\b", low):
+        return [ShowFields(["nps"])]  # "latest nps for each": each account's latest NPS
+    if switch != "tickets" or not _COUNT.search(low):
         return []
     if re.search(r"\bopen\b", low) and not re.search(r"\b(?:closed|resolved|this|last|since|in the|during)\b", low):
         return [ShowFields(["open_high_tickets" if _HIGH.search(low) else "open_tickets"])]

@@ -70,6 +70,21 @@ def test_a_count_or_a_contact_per_listed_account(rt):
             line = next(x for x in r.splitlines() if x.lstrip("• ").startswith(f"{name}:"))
             assert f"open tickets {n}" in line, (name, n, r)
 
+    r = _ask(bot, DIEGO, "nps", "which of my accounts are yellow", "latest nps for each")
+    assert "I did not apply" not in r, r
+    for name, aid in yellow:  # each account's own latest NPS, not one row picked as "the latest"
+        last = _sql(rt, f"select score from survey_responses where account_id = {aid} and kind = 'nps' "
+                        "order by responded_on desc limit 1")
+        line = next(x for x in r.splitlines() if x.lstrip("• ").startswith(f"{name}:"))
+        assert (f"latest NPS {last[0][0]}" if last else "latest NPS") in line or not last, (name, last, r)
+
+    r = _ask(bot, DIEGO, "when", "which of my accounts are yellow", "when is each one up for renewal?")
+    for name, aid in yellow:  # each account's next renewal date, never its past renewals
+        due = _sql(rt, f"select renewal_date from contracts where account_id = {aid} and status = 'active'")
+        line = next(x for x in r.splitlines() if x.lstrip("• ").startswith(f"{name}:"))
+        assert f"renews {str(due[0][0])[:10]}" in line, (name, due, r)
+    assert "outcome" not in r, r
+
     r = _ask(bot, DIEGO, "sponsor", "which of my accounts are yellow", "and the exec sponsor at every one of them?")
     assert _first_line(r).startswith(f"Of the {len(yellow)} accounts of the last answer, their most senior"), r
     rows = [x for x in r.splitlines() if "role " in x]
