@@ -193,9 +193,15 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         else [w for f in e.fields for w in picks.field_words(f) if w.lower() in question.lower()]
         if isinstance(e, edits.ShowFields)  # "latest nps for each": the field's own words were applied
         else [])] + counted
-    taken = [e for e in found if isinstance(e, edits.DropFilters)]
-    if taken and before is not None and before.query is not None:  # "drop the green filter": the reading names it
-        off = [f for f in before.query.filters if any(f.field in e.fields for e in taken)]
+    taken = [e.fields for e in found if isinstance(e, edits.DropFilters)]
+    widened = [f for e in found if isinstance(e, edits.SetFilters) and e.widen for f in e.filters]
+    if p.query is not None and widened:  # "the closed ones too" after open tickets: the open filter is off
+        taken.append([f.field for f in widened if not any(x.field == f.field for x in p.query.filters)])
+        out["used"] = [*out["used"], *(str(v) for f in widened for v in (f.value if isinstance(f.value, list)
+                                                                          else [f.value]))]
+    if any(taken) and before is not None and before.query is not None:  # "drop the green filter": named
+        off = [f for f in [*before.query.filters, *([before.query.having] if before.query.having else [])]
+               if any(f.field in fields for fields in taken)]
         out["dropped"] = reading.said_filters(before.query.entity, off) if off else ""
     gone = [r for e in found if isinstance(e, edits.ExcludeRows) for r in e.rows]
     if gone:  # "besides that one": which rows, and the phrase was applied

@@ -200,8 +200,10 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             p = replace(p, query=p.query.model_copy(update={
                 "exclude_ids": list(dict.fromkeys([*p.query.exclude_ids, *ids])), "row_ids": []}))
         elif isinstance(e, DropFilters) and p.query is not None:
+            kept = p.query.having if p.query.having is None or p.query.having.field not in e.fields else None
             p = replace(p, query=p.query.model_copy(update={"filters": [f for f in p.query.filters
-                                                                        if f.field not in e.fields]}), period=None)
+                                                                        if f.field not in e.fields],
+                                                            "having": kept}), period=None)
         elif isinstance(e, ShowFields) and p.query is not None:
             known = ENTITIES[p.query.entity].fields
             if all(f in known for f in e.fields):
@@ -284,6 +286,8 @@ def _widened(new: Filter, kept: list[Filter]) -> Filter | None:
            for f in kept):
         return None
     old = next((f for f in kept if f.field == new.field and f.op in ("eq", "in")), None)
+    if old is None and not any(f.field == new.field for f in kept) and new.field not in ("team", "owner"):
+        return None  # the list kept every value of that field: the ones asked are in it already
     if old is None or new.op not in ("eq", "in"):
         return new
     values = [*(old.value if isinstance(old.value, list) else [old.value]),

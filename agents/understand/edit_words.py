@@ -229,6 +229,10 @@ def _structural(low: str, entity: str, prev: Plan, today: date, fiscal_start: in
             dated = [f.field for f in prev.query.filters if ENTITIES[entity].fields[f.field].kind == "date"]
             return [DropFilters(dated, m.group(0)), *_also(low, entity)] if dated else []
         named = [f for f in picks.fields_named(said, entity) if any(x.field == f for x in prev.query.filters)]
+        bar = prev.query.having  # "drop the latency filter" after "averaging p95 over 1.5s": the bound on the groups
+        if bar is not None and bar.field != "count" and (bar.field in picks.fields_named(said, entity) or re.search(
+                r"latenc|p95|error|spend|cost|token|request|threshold|bound|cut-?off", said)):
+            named.append(bar.field)
         valued = [x.field for x in prev.query.filters if any(str(v).lower() in said for v in (
             x.value if isinstance(x.value, list) else [x.value]) if str(v).strip())]
         if named or valued:  # "drop the yellow filter", "without the band filter": the rest kept, the order asked too

@@ -110,7 +110,7 @@ _MANY = re.compile(r"\b(ones|only|just|all|those|these|them|any|tickets|accounts
                    r"responses|surveys|notes|milestones|plans|fine-?tunes|jobs|steps|how many|count|"
                    r"number of)\b")
 _LOGGED = ("activities", "tickets", "surveys", "telemetry", "fine_tunes")  # records of what happened, never ahead
-_WIDEN = re.compile(r"\b(?:include|including|add|adding|plus|too|as well|also)\b")
+_WIDEN = re.compile(r"\b(?:include|including|add|adding|bring in|throw in)\b|\b(?:ones|them)\s+(?:too|as well)\b")
 """A value said as an addition ("include the red ones too"): kept beside the field's values, not instead of them."""
 _QUESTION = re.compile(r"\?\s*$|^(?:and\s+|so\s+|ok\s+)?(?:what|why|when|how|who|where|which|did|was|is|does|do|tell|"
                        r"any|has|had|were|can|could)\b")

@@ -88,7 +88,7 @@ def _filter_words(entity: str, f: Filter) -> str | None:
     if f.field == "arr" or kind == "money":
         shown = _money(v) if not isinstance(v, list) else " to ".join(_money(x) for x in v)
     elif kind == "ratio" and isinstance(v, (int, float)):
-        shown = f"{float(v) * 100:.0f}%"
+        shown = f"{round(float(v) * 100, 1):g}%"
     elif isinstance(v, list):
         shown = " or ".join(str(x) for x in v)
     elif isinstance(v, float):

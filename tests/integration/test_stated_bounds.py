@@ -123,6 +123,9 @@ def test_a_bound_with_a_unit_on_usage_over_a_window(rt):
                     "having avg(t.error_rate) <= 0.015")
     a, line = answer(bot, "my accounts with an error rate above 1.5% in october", SAM)
     assert "1.5%" in line and want and all(n in a for n in want) and not any(f"{n}:" in a for n in under), a
+    a, line = answer(bot, "my accounts with an error rate above 1.5% in october", SAM, "err")
+    a, line = answer(bot, "drop the error rate filter", SAM, "err")  # the bound on the figure is what is dropped
+    assert line.startswith("Without the error rate over 1.5% filter:") and all(f"{n}:" in a for n in under), a
     # A follow-up bound on a usage ranking's own figure, in seconds, kept when the window moves.
     oct_west = "a.owner_id in (7, 8, 9) and t.day between '2026-10-01' and '2026-10-31'"
     top = sql(rt, f"select a.name {USAGE} and {oct_west} group by a.name order by avg(t.p95_latency_ms) desc limit 4")
@@ -141,6 +144,10 @@ def test_a_filter_taken_off_or_widened_is_named(rt):
     a, line = answer(bot, "ok, drop the yellow filter", PRIYA, "drop-1")
     assert line.startswith("Without the yellow health filter:") and "2026-11-23 to 2027-05-23" in line, a
     assert "(green)" in a and "(yellow)" in a, a
+    a, _ = answer(bot, "open tickets", SAM, "drop-4")
+    a, line = answer(bot, "the closed ones as well", SAM, "drop-4")  # what "open" left out, added: any status
+    assert line.startswith("Without the open filter:") and "status closed" in a and "status open" in a, a
+    assert "did not apply" not in a, a
     a, _ = answer(bot, "open high priority tickets", SAM, "drop-2")
     a, line = answer(bot, "without the priority filter", SAM, "drop-2")
     assert line.startswith("Without the priority high or urgent filter:") and "normal" in a, a
