@@ -20,6 +20,7 @@ from agents.router_model import grounded as _grounded
 from agents.router_model import proposed_plan as _proposed_plan
 from agents.router_parts import outside, tie, unlooked
 from agents.router_parts import parts as _parts
+from agents.router_people import unheld
 from agents.router_text import nearest_example, window_days
 from agents.router_text import spans as _spans
 from agents.router_text import whole_names as _whole_names
@@ -181,7 +182,8 @@ def _reading(r: Route, question: str, today: date, found: understand.Plan | None
         line = line[:1].upper() + line[1:]
     r["reading"] = line
     r["not_applied"] = reading.unapplied(question, p if "query" in intents or "portfolio" in intents else None,
-                                         today, r["window_days"] if "portfolio" in intents else None) + unanswered
+                                         today, r["window_days"] if "portfolio" in intents else None) + unanswered + \
+        unheld(question, r["plans"][0] if r["plans"] and "query" in intents else None)  # "her phone?": not held
     return r
 
 

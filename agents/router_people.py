@@ -7,6 +7,7 @@ that person. Several: one line asks which, listing them. None: one line says so.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agents.state import Dialogue, Route
@@ -41,3 +42,15 @@ def _ask(text: str) -> Route:
     out: dict[str, Any] = {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
                            "window_days": None, "method": "edit: SwitchPerson", "plans": [], "clarify": text}
     return out  # type: ignore[return-value]
+
+
+_UNHELD = re.compile(r"\b(?:(?:cell|mobile|office|direct|work)\s+)?(?:phone|cell|mobile)(?:\s+(?:number|no\.?|#))?s?\b|"
+                     r"\b(?:linkedin|twitter|home address|birthday)\b")
+
+
+def unheld(question: str, plan: dict[str, Any] | None) -> list[str]:
+    """What a question about a person asks that the CRM does not hold ("her phone number?"): said as not applied."""
+    query = (plan or {}).get("query") or {}
+    if query.get("entity") != "contacts":
+        return []
+    return [m.group(0) for m in _UNHELD.finditer(question.lower())]

@@ -134,6 +134,9 @@ def test_another_person_named_after_a_contact_is_the_new_subject(rt):
     r = bot.ask("is riley still there?", DANA, "who1")  # another of that account's people, not Cedar Legal's Riley
     assert "Riley Brown at Glacier Travel" in r["answer"]["text"] and "Casey" not in r["answer"]["text"], \
         r["answer"]["text"]
+    r = bot.ask("and lukas's cell number?", DANA, "who1")  # a field the CRM does not hold: said, not dropped
+    assert lukas[0] in r["answer"]["text"] and "I did not apply \u2018cell number\u2019" in r["answer"]["text"], \
+        r["answer"]["text"]
 
 
 def test_a_first_name_is_looked_for_at_the_accounts_first_then_in_scope_and_several_are_asked_about(rt):
