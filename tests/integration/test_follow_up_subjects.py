@@ -187,6 +187,8 @@ def test_a_named_contact_who_left_or_is_elsewhere_is_said_and_asked_about(rt):
         in r["answer"]["text"], r["answer"]["text"]
     r = bot.ask("send a note to raj garcia at fjord capital about the pilot", "diego.alvarez@retain.example", "req5")
     assert not _drafts(r) and "Raj Garcia is at Lumen Health" in r["answer"]["text"], r["answer"]["text"]
+    r = bot.ask("email raj garcia at globex about the pilot", DANA, "req6")  # Lumen Health is not Dana's: not named
+    assert not _drafts(r) and "Lumen Health" not in r["answer"]["text"], r["answer"]["text"]
 
 
 def test_a_corrected_team_or_csm_replaces_the_old_one_and_stays(rt):
