@@ -396,5 +396,6 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         for r in res.rows[:SHOWN]:
             f.fact(_line(res, r), r["source"], kind="row")
         f.data["table"] = table(res)
+        crm_rows.other_kinds(f, ctx, res.query)  # "notes": the notes, and how many calls and meetings beside
     crm_rows.left(f, former)
     return f

@@ -102,3 +102,24 @@ def current(ctx: crm.ToolContext, q: Query) -> tuple[Query, list[dict[str, Any]]
                                 "aggregates": [], "group_by": None, "sort": [],
                                 "fields": ["name", "role", "email", "is_champion", "left_on"]})
     return q.model_copy(update={"filters": [*q.filters, Filter(field="left_on", op="is_null")]}), run(ctx, gone).rows
+
+
+def other_kinds(f: Finding, ctx: crm.ToolContext, q: Query) -> None:
+    """Notes asked for are the notes (kind note); the other kinds logged in the same scope and window are counted.
+
+    "Notes" may mean every activity: the answer says which it used and how many calls, meetings and emails it
+    left out, so the asker can widen it ("all activities ...") rather than miss them.
+    """
+    kinds = [x for x in q.filters if x.field == "kind" and x.op == "eq" and x.value == "note"]
+    if q.entity != "activities" or not kinds or q.row_ids or q.group_by:
+        return
+    rest = run(ctx, q.model_copy(update={"filters": [x for x in q.filters if x not in kinds], "limit": None,
+                                         "fields": ["kind", "occurred_on"], "sort": []}))
+    count: dict[str, int] = {}
+    for r in rest.rows:
+        if r.get("kind") != "note":
+            count[str(r.get("kind"))] = count.get(str(r.get("kind")), 0) + 1
+    if count:
+        said = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(count.items(), key=lambda kv: -kv[1]))
+        f.fact(f"Read \u201cnotes\u201d as CSM notes (activities of kind note); also logged in the same scope and "
+               f"window: {said} (say \u201call kinds\u201d to see them)", kind="count")

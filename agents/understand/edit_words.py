@@ -222,9 +222,13 @@ def _structural(low: str, entity: str, prev: Plan, today: date, fiscal_start: in
                   r"undo|scrap|cancel)\s+(?:the\s+|that\s+)?([a-z -]{2,30}?)\s*"
                   r"(?:filter|limit|condition|constraint|restriction|window|range|part|bit|piece|requirement)s?\b|"
                   r"\b(?:any|all|every)\s+(dates?|time|segments?|priorit(?:y|ies)|status(?:es)?|teams?|industr(?:y|ies)|"
-                  r"owners?|csms?|bands?|outcomes?)\b(?!\s+(?:of|in|on|with|that|who|which))", low)
+                  r"owners?|csms?|bands?|outcomes?|kinds?|types?|activit(?:y|ies))\b(?!\s+(?:of|in|on|with|that|who|which))",
+                  low)
     if m and prev.query is not None:
         said = (m.group(1) or m.group(2) or "").strip()
+        if entity == "activities" and re.search(r"\b(kinds?|types?|activit(?:y|ies))\b", said) and \
+                any(f.field == "kind" for f in prev.query.filters):  # "all kinds" after notes: calls, meetings too
+            return [DropFilters(["kind"], m.group(0)), *_also(low, entity)]
         if re.search(r"\b(date|time|window|period|range|renewal|when)\b", said):
             dated = [f.field for f in prev.query.filters if ENTITIES[entity].fields[f.field].kind == "date"]
             return [DropFilters(dated, m.group(0)), *_also(low, entity)] if dated else []

@@ -107,3 +107,18 @@ def test_after_the_last_activity_what_was_said_is_that_activitys_own_text(rt):
     when, came = _asks(bot, PRIYA, "met", "when did we last meet with northstar media", "what came up?")
     assert "last meeting" in when["reading"] and _day(met[0]) in when["text"], when["text"]
     assert met[1][:40] in came["text"], came["text"]
+
+
+def test_bare_notes_are_the_notes_the_other_kinds_are_counted_and_all_kinds_widens_the_same_window(rt):
+    bot = Assistant(rt, use_memory=False)
+    where = "o.email = 'priya.patel@retain.example' and x.occurred_on between '2026-11-09' and '2026-11-23'"
+    per = dict(_sql(rt, "select x.kind, count(*) from activities x join accounts a on a.id = x.account_id join csms o "
+                        f"on o.id = a.owner_id where {where} group by x.kind"))
+    assert per.get("note") and sum(per.values()) > per["note"]
+    notes, every = _asks(bot, PRIYA, "kinds", "any notes from the past 2 weeks on my accounts?", "all kinds")
+    assert notes["reading"].startswith("Notes logged 2026-11-09 to 2026-11-23"), notes["reading"]
+    assert f"{per['note']} note" in notes["text"], notes["text"]
+    assert "Read \u201cnotes\u201d as CSM notes" in notes["text"], notes["text"]
+    assert all(f"{n} {k}" in notes["text"] for k, n in per.items() if k != "note"), notes["text"]  # said, not dropped
+    assert "2026-11-09 to 2026-11-23" in every["reading"] and f"{sum(per.values())} activities" in every["text"], \
+        every["text"]
