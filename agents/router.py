@@ -26,7 +26,7 @@ from agents.router_text import spans as _spans
 from agents.router_text import whole_names as _whole_names
 from agents.specs import INTENTS, SPECS
 from agents.state import AccountRef, Deps, Dialogue, Route
-from agents.understand import reading
+from agents.understand import constraint_words, reading
 from core.errors import AccessDenied, AmbiguousName, NotFoundError
 from integrations.llm import LLMError, structured
 from tools import access, crm, records
@@ -181,8 +181,9 @@ def _reading(r: Route, question: str, today: date, found: understand.Plan | None
         line = ("Prep for " + names + ": " + "; ".join(parts) if len(parts) > 2 else "; ".join(parts)) + ":"
         line = line[:1].upper() + line[1:]
     r["reading"] = line
-    r["not_applied"] = reading.unapplied(question, p if "query" in intents or "portfolio" in intents else None,
-                                         today, r["window_days"] if "portfolio" in intents else None) + unanswered + \
+    r["not_applied"] = constraint_words.unapplied(
+        question, p if "query" in intents or "portfolio" in intents else None,
+        today, r["window_days"] if "portfolio" in intents else None) + unanswered + \
         unheld(question, r["plans"][0] if r["plans"] and "query" in intents else None)  # "her phone?": not held
     return r
 

@@ -15,7 +15,7 @@ from agents.router_people import person_pick
 from agents.router_rows import record_pick
 from agents.specs import CATALOGUE
 from agents.state import AccountRef, Deps, Dialogue, Route
-from agents.understand import edits, picks, reading
+from agents.understand import edit_rows, edits, picks, reading
 from tools import crm
 from tools.query import ENTITIES, Filter, Query, run
 
@@ -207,7 +207,7 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
     if gone:  # "besides that one": which rows, and the phrase was applied
         out["left_out"] = "; ".join(f"{r['account']}, {r['label']}" + (f" ({r['date']})" if r.get("date") else "")
                                     for r in gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
-        m = edits.BESIDES.search(question.lower())
+        m = edit_rows.BESIDES.search(question.lower())
         out["used"] = [*out["used"], *([m.group(0)] if m else [])]
     if sel is not None and sel.how != edits.NAMED:  # a person named is said by the reading itself
         out["picked"] = f"{sel.row['account']}, {sel.row['label']}" + (f" ({sel.row['date']})" if sel.row.get("date")

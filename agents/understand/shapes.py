@@ -7,11 +7,12 @@ from datetime import date
 
 from agents.state import AccountRef
 from agents.understand import activity_words
+from agents.understand.constraint_words import deadline
 from agents.understand.counts import per_account
 from agents.understand.measures import field_words, next_due, record_thresholds, singular, superlative
 from agents.understand.model import Plan, Shape
 from agents.understand.phrases import _COMPARE_TOPICS, _ENTITY_CUES, _FIELD_WORDS, _ORDINAL, _TODAY, METRICS, PLURAL
-from agents.understand.reading import DEFAULT_PERIOD, deadline
+from agents.understand.reading import DEFAULT_PERIOD
 from agents.understand.slots import _account_filters, _group, _limit, _say, _sort, _vocab_filters, thresholds
 from agents.understand.statuses import INCLUDING_DONE, status_filters, still_to_do
 from agents.understand.vocabulary import Vocabulary

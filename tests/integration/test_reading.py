@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agents.assistant import Assistant
 from agents.evaluate import load_questions
-from agents.understand.reading import VERB_FIELDS, constraints
+from agents.understand.constraint_words import VERB_FIELDS, constraints
 from tools.access import OPERATOR
 
 EVAL = Path(__file__).resolve().parents[1] / "eval"

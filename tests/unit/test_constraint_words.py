@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 
 from agents.understand import normalize
+from agents.understand.constraint_words import constraints
 from agents.understand.measures import record_thresholds, superlative
-from agents.understand.reading import constraints
 from agents.understand.shapes import past_tense
 from agents.understand.slots import thresholds
 from agents.when import OPEN_START, span
