@@ -17,6 +17,7 @@ from dateutil.relativedelta import relativedelta
 from agents import fiscal
 from agents.fiscal import fiscal_year
 from agents.holidays import holidays, month_day
+from agents.month_parts import part
 
 # The fiscal year's first month (settings `fiscal_year_start_month`) for one reading; `understand.plan` sets it.
 FISCAL_START: ContextVar[int] = ContextVar("fiscal_start", default=1)
@@ -231,6 +232,9 @@ def span(text: str, today: date, future: bool = True, fiscal_start: int | None =
         day = month_day(int(nth.group(1)), today, future)
         if day is not None:
             return Span(day, day, nth.group(0).strip())
+    parted = part(low, today, future)
+    if parted is not None:  # "first half of nov", "mid-october", "end of last month"
+        return Span(*parted)
     stated = fiscal.stated_start(low) or fiscal.STATED.get()
     if stated is not None:  # said in the conversation: it outranks the setting, and bare quarters are fiscal
         fiscal_start = stated
