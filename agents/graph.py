@@ -193,6 +193,12 @@ def route_node(state: State, deps: Deps) -> Update:
     upd: Update = {"route": r, "preset": None, "findings": findings,
                    "trace": [{"step": "route", "seconds": round(time.perf_counter() - t, 4), **r}]}
     stop = after_route(r)
+    dialogue = state.get("dialogue") or {}
+    if stop is not None and stop["mode"] == "ambiguous":  # a bare reply next ("the second") picks a candidate
+        upd["dialogue"] = {**dialogue, "pending": {"question": state["question"], "text": r["ambiguous"][0]["text"],
+                                                   "candidates": list(r["ambiguous"][0]["candidates"])}}
+    elif dialogue.get("pending"):
+        upd["dialogue"] = {**dialogue, "pending": None}
     if stop is not None:
         upd["answer"] = stop
     elif r["accounts"]:

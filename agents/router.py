@@ -26,7 +26,7 @@ from agents.router_text import spans as _spans
 from agents.router_text import whole_names as _whole_names
 from agents.specs import INTENTS, SPECS
 from agents.state import AccountRef, Deps, Dialogue, Route
-from agents.understand import constraint_words, reading
+from agents.understand import candidates, constraint_words, reading
 from core.errors import AccessDenied, AmbiguousName, NotFoundError
 from integrations.llm import LLMError, structured
 from tools import access, crm, records
@@ -196,6 +196,10 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
     A fiscal-year start stated in the message, or earlier in the thread, reads its quarters and years.
     """
     question = understand.normalize(question)
+    pending = (dialogue or {}).get("pending")
+    chosen = candidates.choose(question, pending["candidates"]) if pending else None
+    if pending and chosen:  # "the second" after "which Vandelay?": the first question, about that one
+        question, dialogue = candidates.asked_again(pending, chosen), {**(dialogue or {}), "pending": None}
     stated = fiscal.stated_start(question) or (dialogue or {}).get("fiscal_start")
     token = fiscal.STATED.set(stated)
     try:
@@ -204,6 +208,8 @@ def route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
         fiscal.STATED.reset(token)
     if stated is not None:
         r["fiscal_start"] = stated  # the thread keeps it for its follow-ups
+    if pending and chosen:  # the reading line says which candidate the reply picked
+        r["reading"] = f"Taking {chosen}, as you picked. " + (r.get("reading") or f"Asked again: {question}")
     return _fiscal_said(r, stated, deps.tool_context(who).fiscal_start)
 
 

@@ -96,6 +96,14 @@ class RowRef(TypedDict):
     values: dict[str, Any]  # the figures shown, for "the biggest", "the worst"
 
 
+class Pending(TypedDict):
+    """A clarifying question Retain asked: the question it could not answer, the name and the candidates offered."""
+
+    question: str
+    text: str
+    candidates: list[str]
+
+
 class Dialogue(TypedDict, total=False):
     """The conversation's state: the last typed query, its result rows and its subject, checkpointed per thread.
 
@@ -112,6 +120,7 @@ class Dialogue(TypedDict, total=False):
     all_account_ids: list[int] | None  # while a follow-up is read: every account of the last query, not just shown
     fiscal_start: int | None  # the fiscal year's first month a CSM stated in this thread
     total: int | None  # how many rows the last query found (more than `rows` when the list was cut)
+    pending: Pending | None  # the clarifying question just asked ("which Vandelay?"), for a bare reply
 
 
 class Preset(TypedDict):

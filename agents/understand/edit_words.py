@@ -112,7 +112,7 @@ def _shift(low: str) -> ShiftPeriod | None:
     m = re.search(r"\b(?:the)\s+(week|month|quarter|year|period|half)\s+(?:before|earlier|prior)\b|"
                   r"\b(?:a|one)\s+(week|month|quarter|year)\s+(?:earlier|before|ago)\b|"
                   r"\b(?:the )?(week|month|quarter|year|period) (?:after|later)\b|"
-                  r"\b(?:the )?(prior|preceding|following) (week|month|quarter|year|period)\b", low)
+                  r"\b(?:the )?(prior|preceding|previous|following) (week|month|quarter|year|period|half)\b", low)
     if not m:
         return None
     unit = next(g for g in (m.group(1), m.group(2), m.group(3), m.group(5)) if g)
