@@ -155,6 +155,7 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
             f"{sel.row['account']} ({how} in the last answer)", narrowed
     try:
         switched = next((e.entity for e in found if isinstance(e, edits.SwitchEntity)), None)
+        found = [_drilled(ctx, e, d) for e in found]
         found = [_scoped(ctx, e, d, switched) for e in found]
         d = _with_all_accounts(ctx, d, found)
         summ = [e for e in found if isinstance(e, edits.Summarise)]
@@ -189,6 +190,7 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
     out["used"] = [x for e in found for x in (
         [e.text] if isinstance(e, edits.ShiftPeriod) else [e.span.text] if isinstance(e, edits.SetPeriod) else
         [str(e.limit)] if isinstance(e, edits.Reorder) and e.limit else [e.how] if isinstance(e, edits.SelectRow)
+        else [e.said] if isinstance(e, edits.DrillGroup)
         else [e.said] if isinstance(e, edits.DropFilters) and e.said
         else [w for f in e.fields for w in picks.field_words(f) if w.lower() in question.lower()]
         if isinstance(e, edits.ShowFields)  # "latest nps for each": the field's own words were applied
@@ -292,6 +294,22 @@ def _with_all_accounts(ctx: crm.ToolContext, d: Dialogue, found: list[edits.Edit
     q = last.query.model_copy(update={"limit": None, "aggregates": [], "group_by": None, "fields": ["account"]})
     ids = list(dict.fromkeys(int(r["account_id"]) for r in run(ctx, q).rows))
     return {**d, "all_account_ids": ids}
+
+
+def _drilled(ctx: crm.ToolContext, e: edits.Edit, d: Dialogue) -> edits.Edit:
+    """"the lowest one" / "his" after a grouped answer: the group it means, found by running that answer again."""
+    if not isinstance(e, edits.DrillGroup) or not d.get("plan"):
+        return e
+    q = understand.from_json(d["plan"]).query  # type: ignore[arg-type]
+    groups = [g for g in run(ctx, q).groups if g["group"] != "(none)"] if q is not None else []
+    if not groups:
+        raise ValueError("no group to drill into")  # read afresh
+    key = next((f"{a.fn}_{a.field}" for a in q.aggregates if q.sort and a.field == q.sort[0].field),  # type: ignore
+               "count")
+    ranked = [g for g in groups if isinstance(g.get(key), (int, float))] or groups
+    pick = groups[0] if e.pick == "first" else (min if e.pick == "min" else max)(
+        ranked, key=lambda g: float(g.get(key) or 0))
+    return edits.DrillGroup(e.pick, e.said, str(pick["group"]))
 
 
 def _scoped(ctx: crm.ToolContext, e: edits.Edit, d: Dialogue, switched: str | None = None) -> edits.Edit:

@@ -176,5 +176,19 @@ class Unmatched:
     among: tuple[int, ...] = ()  # the positions of the rows it could mean, when several
 
 
+@dataclass(frozen=True)
+class DrillGroup:
+    """One group of a grouped answer, its rows listed ("lowest one - show me their accounts", "list his").
+
+    `pick` says which group: "min" / "max" of the figure the groups were ranked by, "first" the group the answer
+    put first. `value` is the group's key once the router has run the last query (None while only read).
+    """
+
+    pick: str
+    said: str
+    value: str | None = None
+
+
 Edit = SetPeriod | ShiftPeriod | SetFilters | SwitchEntity | SelectRow | Summarise | Reorder | Resubject | Unmatched | \
-    GroupBy | ShowFields | DropFilters | Unreadable | UsageOf | Quote | ExcludeRows | PickRecord | SwitchPerson
+    GroupBy | ShowFields | DropFilters | Unreadable | UsageOf | Quote | ExcludeRows | PickRecord | SwitchPerson | \
+    DrillGroup

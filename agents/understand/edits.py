@@ -23,9 +23,11 @@ from datetime import date
 from agents.holidays import date_named
 from agents.state import AccountRef, Dialogue
 from agents.understand import picks, row_asks, subjects
+from agents.understand.drill import drill_of
 from agents.understand.edit_apply import _has_window, apply, current_period, rows_of
 from agents.understand.edit_ops import (
     _DATE_FIELD,
+    DrillGroup,
     DropFilters,
     Edit,
     ExcludeRows,
@@ -75,7 +77,7 @@ from agents.understand.vocabulary import Vocabulary
 from agents.when import Span
 from tools.query import ENTITIES, Filter, Sort
 
-__all__ = ["AHEAD", "BOTH", "CUE", "NAMED", "ONLY", "WHOLE", "DropFilters", "Edit", "ExcludeRows",
+__all__ = ["AHEAD", "BOTH", "CUE", "NAMED", "ONLY", "WHOLE", "DrillGroup", "DropFilters", "Edit", "ExcludeRows",
            "GroupBy", "Quote", "Reorder", "Resubject", "SelectRow", "SetFilters", "SetPeriod", "ShiftPeriod",
            "ShowFields", "Summarise", "SwitchEntity", "SwitchPerson", "Unmatched", "one_row",
            "Unreadable", "UsageOf", "apply", "current_period", "period_of", "read", "rows_of"]
@@ -105,6 +107,9 @@ _ALL = re.compile(r"^\W*(?:(?:ok(?:ay)?|so|and|then|now|just|actually)\W+)*(?:(?
 _LOGGED = ("activities", "tickets", "surveys", "telemetry", "fine_tunes")  # records of what happened, never ahead
 _WIDEN = re.compile(r"\b(?:include|including|add|adding|bring in|throw in)\b|\b(?:ones|them)\s+(?:too|as well)\b")
 """A value said as an addition ("include the red ones too"): kept beside the field's values, not instead of them."""
+_REGROUP = re.compile(r"\b(?:break|split|broken|group)\b(?:\s+[\w'-]+){0,3}?\s+(?:down\s+)?by\s+(?:team|csm|owner|"
+                      r"segment|industry)s?\b")
+"""Regrouping said of the last grouped answer ("break east down by csm"): an edit of it, not a new question."""
 _QUESTION = re.compile(r"\?\s*$|^(?:and\s+|so\s+|ok\s+)?(?:what|why|when|how|who|where|which|did|was|is|does|do|tell|"
                        r"any|has|had|were|can|could)\b")
 
@@ -131,6 +136,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
             return resub
     if prev is None:
         return []
+    regroup = prev.query is not None and bool(prev.query.group_by) and bool(_REGROUP.search(low))
+    cue = cue or regroup  # "break east down by csm" after a per-team figure: that team, per CSM
     ones = {r["account_id"] for r in d.get("rows") or []} or set(subject)
     if len(ones) == 1 and not named and (asks_latest(low) or prev.query is not None and prev.query.entity not in (
             "accounts", "contacts") and row_asks.SIDE.search(low)):
@@ -162,12 +169,16 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     if not cue:
         return []
     standalone = topic and len(low.split()) > 4
-    if fresh is not None and standalone and not _BACK.search(low) and not CUE.search(low) and fresh.shape != "lookup":
+    if fresh is not None and standalone and not _BACK.search(low) and not CUE.search(low) and fresh.shape != "lookup" \
+            and not regroup:
         return []  # a complete question of its own
     entity: str = prev.query.entity if prev.query is not None else \
         ("renewals" if prev.shape == "metric" else "accounts")
     out: list[Edit] = []
     rows = d.get("rows") or []
+    drill = drill_of(low, prev)
+    if drill:  # "lowest one - show me their 3 worst accounts" after health by CSM: that CSM's accounts
+        return drill
     if rows and asks_text(low, entity) and not named and not _entity_of(_without_fields(low, entity)) not in (
             None, entity) and not picks.by_ordinal(low, rows):
         return [Quote()]  # "what did they complain about?" after survey answers: their comments, quoted
@@ -299,7 +310,7 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     group = re.search(r"\b(?:broken down|break(?: it)? down|split|grouped|group(?: it)?)\s+by\s+(team|csm|owner|"
                       r"segment|industry|priority|status|outcome)s?\b|\b(?:per|by|for each)\s+(team|csm|segment|"
                       r"industry)\b", low)
-    if group and not out:
+    if group and all(isinstance(e, SetFilters) for e in out):  # "break east down by csm": East, per CSM
         out.append(GroupBy({"csm": "owner"}.get(group.group(1) or group.group(2), group.group(1) or group.group(2))))
     by = re.search(r"(?<!sort )(?<!sorted )(?<!order )(?<!ordered )\b(?:broken down|break(?: it| them| that)? down|"
                    r"split(?: it| them)?|grouped|group(?: it| them)?|per|for each|each|by)\s+(?:by\s+)?"
