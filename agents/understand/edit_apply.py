@@ -202,10 +202,10 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                 "exclude_ids": list(dict.fromkeys([*p.query.exclude_ids, *ids])), "row_ids": []}))
         elif isinstance(e, DrillGroup) and p.query is not None and p.query.group_by and e.value is not None:
             by = p.query.group_by  # "list his" after red accounts by owner: his red accounts, as rows
-            kept = [f for f in p.query.filters if f.field != by]
+            others = [f for f in p.query.filters if f.field != by]
             sort = [s for s in p.query.sort if s.field in ENTITIES[p.query.entity].fields]
             p = replace(p, shape="list", query=p.query.model_copy(update={
-                "filters": [*kept, Filter(field=by, value=e.value)], "group_by": None, "aggregates": [],
+                "filters": [*others, Filter(field=by, value=e.value)], "group_by": None, "aggregates": [],
                 "having": None, "limit": None, "sort": sort}))
         elif isinstance(e, DropFilters) and p.query is not None:
             kept = p.query.having if p.query.having is None or p.query.having.field not in e.fields else None
