@@ -16,6 +16,7 @@ from agents.router_rows import record_pick
 from agents.specs import CATALOGUE
 from agents.state import AccountRef, Deps, Dialogue, Route
 from agents.understand import edit_rows, edits, picks, reading
+from agents.understand.usage import VERSUS
 from tools import crm
 from tools.query import ENTITIES, Filter, Query, run
 
@@ -182,6 +183,10 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
     out: Route = {"intents": ["query"], "accounts": p.accounts if p.shape in ("lookup", "compare") else [],
                   "accounts_via": "conversation", "ambiguous": [], "denied": [], "window_days": None,
                   "method": f"edit: {kinds}", "plans": [understand.to_json(p)]}
+    if before is not None and before.query is not None and before.query.entity == "telemetry" and \
+            before.query.aggregates and VERSUS.search(question.lower()) and \
+            all(isinstance(e, edits.SetPeriod | edits.ShiftPeriod) for e in found):
+        out["plans"].append(understand.to_json(before))  # "vs october?" after November's figure: both windows
     if narrowed is not None:
         out["base"] = narrowed
     out["said"] = [e.text for e in found if isinstance(e, edits.ShiftPeriod)]

@@ -18,6 +18,7 @@ from agents.understand.edit_ops import (
     ExcludeRows,
     GroupBy,
     Quote,
+    Remeasure,
     Reorder,
     Resubject,
     SelectRow,
@@ -207,6 +208,13 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             p = replace(p, shape="list", query=p.query.model_copy(update={
                 "filters": [*others, Filter(field=by, value=e.value)], "group_by": None, "aggregates": [],
                 "having": None, "limit": None, "sort": sort}))
+        elif isinstance(e, Remeasure) and p.query is not None:  # "same for error rate": that measure, all else kept
+            olds = {a.field for a in p.query.aggregates if a.field}
+            p = replace(p, query=p.query.model_copy(update={
+                "aggregates": [Aggregate(fn=e.fn, field=e.field)],  # type: ignore[arg-type]
+                "fields": list(dict.fromkeys(e.field if f in olds else f for f in p.query.fields)),
+                "sort": [s.model_copy(update={"field": e.field}) if s.field in olds else s for s in p.query.sort],
+                "having": None if p.query.having is not None and p.query.having.field in olds else p.query.having}))
         elif isinstance(e, DropFilters) and p.query is not None:
             kept = p.query.having if p.query.having is None or p.query.having.field not in e.fields else None
             p = replace(p, query=p.query.model_copy(update={"filters": [f for f in p.query.filters

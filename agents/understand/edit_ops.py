@@ -189,6 +189,15 @@ class DrillGroup:
     value: str | None = None
 
 
+@dataclass(frozen=True)
+class Remeasure:
+    """The same usage figure (accounts, window, grouping, ranking) of another measure ("same for error rate")."""
+
+    field: str
+    fn: str
+    words: str
+
+
 Edit = SetPeriod | ShiftPeriod | SetFilters | SwitchEntity | SelectRow | Summarise | Reorder | Resubject | Unmatched | \
     GroupBy | ShowFields | DropFilters | Unreadable | UsageOf | Quote | ExcludeRows | PickRecord | SwitchPerson | \
-    DrillGroup
+    DrillGroup | Remeasure

@@ -69,7 +69,7 @@ from agents.understand.latest import asks as asks_latest
 from agents.understand.measures import next_due
 from agents.understand.model import Plan, from_json
 from agents.understand.per_row import BOTH, EACH, activity_kind, each_count, one_row, per_account
-from agents.understand.row_totals import asks_change, asks_text, counted_by_account, usage_of
+from agents.understand.row_totals import asks_change, asks_text, counted_by_account, remeasure, usage_of
 from agents.understand.slots import _limit
 from agents.understand.statuses import still_to_do
 from agents.understand.usage import bound_of
@@ -156,6 +156,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     if re.match(r"\W*(?:(?:show|list|give)\s+(?:me\s+)?)?(?:my|our|all (?:my |our )?)\s*(?:\w+\s+){0,2}?"
                 r"(?:accounts|customers|clients|book|portfolio)\b", low) and not _BACK.search(low):
         return []  # "my biggest accounts": a new question about the asker's own book
+    measured = remeasure(low, prev)
+    if measured is not None:  # "rank by spend instead" after top accounts by tokens: the same ranking, by spend
+        return [measured]
     early = _structural(low, prev.query.entity if prev.query is not None else "accounts", prev, today, fiscal_start)
     if early and isinstance(early[0], DropFilters) and prev.query is not None:  # "scrap the enterprise bit - which
         rest = low.replace(early[0].said, " ")  # of them are in the red?": the other conditions said beside it

@@ -11,7 +11,7 @@ import re
 from datetime import date, timedelta
 
 from agents.understand.edit_apply import current_period
-from agents.understand.edit_ops import TEXT_FIELDS, Edit, GroupBy, Summarise, Unmatched, UsageOf
+from agents.understand.edit_ops import TEXT_FIELDS, Edit, GroupBy, Remeasure, Summarise, Unmatched, UsageOf
 from agents.understand.edit_words import _entity_of, _filters, _summarise, _summary_word, _without_fields, period_of
 from agents.understand.model import Plan
 from agents.understand.usage import measure
@@ -43,6 +43,22 @@ def counted_by_account(low: str, entity: str, today: date, vocab: Vocabulary, as
 
 
 _SUMMED = ("tokens", "api_requests", "spend")
+_ANOTHER = re.compile(r"^\W*(?:(?:ok(?:ay)?|so|and|now|then|but)\W+)*(?:same(?: thing| again)?(?: for| but| with)?|"
+                      r"what about|how about|and|rank(?:ed)?(?: them| it)? by|sort(?:ed)?(?: them| it)? by|"
+                      r"order(?:ed)?(?: them| it)? by|by)\b|\binstead\b")
+
+
+def remeasure(low: str, prev: Plan) -> Remeasure | None:
+    """"same for error rate", "rank by spend instead" after a usage figure: that figure of another measure.
+
+    The accounts, window, grouping and ranking of the last usage answer are kept; only the measure changes.
+    """
+    q = prev.query
+    agg = next((a for a in q.aggregates if a.field), None) if q is not None and q.entity == "telemetry" else None
+    m = measure(low)
+    if agg is None or m is None or m[0] == agg.field or not _ANOTHER.search(low) or len(low.split()) > 8:
+        return None
+    return Remeasure(*m)
 
 
 def usage_of(low: str, prev: Plan, today: date, rows: int, fiscal_start: int = 1) -> UsageOf | Unmatched | None:

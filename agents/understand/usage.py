@@ -30,6 +30,8 @@ _USAGE = re.compile(r"\b(?:used|use|usage|consum\w*|burn\w*|sent|made|ran|spent|
                     r"requests?|latenc\w*|p95|error[- ]?rates?)\b")
 _VS = re.compile(r"\b(?:vs\.?|versus|compared (?:to|with)|against|over the (?:month|quarter|week|year) before|"
                  r"month[- ]over[- ]month|week[- ]over[- ]week|than (?:last|the (?:month|quarter|week|year) before))\b")
+VERSUS = _VS
+"""A window compared ("vs october?"): after a usage figure, that figure for the window said, beside the last one."""
 _RANK = re.compile(r"\b(?:who|which (?:account|customer|client)s?|most|least|highest|lowest|top|bottom|biggest|"
                    r"heaviest|largest|smallest|fewest|slowest|fastest)\b")
 _GROUP = re.compile(r"\b(?:by|per|for each|each)\s+(team|csm|owner|segment|industry|model)s?\b")
