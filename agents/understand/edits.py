@@ -203,7 +203,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     own_limit = prev.query is not None and prev.query.limit is not None and prev.query.limit <= len(rows) and \
         _limit(str(d.get("question") or "").lower()) is not None  # "top 10" asked for, not a list's default length
     cut = len(rows) >= 25 or int(d.get("total") or 0) > len(rows) and not own_limit  # not "the top 3" asked for
-    if cut:  # a list cut short: "the biggest" is asked of the query, not of the rows shown
+    named_top = picks.named_measure(low, entity) if rows else None
+    unshown = named_top is not None and not any(isinstance(r["values"].get(named_top[0]), (int, float)) for r in rows)
+    if cut or unshown:  # a list cut short, or a measure its rows do not show: asked of the query, not of the rows
         top = picks.measure_of(low, entity)
         if top is not None:
             return [Reorder(Sort(field=top[0], desc=top[1]), 1), ShowFields([top[0]])]

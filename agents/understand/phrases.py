@@ -230,7 +230,8 @@ _ENTITY_CUES: list[tuple[str, str]] = [
      r"\b(?:start(?:ed)?|kicked off|began|begun|launched)\b.{0,30}\bonboardings?\b|"
      r"\bplans (?:\w+ ){1,3}(?:started|kicked off|began|launched)\b)", "plans"),
     # "onboardings with a target date in December", "which onboardings did I start in October": the plans
-    (r"\bmilestones?\b|onboarding (tasks|steps)|\bdue\b.{0,30}\bonboardings?\b|\bonboardings?\b.{0,30}\bdue\b",
+    (r"\bmilestones?\b|onboarding (tasks|steps)|\bdue\b.{0,30}\bonboardings?\b|\bonboardings?\b.{0,30}\bdue\b|"
+     r"\bplans\b.{0,30}\bdue\b(?! (?:for|to) renew)|\bdue\b.{0,20}\b(?:in|on|across) (?:\w+ ){0,2}plans\b",
      "milestones"),
     (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers|\bwho left\b|\bpeople who\b", "contacts"),
     (r"\b(survey|nps|csat) (responses?|answers?|comments?|results|scores)\b|\bsurvey comments\b|"

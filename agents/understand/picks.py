@@ -30,7 +30,9 @@ ORD = re.compile(r"(?:\bthe\s+" + _NTH + r"\b|\b" + _NTH + r"\s+(?:one|row|item|
 # Comparatives and superlatives, by what they measure: a date, an amount, a score.
 _DATE_HI = ("newer", "newest", "latest", "most recent", "more recent", "later", "recent")
 _DATE_LO = ("older", "oldest", "earlier", "earliest", "first filed", "first opened", "most overdue", "longest overdue",
-            "most late", "furthest behind", "longest open", "longest running", "been open the longest")
+            "most late", "furthest behind", "longest open", "longest running", "been open the longest",
+            "sitting longest", "sitting the longest", "waiting longest", "waiting the longest", "open longest",
+            "open the longest", "been around longest", "aged longest")
 _MONEY_HI = ("bigger", "biggest", "larger", "largest", "most valuable", "more valuable", "worth the most",
              "worth more", "pricier", "priciest", "most expensive", "more expensive", "top")
 _MONEY_LO = ("smaller", "smallest", "least valuable", "less valuable", "worth the least", "worth less", "cheaper",
@@ -74,6 +76,7 @@ FIELD_WORDS: dict[str, tuple[str, ...]] = {
     "comment": ("comment", "comments", "what they said", "what did they say", "feedback", "verbatim"),
     "body": ("body", "details", "description", "what it was about", "what was it about", "what they said"),
     "loss_summary": ("what went wrong", "loss", "why it failed", "what happened"),
+    "loss_final": ("final loss", "end loss", "ending loss", "last loss"),
     "role": ("role", "roles", "title", "titles", "job title"),
     "due_date": ("due", "due date", "deadline"),
     "last_engaged": ("last engaged", "last heard", "last hear from", "last talked", "last spoke", "last contact",
@@ -380,17 +383,24 @@ _MONEY_OF = {"accounts": "arr", "renewals": "arr_before"}
 _SCORE_OF = {"accounts": "health", "surveys": "score", "fine_tunes": "eval_score"}
 
 
+def named_measure(low: str, entity: str) -> tuple[str, bool] | None:
+    """The field a superlative names outright ("lowest final loss", "most seats"), and its direction."""
+    m = _BY_FIELD.search(low)
+    if m is None or entity not in ENTITIES:
+        return None
+    named = [f for f in fields_named(m.group(2), entity)
+             if ENTITIES[entity].fields[f].kind in ("number", "money", "ratio", "date")]
+    return (named[0], m.group(1) in ("most", "highest", "biggest", "largest", "greatest", "max", "maximum", "more",
+                                     "higher", "bigger")) if named else None
+
+
 def measure_of(low: str, entity: str) -> tuple[str, bool] | None:
     """The field and direction a superlative names, read without rows: "the biggest" is ARR, highest first."""
     if entity not in ENTITIES:
         return None
-    m = _BY_FIELD.search(low)
-    if m:
-        named = [f for f in fields_named(m.group(2), entity)
-                 if ENTITIES[entity].fields[f].kind in ("number", "money", "ratio", "date")]
-        if named:
-            return named[0], m.group(1) in ("most", "highest", "biggest", "largest", "greatest", "max", "maximum",
-                                            "more", "higher", "bigger")
+    named = named_measure(low, entity)
+    if named is not None:
+        return named
     adj = next((a for a in _ADJ if re.search(rf"\b(?:the|which)(?: one| account| customer| client)?"
                                                rf"(?: that'?s| that is| is)? {re.escape(a)}\b(?! (?:ones? )?first)",
                                                low)), None)
