@@ -144,7 +144,7 @@ def _base_select(spec: EntitySpec, ctx: ToolContext, q: Query) -> Any:
     owners = access.visible_owner_ids(ctx.store, ctx.viewer)
     if owners is not None:  # the scope, in code: nothing outside it is ever read
         stmt = stmt.where(Account.owner_id.in_(sorted(owners)))
-    if spec.live_only:
+    if spec.live_only and not q.account_ids:  # accounts asked for by id (a list's own rows) are read as they are
         stmt = stmt.where(Account.lifecycle_stage != "churned")
     if q.account_ids:
         stmt = stmt.where(Account.id.in_(q.account_ids))
@@ -210,11 +210,14 @@ def _sql_condition(expr: Any, f: Filter, kind: str) -> Any:
     return ops[f.op]()
 
 
-def _account_rows(ctx: ToolContext, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add the day's scores to account rows (accounts without scores are left out)."""
+def _account_rows(ctx: ToolContext, rows: list[dict[str, Any]], named: bool = False) -> list[dict[str, Any]]:
+    """Add the day's scores to account rows (accounts without scores are left out, unless asked for by id)."""
     h = ctx.health()
     scored = set(h.features.index)
+    unscored = [r for r in rows if r["account_id"] not in scored] if named else []  # a churned one of a list
     rows = [r for r in rows if r["account_id"] in scored]
+    if unscored:
+        return _account_rows(ctx, rows) + unscored
     if not rows:
         return rows
     ids = [r["account_id"] for r in rows]
@@ -243,7 +246,7 @@ def run(ctx: ToolContext, q: Query) -> QueryResult:
         first: dict[int, dict[str, Any]] = {}
         for r in found:  # an account with several active contracts: its first row
             first.setdefault(r["account_id"], r)
-        found = _account_rows(ctx, list(first.values()))
+        found = _account_rows(ctx, list(first.values()), named=bool(q.account_ids))
     for f in q.filters:
         if spec.fields[f.field].expr is None and found:
             kind = spec.fields[f.field].kind

@@ -13,6 +13,7 @@ from agents.assistant import Assistant
 DANA = "dana.reyes@retain.example"
 SAM = "sam.okafor@retain.example"
 LENA = "lena.fischer@retain.example"
+OLIVIA = "olivia.grant@retain.example"
 
 
 def _sql(rt, q: str) -> list[tuple]:
@@ -76,3 +77,20 @@ def test_a_superlative_on_a_measure_the_list_did_not_show_ranks_the_rows_on_that
         t = r["answer"]["text"]
         assert "final" in t.split("\n")[0] and "lowest first" in t.split("\n")[0], t
         assert low_loss[0] in t and f"{low_loss[2]:.2f}" in t and low_eval[0] not in t, t
+
+
+def test_whose_accounts_after_churned_renewals_gives_the_former_accounts_owners_within_scope(rt):
+    bot = Assistant(rt, use_memory=False)
+    churns = _sql(rt, "select a.name, cs.name, cs.team from renewal_events r join accounts a on a.id = r.account_id "
+                      "join csms cs on cs.id = a.owner_id where r.outcome = 'churned' and a.lifecycle_stage = "
+                      "'churned' and r.renewal_date between '2025-01-01' and '2025-12-31'")
+    east = [c for c in churns if c[2] == "East"]
+    west = [c for c in churns if c[2] != "East"]
+    assert len(east) >= 2 and west
+    for n, ask in enumerate(("whose accounts were those", "who were their owners?")):
+        r = [bot.ask(a, OLIVIA, f"gone{n}") for a in ("which customers churned in 2025", ask)][-1]
+        t = r["answer"]["text"]
+        assert r["answer"]["mode"] == "deterministic", t
+        for acct, owner, _ in east:
+            assert any(acct in line and f"owner {owner}" in line for line in t.splitlines()), (acct, t)
+        assert not any(acct in t for acct, *_ in west), t  # a manager of East sees East's accounts only
