@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from agents.state import AccountRef
-from agents.understand import activity_words
+from agents.understand import absence, activity_words
 from agents.understand.constraint_words import deadline
 from agents.understand.counts import per_account
 from agents.understand.measures import field_words, next_due, record_thresholds, singular, superlative
@@ -102,6 +102,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     if entity != "accounts" and asks_accounts and (counted or ((PLURAL.search(low) or one) and
                                                                _sort(low) is not None)):
         entity = "accounts"  # "which customers have the most open tickets?" ranks accounts, not tickets
+    if absence.gap(low, today) is not None:
+        entity = "accounts"  # "which of mine have had nothing logged since X": accounts by their touch gap
     entity = _records_asked(entity, low, today)
     if entity == "accounts" and re.search(r"\bcsat\b", low):
         entity = "surveys"  # an account has no CSAT of its own: its survey responses do

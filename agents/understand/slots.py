@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from agents.understand import absence
 from agents.understand.phrases import _FIELD_WORDS, _GROUPS, _INCLUSIVE, _LESS, _MORE, _NUMW, _SORTS
 from agents.understand.vocabulary import Vocabulary
 from agents.when import NUMBER_WORDS, Span, span
@@ -299,7 +300,13 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
     since = re.search(r"(?:haven'?t|have not|hasn'?t|not|no)\b[^.?!]{0,30}?\b(?:heard|talk|spoke|spoken|touch|contact|"
                       r"met|reach)\w*[^.?!]{0,20}?\bsince\b", low)
     gap = span(low[since.start():], today, future=False) if since else None
-    if gap is not None and not m:
+    none_logged = absence.gap(low, today)
+    if none_logged is not None:  # "nothing logged since oct 21": last touch before that day
+        out.append(Filter(field="days_since_touch", op="ge", value=none_logged[0]))
+        said.append(none_logged[1])
+        low = low[:absence.absent(low).start()]  # type: ignore[union-attr]  # its window is not a renewal window
+        m = None
+    elif gap is not None and not m:
         n = max(1, (today - gap.start).days)
         out.append(Filter(field="days_since_touch", op="ge", value=n))
         said.append(f"no touch since {gap.start.isoformat()} ({n}+ days)")
