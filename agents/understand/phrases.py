@@ -233,7 +233,9 @@ _ENTITY_CUES: list[tuple[str, str]] = [
     (r"\bmilestones?\b|onboarding (tasks|steps)|\bdue\b.{0,30}\bonboardings?\b|\bonboardings?\b.{0,30}\bdue\b|"
      r"\bplans\b.{0,30}\bdue\b(?! (?:for|to) renew)|\bdue\b.{0,20}\b(?:in|on|across) (?:\w+ ){0,2}plans\b",
      "milestones"),
-    (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers|\bwho left\b|\bpeople who\b", "contacts"),
+    (r"\bchampions\b|\bcontacts\b|economic buyers|decision[- ]makers|\bpeople who\b|"
+     r"\b(?:who|anyone|anybody|people|folks)(?:['’]s|['’]ve| has| have)? (?:left|departed|quit|moved on|"
+     r"gone(?! (?:quiet|dark|silent|cold)))\b", "contacts"),
     (r"\b(survey|nps|csat) (responses?|answers?|comments?|results|scores)\b|\bsurvey comments\b|"
      r"\b(responded|answered|replied|filled (?:in|out)|took)\b.{0,12}\b(nps|survey|csat)\b|"
      r"\b(detractor|promoter|passive)s? (responses|answers|comments)\b|"

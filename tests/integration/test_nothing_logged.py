@@ -42,3 +42,23 @@ def test_accounts_with_nothing_logged_since_a_day_are_the_silent_ones(rt):
         assert shown == sorted(shown) and len(shown) == len(names), r  # longest silent first, each date shown
         assert silent[0][0] in r, r  # the last date is shown
         assert not any(n in r for n in logged), (r, logged)
+
+
+def test_who_left_at_my_accounts_in_a_window_is_the_contacts_with_a_left_date_in_it(rt):
+    bot = Assistant(rt, use_memory=False)
+    for who, owner, q, a, b in [
+        (MARCUS, 5, "who's left at my accounts since august?", "2026-08-01", "2026-11-23"),
+        (MARCUS, 5, "who has departed from my customers in october", "2026-10-01", "2026-10-31"),
+        (SAM, 7, "anyone quit at my accounts since september 15", "2026-09-15", "2026-11-23"),
+    ]:
+        with rt.store.session() as s:
+            left = {r[0] for r in s.execute(text(
+                "select c.name from contacts c join accounts a on a.id = c.account_id where a.owner_id = :o and "
+                "a.lifecycle_stage != 'churned' and c.left_on between :a and :b"), {"o": owner, "a": a, "b": b})}
+            other = {r[0] for r in s.execute(text(
+                "select c.name from contacts c join accounts a on a.id = c.account_id where a.owner_id = :o and "
+                "c.left_on is not null and c.left_on not between :a and :b"), {"o": owner, "a": a, "b": b})} - left
+        assert left, "the demo needs a leaver in the window"
+        r = bot.ask(q, who, f"left:{who}:{q}")["answer"]["text"]
+        assert r.startswith("Contacts, left on") and f"{a} to {b}" in r.splitlines()[0], r
+        assert all(n in r for n in left) and not any(n in r for n in other), (r, left, other)
