@@ -38,7 +38,7 @@ def gap(low: str, today: date) -> tuple[int, str, Span | None] | None:
     if m is None:
         return None
     window = span(low[m.start():], today, future=False)
-    if window is None or window.start > today:
+    if window is None or window.start >= today:  # "haven't touched in 3 weeks": a gap length, read by slots
         return None
     days = (today - window.start).days + 1  # touched the day before at the latest
     kind = _KINDS.search(low[m.start():])
