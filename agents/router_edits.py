@@ -194,7 +194,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         any(isinstance(e, edits.SwitchEntity | edits.ShowFields | edits.UsageOf) for e in found) else []  # "those 3"
     out["used"] = [x for e in found for x in (
         [e.text] if isinstance(e, edits.ShiftPeriod) else [e.span.text] if isinstance(e, edits.SetPeriod) else
-        [str(e.limit)] if isinstance(e, edits.Reorder) and e.limit else [e.how] if isinstance(e, edits.SelectRow)
+        [x for x in (str(e.limit or ""), e.text) if x] if isinstance(e, edits.Reorder) else
+        [e.how] if isinstance(e, edits.SelectRow)
         else [e.said] if isinstance(e, edits.DrillGroup)
         else [e.said] if isinstance(e, edits.DropFilters) and e.said
         else [w for f in e.fields for w in picks.field_words(f) if w.lower() in question.lower()]

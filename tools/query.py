@@ -86,6 +86,7 @@ class Query(BaseModel):
     exclude_ids: list[int] = Field(default_factory=list, max_length=500)  # records of a previous answer left out
     sort: list[Sort] = Field(default_factory=list, max_length=3)
     limit: int | None = Field(None, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=500)  # ranks skipped before the limit: "the next 3" after a top 3
     group_by: str | None = None
     aggregates: list[Aggregate] = Field(default_factory=list, max_length=4)
     having: Filter | None = None  # a bound on each group's count or aggregate: "accounts with more than 3 tickets
@@ -269,6 +270,8 @@ def run(ctx: ToolContext, q: Query) -> QueryResult:
         found = sort_rows(found, [(x.field, x.desc) for x in q.sort])
     elif spec.date_field:
         found = sort_rows(found, [(spec.date_field, True)])
+    if q.offset:
+        found = found[q.offset:]
     if q.limit:
         found = found[: q.limit]
     if q.reverse:

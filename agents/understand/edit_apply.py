@@ -283,6 +283,10 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                 upd["sort"] = [e.sort]
             if e.limit is not None or e.unlimited:
                 upd["limit"] = e.limit
+            if e.page:  # "the next 3": the ranks right after the ones shown
+                seen = 1 if e.after_first else p.query.limit or len(d.get("rows") or []) or 10
+                upd["offset"] = min(500, p.query.offset + seen)
+                upd["limit"] = e.limit or p.query.limit or 10
             if e.lowest and p.query.sort and p.query.sort[0].desc:
                 upd["sort"] = [p.query.sort[0].model_copy(update={"desc": False})]
             grouped = e.sort is not None and bool(p.query.group_by) and \

@@ -129,6 +129,9 @@ class Reorder:
     limit: int | None
     lowest: bool = False  # "the bottom 3": the lowest by the list's own order
     unlimited: bool = False  # "ok show me all of them" after a top 5: the whole list, no length
+    page: bool = False  # "the next 3", "5 more": the ranks after the ones shown, same order and filters
+    after_first: bool = False  # "the next 2 after it": after the first row (the one the answer was about)
+    text: str = ""  # the words that asked for it, applied by it
 
 
 @dataclass(frozen=True)

@@ -405,3 +405,4 @@ def _ahead(low: str, prev: Plan, today: date) -> list[Edit] | None:
     one = re.search(r"\b(?:the|my|our|^|'s|is)\s*next (?!(?:few|\d+|two|three|ones)\b)[a-z]+(?<!s)\b", low)
     return [SetFilters([Filter(field=fld, op="ge", value=start.isoformat())], AHEAD),
             Reorder(Sort(field=fld), 1 if one else None)]
+

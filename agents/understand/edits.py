@@ -68,6 +68,7 @@ from agents.understand.edit_words import (
 from agents.understand.latest import asks as asks_latest
 from agents.understand.measures import next_due
 from agents.understand.model import Plan, from_json
+from agents.understand.pages import page
 from agents.understand.per_row import BOTH, EACH, activity_kind, each_count, one_row, per_account
 from agents.understand.row_totals import asks_change, asks_text, counted_by_account, remeasure, usage_of
 from agents.understand.slots import _limit
@@ -153,6 +154,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
             not re.search(r"\b(?:my|our|in|from|with|without|who|that|which|are|is|were|have|has)\b", low):
         reo = _reorder(low, prev.query.entity)  # "all of em, smallest first": the new order too
         return [Reorder(reo.sort if reo is not None else None, None, unlimited=True)]
+    paged = page(low) if prev.query is not None and (prev.query.sort or prev.query.limit) else None
+    if paged is not None:  # "the next 3", "5 more", "the ones after that": the next ranks of the same list
+        return [paged]
     if re.match(r"\W*(?:(?:show|list|give)\s+(?:me\s+)?)?(?:my|our|all (?:my |our )?)\s*(?:\w+\s+){0,2}?"
                 r"(?:accounts|customers|clients|book|portfolio)\b", low) and not _BACK.search(low):
         return []  # "my biggest accounts": a new question about the asker's own book

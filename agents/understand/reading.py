@@ -248,7 +248,9 @@ def reading(p: Plan) -> str:
             parts.append(order)  # "Notes logged ..., newest first"
         else:
             parts.append(f"sorted by {label}, {order}")
-    if q.limit and p.shape != "lookup" and q.limit < 25 and not q.reverse:
+    if q.offset and q.limit:  # "the next 2": which ranks are shown
+        parts.append(f"ranks {q.offset + 1}-{q.offset + q.limit}")
+    elif q.limit and p.shape != "lookup" and q.limit < 25 and not q.reverse:
         parts.append(f"top {q.limit}" if q.sort else f"first {q.limit}")
     text = ", ".join(parts)
     if each:
