@@ -72,7 +72,8 @@ def window_days(low: str, today: date) -> int | None:
 def spans(text: str) -> list[tuple[int, int, str]]:
     """Runs of up to four words that may name an account (not all stop words), longest first, with offsets."""
     words = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"[A-Za-z0-9][A-Za-z0-9&.\-]*", text)]
-    words = [(s, e, re.sub(r"'s$|’s$", "", w)) for s, e, w in words]
+    words = [(s, e, re.sub(r"'s$|’s$", "", w)) for s, e, w in words
+             if not (len(w) == 1 and s and text[s - 1] in "'’")]  # the "s" of "how's" is no word of a name
     out = []
     for n in (4, 3, 2, 1):
         for i in range(len(words) - n + 1):

@@ -55,3 +55,12 @@ def test_a_reply_that_picks_no_candidate_is_not_guessed(rt):
     bot.ask("how is foxglove doing?", AVERY, "pick-none")
     r = bot.ask("hmm", AVERY, "pick-none")["answer"]["text"]
     assert not r.startswith("Taking") and "Foxglove Realty: health" not in r, r
+
+
+def test_the_question_quotes_the_name_typed_not_a_contractions_leftover(rt):
+    bot = Assistant(rt, use_memory=False)
+    for ask in ("how's foxglove looking?", "what's pinnacle's renewal date?"):
+        r = bot.ask(ask, AVERY, f"quote-{ask[:6]}")["answer"]
+        assert r["mode"] == "ambiguous", r["text"]
+        quoted = re.search(r"\u201c(.*?)\u201d matches several", r["text"])
+        assert quoted and quoted.group(1).split()[0].lower() in ("foxglove", "pinnacle"), r["text"]
