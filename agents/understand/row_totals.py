@@ -48,6 +48,10 @@ _ANOTHER = re.compile(r"^\W*(?:(?:ok(?:ay)?|so|and|now|then|but)\W+)*(?:same(?: 
                       r"order(?:ed)?(?: them| it)? by|by)\b|\binstead\b")
 
 
+_TOTAL_OF_ROWS = re.compile(r"\b(?:altogether|combined|in total|total|sum|all told|in all)\b|"
+                            r"^(?!.*\b(?:rank|sort|order)).*\b(?:those|these)\b")
+
+
 def remeasure(low: str, prev: Plan) -> Remeasure | None:
     """"same for error rate", "rank by spend instead" after a usage figure: that figure of another measure.
 
@@ -57,6 +61,8 @@ def remeasure(low: str, prev: Plan) -> Remeasure | None:
     agg = next((a for a in q.aggregates if a.field), None) if q is not None and q.entity == "telemetry" else None
     m = measure(low)
     if agg is None or m is None or m[0] == agg.field or not _ANOTHER.search(low) or len(low.split()) > 8:
+        return None
+    if _TOTAL_OF_ROWS.search(low):  # "and what did those four spend altogether?": a total over the rows (usage_of)
         return None
     return Remeasure(*m)
 
