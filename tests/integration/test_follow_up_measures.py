@@ -70,7 +70,7 @@ def test_a_superlative_on_a_measure_the_list_did_not_show_ranks_the_rows_on_that
                     "on a.id = f.account_id where a.owner_id = (select id from csms where name = 'Sam Okafor') and "
                     "f.created_on >= '2026-08-01' and f.loss_final is not null")
     low_loss = min(jobs, key=lambda j: j[2])
-    low_eval = min(jobs, key=lambda j: j[3])
+    low_eval = min((j for j in jobs if j[3] is not None), key=lambda j: j[3])
     assert low_loss[0] != low_eval[0]
     for n, ask in enumerate(("and lowest final loss", "which one had the lowest final loss?")):
         r = [bot.ask(a, SAM, f"loss{n}") for a in ("fine-tunes since august", ask)][-1]
