@@ -18,7 +18,6 @@ from retain.cli.common import (
     services,
 )
 from retain.cli.memory import memory_progress, sync_table
-from retain.deps import chat_line
 
 
 # ---------------------------------------------------------------- demo
@@ -67,6 +66,8 @@ def demo_run(
     seed: int = typer.Option(7, "--seed"),
 ) -> None:
     """Retain's main job end to end on the embedded defaults: seed, sync memory, answer, brief, follow up."""
+    from retain.deps import chat_line  # the graph and its libraries: loaded here, not by `retain --help`
+
     demo_seed(accounts=accounts, seed=seed, csms=6)
     accounts_cmd(csm=None, band=None, segment=None, renewal_days=None, limit=15, as_json=False)
     rt = services()

@@ -60,3 +60,17 @@ def test_a_health_or_vague_question_reads_stored_scores_without_data_frames_or_m
     assert expect in text
     assert "pyarrow" in loaded  # the probe sees the stored run being read
     assert not loaded & {"pandas", "chromadb", "sklearn"}, sorted(loaded & {"pandas", "chromadb", "sklearn"})
+
+
+def test_help_loads_no_graph_model_or_data_frame_libraries():
+    """`retain --help` is the first command a newcomer runs: it lists commands without importing what answers."""
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "retain", "--help"], capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "ask" in out.stdout
+    loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in out.stderr.splitlines()
+              if line.startswith("import time:")}
+    assert "typer" in loaded  # the probe reads the import log it should
+    heavy = {"langgraph", "langchain_core", "langsmith", "pandas", "pyarrow", "chromadb", "llama_cpp", "sklearn",
+             "alembic", "pptx"}
+    assert not loaded & heavy, sorted(loaded & heavy)
