@@ -284,6 +284,7 @@ def query_node(payload: Payload, deps: Deps) -> Update:
                            "entity": found[0].data.get("entity"), "rows": found[0].data.pop("rows", []),
                            "total": found[0].data.pop("total", None),
                            "accounts": first.accounts, "base": payload["route"].get("base"),
+                           "windowed": payload["route"].get("windowed"),
                            "fiscal_start": payload["route"].get("fiscal_start")}
         upd["findings"] = [plain(f.as_dict()) for f in found]
     if found and found[0].data.get("entity"):

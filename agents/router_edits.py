@@ -94,6 +94,11 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         again = read({**d, **base, "base": None})  # "and the second lowest?" after the lowest one's answer
         if _a_pick(again):
             found, d = again, {**d, **base, "base": None}
+    windowed = d.get("windowed")  # "and the year before?" after "whose accounts were they": the list's window moves
+    if windowed and last is not None and edits.current_period(last) is None and not _a_shift(found):
+        again = read({**windowed, "windowed": None})
+        if _a_shift(again):
+            found, d = again, {**windowed, "windowed": None}
     if found and isinstance(found[0], edits.SwitchPerson):  # "and riley's email?": that person, in scope
         person = person_pick(ctx, found[0], d)
         if not isinstance(person, tuple):
@@ -189,6 +194,10 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         out["plans"].append(understand.to_json(before))  # "vs october?" after November's figure: both windows
     if narrowed is not None:
         out["base"] = narrowed
+    if p.query is not None and edits.current_period(p) is None:  # the window a later shift moves
+        out["windowed"] = {"plan": d["plan"], "entity": d.get("entity"), "rows": d.get("rows") or [],
+                           "accounts": d.get("accounts") or []} if last is not None and \
+            edits.current_period(last) is not None else d.get("windowed")
     out["said"] = [e.text for e in found if isinstance(e, edits.ShiftPeriod)]
     counted = [str(len(set(p.query.account_ids)))] if p.query is not None and p.query.account_ids and \
         any(isinstance(e, edits.SwitchEntity | edits.ShowFields | edits.UsageOf) for e in found) else []  # "those 3"

@@ -79,6 +79,7 @@ class Route(TypedDict):
     left_out: NotRequired[str]  # the rows of the last answer a follow-up leaves out ("besides that one")
     dropped: NotRequired[str]  # the filters of the last answer a follow-up took off ("drop the green filter")
     base: NotRequired[Dialogue | None]  # the list a follow-up narrowed, for "all of them" / "the third one" next
+    windowed: NotRequired[Dialogue | None]  # the last list with a window, when this edit has none (for a shift)
     used: NotRequired[list[str]]  # phrases a follow-up's edits applied (never reported as "not applied")
     said: NotRequired[list[str]]  # phrases of those the reading line names ("the 60 after that")
     fiscal_start: NotRequired[int]  # the fiscal year's first month, as stated in this thread ("our FY starts in Feb")
@@ -117,6 +118,7 @@ class Dialogue(TypedDict, total=False):
     rows: list[RowRef]
     accounts: list[AccountRef]
     base: Dialogue | None  # the list before the last narrowing (a count of some, a top 3, a picked row)
+    windowed: Dialogue | None  # the last query of the thread with a window, when this one has none (a shift moves it)
     all_account_ids: list[int] | None  # while a follow-up is read: every account of the last query, not just shown
     fiscal_start: int | None  # the fiscal year's first month a CSM stated in this thread
     total: int | None  # how many rows the last query found (more than `rows` when the list was cut)

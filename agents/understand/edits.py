@@ -274,14 +274,14 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     if upcoming and not one and entity == "accounts" and not re.search(r"\b(?:go|went|outcomes?|results?)\b", low):
         return [ShowFields(["renewal_date"])]  # "when is each one up for renewal?": each account's next renewal
     if switch and switch != entity and (_BACK.search(low) or CUE.search(low)) and prev.shape != "metric":
-        owners = bool(re.search(r"\bwho owns\b|\bwhose\b|\bowners?\b|\bcsms?\b", low))
+        owners = bool(re.search(r"\bwho own(?:s|ed)\b|\bwhose\b|\bowners?\b|\bcsms?\b", low))
         out.append(SwitchEntity(switch, owners=owners, each=switch != "accounts" and bool(EACH.search(low))))
         entity = switch
         flags = [f for f in picks.fields_named(low, switch) if ENTITIES[switch].fields[f].kind == "bool"]
         if flags:  # "their champions?": the contacts that are champions
             out.append(SetFilters([Filter(field=flags[0], value=True)], []))
         out += activity_kind(low, switch)
-    elif switch == "accounts" and re.search(r"\bwho owns\b|\bwhose\b|\bowners?\b", low):
+    elif switch == "accounts" and re.search(r"\bwho own(?:s|ed)\b|\bwhose\b|\bowners?\b", low):
         out.append(SwitchEntity("accounts", owners=True))
     shift = _shift(low)
     per = None
