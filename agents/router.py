@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from agents import fiscal, requests, understand
+from agents import router_whois as whois
 from agents.router_edits import _PREP, _edited, _intents, _understood, in_rows
 from agents.router_model import FieldName, QueryOut, RouteOut, system_prompt
 from agents.router_model import grounded as _grounded
@@ -297,6 +298,8 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
     linked = link_accounts(deps, ctx, question) if intents != ["help"] else \
         {"accounts": [], "ambiguous": [], "denied": []}
     linked = in_rows(linked, dialogue)  # "the Upland one" when the last answer holds one Upland
+    if (named := whois.named(ctx, question, understand.vocabulary(ctx.store), linked, dialogue)) is not None:
+        return named  # "is raj in the crm for them?", "who's raj?": a person, looked up as one
     if dialogue and not _alone(intents) and not linked["ambiguous"] and not linked["denied"]:
         edited = _edited(deps, ctx, question, dialogue, linked)
         if isinstance(edited, tuple):
