@@ -53,7 +53,7 @@ def _read(store: CRMStore, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def
         df = pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
     for col in stmt.selected_columns:
         if isinstance(col.type, DateTime):
-            df[col.name] = pd.to_datetime(df[col.name], errors="coerce")
+            df[col.name] = pd.to_datetime(df[col.name], errors="coerce", format="ISO8601")
         elif isinstance(col.type, Date):
             df[col.name] = _to_date(df[col.name])
     return df
@@ -61,7 +61,7 @@ def _read(store: CRMStore, stmt) -> pd.DataFrame:  # type: ignore[no-untyped-def
 
 def _to_date(series: pd.Series) -> pd.Series:
     """Values as `datetime.date` objects, None where missing (vectorised)."""
-    stamps = pd.to_datetime(series, errors="coerce")
+    stamps = pd.to_datetime(series, errors="coerce", format="ISO8601")
     out = pd.Series(stamps.dt.date.to_numpy(dtype=object), index=series.index, dtype=object)
     out[stamps.isna().to_numpy()] = None
     return out
@@ -154,7 +154,8 @@ def _tickets(store: CRMStore, df: pd.DataFrame, as_of: date) -> pd.DataFrame:
                              Ticket.closed_at).where(Ticket.opened_at <= pd.Timestamp(as_of) + pd.Timedelta(days=1)))
     tk["opened_at"] = pd.to_datetime(tk["opened_at"])
     tk["closed_at"] = pd.to_datetime(tk["closed_at"])
-    still_open = tk["closed_at"].isna() | (tk["closed_at"] > pd.Timestamp(as_of))
+    # Open at the end of the as-of day, like its opened_at bound: a ticket closed today is closed (its status says so).
+    still_open = tk["closed_at"].isna() | (tk["closed_at"] >= pd.Timestamp(as_of) + pd.Timedelta(days=1))
     high_open = tk[still_open & tk["priority"].isin(["high", "urgent"])]
     df["open_high_tickets"] = high_open.groupby("account_id").size().reindex(df.index).fillna(0.0)
     df["open_tickets"] = tk[still_open].groupby("account_id").size().reindex(df.index).fillna(0.0)

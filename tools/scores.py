@@ -54,7 +54,8 @@ KEEP_DAYS = 40  # stored runs older than this are pruned when a new one is writt
 _ARROW_MAGIC = b"ARROW1"  # how an Arrow IPC file starts
 # Bumped whenever how features are computed changes (e.g. the sentiment model): stored runs made by
 # an older Retain are then recomputed instead of read.
-FEATURES_VERSION = "2"  # 2: tone of notes, tickets and surveys from tools.sentiment, with its turn
+FEATURES_VERSION = "3"  # 2: tone of notes, tickets and surveys from tools.sentiment, with its turn;
+# 3: a ticket closed during the as-of day is no longer open that day
 
 
 def card_digest(card: Scorecard) -> str:

@@ -35,6 +35,8 @@ def tickets_nps_notes(pf: Portfolio, rng: np.random.Generator, txt: TextGen, h: 
         opened = datetime.combine(anchor - timedelta(days=days_ago), datetime.min.time()) + timedelta(
             hours=int(rng.integers(8, 18)))
         closed = None if status != "closed" else opened + timedelta(days=int(rng.integers(1, 9)))
+        if closed is not None:  # a closed ticket was closed by now, never after the demo's today
+            closed = max(opened, min(closed, datetime.combine(anchor, datetime.min.time()) + timedelta(hours=8)))
         pf.add("tickets", tk_cols, (tid, f"DEMO-T{tid:07d}", aid, prio, status,
                                     opened.isoformat(sep=" "),
                                     closed.isoformat(sep=" ") if closed else None, subject, body))
