@@ -256,6 +256,8 @@ def _routed(deps: Deps, question: str, who: str, last_accounts: list[AccountRef]
         r["reading"] = f"Without the {r['dropped']} filter: {r['reading']}"
     if r.get("left_out") and r.get("reading"):  # "besides that one": the rows left out, by name
         r["reading"] = f"Leaving out from the last answer: {r['left_out']}. {r['reading']}"
+    if r.get("rerun") and r.get("reading"):  # "only Lena's" after a top 5: said to be a re-run, not those rows cut
+        r["reading"] = f"{r['rerun']}. {r['reading']}"
     picked = note.get("picked") or r.get("picked")
     if picked and r.get("reading"):  # "the biggest one?": which row it was, then the answer's reading
         r["reading"] = f"Picked from the last answer: {picked}. {r['reading']}"

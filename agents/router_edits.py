@@ -226,6 +226,14 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
                                     for r in gone[:5]) + (f" and {len(gone) - 5} more" if len(gone) > 5 else "")
         m = edit_rows.BESIDES.search(question.lower())
         out["used"] = [*out["used"], *([m.group(0)] if m else [])]
+    owner = next((f.value for e in found if isinstance(e, edits.SetFilters) for f in e.filters if f.field == "owner"
+                  and isinstance(f.value, str)), None)
+    if owner and before is not None and before.query is not None and before.query.limit and before.query.sort and \
+            not before.query.group_by and d.get("rows"):  # "only Lena's" after a top 5: rerun, or those 5 narrowed?
+        prev_rows = d.get("rows") or []
+        n_owned = sum(1 for row in prev_rows if row["values"].get("owner") == owner)
+        out["rerun"] = f"The same ranking re-run on {owner}'s accounts ({n_owned} of the {len(prev_rows)} in the " \
+                       f"last list {'was' if n_owned == 1 else 'were'} {owner.split()[0]}'s)"
     if sel is not None and sel.how != edits.NAMED:  # a person named is said by the reading itself
         out["picked"] = f"{sel.row['account']}, {sel.row['label']}" + (f" ({sel.row['date']})" if sel.row.get("date")
                                                                         else "") + f", {sel.how}" + \

@@ -77,6 +77,7 @@ class Route(TypedDict):
     refused: NotRequired[str]  # why the team or CSM asked about is outside the asker's scope (never a count of 0)
     picked: NotRequired[str]  # the row of the last answer a follow-up picked ("the oldest one")
     left_out: NotRequired[str]  # the rows of the last answer a follow-up leaves out ("besides that one")
+    rerun: NotRequired[str]  # "only Lena's" after a top 5: the ranking re-run on her accounts, and how many were hers
     dropped: NotRequired[str]  # the filters of the last answer a follow-up took off ("drop the green filter")
     base: NotRequired[Dialogue | None]  # the list a follow-up narrowed, for "all of them" / "the third one" next
     windowed: NotRequired[Dialogue | None]  # the last list with a window, when this edit has none (for a shift)

@@ -27,7 +27,8 @@ def per_account(low: str, entity: str) -> Filter | None:
     noun = _NOUNS.get(entity)
     if noun is None:
         return None
-    m = re.search(rf"\b(?:accounts?|customers?|clients?|logos?|who|which ones?|ones)\b[^?.]{{0,25}}?"
+    m = re.search(rf"\b(?:accounts?|customers?|clients?|logos?|who|which ones?|ones|any(?:one|body)|some(?:one|body))\b"
+                  rf"[^?.]{{0,25}}?"
                   rf"\b(?:with|having|that (?:have|has|had|got|filed|opened|raised|logged)|have|has|had|got|filed|"
                   rf"opened|raised|logged)\s+({_MORE}|{_LESS}|exactly)?\s*{_NUMW}"
                   rf"(\s*\+|\s+or (?:more|over|fewer|less|under))?\s+(?:[\w-]+\s+){{0,3}}?(?:{noun})\b", low)
@@ -39,3 +40,10 @@ def per_account(low: str, entity: str) -> Filter | None:
     if m.group(1):
         return Filter(field="count", op=_op(m.group(1)), value=n)
     return Filter(field="count", op="ge" if re.search(r"\+|more|over", m.group(3)) else "le", value=n)
+
+
+def most_of(low: str) -> bool:
+    """The message ranks groups by how many accounts of a kind each has: "who has the most red accounts"."""
+    return bool(re.search(r"\b(?:the )?(?:most|greatest number of|largest number of)\s+(?!valuable|expensive|"
+                          r"recent|important|profitable)(?:[\w-]+\s+){0,2}?(?:accounts|customers|clients|logos)\b",
+                          low))

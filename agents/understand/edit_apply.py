@@ -204,7 +204,8 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
         elif isinstance(e, DrillGroup) and p.query is not None and p.query.group_by and e.value is not None:
             by = p.query.group_by  # "list his" after red accounts by owner: his red accounts, as rows
             others = [f for f in p.query.filters if f.field != by]
-            sort = [s for s in p.query.sort if s.field in ENTITIES[p.query.entity].fields]
+            sort = [s for s in p.query.sort if s.field in ENTITIES[p.query.entity].fields] or \
+                ([Sort(field="health")] if p.query.entity == "accounts" else [])  # groups ranked by size: worst first
             p = replace(p, shape="list", query=p.query.model_copy(update={
                 "filters": [*others, Filter(field=by, value=e.value)], "group_by": None, "aggregates": [],
                 "having": None, "limit": None, "sort": sort}))

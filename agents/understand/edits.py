@@ -272,7 +272,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     if switch and one and (prev.shape != "lookup" or upcoming):
         return []  # "their champion?", "and their renewal?" after one account's answer: asked of that account
     if upcoming and not one and entity == "accounts" and not re.search(r"\b(?:go|went|outcomes?|results?)\b", low):
-        return [ShowFields(["renewal_date"])]  # "when is each one up for renewal?": each account's next renewal
+        wanted = picks.fields_named(low, "accounts")  # "who owns em + when do they renew": both fields, per row
+        return [ShowFields(wanted if "renewal_date" in wanted else ["renewal_date", *wanted])]  # the next renewal
     if switch and switch != entity and (_BACK.search(low) or CUE.search(low)) and prev.shape != "metric":
         owners = bool(re.search(r"\bwho own(?:s|ed)\b|\bwhose\b|\bowners?\b|\bcsms?\b", low))
         out.append(SwitchEntity(switch, owners=owners, each=switch != "accounts" and bool(EACH.search(low))))
@@ -283,6 +284,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         out += activity_kind(low, switch)
     elif switch == "accounts" and re.search(r"\bwho own(?:s|ed)\b|\bwhose\b|\bowners?\b", low):
         out.append(SwitchEntity("accounts", owners=True))
+    besides = [f for f in picks.fields_named(low, "accounts") if f not in ("account", "owner", "team", "health", "arr")]
+    if besides and any(isinstance(e, SwitchEntity) and e.owners and e.entity == "accounts" for e in out):
+        out.append(ShowFields(besides))  # "owner + renewal date for those?": every field asked, per row
     shift = _shift(low)
     per = None
     if shift is not None and (prev.period is not None or _has_window(prev)):

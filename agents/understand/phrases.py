@@ -29,7 +29,8 @@ _FIELD_WORDS: dict[str, str] = {
     "open_tickets": r"open (?:tickets?|tix|cases?)|tickets? open", "p95_ms": r"p95(?: latency)?|latency",
     "open_high_tickets": r"open,? (?:high|urgent|p1)(?:[- ]priority|[- ]prio|[- ]pri)? (?:tickets?|tix|cases?)|"
                          r"(?:high|urgent)(?:[- ]priority)? open (?:tickets?|tix|cases?)|"
-                         r"(?:high|urgent)[- ]priority (?:tickets?|tix|cases?) (?:still )?open",
+                         r"(?:high|urgent)[- ]priority (?:tickets?|tix|cases?) (?:still )?open|"
+                         r"open,? (?:p[01]|sev ?1)s?\b",
     "onboarding_overdue": r"overdue (?:onboarding )?(?:milestones?|steps?|tasks?)|(?:late|slipped) (?:onboarding )?"
                           r"(?:milestones?|steps?)|(?:onboarding )?(?:milestones?|steps?) (?:overdue|late|past due)",
     "error_rate": r"error rate",

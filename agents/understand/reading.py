@@ -81,6 +81,8 @@ def _filter_words(entity: str, f: Filter) -> str | None:
                 "open_high_tickets": "with open high-priority tickets",
                 "onboarding_overdue": "with overdue onboarding milestones"}[f.field]
     label = (col.label if col else f.field.replace("_", " ")) or f.field
+    if f.field == "open_high_tickets":  # what "P1" / "sev1" is read as, said
+        label = "open tickets of high or urgent priority"
     if f.field == "arr" or kind == "money":
         shown = _money(v) if not isinstance(v, list) else " to ".join(_money(x) for x in v)
     elif kind == "ratio" and isinstance(v, (int, float)):
@@ -210,6 +212,8 @@ def reading(p: Plan) -> str:
         parts.append("at " + " and ".join(a["name"] for a in p.accounts))
     if q.group_by:
         parts.append(f"by {q.group_by}")
+    if q.group_by and not q.sort and q.aggregates and p.shape == "aggregate":  # "who has the most red accounts"
+        parts.append(f"ranked by number of {ENTITY_WORDS.get(q.entity, q.entity)}, most first")
     if q.group_by and q.having is not None and q.having.field != "count":  # "averaging p95 over 1.5s"
         agg = next((a for a in q.aggregates if a.field == q.having.field), None)
         col = ENTITIES[q.entity].fields.get(q.having.field)

@@ -8,7 +8,7 @@ from datetime import date
 from agents.state import AccountRef
 from agents.understand import absence, activity_words
 from agents.understand.constraint_words import deadline
-from agents.understand.counts import per_account
+from agents.understand.counts import most_of, per_account
 from agents.understand.measures import field_words, next_due, record_thresholds, singular, superlative
 from agents.understand.model import Plan, Shape
 from agents.understand.phrases import _COMPARE_TOPICS, _ENTITY_CUES, _FIELD_WORDS, _ORDINAL, _TODAY, METRICS, PLURAL
@@ -254,8 +254,8 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
         sort = Sort(field="renewal_date")
     if entity == "accounts" and sort is None and limit and not aggs:
         sort = Sort(field="arr", desc=True) if re.search(r"\btop\b", low) else Sort(field="health")
-    if group and aggs and count:  # "how many … per CSM": the biggest groups first
-        sort = None
+    if group and aggs and (count or most_of(low)):  # "how many … per CSM", "the most red accounts": biggest first
+        sort, limit = None, (limit if limit and limit > 1 else None)
     elif group and aggs:  # groups ranked by their first figure: "which CSM has the lowest average health?"
         first = next((a for a in aggs if a.field), None)
         sort = Sort(field=first.field, desc=not re.search(r"\b(lowest|least|fewest|worst|smallest|bottom)\b", low)) \
