@@ -229,9 +229,12 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
     owner = next((f.value for e in found if isinstance(e, edits.SetFilters) for f in e.filters if f.field == "owner"
                   and isinstance(f.value, str)), None)
     if owner and before is not None and before.query is not None and before.query.limit and before.query.sort and \
-            not before.query.group_by and d.get("rows"):  # "only Lena's" after a top 5: rerun, or those 5 narrowed?
+            before.query.group_by in (None, "account") and d.get("rows"):  # "only Lena's" after a top 5: say re-run
         prev_rows = d.get("rows") or []
-        n_owned = sum(1 for row in prev_rows if row["values"].get("owner") == owner)
+        ids = [row["account_id"] for row in prev_rows]
+        listed = run(ctx, Query(entity="accounts", account_ids=ids, fields=["account", "owner"])).rows
+        hers = {r["account_id"] for r in listed if r.get("owner") == owner}
+        n_owned = sum(1 for i in ids if i in hers)
         out["rerun"] = f"The same ranking re-run on {owner}'s accounts ({n_owned} of the {len(prev_rows)} in the " \
                        f"last list {'was' if n_owned == 1 else 'were'} {owner.split()[0]}'s)"
     if sel is not None and sel.how != edits.NAMED:  # a person named is said by the reading itself

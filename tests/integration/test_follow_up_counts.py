@@ -104,3 +104,18 @@ def test_owner_and_renewal_date_asked_together_are_both_on_every_row(rt):
         assert listed and all(a in lines for a in listed), out
         for a in listed:
             assert "owner " in lines[a] and f"renews {dates[a]}" in lines[a], lines[a]
+
+
+def test_only_one_csms_after_a_usage_ranking_reruns_it_on_their_accounts(rt):
+    bot = Assistant(rt, use_memory=False)
+    top = ("select a.name, c.name from telemetry_daily t join accounts a on a.id = t.account_id join csms c on "
+           "c.id = a.owner_id where c.team = 'West' and t.day between '2026-09-01' and '2026-09-30' {} "
+           "group by a.name, c.name order by sum(t.spend) desc limit 4")
+    before = _sql(rt, top.format(""))
+    want = [a for a, _ in _sql(rt, top.format("and c.name = 'Lena Fischer'"))]
+    n = sum(o == "Lena Fischer" for _, o in before)
+    bot.ask("which 4 west accounts spent the most in september", NOAH, "spend")
+    out = bot.ask("ok now only lena's", NOAH, "spend")["answer"]["text"]
+    assert f"re-run on Lena Fischer's accounts ({n} of the 4 in the last list" in _first(out), out
+    assert "2026-09-01 to 2026-09-30" in _first(out), out
+    assert want == [line.split(":")[0].lstrip("• ") for line in out.split("\n")[2:6]], out
