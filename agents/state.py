@@ -57,6 +57,7 @@ class RequestJSON(TypedDict):
     person: NotRequired[str | None]  # the contact named, found at the account
     unknown_people: NotRequired[list[str]]  # names that matched no contact
     candidates: NotRequired[list[str]]  # "<name> at <account>", when the name is at several accounts
+    among: NotRequired[list[str]]  # the conversation's accounts, when it has several and the request names none
 
 
 class Route(TypedDict):

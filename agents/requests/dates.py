@@ -163,6 +163,12 @@ def _clock(low: str) -> tuple[time, str] | None:
             h = 0
         if h < 24 and mi < 60:
             return time(h, mi), m.group(0).strip()
+    m = re.search(r"\b(?:at|@)\s*(\d{1,2})(?:\s*o'?clock)?(?=\s*$|\s*[,;!?)]|\.(?!\d)|\s+(?:on|next|this|"
+                  r"tomorrow|today|" + _WEEKDAY + r"|to|about|re|for|with|and|so|if|my|your|their|local|"
+                  r"[a-z]{2,4}\s+time)\b)", low)
+    if m and 1 <= int(m.group(1)) <= 12:  # "at 2": a working hour, so the afternoon up to 7
+        h = int(m.group(1))
+        return time(h + 12 if h < 8 else h), m.group(0).strip()
     m = re.search(r"\b(?:at\s+)?(noon|midday|in the morning|morning|in the afternoon|afternoon|end of (?:the )?day|"
                   r"eod|first thing)\b", low)
     if m:

@@ -27,6 +27,7 @@ from tools import contacts, crm
 from tools.results import Recipient
 
 _LONG = ("QBR", "EBR", "business review", "workshop", "working session")
+_TO_ACCOUNT = re.compile(r"\b(?:them|the customer|the client)\b", re.I)  # the account as a whole, no one in it
 _KIND_WORD = {"email": "e-mail", "slack": "Slack message", "meeting": "meeting invite", "reminder": "reminder"}
 
 
@@ -59,10 +60,12 @@ def _gone(p: Recipient) -> str:
 
 
 def recipients(ctx: crm.ToolContext, req: Request, person: str | None, acct: AccountRef,
-               f: Finding) -> tuple[list[Recipient], str | None]:
+               f: Finding, to_champion: bool = False) -> tuple[list[Recipient], str | None]:
     """Who the draft goes to (first is the main recipient), or a clarifying question.
 
-    A contact asked for who has left is stated in `f` with their record, and the question says so.
+    A contact asked for who has left is stated in `f` with their record, and the question says so. With
+    `to_champion` (the account is the conversation's, or the message writes to "them"/"the customer"), a message
+    that names no one goes to the champion, and the draft says it chose them.
     """
     aid, name = acct["account_id"], acct["name"]
     if req.kind == "reminder":
@@ -116,6 +119,11 @@ def recipients(ctx: crm.ToolContext, req: Request, person: str | None, acct: Acc
         people = [p for k, p in enumerate(people) if p["contact_id"] not in {q["contact_id"] for q in people[:k]}]
         if people:
             return people, None
+    champ = contacts.contact_by_role(ctx, aid, "champion") if to_champion else None
+    if champ is not None and champ.get("champion"):
+        f.fact(f"No recipient was named: addressed to the champion at {name}, {champ['name']}; name someone else to "
+               "change it", kind="assumption")
+        return [champ | {"as": "champion"}], None
     return [], (f"Who at {name} should the {_KIND_WORD[req.kind]} go to? Its contacts: "
                 f"{_listing(contacts.contacts(ctx, aid))}. Say a name or a role (champion, executive sponsor, admin, "
                 "technical contact).")
@@ -143,14 +151,15 @@ def run(deps: Deps, ctx: crm.ToolContext, payload: Payload) -> tuple[Finding, An
         return f, ask(f"I found no current contact called \u201c{raw['unknown_people'][0]}\u201d at your accounts. "
                       f"Which account and contact should the {_KIND_WORD[req.kind]} go to?")
     if not r["accounts"]:
-        return f, ask(f"Which account is this {_KIND_WORD[req.kind]} about? Name it (\u201c{_example(req)}\u201d).")
+        return f, ask(_which_account(req, raw))
     acct = r["accounts"][0]
     f = Finding("draft", acct)
     asked = parse(payload["question"], ctx.as_of)  # the topic in the CSM's own words, not typo-mended ones
     if asked is not None and asked.kind == req.kind and asked.topic:
         req = replace(req, topic=asked.topic)
     named = raw.get("person") or (None if req.role else next(iter(raw.get("unknown_people") or []), None))
-    people, question = recipients(ctx, req, named, acct, f)
+    to_champion = r.get("accounts_via") == "conversation" or bool(_TO_ACCOUNT.search(req.text))
+    people, question = recipients(ctx, req, named, acct, f, to_champion)
     if question:
         return f, ask(question)
     if req.kind == "reminder" and req.when is None:
@@ -158,6 +167,22 @@ def run(deps: Deps, ctx: crm.ToolContext, payload: Payload) -> tuple[Finding, An
         return f, ask(f"When should I remind you to {topic}? Say a day and, if you like, a time "
                       "(\u201con Friday\u201d, \u201cDec 12 at 3pm\u201d, \u201cin 3 days\u201d).")
     return f, _draft(deps, ctx, req, raw, acct, people, f, payload["question"])
+
+
+def _which_account(req: Request, raw: RequestJSON) -> str:
+    """One question for a request that names no account: which one, and who there when no one is named either.
+
+    The conversation's accounts are offered when it has several.
+    """
+    among = raw.get("among") or []
+    who = "" if req.role or req.kind == "reminder" or raw.get("person") else \
+        ", and who there should get it (a name, or a role such as the champion or the executive sponsor)"
+    if among:
+        listed = ", ".join(among[:-1]) + f" or {among[-1]}" if len(among) <= 6 else \
+            ", ".join(among[:5]) + f" or another of the {len(among)}"
+        return f"Which account is this {_KIND_WORD[req.kind]} for: {listed}{who}?"
+    return (f"Which account is this {_KIND_WORD[req.kind]} for{who}? Name it (\u201c{_example(req)}\u201d); "
+            "nothing is drafted until then.")
 
 
 def _example(req: Request) -> str:
@@ -216,9 +241,10 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: RequestJSON, acc
         minutes = m.minutes or (60 if req.meeting in _LONG else 30)
         end = start + timedelta(minutes=minutes)
         said = f"{describe(start)} {zone_name}"
+        length = "" if req.kind != "meeting" else f", {minutes} minutes" if m.minutes else \
+            f", {minutes} minutes (no length was given: the default)"
         f.fact(("Proposed time" if req.kind == "meeting" else "Reminder time") + f": {said}"
-               + (f", {minutes} minutes" if req.kind == "meeting" else "") + f" (from \u201c{m.text}\u201d)",
-               kind="when")
+               + f" (from \u201c{m.text}\u201d){length}", kind="when")
         if guessed:
             f.fact("No day was given: I proposed the first working day of next week; ask again with a day to change "
                    "it", kind="assumption")

@@ -23,10 +23,12 @@ KINDS: tuple[Kind, ...] = ("email", "slack", "meeting", "reminder")
 _LEAD = re.compile(
     r"^\s*(?:(?:hey|hi|ok|okay)\s+)?(?:retain\b[\s,:!-]*)?(?:(?:please|pls|kindly)\s+)?"
     r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|i(?:'d| would)\s+like\s+(?:you\s+)?to\s+|"
-    r"i\s+(?:want|need)\s+(?:you\s+)?to\s+|help\s+me\s+|let'?s\s+|go\s+ahead\s+and\s+|time\s+to\s+)?"
+    r"i\s+(?:want|need)\s+(?:you\s+)?to\s+|help\s+me\s+|let'?s\s+|go\s+ahead\s+and\s+|time\s+to\s+|"
+    r"(?:can|could)\s+(?:we|i)\s+)?"
     r"(?:please\s+)?", re.I)
 _MEETING_NOUN = (r"(qbr|ebr|business review|meeting|call|sync|check-?in|review|session|demo|workshop|catch-?up|"
-                 r"touch-?base|time|1:1|one-on-one|kick-?off|intro call|walkthrough|\d{1,3}[\s-]*min(?:ute)?s?)")
+                 r"touch-?base|time|1:1|one-on-one|kick-?off|intro call|walkthrough|chat|convo|conversation|huddle|"
+                 r"zoom|meet|discussion|slot|\d{1,3}[\s-]*min(?:ute)?s?|(?:an?|one|half\s+an)\s+hours?)")
 _MESSAGE_NOUN = (r"(e-?m(?:ai|ia|a)l|mail|note|message|msg|letter|reply|response|follow-?up|intro(?:duction)?|line|dm|"
                  r"slack(?: message| note| dm)?|invite|invitation)")
 _FILLER = r"(?:(?:a|an|the|my|our|some|quick|short|brief|friendly|polite|formal|nice|warm|personal|new|" \
@@ -38,9 +40,12 @@ _HEADS: list[tuple[Kind | None, re.Pattern[str]]] = [
     ("meeting", re.compile(r"(?:set\s*up|schedule|book|arrange|organi[sz]e|line\s+up|propose|request|"
                            r"send\s+(?:out\s+)?(?:an?\s+|the\s+)?(?:calendar\s+)?(?:invite|invitation)s?\s+(?:to|for)|"
                            r"invite)\b\s+(?:[\w'&.-]+\s+){0,5}?" + _FILLER + _MEETING_NOUN + r"\b|"
-                           r"(?:get|find|grab)\s+(?:some\s+)?(time)\b", re.I)),
+                           r"(?:get|find|grab)\s+(?:some\s+|a\s+)?(time|\d{1,3}[\s-]*min(?:ute)?s?|"
+                           r"(?:an?|one|half\s+an)\s+hour)\b", re.I)),
     (None, re.compile(r"(?:draft|write|compose|prepare|prep|put\s+together|send|shoot|fire\s+off|drop|create)"
                       r"(?:\s+(?:me|up|out|over))?\s+(?:[\w'&.-]+\s+){0,6}?" + _FILLER + _MESSAGE_NOUN + r"\b", re.I)),
+    (None, re.compile(r"(?:draft|write|send|shoot|fire\s+off|drop)(?:\s+(?:me|up|out|over))?\s+(?:[\w'&.-]+\s+){0,6}?"
+                      + _FILLER + r"(something|(?:status\s+)?update|heads-?up|word)\b", re.I)),
     ("slack", re.compile(r"(?:slack|dm|ping)\b(?!\s+(?:channel|history|thread|messages))", re.I)),
     ("email", re.compile(r"(?:e-?m(?:ai|ia|a)l|message|msg|reach\s+out\s+to|follow\s+up\s+with|write\s+to|"
                          r"get\s+in\s+touch\s+with|let\s+(?!me\b|us\b)(?:[\w'&.-]+\s+){1,4}know)\b"
@@ -56,6 +61,11 @@ ROLE_WORDS: list[tuple[str, str]] = [
     ("procurement", r"\bprocurement\b|\bpurchasing\b|\bbilling\s+contact\b|\bfinance\s+contact\b"),
     ("owner", r"\b(?:account\s+)?owner\b|\bthe\s+csm\b|\btheir\s+csm\b|\bwho(?:ever)?\s+owns\b"),
 ]
+# A scheduling verb with a time of day or a length is a meeting whatever it is called ("book hooli's champion
+# thursday at 4", "schedule the renewal piece with Acme friday 10am"): the time makes it one.
+_SCHEDULE = re.compile(r"(?:set\s*up|schedule|book|arrange|line\s+up|pencil\s+in|put)\b", re.I)
+_SUBJECT_WORD = re.compile(r"\b(renewal|expansion|onboarding|roadmap|pricing|security review|rollout|adoption|"
+                           r"contract|upsell|escalation)\b", re.I)
 _QUESTION = re.compile(r"^\s*(did|do|does|have|has|had|was|were|is|are|when|what|who|which|why|how|where|should|"
                        r"shall|any|anything|list|show)\b", re.I)
 _MEETING_NAMES = {"qbr": "QBR", "ebr": "EBR", "business review": "business review", "sync": "sync", "demo": "demo",
@@ -63,7 +73,7 @@ _MEETING_NAMES = {"qbr": "QBR", "ebr": "EBR", "business review": "business revie
                   "kick-off": "kickoff", "catch-up": "catch-up", "catchup": "catch-up", "review": "review",
                   "walkthrough": "walkthrough", "session": "working session", "1:1": "1:1",
                   "one-on-one": "1:1", "touch-base": "call", "touchbase": "call", "intro call": "intro call"}
-_CONNECT = re.compile(r"^(?:,|;|:|-|about|regarding|re:?|on|that|saying|to say|to|and|for|with|asking|telling|"
+_CONNECT = re.compile(r"^(?:,|;|:|-|about|regarding|re:?|on|that|saying|to say|to|and|for|with|w/|asking|telling|"
                       r"letting (?:them|him|her) know|so (?:that )?)\s+", re.I)
 
 
@@ -160,9 +170,14 @@ def parse(text: str, today: date) -> Request | None:
     lead = _LEAD.match(text)
     body = text[lead.end() if lead else 0:]
     found = next(((k, m) for k, pat in _HEADS for m in [pat.match(body)] if m), None)
-    if found is None:
-        return None
-    kind, m = found
+    if found is not None:
+        kind, m = found
+    else:
+        timed = moment(text, today)
+        sched = _SCHEDULE.match(body)
+        if sched is None or timed is None or (timed.at is None and timed.minutes is None):
+            return None
+        kind, m = "meeting", sched
     head, rest = m.group(0), body[m.end():]
     low_head = head.lower()
     if kind is None:  # "draft a … <noun>": the noun says which kind
@@ -176,6 +191,9 @@ def parse(text: str, today: date) -> Request | None:
         meeting = _meeting_name(body.lower())
         topic = _topic(re.sub(r"^\s*" + _NAMED_MEETING.pattern, " ", rest, count=1, flags=re.I), when_,
                        strip_when=True)
+        said = _SUBJECT_WORD.search(head)  # "a renewal chat", "an expansion call": what the meeting is about
+        if said and not re.search(rf"\b{said.group(1)}", topic, re.I):
+            topic = f"{topic} about the {said.group(1).lower()}"  # "<account> about the renewal": tidied later
         return Request("meeting", text, role_in(text), meeting, topic, when_)
     if kind == "reminder":
         return Request("reminder", text, None, None, _topic(rest, when_, strip_when=True), when_)

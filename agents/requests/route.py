@@ -94,10 +94,14 @@ def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accou
                 break
     if req.follow_up and req.role is None and person is None:
         return None
+    among: list[str] = []
     if not accounts and not linked["denied"] and not linked["ambiguous"] and last_accounts and not candidates:
-        accounts, via = list(last_accounts[:1]), "conversation"
+        if len(last_accounts) == 1:  # the conversation's one account; after a list, which of them is asked
+            accounts, via = list(last_accounts), "conversation"
+        else:
+            among = [a["name"] for a in last_accounts]
     request = req.to_json() | {"person": person, "unknown_people": [] if person else people,
-                               "candidates": candidates}
+                               "candidates": candidates, "among": among}
     return {"intents": ["draft"], "accounts": accounts[:1], "accounts_via": via if accounts else None,
             "ambiguous": linked["ambiguous"], "denied": linked["denied"], "window_days": None,
             "method": "request", "plans": [], "request": request}
