@@ -30,7 +30,7 @@ _FIELD_WORDS: dict[str, str] = {
     "open_high_tickets": r"open,? (?:high|urgent|p1)(?:[- ]priority|[- ]prio|[- ]pri)? (?:tickets?|tix|cases?)|"
                          r"(?:high|urgent)(?:[- ]priority)? open (?:tickets?|tix|cases?)|"
                          r"(?:high|urgent)[- ]priority (?:tickets?|tix|cases?) (?:still )?open|"
-                         r"open,? (?:p[01]|sev ?1)s?\b",
+                         r"open,? (?:p[01]|sev ?1)s?\b|\b(?:p[01]|sev ?1)s? (?:tickets? |cases? )?(?:still )?open\b",
     "onboarding_overdue": r"overdue (?:onboarding )?(?:milestones?|steps?|tasks?)|(?:late|slipped) (?:onboarding )?"
                           r"(?:milestones?|steps?)|(?:onboarding )?(?:milestones?|steps?) (?:overdue|late|past due)",
     "error_rate": r"error rate",

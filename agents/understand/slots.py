@@ -138,10 +138,12 @@ def _limit(low: str) -> int | None:
                  r"most valuable)\s+(?:\w+\s+)?(renewal|account|customer|deal|plan|ticket|contract)\b(?!s)", low):
         return 1  # "biggest renewal on my team this quarter": one
     if re.search(r"\b(which|what) (one|of (those|these|them))\b|\bwho\b|\bwhich (account|customer)\b"
-                 r"(?!s)", low) and re.search(r"\b(first|soonest|earliest|most|least|biggest|largest|smallest|highest|"
-                                          r"lowest|riskiest|healthiest|worst|best|fastest|slowest|latest)\b", low):
+                 r"(?!s)", low) and re.search(r"\b(first|soonest|earliest|(?<!at )most|(?<!at )least|biggest|largest|"
+                                          r"smallest|highest|lowest|riskiest|healthiest|worst|best|fastest|slowest|"
+                                          r"latest)\b", low):
         return 1
-    if re.search(r"\bwhich (one|account|customer)\b|\bwho\b.*\b(first|soonest|most|least|biggest|worst|best)\b|"
+    if re.search(r"\bwhich (one|account|customer)\b|"
+                 r"\bwho\b.*\b(first|soonest|(?<!at )most|(?<!at )least|biggest|worst|best)\b|"
                  r"\b(the|my) (single )?(biggest|largest|riskiest|healthiest|worst|best|smallest)\b(?! \d)"
                  r"(?!\s+(?:\w+\s+)?(?:accounts|customers|clients|renewals|deals|ones)\b)", low):  # not plural
         return 1

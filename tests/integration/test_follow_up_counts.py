@@ -71,18 +71,24 @@ def test_only_one_csms_after_a_top_n_reruns_that_ranking_on_their_accounts_and_s
 
 def test_a_bound_on_each_accounts_count_of_open_p1s_or_overdue_milestones(rt):
     bot = Assistant(rt, use_memory=False)
-    p1 = {a: c for a, c in _sql(rt, "select a.name, count(*) from tickets t join accounts a on a.id = t.account_id "
-                                     "join csms c on c.id = a.owner_id where c.email = :e and t.status = 'open' and "
-                                     "t.priority in ('high', 'urgent') group by a.name", e="dana.reyes@retain.example")}
+    def p1(who: str) -> dict[str, int]:
+        return {a: c for a, c in _sql(rt, "select a.name, count(*) from tickets t join accounts a on a.id = "
+                                           "t.account_id join csms c on c.id = a.owner_id where c.email = :e and "
+                                           "t.status = 'open' and t.priority in ('high', 'urgent') group by a.name",
+                                      e=who + "@retain.example")}
     late = {a: c for a, c in _sql(rt, "select a.name, count(*) from milestones m join onboarding_plans p on "
                                        "p.id = m.plan_id join accounts a on a.id = p.account_id join csms c on "
                                        "c.id = a.owner_id where c.email = :e and m.status != 'done' and "
                                        "m.due_date < :d group by a.name", e="sam.okafor@retain.example", d=TODAY)}
-    cases = [("dana.reyes", "which of my customers have more than 1 open P1", p1, lambda c: c > 1, "over 1"),
+    cases = [("dana.reyes", "which of my customers have more than 1 open P1", p1("dana.reyes"), lambda c: c > 1,
+              "over 1"),
+             ("sam.okafor", "any of my customers with over 1 sev1 still open?", p1("sam.okafor"), lambda c: c > 1,
+              "over 1"),
+             ("marcus.chen", "who has at least 2 P1 tickets open", p1("marcus.chen"), lambda c: c >= 2, "at least 2"),
              ("sam.okafor", "anyone with at least two overdue milestones", late, lambda c: c >= 2, "at least 2")]
-    for who, ask, counts, keep, said in cases:
+    for n, (who, ask, counts, keep, said) in enumerate(cases):
         assert any(keep(c) for c in counts.values()) and any(not keep(c) for c in counts.values())
-        out = bot.ask(ask, who + "@retain.example", "bound-" + who)["answer"]["text"]
+        out = bot.ask(ask, who + "@retain.example", f"bound{n}")["answer"]["text"]
         assert said in _first(out), out
         for name, c in counts.items():
             assert (f"{name}: " in out) == keep(c), (name, c, out)
