@@ -103,7 +103,7 @@ def as_typed(span: str) -> str:
 def after_route(r: Route) -> Answer | None:
     """A refusal, a disambiguation or a clarifying question instead of running the agents."""
     if r.get("clarify"):
-        return reply(r["clarify"], "clarify")
+        return reply(r["clarify"], "deterministic" if r.get("stated") else "clarify")
     if r.get("refused"):
         return reply(r["refused"], "access")
     if r["denied"] and not r["accounts"]:

@@ -107,9 +107,11 @@ def _answer(names: list[str], said: str, accounts: list[AccountRef]) -> Route:
     return out  # type: ignore[return-value]
 
 
-def _say(text: str) -> Route:
+def _say(text: str, stated: bool = True) -> Route:
+    """A line made here: an answer (who is not on file, a CSM) or, not `stated`, a question (which of several)."""
     out: dict[str, Any] = {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
-                           "window_days": None, "method": "person by name", "plans": [], "clarify": text}
+                           "window_days": None, "method": "person by name", "plans": [], "clarify": text,
+                           "stated": stated}
     return out  # type: ignore[return-value]
 
 
@@ -174,7 +176,7 @@ def who_is(ctx: crm.ToolContext, question: str, vocab: Vocabulary, linked: dict[
         if word in LEXICON or word in _PLAIN or word.endswith(("ly", "ble", "ous", "ive", "ful")):
             return None  # "who's late?", "who's responsible?": not a name
         return _say(f"No one named {said} is in your accounts (no contact there and no CSM by that name).")
-    return _say(f"Which {said} do you mean: {'; '.join(people[:10])}? Say the account or the full name.")
+    return _say(f"Which {said} do you mean: {'; '.join(people[:10])}? Say the account or the full name.", False)
 
 
 def named(ctx: crm.ToolContext, question: str, vocab: Vocabulary, linked: dict[str, Any],

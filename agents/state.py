@@ -82,6 +82,7 @@ class Route(TypedDict):
     dropped: NotRequired[str]  # the filters of the last answer a follow-up took off ("drop the green filter")
     base: NotRequired[Dialogue | None]  # the list a follow-up narrowed, for "all of them" / "the third one" next
     windowed: NotRequired[Dialogue | None]  # the last list with a window, when this edit has none (for a shift)
+    stated: NotRequired[bool]  # `clarify` is an answer made here ("no contact named Raj there"), not a question
     used: NotRequired[list[str]]  # phrases a follow-up's edits applied (never reported as "not applied")
     said: NotRequired[list[str]]  # phrases of those the reading line names ("the 60 after that")
     fiscal_start: NotRequired[int]  # the fiscal year's first month, as stated in this thread ("our FY starts in Feb")

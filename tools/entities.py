@@ -48,6 +48,9 @@ _ACCOUNT_SQL: dict[str, Col] = {
     "industry": Col(Account.industry, "text", "industry"),
 }
 
+ACTIVITY_KINDS = ("call", "meeting", "email", "note")
+NEVER_DAYS = 100000.0  # days since an activity of a kind the account never had ("no calls since May" holds for it)
+
 # Fields of the day's scores (computed once per request by the tool context), by feature column.
 DERIVED: dict[str, tuple[str, str, str]] = {
     "health": ("score", "number", "health"), "band": ("band", "text", "band"),
@@ -61,6 +64,8 @@ DERIVED: dict[str, tuple[str, str, str]] = {
     "model": ("model_now", "text", "model"), "nps": ("nps", "number", "latest NPS"),
     "last_touch": ("last_touch", "date", "last touch"),
     "days_since_touch": ("days_since_touch", "number", "days since touch"),
+    **{f"last_{k}": (f"last_{k}", "date", f"last {k}") for k in ACTIVITY_KINDS},  # that kind of activity only
+    **{f"days_since_{k}": (f"days_since_{k}", "number", f"days since {k}") for k in ACTIVITY_KINDS},
     "open_tickets": ("open_tickets", "number", "open tickets"),
     "open_high_tickets": ("open_high_tickets", "number", "open high tickets"),
     "onboarding_progress": ("onboarding_progress", "ratio", "onboarding progress"),

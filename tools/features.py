@@ -26,6 +26,7 @@ from integrations.crm.models import (
     Ticket,
 )
 from integrations.crm.store import CRMStore
+from tools.entities import ACTIVITY_KINDS, NEVER_DAYS
 from tools.tones import tones
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ def _tone(store: CRMStore, df: pd.DataFrame, as_of: date) -> pd.DataFrame:
     `note_tone` is the mean of the last 60 days; `tone_change` the last 30 days against days 31-90; where it
     turned negative is the first clearly negative text of the last 30 days (kept with its source for the driver).
     """
-    notes = _read(store, select(Activity.account_id, Activity.occurred_on, Activity.body, Activity.id)
+    notes = _read(store, select(Activity.account_id, Activity.occurred_on, Activity.body, Activity.id, Activity.kind)
                   .where(Activity.occurred_on <= as_of))
     when = pd.to_datetime(notes["occurred_on"])
     since90 = as_of - timedelta(days=90)
@@ -220,6 +221,11 @@ def _tone(store: CRMStore, df: pd.DataFrame, as_of: date) -> pd.DataFrame:
     df["last_touch"] = last_touch
     df["days_since_touch"] = [float((as_of - d).days) if isinstance(d, date) else np.nan
                               for d in last_touch]
+    for kind in ACTIVITY_KINDS:  # "no calls since October": the last activity of that kind (never: NEVER_DAYS)
+        mask = (notes["kind"] == kind).to_numpy()
+        last = _to_date(when[mask].groupby(notes["account_id"][mask]).max().reindex(df.index))
+        df[f"last_{kind}"] = last
+        df[f"days_since_{kind}"] = [float((as_of - d).days) if isinstance(d, date) else NEVER_DAYS for d in last]
     return df
 
 

@@ -18,7 +18,9 @@ _ABSENT = re.compile(_NEG + r"[^.?!]{0,30}?" + _RECORD)
 _ACCOUNTS = re.compile(r"\b(?:which|what|any|list|show)\s+(?:of\s+(?:mine|my\s+\w+|ours|our\s+\w+)|accounts?|"
                        r"customers?|clients?|accts?)\b|\b(?:accounts?|customers?|clients?|accts?)\b|\bof mine\b")
 _PEOPLE = re.compile(r"\b(?:contacts?|people|champions?|stakeholders?|who(?:m)?\s+(?:at|from))\b")
-_KINDS = re.compile(r"\b(calls?|meetings?|emails?)\b")
+_KINDS = re.compile(r"\b(calls?|called|meetings?|met|emails?|emailed|notes?)\b")
+_KIND_OF = {"call": "call", "calls": "call", "called": "call", "meeting": "meeting", "meetings": "meeting",
+            "met": "meeting", "email": "email", "emails": "email", "emailed": "email", "note": "note", "notes": "note"}
 
 
 def absent(low: str) -> re.Match[str] | None:
@@ -29,9 +31,11 @@ def absent(low: str) -> re.Match[str] | None:
     return m
 
 
-def gap(low: str, today: date) -> tuple[int, str, Span | None] | None:
-    """The touch gap in days a negated existence states ("nothing logged since oct 21"), and its words.
+def gap(low: str, today: date) -> tuple[int, str, Span | None, str] | None:
+    """The gap in days a negated existence states ("nothing logged since oct 21"), its words and its field.
 
+    An activity kind named ("no calls since May", "haven't had a meeting since oct") restricts the gap to that
+    kind (`days_since_call`: accounts that never had one count too); otherwise any logged activity is a touch.
     None if the message states no window after its negation.
     """
     m = absent(low)
@@ -41,8 +45,10 @@ def gap(low: str, today: date) -> tuple[int, str, Span | None] | None:
     if window is None or window.start >= today:  # "haven't touched in 3 weeks": a gap length, read by slots
         return None
     days = (today - window.start).days + 1  # touched the day before at the latest
-    kind = _KINDS.search(low[m.start():])
-    said = f"no activity logged since {window.start.isoformat()} (last activity before then)"
-    if kind:  # the touch date is of any logged activity: say so rather than answer for that kind alone
-        said += f"; I did not narrow this to {kind.group(1).rstrip('s')}s: any logged activity counts as a touch"
-    return days, said, window
+    kind = _KINDS.search(low[m.start():]) or _KINDS.search(low)
+    if kind:  # "no calls since May": only that kind of activity counts
+        k = _KIND_OF[kind.group(1)]
+        return days, f"no {k} logged since {window.start.isoformat()} (last {k} before then, or none on " \
+            "record; other activity does not count)", window, f"days_since_{k}"
+    return days, f"no activity logged since {window.start.isoformat()} (last activity before then)", window, \
+        "days_since_touch"

@@ -153,7 +153,7 @@ def unapplied(text: str, p: Plan | None, today: date, window_days: int | None = 
     newest = {q.sort[0].field} if q is not None and q.sort and q.limit == 1 else set()  # "last open a ticket"
     has_window = bool(dated) or (p is not None and p.period is not None and p.period.text != DEFAULT_PERIOD) or \
         window_days is not None or \
-        (q is not None and any(f.field in ("days_since_touch", "usage_change_30d") for f in q.filters))
+        (q is not None and any(f.field.startswith("days_since_") or f.field == "usage_change_30d" for f in q.filters))
     for c in constraints(text, today):
         ok = True
         if (p is None or p.shape == "signals") and c.kind != "window":

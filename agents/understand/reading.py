@@ -71,6 +71,8 @@ def _filter_words(entity: str, f: Filter) -> str | None:
         return f"named {' or '.join(sorted(first))}" + (f" {initial.pop()}." if len(initial) == 1 and
                                                          len(v) > 1 or len(v) == 1 and len(str(v[0]).split()) > 1
                                                          else "")
+    if f.field in ("days_since_call", "days_since_meeting", "days_since_email", "days_since_note") and f.op == "ge":
+        return f"no {f.field[11:]} logged in the last {int(float(v)) - 1} days (other activity does not count)"
     if f.field == "left_on" and f.op == "is_null":
         return "still there"
     if f.field == "champion_present" and f.op == "lt":

@@ -266,8 +266,9 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             limit = 10
         if sort.field in ("open_tickets", "open_high_tickets") and sort.desc:
             filters.append(Filter(field=sort.field, op="gt", value=0))
-    if entity == "accounts" and sort is None and not group and any(f.field == "days_since_touch" for f in filters):
-        sort = Sort(field="last_touch")  # "no touch in 30+ days": the longest silent first, with its last touch
+    if entity == "accounts" and sort is None and not group and (gap := next((f.field for f in filters if f.field in (
+            "days_since_touch", "days_since_call", "days_since_meeting", "days_since_email", "days_since_note")), "")):
+        sort = Sort(field=f"last_{gap[11:]}")  # "no touch in 30+ days": the longest silent first, with its last one
     if entity == "accounts" and sort is None and not group:
         sort = Sort(field="health")  # lists show the accounts that need attention first
     if entity == "activities" and sort is None and not group and not aggs:
@@ -364,8 +365,8 @@ def _group_fields(entity: str) -> set[str]:
 def _account_fields(sort: Sort | None, filters: list[Filter], aggs: list[Aggregate]) -> list[str]:
     base = ["account", "health", "band", "arr", "renewal_date", "p_renew", "owner"]
     extra = [x.field for x in filters if x.field not in base and x.field not in ("risk", "team")]
-    if "days_since_touch" in extra:  # how long, and since when
-        extra.append("last_touch")
+    extra = [f"last_{x[11:]}" if x.startswith("days_since_") and x != "days_since_touch" else x for x in extra]
+    extra += ["last_touch"] if "days_since_touch" in extra else []  # how long, and since when (of the kind asked)
     if sort and sort.field not in base:
         extra.append(sort.field)
     extra += [a.field for a in aggs if a.field and a.field not in base]

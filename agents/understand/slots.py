@@ -304,7 +304,7 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
     gap = span(low[since.start():], today, future=False) if since else None
     none_logged = absence.gap(low, today)
     if none_logged is not None:  # "nothing logged since oct 21": last touch before that day
-        out.append(Filter(field="days_since_touch", op="ge", value=none_logged[0]))
+        out.append(Filter(field=none_logged[3], op="ge", value=none_logged[0]))  # of the kind named, if one was
         said.append(none_logged[1])
         low = low[:absence.absent(low).start()]  # type: ignore[union-attr]  # its window is not a renewal window
         m = None
