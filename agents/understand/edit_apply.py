@@ -131,8 +131,9 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             fields = ["account", "owner", "team", "health", "arr"] if e.owners else list(spec.default_fields)
             keep = [f for f in (p.query.filters if p.query else []) if f.field in ("owner", "team", "segment",
                                                                                   "industry")]
+            kept_order = p.query.sort if p.query is not None and p.query.entity == e.entity == "accounts" else []
             q = Query(entity=e.entity, account_ids=ids, fields=fields, filters=keep,  # type: ignore[arg-type]
-                      limit=25 if e.entity != "accounts" else None)
+                      limit=25 if e.entity != "accounts" else None, sort=kept_order)  # the list's order
             if e.entity == "tickets":
                 q = q.model_copy(update={"filters": [*keep, Filter(field="status", op="ne", value="closed")]})
             what = {"accounts": "owners" if e.owners else "accounts", "fine_tunes": "fine-tunes"}.get(e.entity,
