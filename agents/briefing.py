@@ -16,7 +16,7 @@ from agents.context import Deps
 from agents.state import Finding
 from integrations.llm import LLMError, complete
 from prompts import load
-from tools import book, crm, onboarding
+from tools import book, crm, figures, onboarding
 from tools.context import ToolContext
 from tools.detectors import detect_many
 from tools.features import compute_features
@@ -224,7 +224,7 @@ def _score_moves(sc: _Scope) -> list[Change]:
             why = h.drivers(i)["negative"][:2]
             out.append({
                 "kind": "band" if was_b != now_b else "score", "account": sc.names[i], "account_id": i,
-                "text": f"{sc.names[i]}: health {was_s:.0f} ({was_b}) → {now_s:.0f} ({now_b})"
+                "text": f"{sc.names[i]}: health {figures.score(was_s)} ({was_b}) → {figures.score(now_s)} ({now_b})"
                         + (f"; {why[0]['text']}" if why else ""),
                 "delta": round(now_s - was_s, 1), "source": crm.src("health_score", i, sc.today, sc.names[i])})
     return out
@@ -353,7 +353,7 @@ def render_text(b: Briefing, opening: Opening) -> str:
     if b["today"]:
         lines += ["*Three things to do today*"] + [f"{k + 1}. {t['text']}" for k, t in enumerate(b["today"])] + [""]
     lines += ["*What changed*"] + ([f"• {c['text']}" for c in b["changes"][:10]] or ["• nothing notable"]) + [""]
-    lines += [at_risk_heading(b)] + [f"• {r['account']} ({r['score']:.0f}): {r['reason']}. {r['play']}"
+    lines += [at_risk_heading(b)] + [f"• {r['account']} ({figures.score(r['score'])}): {r['reason']}. {r['play']}"
                                      for r in b["at_risk"]] + [""]
     for k in ("30", "60", "90"):
         rs = b["renewals"][k]

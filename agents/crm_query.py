@@ -16,7 +16,7 @@ from agents.context import Deps
 from agents.state import AccountRef, Finding, RowRef, Table
 from agents.understand import EACH_MARK, Plan, activity_words, seniority, to_json
 from agents.understand.edits import rows_of
-from tools import access, crm, metrics
+from tools import access, crm, figures, metrics
 from tools.query import ENTITIES, Filter, QueryResult, run
 
 _PCT = {"seat_utilization", "usage_change_30d", "error_rate", "onboarding_progress"}
@@ -27,7 +27,7 @@ def fmt(name: str, value: Any, kind: str = "") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if name in _PCT:
-        return f"{float(value) * 100:.1f}%" if name == "error_rate" else f"{float(value) * 100:.0f}%"
+        return figures.percent(value)
     if kind == "money" or name in ("arr", "contract_value", "arr_before", "arr_after", "spend", "spend_30d"):
         return f"${float(value):,.0f}"
     if name == "p_renew":
@@ -36,7 +36,9 @@ def fmt(name: str, value: Any, kind: str = "") -> str:
         return f"{float(value):.3f}"
     if name in ("requests_30d", "tokens_30d", "api_requests", "input_tokens", "output_tokens", "tokens"):
         return f"{float(value):,.0f}"
-    if name in ("health", "p95_ms", "p95_latency_ms", "p50_latency_ms", "days_to_renewal", "days_since_touch",
+    if name == "health":
+        return figures.score(value)
+    if name in ("p95_ms", "p95_latency_ms", "p50_latency_ms", "days_to_renewal", "days_since_touch",
                 "seats_used", "nps", "open_tickets", "open_high_tickets", "trend"):
         return f"{float(value):.0f}"
     if isinstance(value, bool) or kind == "bool":

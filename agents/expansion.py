@@ -14,7 +14,7 @@ from agents.context import Deps
 from agents.kb import play as kb_play
 from agents.kb import playbook
 from agents.state import AccountRef, Finding
-from tools import crm, records
+from tools import crm, figures, records
 
 SEATS_NEAR_CAP = 0.9  # the playbook's "seat utilisation above 90%"
 GROWTH = 0.2  # "usage growing more than 20%" over the last 30 days
@@ -52,13 +52,13 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
         seats = f" of {ov['seats']:.0f} seats" if ov.get("seats") else " of seats"
         if util >= SEATS_NEAR_CAP:
             signals.append("seats")
-            f.fact(f"Seats near the cap: {util * 100:.0f}%{seats} in use", tel, kind="seats")
+            f.fact(f"Seats near the cap: {figures.percent(util)}{seats} in use", tel, kind="seats")
         else:
-            f.fact(f"{util * 100:.0f}%{seats} in use: room left under the cap", tel, kind="seats")
+            f.fact(f"{figures.percent(util)}{seats} in use: room left under the cap", tel, kind="seats")
     if tel is not None and growth is not None:
         if growth > GROWTH:
             signals.append("growth")
-            f.fact(f"Usage up {growth * 100:.0f}% over the last 30 days", tel, kind="growth")
+            f.fact(f"Usage up {figures.percent(growth)} over the last 30 days", tel, kind="growth")
         else:
             f.fact(f"Usage {growth * 100:+.0f}% over the last 30 days (not growth the playbook counts)", tel,
                    kind="growth")
@@ -72,7 +72,7 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     unhealthy = health["band"] == "red" or bool(high)
     play = ""
     if unhealthy:
-        why = f"health {health['score']:.0f} ({health['band']})" if health["band"] == "red" else \
+        why = f"health {figures.score(health['score'])} ({health['band']})" if health["band"] == "red" else \
             f"{len(high)} open high-priority ticket{'s' if len(high) != 1 else ''}"
         first = health["sources"][0] if health["band"] == "red" else \
             crm.src("ticket", high[0]["id"], high[0]["opened"], high[0]["subject"])

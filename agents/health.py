@@ -5,7 +5,7 @@ from __future__ import annotations
 from agents import risk
 from agents.context import Deps
 from agents.state import AccountRef, Finding
-from tools import crm
+from tools import crm, figures
 
 
 def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
@@ -14,8 +14,8 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     aid = account["account_id"]
     h = crm.health_breakdown(ctx, aid)
     hs = h["sources"][0]
-    trend = "" if h["trend"] is None else f", {h['trend']:+.0f} points vs 30 days ago"
-    f.fact(f"Health {h['score']:.0f} ({h['band']}){trend}", hs, kind="score")
+    trend = "" if h["trend"] is None else f", {h['trend']:+.1f} points vs 30 days ago"
+    f.fact(f"Health {figures.score(h['score'])} ({h['band']}){trend}", hs, kind="score")
     for d, s in zip(h["drivers"], h["sources"][1:] + [hs] * len(h["drivers"]), strict=False):
         f.fact(f"Driver: {d['text']} (-{d['points_lost']:.0f} points)", s, kind="driver")
     risk.add(f, risk.signals(deps, ctx, aid))  # what the notes say, which the score may not show yet

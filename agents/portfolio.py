@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from agents.context import Deps
 from agents.state import Finding, Route
-from tools import crm
+from tools import crm, figures
 from tools import onboarding as milestones
 
 
@@ -35,7 +35,7 @@ def run(deps: Deps, ctx: crm.ToolContext, route: Route, question: str) -> Findin
         p = f", P(renew) {r['p_renew']:.2f}" if r["p_renew"] is not None else ""
         ren = f", renews {r['renewal_date']} ({int(r['days_to_renewal'])} days)" \
             if r["renewal_date"] and r["days_to_renewal"] is not None else ""
-        f.fact(f"{r['name']}: health {r['score']:.0f} ({r['band']}){ren}, ARR ${r['arr']:,.0f}{p}; "
+        f.fact(f"{r['name']}: health {figures.score(r['score'])} ({r['band']}){ren}, ARR ${r['arr']:,.0f}{p}; "
                f"{r['segment']}: {r['segment_reason']}", s, kind="account")
     if onboarding:
         mine = [r["account_id"] for r in crm.portfolio(ctx, limit=500)["accounts"]]

@@ -9,7 +9,7 @@ from agents.context import Deps
 from agents.kb import play as kb_play
 from agents.kb import playbook
 from agents.state import AccountRef, Finding
-from tools import crm
+from tools import crm, figures
 from tools.results import Driver
 
 _EXEC = re.compile(r"\b(VP|Vice President|Chief|CEO|CFO|COO|CTO|CIO|Head|Director|President)\b")
@@ -41,7 +41,7 @@ def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:
     if r["renewal_date"] and r["days_to_renewal"] is not None:
         f.fact(f"Renews on {r['renewal_date']} (in {int(r['days_to_renewal'])} days); ARR ${r['arr']:,.0f}",
                contract, kind="renewal_date")
-    f.fact(f"Health {r['health_score']:.0f} ({r['band']})", health, kind="health")
+    f.fact(f"Health {figures.score(r['health_score'])} ({r['band']})", health, kind="health")
     if r["p_renew"] is not None:
         f.fact(f"P(renew) {r['p_renew']:.2f} from the renewal model", health, kind="p_renew")
     found = risk.signals(deps, ctx, aid)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from core.errors import NotFoundError
 from core.lazy import lazy
 from integrations.crm.models import CSM, Contact, Milestone, OnboardingPlan, SurveyResponse, Ticket
-from tools import access
+from tools import access, figures
 from tools.context import Source, ToolContext, src
 from tools.detectors import detect, telemetry
 from tools.names import IN_TEXT_CUTOFF, LOOKUP_CUTOFF, find_account, live_account_names, looks_like_name
@@ -284,17 +284,17 @@ def segments(ctx: ToolContext, account_ids: list[int] | None = None) -> dict[int
         band, s = v.band(aid), v.score(aid)
         util, usage, arr = v.value(aid, "seat_utilization"), v.value(aid, "usage_change_30d"), v.value(aid, "arr")
         if band == "red" or (not math.isnan(p[k]) and p[k] < 0.6):
-            why = f"health {s:.0f} ({band})" + (f", P(renew) {p[k]:.2f}" if not math.isnan(p[k]) else "")
+            why = f"health {figures.score(s)} ({band})" + (f", P(renew) {p[k]:.2f}" if not math.isnan(p[k]) else "")
             out[aid] = {"segment": "at risk", "reason": why}
         elif (not _gap(util) and util >= 0.9) or (not _gap(usage) and usage >= 0.2):
-            why = (f"{util * 100:.0f}% of seats in use" if not _gap(util) and util >= 0.9
-                   else f"usage up {usage * 100:.0f}% in 30 days")
+            why = (f"{figures.percent(util)} of seats in use" if not _gap(util) and util >= 0.9
+                   else f"usage up {figures.percent(usage)} in 30 days")
             out[aid] = {"segment": "growth potential", "reason": why}
         elif arr >= ctx.high_value_arr:
             out[aid] = {"segment": "high-value",
                         "reason": f"ARR ${arr:,.0f} (high-value from ${ctx.high_value_arr:,.0f})"}
         else:
-            out[aid] = {"segment": "healthy", "reason": f"health {s:.0f} ({band})"}
+            out[aid] = {"segment": "healthy", "reason": f"health {figures.score(s)} ({band})"}
     return out
 
 

@@ -19,6 +19,7 @@ from core.errors import ConfigError
 from core.lazy import lazy
 from integrations.crm.models import HealthSnapshot
 from integrations.crm.store import CRMStore
+from tools import figures
 from tools.features import METRICS, compute_features
 from tools.plain import scalar
 from tools.results import Driver, Drivers
@@ -167,7 +168,7 @@ def score(card: Scorecard, features: pd.DataFrame) -> ScoreTable:
 
 
 def _pct(x: float) -> str:
-    return f"{abs(x) * 100:.0f}%"
+    return figures.percent(abs(x))
 
 
 def describe(metric: str, row: Row) -> str:
@@ -178,7 +179,7 @@ def describe(metric: str, row: Row) -> str:
         return (f"usage {word} {_pct(v)} in 30 days ({int(row['requests_30d']):,} requests vs "
                 f"{int(row['requests_prior_30d']):,})")
     if metric == "seat_utilization":
-        return f"{v * 100:.0f}% of seats in use ({row['seats_used_7d']:.0f} of {int(row['seats'])})"
+        return f"{figures.percent(v)} of seats in use ({row['seats_used_7d']:.0f} of {int(row['seats'])})"
     if metric == "p95_ratio":
         text = (f"p95 latency {v:.1f}x a month earlier ({row['p95_now']:,.0f} ms vs "
                 f"{row['p95_before']:,.0f} ms)")
@@ -187,7 +188,7 @@ def describe(metric: str, row: Row) -> str:
                      f"{row['model_switched_on'].isoformat()}")
         return text
     if metric == "error_rate":
-        return f"error rate {v * 100:.1f}% over 14 days"
+        return f"error rate {figures.percent(v)} over 14 days"
     if metric == "eval_score":
         return f"latest fine-tune eval score {v:.2f}"
     if metric == "open_high_tickets":
@@ -211,7 +212,7 @@ def describe(metric: str, row: Row) -> str:
             return f"notes, tickets and surveys sound negative (e.g. {what} on {turn.isoformat()}: “{quote}”)"
         return f"recent notes, tickets and surveys sound {word}"
     if metric == "onboarding_progress":
-        return f"onboarding {v * 100:.0f}% complete"
+        return f"onboarding {figures.percent(v)} complete"
     if metric == "onboarding_overdue":
         if v and isinstance(row.get("first_overdue_due"), date):
             return (f"{int(v)} onboarding milestone{'s' if v != 1 else ''} overdue "

@@ -9,6 +9,7 @@ from agents.understand import absence
 from agents.understand.phrases import _FIELD_WORDS, _GROUPS, _INCLUSIVE, _LESS, _MORE, _NUMW, _SORTS
 from agents.understand.vocabulary import Vocabulary
 from agents.when import NUMBER_WORDS, Span, span
+from tools import figures
 from tools.query import Filter, Sort
 
 
@@ -106,7 +107,7 @@ def _say(f: Filter) -> str:
              "arr_before": "ARR"}.get(f.field, f.field.replace("_", " "))
     v = float(f.value)
     shown = f"${v:,.0f}" if f.field in ("arr", "spend_30d", "arr_before", "arr_after") else \
-        f"{v * 100:.0f}%" if f.field in ("p_renew", "seat_utilization", "usage_change_30d", "error_rate") else f"{v:g}"
+        figures.percent(v) if f.field in ("p_renew", "seat_utilization", "usage_change_30d", "error_rate") else f"{v:g}"
     word = {"gt": "over", "ge": "at least", "lt": "under", "le": "at most"}.get(f.op, f.op)
     return f"with {label} {word} {shown}"
 
@@ -341,7 +342,7 @@ def _account_filters(low: str, today: date) -> tuple[list[Filter], list[str], Sp
         v = float(m.group(2)) / 100
         up = m.group(1) in ("grew", "grown", "rose", "increased", "up")
         out.append(Filter(field="usage_change_30d", op="gt" if up else "lt", value=v if up else -v))
-        said.append(f"usage {'up' if up else 'down'} more than {v * 100:.0f}% in 30 days")
+        said.append(f"usage {'up' if up else 'down'} more than {figures.percent(v)} in 30 days")
     if touch:  # the touch gap's own words ("in 3 weeks") are not the renewal window
         low = low[:touch.start()] + " " + low[touch.end():]
     if re.search(r"\b(signed|sign(?! off)|became (?:a )?customers?|joined|came on ?board|new logos?|closed[- ]won|"

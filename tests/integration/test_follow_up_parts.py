@@ -38,7 +38,7 @@ def test_a_two_part_follow_up_about_a_picked_row_answers_both_parts(rt):
               "who owns the second one and how healthy is it?")
     t = r["answer"]["text"]
     assert second in t and "Dana Reyes" in t, t
-    assert f"Health {band[0]:.0f} ({band[1]})" in t, t  # the second part, not only the first
+    assert f"Health {band[0]:.1f} ({band[1]})" in t, t  # the second part, not only the first
     assert "doing" in r["answer"]["reading"] and "Owner" in r["answer"]["reading"], r["answer"]["reading"]
 
 

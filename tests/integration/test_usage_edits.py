@@ -19,8 +19,8 @@ def _sql(rt, q: str) -> list[tuple]:
         return [tuple(r) for r in s.execute(text(q))]
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.1f}%"
+def _pct(x: float) -> str:  # a rate under 1% keeps two significant digits (0.53%), never rounded to 0.5% or 1%
+    return f"{x * 100:.2g}%" if x * 100 < 0.995 else f"{round(x * 100, 1):g}%"
 
 
 def test_another_measure_and_another_window_keep_the_account_and_the_aggregate(rt):
