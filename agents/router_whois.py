@@ -4,7 +4,7 @@
   message's) one account, by a fuzzy name; not there, one line says so, names who is, and where else in the asker's
   scope that name is (if anywhere).
 - "who's <first name>?" with no account in the message or the thread: every contact the asker may see and every
-  CSM by that first name; one is answered, several are listed in one clarifying question, none is said.
+  CSM by that first name; one is answered, several are listed in one line that asks which, none is said.
 
 The query layer keeps the scope: a contact of an account the asker may not see is never found or named.
 """
@@ -107,11 +107,11 @@ def _answer(names: list[str], said: str, accounts: list[AccountRef]) -> Route:
     return out  # type: ignore[return-value]
 
 
-def _say(text: str, stated: bool = True) -> Route:
-    """A line made here: an answer (who is not on file, a CSM) or, not `stated`, a question (which of several)."""
+def _say(text: str) -> Route:
+    """A line made here, an answer: who is not on file, a CSM, the namesakes (with which one is meant)."""
     out: dict[str, Any] = {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
                            "window_days": None, "method": "person by name", "plans": [], "clarify": text,
-                           "stated": stated}
+                           "stated": True}
     return out  # type: ignore[return-value]
 
 
@@ -176,7 +176,9 @@ def who_is(ctx: crm.ToolContext, question: str, vocab: Vocabulary, linked: dict[
         if word in LEXICON or word in _PLAIN or word.endswith(("ly", "ble", "ous", "ive", "ful")):
             return None  # "who's late?", "who's responsible?": not a name
         return _say(f"No one named {said} is in your accounts (no contact there and no CSM by that name).")
-    return _say(f"Which {said} do you mean: {'; '.join(people[:10])}? Say the account or the full name.", False)
+    more = f" and {len(people) - 10} more" if len(people) > 10 else ""
+    return _say(f"{len(people)} people named {said} in your accounts: {'; '.join(people[:10])}{more}. Which one do "
+                "you mean? Say the account or the full name.")  # an answer (who they are) that asks which
 
 
 def named(ctx: crm.ToolContext, question: str, vocab: Vocabulary, linked: dict[str, Any],
