@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from core.errors import ConfigError
 from integrations.crm.store import CRMStore
+from integrations.sqlite_wal import use_wal
 
 
 def strict_serde() -> JsonPlusSerializer:
@@ -36,7 +37,7 @@ def open_checkpointer(data_dir: Path, store: CRMStore | None = None, pool_size: 
 
     data_dir.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(str(data_dir / "checkpoints.sqlite"), check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    use_wal(conn)  # two processes creating the file at once both get it (and wait on each other's writes)
     return SqliteSaver(conn, serde=strict_serde())
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.errors import ConfigError, mask_secrets
 from integrations.crm.models import OPERATIONAL, Base, Meta
+from integrations.sqlite_wal import use_wal
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -89,10 +90,9 @@ def _track_writes(engine: Engine) -> None:
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    use_wal(dbapi_conn)  # the busy timeout first; WAL without "database is locked" beside another new opener
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 

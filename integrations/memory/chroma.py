@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from core.errors import ConfigError, RetainError
 from integrations.crm.models import EmbeddingVector
 from integrations.crm.store import CRMStore
+from integrations.sqlite_wal import use_wal
 
 
 class MemoryBusy(RetainError):
@@ -34,7 +35,7 @@ class EmbeddingCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.model_id = model_id
         self.db = sqlite3.connect(str(path), check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
+        use_wal(self.db)
         self.db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, vec BLOB, "
                         "PRIMARY KEY (model, key))")
         self.lock = threading.Lock()

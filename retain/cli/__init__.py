@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from core.errors import RetainError, mask_secrets
+from integrations.sqlite_wal import BUSY_TIMEOUT_MS, busy
 from retain.cli import accounts, ask, data, demo, mcp, memory, models, qbr, run  # noqa: F401 - registers the commands
 from retain.cli.common import TyperClickException, app, console
 
@@ -36,6 +37,11 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the user gets one line; RETAIN_DEBUG shows the rest
         if os.environ.get("RETAIN_DEBUG"):
             raise
+        if busy(exc):  # SQLite: another process held its lock for longer than a statement waits
+            Console(stderr=True).print(
+                f"[red]error:[/] the database was busy: another process held it for more than "
+                f"{BUSY_TIMEOUT_MS // 1000} s. Run the command again.", highlight=False, soft_wrap=True)
+            sys.exit(1)
         Console(stderr=True).print(
             f"[red]error:[/] unexpected {type(exc).__name__}: {escape(mask_secrets(_first_part(exc)))}. "
             "Re-run with RETAIN_DEBUG=1 for details.", highlight=False)

@@ -15,10 +15,13 @@ import subprocess
 import sys
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import pytest
 from mock_slack import MockSlack
 from slack_http import MARCUS, form
 from sqlalchemy import select, text
+from sqlite_hold import run_while_held
 
 from integrations.crm.models import CSM, ActionLog, Activity, Outbox
 from integrations.outbox import deliver, enqueue
@@ -119,6 +122,42 @@ def test_the_same_briefing_run_by_two_processes_at_once_is_posted_once(rt):
         assert len(posts) == 1 and "Briefing for Dana Reyes" in posts[0]["text"]
         charts = mock.of("files.completeUploadExternal")  # its chart, in its thread, once
         assert len(charts) == 1 and charts[0]["thread_ts"] == posts[0]["_reply_ts"]
+    finally:
+        mock.close()
+
+
+def test_a_briefing_run_while_another_process_creates_the_checkpoint_file_waits_for_it_and_posts(rt):
+    """Two `retain jobs run brief:...` at once both create `checkpoints.sqlite`; switching a new file to WAL
+    does not wait for the other's lock (SQLite calls no busy handler there), so one of them exited
+    "unexpected OperationalError: database is locked". Now it waits for the file like any write."""
+    if not rt.settings.db_url.startswith("sqlite"):
+        pytest.skip("on PostgreSQL the checkpoints are in the CRM database: no SQLite file")
+    mock = MockSlack()
+    try:
+        path = rt.settings.data_dir / "checkpoints.sqlite"
+        assert not path.exists()
+        code, out, err = run_while_held(path, [sys.executable, "-m", "retain", "jobs", "run", "brief:csm:4"],
+                                        _env(rt, mock))
+        assert code == 0 and "Traceback" not in err, (code, out[-2000:], err[-3000:])
+        posts = [p for p in mock.of("chat.postMessage") if p["channel"] == "UCSM00004"]
+        assert len(posts) == 1 and "Briefing for Dana Reyes" in posts[0]["text"]
+    finally:
+        mock.close()
+
+
+def test_a_job_kept_from_the_database_past_the_busy_timeout_says_so_in_one_line(rt):
+    if not rt.settings.db_url.startswith("sqlite"):
+        pytest.skip("SQLite's busy timeout; PostgreSQL waits for row locks")
+    mock = MockSlack()
+    try:
+        _queue(rt, 1)
+        rt.store.engine.dispose()
+        db = Path(rt.settings.db_url.removeprefix("sqlite:///"))
+        code, out, err = run_while_held(db, [sys.executable, "-m", "retain", "jobs", "run", "outbox:deliver"],
+                                        {**_env(rt, mock), "RETAIN_DEBUG": ""}, grace=float("inf"))
+        assert code == 1 and "Traceback" not in err, (code, out[-2000:], err[-3000:])
+        assert "the database was busy" in err and "Run the command again" in err and len(err.strip().splitlines()) == 1
+        assert mock.of("chat.postMessage") == [] and _statuses(rt, "fault:test") == ["pending"]
     finally:
         mock.close()
 
