@@ -144,11 +144,22 @@ def load_questions(path: Path) -> list[Question]:
         for q in yaml.safe_load(f.read_text()) or []:
             if "ask" not in q or "id" not in q:
                 raise ConfigError(f"Question {q!r} in {f} needs 'id' and 'ask'.")
+            for spec in [*q.get("sql", []), *q.get("absent_sql", [])]:
+                fmt = "text" if isinstance(spec, str) else (spec[1] if len(spec) > 1 else "text")
+                if fmt not in FACT_FORMATS:
+                    raise ConfigError(f"Question {q['id']} in {f}: unknown fact format {fmt!r}. "
+                                      f"Use one of: {', '.join(FACT_FORMATS)}.")
             data.append(cast(Question, {"category": "original", "part": "dev", **q}))
     return data
 
 
+FACT_FORMATS = ("text", "money", "pct", "int", "num", "number", "1dp", "date")
+
+
 def _cell(v: Any, fmt: str) -> str:
+    if fmt == "number":  # as answers write a number: 571,500 (also inside "$571,500"), 50.6, 0.008
+        f = float(v)
+        return f"{round(f):,}" if f == round(f) else f"{f:.3f}".rstrip("0")
     if fmt == "money":
         return f"${float(v):,.0f}"
     if fmt == "pct":
@@ -176,7 +187,8 @@ def _portable(sql: str, today: date) -> tuple[str, dict[str, str]]:
 def expected_from_sql(store: CRMStore, specs: list[SqlSpec], today: date) -> list[str]:
     """Facts a correct answer must contain, read from the database by SQL (never from Retain's output).
 
-    Each spec is [sql, fmt] (fmt: text | money | pct | int | 1dp | date); every cell of every row is a fact.
+    Each spec is [sql, fmt] (fmt: text | money | pct | int | num | number | 1dp | date; `number` is written as
+    answers write numbers: 571,500 or 50.6); every cell of every row is a fact.
     `:today` is bound to the demo's date.
     """
     out: list[str] = []
