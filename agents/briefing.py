@@ -14,9 +14,10 @@ from agents import renewal
 from agents.composer import ground, verify
 from agents.context import Deps
 from agents.state import Finding
+from core import figures
 from integrations.llm import LLMError, complete
 from prompts import load
-from tools import book, crm, figures, onboarding
+from tools import book, crm, onboarding
 from tools.context import ToolContext
 from tools.detectors import detect_many
 from tools.features import compute_features

@@ -16,7 +16,8 @@ from agents.context import Deps
 from agents.state import AccountRef, Finding, RowRef, Table
 from agents.understand import EACH_MARK, Plan, activity_words, seniority, to_json
 from agents.understand.edits import rows_of
-from tools import access, crm, figures, metrics
+from core import figures
+from tools import access, crm, metrics
 from tools.query import ENTITIES, Filter, QueryResult, run
 
 _PCT = {"seat_utilization", "usage_change_30d", "error_rate", "onboarding_progress"}

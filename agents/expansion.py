@@ -14,7 +14,8 @@ from agents.context import Deps
 from agents.kb import play as kb_play
 from agents.kb import playbook
 from agents.state import AccountRef, Finding
-from tools import crm, figures, records
+from core import figures
+from tools import crm, records
 
 SEATS_NEAR_CAP = 0.9  # the playbook's "seat utilisation above 90%"
 GROWTH = 0.2  # "usage growing more than 20%" over the last 30 days

@@ -5,7 +5,8 @@ from __future__ import annotations
 from agents import risk
 from agents.context import Deps
 from agents.state import AccountRef, Finding
-from tools import crm, figures
+from core import figures
+from tools import crm
 
 
 def run(deps: Deps, ctx: crm.ToolContext, account: AccountRef) -> Finding:

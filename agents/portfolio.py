@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from agents.context import Deps
 from agents.state import Finding, Route
-from tools import crm, figures
+from core import figures
+from tools import crm
 from tools import onboarding as milestones
 
 

@@ -9,7 +9,8 @@ from agents.context import Deps
 from agents.kb import play as kb_play
 from agents.kb import playbook
 from agents.state import AccountRef, Finding
-from tools import crm, figures
+from core import figures
+from tools import crm
 from tools.results import Driver
 
 _EXEC = re.compile(r"\b(VP|Vice President|Chief|CEO|CFO|COO|CTO|CIO|Head|Director|President)\b")

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import select
 
+from core import figures
 from core.errors import NotFoundError
 from core.lazy import lazy
 from integrations.crm.models import CSM, Contact, Milestone, OnboardingPlan, SurveyResponse, Ticket
-from tools import access, figures
+from tools import access
 from tools.context import Source, ToolContext, src
 from tools.detectors import detect, telemetry
 from tools.names import IN_TEXT_CUTOFF, LOOKUP_CUTOFF, find_account, live_account_names, looks_like_name

@@ -15,11 +15,11 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from sqlalchemy import delete, insert
 
+from core import figures
 from core.errors import ConfigError
 from core.lazy import lazy
 from integrations.crm.models import HealthSnapshot
 from integrations.crm.store import CRMStore
-from tools import figures
 from tools.features import METRICS, compute_features
 from tools.plain import scalar
 from tools.results import Driver, Drivers

@@ -9,7 +9,7 @@ from agents.understand import absence
 from agents.understand.phrases import _FIELD_WORDS, _GROUPS, _INCLUSIVE, _LESS, _MORE, _NUMW, _SORTS
 from agents.understand.vocabulary import Vocabulary
 from agents.when import NUMBER_WORDS, Span, span
-from tools import figures
+from core import figures
 from tools.query import Filter, Sort
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from core import figures
 from integrations.slack.safe import MAX_BLOCKS, SECTION_LIMIT, clean, cut
 
 
@@ -143,7 +144,7 @@ def home(name: str, at_risk: Sequence[Mapping[str, Any]], renewals: Sequence[Map
 
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": cut(f"Portfolio: {name}", 150)}},
-        _section("*At risk*\n" + rows(at_risk, lambda r: f"• {clean(r['name'])}: health {r['score']:.0f} "
+        _section("*At risk*\n" + rows(at_risk, lambda r: f"• {clean(r['name'])}: health {figures.score(r['score'])} "
                                       f"({r['band']}), {clean(r['segment_reason'])}", "None right now.")),
         _section("*Renewals in the next 90 days*\n" + rows(
             renewals, lambda r: f"• {clean(r['name'])}: {r['renewal_date']} ({int(r['days_to_renewal'])} days), "
@@ -160,9 +161,9 @@ def home(name: str, at_risk: Sequence[Mapping[str, Any]], renewals: Sequence[Map
 def card(ov: Mapping[str, Any], h: Mapping[str, Any], rn: Mapping[str, Any], ob: Mapping[str, Any],
          tickets: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """An account card: health, band, trend, drivers, renewal, ARR, P(renew), onboarding, open tickets."""
-    trend = "" if h["trend"] is None else f" ({h['trend']:+.0f} vs 30 days ago)"
+    trend = "" if h["trend"] is None else f" ({h['trend']:+.1f} vs 30 days ago)"
     fields = [
-        f"*Health*\n{h['score']:.0f} {h['band']}{trend}",
+        f"*Health*\n{figures.score(h['score'])} {h['band']}{trend}",
         f"*Renewal*\n{rn['renewal_date'] or 'n/a'}" + (f" ({int(rn['days_to_renewal'])} days)"
                                                         if rn["days_to_renewal"] is not None else ""),
         f"*ARR*\n${rn['arr']:,.0f}",
@@ -178,4 +179,4 @@ def card(ov: Mapping[str, Any], h: Mapping[str, Any], rn: Mapping[str, Any], ob:
         _section(f"*Top drivers*\n{drivers}"),
         _context(f"Owner {clean(ov['owner'] or '')} · {clean(rn['segment'])}: {clean(rn['segment_reason'])}"),
     ]
-    return f"{ov['name']}: health {h['score']:.0f} ({h['band']})", blocks
+    return f"{ov['name']}: health {figures.score(h['score'])} ({h['band']})", blocks

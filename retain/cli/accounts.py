@@ -8,6 +8,7 @@ import typer
 from rich.panel import Panel
 from rich.text import Text
 
+from core import figures
 from retain.cli.common import (
     BAND_STYLE,
     Band,
@@ -54,8 +55,8 @@ def accounts_cmd(
     for r in data["accounts"]:
         trend, days = r["trend"], r["days_to_renewal"]
         table.add_row(
-            r["name"], r["owner"] or "", Text(f"{r['score']:.0f} {r['band']}", style=BAND_STYLE[r["band"]]),
-            "" if trend is None else f"{trend:+.0f}", r["segment"], f"${r['arr']:,.0f}",
+            r["name"], r["owner"] or "", Text(f"{figures.score(r['score'])} {r['band']}", style=BAND_STYLE[r["band"]]),
+            "" if trend is None else f"{trend:+.1f}", r["segment"], f"${r['arr']:,.0f}",
             f"{r['renewal_date']} ({int(days)}d)" if r["renewal_date"] and days is not None else "",
             "" if r["p_renew"] is None else f"{r['p_renew']:.2f}")
     console.print(table)
@@ -88,9 +89,9 @@ def account_cmd(
 def _render_account(raw: dict[str, Any], brief: bool) -> None:
     d = _esc(raw)  # for the markup lines; tables take the raw data (DataTable shows it as is)
     ov, h, rn = d["overview"], d["health"], d["renewal"]
-    trend = "" if h["trend"] is None else f", {h['trend']:+.0f} vs 30 days ago"
+    trend = "" if h["trend"] is None else f", {h['trend']:+.1f} vs 30 days ago"
     p = f" · P(renew) {rn['p_renew']:.2f}" if rn["p_renew"] is not None else ""
-    head = (f"[{BAND_STYLE[h['band']]}]Health {h['score']:.0f} ({h['band']}){trend}[/] · "
+    head = (f"[{BAND_STYLE[h['band']]}]Health {figures.score(h['score'])} ({h['band']}){trend}[/] · "
             f"{ov['segment']} · ARR ${ov['arr']:,.0f} · owner {ov['owner']} · "
             f"renews {ov['renewal_date']} ({int(ov['days_to_renewal'] or 0)}d){p} · {rn['segment']}: "
             f"{rn['segment_reason']}")

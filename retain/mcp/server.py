@@ -25,6 +25,7 @@ from pydantic import Field
 from agents import briefing
 from agents.assistant import Assistant, Result
 from agents.context import request_deps
+from core import figures
 from core.errors import AccessDenied, RetainError
 from integrations.slack import blocks
 from integrations.slack.config import load_slack_config
@@ -132,7 +133,7 @@ def build(assistant: Assistant, caller: Caller | None = None, limits: RateLimits
         data = card(ctx_of(ctx), name)
         ov, h = data["overview"], data["health"]
         data = for_slack(ctx, data, blocks.card(ov, h, data["renewal"], data["onboarding"], data["tickets"])[1])
-        return _done(f"{ov['name']}: health {h['score']:.0f} ({h['band']}), ARR ${ov['arr']:,.0f}, owner "
+        return _done(f"{ov['name']}: health {figures.score(h['score'])} ({h['band']}), ARR ${ov['arr']:,.0f}, owner "
                      f"{ov['owner']}, renews {ov['renewal_date']}.", data)
 
     @app.tool(annotations=READ)

@@ -7,7 +7,7 @@ looks arbitrary); an error rate of 0.0085 is "0.85%", never "1%" or "0.8%".
 from sqlalchemy import text
 
 from agents.assistant import Assistant
-from tools.figures import percent, score
+from core.figures import percent, score
 from tools.health import score_portfolio
 
 DANA = "dana.reyes@retain.example"
