@@ -213,7 +213,7 @@ def _baseline(path: Path) -> Report:
         if missing:
             raise ConfigError(f"--against {path}: row {k} has no {', '.join(missing)}, so it is not a "
                               "`retain eval --json` report. Save one with `retain eval --json > FILE`.")
-    return cast(Report, data)
+    return cast("Report", data)
 
 
 def eval_assistant(folder: Path, deterministic: bool) -> Any:

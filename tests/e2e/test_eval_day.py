@@ -21,6 +21,13 @@ def test_eval_reports_the_same_whatever_the_day_and_the_data(rt, run_cli, tmp_pa
     for key in ("fully_correct", "fact_recall", "unsupported_claims", "routing_accuracy"):
         assert got[key] == expected[key], key
     assert got["fully_correct"] >= 0.95
+    # A saved report is a baseline: the same run against it compares every question and finds none worse.
+    saved = tmp_path / "det.json"
+    saved.write_text(out)
+    code, out, err = run_cli("eval", "--json", "--file", str(questions), "--against", str(saved), env_extra=env)
+    assert code == 0, err
+    against = json.loads(out)["against"]
+    assert against["compared"] == expected["questions"] and against["worse"] == [], against
     # --here asks the folder as it is: the questions' dates are not that demo's, and the score says so.
     code, out, err = run_cli("eval", "--json", "--here", "--file", str(questions), env_extra=env)
     assert code == 0 and json.loads(out)["fully_correct"] < expected["fully_correct"], err
