@@ -11,10 +11,10 @@ import math
 from datetime import date
 from typing import Any
 
-from agents import arr_change, briefing, crm_rows, risk, row_text
+from agents import arr_change, crm_activity, crm_rows, crm_today, record_facts, risk, row_text
 from agents.context import Deps
-from agents.state import AccountRef, Finding, RowRef, Table
-from agents.understand import EACH_MARK, Plan, activity_words, seniority, to_json
+from agents.state import Finding, RowRef, Table
+from agents.understand import EACH_MARK, Plan, activity_words, one_activity, seniority, to_json
 from agents.understand.edits import rows_of
 from core import figures
 from tools import access, crm, metrics
@@ -147,7 +147,8 @@ def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]],
         f.fact(f"{name} has {res.total} {kind}ticket{'s' if res.total != 1 else ''}",
                *[r["source"] for r in rows[:1]], kind="count")
         for r in rows:
-            f.fact(f"{r['subject']} ({r['priority']}, {r['status']}, opened {r['opened_at']})", r["source"],
+            said = f": \u201c{str(r['body'])[:600]}\u201d" if r.get("body") else ""  # asked what it is about
+            f.fact(f"{r['subject']} ({r['priority']}, {r['status']}, opened {r['opened_at']}){said}", r["source"],
                    kind="lookup")
     elif p.what == "milestones":
         if rows and rows[0].get("plan_target"):
@@ -262,40 +263,6 @@ def _metric(f: Finding, ctx: crm.ToolContext, p: Plan, scope: str) -> None:
                         "end": p.period.end.isoformat(), "formula": m.formula}
 
 
-def _changes(f: Finding, deps: Deps, who: str, p: Plan) -> None:
-    assert p.period is not None
-    b = briefing.build(deps, who, since=p.period.start)
-    for c in b["changes"][:15]:
-        f.fact(c["text"], c["source"], kind="change")
-    if not b["changes"]:
-        f.fact(f"No notable changes in your {b['accounts']} accounts since {p.period.start.isoformat()} (health "
-               "bands and scores, detractor responses, ticket surges)", kind="change")
-    by_id: dict[int, AccountRef] = {c["account_id"]: {"account_id": c["account_id"], "name": c["account"]}
-                                    for c in b["changes"][:15]}
-    f.data["accounts"] = list(by_id.values())
-
-
-def _today(f: Finding, deps: Deps, who: str) -> None:
-    b = briefing.build(deps, who)
-    for k, t in enumerate(b["today"], 1):
-        f.fact(f"{k}. {t['text']}", t["source"], kind="today") if t.get("source") else \
-            f.fact(f"{k}. {t['text']}", kind="today")
-    for c in b["changes"][:3]:
-        f.fact(f"Changed: {c['text']}", c["source"], kind="change")
-    for r in b["at_risk"][:3]:
-        f.fact(f"At risk: {r['account']}: {r['reason']}" + (f", renews {r['renewal_date']}" if r.get("renewal_date")
-                                                           else ""), r["source"], kind="risk")
-    for n in b["renewals"]["30"][:3]:
-        f.fact(f"Renews in {n['days']} days: {n['account']} ({n['date']}, ARR ${n['arr']:,.0f})", n["source"],
-               kind="renewal")
-    for m in b["overdue"][:3]:
-        f.fact(f"Overdue onboarding: {m['account']}: '{m['milestone']}' {m['days']} days overdue", m["source"],
-               kind="overdue")
-    if not f.facts:
-        f.fact(f"Nothing urgent in your {b['accounts']} accounts today", kind="today")
-    f.data["accounts"] = [{"account_id": r["account_id"], "name": r["account"]} for r in b["at_risk"][:3]]
-
-
 SHOWN = 50
 """The rows a list answer shows; a longer list says how many it has and how to narrow it."""
 
@@ -334,10 +301,10 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         _metric(f, ctx, p, scope)
         return f
     if p.shape == "today" and p.what == "changes":
-        _changes(f, deps, who, p)
+        crm_today.changes(f, deps, who, p)
         return f
     if p.shape == "today":
-        _today(f, deps, who)
+        crm_today.today(f, deps, who)
         return f
     assert p.query is not None
     if p.shape == "signals" and p.period is not None:  # risk signals over a book, in the window asked
@@ -345,6 +312,9 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         f.data["accounts"] = []
         risk.book(deps, ctx, f, {int(r["account_id"]): str(r["account"]) for r in rows}, p.period.start,
                   p.period.end, p.what or "your accounts")
+        return f
+    if p.shape == "lookup" and p.what == one_activity.WHAT:  # "what did hank say on the 11-15 call?"
+        crm_activity.state(f, ctx, p.query, p.accounts[0]["name"])
         return f
     query, former = crm_rows.current(ctx, p.query)
     res = run(ctx, query)
@@ -378,6 +348,8 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
                  if r.get("occurred_on") and r["occurred_on"] > res.rows[0]["occurred_on"]]
     if p.shape == "lookup":
         _lookup(f, p, res, former, ctx.as_of)
+        if p.what == "record" and query.entity == "fine_tunes" and len(res.rows) == 1:  # its settings, and the last
+            record_facts.fine_tune(f, ctx, res.rows[0])  # good run's: "why did the November one fail?"
         for nw in newer[:1]:  # "the latest note": notes only, and a newer activity of another kind is named
             f.fact(f"Only {kinds[0].value}s are counted here; the newest activity of any kind with "
                    f"{p.accounts[0]['name']} is {'an' if nw['kind'][0] in 'aeiou' else 'a'} {nw['kind']} on "

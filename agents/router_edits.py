@@ -15,7 +15,7 @@ from agents.router_people import person_pick
 from agents.router_rows import record_pick
 from agents.specs import CATALOGUE
 from agents.state import AccountRef, Deps, Dialogue, Route
-from agents.understand import edit_rows, edits, picks, reading
+from agents.understand import edit_rows, edits, picks, reading, row_asks
 from agents.understand.usage import VERSUS
 from tools import crm
 from tools.query import ENTITIES, Filter, Query, run
@@ -153,6 +153,13 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
             (_intents(question.lower()) or re.match(r"\W*(?:and\s+|so\s+)?why\b", question.lower())) and \
             not picks.fields_named(question.lower(), d.get("entity") or "accounts"):
         return None  # "why did it fail?" after one failed fine-tune: the agent that diagnoses it answers
+    now = _last(d)  # the list the row was picked from
+    told = row_asks.records_asked(question.lower(), now.query if now is not None else None, sel.row) \
+        if sel is not None else None
+    if told is not None:  # "the Acme one, what's the issue there?" after accounts with open tickets: those tickets
+        return {"intents": ["query"], "accounts": told.accounts, "accounts_via": "conversation", "ambiguous": [],
+                "denied": [], "window_days": None, "method": f"edit: {kinds}", "plans": [understand.to_json(told)],
+                "picked": f"{sel.row['account']}, {sel.how}", **({"base": narrowed} if narrowed else {})}  # type: ignore
     if sel is not None and not sel.change and ((d.get("entity") or "accounts") == "accounts" or
                                                sel.about == "account"):
         # the usual routing answers about the account (a contact's account: "and what's open on their side?")

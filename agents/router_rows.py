@@ -7,6 +7,7 @@ and answered about; several are asked about; none leaves the message to the usua
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agents.state import Dialogue, Route, RowRef
@@ -17,14 +18,20 @@ from tools.query import ENTITIES, Filter, Query, run
 
 _TEXT = {"tickets": ("subject", "body"), "activities": ("subject", "body"), "surveys": ("comment",),
          "milestones": ("name",), "fine_tunes": ("base_model", "loss_summary")}
+_ONE = {"activities": "activity", "surveys": "survey response", "fine_tunes": "fine-tune"}
 
 
-def _found(ctx: crm.ToolContext, entity: str, ids: list[int], word: str, body: bool) -> list[RowRef]:
+def _found(ctx: crm.ToolContext, entity: str, ids: list[int], word: str, body: bool,
+           row_ids: list[int] | None = None) -> list[RowRef]:
+    """The records holding `word` (its name first); among `row_ids` only, when given (the rows listed)."""
     spec = ENTITIES[entity]
+    said = re.compile(rf"(?<![a-z0-9]){re.escape(word.lower())}")  # "the coo one" is not a "cooperation"
     for col in _TEXT.get(entity, ())[:None if body else 1]:  # its name first: "the 503 one" is the ticket titled so
-        q = Query(entity=entity, account_ids=ids, filters=[Filter(field=col, op="contains", value=word)],
-                  fields=list(spec.default_fields), limit=10)  # type: ignore[arg-type]
-        rows = edits.rows_of(entity, run(ctx, q).rows)
+        q = Query(entity=entity, account_ids=[] if row_ids else ids, row_ids=row_ids or [],
+                  filters=[Filter(field=col, op="contains", value=word)], fields=list(dict.fromkeys(
+                      [*spec.default_fields, col])), limit=10)  # type: ignore[arg-type]
+        hits = [r for r in run(ctx, q).rows if said.search(str(r.get(col) or "").lower())]
+        rows = edits.rows_of(entity, hits)
         if rows:
             return rows
     return []
@@ -37,15 +44,20 @@ def record_pick(ctx: crm.ToolContext, question: str, d: Dialogue) -> tuple[Dialo
     if asked is None:
         return None
     ids = sorted({r["account_id"] for r in rows}) or [a["account_id"] for a in d.get("accounts") or []]
-    for entity in asked.entities:
-        hits = _found(ctx, entity, ids, asked.word, asked.distinct)
+    own = str(d.get("entity")) if d.get("entity") in _TEXT and rows else None
+    for entity in ([own] if own else []) + [e for e in asked.entities if e != own]:
+        # the rows listed first, by any of their words ("the layoffs one" after notes); then the accounts' records
+        listed = [r["id"] for r in rows] if entity == own else None
+        hits = _found(ctx, entity, ids, asked.word, asked.distinct or listed is not None, listed)
+        if listed is not None and not hits:
+            continue
         if len(hits) == 1:
             how = f"the {asked.word} one"
             return {**d, "entity": entity, "rows": hits}, edits.SelectRow(hits[0], how, fields=asked.fields)
         if hits:
             shown = ", ".join(f"{k}. {r['account']}: {r['label']}" + (f" ({r['date']})" if r.get("date") else "")
                               for k, r in enumerate(hits[:8], 1))
-            return _ask(f"More than one {entity.replace('_', '-')[:-1]} mentions \u2018{asked.word}\u2019 ({shown}). "
+            return _ask(f"More than one {_ONE.get(entity, entity[:-1])} mentions \u2018{asked.word}\u2019 ({shown}). "
                         "Say which by its date or its words.")
     return None
 

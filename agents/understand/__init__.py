@@ -19,7 +19,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from agents.state import AccountRef
-from agents.understand import signals
+from agents.understand import one_activity, signals
 from agents.understand.latest import latest
 from agents.understand.lookups import by_role, lookup, person, seniority
 from agents.understand.model import EACH_MARK, Plan, Shape, from_json, to_json
@@ -99,6 +99,9 @@ def _lookups(low: str, account: AccountRef, today: date, vocab: Vocabulary) -> l
     newest = latest(low, account)  # "when did they last open a ticket?": the newest one, by that verb's date
     if newest is not None:
         return [newest]
+    said = one_activity.plan(low, account, today)  # "what did hank say on the 11-15 call?": that day's record
+    if said is not None:
+        return [said]
     out: list[Plan] = []
     for part in clauses(low):
         for p in lookup(part, account, today, vocab.milestones) or by_role(part, account, vocab.roles):

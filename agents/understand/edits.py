@@ -92,7 +92,8 @@ _BACK = re.compile(r"\b(?:those|these|them|their|that one|this one|that list|the
                    r"that|they)\b|\b(?:the|which) (?:\w+ )?ones?\b|" + EACH.pattern)
 _TOPIC = re.compile(r"\b(renew\w*|churn\w*|nps|csat|grr|nrr|retention|health\w*|at[- ]risk|onboard\w*|milestones?|"
                     r"champions?|contacts?|owners?|csms?|portfolio|book|fine[- ]?tun\w*|latency|usage|spend)\b")
-_REFERS = re.compile(r"\b(?:the|that|this)\s+(?:\w+\s+)?one\b|\bthe\s+(?:first|second|third|fourth|fifth|last)\b|"
+_REFERS = re.compile(r"\b(?:the|that|this)\s+(?:[\w-]+\s+){0,3}?one\b|"
+                     r"\bthe\s+(?:first|second|third|fourth|fifth|last)\b|"
                      r"#\s?\d\b")
 
 # "all of them", "overall", "of the H1 ones": the whole list the conversation narrowed, not the narrowed part.

@@ -120,6 +120,12 @@ def lookup(low: str, account: AccountRef, today: date, steps: list[str] | None =
                 named = [w for w in re.findall(r"[a-z]{3,}", low) if w in words]
                 if named:
                     filters.append(Filter(field="name", op="contains", value=max(named, key=len)))
+            if what == "fine-tunes":  # "how have their fine-tunes gone since september?": every job of the window
+                past = span(low, today, future=False)
+                if past is not None and past.text != "today":
+                    filters.append(Filter(field="created_on", op="between",
+                                          value=[past.start.isoformat(), past.end.isoformat()]))
+                    q["limit"] = None
             if what == "survey" and "csat" in low:
                 filters.append(Filter(field="kind", value="csat"))
             q["filters"] = filters

@@ -203,6 +203,8 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
     (r"\bnps\b|\bsurvey|\bcsat\b|promoter|detractor", "survey",
      {"entity": "surveys", "fields": ["responded_on", "kind", "score", "comment", "contact"], "limit": 3}),
     (r"(list|all|how many|which)\b.*fine[- ]?tun|fine[- ]?tun\w* (jobs|runs|history)|"
+     r"\bfine[- ]?tun(?:es|ing (?:jobs|runs))\b.{0,30}\b(?:doing|going|looking|gone|go|performing|coming along|"
+     r"progressing)\b|\b(?:status|state|progress|update) (?:of|on) (?:[\w']+ )?fine[- ]?tun|"
      r"^(?!.*\b(?:why|how|wrong|issues?|problems?|diagnos\w*|fix\w*|latency|cost)\b).*\bfine[- ]?tunes\b", "fine-tunes",
      {"entity": "fine_tunes", "fields": ["created_on", "status", "base_model", "eval_score", "loss_summary"],
       "limit": 10}),

@@ -143,7 +143,7 @@ def reading(p: Plan) -> str:
         return (f"{METRIC_NAMES.get(p.metric or '', p.metric)} for {where}" + (f", {', '.join(extra)}" if extra else "")
                 + f", over {base} {per}{said}:")
     q = p.query
-    if q is None:
+    if q is None or p.what == "one activity":  # "what did hank say on the 11-15 call?": its title says it
         return f"{p.title}:"
     noun = ENTITY_WORDS.get(q.entity, q.entity)
     if p.shape == "lookup" and p.accounts and p.what.startswith("ARR change"):  # "how much did that one grow by?"

@@ -15,8 +15,9 @@ from agents.state import RowRef
 from agents.understand import picks
 from agents.understand.edit_ops import PickRecord, SelectRow, Unmatched
 from agents.understand.edit_words import _entity_of
+from agents.understand.model import Plan
 from agents.when import MONTHS
-from tools.query import ENTITIES
+from tools.query import ENTITIES, Filter, Query, Sort
 
 ONLY = "the only one in the last answer"
 
@@ -146,3 +147,32 @@ def record_word(text_said: str, rows: list[RowRef], entity: str) -> PickRecord |
         return None  # "the seats one": a field of the rows, not a record's words
     return PickRecord(word, kinds, fields, distinct=bool(re.search(r"\d", word)) or bool(
         re.search(rf"\b{re.escape(word.upper())}\b", text_said)))
+
+
+# "what's it about?", "what's the issue there?", "details?": what a record says, not how the account is doing.
+ABOUT = re.compile(r"\bwhat(?:'s|s| is| was| are| were)? (?:it|that|this|they|those|these|the (?:\w+ )?(?:one|ones|"
+                   r"ticket|tickets))\s+(?:all )?about\b|\bwhat(?:'s|s| is| was| are)? the (?:issue|issues|problem|"
+                   r"problems|complaint|story|ticket|tickets)\b|\bwhat(?:'s|s| is) (?:going on|wrong|the matter)\b|"
+                   r"\bdetails?\b|\bmore (?:on|about) (?:it|that|this|them)\b|\bwhat (?:do|did) (?:it|they) say\b")
+_OPEN = Filter(field="status", op="ne", value="closed")
+_BY_COUNT = {"open_tickets": [_OPEN], "open_high_tickets": [_OPEN, Filter(field="priority", op="in",
+                                                                            value=["high", "urgent"])]}
+"""An account list's condition on its tickets, and the tickets it counts."""
+
+
+def records_asked(low: str, q: Query | None, row: RowRef) -> Plan | None:
+    """"the Acme one, what's the issue there?" after accounts with open tickets: those tickets, in their own words.
+
+    Only when the list was of accounts chosen by their tickets; otherwise the account is asked about as usual.
+    """
+    if q is None or q.entity != "accounts" or not ABOUT.search(low):
+        return None
+    cond = next((f for f in [*q.filters, *([q.having] if q.having else [])] if f.field in _BY_COUNT), None)
+    if cond is None:
+        return None
+    ref = {"account_id": row["account_id"], "name": row["account"]}
+    kept = [f for f in q.filters if f.field == "priority"]  # a priority the list was narrowed by, if any
+    query = Query(entity="tickets", account_ids=[row["account_id"]], filters=[*_BY_COUNT[cond.field], *kept],
+                  fields=["subject", "priority", "status", "opened_at", "body"], sort=[Sort(field="opened_at",
+                                                                                           desc=True)], limit=10)
+    return Plan("lookup", f"{row['account']}: tickets", query, what="tickets", accounts=[ref])  # type: ignore[list-item]
