@@ -21,14 +21,19 @@ from tools.query import Filter, Query, Sort
 WHAT = "one activity"
 """The plan's `what`: the answer states the records found (or the nearest ones) in full."""
 
-_ASK = re.compile(r"\bwhat did\b.{0,40}?\b(?:say|said|tell|mention\w*|want|ask\w*|raise|bring up|think|complain\w*)\b|"
-                  r"\bwhat (?:came|comes|come) out of\b|\bsumm?ar(?:ise|ize|y|ies)\b|\brecap\b|\bnotes? (?:from|of)\b|"
-                  r"\bwhat (?:was|got|were|has been|is) (?:said|discussed|covered|decided|agreed)\b|"
-                  r"\bwhat did (?:we|they|you|i|he|she|the team) (?:discuss|cover|talk about|agree\w*|decide)\b|"
-                  r"\bhow did\b.{0,40}\bgo\b|\bwhat happened (?:on|at|in|during)\b|"
+_SAID = re.compile(r"\bwhat did\b.{0,40}?\b(?:say|said|tell|mention\w*|want|ask\w*|raise|bring up|think|complain\w*)\b|"
+                   r"\bwhat (?:came|comes|come) out of\b|\bsumm?ar(?:ise|ize|y|ies)\b|\brecap\b|"
+                   r"\bwhat (?:was|got|were|has been|is) (?:said|discussed|covered|decided|agreed)\b|"
+                   r"\bwhat did (?:we|they|you|i|he|she|the team) (?:discuss|cover|talk about|agree\w*|decide)\b")
+"""A question about what was said: asked of a day's records even without a noun ("what did we discuss on oct 3")."""
+_ASK = re.compile(_SAID.pattern + r"|\bhow did\b.{0,40}\bgo\b|\bwhat happened (?:on|at|in|during)\b|"
                   r"\bwhat was (?:it|that|the \w+(?: \w+)?) about\b|\btell me about\b|\bdetails (?:of|on|from)\b|"
                   r"\bwhat(?:'s| is| was) in\b|\bwhat did (?:it|the \w+) say\b|\bany (?:takeaways|outcomes?)\b|"
-                  r"\btakeaways?\b|\boutcome of\b")
+                  r"\btakeaways?\b|\boutcome of\b|\bnotes? (?:from|of)\b")
+"""Any question about one record's content; without an activity noun only `_SAID` counts."""
+_OTHER = re.compile(r"\b(?:surveys?|nps|csat|tickets?|cases?|fine[- ]?tun\w*|renewals?|milestones?|onboarding|"
+                    r"usage|spend|health|latency|contracts?|invoices?)\b")
+"""Another kind of record named: "what did they say in the survey last month" is not a note."""
 _NOUN = re.compile(r"\b(call|phone call|meeting|qbr|sync|check-?in|catch-?up|e-?mail|note|conversation|chat|"
                    r"touchpoint|touch base)\b(?!s)")
 _KIND = {"call": "call", "phone call": "call", "meeting": "meeting", "qbr": "meeting", "sync": "meeting",
@@ -109,12 +114,12 @@ def plan(low: str, account: AccountRef, today: date) -> Plan | None:
                                                r"check-?in|e-?mail|note)\b(?!s)", low):
         return None
     noun = _NOUN.search(low)
+    if noun is None and (not _SAID.search(low) or _OTHER.search(low)):
+        return None  # "tell me about their tickets this month", "any notes from october": lists, as before
     day, window, said = day_of(low, today)
     who = _person(low, account)
-    if day is None and window is None and (who is None or not (_ASK.search(low) or noun)):
+    if day is None and window is None and who is None:
         return None  # "what did we discuss with Acme?": the last meeting, as before
-    if noun is None and not _ASK.search(low):
-        return None
     kind = _KIND.get(noun.group(1).replace(" ", "")) if noun else None
     kind = kind or (_KIND.get(noun.group(1)) if noun else None)
     filters: list[Filter] = [Filter(field="kind", value=kind)] if kind else []
