@@ -106,6 +106,7 @@ def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]],
         return
     if p.what == "economic buyer":
         rows = sorted(rows, key=lambda r: seniority(r.get("role")))[:1]
+        f.data["rows"] = rows_of("contacts", rows)  # "his email?" next: the one named
         for r in rows:
             f.fact(f"{name}'s economic buyer is most likely {r['name']} ({r.get('role') or 'role not recorded'}), "
                    f"the most senior current contact on record", r["source"], kind="lookup")
@@ -350,6 +351,7 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
         _lookup(f, p, res, former, ctx.as_of)
         if p.what == "record" and query.entity == "fine_tunes" and len(res.rows) == 1:  # its settings, and the last
             record_facts.fine_tune(f, ctx, res.rows[0])  # good run's: "why did the November one fail?"
+        crm_rows.nobody_in_role(f, ctx, p, res)  # "who's their procurement contact?" and nobody is: who is there
         for nw in newer[:1]:  # "the latest note": notes only, and a newer activity of another kind is named
             f.fact(f"Only {kinds[0].value}s are counted here; the newest activity of any kind with "
                    f"{p.accounts[0]['name']} is {'an' if nw['kind'][0] in 'aeiou' else 'a'} {nw['kind']} on "

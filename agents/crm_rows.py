@@ -11,6 +11,7 @@ from typing import Any
 
 from agents.state import Finding
 from agents.understand import Plan
+from agents.understand.edits import rows_of
 from tools import crm
 from tools.query import ENTITIES, Filter, Query, QueryResult, run
 
@@ -123,3 +124,24 @@ def other_kinds(f: Finding, ctx: crm.ToolContext, q: Query) -> None:
         said = ", ".join(f"{n} {k}{'s' if n != 1 else ''}" for k, n in sorted(count.items(), key=lambda kv: -kv[1]))
         f.fact(f"Read \u201cnotes\u201d as CSM notes (activities of kind note); also logged in the same scope and "
                f"window: {said} (say \u201call kinds\u201d to see them)", kind="count")
+
+
+def nobody_in_role(f: Finding, ctx: crm.ToolContext, p: Plan, res: QueryResult) -> None:
+    """A contact asked by role that no current contact fills: who is there instead (and the rows say them)."""
+    q = res.query
+    if p.shape != "lookup" or q.entity != "contacts" or res.rows or not p.accounts or \
+            not any(x.field == "role" for x in q.filters):
+        return
+    there = run(ctx, Query(entity="contacts", account_ids=q.account_ids, filters=[Filter(field="left_on",
+                                                                                          op="is_null")],
+                           fields=["name", "role", "email", "is_champion", "left_on", "last_engaged"], limit=12))
+    name = p.accounts[0]["name"]
+    if not there.rows:
+        f.fact(f"{name} has no current contacts on record", crm.src("account", p.accounts[0]["account_id"], None,
+                                                                    name), kind="lookup")
+        return
+    f.fact(f"Current contacts at {name}: " + "; ".join(
+        f"{r['name']} ({r.get('role') or 'title not recorded'}{', champion' if r.get('is_champion') else ''})"
+        for r in there.rows), *[r["source"] for r in there.rows], kind="lookup")
+    f.data["rows"] = rows_of("contacts", there.rows)  # "her email?" next: which of them
+    f.data["total"] = there.total

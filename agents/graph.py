@@ -39,6 +39,7 @@ from agents.approve import execute
 from agents.composer import compose
 from agents.context import Deps
 from agents.requests import draft
+from agents.router_people import not_held
 from agents.state import (
     MAX_INPUT_CHARS,
     AccountRef,
@@ -146,8 +147,8 @@ def read_as(r: Route) -> Finding:
     f = Finding("reading")
     f.fact(r.get("reading", ""), kind="reading")
     for phrase in r.get("not_applied") or []:
-        f.fact(f"I did not apply \u2018{phrase}\u2019: I could not turn it into a date, order or filter for this "
-               "answer, so the answer below does not take it into account.", kind="not_applied")
+        f.fact(not_held(phrase) or f"I did not apply \u2018{phrase}\u2019: I could not turn it into a date, order or "
+               "filter for this answer, so the answer below does not take it into account.", kind="not_applied")
     return f
 
 

@@ -54,3 +54,11 @@ def unheld(question: str, plan: dict[str, Any] | None) -> list[str]:
     if query.get("entity") != "contacts":
         return []
     return [m.group(0) for m in _UNHELD.finditer(question.lower())]
+
+
+def not_held(phrase: str) -> str | None:
+    """Why a person's field asked for is left out, when the CRM does not hold it ("her phone number")."""
+    if not _UNHELD.fullmatch(phrase.lower()):
+        return None
+    return (f"I did not apply \u2018{phrase}\u2019: the CRM keeps no {phrase} for contacts (it keeps their email, "
+            "title and last engagement), so the answer below shows what it does hold.")

@@ -97,6 +97,19 @@ def contact_by_role(ctx: ToolContext, account_id: int, role: str) -> Recipient |
     return _person(best[2], name) if best else None
 
 
+def titles_for(role: str, titles: list[str]) -> list[str]:
+    """The CRM titles (of `titles`) that fill a role ("technical": "ML Engineer", "Head of AI Platform"...).
+
+    The titles of the role's best-fitting rank that any title reaches: "IT Admin" for "admin" even where some
+    other title mentions IT. [] when no title fits the role.
+    """
+    for pat in _TITLE_RANK.get(role, []):
+        hit = [t for t in titles if re.search(pat, t.lower())]
+        if hit:
+            return hit
+    return []
+
+
 def fills(person: Recipient, role: str) -> bool:
     """Whether a contact's CRM title itself says the role (a "Head of" found for "executive" is not a sponsor)."""
     if role in ("champion", "owner"):

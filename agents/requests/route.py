@@ -13,7 +13,7 @@ from typing import Any
 from rapidfuzz import fuzz, process, utils
 
 from agents.requests.parse import Request
-from agents.state import AccountRef, Route
+from agents.state import AccountRef, Route, RowRef
 from tools import contacts, crm
 from tools.vocabulary import vocabulary
 
@@ -62,10 +62,15 @@ def _ref(a: dict[str, Any]) -> AccountRef:
     return {"account_id": int(a["account_id"]), "name": str(a["name"])}
 
 
-def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accounts: list[AccountRef]) -> Route | None:
+_PRONOUN = re.compile(r"\b(?:her|him|she|he)\b")
+
+
+def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accounts: list[AccountRef],
+          thread_person: RowRef | None = None) -> Route | None:
     """The route to the draft agent for a request; None when another agent should answer it.
 
-    "draft a follow-up for Cyberdyne" names no recipient: that is the onboarding agent's follow-up.
+    "draft a follow-up for Cyberdyne" names no recipient: that is the onboarding agent's follow-up. "Draft her a
+    note" after an answer about one contact (`thread_person`) is to that contact.
     """
     accounts: list[AccountRef] = [_ref(a) for a in linked["accounts"]]
     via = "named"
@@ -92,6 +97,10 @@ def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accou
             if gone and len({h["account_id"] for h in gone}) == 1:
                 accounts, via = [{"account_id": gone[0]["account_id"], "name": gone[0]["account"]}], "contact"
                 break
+    if person is None and not people and req.role is None and thread_person is not None and not accounts and \
+            _PRONOUN.search(req.text.lower()):  # "draft her a note" after the IT admin was named: to her
+        person, via = thread_person["label"], "conversation"
+        accounts = [{"account_id": thread_person["account_id"], "name": thread_person["account"]}]
     if req.follow_up and req.role is None and person is None:
         return None
     among: list[str] = []

@@ -21,10 +21,11 @@ from rapidfuzz.distance import DamerauLevenshtein
 from agents.state import AccountRef
 from agents.understand import one_activity, signals
 from agents.understand.latest import latest
-from agents.understand.lookups import by_role, lookup, person, seniority
+from agents.understand.lookups import lookup, person, seniority
 from agents.understand.model import EACH_MARK, Plan, Shape, from_json, to_json
 from agents.understand.phrases import BOOK, COMPARE, LEXICON, PLURAL, SHORTHAND, THOSE, TOPIC, clauses
 from agents.understand.quiet import quiet_contacts
+from agents.understand.roles import by_role, with_health
 from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
 from agents.understand.slots import _group, _vocab_filters, thresholds
 from agents.understand.units import seconds_as_ms
@@ -104,11 +105,20 @@ def _lookups(low: str, account: AccountRef, today: date, vocab: Vocabulary) -> l
         return [said]
     out: list[Plan] = []
     for part in clauses(low):
-        for p in lookup(part, account, today, vocab.milestones) or by_role(part, account, vocab.roles):
+        for p in _fields(part, account, today, vocab):
             if all(p.what != o.what for o in out) and len(out) < 3:
                 out.append(p)
-    whole = lookup(low, account, today, vocab.milestones) or by_role(low, account, vocab.roles)
-    return out if len(out) > len(whole) else whole
+    whole = _fields(low, account, today, vocab)
+    return with_health(low, account, out if len(out) > len(whole) else whole)
+
+
+def _fields(low: str, account: AccountRef, today: date, vocab: Vocabulary) -> list[Plan]:
+    """The fields one part of a message asks of one account; a contact by role before "its contacts"."""
+    found = lookup(low, account, today, vocab.milestones)
+    role = by_role(low, account, vocab.roles)
+    if role and all(p.what == "contacts" for p in found):  # "technical contact there?": that one, not all of them
+        return role
+    return found or role
 
 
 def _plan(question: str, today: date, vocab: Vocabulary, asker: str, accounts: list[AccountRef],

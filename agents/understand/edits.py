@@ -23,6 +23,7 @@ from datetime import date
 from agents.holidays import date_named
 from agents.state import AccountRef, Dialogue
 from agents.understand import picks, row_asks, subjects
+from agents.understand.account_asks import of_account
 from agents.understand.drill import drill_of
 from agents.understand.edit_apply import _has_window, apply, current_period, rows_of
 from agents.understand.edit_ops import (
@@ -151,6 +152,10 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
         asked = row_asks.of_contact(low, rows, sel, vocab.roles, by_name)
         if asked is not None:  # "her email?", "and what's open on their side?" after a contact: the person or account
             return [] if asked.about == "account" and named else [asked]  # "who else is at Acme?": Acme, asked anew
+        if sel is None and len(rows) > 1 and row_asks.asks_person(low):
+            return [Unmatched(len(rows))]  # "her email?" after several people: which of them
+    if len(ones) == 1 and not named and prev.query is not None and of_account(low, prev.query.entity, today):
+        return []  # "how many seats are they on?" after their tickets: the account's seats, asked afresh
     if prev.query is not None and prev.query.limit and _ALL.search(low) and not _summary_word(low) and \
             not re.search(r"\b(?:my|our|in|from|with|without|who|that|which|are|is|were|have|has)\b", low):
         reo = _reorder(low, prev.query.entity)  # "all of em, smallest first": the new order too

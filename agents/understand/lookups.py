@@ -16,24 +16,6 @@ from agents.understand.statuses import INCLUDING_DONE, still_to_do
 from agents.when import NUMBER_WORDS, Span, span
 from tools.query import Filter, Query, Sort
 
-
-def by_role(low: str, account: AccountRef, roles: list[str]) -> list[Plan]:
-    """"who's the admin at Cyberdyne?": the account's contacts whose title holds the word asked for."""
-    if not re.search(r"\bwho\b|\bcontact\b|\bname of\b|\bwhich (one|person|contact|of them)\b|^\W*(and )?(their|the) "
-                     r"[a-z ]{2,30}\?*$", low):
-        return []
-    words = {w for r in roles for w in re.findall(r"[a-z]{2,}", r.lower())} - {"of", "and", "the", "head"}
-    hits = [w for w in re.findall(r"[a-z]{2,}", low) if (w in words or w.rstrip("s") in words) and
-            (w != "it" or re.search(r"\bit (?:admin|manager|lead|director|ops|head|person|contact)", low))]
-    hit = max(hits, key=len) if hits else None  # "IT admin": the telling word, not "it"
-    if hit is None:
-        return []
-    q = Query(entity="contacts", account_ids=[account["account_id"]], fields=["name", "role", "email", "left_on"],
-              filters=[Filter(field="role", op="contains", value=hit.rstrip("s") if hit not in words else hit)])
-    return [Plan("lookup", f"{account['name']}: {hit}", q, what=f"contacts with '{hit}' in their title",
-                 accounts=[account])]
-
-
 _STEP_WORDS = {"the", "and", "setup", "call", "use", "case", "first", "day", "review", "milestone", "with", "for"}
 _SENIOR = ["chief", "cto", "ceo", "cfo", "coo", "cio", "vp", "vice president", "head", "director", "lead"]
 

@@ -112,7 +112,8 @@ SHORTHAND = {r"\bb4\b": "before", r"\baccts?\b": "accounts", r"\bwich\b": "which
              r"\bbetween now and\b|\bfrom now (?:to|until|till|through)\b|\bnow (?:through|until|till)\b": "by",
              r"\bfortnight\b": "2 weeks", r"\bfortnights\b": "weeks", r"\bsept\b": "september",
              r"\bprio\b|\bprty\b": "priority", r"\bhw\b": "how", r"\bteh\b": "the", r"\bthx\b|\bty\b": "thanks",
-             r"\bu\b": "you", r"\bur\b": "your", r"\bdont\b": "don't", r"\bwhats\b": "what's"}
+             r"\bu\b": "you", r"\bur\b": "your", r"\bdont\b": "don't", r"\bwhats\b": "what's",
+             r"\bwhos\b": "who's", r"\bwheres\b": "where's", r"\bhows\b": "how's"}
 """Shorthand and common misspellings CSMs type, and what they mean."""
 
 LEXICON = sorted(set(
@@ -165,6 +166,7 @@ _LOOKUPS: list[tuple[str, str, dict[str, Any]]] = [  # (pattern, what, query wit
                        "filters": [], "sort": [Sort(field="renewal_date", desc=True)], "limit": 3}),
     (r"when (does|do|is|will) .*(renew|contract (end|expire)|expir|up for renewal|contract'?s? (is )?up)|"
      r"when (?:it|they|that one|this one) (?:renews?|expires?|is up)|"
+     r"when(?:'s| is) (?:their|its|the) (?:next )?(?:renewal|contract (?:up|end))\b|"
      r"renewal date|contract end|^\W*(?:and |so |ok |what about |how about )?(?:their|its|the) (?:next )?renewal\W*$|"
      r"(end|expiry|expiration) date|when .*contract (ends?|expires?|is up)|term end", "renewal date",
      {"entity": "accounts", "fields": ["renewal_date", "days_to_renewal", "contract_value"]}),
@@ -295,7 +297,8 @@ TOPIC = {"plans": "onboarding", "fine_tunes": "tuning", "telemetry": "tuning", "
 
 
 # Where a message asks a second thing: "who owns it and how healthy is it?", "X, and when do they renew?"
-_CLAUSE = re.compile(r"\s*,?\s*\b(?:and|also|plus)\s+(?=(?:also\s+)?(?:what|what's|who|who's|whose|how|how's|when|"
+_CLAUSE = re.compile(r"(?:\s*,?\s*\b(?:and|also|plus)\s+|\s+[+&]\s+)"
+                     r"(?=(?:also\s+)?(?:what|what's|who|who's|whose|how|how's|when|"
                      r"when's|where|which|why|is|are|was|were|does|do|did|has|have|can|could|any|their|its|tell|"
                      r"give|show|list)\b)")
 

@@ -73,6 +73,8 @@ def _filter_words(entity: str, f: Filter) -> str | None:
                                                          else "")
     if f.field in ("days_since_call", "days_since_meeting", "days_since_email", "days_since_note") and f.op == "ge":
         return f"no {f.field[11:]} logged in the last {int(float(v)) - 1} days (other activity does not count)"
+    if entity == "contacts" and f.field == "role" and f.op == "in" and isinstance(v, list):  # a role asked for
+        return "titled " + " or ".join(str(x) for x in v) if v else "no title in the CRM fills that role"
     if f.field == "left_on" and f.op == "is_null":
         return "still there"
     if f.field == "champion_present" and f.op == "lt":
@@ -153,7 +155,9 @@ def reading(p: Plan) -> str:
         anyhow = "" if q.entity == "activities" else ", any status"  # a note has no status
         return f"The {p.what} at {p.accounts[0]['name']}{anyhow} (the newest by the date it was {by}):"
     if p.shape == "lookup" and p.accounts and p.what == "person" and q.row_ids:  # "her email?" after a contact
-        words = {"email": "email", "role": "title", "last_engaged": "when we last engaged with them",
+        words = {"email": "email", "role": "title",
+                 "last_engaged": "when we last heard from them (the last-engaged date on their contact record, "
+                                 "not the account's latest activity)",
                  "left_on": "whether they are still there", "is_champion": "whether they are the champion"}
         asked = [words[c] for c in q.fields[:q.fields.index("name") if "name" in q.fields else 0] if c in words]
         return f"{p.title} at {p.accounts[0]['name']}: " + " and ".join(asked) + " (and whether they left):"

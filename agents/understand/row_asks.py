@@ -54,6 +54,11 @@ def person_fields(low: str) -> list[str]:
     return list(dict.fromkeys(f for _, f in hits))
 
 
+def asks_person(low: str) -> bool:
+    """Whether a message asks a field of a person it calls "her" or "him" ("his email?")."""
+    return bool(_PERSON.search(low)) and bool(person_fields(low))
+
+
 SIDE = re.compile(r"\b(?:their side|their end|on their part|the account'?s?|the company'?s?|the customer'?s?)\b")
 _BACK = re.compile(r"\b(?:they|them|their|theirs|there|that|this|it|its|those|w/ them)\b")
 

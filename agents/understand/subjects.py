@@ -40,6 +40,9 @@ def resubject(low: str, d: Dialogue, prev: Plan | None, named: list[AccountRef],
     [] when the message is a new question about them; None when the caller reads on (a row of the last list named).
     """
     keep = kept(low, named)
+    if fresh is not None and prev is not None and fresh.shape == "lookup" == prev.shape and fresh.what != prev.what \
+            and fresh.what not in ("record", "person"):
+        return []  # "arr and health for Umbrella" after Hooli's champion: its own question of Umbrella
     if _CORRECTED.search(low) and (prev is None or prev.shape in ("lookup", "metric", "compare") or d.get("intents")) \
             and len(low.split()) <= 8 and (fresh is None or fresh.shape == prev_shape(prev) or len(keep) < len(named)):
         if prev is None or prev.shape != "compare":
