@@ -14,6 +14,7 @@ from datetime import date
 from agents.state import AccountRef
 from agents.understand.lookups import lookup
 from agents.understand.phrases import clauses
+from agents.understand.roles import said_role
 
 _MANY = re.compile(r"\b(?:those|these|each|every|all|both|any of)\b|"
                    r"\b(?:\d+|two|three|four|five) (?:accounts|customers|clients|of them)\b")
@@ -35,3 +36,12 @@ def of_account(low: str, entity: str, today: date) -> bool:
         return False  # "who's the champion at those 3 accounts": the list's accounts, not the one shown
     whats = asked(low, today)
     return len(whats) >= 2 and bool(whats & _OF_ACCOUNT) or bool(whats) and whats <= _OF_ACCOUNT
+
+
+_OF_PICKED = {"champion", "economic buyer", "seats", "plan", "industry", "model", "contacts"}
+"""What a row picked from a list of records is asked of its account ("the biggest one - who's the champion?")."""
+
+
+def of_picked(low: str, today: date) -> bool:
+    """Whether a message that picks a record asks about the record's account: its people or its own fields."""
+    return bool(asked(low, today) & _OF_PICKED) or said_role(low) is not None

@@ -18,12 +18,13 @@ layer re-applies the asker's scope whenever a plan runs.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 
 from agents.holidays import date_named
 from agents.state import AccountRef, Dialogue
 from agents.understand import picks, row_asks, subjects
-from agents.understand.account_asks import of_account
+from agents.understand.account_asks import of_account, of_picked
 from agents.understand.drill import drill_of
 from agents.understand.edit_apply import _has_window, apply, current_period, rows_of
 from agents.understand.edit_ops import (
@@ -239,6 +240,8 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     sel = None if shifted else _select(low, rows, [a["name"] for a in named], vocab.roles, entity)
     if isinstance(sel, SelectRow) and entity in ("renewals", "accounts") and asks_change(low):
         return [SelectRow(sel.row, sel.how, change=True)]  # "how much did that one grow by?": its ARR change
+    if isinstance(sel, SelectRow) and entity not in ("accounts", "contacts") and of_picked(low, today):
+        return [replace(sel, about="account")]  # "the biggest one - who's the champion?": that row's account's
     if sel is not None:
         return [sel]
     day = date_named(low, today)

@@ -127,3 +127,18 @@ def test_two_things_asked_of_one_account_are_both_answered(rt):
     r = _ask(bot, "arr and health for driftwood pharma", DANA, "b2")
     assert "Driftwood Pharma" in r.splitlines()[0] and "champion" not in r.lower(), r
     assert f"ARR ${arr:,.0f}" in r and "health " in r, r
+
+
+def test_a_person_asked_of_a_record_picked_from_a_list_is_of_its_account(rt):
+    bot = Assistant(rt, use_memory=False)
+    (account,) = _sql(rt, "select a.name from tickets t join accounts a on a.id = t.account_id where a.owner_id = 7 "
+                          "and t.status = 'open' order by t.opened_at desc limit 1")[0]
+    champs = _sql(rt, "select c.name from contacts c join accounts a on a.id = c.account_id where a.name = :a and "
+                      "c.is_champion", a=account)
+    assert champs
+    _ask(bot, "my open tickets, newest first", "sam.okafor@retain.example", "c1")
+    r = _ask(bot, "the first one - who's the champion there", "sam.okafor@retain.example", "c1")
+    assert f"Champion of {account}" in r.splitlines()[0] and all(n in r for (n,) in champs), r
+    admins = [c for c in _contacts(rt, account) if c[1] == "IT Admin"]
+    r = _ask(bot, "and the it admin?", "sam.okafor@retain.example", "c1")
+    assert account in r.splitlines()[0] and all(c[0] in r for c in admins), r
