@@ -11,7 +11,7 @@ import math
 from datetime import date
 from typing import Any
 
-from agents import arr_change, crm_activity, crm_rows, crm_today, record_facts, risk, row_text
+from agents import arr_change, crm_activity, crm_rows, crm_today, record_facts, risk, row_text, top_count
 from agents.context import Deps
 from agents.state import Finding, RowRef, Table
 from agents.understand import EACH_MARK, Plan, activity_words, one_activity, seniority, to_json
@@ -179,7 +179,8 @@ def _lookup(f: Finding, p: Plan, res: QueryResult, former: list[dict[str, Any]],
         f.data["table"] = table(res)
 
 
-def _aggregate(f: Finding, ctx: crm.ToolContext, p: Plan, res: QueryResult, scope: str) -> None:
+def _aggregate(f: Finding, ctx: crm.ToolContext, p: Plan, res: QueryResult, scope: str,
+               counted: int | None = None) -> None:
     t = res.totals
     if res.query.entity == "renewals" and not res.groups and "sum_arr_before" in t and "sum_arr_after" in t:
         rows = res.rows if len(res.rows) >= res.total else run(ctx, res.query.model_copy(update={"limit": None})).rows
@@ -197,7 +198,8 @@ def _aggregate(f: Finding, ctx: crm.ToolContext, p: Plan, res: QueryResult, scop
             (f"ARR lost ${-delta:,.0f})" if delta < 0 else f"ARR gained ${delta:,.0f})")
     head = f"{p.title[:1].upper()}{p.title[1:]}" if res.query.entity == "telemetry" and p.period is not None else \
         f"{t.get('count', res.total)} {p.title}"  # a usage total of the last accounts: its measure, not its days
-    f.fact(f"{head} in {scope}" + (f"; {extra}" if extra else ""), *srcs, kind="aggregate")
+    f.fact(top_count.head(p, res, counted, scope) if counted is not None else
+           f"{head} in {scope}" + (f"; {extra}" if extra else ""), *srcs, kind="aggregate")
     for g in res.groups:
         parts = "; ".join(f"{'total' if a.fn == 'sum' else a.fn} {_label(res.query.entity, a.field or '')} "
                           f"{fmt(a.field or '', g.get(f'{a.fn}_{a.field}'))}" for a in aggs)
@@ -317,6 +319,8 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
     if p.shape == "lookup" and p.what == one_activity.WHAT:  # "what did hank say on the 11-15 call?"
         crm_activity.state(f, ctx, p.query, p.accounts[0]["name"])
         return f
+    p, counted = top_count.narrow(ctx, p) if p.top and p.query.group_by else (p, None)  # "which account had the most"
+    assert p.query is not None
     query, former = crm_rows.current(ctx, p.query)
     res = run(ctx, query)
     f.data["entity"] = p.query.entity
@@ -358,7 +362,7 @@ def run_plan(deps: Deps, ctx: crm.ToolContext, p: Plan, who: str) -> Finding:
                    f"{nw['occurred_on']} (\u201c{nw['subject']}\u201d)", nw["source"], kind="lookup")
         return f
     if p.shape == "aggregate":
-        _aggregate(f, ctx, p, res, scope)
+        _aggregate(f, ctx, p, res, scope, counted)
     elif p.what == "what they said":  # "what did they complain about?": the rows' own words, quoted
         row_text.state(f, res, scope)
     else:

@@ -26,7 +26,8 @@ from agents.understand.model import EACH_MARK, Plan, Shape, from_json, to_json
 from agents.understand.phrases import BOOK, COMPARE, LEXICON, PLURAL, SHORTHAND, THOSE, TOPIC, clauses
 from agents.understand.quiet import quiet_contacts
 from agents.understand.roles import by_role, with_health
-from agents.understand.shapes import _metric, compare, pick, portfolio, wants_today
+from agents.understand.shapes import _metric, portfolio, wants_today
+from agents.understand.side_by_side import compare, pick
 from agents.understand.slots import _group, _vocab_filters, thresholds
 from agents.understand.units import seconds_as_ms
 from agents.understand.usage import usage

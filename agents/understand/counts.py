@@ -47,3 +47,40 @@ def most_of(low: str) -> bool:
     return bool(re.search(r"\b(?:the )?(?:most|greatest number of|largest number of)\s+(?!valuable|expensive|"
                           r"recent|important|profitable)(?:[\w-]+\s+){0,2}?(?:accounts|customers|clients|logos)\b",
                           low))
+
+
+_WHO = r"\b(?:who|which(?: one| (?:of (?:my|our|the|them|those|these) )?(?:accts?|accounts?|customers?|clients?|" \
+       r"logos?))|what (?:accts?|accounts?|customers?|clients?))\b"
+_NOT_AMOUNT = r"(?!recent|recently|valuable|expensive|important|urgent|severe|critical|senior|active|engaged)"
+_RECORD_VERB = re.compile(r"\b(?:closed|resolved|fixed|filed|opened|raised|logged|submitted|created|answered|"
+                          r"responded|kicked off|started)\b")
+
+
+def most_records(low: str, entity: str) -> bool:
+    """The message asks which account has the most records of `entity`: "which customer logged the most calls".
+
+    Only when the records are said with a verb or a window of their own (the caller checks the window): "which
+    account has the most open tickets" is the account's own open-ticket count, a field of the account.
+    """
+    noun = _NOUNS.get(entity)
+    if noun is None:
+        return False
+    return bool(re.search(rf"{_WHO}[^?.]{{0,30}}?\b(?:the )?most\s+{_NOT_AMOUNT}(?:[\w-]+\s+){{0,2}}?(?:{noun})\b",
+                          low))
+
+
+def most_of_last(low: str, entity: str) -> bool:
+    """A follow-up asking which account had the most of the last answer's records.
+
+    "which acct had the most?", "and who had the most of those?", "which customer had the most tickets" after a
+    list or a count of tickets.
+    """
+    noun = _NOUNS.get(entity)
+    return noun is not None and bool(re.search(rf"{_WHO}[^?.]{{0,30}}?\b(?:the )?most\b\s*{_NOT_AMOUNT}(?:$|\?|"
+                                               rf"of (?:those|them|these|that|it)\b|(?:[\w-]+\s+){{0,2}}?(?:{noun})\b)",
+                                               low.strip()))
+
+
+def record_verb(low: str) -> bool:
+    """A verb tying the records to an event of theirs ("closed", "filed", "logged"): counted records, not a field."""
+    return bool(_RECORD_VERB.search(low))

@@ -243,9 +243,10 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
                                            else "renewals"))
             if p.query is not None and e.field in ENTITIES[p.query.entity].fields:
                 aggs = p.query.aggregates or [Aggregate(fn="count")]
-                p = replace(p, shape=p.shape if p.shape == "metric" else "aggregate",
+                p = replace(p, shape=p.shape if p.shape == "metric" else "aggregate", top=e.top,
                             query=p.query.model_copy(update={"group_by": e.field, "aggregates": aggs
-                                                             if p.shape != "metric" else [], "limit": None}))
+                                                             if p.shape != "metric" else [], "limit": None,
+                                                             **({"sort": [], "offset": 0} if e.top else {})}))
         elif isinstance(e, SetFilters):
             if p.query is None and p.shape == "metric":  # "and East?" after "NRR last quarter": the metric, per team
                 p = replace(p, query=Query(entity="surveys" if p.metric in ("nps", "avg_nps", "avg_csat")

@@ -143,9 +143,13 @@ class ShowFields:
 
 @dataclass(frozen=True)
 class GroupBy:
-    """The same question, per team / CSM / segment ("broken down by team")."""
+    """The same question, per team / CSM / segment ("broken down by team").
+
+    `top`: only the group(s) with the most records ("which account had the most of those?"), ties all kept.
+    """
 
     field: str
+    top: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from agents.holidays import date_named
 from agents.state import AccountRef, Dialogue
 from agents.understand import picks, row_asks, subjects
 from agents.understand.account_asks import of_account, of_picked
+from agents.understand.counts import most_of_last
 from agents.understand.drill import drill_of
 from agents.understand.edit_apply import _has_window, apply, current_period, rows_of
 from agents.understand.edit_ops import (
@@ -167,6 +168,9 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     if re.match(r"\W*(?:(?:show|list|give)\s+(?:me\s+)?)?(?:my|our|all (?:my |our )?)\s*(?:\w+\s+){0,2}?"
                 r"(?:accounts|customers|clients|book|portfolio)\b", low) and not _BACK.search(low):
         return []  # "my biggest accounts": a new question about the asker's own book
+    if prev.query is not None and not named and most_of_last(low, prev.query.entity) and \
+            not (fresh is not None and fresh.top and not _BACK.search(low)):  # "... closed in Q3": its own window
+        return [GroupBy("account", top=True)]  # "which acct had the most?" after tickets closed in Q3: that account
     measured = remeasure(low, prev)
     if measured is not None:  # "rank by spend instead" after top accounts by tokens: the same ranking, by spend
         return [measured]

@@ -26,6 +26,7 @@ class Plan:
     metric: str | None = None
     period: Span | None = None
     accounts: list[AccountRef] = field(default_factory=list)
+    top: bool = False  # grouped counts: only the group(s) with the most records ("which account had the most")
 
 
 
@@ -35,7 +36,7 @@ def to_json(p: Plan) -> dict[str, Any]:
             "query": p.query.model_dump(mode="json") if p.query else None,
             "period": None if p.period is None else [p.period.start.isoformat(), p.period.end.isoformat(),
                                                      p.period.text],
-            "accounts": list(p.accounts)}
+            "accounts": list(p.accounts), **({"top": True} if p.top else {})}
 
 
 def from_json(d: dict[str, Any]) -> Plan:
@@ -43,4 +44,5 @@ def from_json(d: dict[str, Any]) -> Plan:
     per = d.get("period")
     return Plan(d["shape"], d["title"], Query(**d["query"]) if d.get("query") else None, what=d.get("what", ""),
                 metric=d.get("metric"), accounts=list(d.get("accounts") or []),
-                period=Span(date.fromisoformat(per[0]), date.fromisoformat(per[1]), per[2]) if per else None)
+                period=Span(date.fromisoformat(per[0]), date.fromisoformat(per[1]), per[2]) if per else None,
+                top=bool(d.get("top")))

@@ -218,7 +218,9 @@ def reading(p: Plan) -> str:
         parts.append("at " + " and ".join(a["name"] for a in p.accounts))
     if q.group_by:
         parts.append(f"by {q.group_by}")
-    if q.group_by and not q.sort and any(a.fn == "count" for a in q.aggregates) and p.shape == "aggregate":
+    if q.group_by and p.top and q.having is None:  # "which account closed the most tickets": the top one(s)
+        parts.append(f"the {q.group_by} with the most of them (all named if tied)")
+    elif q.group_by and not q.sort and any(a.fn == "count" for a in q.aggregates) and p.shape == "aggregate":
         parts.append(f"ranked by number of {ENTITY_WORDS.get(q.entity, q.entity)}, most first")
     if q.group_by and q.having is not None and q.having.field != "count":  # "averaging p95 over 1.5s"
         agg = next((a for a in q.aggregates if a.field == q.having.field), None)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from agents.state import AccountRef
 from agents.understand import absence, activity_words
 from agents.understand.constraint_words import deadline
-from agents.understand.counts import most_of, per_account
+from agents.understand.counts import most_of, most_records, per_account, record_verb
 from agents.understand.measures import field_words, next_due, record_thresholds, singular, superlative
 from agents.understand.model import Plan, Shape
-from agents.understand.phrases import _COMPARE_TOPICS, _ENTITY_CUES, _FIELD_WORDS, _ORDINAL, _TODAY, METRICS, PLURAL
+from agents.understand.phrases import _ENTITY_CUES, _FIELD_WORDS, _TODAY, METRICS, PLURAL
 from agents.understand.reading import DEFAULT_PERIOD
 from agents.understand.slots import _account_filters, _group, _limit, _say, _sort, _vocab_filters, thresholds
 from agents.understand.statuses import INCLUDING_DONE, status_filters, still_to_do
@@ -99,8 +98,9 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
     counted = any(f.field in ("open_tickets", "open_high_tickets", "onboarding_overdue") for f in thresholds(low)) or \
         bool(re.search(r"\b(?:accounts?|customers?|clients?) (?:with|that have|that has|having|have|has)\b"
                        r"[^?.]{0,30}\b(?:open|unresolved)\b[^?.]{0,20}\btickets?\b", low))  # "... open high tickets"
-    if entity != "accounts" and asks_accounts and (counted or ((PLURAL.search(low) or one) and
-                                                               _sort(low) is not None)):
+    top = most_records(low, entity) and (record_verb(low) or span(low, today, future=False) is not None)
+    if entity != "accounts" and asks_accounts and not top and (counted or ((PLURAL.search(low) or one) and
+                                                                           _sort(low) is not None)):
         entity = "accounts"  # "which customers have the most open tickets?" ranks accounts, not tickets
     if absence.gap(low, today) is not None:
         entity = "accounts"  # "which of mine have had nothing logged since X": accounts by their touch gap
@@ -235,9 +235,10 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             aggs += [Aggregate(fn="sum", field="arr"), Aggregate(fn="avg", field="health")]
     most = re.search(r"\b(who|which (?:account|customer|client|csm|rep)s?)\b(?: \w+){1,2}? (?:the )?(most|fewest|least)"
                      r"(?! recent| recently)\b", low)  # "who has the most …", "who filed the most tickets in May"
-    if most and entity != "accounts" and group is None:  # "who has the most overdue milestones?": count per group
+    if (most or top) and entity != "accounts" and group is None:  # "who has the most overdue milestones?": per group
         group = "owner" if re.search(r"\b(csm|rep|on (my|the) team)\b", low) else "account"
         aggs = [Aggregate(fn="count")]
+    top = top and group == "account" and aggs == [Aggregate(fn="count")]  # "which account closed the most": the top
     summary = entity == "accounts" and not aggs and \
         re.search(r"\bhow(?:'s| is| are)\b.*\b(book|portfolio|accounts|team)\b", low)
     if summary:  # "how is Priya's book looking?": its totals, then its accounts worst first
@@ -285,7 +286,7 @@ def portfolio(low: str, today: date, vocab: Vocabulary, asker: str, ids: list[in
             "renewals": "renewals"}[entity]
     head = activity_words.noun(named) if entity == "activities" and named else what  # "notes last week"
     title = " ".join([head, *said]) if said else head
-    return Plan(shape, title, q, what=what)
+    return Plan(shape, title, q, what=what, top=top)
 
 
 _VERB_FIELDS: dict[str, list[tuple[str, str]]] = {  # entity -> (verb pattern, date field); first match wins
@@ -371,32 +372,6 @@ def _account_fields(sort: Sort | None, filters: list[Filter], aggs: list[Aggrega
         extra.append(sort.field)
     extra += [a.field for a in aggs if a.field and a.field not in base]
     return list(dict.fromkeys(base + extra))[:10]
-
-
-def compare(accounts: list[AccountRef], low: str = "") -> Plan:
-    """Two or more accounts side by side (with the figures the question is about, when it names a topic)."""
-    topic = [f for pat, fields in _COMPARE_TOPICS if re.search(pat, low) for f in fields]
-    base = ["account", "health", "band", "arr"]
-    rest = ["renewal_date", "p_renew", "nps", "seat_utilization", "usage_change_30d", "open_tickets", "owner"]
-    q = Query(entity="accounts", account_ids=[a["account_id"] for a in accounts],
-              fields=list(dict.fromkeys(base + topic + rest))[:12])
-    return Plan("compare", "comparison of " + " and ".join(a["name"] for a in accounts), q, what="comparison",
-                accounts=accounts)
-
-
-
-def pick(low: str, ids: list[int]) -> int | None:
-    """The account an ordinal or "that one" points at in the previous list."""
-    m = _ORDINAL.search(low)
-    if not m or not ids:
-        return None
-    word = m.group(1) or m.group(2) or ""
-    if m.group(3):
-        k = int(m.group(3)) - 1
-    else:
-        k = {"first": 0, "top": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1,
-             "bottom": -1}.get(word, 0)
-    return ids[k] if -len(ids) <= k < len(ids) else None
 
 
 def wants_today(low: str) -> bool:
