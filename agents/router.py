@@ -291,9 +291,8 @@ def _route(deps: Deps, question: str, who: str, last_accounts: list[AccountRef],
            note: dict[str, Any]) -> Route:
     ctx = deps.tool_context(who)
     asked = requests.parse(question, ctx.as_of)  # "draft a note to…", "set up a QBR…", "remind me to…"
-    person = (dialogue or {}).get("rows") or [] if (dialogue or {}).get("entity") == "contacts" else []
     if asked is not None and (r := requests.route(ctx, asked, link_accounts(deps, ctx, question), last_accounts,
-                                                  person[0] if len(person) == 1 else None)):
+                                                     dialogue)):
         return r
     low = question.lower()
     last_ids = last_ids or []

@@ -58,6 +58,7 @@ class RequestJSON(TypedDict):
     unknown_people: NotRequired[list[str]]  # names that matched no contact
     candidates: NotRequired[list[str]]  # "<name> at <account>", when the name is at several accounts
     among: NotRequired[list[str]]  # the conversation's accounts, when it has several and the request names none
+    about: NotRequired[dict[str, str | int] | None]  # the one record the thread was about (agents.requests.thread)
 
 
 class Route(TypedDict):

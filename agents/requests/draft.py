@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agents.composer import render
 from agents.context import Deps
+from agents.requests import thread
 from agents.requests.dates import Moment, describe
 from agents.requests.parse import Request, parse, tidy
 from agents.requests.prose import DraftValues, about, template, to_self, written
@@ -158,7 +159,8 @@ def run(deps: Deps, ctx: crm.ToolContext, payload: Payload) -> tuple[Finding, An
     if asked is not None and asked.kind == req.kind and asked.topic:
         req = replace(req, topic=asked.topic)
     named = raw.get("person") or (None if req.role else next(iter(raw.get("unknown_people") or []), None))
-    to_champion = r.get("accounts_via") == "conversation" or bool(_TO_ACCOUNT.search(req.text))
+    to_champion = (r.get("accounts_via") == "conversation" or bool(_TO_ACCOUNT.search(req.text))) and \
+        not thread.PRONOUN.search(req.text)  # "draft her a note" with no one person in the thread: asked, not guessed
     people, question = recipients(ctx, req, named, acct, f, to_champion)
     if question:
         return f, ask(question)
@@ -199,7 +201,7 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: RequestJSON, acc
     if raw.get("person"):
         names.append(str(raw["person"]))
     titles = [p["role"] for p in people if p.get("role") and req.kind != "reminder"]  # "Acme's Head of AI Platform"
-    topic = tidy(req.topic, names, titles)
+    topic, record = thread.topic_with(tidy(req.topic, names, titles), raw, aid)  # "about that ticket": which one
     if req.kind == "reminder":  # said back to the CSM who asked: "my proposal" is "your proposal"
         topic = to_self(topic)
     dated = ""
@@ -221,6 +223,8 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: RequestJSON, acc
     if was and not any(p.get("champion") for p in people) and contacts.contact_by_role(ctx, aid, "champion") is None:
         f.fact(f"No current champion: {_gone(was[0])}", *was[0]["sources"], kind="champion_left")
     f.fact(f"Account owner: {owner['name'] or 'none'}", *owner["sources"], kind="owner")
+    if record is not None:  # the record the conversation was about, that the draft's topic names
+        f.fact(f"About: {thread.said(raw['about'])} (from the conversation)", record, kind="about")  # type: ignore
     if dated:
         f.fact(dated, kind="when")
     if re.search(r"renew|contract|\bqbr\b|\bebr\b|business review|expan|upsell", req.text, re.I):

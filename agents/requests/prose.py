@@ -102,6 +102,8 @@ def _subject(topic: str, fallback: str) -> str:
     t = re.sub(r"^(?:propose|suggest(?:ing)?|discuss(?:ing)?|go(?:ing)? over|talk(?:ing)? about|recap(?:ping)?|"
                r"follow(?:ing)? up on|check(?:ing)? (?:in )?on|ask(?:ing)? about)\s+", "", t, flags=re.I)
     t = t[:70].rsplit(" ", 1)[0] if len(t) > 70 else t
+    if t.count("(") > t.count(")"):  # cut inside "(the ticket ...)": the subject ends before it
+        t = t[:t.rfind("(")].strip()
     return (t[:1].upper() + t[1:]) if t else fallback
 
 

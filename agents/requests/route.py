@@ -12,8 +12,9 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
+from agents.requests import thread
 from agents.requests.parse import Request
-from agents.state import AccountRef, Route, RowRef
+from agents.state import AccountRef, Dialogue, Route
 from tools import contacts, crm
 from tools.vocabulary import vocabulary
 
@@ -62,15 +63,13 @@ def _ref(a: dict[str, Any]) -> AccountRef:
     return {"account_id": int(a["account_id"]), "name": str(a["name"])}
 
 
-_PRONOUN = re.compile(r"\b(?:her|him|she|he)\b")
-
-
 def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accounts: list[AccountRef],
-          thread_person: RowRef | None = None) -> Route | None:
+          d: Dialogue | None = None) -> Route | None:
     """The route to the draft agent for a request; None when another agent should answer it.
 
-    "draft a follow-up for Cyberdyne" names no recipient: that is the onboarding agent's follow-up. "Draft her a
-    note" after an answer about one contact (`thread_person`) is to that contact.
+    "draft a follow-up for Cyberdyne" names no recipient: that is the onboarding agent's follow-up. A first name
+    in lower case ("draft morgan a note") is looked up at the thread's account first, then in the asker's scope;
+    "her" / "him" after a turn about one contact is that contact.
     """
     accounts: list[AccountRef] = [_ref(a) for a in linked["accounts"]]
     via = "named"
@@ -79,11 +78,19 @@ def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accou
     if req.kind != "reminder":  # "email jamie singh ...": a contact's full name, in any case, before other words
         full = said_names(req.text, vocabulary(ctx.store).people, [a["name"] for a in accounts] + names)
         people = full + [p for p in people if all(p.lower() not in f.lower() for f in full)]
+        low = thread.lower_name(req.text)  # "draft morgan a note": only when some contact in scope is called that
+        if low and not any(low.lower() in p.lower() for p in people) and \
+                contacts.contact_by_name(ctx, low, [a["account_id"] for a in accounts] or None):
+            people.append(low)
     person, candidates = None, []
     if people:
         scope = [a["account_id"] for a in accounts] or None  # else every account the asker may see
         for span in people:
-            hits = contacts.contact_by_name(ctx, span, scope)
+            hits = [] if accounts or len(last_accounts) != 1 else \
+                contacts.contact_by_name(ctx, span, [last_accounts[0]["account_id"]])  # the thread's account first
+            if hits and len({h["account_id"] for h in hits}) == 1:
+                accounts, via = list(last_accounts), "conversation"
+            hits = hits or contacts.contact_by_name(ctx, span, scope)
             if hits:
                 person = span
                 if not accounts and len({h["account_id"] for h in hits}) == 1:
@@ -97,10 +104,9 @@ def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accou
             if gone and len({h["account_id"] for h in gone}) == 1:
                 accounts, via = [{"account_id": gone[0]["account_id"], "name": gone[0]["account"]}], "contact"
                 break
-    if person is None and not people and req.role is None and thread_person is not None and not accounts and \
-            _PRONOUN.search(req.text.lower()):  # "draft her a note" after the IT admin was named: to her
-        person, via = thread_person["label"], "conversation"
-        accounts = [{"account_id": thread_person["account_id"], "name": thread_person["account"]}]
+    said = thread.person(req.text, d) if person is None and not people else None  # "him", not "his admin"
+    if said is not None and (not accounts or accounts[0]["account_id"] == said[1]["account_id"]):
+        person, accounts, via = said[0], [said[1]], "conversation"  # "draft her a note" after a turn about her
     if req.follow_up and req.role is None and person is None:
         return None
     among: list[str] = []
@@ -110,8 +116,7 @@ def route(ctx: crm.ToolContext, req: Request, linked: dict[str, Any], last_accou
         else:
             among = [a["name"] for a in last_accounts]
     request = req.to_json() | {"person": person, "unknown_people": [] if person else people,
-                               "candidates": candidates, "among": among}
+                               "candidates": candidates, "among": among, "about": thread.subject(d)}
     return {"intents": ["draft"], "accounts": accounts[:1], "accounts_via": via if accounts else None,
             "ambiguous": linked["ambiguous"], "denied": linked["denied"], "window_days": None,
             "method": "request", "plans": [], "request": request}
-
