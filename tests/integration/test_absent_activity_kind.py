@@ -20,8 +20,8 @@ def _quiet(rt, owner: int, kind: str | None, since: str) -> set[str]:
     with rt.store.session() as s:
         return {r[0] for r in s.execute(text(
             f"select a.name from accounts a where a.owner_id = {owner} and a.lifecycle_stage != 'churned' and "
-            f"coalesce((select max(x.occurred_on) from activities x where x.account_id = a.id {of} and "
-            f"x.occurred_on <= '2026-11-23'), '0') < '{since}'"))}
+            f"not exists (select 1 from activities x where x.account_id = a.id {of} and "
+            f"x.occurred_on >= '{since}' and x.occurred_on <= '2026-11-23')"))}
 
 
 def _listed(answer: str) -> list[str]:
