@@ -79,11 +79,13 @@ def newest(f: Finding, p: Plan, res: QueryResult, today: date) -> None:
                          for c in q.fields[2:] if r.get(c) is not None and c not in (field, *_LONG))
         label = next((str(r[c]) for c in q.fields[1:2] if r.get(c)), "")
         said = next((str(r[c]) for c in _LONG if r.get(c) and c in q.fields), "")
-        f.fact(f"{whose} latest {kind}: {str(r[field])[:10]}{_ago(r[field], today)}, \u201c{label}\u201d"
-               + (f" ({rest})" if rest else "") + (f": \u201c{said[:300]}\u201d" if said else ""), r["source"],
-               kind="lookup")
-    if not res.rows:
-        f.fact(f"No {kind.split(' ')[0]} on record for {name}, so none was {kind.split(' ', 1)[-1]}",
+        what = f"\u201c{label}\u201d" + (f" ({rest})" if rest else "")
+        if q.entity == "surveys" and r.get("score") is not None:  # "NPS 3", as a survey score is written elsewhere
+            what = f"{(r.get('kind') or 'survey').upper()} {r['score']}"
+        f.fact(f"{whose} latest {kind}: {str(r[field])[:10]}{_ago(r[field], today)}, {what}"
+               + (f": \u201c{said[:300]}\u201d" if said else ""), r["source"], kind="lookup")
+    if not res.rows:  # "No NPS response on record for X, so none was answered"
+        f.fact(f"No {kind.rsplit(' ', 1)[0]} on record for {name}, so none was {kind.rsplit(' ', 1)[-1]}",
                crm.src("account", p.accounts[0]["account_id"], None, name), kind="lookup")
 
 

@@ -58,6 +58,26 @@ def _subject(d: Dialogue) -> list[AccountRef]:
     return [{"account_id": rows[0]["account_id"], "name": rows[0]["account"]}] if len(ids) == 1 else []
 
 
+# A follow-up that names a subject and nothing more: "and their renewal?", "what about the renewal outlook".
+_BARE_TOPIC = re.compile(r"^\W*(?:and|so|ok(?:ay)?|then|now)?\s*(?:what about|how about)?\s*(?:their|its|the)?\s*"
+                         r"(?:next\s+)?([a-z]+)(?:\s+(?:outlook|picture|prospects?|chances|situation|side|story))?\W*$")
+
+
+def _agent_topic(low: str, d: Dialogue) -> str | None:
+    """The agent a bare subject names after another agent's answer about one account, else None.
+
+    After an agent's card (health, needs, renewal...), "and their renewal?" asks for the renewal agent's
+    outlook of the same account; after a query about fields ("when does X renew?") the same words are a
+    field of the same kind, and a field named as such ("and their renewal date?", "their ARR?") stays a field.
+    """
+    if d.get("plan") or not d.get("intents") or "query" in (d.get("intents") or []):
+        return None
+    m = _BARE_TOPIC.match(low)
+    word = m.group(1) if m else ""
+    agents = {s.intent for s in CATALOGUE if s.per_account}
+    return word if word in agents and _intents(low) == [word] else None
+
+
 def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
             linked: dict[str, Any]) -> Route | tuple[list[AccountRef], str, Dialogue | None] | None:
     """A follow-up that edits the last query ("same for March", "the second one", "no, I meant Hooli").
@@ -118,6 +138,11 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         subject = _subject(d)
         if subject and not linked["accounts"] and not understand.PLURAL.search(question.lower()) and \
                 not understand.BOOK.search(question.lower()):  # "on any of my plans": the book, not that account
+            agent = _agent_topic(question.lower(), d)  # "and their renewal?" after a health card: the outlook
+            if agent:
+                return {"intents": [agent], "accounts": subject, "accounts_via": "conversation", "ambiguous": [],
+                        "denied": [], "window_days": None, "method": "edit: same subject, another agent",
+                        "plans": []}
             plans = _understood(ctx, question, subject, [])  # "which one's the admin?" about the same account
             if plans and plans[0].shape == "lookup":
                 return {"intents": ["query"], "accounts": subject, "accounts_via": "conversation", "ambiguous": [],

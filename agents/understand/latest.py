@@ -76,8 +76,8 @@ def latest(low: str, account: AccountRef) -> Plan | None:
     fields = list(dict.fromkeys([field, label, *extra]))
     q = Query(entity=entity, account_ids=[account["account_id"]], fields=fields,  # type: ignore[arg-type]
               filters=filters, sort=[Sort(field=field, desc=True)], limit=1)
-    word = {"fine_tunes": "fine-tune", "activities": kind or "activity", "surveys": "survey response"}.get(
-        entity, entity[:-1])
+    survey = f"{noun.upper()} response" if entity == "surveys" and noun in ("nps", "csat") else "survey response"
+    word = {"fine_tunes": "fine-tune", "activities": kind or "activity", "surveys": survey}.get(entity, entity[:-1])
     said = _said(field)
     return Plan("lookup", f"{account['name']}: latest {word} {said}", q, what=f"latest {word} {said}",
                 accounts=[account])

@@ -152,7 +152,8 @@ def reading(p: Plan) -> str:
         return f"{p.what} of {p.accounts[0]['name']} (ARR after minus before):"
     if p.shape == "lookup" and p.accounts and p.what.startswith("latest ") and q.sort:  # "when did they last ...?"
         by = DATE_VERBS.get(q.sort[0].field, q.sort[0].field.replace("_", " "))
-        anyhow = "" if q.entity == "activities" else ", any status"  # a note has no status
+        # "any status" only where a status could have been expected (a ticket closed since); a note or a survey has none
+        anyhow = ", any status" if "status" in ENTITIES[q.entity].fields else ""
         return f"The {p.what} at {p.accounts[0]['name']}{anyhow} (the newest by the date it was {by}):"
     if p.shape == "lookup" and p.accounts and p.what == "person" and q.row_ids:  # "her email?" after a contact
         words = {"email": "email", "role": "title",
