@@ -206,8 +206,9 @@ def shows(fact: str, low: str) -> bool:
 
 
 def run_eval(assistant: Assistant, path: Path = DEFAULT_FILE,
-             progress: Callable[[float], None] | None = None) -> Report:
-    """Ask every question and score the answers."""
+             progress: Callable[[float], None] | None = None,
+             answered: Callable[[Question, Result], None] | None = None) -> Report:
+    """Ask every question and score the answers (`answered` sees each question's result, for further checks)."""
     questions = load_questions(path)
     names = crm.live_account_names(assistant.services.store)
     if "Acme Corp" not in names:
@@ -219,6 +220,8 @@ def run_eval(assistant: Assistant, path: Path = DEFAULT_FILE,
             r = assistant.ask(q["ask"] * int(q.get("repeat", 1)), q.get("as") or OPERATOR, thread)
         except Exception as exc:  # noqa: BLE001 - a crash is a result: counted, and the eval goes on
             r = crashed(exc)
+        if answered:
+            answered(q, r)
         text = r["answer"].get("text", "")
         low = _shown(r["answer"]).lower()
         store, today = assistant.services.store, assistant.services.settings.as_of()

@@ -11,9 +11,8 @@ import re
 from pathlib import Path
 
 from agents.assistant import Assistant
-from agents.evaluate import load_questions
+from agents.evaluate import run_eval
 from agents.understand.constraint_words import VERB_FIELDS, constraints
-from tools.access import OPERATOR
 
 EVAL = Path(__file__).resolve().parents[1] / "eval"
 
@@ -43,16 +42,29 @@ def _shows(phrase: str, kind: str, reading: str, today) -> bool:
     return True
 
 
+def _wrong(report) -> list[str]:
+    """The questions not fully correct, each with what it missed, leaked or misrouted."""
+    return [f"{r['id']}: missing {r['missing']}, unsupported {r['unsupported']}, route_ok {r['route_ok']} "
+            f"({r['intents']}, {r['mode']}){' crash ' + r['crash'] if r['crash'] else ''}"
+            for r in report["rows"] if not r["correct"]]
+
+
+# The dialogue sets' fully-correct share on the deterministic path when this guard was set (session 15: 767 of 778);
+# a change may raise it (then raise this floor), never lower it.
+DIALOGUE_FLOOR = 0.9859
+
+
 def test_every_answer_leads_with_its_reading_and_names_what_it_did_not_apply(rt):
-    questions = load_questions(EVAL) + load_questions(EVAL / "dialogue")
+    """Also scores both sets as `retain eval` does: the default set fully correct, the dialogue sets at their floor."""
     bot = Assistant(rt, use_memory=False)
-    checked, unapplied = 0, 0
-    for q in questions:
-        r = bot.ask(q["ask"], q.get("as") or OPERATOR, f"reading:{q.get('thread') or q['id']}")
+    checked = 0
+
+    def check(q, r) -> None:
+        nonlocal checked
         ans = r["answer"]
         if ans.get("mode") not in ("deterministic", "llm") or not r["route"] or \
                 set(r["route"]["intents"]) & {"help", "remember", "draft"}:
-            continue  # refusals, clarifying questions, drafts and help say what they are in their own words
+            return  # refusals, clarifying questions, drafts and help say what they are in their own words
         reading = ans.get("reading", "")
         assert reading and ans["text"].startswith(reading), (q["id"], ans["text"][:200])
         checked += 1
@@ -60,5 +72,9 @@ def test_every_answer_leads_with_its_reading_and_names_what_it_did_not_apply(rt)
         for c in constraints(q["ask"], rt.settings.as_of()):
             named = f"\u2018{c.phrase}\u2019" in ans["text"] and c.phrase in said
             assert named or _shows(c.phrase, c.kind, reading, rt.settings.as_of()), (q["id"], c, reading)
-            unapplied += named
+
+    default = run_eval(bot, EVAL, answered=check)
+    dialogue = run_eval(bot, EVAL / "dialogue", answered=check)
     assert checked >= 150
+    assert default["questions"] > 100 and not _wrong(default), _wrong(default)  # README: every question
+    assert dialogue["fully_correct"] >= DIALOGUE_FLOOR, _wrong(dialogue)
