@@ -128,7 +128,8 @@ def dispatch(state: State) -> list[Send] | Literal["compose"]:
         return "compose"
     r = state["route"]
     sends = []
-    base: Payload = {"question": state["question"], "who": state.get("who", ""), "route": r}
+    base: Payload = {"question": state["question"], "who": state.get("who", ""), "route": r,
+                     "dialogue": state.get("dialogue")}
     for intent in r["intents"]:
         if intent in specs.PER_ACCOUNT:
             sends += [Send(intent, {**base, "account": a}) for a in r["accounts"][:3]]

@@ -365,6 +365,7 @@ class Payload(TypedDict, total=False):
     who: str
     route: Route
     account: AccountRef
+    dialogue: Dialogue | None  # the thread's last query and rows (a request's "it" is one of them)
 
 
 class Finding:

@@ -20,8 +20,9 @@ from agents.composer import render
 from agents.context import Deps
 from agents.requests import thread
 from agents.requests.dates import Moment, describe
+from agents.requests.intent import thread_thing
 from agents.requests.parse import Request, parse, tidy
-from agents.requests.prose import DraftValues, about, template, to_self, written
+from agents.requests.prose import DraftValues, template, to_self, written
 from agents.state import AccountRef, Answer, Draft, Finding, Payload, RequestJSON
 from integrations import ics
 from tools import contacts, crm
@@ -29,6 +30,7 @@ from tools.results import Recipient
 
 _LONG = ("QBR", "EBR", "business review", "workshop", "working session")
 _TO_ACCOUNT = re.compile(r"\b(?:them|the customer|the client)\b", re.I)  # the account as a whole, no one in it
+_BARE_PRONOUN = re.compile(r"\b(?:about|re|regarding|on)\s+(?:it|this|that)\W*$", re.I)  # "email her about it"
 _KIND_WORD = {"email": "e-mail", "slack": "Slack message", "meeting": "meeting invite", "reminder": "reminder"}
 
 
@@ -168,7 +170,16 @@ def run(deps: Deps, ctx: crm.ToolContext, payload: Payload) -> tuple[Finding, An
         topic = tidy(req.topic) or "this"
         return f, ask(f"When should I remind you to {topic}? Say a day and, if you like, a time "
                       "(\u201con Friday\u201d, \u201cDec 12 at 3pm\u201d, \u201cin 3 days\u201d).")
-    return f, _draft(deps, ctx, req, raw, acct, people, f, payload["question"])
+    bare = _BARE_PRONOUN.search(req.text) if req.kind != "reminder" and not req.topic else None
+    thing = thread_thing(payload.get("dialogue"), bare.group(0) if bare else req.topic) \
+        if req.kind != "reminder" else None
+    if bare:  # "email her about it": it is what?
+        if thing is None:
+            word = bare.group(0).split()[-1].strip(".!?")
+            return f, ask(f"What should the {_KIND_WORD[req.kind]} to {people[0]['name']} be about? I cannot tell what "
+                          f"\u201c{word}\u201d stands for in this conversation; say the topic and I'll draft it.")
+        req = replace(req, topic=thing)
+    return f, _draft(deps, ctx, req, raw, acct, people, f, payload["question"], thing)
 
 
 def _which_account(req: Request, raw: RequestJSON) -> str:
@@ -193,7 +204,7 @@ def _example(req: Request) -> str:
 
 
 def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: RequestJSON, acct: AccountRef,
-           people: list[Recipient], f: Finding, question: str) -> Answer:
+           people: list[Recipient], f: Finding, question: str, thing: str | None = None) -> Answer:
     aid = acct["account_id"]
     owner = contacts.owner(ctx, aid)
     to = people[0]
@@ -239,7 +250,8 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: RequestJSON, acc
                     "to_role": to.get("as") or to.get("role") or ""}
     values: DraftValues = {"kind": req.kind, "account": acct["name"], "hello": to["name"].split()[0],
                               "to": to["name"], "sender": owner["name"] or ctx.viewer.name, "topic": topic,
-                              "asked_on": ctx.as_of.isoformat(), "fallback_subject": "Checking in"}
+                              "asked_on": ctx.as_of.isoformat(), "fallback_subject": "Checking in",
+                           **({"thing": thing} if thing else {})}
     if req.kind in ("meeting", "reminder"):
         m, start, guessed = _start(req, tz, ctx.as_of)
         minutes = m.minutes or (60 if req.meeting in _LONG else 30)
@@ -254,7 +266,7 @@ def _draft(deps: Deps, ctx: crm.ToolContext, req: Request, raw: RequestJSON, acc
                    "it", kind="assumption")
         draft |= {"when": start.isoformat(), "timezone": zone_name}
         values |= {"when": said, "minutes": minutes, "meeting": req.meeting or "call",
-                   "about": about(topic), "fallback_subject": req.meeting or "Reminder"}
+                   "fallback_subject": req.meeting or "Reminder"}
         if req.kind == "reminder":
             how = "a Slack DM" if to.get("slack_user_id") else "nothing: you have no Slack user in Retain"
             f.fact(f"Delivered to you by {how}", *to["sources"], kind="delivery")

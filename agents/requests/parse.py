@@ -30,7 +30,7 @@ _MEETING_NOUN = (r"(qbr|ebr|business review|meeting|call|sync|check-?in|review|s
                  r"touch-?base|time|1:1|one-on-one|kick-?off|intro call|walkthrough|chat|convo|conversation|huddle|"
                  r"zoom|meet|discussion|slot|\d{1,3}[\s-]*min(?:ute)?s?|(?:an?|one|half\s+an)\s+hours?)")
 _MESSAGE_NOUN = (r"(e-?m(?:ai|ia|a)l|mail|note|message|msg|letter|reply|response|follow-?up|intro(?:duction)?|line|dm|"
-                 r"slack(?: message| note| dm)?|invite|invitation)")
+                 r"slack(?: message| msg| note| dm)?|invite|invitation)")
 _FILLER = r"(?:(?:a|an|the|my|our|some|quick|short|brief|friendly|polite|formal|nice|warm|personal|new|" \
           r"renewal|thank[- ]you|check-?in|intro|\w+'s|calendar)\s+){0,4}"
 _HEADS: list[tuple[Kind | None, re.Pattern[str]]] = [
@@ -73,8 +73,8 @@ _MEETING_NAMES = {"qbr": "QBR", "ebr": "EBR", "business review": "business revie
                   "kick-off": "kickoff", "catch-up": "catch-up", "catchup": "catch-up", "review": "review",
                   "walkthrough": "walkthrough", "session": "working session", "1:1": "1:1",
                   "one-on-one": "1:1", "touch-base": "call", "touchbase": "call", "intro call": "intro call"}
-_CONNECT = re.compile(r"^(?:,|;|:|-|about|regarding|re:?|on|that|saying|to say|to|and|for|with|w/|asking|telling|"
-                      r"letting (?:them|him|her) know|so (?:that )?)\s+", re.I)
+_CONNECT = re.compile(r"^(?:,|;|:|-|about|regarding|re:?|on|that|saying|to say|to|and|for|with|w/|w(?=\s)|asking|"
+                      r"telling|letting (?:them|him|her) know|so (?:that )?)\s+", re.I)
 
 
 @dataclass(frozen=True)

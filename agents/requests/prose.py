@@ -14,6 +14,7 @@ from typing import TypedDict
 from agents import prose_gate
 from agents.composer import content_words, links, verify
 from agents.context import Deps
+from agents.requests.intent import Intent, read
 from agents.state import FindingDict
 from integrations.llm import LLMError, complete, dumps
 from prompts import load
@@ -122,21 +123,56 @@ class DraftValues(TypedDict, total=False):
     minutes: int
     meeting: str
     about: str
+    thing: str  # what "it"/"this" in the request stands for: the record the thread was about
 
 
 _FACT_KEYS = ("kind", "hello", "sender", "account", "topic", "meeting", "when", "minutes")
 
 
+def _said(intent: Intent) -> str:
+    """The message's sentences: what it is about, the news it passes on, the questions it puts."""
+    parts = [opening(intent.topic)] if intent.topic or not (intent.asks or intent.tells) else []
+    parts += [f"I wanted to {'also ' if parts else ''}let you know that {t}." for t in intent.tells]
+    return " ".join(parts + list(intent.asks))
+
+
+def _meeting_subject(intent: Intent, meeting: str, when: str) -> str:
+    """A meeting's subject ("Renewal call on <day>"): a short noun topic names the meeting."""
+    t = re.sub(r"^(?:the|a|an|our|your)\s+", "", _subject(intent.topic, ""), flags=re.I)
+    t = t[:1].upper() + t[1:]
+    verb = rf"^(?:to\b|{_DOING}\b|\w+ing\s+(?:the|a|an|your|our|with|on|to|up|over)\b)"
+    noun = t and len(t.split()) <= 4 and not re.match(verb, t, re.I) \
+        and meeting.lower() not in t.lower()
+    name = f"{t} {meeting}" if noun else meeting
+    return f"{name[:1].upper() + name[1:]} on {when}".strip()
+
+
 def template(kind: str, v: DraftValues) -> tuple[str, str]:
-    """(subject, body) from `prompts/draft_<kind>.md` filled with the draft's values."""
-    told = news(v.get("topic", ""))
-    values = {**v, "opening": opening(v.get("topic", "")),
-              "closing": "Let me know if you have any questions." if told else
-              ("Let me know what works for you." if kind == "slack" else
-               "Would that work for you? Happy to adjust to whatever suits your team."),
-              "subject": _subject(v.get("topic", ""), v.get("fallback_subject", "Checking in"))}
+    """(subject, body) from `prompts/draft_<kind>.md` filled with the draft's values.
+
+    The request's topic is read as a message's content (`agents.requests.intent`): its frame and shorthand never
+    reach the recipient, and what it asks is a question to them.
+    """
+    if kind == "reminder":  # to the CSM who asked, in their own words
+        intent = Intent(v.get("topic", ""))
+    else:
+        intent = read(v.get("topic", ""), v.get("thing"))
+    told = intent.tells or news(intent.topic)
+    closing = "Let me know if you have any questions." if told else \
+        "Thanks in advance." if intent.asks and kind != "slack" else "" if intent.asks else \
+        ("Let me know what works for you." if kind == "slack" else
+         "Would that work for you? Happy to adjust to whatever suits your team.")
+    subject = (_subject(intent.topic, "") if news(intent.topic) else intent.subject("")) or \
+        _subject(intent.tells[0] if intent.tells else "", "") or v.get("fallback_subject", "Checking in")
+    if kind == "reminder":
+        subject = _subject(intent.topic, v.get("fallback_subject", "Checking in"))
+    values = {**v, "opening": _said(intent), "closing": closing, "subject": subject}
+    if kind == "meeting":
+        values["about"] = about(intent.topic)
+        values["subject"] = _meeting_subject(intent, v.get("meeting") or "call", v.get("when", ""))
     text = load(f"draft_{kind}").format(**values)
     head, _, body = text.partition("\n")
+    body = re.sub(r"[ \t]{2,}", " ", body)
     return head.removeprefix("Subject:").strip(), body.strip()
 
 
