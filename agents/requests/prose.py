@@ -158,10 +158,13 @@ def template(kind: str, v: DraftValues) -> tuple[str, str]:
     else:
         intent = read(v.get("topic", ""), v.get("thing"))
     told = intent.tells or news(intent.topic)
+    proposes = re.match(r"(?:to\s+)?(?:propos|suggest|offer|invit|schedul|set(?:ting)? up|book|plan|find|get)",
+                        intent.topic, re.I) is not None  # only a proposal is asked whether it works
     closing = "Let me know if you have any questions." if told else \
         "Thanks in advance." if intent.asks and kind != "slack" else "" if intent.asks else \
         ("Let me know what works for you." if kind == "slack" else
-         "Would that work for you? Happy to adjust to whatever suits your team.")
+         "Would that work for you? Happy to adjust to whatever suits your team.") if proposes else \
+        ("Let me know what you think." if kind == "slack" else "Happy to talk it through whenever suits you.")
     subject = (_subject(intent.topic, "") if news(intent.topic) else intent.subject("")) or \
         _subject(intent.tells[0] if intent.tells else "", "") or v.get("fallback_subject", "Checking in")
     if kind == "reminder":
