@@ -170,9 +170,9 @@ def run(deps: Deps, ctx: crm.ToolContext, payload: Payload) -> tuple[Finding, An
         topic = tidy(req.topic) or "this"
         return f, ask(f"When should I remind you to {topic}? Say a day and, if you like, a time "
                       "(\u201con Friday\u201d, \u201cDec 12 at 3pm\u201d, \u201cin 3 days\u201d).")
-    bare = _BARE_PRONOUN.search(req.text) if req.kind != "reminder" and not req.topic else None
-    thing = thread_thing(payload.get("dialogue"), bare.group(0) if bare else req.topic) \
-        if req.kind != "reminder" else None
+    mine = req.kind != "reminder" and not raw.get("about")  # the thread's one record is named by `thread` then
+    bare = _BARE_PRONOUN.search(req.text) if mine and not req.topic else None
+    thing = thread_thing(payload.get("dialogue"), bare.group(0) if bare else req.topic) if mine else None
     if bare:  # "email her about it": it is what?
         if thing is None:
             word = bare.group(0).split()[-1].strip(".!?")

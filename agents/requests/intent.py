@@ -23,7 +23,7 @@ _SHORT = {"msg": "message", "msgs": "messages", "w/": "with", "w/o": "without", 
           "ur": "your", "u": "you", "b/c": "because", "bc": "because", "info": "information", "reqs": "requirements",
           "req": "request", "approx": "approximately", "acct": "account", "accts": "accounts", "sec": "security",
           "tmrw": "tomorrow", "tmr": "tomorrow", "wrt": "regarding", "fyi": "for your information", "ft": "fine-tune",
-          "q1": "Q1", "q2": "Q2", "q3": "Q3", "q4": "Q4"}
+          "thru": "through", "q1": "Q1", "q2": "Q2", "q3": "Q3", "q4": "Q4"}
 _SHORT_RE = re.compile(r"(?<![\w/])(" + "|".join(re.escape(k) for k in sorted(_SHORT, key=len, reverse=True))
                        + r")(?![\w/])", re.I)
 # The frame of the instruction that may still lead the topic: the medium and "to/with <someone>".
@@ -103,10 +103,11 @@ def _news(verb: str, rest: str) -> tuple[str, ...]:
 
 
 def _resolve(topic: str, thing: str | None) -> str:
-    """'it'/'this'/'that' as the record the thread was about, or left out when the thread names none."""
-    if thing:
-        return _PRONOUN.sub(thing, topic, count=1)
-    return re.sub(r"\s+", " ", _PRONOUN.sub("", topic, count=1)).strip()
+    """'it'/'this'/'that' as the record the thread was about.
+
+    Kept when the thread names none: it may point back within the request ("the fix is out, can we go over it").
+    """
+    return _PRONOUN.sub(thing, topic, count=1) if thing else topic
 
 
 def read(topic: str, thing: str | None = None) -> Intent:

@@ -31,8 +31,9 @@ def test_news_and_subjects_are_clean():
     assert read("ask if the procurement review is done").subject("x") == "Procurement review"
 
 
-def test_it_is_the_thread_record_or_left_out():
+def test_it_is_the_thread_record_or_kept():
     job = "the October fine-tune job (nimbus-base v1)"
     assert read("retrying it with a smaller batch size", job).topic == f"retrying {job} with a smaller batch size"
-    assert read("retrying it with a smaller batch size").topic == "retrying with a smaller batch size"
+    within = "the fix is rolling out, can we walk through it"
+    assert read(within).topic == within  # "it" points back inside the request: kept
     assert read("whether it is ready").asks == ("Could you let me know whether it is ready?",)  # "it is": kept
