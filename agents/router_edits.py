@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from agents import router_rows as record_rows
 from agents import understand
 from agents.router_people import person_pick
 from agents.router_rows import record_pick
@@ -99,13 +100,17 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
 
     last = understand.from_json(d["plan"]) if d.get("plan") else None  # type: ignore[arg-type]
     # The last answer was one row (a pick, a top 1) or none: "and the third one?" picks from the list it came from.
-    picked_last = last is None or (last.shape == "lookup" and last.what == "record") or last.shape == "aggregate" or \
+    of_pick = bool(base) and (base or {}).get("entity") != "contacts"  # "the 2nd one, when do they renew" answered
+    picked_last = last is None or (last.shape == "lookup" and (last.what == "record" or of_pick and last.what !=
+                                                                "person")) or last.shape == "aggregate" or \
         (last.query is not None and last.query.limit == 1)
     found = [] if base and picked_last and not whole else read(d)
+    rebound = False
     if base and picked_last and not whole:
         again = read({**d, **base, "base": None})
         # "the month before" after a picked row moves the list's window; "anything else coming up across my book?"
-        if _a_pick(again) or _a_shift(again) or _a_scope(again) or \
+        rebound = record_rows.rebound(again, base)
+        if _a_pick(again) or _a_shift(again) or _a_scope(again) or rebound or \
                 edits.AHEAD in [getattr(e, "said", None) for e in again]:  # "what about Noah's team": that list
             found, d = again, {**d, **base, "base": None}
         else:
@@ -125,15 +130,19 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
             return person
         d, found = person[0], [person[1]]
     record = record_pick(ctx, question, d)  # "the 503 one" when no row says 503: the record of theirs that does
+    if record is None and base and picked_last and not whole:  # "the SSO one" after a pick: from the list again
+        record = record_pick(ctx, question, {**d, **base, "base": None})
     if isinstance(record, tuple):
         d, found = record[0], [record[1]]
     elif record is not None:
         return record
     narrowed = d.get("base") or ({"plan": d["plan"], "entity": d.get("entity"), "rows": d.get("rows") or [],
                                   "accounts": d.get("accounts") or []} if d.get("plan") and d.get("rows") else None)
-    if not any(isinstance(e, edits.SelectRow | edits.SetFilters) or isinstance(e, edits.Summarise) and e.filters
-               or isinstance(e, edits.Reorder) and e.limit for e in found):
+    if not any(isinstance(e, edits.SelectRow | edits.SetFilters | edits.RecordFilter) or
+               isinstance(e, edits.Summarise) and e.filters or isinstance(e, edits.Reorder) and e.limit for e in found):
         narrowed = None  # the next message edits this answer as a whole
+    if rebound:  # "what about under 7" after a pick: the list re-run with the new bound replaces the old one
+        narrowed = None
     if not found:
         subject = _subject(d)
         if subject and not linked["accounts"] and not understand.PLURAL.search(question.lower()) and \
@@ -174,6 +183,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         return {"intents": list(d["intents"] or []), "accounts": found[0].accounts, "accounts_via": "correction",
                 "ambiguous": [], "denied": [], "window_days": None, "method": f"edit: {kinds}", "plans": []}
     sel = found[0] if isinstance(found[0], edits.SelectRow) else None
+    if sel is not None and row_asks.asks_account(question, d.get("entity") or "accounts"):
+        sel = replace(sel, about="account")  # "the biggest one - who's the champion": asked of its account
     if sel is not None and sel.how in (edits.ONLY, "that one") and len(d.get("rows") or []) == 1 and \
             (_intents(question.lower()) or re.match(r"\W*(?:and\s+|so\s+)?why\b", question.lower())) and \
             not picks.fields_named(question.lower(), d.get("entity") or "accounts"):
@@ -193,8 +204,9 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
             f"{sel.row['account']} ({how} in the last answer)", narrowed
     try:
         switched = next((e.entity for e in found if isinstance(e, edits.SwitchEntity)), None)
-        found = [_drilled(ctx, e, d) for e in found]
-        found = [_scoped(ctx, e, d, switched) for e in found]
+        by = ". ".join(x for x in map(record_rows.records_said, found) if x)  # "only the high priority ones"
+        found = [record_rows.by_records(ctx, _drilled(ctx, e, d), d) for e in found]
+        found = [_scoped(ctx, e, d, switched, tuple(found)) for e in found]
         d = _with_all_accounts(ctx, d, found)
         summ = [e for e in found if isinstance(e, edits.Summarise)]
         if summ and any(isinstance(e, edits.Reorder) and e.limit for e in found) and d.get("plan"):
@@ -226,6 +238,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         out["plans"].append(understand.to_json(before))  # "vs october?" after November's figure: both windows
     if narrowed is not None:
         out["base"] = narrowed
+    if by:  # the accounts kept for their records, said before the reading
+        out["rerun"] = by
     if p.query is not None and edits.current_period(p) is None:  # the window a later shift moves
         out["windowed"] = {"plan": d["plan"], "entity": d.get("entity"), "rows": d.get("rows") or [],
                            "accounts": d.get("accounts") or []} if last is not None and \
@@ -239,6 +253,8 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         [e.how] if isinstance(e, edits.SelectRow)
         else [e.said] if isinstance(e, edits.DrillGroup)
         else [e.said] if isinstance(e, edits.DropFilters) and e.said
+        else [w for s in e.said for w in (s, s.replace(" ", "-"))] if isinstance(e, edits.SetFilters) and
+        e.account_ids is not None  # "at-risk" on renewals: applied as the accounts that are
         else [w for f in e.fields for w in picks.field_words(f) if w.lower() in question.lower()]
         if isinstance(e, edits.ShowFields)  # "latest nps for each": the field's own words were applied
         else [])] + counted
@@ -370,7 +386,8 @@ def _drilled(ctx: crm.ToolContext, e: edits.Edit, d: Dialogue) -> edits.Edit:
     return edits.DrillGroup(e.pick, e.said, str(pick["group"]))
 
 
-def _scoped(ctx: crm.ToolContext, e: edits.Edit, d: Dialogue, switched: str | None = None) -> edits.Edit:
+def _scoped(ctx: crm.ToolContext, e: edits.Edit, d: Dialogue, switched: str | None = None,
+            drilled: tuple[edits.Edit, ...] = ()) -> edits.Edit:
     """Account-level filters ("just the red ones") on records of another kind: the accounts that match, by id."""
     entity = switched or (understand.from_json(d["plan"]).query.entity  # type: ignore[arg-type,union-attr]
                           if d.get("plan") and understand.from_json(d["plan"]).query is not None  # type: ignore
@@ -383,7 +400,9 @@ def _scoped(ctx: crm.ToolContext, e: edits.Edit, d: Dialogue, switched: str | No
     if not foreign:
         return e
     ids = [r["account_id"] for r in run(ctx, Query(entity="accounts", filters=foreign, fields=["account"])).rows]
-    prior = list(dict.fromkeys(r["account_id"] for r in d.get("rows") or [])) or ids
+    grouped = bool(d.get("plan")) and any(isinstance(x, edits.DrillGroup) for x in drilled)  # groups, not accounts
+    prior = [] if grouped else list(dict.fromkeys(r["account_id"] for r in d.get("rows") or []))
+    prior = prior or ids
     keep = [f for f in e.filters if f not in foreign]
     narrowed = [i for i in prior if i in ids] or [-1]  # none match: an empty answer, never the unfiltered one
     return (edits.SetFilters(keep, e.said, narrowed) if isinstance(e, edits.SetFilters)

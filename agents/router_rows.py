@@ -3,6 +3,9 @@
 The last answer may have listed accounts (or other records) while the message points at a ticket, a note or a
 survey answer of theirs by a word only that record carries: that one record is picked, in the asker's scope,
 and answered about; several are asked about; none leaves the message to the usual reading.
+
+Also the list behind rows: accounts listed for records of theirs narrowed by those records ("only the high
+priority ones" after accounts with open tickets), and a bound of the list replaced after a pick from it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from typing import Any
 
 from agents.state import Dialogue, Route, RowRef
 from agents.understand import edits
+from agents.understand.edit_ops import RecordFilter
+from agents.understand.model import from_json
 from agents.understand.row_asks import record_word
 from tools import crm
 from tools.query import ENTITIES, Filter, Query, run
@@ -66,3 +71,37 @@ def _ask(text: str) -> Route:
     out: dict[str, Any] = {"intents": [], "accounts": [], "accounts_via": None, "ambiguous": [], "denied": [],
                            "window_days": None, "method": "edit: PickRecord", "plans": [], "clarify": text}
     return out  # type: ignore[return-value]
+
+
+def by_records(ctx: crm.ToolContext, e: edits.Edit, d: Dialogue) -> edits.Edit:
+    """"only the high priority ones" after accounts with open tickets: the listed accounts whose records match."""
+    if not isinstance(e, RecordFilter) or not d.get("plan"):
+        return e
+    last = from_json(d["plan"])  # type: ignore[arg-type]
+    if last.query is None:
+        return e
+    base = from_json((d.get("base") or {}).get("plan") or {}) if (d.get("base") or {}).get("plan") else None
+    if base is not None and base.query is not None and base.query.entity == "accounts" and last.query.account_ids:
+        last = base  # "only the normal ones" after "only the high priority ones": of the list both narrowed
+    listed = run(ctx, last.query.model_copy(update={"limit": None, "offset": 0,  # type: ignore[union-attr]
+                                                    "fields": ["account"]})).rows
+    prior = list(dict.fromkeys(int(r["account_id"]) for r in listed))
+    hits = {int(r["account_id"]) for r in run(ctx, Query(entity=e.entity, filters=e.filters,  # type: ignore[arg-type]
+                                                         account_ids=prior or [-1], fields=["account"])).rows}
+    return edits.SetFilters([], e.said, [i for i in prior if i in hits] or [-1])  # none: an empty answer, said so
+
+
+def records_said(e: edits.Edit) -> str:
+    """The reading's words for a narrowing by records ("Only the accounts whose open tickets include ...")."""
+    return f"Only the accounts whose {e.of} include {' or '.join(e.said)} ones" if isinstance(e, RecordFilter) else ""
+
+
+def rebound(found: list[edits.Edit], base: Dialogue) -> bool:
+    """Whether edits replace a bound or value the list itself had ("what about under 7" after a pick).
+
+    After a pick from the NPS answers under 5, the list is re-run with the new bound, never the picked row filtered.
+    """
+    p = from_json(base["plan"]) if base.get("plan") else None  # type: ignore[arg-type]
+    had = {f.field for f in p.query.filters} if p is not None and p.query is not None else set()
+    return bool(found) and all(isinstance(e, edits.SetFilters) and e.filters and not e.widen and
+                               all(f.field in had for f in e.filters) for e in found)

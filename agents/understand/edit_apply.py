@@ -108,6 +108,7 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
     if p.query is None and not (p.shape == "metric" and all(
             isinstance(e, SetPeriod | ShiftPeriod | Resubject | SetFilters | GroupBy) for e in edits)):
         return None  # "today's priorities" or a comparison: nothing to edit, the message is read afresh
+    drilled = False  # a group drilled into: its rows are that group's, not the grouped answer's
     for e in edits:
         if isinstance(e, SetPeriod):
             p = _with_period(p, e.span)
@@ -126,7 +127,7 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             p = replace(p, accounts=list(e.accounts), query=q, title=title)
         elif isinstance(e, SwitchEntity):
             carried = p.query.account_ids if p.query is not None and not p.query.row_ids else []
-            ids = list(carried) if carried and not p.accounts else _account_ids(d)  # the set the thread built
+            ids = list(carried) if carried and not p.accounts or drilled else _account_ids(d)  # the thread's set
             spec = ENTITIES[e.entity]
             fields = ["account", "owner", "team", "health", "arr"] if e.owners else list(spec.default_fields)
             keep = [f for f in (p.query.filters if p.query else []) if f.field in ("owner", "team", "segment",
@@ -210,6 +211,7 @@ def apply(d: Dialogue, edits: list[Edit]) -> Plan | None:
             p = replace(p, shape="list", query=p.query.model_copy(update={
                 "filters": [*others, Filter(field=by, value=e.value)], "group_by": None, "aggregates": [],
                 "having": None, "limit": None, "sort": sort}))
+            drilled = True
         elif isinstance(e, Remeasure) and p.query is not None:  # "same for error rate": that measure, all else kept
             olds = {a.field for a in p.query.aggregates if a.field}
             p = replace(p, query=p.query.model_copy(update={

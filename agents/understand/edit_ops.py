@@ -205,6 +205,19 @@ class Remeasure:
     words: str
 
 
+@dataclass(frozen=True)
+class RecordFilter:
+    """Accounts listed for records of theirs, narrowed by those records ("only the high priority ones").
+
+    After accounts with open tickets: the accounts whose records, as the list counted them, also match `filters`.
+    """
+
+    entity: str
+    filters: list[Filter]
+    said: list[str]
+    of: str  # the records as the list counted them: "open tickets"
+
+
 Edit = SetPeriod | ShiftPeriod | SetFilters | SwitchEntity | SelectRow | Summarise | Reorder | Resubject | Unmatched | \
     GroupBy | ShowFields | DropFilters | Unreadable | UsageOf | Quote | ExcludeRows | PickRecord | SwitchPerson | \
-    DrillGroup | Remeasure
+    DrillGroup | Remeasure | RecordFilter

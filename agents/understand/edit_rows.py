@@ -83,12 +83,15 @@ def _select(low: str, rows: list[RowRef], names: list[str], roles: list[str],
                                                  "was", "does", "have", "been", "tell", "more", "show", "open",
                                                  "filed", "opened", "closed", "so", "bad", "good", "low", "high",
                                                  "still", "already", "only", "just", "also", "ever", "even", "now",
-                                                 "since", "after", "before", "until", "till", "through", "during"}
+                                                 "since", "after", "before", "until", "till", "through", "during",
+                                                 "many", "much", "total", "count", "number", "overall", "altogether",
+                                                 "combined", "together", "here"}  # "how many is that"
     words -= set(re.findall(r"\b(?:just|only)\s+([a-z]+)'s\b", low))  # "just marcus's": his rows, a filter
     hits = [r for r in rows if words & set(re.findall(r"[a-z]{4,}", " ".join(
         [str(r.get("label", ""))] + [str(v) for v in r["values"].values() if isinstance(v, str)]).lower()))]
-    many = re.search(r"\b(?:which|any|all|how many|none|some) (?:of )?(?:them|those|these)\b", low)  # several meant
-    if len(hits) == 1 and not many and (re.search(r"\b(ones?|ticket|renewal|response|milestone|contact|person)\b",
+    many = re.search(r"\b(?:which|any|all|how many|none|some) (?:of )?(?:them|those|these)\b", low) or \
+        re.search(r"\b(?:only|just)\b.*\bones\b", low)  # several meant: "just the blocked ones" narrows the list
+    if len(hits) == 1 and not many and (re.search(r"\b(one|ticket|renewal|response|milestone|contact|person)\b",
                                                   low) or len(low.split()) <= 6):
         return SelectRow(hits[0], "the one named")
     return None

@@ -26,7 +26,7 @@ from agents.state import AccountRef, Dialogue
 from agents.understand import picks, row_asks, subjects
 from agents.understand.account_asks import of_account, of_picked
 from agents.understand.counts import most_of_last
-from agents.understand.drill import drill_of
+from agents.understand.drill import drill_narrowed, drill_of
 from agents.understand.edit_apply import _has_window, apply, current_period, rows_of
 from agents.understand.edit_ops import (
     _DATE_FIELD,
@@ -36,6 +36,7 @@ from agents.understand.edit_ops import (
     ExcludeRows,
     GroupBy,
     Quote,
+    RecordFilter,
     Reorder,
     Resubject,
     SelectRow,
@@ -73,6 +74,7 @@ from agents.understand.measures import next_due
 from agents.understand.model import Plan, from_json
 from agents.understand.pages import page
 from agents.understand.per_row import BOTH, EACH, activity_kind, each_count, one_row, per_account
+from agents.understand.records import by_records
 from agents.understand.row_totals import asks_change, asks_text, counted_by_account, remeasure, usage_of
 from agents.understand.slots import _limit
 from agents.understand.statuses import still_to_do
@@ -82,8 +84,8 @@ from agents.when import Span
 from tools.query import ENTITIES, Filter, Sort
 
 __all__ = ["AHEAD", "BOTH", "CUE", "NAMED", "ONLY", "WHOLE", "DrillGroup", "DropFilters", "Edit", "ExcludeRows",
-           "GroupBy", "Quote", "Reorder", "Resubject", "SelectRow", "SetFilters", "SetPeriod", "ShiftPeriod",
-           "ShowFields", "Summarise", "SwitchEntity", "SwitchPerson", "Unmatched", "one_row",
+           "GroupBy", "Quote", "RecordFilter", "Reorder", "Resubject", "SelectRow", "SetFilters", "SetPeriod",
+           "ShiftPeriod", "ShowFields", "Summarise", "SwitchEntity", "SwitchPerson", "Unmatched", "one_row",
            "Unreadable", "UsageOf", "apply", "current_period", "period_of", "read", "rows_of"]
 
 # A message that leans on the last answer: it starts like a follow-up or points back at it.
@@ -196,7 +198,11 @@ def read(text: str, d: Dialogue, today: date, vocab: Vocabulary, asker: str, nam
     rows = d.get("rows") or []
     drill = drill_of(low, prev)
     if drill:  # "lowest one - show me their 3 worst accounts" after health by CSM: that CSM's accounts
-        return drill
+        said = drill[0].said if isinstance(drill[0], DrillGroup) else ""  # "her yellow ones": yellow, of hers
+        return drill + drill_narrowed(low.replace(said, " ", 1), prev, today, vocab, asker)
+    narrowed = by_records(low, prev, today, vocab, asker) if not named else None
+    if narrowed is not None:  # "only the high priority ones" after accounts with open tickets: by those tickets
+        return [narrowed]
     if rows and asks_text(low, entity) and not named and not _entity_of(_without_fields(low, entity)) not in (
             None, entity) and not picks.by_ordinal(low, rows):
         return [Quote()]  # "what did they complain about?" after survey answers: their comments, quoted

@@ -181,3 +181,34 @@ def records_asked(low: str, q: Query | None, row: RowRef) -> Plan | None:
                   fields=["subject", "priority", "status", "opened_at", "body"], sort=[Sort(field="opened_at",
                                                                                            desc=True)], limit=10)
     return Plan("lookup", f"{row['account']}: tickets", query, what="tickets", accounts=[ref])  # type: ignore[list-item]
+
+
+_ROLE = re.compile(r"\b(?:champ(?:ion)?s?|sponsors?|buyers?|decision[- ]makers?|admins?|contacts?|who (?:do|can) we "
+                   r"(?:talk|speak) to|point of contact|owns? (?:it|them|that account)|owner|csm|who'?s (?:their|the) "
+                   r"\w+)\b")
+_NEXT_RENEWAL = re.compile(r"\b(?:do|does|will) (?:they|it) renew|\brenew(?:s|ing)\b|\bnext renewal|up for renewal|"
+                           r"\bcontract (?:end|up)\b")
+_ASKS = re.compile(r"^\W*(?:and\s+)?(?:who|whos|who's|when|what|whats|what's|how|is|are|does|do|did|has|any|which)\b")
+
+
+def asks_account(text_said: str, entity: str) -> bool:
+    """Whether a part besides a pick asks about the picked row's account rather than the row itself.
+
+    "the biggest one - who's the champion", "the 2nd one, when do they renew": a pick and a question in one message.
+    """
+    if entity == "accounts":
+        return False
+    low = text_said.lower().replace("\u2019", "'")
+    parts = [p for p in re.split(r"\s+[-\u2013\u2014]+\s+|[,;:]\s*|\s*\?\s*|\s+and\s+(?=who|when|what|how)", low)
+             if p.strip()]
+    own = ENTITIES[entity].fields if entity in ENTITIES else {}
+    for part in parts[1:]:
+        if not _ASKS.search(part):
+            continue
+        if _ROLE.search(part) or (_NEXT_RENEWAL.search(part) and entity != "renewals" or
+                                  re.search(r"\b(?:do|does|will) (?:they|it) renew|next renewal", part)):
+            return True
+        other = [f for f in picks.fields_named(part, "accounts") if f not in own and f != "account"]
+        if other:
+            return True
+    return False
