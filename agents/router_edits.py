@@ -110,7 +110,7 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         again = read({**d, **base, "base": None})
         # "the month before" after a picked row moves the list's window; "anything else coming up across my book?"
         rebound = record_rows.rebound(again, base)
-        if _a_pick(again) or _a_shift(again) or _a_scope(again) or rebound or \
+        if _a_pick(again) or record_rows.a_shift(again) or record_rows.a_scope(again) or rebound or \
                 edits.AHEAD in [getattr(e, "said", None) for e in again]:  # "what about Noah's team": that list
             found, d = again, {**d, **base, "base": None}
         else:
@@ -120,9 +120,9 @@ def _edited(deps: Deps, ctx: crm.ToolContext, question: str, d: Dialogue,
         if _a_pick(again):
             found, d = again, {**d, **base, "base": None}
     windowed = d.get("windowed")  # "and the year before?" after "whose accounts were they": the list's window moves
-    if windowed and last is not None and edits.current_period(last) is None and not _a_shift(found):
+    if windowed and last is not None and edits.current_period(last) is None and not record_rows.a_shift(found):
         again = read({**windowed, "windowed": None})
-        if _a_shift(again):
+        if record_rows.a_shift(again):
             found, d = again, {**windowed, "windowed": None}
     if found and isinstance(found[0], edits.SwitchPerson):  # "and riley's email?": that person, in scope
         person = person_pick(ctx, found[0], d)
@@ -336,17 +336,6 @@ def _past_renewals(p: understand.Plan, today: date) -> understand.Plan:
     sort = [s for s in q.sort if s.field in ENTITIES["renewals"].fields]
     return replace(p, query=Query(entity="renewals", filters=q.filters, sort=sort, account_ids=q.account_ids,
                                   fields=list(ENTITIES["renewals"].default_fields)), what="renewals")
-
-
-def _a_scope(found: list[edits.Edit]) -> bool:
-    """Whether edits move a list to another team or CSM ("what about Noah's team, same thing", "same for Lena")."""
-    return any(isinstance(e, edits.SetFilters) and any(f.field in ("team", "owner") for f in e.filters)
-               for e in found)
-
-
-def _a_shift(found: list[edits.Edit]) -> bool:
-    """Whether edits only move the window ("the 30 days before that", "a year earlier"): an edit of a list's period."""
-    return bool(found) and all(isinstance(e, edits.ShiftPeriod) for e in found)
 
 
 def _whole(said: str, d: Dialogue) -> str:

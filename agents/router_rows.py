@@ -105,3 +105,14 @@ def rebound(found: list[edits.Edit], base: Dialogue) -> bool:
     had = {f.field for f in p.query.filters} if p is not None and p.query is not None else set()
     return bool(found) and all(isinstance(e, edits.SetFilters) and e.filters and not e.widen and
                                all(f.field in had for f in e.filters) for e in found)
+
+
+def a_scope(found: list[edits.Edit]) -> bool:
+    """Whether edits move a list to another team or CSM ("what about Noah's team, same thing", "same for Lena")."""
+    return any(isinstance(e, edits.SetFilters) and any(f.field in ("team", "owner") for f in e.filters)
+               for e in found)
+
+
+def a_shift(found: list[edits.Edit]) -> bool:
+    """Whether edits only move the window ("the 30 days before that", "a year earlier"): an edit of a list's period."""
+    return bool(found) and all(isinstance(e, edits.ShiftPeriod) for e in found)
