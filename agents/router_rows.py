@@ -58,7 +58,8 @@ def record_pick(ctx: crm.ToolContext, question: str, d: Dialogue) -> tuple[Dialo
             continue
         if len(hits) == 1:
             how = f"the {asked.word} one"
-            return {**d, "entity": entity, "rows": hits}, edits.SelectRow(hits[0], how, fields=asked.fields)
+            kept = rows if listed is not None else hits  # a row of the list: the list stays what a next pick is from
+            return {**d, "entity": entity, "rows": kept}, edits.SelectRow(hits[0], how, fields=asked.fields)
         if hits:
             shown = ", ".join(f"{k}. {r['account']}: {r['label']}" + (f" ({r['date']})" if r.get("date") else "")
                               for k, r in enumerate(hits[:8], 1))

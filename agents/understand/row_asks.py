@@ -184,8 +184,7 @@ def records_asked(low: str, q: Query | None, row: RowRef) -> Plan | None:
 
 
 _ROLE = re.compile(r"\b(?:champ(?:ion)?s?|sponsors?|buyers?|decision[- ]makers?|admins?|contacts?|who (?:do|can) we "
-                   r"(?:talk|speak) to|point of contact|owns? (?:it|them|that account)|owner|csm|who'?s (?:their|the) "
-                   r"\w+)\b")
+                   r"(?:talk|speak) to|point of contact)\b")  # an owner is the row's own when it has one (a step's)
 _NEXT_RENEWAL = re.compile(r"\b(?:do|does|will) (?:they|it) renew|\brenew(?:s|ing)\b|\bnext renewal|up for renewal|"
                            r"\bcontract (?:end|up)\b")
 _ASKS = re.compile(r"^\W*(?:and\s+)?(?:who|whos|who's|when|what|whats|what's|how|is|are|does|do|did|has|any|which)\b")
