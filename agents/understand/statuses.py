@@ -176,7 +176,7 @@ def status_filters(low: str, entity: str, today: date, values: dict[str, list[st
 
 def _priority(low: str, follow_up: bool) -> tuple[list[Filter], list[str]]:
     if follow_up:
-        if re.search(r"\b(?:urgent|critical|p1s?|sev ?1s?)\b", low):  # as a new question reads them: high or urgent
+        if re.search(r"\b(?:critical|p1s?|sev ?1s?)\b", low):  # as a new question reads them: high or urgent
             return [Filter(field="priority", op="in", value=["high", "urgent"])], ["high-priority"]
         m = re.search(r"\b(urgent|high|normal|low)\b(?:[- ]priority)?", low)
         if m and (re.search(r"priority|urgent|\bp1\b", low) or re.search(r"\b(high|low|normal) ones\b", low)):

@@ -100,7 +100,7 @@ def test_a_bound_replaced_after_a_pick_reruns_the_list_and_how_many_counts_it(rt
 def test_only_a_priority_after_accounts_with_open_tickets_keeps_the_accounts_whose_open_tickets_have_it(rt):
     bot = Assistant(rt, use_memory=False)
     for n, (who, ask, narrow) in enumerate([
-            (SAM, "which of my customers have open tickets?", "just the urgent ones"),
+            (SAM, "which of my customers have open tickets?", "just the high-priority ones"),
             (DIEGO, "which of my accounts have any open tickets", "only the high priority ones"),
             (SAM, "which of my accounts have open tickets", "ok only the P1 ones")]):
         ctx = rt.tool_context(who)
