@@ -153,6 +153,9 @@ def load_questions(path: Path) -> list[Question]:
     return data
 
 
+# What a question file may say a reply should be, in other words: a refusal is Retain's access answer.
+EXPECT_SAME = {"refuse": "access", "refusal": "access"}
+
 FACT_FORMATS = ("text", "money", "pct", "int", "num", "number", "1dp", "date")
 
 
@@ -237,7 +240,7 @@ def run_eval(assistant: Assistant, path: Path = DEFAULT_FILE,
             ok_route &= set(q["intents"]) <= got_intents
         if "accounts" in q:
             ok_route &= set(q["accounts"]) == got_accounts
-        mode_ok = q.get("expect", "answer") == _mode(r["answer"])
+        mode_ok = EXPECT_SAME.get(q.get("expect", "answer"), q.get("expect", "answer")) == _mode(r["answer"])
         if q.get("expect") == "draft":
             mode_ok &= draft_pending(store, r, q.get("draft_kind"))
         unsupported = verify(text, q["ask"], r["findings"], names, len(r["answer"].get("sources", []))) \

@@ -2,7 +2,8 @@
 
 import pytest
 
-from agents.evaluate import _cell, load_questions
+from agents.assistant import Assistant
+from agents.evaluate import _cell, load_questions, run_eval
 from core.errors import ConfigError
 
 
@@ -23,3 +24,13 @@ def test_an_unknown_fact_format_is_one_clear_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_questions(f)
     assert "q1" in str(err.value) and "'dollars'" in str(err.value) and "money" in str(err.value)
+
+
+def test_a_refusal_expected_in_other_words_is_the_access_answer(rt):
+    """Question files written outside the team say `expect: refuse`; Retain's refusal is its access answer."""
+    f = rt.settings.data_dir / "q.yaml"
+    f.write_text("- {id: r1, as: dana.reyes@retain.example, ask: \"how is Hooli doing?\", expect: refuse}\n"
+                 "- {id: r2, as: dana.reyes@retain.example, ask: \"how is Hooli doing?\", expect: access}\n"
+                 "- {id: r3, as: dana.reyes@retain.example, ask: \"how is Hooli doing?\"}\n")
+    rows = {r["id"]: r for r in run_eval(Assistant(rt, use_memory=False), f)["rows"]}
+    assert rows["r1"]["route_ok"] and rows["r2"]["route_ok"] and not rows["r3"]["route_ok"], rows
